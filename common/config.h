@@ -1,0 +1,31 @@
+// Configuration from the environment (a Kubernetes ConfigMap or Secret in deployment, the
+// run script locally). Every setting has a name starting with QCASH_, a default suitable for
+// local development, and bounds; a value outside its bounds stops the process at start-up
+// with a message naming the variable, rather than running with a surprise.
+#ifndef QCASH_COMMON_CONFIG_H_
+#define QCASH_COMMON_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace qcash {
+
+// The variable's value, or `fallback` when it is unset or empty.
+std::string EnvString(absl::string_view name, absl::string_view fallback);
+
+// The variable as an integer in [min, max], or `fallback` when unset or empty.
+// Errors: INVALID_ARGUMENT naming the variable when it is not an integer or out of bounds.
+absl::StatusOr<int64_t> EnvInt(absl::string_view name, int64_t fallback, int64_t min, int64_t max);
+
+// The variable as a boolean ("1", "true", "yes" / "0", "false", "no"), or `fallback`.
+absl::StatusOr<bool> EnvBool(absl::string_view name, bool fallback);
+
+// `url` with any password replaced by "***", for logs and `print config` output.
+std::string RedactUrl(absl::string_view url);
+
+}  // namespace qcash
+
+#endif  // QCASH_COMMON_CONFIG_H_

@@ -1,0 +1,26 @@
+// The one place where absl::Status becomes grpc::Status and back.
+//
+// On the wire a failure is a gRPC status code, a message, and in the
+// `grpc-status-details-bin` trailer a google.rpc.Status holding a google.rpc.ErrorInfo whose
+// `reason` is the reason of the absl::Status (common/status.h) and whose `domain` names the
+// service, e.g. "wallet.qcash".
+#ifndef QCASH_COMMON_GRPC_STATUS_H_
+#define QCASH_COMMON_GRPC_STATUS_H_
+
+#include <grpcpp/support/status.h>
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace qcash {
+
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain);
+
+// The absl::Status of a failed call, with the ErrorInfo reason restored (so that
+// qcash::ReasonOf works on it).
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+}  // namespace qcash
+
+#endif  // QCASH_COMMON_GRPC_STATUS_H_

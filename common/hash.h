@@ -1,0 +1,28 @@
+// Request fingerprints for idempotency: SHA-256 over length-prefixed fields, so that two
+// requests have the same fingerprint exactly when every field is equal ("ab","c" != "a","bc").
+#ifndef QCASH_COMMON_HASH_H_
+#define QCASH_COMMON_HASH_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+namespace qcash {
+
+class Fingerprint {
+ public:
+  Fingerprint& Add(absl::string_view field);
+  Fingerprint& Add(int64_t field);
+  // The SHA-256 of everything added, as 64 lowercase hex characters.
+  std::string Hex() const;
+
+ private:
+  std::string buffer_;
+};
+
+// SHA-256 of `data` as 64 lowercase hex characters.
+std::string Sha256Hex(absl::string_view data);
+
+}  // namespace qcash
+
+#endif  // QCASH_COMMON_HASH_H_

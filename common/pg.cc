@@ -1,0 +1,182 @@
+#include "common/pg.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/status.h"
+
+namespace qcash {
+
+absl::string_view PgResult::Get(int row, int column) const {
+  return absl::string_view(PQgetvalue(result_.get(), row, column),
+                          PQgetlength(result_.get(), row, column));
+}
+
+int64_t PgResult::GetInt64(int row, int column) const {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(Get(row, column), &value)) {
+    std::fprintf(stderr, "PgResult::GetInt64: column %d is not an integer\n", column);
+    std::abort();
+  }
+  return value;
+}
+
+bool PgResult::GetBool(int row, int column) const {
+  return !IsNull(row, column) && Get(row, column) == "t";
+}
+
+int64_t PgResult::affected() const {
+  int64_t n = 0;
+  return absl::SimpleAtoi(PQcmdTuples(result_.get()), &n) ? n : 0;
+}
+
+absl::Status PgError(PGconn* conn, const PGresult* result) {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(conn);
+  absl::StripTrailingAsciiWhitespace(&message);
+  if (state == nullptr || PQstatus(conn) != CONNECTION_OK) {
+    return Unavailable("DATABASE_UNAVAILABLE", absl::StrCat("database unavailable: ", message));
+  }
+  const absl::string_view sqlstate(state);
+  const std::string text = absl::StrCat("[", sqlstate, "] ", message);
+  if (absl::StartsWith(sqlstate, "08") || absl::StartsWith(sqlstate, "53") ||
+      sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
+    return Unavailable("DATABASE_UNAVAILABLE", text);
+  }
+  if (sqlstate == "40001" || sqlstate == "40P01") return Aborted("DATABASE_CONFLICT", text);
+  if (sqlstate == "23505") {
+    return Error(absl::StatusCode::kAlreadyExists, "UNIQUE_VIOLATION", text);
+  }
+  if (sqlstate == "57014") return Unavailable("DATABASE_TIMEOUT", text);
+  return Internal("DATABASE_ERROR", text);
+}
+
+absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
+    const std::string& url, absl::string_view application_name) {
+  // Our defaults come first; anything the URL says overrides them.
+  const std::string app(application_name);
+  const char* keywords[] = {"connect_timeout", "application_name", "keepalives_idle", "dbname",
+                            nullptr};
+  const char* values[] = {"3", app.c_str(), "30", url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+  if (conn == nullptr) return Unavailable("DATABASE_UNAVAILABLE", "out of memory connecting");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    absl::StripTrailingAsciiWhitespace(&message);
+    PQfinish(conn);
+    return Unavailable("DATABASE_UNAVAILABLE", absl::StrCat("cannot connect: ", message));
+  }
+  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+bool PgConnection::ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+bool PgConnection::ResetToIdle() {
+  if (!ok()) return false;
+  const PGTransactionStatusType state = PQtransactionStatus(conn_);
+  if (state == PQTRANS_IDLE) return true;
+  if (state != PQTRANS_INTRANS && state != PQTRANS_INERROR) return false;
+  return ExecScript("ROLLBACK").ok();
+}
+
+absl::StatusOr<PgResult> PgConnection::Check(PGresult* result) {
+  const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return PgResult(result);
+  absl::Status error = PgError(conn_, result);
+  PQclear(result);
+  return error;
+}
+
+namespace {
+
+struct ParamArrays {
+  std::vector<const char*> values;
+  explicit ParamArrays(const PgParams& params) {
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p.has_value() ? p->c_str() : nullptr);
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, const PgParams& params) {
+  const std::string text(sql);
+  ParamArrays arrays(params);
+  return Check(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+                            arrays.values.data(), nullptr, nullptr, 0));
+}
+
+absl::StatusOr<PgResult> PgConnection::Exec(const PgStatement& statement, const PgParams& params) {
+  if (!prepared_.contains(statement.name)) {
+    auto prepared = Check(PQprepare(conn_, statement.name, statement.sql, 0, nullptr));
+    if (!prepared.ok()) return prepared.status();
+    prepared_.insert(statement.name);
+  }
+  ParamArrays arrays(params);
+  return Check(PQexecPrepared(conn_, statement.name, static_cast<int>(params.size()),
+                              arrays.values.data(), nullptr, nullptr, 0));
+}
+
+absl::Status PgConnection::ExecScript(absl::string_view sql) {
+  const std::string text(sql);
+  return Check(PQexec(conn_, text.c_str())).status();
+}
+
+PgPool::PgPool(std::string url, std::string application_name, int size_max)
+    : url_(std::move(url)), application_name_(std::move(application_name)), size_max_(size_max) {}
+
+PgPool::Lease::~Lease() {
+  if (pool_ != nullptr && conn_ != nullptr) pool_->Return(std::move(conn_));
+}
+
+absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::chrono::milliseconds wait) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    const bool ready = cv_.wait_for(lock, wait, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < size_max_;
+    });
+    if (!ready) {
+      return Unavailable("POOL_EXHAUSTED", "no database connection became free in time");
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<PgConnection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(conn));
+    }
+    ++open_;  // reserve a slot, connect outside the lock
+  }
+  auto conn = PgConnection::Connect(url_, application_name_);
+  if (!conn.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
+    cv_.notify_one();
+    return conn.status();
+  }
+  return Lease(this, std::move(*conn));
+}
+
+void PgPool::Return(std::unique_ptr<PgConnection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (conn->ResetToIdle()) {
+    idle_.push_back(std::move(conn));
+  } else {
+    --open_;  // dropped; the next Acquire connects afresh
+  }
+  cv_.notify_one();
+}
+
+void AppendPgArrayElement(std::string* out, absl::string_view value) {
+  out->push_back('"');
+  for (char c : value) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace qcash

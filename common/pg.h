@@ -1,0 +1,139 @@
+// A thin, owning wrapper over libpq: connections, results, a bounded pool, and the mapping of
+// PostgreSQL failures to what the caller should do.
+//
+// Error mapping (SQLSTATE -> absl code, reason):
+//   connection lost, class 08, 57P0x, 53xxx  -> UNAVAILABLE  DATABASE_UNAVAILABLE  (retry)
+//   40001 serialization, 40P01 deadlock      -> ABORTED      DATABASE_CONFLICT     (retry all)
+//   23505 unique violation                   -> ALREADY_EXISTS UNIQUE_VIOLATION
+//   57014 statement timeout                  -> UNAVAILABLE  DATABASE_TIMEOUT
+//   anything else                            -> INTERNAL     DATABASE_ERROR
+// The SQLSTATE is kept in the message.
+#ifndef QCASH_COMMON_PG_H_
+#define QCASH_COMMON_PG_H_
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+
+namespace qcash {
+
+// Text-format parameters; nullopt is SQL NULL.
+using PgParams = std::vector<std::optional<std::string>>;
+
+class PgResult {
+ public:
+  explicit PgResult(PGresult* result) : result_(result, &PQclear) {}
+
+  int rows() const { return PQntuples(result_.get()); }
+  int columns() const { return PQnfields(result_.get()); }
+  bool IsNull(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+  absl::string_view Get(int row, int column) const;
+  // REQUIRES: the value is a non-NULL integer column.
+  int64_t GetInt64(int row, int column) const;
+  // A boolean column ('t' / 'f'); NULL reads false.
+  bool GetBool(int row, int column) const;
+  // The number of rows an UPDATE/INSERT/DELETE affected.
+  int64_t affected() const;
+
+ private:
+  std::unique_ptr<PGresult, void (*)(PGresult*)> result_;
+};
+
+// A named statement, prepared on a connection the first time it is used there.
+struct PgStatement {
+  const char* name;
+  const char* sql;
+};
+
+// One connection. Not thread-safe: use it from one thread at a time (PgPool hands it out).
+class PgConnection {
+ public:
+  // Connects to `url` (postgresql://... or key=value). `application_name` shows in
+  // pg_stat_activity. Errors: UNAVAILABLE when the server cannot be reached.
+  static absl::StatusOr<std::unique_ptr<PgConnection>> Connect(const std::string& url,
+                                                               absl::string_view application_name);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // Runs one statement with parameters ($1, $2, ...). Errors as mapped above.
+  absl::StatusOr<PgResult> Exec(absl::string_view sql, const PgParams& params = {});
+  // Runs `statement`, preparing it on this connection first if needed.
+  absl::StatusOr<PgResult> Exec(const PgStatement& statement, const PgParams& params);
+  // Runs several statements separated by ';' without parameters (migrations).
+  absl::Status ExecScript(absl::string_view sql);
+
+  // False once the connection is lost; the pool then replaces it.
+  bool ok() const;
+  // Rolls back a transaction left open by an error; false when the connection is unusable.
+  bool ResetToIdle();
+
+ private:
+  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  absl::StatusOr<PgResult> Check(PGresult* result);
+
+  PGconn* conn_;
+  absl::flat_hash_set<std::string> prepared_;
+};
+
+// The absl::Status for a failed libpq result (or nullptr result) on `conn`.
+absl::Status PgError(PGconn* conn, const PGresult* result);
+
+// A bounded pool of connections to one database, connected lazily and replaced when lost.
+class PgPool {
+ public:
+  class Lease {
+   public:
+    Lease(PgPool* pool, std::unique_ptr<PgConnection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = default;
+    ~Lease();
+    PgConnection* operator->() const { return conn_.get(); }
+    PgConnection& operator*() const { return *conn_; }
+
+   private:
+    PgPool* pool_;
+    std::unique_ptr<PgConnection> conn_;
+  };
+
+  // REQUIRES: size_max >= 1.
+  PgPool(std::string url, std::string application_name, int size_max);
+  PgPool(const PgPool&) = delete;
+  PgPool& operator=(const PgPool&) = delete;
+
+  // A connection, waiting at most `wait` for one to be free.
+  // Errors: UNAVAILABLE (DATABASE_UNAVAILABLE when connecting fails, POOL_EXHAUSTED on timeout).
+  absl::StatusOr<Lease> Acquire(std::chrono::milliseconds wait = std::chrono::milliseconds(2000));
+
+  const std::string& url() const { return url_; }
+
+ private:
+  void Return(std::unique_ptr<PgConnection> conn);
+
+  const std::string url_;
+  const std::string application_name_;
+  const int size_max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConnection>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + leased
+};
+
+// Quotes a text value as an element of a PostgreSQL array literal: "a\"b".
+void AppendPgArrayElement(std::string* out, absl::string_view value);
+
+}  // namespace qcash
+
+#endif  // QCASH_COMMON_PG_H_

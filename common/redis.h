@@ -1,0 +1,86 @@
+// A small, bounded Redis client over hiredis (synchronous): a pool of connections with
+// command timeouts, pipelining, Lua scripts by SHA, and a circuit breaker.
+//
+// Redis is a cache and a fast path here, never the only copy of anything (DESIGN.md section
+// 2), so every caller treats an error as "Redis is not there" and goes to PostgreSQL. The
+// breaker makes that cheap: after a failure, calls fail at once with UNAVAILABLE for a
+// cool-down instead of each waiting for a timeout; then one call is let through to probe.
+#ifndef QCASH_COMMON_REDIS_H_
+#define QCASH_COMMON_REDIS_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+struct redisContext;
+
+namespace qcash {
+
+struct RedisReply {
+  enum class Type { kNil, kString, kStatus, kInteger, kArray, kError };
+  Type type = Type::kNil;
+  std::string str;  // kString, kStatus, kError
+  int64_t integer = 0;
+  std::vector<RedisReply> elements;
+
+  bool is_nil() const { return type == Type::kNil; }
+  bool is_error() const { return type == Type::kError; }
+};
+
+using RedisCommand = std::vector<std::string>;
+
+class RedisClient {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    int pool_size_max = 8;
+    std::chrono::milliseconds timeout{200};      // connect and each command
+    std::chrono::milliseconds cooldown{500};     // breaker open time after a failure
+  };
+
+  explicit RedisClient(Options options);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // One command. A Redis error reply is returned as a reply of type kError, not as a status.
+  // Errors: UNAVAILABLE (REDIS_UNAVAILABLE) when Redis cannot be reached, times out, or the
+  // breaker is open.
+  absl::StatusOr<RedisReply> Command(const RedisCommand& argv);
+
+  // Several commands in one round trip; the replies in order. Errors as Command().
+  absl::StatusOr<std::vector<RedisReply>> Pipeline(const std::vector<RedisCommand>& commands);
+
+  // Registers a Lua script and returns its SHA1. EVALSHA commands with a registered SHA are
+  // retried as EVAL when Redis has forgotten the script (after a restart).
+  std::string RegisterScript(const std::string& source);
+
+  // False while the breaker is open.
+  bool available() const;
+
+ private:
+  redisContext* Checkout(absl::Status* status);
+  void Checkin(redisContext* ctx, bool healthy);
+  void Trip();
+
+  const Options options_;
+  std::atomic<int64_t> open_until_ns_{0};  // breaker: fail fast until then (steady clock)
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<redisContext*> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, std::string> scripts_ ABSL_GUARDED_BY(mu_);  // sha -> source
+};
+
+}  // namespace qcash
+
+#endif  // QCASH_COMMON_REDIS_H_

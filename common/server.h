@@ -1,0 +1,67 @@
+// Server bootstrap shared by every service: credentials (mTLS, or an explicit insecure
+// development switch), the standard gRPC health service, server reflection, and a graceful
+// stop on SIGTERM: readiness goes NOT_SERVING first, in-flight calls drain, then the process
+// exits within the grace period.
+#ifndef QCASH_COMMON_SERVER_H_
+#define QCASH_COMMON_SERVER_H_
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_context.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace qcash {
+
+// Transport security of one process, read from the environment:
+//   QCASH_TLS_CERT, QCASH_TLS_KEY, QCASH_TLS_CA  PEM files: this process's certificate and key
+//                                                and the CA that signs its peers
+//   QCASH_INSECURE_DEV=1                         plaintext; identity from metadata (dev only)
+struct TransportConfig {
+  bool insecure_dev = false;
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+};
+
+// Errors: INVALID_ARGUMENT when neither TLS files nor the insecure switch are configured.
+absl::StatusOr<TransportConfig> TransportConfigFromEnv();
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const TransportConfig& config);
+
+// The calling service's identity: the common name of its client certificate; in insecure
+// development mode the `x-qcash-caller` metadata. Errors: UNAUTHENTICATED (NO_CALLER_IDENTITY).
+absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& context,
+                                           bool insecure_dev);
+
+// Blocks SIGTERM and SIGINT in this thread and every thread it starts afterwards.
+// REQUIRES: called first thing in main(), before any thread exists.
+void BlockTerminationSignals();
+
+// Waits for SIGTERM or SIGINT; returns the signal's name.
+std::string WaitForTerminationSignal();
+
+struct ServeOptions {
+  std::string service_name;  // for health and logs, e.g. "qcash.wallet.v1.WalletService"
+  std::string listen_address;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::vector<grpc::Service*> services;
+  // After SIGTERM: time with readiness NOT_SERVING before the listener closes, so that load
+  // balancers stop sending new calls; then in-flight calls get `drain_timeout` to finish.
+  std::chrono::milliseconds unready_delay{0};
+  std::chrono::milliseconds drain_timeout{10000};
+};
+
+// Builds and starts the server, waits for SIGTERM/SIGINT, drains and returns.
+// Errors: UNAVAILABLE when the address cannot be bound.
+absl::Status Serve(const ServeOptions& options);
+
+}  // namespace qcash
+
+#endif  // QCASH_COMMON_SERVER_H_

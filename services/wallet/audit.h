@@ -1,0 +1,43 @@
+// The ledger audit: proves from the journal alone that the stored balances are right.
+//
+// Checks, each over the whole database:
+//   1. every seller account: stored balance = credits - debits over the journal;
+//   2. the sum over all accounts (stored seller balances + platform balances derived from the
+//      journal) is zero;
+//   3. no seller balance is negative;
+//   4. every seller's journal is 1..last_seq without gaps, and its newest entry's balances
+//      equal the stored ones;
+//   5. every wallet's held amount equals the sum of its pending holds;
+//   6. every journal row moves between two known accounts.
+// Run by `qcash-wallet-audit`, by the operator CLI, and at the end of every integration test.
+#ifndef QCASH_SERVICES_WALLET_AUDIT_H_
+#define QCASH_SERVICES_WALLET_AUDIT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/pg.h"
+
+namespace qcash::wallet {
+
+struct AuditReport {
+  int64_t wallets = 0;
+  int64_t entries = 0;
+  int64_t total_yen = 0;                     // must be 0
+  std::map<int, int64_t> platform_balances;  // account number -> credits - debits
+  std::vector<std::string> problems;         // empty when the ledger is sound
+
+  bool ok() const { return problems.empty() && total_yen == 0; }
+  std::string ToString() const;
+};
+
+// Runs every check in one REPEATABLE READ transaction (one consistent snapshot).
+// Errors: the database's; a failed check is a problem in the report, not an error.
+absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn);
+
+}  // namespace qcash::wallet
+
+#endif  // QCASH_SERVICES_WALLET_AUDIT_H_

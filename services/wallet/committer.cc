@@ -1,0 +1,208 @@
+#include "services/wallet/committer.h"
+
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "services/wallet/store.h"
+
+namespace qcash::wallet {
+namespace {
+
+constexpr int kSingleOpAttemptsMax = 3;
+
+bool Retryable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kAborted ||
+         status.code() == absl::StatusCode::kAlreadyExists;
+}
+
+}  // namespace
+
+Committer::Committer(Options options, Cache* cache) : options_(std::move(options)), cache_(cache) {
+  for (int i = 0; i < options_.lanes; ++i) {
+    lanes_.push_back(std::make_unique<Lane>());
+  }
+  for (auto& lane : lanes_) {
+    Lane* l = lane.get();
+    l->thread = std::thread([this, l] { Run(l); });
+  }
+}
+
+Committer::~Committer() { Stop(); }
+
+void Committer::Submit(Op op, Callback done) {
+  Lane* lane = lanes_[std::hash<std::string>{}(op.seller_id) % lanes_.size()].get();
+  absl::Status refused;
+  {
+    std::lock_guard<std::mutex> lock(lane->mu);
+    if (lane->stopping) {
+      refused = Unavailable("SHUTTING_DOWN", "the wallet is shutting down; retry elsewhere");
+    } else if (lane->queue.size() >= static_cast<size_t>(options_.queue_max)) {
+      refused = Unavailable("OVERLOADED", "the wallet's ledger queue is full; retry later");
+    } else {
+      lane->queue.push_back({std::move(op), std::move(done)});
+    }
+  }
+  if (!refused.ok()) {
+    std::move(done)(refused);
+    return;
+  }
+  lane->cv.notify_one();
+}
+
+void Committer::Stop() {
+  for (auto& lane : lanes_) {
+    std::lock_guard<std::mutex> lock(lane->mu);
+    lane->stopping = true;
+  }
+  for (auto& lane : lanes_) {
+    lane->cv.notify_all();
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+}
+
+Committer::Stats Committer::stats() const {
+  return {batches_.load(), ops_.load(), batch_retries_.load()};
+}
+
+void Committer::Run(Lane* lane) {
+  std::vector<Pending> batch;
+  batch.reserve(options_.batch_max);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(lane->mu);
+      lane->cv.wait(lock, [lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane->mu) {
+        return !lane->queue.empty() || lane->stopping;
+      });
+      if (lane->queue.empty()) return;  // stopping and drained
+      while (!lane->queue.empty() && batch.size() < static_cast<size_t>(options_.batch_max)) {
+        batch.push_back(std::move(lane->queue.front()));
+        lane->queue.pop_front();
+      }
+    }
+    Process(lane, batch);
+    batch.clear();
+  }
+}
+
+absl::StatusOr<std::vector<OpResult>> Committer::Apply(Lane* lane,
+                                                       const std::vector<const Op*>& ops) {
+  absl::Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (lane->conn == nullptr || !lane->conn->ok()) {
+      auto conn = PgConnection::Connect(options_.database_url, "qcash-wallet-ledger");
+      if (!conn.ok()) return conn.status();
+      lane->conn = std::move(*conn);
+      // Bound every batch: a stuck statement must not hold a lane forever.
+      if (auto set = lane->conn->Exec("SET statement_timeout = '10s'"); !set.ok()) {
+        return set.status();
+      }
+    }
+    auto results = ApplyBatch(*lane->conn, ops);
+    if (results.ok() || results.status().code() != absl::StatusCode::kUnavailable ||
+        lane->conn->ok()) {
+      return results;
+    }
+    // The connection was lost mid-call: whether the batch committed is unknown. Applying it
+    // again with the same idempotency keys is safe either way.
+    last = results.status();
+    lane->conn.reset();
+  }
+  return last;
+}
+
+void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
+  const size_t n = batch.size();
+  std::vector<const Op*> ops(n);
+  for (size_t i = 0; i < n; ++i) ops[i] = &batch[i].op;
+
+  std::vector<absl::StatusOr<OpResult>> answers(n, Internal("UNANSWERED", "no answer"));
+  std::vector<bool> claimed(n, false);
+  std::vector<size_t> todo;
+  todo.reserve(n);
+  std::vector<Cache::ClaimResult> claims = cache_->BeginBatch(ops);
+  for (size_t i = 0; i < n; ++i) {
+    switch (claims[i].claim) {
+      case Cache::Claim::kInFlight:
+        answers[i] = Aborted("IDEMPOTENCY_KEY_IN_FLIGHT",
+                             absl::StrCat("a call with idempotency key ", ops[i]->idempotency_key,
+                                          " is still in progress; retry with the same key"));
+        break;
+      case Cache::Claim::kDone:
+        answers[i] = std::move(claims[i].stored);
+        break;
+      case Cache::Claim::kReused:
+        answers[i] = OutcomeStatus(Outcome::kKeyReused, *ops[i]);
+        break;
+      case Cache::Claim::kClaimed:
+        claimed[i] = true;
+        todo.push_back(i);
+        break;
+      case Cache::Claim::kUnavailable:
+      default:
+        todo.push_back(i);
+        break;
+    }
+  }
+
+  std::vector<const Op*> db_ops;
+  db_ops.reserve(todo.size());
+  for (size_t i : todo) db_ops.push_back(ops[i]);
+  if (!db_ops.empty()) {
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    ops_.fetch_add(static_cast<int64_t>(db_ops.size()), std::memory_order_relaxed);
+    auto results = Apply(lane, db_ops);
+    if (results.ok()) {
+      for (size_t k = 0; k < todo.size(); ++k) answers[todo[k]] = std::move((*results)[k]);
+    } else if (results.status().code() == absl::StatusCode::kUnavailable || todo.size() == 1) {
+      for (size_t i : todo) answers[i] = results.status();
+      if (todo.size() == 1 && Retryable(results.status())) {
+        // One op that raced its own key elsewhere: once more answers from the record.
+        auto again = Apply(lane, db_ops);
+        answers[todo[0]] = again.ok() ? absl::StatusOr<OpResult>(std::move((*again)[0]))
+                                      : absl::StatusOr<OpResult>(again.status());
+      }
+    } else {
+      // The batch rolled back as a whole: find the culprit by applying each op alone.
+      batch_retries_.fetch_add(1, std::memory_order_relaxed);
+      Log(LogLevel::kWarn, "ledger_batch_retried_singly",
+          {{"ops", static_cast<int64_t>(todo.size())},
+           {"error", std::string(results.status().message())}});
+      for (size_t i : todo) {
+        absl::StatusOr<std::vector<OpResult>> one = Internal("UNANSWERED", "no answer");
+        for (int attempt = 0; attempt < kSingleOpAttemptsMax; ++attempt) {
+          one = Apply(lane, {ops[i]});
+          if (one.ok() || !Retryable(one.status())) break;
+        }
+        answers[i] = one.ok() ? absl::StatusOr<OpResult>(std::move((*one)[0]))
+                              : absl::StatusOr<OpResult>(one.status());
+        if (!one.ok()) {
+          Log(LogLevel::kError, "ledger_op_failed",
+              {{"op", std::string(OpTypeName(ops[i]->type))},
+               {"seller_id", ops[i]->seller_id},
+               {"error", std::string(one.status().message())}});
+        }
+      }
+    }
+  }
+
+  // Answers for Redis: committed results become replayable; refusals free their keys.
+  std::vector<const OpResult*> finished(n, nullptr);
+  for (size_t i : todo) {
+    if (answers[i].ok()) finished[i] = &*answers[i];
+  }
+  cache_->FinishBatch(ops, finished, claimed);
+
+  for (size_t i = 0; i < n; ++i) {
+    if (answers[i].ok()) {
+      const Outcome outcome = answers[i]->outcome;
+      if (outcome != Outcome::kApplied && outcome != Outcome::kReplayed) {
+        answers[i] = OutcomeStatus(outcome, *ops[i]);
+      }
+    }
+    std::move(batch[i].done)(std::move(answers[i]));
+  }
+}
+
+}  // namespace qcash::wallet

@@ -1,0 +1,144 @@
+// The wallet's domain: operations on a seller's Qcash, the rules they must satisfy before
+// they reach the ledger, and what each outcome means to the caller. No gRPC and no SQL here:
+// server.cc translates the protobuf contract to these types, store.cc runs them against
+// PostgreSQL (where the balance checks happen atomically with the writes, DESIGN.md section 3).
+#ifndef QCASH_SERVICES_WALLET_LEDGER_H_
+#define QCASH_SERVICES_WALLET_LEDGER_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace qcash::wallet {
+
+// W2: the twelve charge voucher denominations; price in yen = Qcash credited.
+inline constexpr std::array<int64_t, 12> kDenominationsYen = {
+    100, 500, 1'000, 3'000, 5'000, 10'000, 30'000, 50'000, 100'000, 300'000, 500'000, 1'000'000};
+
+// Upper bound of any single amount: far above any real ad or settlement, far below overflow.
+inline constexpr int64_t kAmountMaxYen = 1'000'000'000'000;  // one trillion yen
+
+// S3: conversions are whole hundreds of points.
+inline constexpr int64_t kConversionUnitPoints = 100;
+
+inline constexpr int64_t kHoldTtlDefaultS = 72 * 3600;
+inline constexpr int64_t kHoldTtlMinS = 1;
+inline constexpr int64_t kHoldTtlMaxS = 30 * 24 * 3600;
+
+inline constexpr size_t kSellerIdLengthMax = 64;
+inline constexpr size_t kIdempotencyKeyLengthMax = 128;
+inline constexpr size_t kReferenceLengthMax = 128;
+inline constexpr size_t kCloseReasonLengthMax = 256;
+
+bool IsDenomination(int64_t amount_yen);
+
+// Numbers match qcash.wallet.v1 and the ledger schema; they never change.
+enum class AdProduct : int16_t {
+  kGroupBuying = 1,
+  kPlusKeyword = 2,
+  kPlusCategory = 3,
+  kTimeSale = 4,
+  kTodaysSpecial = 5,
+  kPowerRankUp = 6,
+  kQspecialPremium = 7,
+  kPremiumDisplay = 8,
+};
+bool IsAdProduct(int64_t code);
+
+enum class CreditSource : int16_t { kCharge = 1, kPointsConversion = 2 };
+enum class FundsAccount : int16_t { kQmoney = 1, kPendingSettlement = 2 };
+enum class WalletState : int16_t { kOpen = 1, kClosed = 2 };
+
+enum class OpType : int16_t {
+  kOpen = 1,
+  kCredit = 2,
+  kSpend = 3,
+  kHold = 4,
+  kCapture = 5,
+  kRelease = 6,
+  kExpire = 7,  // the sweeper's release of a hold past its expiry; no idempotency key
+  kChargeFromFunds = 8,
+  kCreditFunds = 9,
+  kClose = 10,
+};
+absl::string_view OpTypeName(OpType type);
+
+// One operation on one seller's wallet, as the ledger applies it.
+struct Op {
+  OpType type = OpType::kOpen;
+  std::string seller_id;
+  std::string caller;           // the authenticated identity of the calling service
+  std::string idempotency_key;  // empty only for kExpire
+  int64_t amount_yen = 0;
+  // kCredit: CreditSource; kSpend, kHold: AdProduct; kChargeFromFunds, kCreditFunds:
+  // FundsAccount; otherwise 0.
+  int16_t code = 0;
+  std::string reference;  // booking reference, order id, conversion id, settlement id, reason
+  int64_t hold_id = 0;    // kCapture, kRelease, kExpire
+  int64_t hold_ttl_s = 0; // kHold
+  // RequestHash() of the above, filled in once the op is validated; empty for kExpire.
+  std::string request_hash;
+};
+
+// Checks the rules that need no state: ids and key formats, amounts > 0 and bounded,
+// denominations (W2), conversion units (S3), ad products (W3), hold TTLs, references.
+// Fills defaults (hold TTL). Errors: INVALID_ARGUMENT with the reason of the broken rule.
+absl::Status ValidateOp(Op& op);
+
+// The fingerprint that tells "the same request" from "a different request with the same
+// idempotency key": every field of `op` except the key itself.
+std::string RequestHash(const Op& op);
+
+struct Balance {
+  std::string seller_id;
+  int64_t available_yen = 0;
+  int64_t held_yen = 0;
+  int64_t qmoney_yen = 0;
+  int64_t pending_yen = 0;
+  int64_t version = 0;
+  WalletState state = WalletState::kOpen;
+
+  int64_t total_yen() const { return available_yen + held_yen; }
+};
+
+// The ledger's verdict on one operation. Numbers match the `outcome` of wallet_apply_one().
+enum class Outcome : int16_t {
+  kApplied = 0,
+  kReplayed = 1,
+  kKeyReused = 2,
+  kWalletNotFound = 3,
+  kWalletClosed = 4,
+  kInsufficientFunds = 5,
+  kHoldNotFound = 6,
+  kHoldResolved = 7,
+  kHoldExpired = 8,
+  kCaptureExceedsHold = 9,
+  kBalanceLimit = 10,
+  kHoldNotDue = 11,
+};
+
+struct OpResult {
+  Outcome outcome = Outcome::kApplied;
+  Balance balance;         // right after the operation (applied or replayed)
+  int64_t entry_seq = 0;   // the seller's journal seq of the first entry written, 0 if none
+  int64_t hold_id = 0;
+  int64_t amount_yen = 0;  // hold: held; capture: captured; release/expire: released;
+                           // close: forfeited
+  int64_t amount2_yen = 0; // capture: the remainder returned to available
+  bool created = false;    // open: a new wallet
+  absl::Time expires_at = absl::InfinitePast();  // hold
+};
+
+// OK for kApplied and kReplayed; otherwise the status the caller gets, with its reason.
+absl::Status OutcomeStatus(Outcome outcome, const Op& op);
+
+// Seller ids: 1..64 of [A-Za-z0-9_.-]. No braces, so they are safe inside Redis hash tags.
+bool IsValidSellerId(absl::string_view seller_id);
+
+}  // namespace qcash::wallet
+
+#endif  // QCASH_SERVICES_WALLET_LEDGER_H_

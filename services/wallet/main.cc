@@ -1,0 +1,94 @@
+// qcash-wallet: the wallet service process.
+//
+// Configuration (environment):
+//   QCASH_WALLET_LISTEN            address to serve gRPC on           127.0.0.1:50051
+//   QCASH_WALLET_DATABASE_URL      PostgreSQL of the wallet           (required)
+//   QCASH_REDIS_HOST / _PORT       Redis                              127.0.0.1 / 6379
+//   QCASH_WALLET_LANES             ledger lanes (connections)         4
+//   QCASH_WALLET_BATCH_MAX         operations per transaction         128
+//   QCASH_WALLET_READ_THREADS      threads for reads                  8
+//   QCASH_WALLET_SWEEP_INTERVAL_MS hold sweeper period                1000
+//   QCASH_UNREADY_DELAY_MS         not-ready time before draining     0
+//   QCASH_DRAIN_TIMEOUT_MS         in-flight calls' time to finish    10000
+//   QCASH_TLS_* / QCASH_INSECURE_DEV  see common/server.h
+#include <cstdio>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "common/server.h"
+#include "common/thread_pool.h"
+#include "services/wallet/server.h"
+#include "services/wallet/wallet.h"
+
+namespace {
+
+absl::Status Run() {
+  using qcash::EnvInt;
+  using qcash::EnvString;
+  qcash::wallet::Wallet::Options options;
+  options.database_url = EnvString("QCASH_WALLET_DATABASE_URL", "");
+  if (options.database_url.empty()) {
+    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_WALLET_DATABASE_URL is required");
+  }
+  options.redis.host = EnvString("QCASH_REDIS_HOST", "127.0.0.1");
+  auto redis_port = EnvInt("QCASH_REDIS_PORT", 6379, 1, 65535);
+  auto lanes = EnvInt("QCASH_WALLET_LANES", 4, 1, 64);
+  auto batch_max = EnvInt("QCASH_WALLET_BATCH_MAX", 128, 1, 1024);
+  auto read_threads = EnvInt("QCASH_WALLET_READ_THREADS", 8, 1, 256);
+  auto sweep_ms = EnvInt("QCASH_WALLET_SWEEP_INTERVAL_MS", 1000, 10, 3'600'000);
+  auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
+  auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
+  for (const auto* v : {&redis_port, &lanes, &batch_max, &read_threads, &sweep_ms, &unready_ms,
+                        &drain_ms}) {
+    if (!v->ok()) return v->status();
+  }
+  options.redis.port = static_cast<int>(*redis_port);
+  options.redis.pool_size_max = static_cast<int>(*read_threads + *lanes + 2);
+  options.committer.lanes = static_cast<int>(*lanes);
+  options.committer.batch_max = static_cast<int>(*batch_max);
+  options.read_pool_size = static_cast<int>(*read_threads + 1);  // + the sweeper
+  options.sweep_interval = std::chrono::milliseconds(*sweep_ms);
+
+  auto transport = qcash::TransportConfigFromEnv();
+  if (!transport.ok()) return transport.status();
+  auto credentials = qcash::MakeServerCredentials(*transport);
+  if (!credentials.ok()) return credentials.status();
+
+  qcash::Log(qcash::LogLevel::kInfo, "starting",
+             {{"database", qcash::RedactUrl(options.database_url)},
+              {"redis", absl::StrCat(options.redis.host, ":", options.redis.port)},
+              {"lanes", *lanes},
+              {"batch_max", *batch_max},
+              {"insecure_dev", transport->insecure_dev}});
+  auto wallet = qcash::wallet::Wallet::Start(options);
+  if (!wallet.ok()) return wallet.status();
+
+  qcash::ThreadPool reads(static_cast<int>(*read_threads), 10'000);
+  qcash::wallet::WalletServer server(wallet->get(), &reads, transport->insecure_dev);
+  qcash::ServeOptions serve;
+  serve.service_name = "qcash.wallet.v1.WalletService";
+  serve.listen_address = EnvString("QCASH_WALLET_LISTEN", "127.0.0.1:50051");
+  serve.credentials = *credentials;
+  serve.services = {&server};
+  serve.unready_delay = std::chrono::milliseconds(*unready_ms);
+  serve.drain_timeout = std::chrono::milliseconds(*drain_ms);
+  absl::Status served = qcash::Serve(serve);
+  (*wallet)->Stop();
+  return served;
+}
+
+}  // namespace
+
+int main() {
+  qcash::BlockTerminationSignals();
+  qcash::InitLog("wallet");
+  absl::Status status = Run();
+  if (!status.ok()) {
+    qcash::Log(qcash::LogLevel::kError, "exit", {{"error", status.ToString()}});
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,372 @@
+#include "services/wallet/server.h"
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/server.h"
+#include "common/status.h"
+#include "services/wallet/policy.h"
+
+namespace qcash::wallet {
+namespace {
+
+constexpr absl::string_view kDomain = "wallet.qcash";
+constexpr int kPageSizeDefault = 50;
+constexpr int kPageSizeMax = 500;
+
+grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
+
+// Enum values from the wire as domain codes; anything out of range becomes -1, which
+// ValidateOp rejects (an int16 cast would otherwise wrap 65537 into a valid product).
+int16_t Code(int value) { return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : -1; }
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  int64_t seconds = micros / 1'000'000;
+  int64_t rest = micros % 1'000'000;
+  if (rest < 0) {
+    rest += 1'000'000;
+    seconds -= 1;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+absl::StatusOr<absl::Time> FromTimestamp(const google::protobuf::Timestamp& ts) {
+  // The proto3 Timestamp range: 0001-01-01 .. 9999-12-31.
+  if (ts.seconds() < -62'135'596'800 || ts.seconds() > 253'402'300'799 || ts.nanos() < 0 ||
+      ts.nanos() > 999'999'999) {
+    return InvalidArgument("INVALID_TIME_RANGE", "a timestamp is out of range");
+  }
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+void FillBalance(const Balance& b, pb::Balance* out) {
+  out->set_seller_id(b.seller_id);
+  out->set_available_yen(b.available_yen);
+  out->set_held_yen(b.held_yen);
+  out->set_total_yen(b.total_yen());
+  out->set_qmoney_yen(b.qmoney_yen);
+  out->set_pending_settlement_yen(b.pending_yen);
+  out->set_version(b.version);
+  out->set_state(static_cast<pb::WalletState>(b.state));
+}
+
+void FillMutation(const OpResult& r, pb::Mutation* out) {
+  FillBalance(r.balance, out->mutable_balance());
+  out->set_entry_seq(r.entry_seq);
+  out->set_replayed(r.outcome == Outcome::kReplayed);
+}
+
+Permission CreditPermission(int source) {
+  return source == pb::CREDIT_SOURCE_POINTS_CONVERSION ? Permission::kCreditConversion
+                                                       : Permission::kCreditCharge;
+}
+
+std::string EncodePageToken(int64_t before_seq) {
+  return absl::WebSafeBase64Escape(absl::StrCat("seq:", before_seq));
+}
+
+absl::StatusOr<int64_t> DecodePageToken(const std::string& token) {
+  if (token.empty()) return 0;
+  std::string text;
+  int64_t seq = 0;
+  if (!absl::WebSafeBase64Unescape(token, &text) || text.rfind("seq:", 0) != 0 ||
+      !absl::SimpleAtoi(text.substr(4), &seq) || seq <= 0) {
+    return InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued");
+  }
+  return seq;
+}
+
+}  // namespace
+
+// Authenticates, authorizes and submits one mutation; `fill` writes the response on success.
+static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev,
+                                        grpc::CallbackServerContext* context,
+                                        Permission permission, Op op,
+                                        absl::AnyInvocable<void(const OpResult&)> fill) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = CallerIdentity(*context, insecure_dev);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  if (absl::Status allowed = Authorize(*caller, permission); !allowed.ok()) {
+    reactor->Finish(ToGrpc(allowed));
+    return reactor;
+  }
+  op.caller = std::move(*caller);
+  wallet->Submit(std::move(op),
+                 [reactor, fill = std::move(fill)](absl::StatusOr<OpResult> result) mutable {
+                   if (!result.ok()) {
+                     reactor->Finish(ToGrpc(result.status()));
+                     return;
+                   }
+                   fill(*result);
+                   reactor->Finish(grpc::Status::OK);
+                 });
+  return reactor;
+}
+
+// Authenticates, authorizes and runs a read on the read pool; `read` returns its status.
+static grpc::ServerUnaryReactor* Read(ThreadPool* reads, bool insecure_dev,
+                                      grpc::CallbackServerContext* context,
+                                      absl::AnyInvocable<absl::Status() &&> read) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = CallerIdentity(*context, insecure_dev);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  if (absl::Status allowed = Authorize(*caller, Permission::kRead); !allowed.ok()) {
+    reactor->Finish(ToGrpc(allowed));
+    return reactor;
+  }
+  auto task = [reactor, read = std::move(read)]() mutable {
+    reactor->Finish(ToGrpc(std::move(read)()));
+  };
+  if (!reads->Post(std::move(task))) {
+    reactor->Finish(ToGrpc(Unavailable("OVERLOADED", "too many reads queued; retry later")));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WalletServer::OpenWallet(grpc::CallbackServerContext* context,
+                                                   const pb::OpenWalletRequest* request,
+                                                   pb::OpenWalletResponse* response) {
+  Op op;
+  op.type = OpType::kOpen;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  return Mutate(wallet_, insecure_dev_, context, Permission::kOpen, std::move(op),
+                [response](const OpResult& r) {
+                  FillMutation(r, response->mutable_result());
+                  response->set_created(r.created);
+                });
+}
+
+grpc::ServerUnaryReactor* WalletServer::GetBalance(grpc::CallbackServerContext* context,
+                                                   const pb::GetBalanceRequest* request,
+                                                   pb::GetBalanceResponse* response) {
+  return Read(reads_, insecure_dev_, context, [this, request, response]() -> absl::Status {
+    auto balance = wallet_->GetBalance(request->seller_id());
+    if (!balance.ok()) return balance.status();
+    FillBalance(*balance, response->mutable_balance());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* context,
+                                               const pb::CreditRequest* request,
+                                               pb::CreditResponse* response) {
+  Op op;
+  op.type = OpType::kCredit;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.amount_yen = request->amount_yen();
+  op.code = Code(request->source());
+  op.reference = request->reference();
+  return Mutate(wallet_, insecure_dev_, context, CreditPermission(request->source()),
+                std::move(op),
+                [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
+}
+
+grpc::ServerUnaryReactor* WalletServer::Spend(grpc::CallbackServerContext* context,
+                                              const pb::SpendRequest* request,
+                                              pb::SpendResponse* response) {
+  Op op;
+  op.type = OpType::kSpend;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.amount_yen = request->amount_yen();
+  op.code = Code(request->product());
+  op.reference = request->booking_reference();
+  return Mutate(wallet_, insecure_dev_, context, Permission::kAdBooking, std::move(op),
+                [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
+}
+
+grpc::ServerUnaryReactor* WalletServer::Hold(grpc::CallbackServerContext* context,
+                                             const pb::HoldRequest* request,
+                                             pb::HoldResponse* response) {
+  Op op;
+  op.type = OpType::kHold;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.amount_yen = request->amount_yen();
+  op.code = Code(request->product());
+  op.reference = request->booking_reference();
+  op.hold_ttl_s = request->ttl_seconds();
+  return Mutate(wallet_, insecure_dev_, context, Permission::kAdBooking, std::move(op),
+                [response](const OpResult& r) {
+                  FillMutation(r, response->mutable_result());
+                  response->set_hold_id(r.hold_id);
+                  SetTimestamp(r.expires_at, response->mutable_expires_at());
+                });
+}
+
+grpc::ServerUnaryReactor* WalletServer::CaptureHold(grpc::CallbackServerContext* context,
+                                                    const pb::CaptureHoldRequest* request,
+                                                    pb::CaptureHoldResponse* response) {
+  Op op;
+  op.type = OpType::kCapture;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.hold_id = request->hold_id();
+  op.amount_yen = request->amount_yen();
+  return Mutate(wallet_, insecure_dev_, context, Permission::kAdBooking, std::move(op),
+                [response](const OpResult& r) {
+                  FillMutation(r, response->mutable_result());
+                  response->set_captured_yen(r.amount_yen);
+                  response->set_returned_yen(r.amount2_yen);
+                });
+}
+
+grpc::ServerUnaryReactor* WalletServer::ReleaseHold(grpc::CallbackServerContext* context,
+                                                    const pb::ReleaseHoldRequest* request,
+                                                    pb::ReleaseHoldResponse* response) {
+  Op op;
+  op.type = OpType::kRelease;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.hold_id = request->hold_id();
+  return Mutate(wallet_, insecure_dev_, context, Permission::kAdBooking, std::move(op),
+                [response](const OpResult& r) {
+                  FillMutation(r, response->mutable_result());
+                  response->set_released_yen(r.amount_yen);
+                });
+}
+
+grpc::ServerUnaryReactor* WalletServer::GetHold(grpc::CallbackServerContext* context,
+                                                const pb::GetHoldRequest* request,
+                                                pb::GetHoldResponse* response) {
+  return Read(reads_, insecure_dev_, context, [this, request, response]() -> absl::Status {
+    if (request->hold_id() <= 0) {
+      return InvalidArgument("INVALID_HOLD_ID", "hold_id must be positive");
+    }
+    auto hold = wallet_->GetHold(request->seller_id(), request->hold_id());
+    if (!hold.ok()) return hold.status();
+    pb::HoldInfo* out = response->mutable_hold();
+    out->set_seller_id(hold->seller_id);
+    out->set_hold_id(hold->hold_id);
+    out->set_amount_yen(hold->amount_yen);
+    out->set_product(static_cast<pb::AdProduct>(hold->product));
+    out->set_booking_reference(hold->reference);
+    out->set_state(static_cast<pb::HoldState>(hold->state));
+    out->set_captured_yen(hold->captured_yen);
+    SetTimestamp(hold->created_at, out->mutable_created_at());
+    SetTimestamp(hold->expires_at, out->mutable_expires_at());
+    if (hold->resolved_at != absl::InfinitePast()) {
+      SetTimestamp(hold->resolved_at, out->mutable_resolved_at());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
+    grpc::CallbackServerContext* context, const pb::ChargeFromInternalFundsRequest* request,
+    pb::ChargeFromInternalFundsResponse* response) {
+  Op op;
+  op.type = OpType::kChargeFromFunds;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.amount_yen = request->amount_yen();
+  op.code = Code(request->source());
+  op.reference = request->order_id();
+  return Mutate(wallet_, insecure_dev_, context, Permission::kChargeFromFunds, std::move(op),
+                [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
+}
+
+grpc::ServerUnaryReactor* WalletServer::CreditInternalFunds(
+    grpc::CallbackServerContext* context, const pb::CreditInternalFundsRequest* request,
+    pb::CreditInternalFundsResponse* response) {
+  Op op;
+  op.type = OpType::kCreditFunds;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.amount_yen = request->amount_yen();
+  op.code = Code(request->account());
+  op.reference = request->settlement_reference();
+  return Mutate(wallet_, insecure_dev_, context, Permission::kCreditFunds, std::move(op),
+                [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
+}
+
+grpc::ServerUnaryReactor* WalletServer::CloseWallet(grpc::CallbackServerContext* context,
+                                                    const pb::CloseWalletRequest* request,
+                                                    pb::CloseWalletResponse* response) {
+  Op op;
+  op.type = OpType::kClose;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.reference = request->reason();
+  return Mutate(wallet_, insecure_dev_, context, Permission::kClose, std::move(op),
+                [response](const OpResult& r) {
+                  FillMutation(r, response->mutable_result());
+                  response->set_forfeited_yen(r.amount_yen);
+                });
+}
+
+grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext* context,
+                                                    const pb::ListHistoryRequest* request,
+                                                    pb::ListHistoryResponse* response) {
+  return Read(reads_, insecure_dev_, context, [this, request, response]() -> absl::Status {
+    HistoryQuery query;
+    query.seller_id = request->seller_id();
+    if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
+      return InvalidArgument("INVALID_PAGE_SIZE",
+                             absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
+    }
+    const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
+    query.page_size = page_size + 1;  // one more tells whether another page follows
+    auto before = DecodePageToken(request->page_token());
+    if (!before.ok()) return before.status();
+    query.before_seq = *before;
+    for (int type : request->types()) {
+      if (type < pb::ENTRY_TYPE_CHARGE || type > pb::ENTRY_TYPE_FORFEIT) {
+        return InvalidArgument("INVALID_ENTRY_TYPE", absl::StrCat("unknown entry type ", type));
+      }
+      query.types.push_back(static_cast<int16_t>(type));
+    }
+    if (request->has_from()) {
+      auto from = FromTimestamp(request->from());
+      if (!from.ok()) return from.status();
+      query.from = *from;
+    }
+    if (request->has_to()) {
+      auto to = FromTimestamp(request->to());
+      if (!to.ok()) return to.status();
+      query.to = *to;
+    }
+    if (query.from >= query.to) {
+      return InvalidArgument("INVALID_TIME_RANGE", "`from` must be before `to`");
+    }
+    auto entries = wallet_->ListHistory(query);
+    if (!entries.ok()) return entries.status();
+    const size_t shown = std::min(entries->size(), static_cast<size_t>(page_size));
+    for (size_t i = 0; i < shown; ++i) {
+      const HistoryEntry& e = (*entries)[i];
+      pb::HistoryEntry* out = response->add_entries();
+      out->set_seq(e.seq);
+      out->set_type(static_cast<pb::EntryType>(e.entry_type));
+      out->set_amount_yen(e.amount_yen);
+      out->set_debit_account(static_cast<pb::Account>(e.debit_account));
+      out->set_credit_account(static_cast<pb::Account>(e.credit_account));
+      out->set_available_after_yen(e.available_after_yen);
+      out->set_held_after_yen(e.held_after_yen);
+      out->set_qmoney_after_yen(e.qmoney_after_yen);
+      out->set_pending_settlement_after_yen(e.pending_after_yen);
+      out->set_product(static_cast<pb::AdProduct>(e.product));
+      out->set_reference(e.reference);
+      out->set_hold_id(e.hold_id);
+      SetTimestamp(e.created_at, out->mutable_created_at());
+    }
+    if (entries->size() > shown) {
+      response->set_next_page_token(EncodePageToken((*entries)[shown - 1].seq));
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace qcash::wallet

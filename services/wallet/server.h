@@ -1,0 +1,67 @@
+// The gRPC face of the wallet: qcash.wallet.v1.WalletService on the callback API. Thin and
+// boring by design: authenticate the caller, authorize by the policy table, translate the
+// request to a domain Op, hand it to the Wallet, translate the answer back. No rule of the
+// domain lives here.
+#ifndef QCASH_SERVICES_WALLET_SERVER_H_
+#define QCASH_SERVICES_WALLET_SERVER_H_
+
+#include "common/thread_pool.h"
+#include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "services/wallet/wallet.h"
+
+namespace qcash::wallet {
+
+namespace pb = ::qcash::wallet::v1;
+
+class WalletServer final : public pb::WalletService::CallbackService {
+ public:
+  // `reads` runs the calls that block on Redis or PostgreSQL reads.
+  WalletServer(Wallet* wallet, ThreadPool* reads, bool insecure_dev)
+      : wallet_(wallet), reads_(reads), insecure_dev_(insecure_dev) {}
+
+  grpc::ServerUnaryReactor* OpenWallet(grpc::CallbackServerContext* context,
+                                       const pb::OpenWalletRequest* request,
+                                       pb::OpenWalletResponse* response) override;
+  grpc::ServerUnaryReactor* GetBalance(grpc::CallbackServerContext* context,
+                                       const pb::GetBalanceRequest* request,
+                                       pb::GetBalanceResponse* response) override;
+  grpc::ServerUnaryReactor* Credit(grpc::CallbackServerContext* context,
+                                   const pb::CreditRequest* request,
+                                   pb::CreditResponse* response) override;
+  grpc::ServerUnaryReactor* Spend(grpc::CallbackServerContext* context,
+                                  const pb::SpendRequest* request,
+                                  pb::SpendResponse* response) override;
+  grpc::ServerUnaryReactor* Hold(grpc::CallbackServerContext* context,
+                                 const pb::HoldRequest* request,
+                                 pb::HoldResponse* response) override;
+  grpc::ServerUnaryReactor* CaptureHold(grpc::CallbackServerContext* context,
+                                        const pb::CaptureHoldRequest* request,
+                                        pb::CaptureHoldResponse* response) override;
+  grpc::ServerUnaryReactor* ReleaseHold(grpc::CallbackServerContext* context,
+                                        const pb::ReleaseHoldRequest* request,
+                                        pb::ReleaseHoldResponse* response) override;
+  grpc::ServerUnaryReactor* GetHold(grpc::CallbackServerContext* context,
+                                    const pb::GetHoldRequest* request,
+                                    pb::GetHoldResponse* response) override;
+  grpc::ServerUnaryReactor* ChargeFromInternalFunds(
+      grpc::CallbackServerContext* context, const pb::ChargeFromInternalFundsRequest* request,
+      pb::ChargeFromInternalFundsResponse* response) override;
+  grpc::ServerUnaryReactor* CreditInternalFunds(grpc::CallbackServerContext* context,
+                                                const pb::CreditInternalFundsRequest* request,
+                                                pb::CreditInternalFundsResponse* response) override;
+  grpc::ServerUnaryReactor* CloseWallet(grpc::CallbackServerContext* context,
+                                        const pb::CloseWalletRequest* request,
+                                        pb::CloseWalletResponse* response) override;
+  grpc::ServerUnaryReactor* ListHistory(grpc::CallbackServerContext* context,
+                                        const pb::ListHistoryRequest* request,
+                                        pb::ListHistoryResponse* response) override;
+
+ private:
+  Wallet* const wallet_;
+  ThreadPool* const reads_;
+  const bool insecure_dev_;
+};
+
+}  // namespace qcash::wallet
+
+#endif  // QCASH_SERVICES_WALLET_SERVER_H_

@@ -1,0 +1,89 @@
+// The wallet's SQL: every statement the service runs against its PostgreSQL database.
+//
+// Mutations all go through wallet_apply_batch() (migrations/0001_ledger.sql), where each
+// balance check and its write are one conditional UPDATE, so no check ever races its write.
+// Reads are plain queries on the same tables.
+#ifndef QCASH_SERVICES_WALLET_STORE_H_
+#define QCASH_SERVICES_WALLET_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/pg.h"
+#include "services/wallet/ledger.h"
+
+namespace qcash::wallet {
+
+// Applies `ops` in order in one transaction (one statement, one WAL flush) and returns one
+// result per op. A refused op (insufficient funds, ...) has its outcome and changes nothing;
+// the others still apply. Errors: the database's (common/pg.h); then nothing was applied,
+// except that on UNAVAILABLE the outcome is unknown (the commit may have happened).
+absl::StatusOr<std::vector<OpResult>> ApplyBatch(PgConnection& conn,
+                                                 const std::vector<const Op*>& ops);
+
+// The wallet's balances as stored. Errors: NOT_FOUND (WALLET_NOT_FOUND), the database's.
+absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& seller_id);
+
+struct HistoryQuery {
+  std::string seller_id;
+  int page_size = 50;
+  int64_t before_seq = 0;          // 0: from the newest entry
+  std::vector<int16_t> types;      // empty: all
+  absl::Time from = absl::InfinitePast();
+  absl::Time to = absl::InfiniteFuture();
+};
+
+struct HistoryEntry {
+  int64_t seq = 0;
+  int16_t entry_type = 0;
+  int16_t debit_account = 0;
+  int16_t credit_account = 0;
+  int64_t amount_yen = 0;
+  int64_t available_after_yen = 0;
+  int64_t held_after_yen = 0;
+  int64_t qmoney_after_yen = 0;
+  int64_t pending_after_yen = 0;
+  int16_t product = 0;
+  std::string reference;
+  int64_t hold_id = 0;
+  absl::Time created_at;
+};
+
+// Up to page_size entries with seq < before_seq (if set), newest first, matching the filters.
+// Errors: NOT_FOUND (WALLET_NOT_FOUND) when the seller has no wallet; the database's.
+absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const HistoryQuery& q);
+
+struct HoldRecord {
+  std::string seller_id;
+  int64_t hold_id = 0;
+  int64_t amount_yen = 0;
+  int16_t product = 0;
+  std::string reference;
+  int16_t state = 0;  // 1 pending, 2 captured, 3 released, 4 expired, 5 forfeited
+  int64_t captured_yen = 0;
+  absl::Time created_at;
+  absl::Time expires_at;
+  absl::Time resolved_at = absl::InfinitePast();  // InfinitePast while pending
+};
+
+// Errors: NOT_FOUND (HOLD_NOT_FOUND); the database's.
+absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller_id,
+                                   int64_t hold_id);
+
+struct DueHold {
+  std::string seller_id;
+  int64_t hold_id = 0;
+};
+
+// Pending holds whose expiry has passed, oldest first, at most `limit`.
+absl::StatusOr<std::vector<DueHold>> DueHolds(PgConnection& conn, int limit);
+
+// Pending holds (a gauge for operators).
+absl::StatusOr<int64_t> CountPendingHolds(PgConnection& conn);
+
+}  // namespace qcash::wallet
+
+#endif  // QCASH_SERVICES_WALLET_STORE_H_

@@ -1,0 +1,134 @@
+#include "services/wallet/wallet.h"
+
+#include <future>
+
+#include "common/log.h"
+#include "common/migrate.h"
+#include "common/status.h"
+
+namespace qcash::wallet {
+
+// Defined by qcash_embed_migrations() from migrations/*.sql.
+const std::vector<Migration>& Migrations();
+
+Wallet::Wallet(Options options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options) {
+  {
+    auto conn = PgConnection::Connect(options.database_url, "qcash-wallet-migrate");
+    if (!conn.ok()) return conn.status();
+    if (absl::Status s = ApplyMigrations(**conn, Migrations()); !s.ok()) return s;
+  }
+  std::unique_ptr<Wallet> wallet(new Wallet(options));
+  wallet->redis_ = std::make_unique<RedisClient>(options.redis);
+  wallet->cache_ = std::make_unique<Cache>(wallet->redis_.get(), options.cache);
+  wallet->read_pool_ =
+      std::make_unique<PgPool>(options.database_url, "qcash-wallet-read", options.read_pool_size);
+  Committer::Options committer = options.committer;
+  committer.database_url = options.database_url;
+  wallet->committer_ = std::make_unique<Committer>(committer, wallet->cache_.get());
+  Wallet* w = wallet.get();
+  wallet->sweeper_ = std::thread([w] { w->SweepLoop(); });
+  return wallet;
+}
+
+Wallet::~Wallet() { Stop(); }
+
+void Wallet::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(sweep_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  sweep_cv_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
+  if (committer_ != nullptr) committer_->Stop();
+}
+
+void Wallet::Submit(Op op, Committer::Callback done) {
+  if (absl::Status s = ValidateOp(op); !s.ok()) {
+    std::move(done)(s);
+    return;
+  }
+  if (op.type != OpType::kExpire) op.request_hash = RequestHash(op);
+  committer_->Submit(std::move(op), std::move(done));
+}
+
+absl::StatusOr<Balance> Wallet::GetBalance(const std::string& seller_id) {
+  if (!IsValidSellerId(seller_id)) {
+    return InvalidArgument("INVALID_SELLER_ID",
+                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
+  }
+  if (std::optional<Balance> cached = cache_->GetBalance(seller_id)) return *cached;
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  auto balance = LoadBalance(**conn, seller_id);
+  if (balance.ok()) cache_->PutBalances({*balance});
+  return balance;
+}
+
+absl::StatusOr<std::vector<HistoryEntry>> Wallet::ListHistory(const HistoryQuery& query) {
+  if (!IsValidSellerId(query.seller_id)) {
+    return InvalidArgument("INVALID_SELLER_ID",
+                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
+  }
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  return wallet::ListHistory(**conn, query);
+}
+
+absl::StatusOr<HoldRecord> Wallet::GetHold(const std::string& seller_id, int64_t hold_id) {
+  if (!IsValidSellerId(seller_id)) {
+    return InvalidArgument("INVALID_SELLER_ID",
+                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
+  }
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  return wallet::GetHold(**conn, seller_id, hold_id);
+}
+
+absl::StatusOr<int64_t> Wallet::SweepExpiredHolds() {
+  std::vector<DueHold> due;
+  {
+    auto conn = read_pool_->Acquire();
+    if (!conn.ok()) return conn.status();
+    auto found = DueHolds(**conn, options_.sweep_batch_max);
+    if (!found.ok()) return found.status();
+    due = std::move(*found);
+  }
+  std::vector<std::future<bool>> released;
+  released.reserve(due.size());
+  for (const DueHold& hold : due) {
+    auto promise = std::make_shared<std::promise<bool>>();
+    released.push_back(promise->get_future());
+    Op op;
+    op.type = OpType::kExpire;
+    op.seller_id = hold.seller_id;
+    op.caller = "wallet-sweeper";
+    op.hold_id = hold.hold_id;
+    Submit(std::move(op), [promise](absl::StatusOr<OpResult> result) {
+      // Another replica's sweeper, or a capture or release, may have resolved it first.
+      promise->set_value(result.ok());
+    });
+  }
+  int64_t count = 0;
+  for (auto& f : released) count += f.get() ? 1 : 0;
+  if (count > 0) Log(LogLevel::kInfo, "holds_expired", {{"count", count}});
+  return count;
+}
+
+void Wallet::SweepLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(sweep_mu_);
+      if (sweep_cv_.wait_for(lock, options_.sweep_interval, [this] { return stopping_; })) return;
+    }
+    auto swept = SweepExpiredHolds();
+    if (!swept.ok()) {
+      Log(LogLevel::kWarn, "sweep_failed", {{"error", std::string(swept.status().message())}});
+    }
+    cache_->FlushPending();
+  }
+}
+
+}  // namespace qcash::wallet

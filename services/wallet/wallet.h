@@ -1,0 +1,82 @@
+// The wallet, assembled: validation, the group-committing ledger, the cache, reads, and the
+// hold sweeper. The gRPC layer (server.cc) calls only this class.
+#ifndef QCASH_SERVICES_WALLET_WALLET_H_
+#define QCASH_SERVICES_WALLET_WALLET_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/pg.h"
+#include "common/redis.h"
+#include "services/wallet/cache.h"
+#include "services/wallet/committer.h"
+#include "services/wallet/ledger.h"
+#include "services/wallet/store.h"
+
+namespace qcash::wallet {
+
+class Wallet {
+ public:
+  struct Options {
+    std::string database_url;
+    RedisClient::Options redis;
+    Committer::Options committer;  // database_url is filled in from above
+    Cache::Options cache;
+    int read_pool_size = 8;
+    std::chrono::milliseconds sweep_interval{1000};
+    int sweep_batch_max = 500;
+  };
+
+  // Connects, applies the schema migrations, and starts the ledger lanes and the sweeper.
+  // Errors: UNAVAILABLE when PostgreSQL cannot be reached; a failed migration's error.
+  static absl::StatusOr<std::unique_ptr<Wallet>> Start(Options options);
+  ~Wallet();  // Stop()
+  Wallet(const Wallet&) = delete;
+  Wallet& operator=(const Wallet&) = delete;
+
+  // Validates `op`, fingerprints it, and hands it to the ledger; `done` runs exactly once
+  // (at once on a validation error, otherwise from a ledger lane).
+  void Submit(Op op, Committer::Callback done);
+
+  // The balance from the cache, or from PostgreSQL (then cached) on a miss or when Redis is
+  // down. Errors: NOT_FOUND (WALLET_NOT_FOUND), UNAVAILABLE.
+  absl::StatusOr<Balance> GetBalance(const std::string& seller_id);
+
+  absl::StatusOr<std::vector<HistoryEntry>> ListHistory(const HistoryQuery& query);
+  absl::StatusOr<HoldRecord> GetHold(const std::string& seller_id, int64_t hold_id);
+
+  // Releases every hold past its expiry now (the sweeper calls this on its interval).
+  // Returns how many were released.
+  absl::StatusOr<int64_t> SweepExpiredHolds();
+
+  // Stops the sweeper and the ledger lanes after finishing queued operations.
+  void Stop();
+
+  Committer::Stats committer_stats() const { return committer_->stats(); }
+
+ private:
+  explicit Wallet(Options options);
+  void SweepLoop();
+
+  const Options options_;
+  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<Cache> cache_;
+  std::unique_ptr<PgPool> read_pool_;
+  std::unique_ptr<Committer> committer_;
+
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  bool stopping_ = false;  // guarded by sweep_mu_
+  std::thread sweeper_;
+};
+
+}  // namespace qcash::wallet
+
+#endif  // QCASH_SERVICES_WALLET_WALLET_H_
