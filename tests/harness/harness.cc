@@ -1,0 +1,396 @@
+#include "tests/harness/harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/pg.h"
+#include "common/redis.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "services/wallet/audit.h"
+
+extern char** environ;
+
+namespace qcash::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PostgresUser {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool found = false;
+};
+
+PostgresUser LookupPostgresUser() {
+  PostgresUser user;
+  if (const passwd* pw = getpwnam("postgres")) {
+    user.uid = pw->pw_uid;
+    user.gid = pw->pw_gid;
+    user.found = true;
+  }
+  return user;
+}
+
+bool RunningAsRoot() { return geteuid() == 0; }
+
+// Makes `path` (and its contents) owned by the postgres user when we are root.
+void GiveToPostgres(const std::string& path) {
+  if (!RunningAsRoot()) return;
+  const PostgresUser user = LookupPostgresUser();
+  if (!user.found) return;
+  std::error_code ec;
+  if (chown(path.c_str(), user.uid, user.gid) != 0) return;
+  for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
+    (void)chown(entry.path().c_str(), user.uid, user.gid);
+  }
+}
+
+}  // namespace
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+std::string MakeStateDir(const std::string& name) {
+  const char* base = std::getenv("QCASH_TEST_STATE_DIR");
+  const fs::path dir = fs::path(base != nullptr ? base : fs::current_path().string()) /
+                       "test-state" / absl::StrCat(name, "-", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+absl::StatusOr<std::unique_ptr<Process>> Process::Start(const Spec& spec) {
+  // Everything the child needs is prepared before fork(): after it, only async-signal-safe
+  // calls are allowed in a multithreaded parent.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const std::string key = entry.substr(0, entry.find('='));
+    if (spec.env.count(key) == 0) env_strings.push_back(entry);
+  }
+  for (const auto& [key, value] : spec.env) env_strings.push_back(absl::StrCat(key, "=", value));
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = spec.argv;
+  std::vector<char*> argv;
+  for (std::string& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const int log_fd = open(spec.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return absl::InternalError(absl::StrCat("cannot open ", spec.log_file));
+  const PostgresUser user = LookupPostgresUser();
+  const bool drop = spec.as_postgres_user && RunningAsRoot();
+  if (drop && !user.found) {
+    close(log_fd);
+    return absl::InternalError("running as root and there is no `postgres` user to drop to");
+  }
+  if (drop) (void)fchown(log_fd, user.uid, user.gid);
+
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+    setpgid(0, 0);
+    if (drop) {
+      if (setgroups(0, nullptr) != 0 || setgid(user.gid) != 0 || setuid(user.uid) != 0) _exit(126);
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test binary
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(log_fd);
+  return std::unique_ptr<Process>(new Process(pid));
+}
+
+Process::~Process() {
+  if (!reaped_) Stop(SIGKILL, std::chrono::seconds(5));
+}
+
+bool Process::Running() {
+  if (reaped_) return false;
+  int status = 0;
+  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    reaped_ = true;
+    status_ = status;
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<int> Process::WaitExit(std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (Running()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::DeadlineExceededError("process still running");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return status_;
+}
+
+int Process::Stop(int signal, std::chrono::milliseconds wait) {
+  if (!Running()) return status_;
+  kill(pid_, signal);
+  auto status = WaitExit(wait);
+  if (status.ok()) return *status;
+  kill(pid_, SIGKILL);
+  (void)WaitExit(std::chrono::seconds(10));
+  return -1;
+}
+
+// ---------------------------------------------------------------------------- PostgreSQL
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string& dir) {
+  auto server = std::unique_ptr<PostgresServer>(new PostgresServer());
+  server->dir_ = dir;
+  server->bin_dir_ = EnvString("QCASH_PG_BIN", "/usr/lib/postgresql/15/bin");
+  const std::string data = dir + "/pgdata";
+  if (!fs::exists(data + "/PG_VERSION")) {
+    fs::create_directories(data);
+    GiveToPostgres(dir);
+    Process::Spec initdb;
+    initdb.argv = {server->bin_dir_ + "/initdb", "-D", data, "-U", "qcash", "--auth=trust",
+                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"};
+    initdb.log_file = dir + "/initdb.log";
+    initdb.as_postgres_user = true;
+    auto p = Process::Start(initdb);
+    if (!p.ok()) return p.status();
+    auto exit = (*p)->WaitExit(std::chrono::seconds(120));
+    if (!exit.ok() || *exit != 0) {
+      return absl::InternalError(absl::StrCat("initdb failed; see ", initdb.log_file));
+    }
+  }
+  server->port_ = FreePort();
+  if (absl::Status s = server->Launch(); !s.ok()) return s;
+  return server;
+}
+
+absl::Status PostgresServer::Launch() {
+  Process::Spec spec;
+  spec.argv = {bin_dir_ + "/postgres",
+               "-D", dir_ + "/pgdata",
+               "-p", absl::StrCat(port_),
+               "-c", "listen_addresses=127.0.0.1",
+               "-c", "unix_socket_directories=",
+               "-c", "max_connections=300",
+               "-c", "shared_buffers=256MB",
+               "-c", "log_min_messages=warning"};
+  spec.log_file = dir_ + "/postgres.log";
+  spec.as_postgres_user = true;
+  auto p = Process::Start(spec);
+  if (!p.ok()) return p.status();
+  process_ = std::move(*p);
+  const std::string url = Url("postgres");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (PQping(url.c_str()) == PQPING_OK) return absl::OkStatus();
+    if (!process_->Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::UnavailableError(absl::StrCat("postgres did not start; see ", spec.log_file));
+}
+
+PostgresServer::~PostgresServer() { (void)Stop(); }
+
+std::string PostgresServer::Url(const std::string& database) const {
+  return absl::StrCat("postgresql://qcash@127.0.0.1:", port_, "/", database);
+}
+
+absl::Status PostgresServer::CreateDatabase(const std::string& database) {
+  auto conn = PgConnection::Connect(Url("postgres"), "qcash-test-harness");
+  if (!conn.ok()) return conn.status();
+  return (*conn)->Exec(absl::StrCat("CREATE DATABASE \"", database, "\"")).status();
+}
+
+absl::Status PostgresServer::Restart() {
+  if (absl::Status s = Stop(); !s.ok()) return s;
+  return Launch();
+}
+
+absl::Status PostgresServer::Stop() {
+  if (process_ == nullptr) return absl::OkStatus();
+  process_->Stop(SIGINT, std::chrono::seconds(30));  // fast shutdown
+  process_.reset();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------- Redis
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& dir) {
+  auto server = std::unique_ptr<RedisServer>(new RedisServer());
+  server->dir_ = dir;
+  fs::create_directories(dir);
+  server->port_ = FreePort();
+  if (absl::Status s = server->Launch(); !s.ok()) return s;
+  return server;
+}
+
+absl::Status RedisServer::Launch() {
+  Process::Spec spec;
+  spec.argv = {"/usr/bin/redis-server", "--port", absl::StrCat(port_), "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", dir_, "--daemonize", "no"};
+  spec.log_file = dir_ + "/redis.log";
+  auto p = Process::Start(spec);
+  if (!p.ok()) return p.status();
+  process_ = std::move(*p);
+  RedisClient::Options options;
+  options.port = port_;
+  options.cooldown = std::chrono::milliseconds(0);
+  RedisClient client(options);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto pong = client.Command({"PING"});
+    if (pong.ok() && pong->str == "PONG") return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return absl::UnavailableError(absl::StrCat("redis did not start; see ", spec.log_file));
+}
+
+RedisServer::~RedisServer() { (void)Stop(); }
+
+absl::Status RedisServer::Stop() {
+  if (process_ == nullptr) return absl::OkStatus();
+  process_->Stop(SIGTERM, std::chrono::seconds(10));
+  process_.reset();
+  return absl::OkStatus();
+}
+
+absl::Status RedisServer::Restart() {
+  if (absl::Status s = Stop(); !s.ok()) return s;
+  return Launch();
+}
+
+// ---------------------------------------------------------------------------- checks
+
+absl::Status WaitForServing(const std::string& address, std::chrono::milliseconds wait) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    if (stub->Check(&context, request, &response).ok() &&
+        response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::UnavailableError(absl::StrCat(address, " did not become SERVING"));
+}
+
+absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
+                                            std::map<std::string, std::string> env,
+                                            const std::string& listen_env,
+                                            const std::string& log_file) {
+  ServiceProcess service;
+  service.address = absl::StrCat("127.0.0.1:", FreePort());
+  env[listen_env] = service.address;
+  if (env.count("QCASH_TLS_CERT") == 0) env["QCASH_INSECURE_DEV"] = "1";
+  Process::Spec spec;
+  spec.argv = {binary};
+  spec.env = std::move(env);
+  spec.log_file = log_file;
+  auto p = Process::Start(spec);
+  if (!p.ok()) return p.status();
+  service.process = std::move(*p);
+  if (absl::Status s = WaitForServing(service.address, std::chrono::seconds(30)); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(binary, " did not start: ", s.message(),
+                                               "; see ", log_file));
+  }
+  return service;
+}
+
+absl::StatusOr<std::string> ReflectionListServices(const std::string& address) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  auto step = [&](intptr_t id) {
+    return cq.Next(&tag, &ok) && ok && reinterpret_cast<intptr_t>(tag) == id;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  if (!step(1)) return absl::UnavailableError("reflection call did not start");
+  // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited, one byte.
+  const std::string request("\x3a\x01*", 3);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer out(&slice, 1);
+  call->Write(out, reinterpret_cast<void*>(2));
+  if (!step(2)) return absl::UnavailableError("reflection write failed");
+  grpc::ByteBuffer in;
+  call->Read(&in, reinterpret_cast<void*>(3));
+  if (!step(3)) return absl::UnavailableError("reflection read failed");
+  std::vector<grpc::Slice> slices;
+  if (!in.Dump(&slices).ok()) return absl::InternalError("cannot read the reflection reply");
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  context.TryCancel();
+  grpc::Status finish;
+  call->Finish(&finish, reinterpret_cast<void*>(4));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return bytes;
+}
+
+absl::Status AuditWalletLedger(const std::string& url) {
+  auto conn = PgConnection::Connect(url, "qcash-test-audit");
+  if (!conn.ok()) return conn.status();
+  auto report = wallet::AuditLedger(**conn);
+  if (!report.ok()) return report.status();
+  if (!report->ok()) return absl::FailedPreconditionError(report->ToString());
+  return absl::OkStatus();
+}
+
+}  // namespace qcash::testing

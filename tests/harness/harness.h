@@ -1,0 +1,127 @@
+// The integration-test harness: real PostgreSQL, Redis and service processes on free
+// loopback ports, with their data under the build tree.
+//
+// PostgreSQL's initdb refuses to run as root, so when the tests run as root the database
+// processes run as the unprivileged `postgres` user that Debian's package creates.
+#ifndef QCASH_TESTS_HARNESS_HARNESS_H_
+#define QCASH_TESTS_HARNESS_HARNESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace qcash::testing {
+
+// A free TCP port on 127.0.0.1 (bound and released; the window for a race is small).
+int FreePort();
+
+// A fresh directory under the build tree for one test binary's state.
+std::string MakeStateDir(const std::string& name);
+
+// A child process with its stdout and stderr appended to a log file.
+class Process {
+ public:
+  struct Spec {
+    std::vector<std::string> argv;
+    std::map<std::string, std::string> env;  // added to the parent's environment
+    std::string log_file;
+    bool as_postgres_user = false;  // drop root to the `postgres` user first
+  };
+
+  // Errors: INTERNAL when fork/exec fails.
+  static absl::StatusOr<std::unique_ptr<Process>> Start(const Spec& spec);
+  ~Process();  // SIGKILL if still running
+
+  pid_t pid() const { return pid_; }
+  bool Running();
+  // Sends `signal` and waits up to `wait` for the exit; SIGKILL after that.
+  // Returns the exit status (as from waitpid), or -1 if it had to be killed.
+  int Stop(int signal, std::chrono::milliseconds wait = std::chrono::seconds(10));
+  // Exit status if the process has exited, waiting at most `wait`.
+  absl::StatusOr<int> WaitExit(std::chrono::milliseconds wait);
+
+ private:
+  explicit Process(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+// A PostgreSQL 15 cluster of our own: initdb'd on first start, trust authentication on
+// loopback, superuser `qcash`.
+class PostgresServer {
+ public:
+  // Errors: INTERNAL / UNAVAILABLE when initdb or the server fails (see log in `dir`).
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(const std::string& dir);
+  ~PostgresServer();
+
+  int port() const { return port_; }
+  // postgresql:// URL of `database` on this server.
+  std::string Url(const std::string& database) const;
+  absl::Status CreateDatabase(const std::string& database);
+  // Fast shutdown and start again on the same port and data.
+  absl::Status Restart();
+  absl::Status Stop();
+  const std::string& bin_dir() const { return bin_dir_; }
+
+ private:
+  absl::Status Launch();
+  std::string dir_;
+  std::string bin_dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+// A Redis server of our own, without persistence (a cache: losing it loses speed only).
+class RedisServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(const std::string& dir);
+  ~RedisServer();
+
+  int port() const { return port_; }
+  absl::Status Stop();
+  // Starts again on the same port (empty: nothing was persisted).
+  absl::Status Restart();
+  bool running() const { return process_ != nullptr; }
+
+ private:
+  absl::Status Launch();
+  std::string dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+// A service binary of ours, started on a free port and SERVING.
+struct ServiceProcess {
+  std::unique_ptr<Process> process;
+  std::string address;  // 127.0.0.1:port
+};
+
+// Starts `binary` with `env` plus `<listen_env>`=127.0.0.1:<free port> and
+// QCASH_INSECURE_DEV=1 (unless env sets TLS), and waits until it is SERVING.
+absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
+                                            std::map<std::string, std::string> env,
+                                            const std::string& listen_env,
+                                            const std::string& log_file);
+
+// Waits until a gRPC server at `address` answers the standard health check SERVING.
+absl::Status WaitForServing(const std::string& address, std::chrono::milliseconds wait);
+
+// Asks the server reflection service at `address` to list its services; returns the raw
+// ServerReflectionResponse bytes, in which each service name appears as a string.
+absl::StatusOr<std::string> ReflectionListServices(const std::string& address);
+
+// Runs the ledger audit on the wallet database at `url`; OK when every check passes,
+// otherwise FAILED_PRECONDITION with the report.
+absl::Status AuditWalletLedger(const std::string& url);
+
+}  // namespace qcash::testing
+
+#endif  // QCASH_TESTS_HARNESS_HARNESS_H_
