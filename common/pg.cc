@@ -111,12 +111,16 @@ absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, const PgParam
                             arrays.values.data(), nullptr, nullptr, 0));
 }
 
+absl::Status PgConnection::Prepare(const PgStatement& statement) {
+  if (prepared_.contains(statement.name)) return absl::OkStatus();
+  auto prepared = Check(PQprepare(conn_, statement.name, statement.sql, 0, nullptr));
+  if (!prepared.ok()) return prepared.status();
+  prepared_.insert(statement.name);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PgResult> PgConnection::Exec(const PgStatement& statement, const PgParams& params) {
-  if (!prepared_.contains(statement.name)) {
-    auto prepared = Check(PQprepare(conn_, statement.name, statement.sql, 0, nullptr));
-    if (!prepared.ok()) return prepared.status();
-    prepared_.insert(statement.name);
-  }
+  if (absl::Status s = Prepare(statement); !s.ok()) return s;
   ParamArrays arrays(params);
   return Check(PQexecPrepared(conn_, statement.name, static_cast<int>(params.size()),
                               arrays.values.data(), nullptr, nullptr, 0));
@@ -125,6 +129,63 @@ absl::StatusOr<PgResult> PgConnection::Exec(const PgStatement& statement, const 
 absl::Status PgConnection::ExecScript(absl::string_view sql) {
   const std::string text(sql);
   return Check(PQexec(conn_, text.c_str())).status();
+}
+
+absl::StatusOr<std::vector<PgResult>> PgConnection::Pipeline(
+    const std::vector<std::pair<const PgStatement*, PgParams>>& statements) {
+  for (const auto& [statement, params] : statements) {
+    if (absl::Status s = Prepare(*statement); !s.ok()) return s;
+  }
+  if (PQenterPipelineMode(conn_) != 1) return PgError(conn_, nullptr);
+  bool sent = true;
+  for (const auto& [statement, params] : statements) {
+    ParamArrays arrays(params);
+    if (PQsendQueryPrepared(conn_, statement->name, static_cast<int>(params.size()),
+                            arrays.values.data(), nullptr, nullptr, 0) != 1) {
+      sent = false;
+      break;
+    }
+  }
+  if (!sent || PQpipelineSync(conn_) != 1) {
+    absl::Status error = PgError(conn_, nullptr);
+    PQexitPipelineMode(conn_);
+    return error;
+  }
+  std::vector<PgResult> results;
+  results.reserve(statements.size());
+  absl::Status first_error;
+  // One result (then a NULL) per statement, then the sync's PGRES_PIPELINE_SYNC.
+  for (size_t i = 0; i < statements.size(); ++i) {
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) {
+      if (first_error.ok()) first_error = PgError(conn_, nullptr);
+      break;
+    }
+    const ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      results.emplace_back(result);
+    } else {
+      if (first_error.ok() && status != PGRES_PIPELINE_ABORTED) {
+        first_error = PgError(conn_, result);
+      }
+      PQclear(result);
+    }
+    while ((result = PQgetResult(conn_)) != nullptr) PQclear(result);  // the NULL after it
+  }
+  for (;;) {  // drain up to the sync point
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) {
+      if (!ok()) break;
+      continue;
+    }
+    const bool sync = PQresultStatus(result) == PGRES_PIPELINE_SYNC;
+    PQclear(result);
+    if (sync) break;
+  }
+  PQexitPipelineMode(conn_);
+  if (!first_error.ok()) return first_error;
+  if (!ok()) return PgError(conn_, nullptr);
+  return results;
 }
 
 PgPool::PgPool(std::string url, std::string application_name, int size_max)

@@ -20,12 +20,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace qcash {
 
@@ -75,6 +76,13 @@ class PgConnection {
   // Runs several statements separated by ';' without parameters (migrations).
   absl::Status ExecScript(absl::string_view sql);
 
+  // Runs `statements` in one round trip (libpq pipeline mode) and returns their results in
+  // order. The first failure is returned and the statements after it do not run; a
+  // transaction opened in the pipeline is then left aborted (the pool's ResetToIdle, or the
+  // caller, rolls it back).
+  absl::StatusOr<std::vector<PgResult>> Pipeline(
+      const std::vector<std::pair<const PgStatement*, PgParams>>& statements);
+
   // False once the connection is lost; the pool then replaces it.
   bool ok() const;
   // Rolls back a transaction left open by an error; false when the connection is unusable.
@@ -83,6 +91,7 @@ class PgConnection {
  private:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
   absl::StatusOr<PgResult> Check(PGresult* result);
+  absl::Status Prepare(const PgStatement& statement);
 
   PGconn* conn_;
   absl::flat_hash_set<std::string> prepared_;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -87,6 +88,11 @@ absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& contex
     }
   }
   return Unauthenticated("NO_CALLER_IDENTITY", "the caller's identity is unknown");
+}
+
+void InitProcess(absl::string_view service) {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  InitLog(service);
 }
 
 void BlockTerminationSignals() {

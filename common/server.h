@@ -40,6 +40,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& context,
                                            bool insecure_dev);
 
+// Process-wide set-up for a binary that uses gRPC: structured logs as `service`, and Abseil's
+// mutex deadlock detection off (Debian builds Abseil with it on, and gRPC's mutexes then pay
+// for a lock graph on every acquisition).
+void InitProcess(absl::string_view service);
+
 // Blocks SIGTERM and SIGINT in this thread and every thread it starts afterwards.
 // REQUIRES: called first thing in main(), before any thread exists.
 void BlockTerminationSignals();

@@ -9,7 +9,7 @@
 //      equal the stored ones;
 //   5. every wallet's held amount equals the sum of its pending holds;
 //   6. every journal row moves between two known accounts.
-// Run by `qcash-wallet-audit`, by the operator CLI, and at the end of every integration test.
+// Run by `qcashctl audit` and at the end of every integration test.
 #ifndef QCASH_SERVICES_WALLET_AUDIT_H_
 #define QCASH_SERVICES_WALLET_AUDIT_H_
 

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "services/wallet/store.h"
@@ -63,7 +64,8 @@ void Committer::Stop() {
 }
 
 Committer::Stats Committer::stats() const {
-  return {batches_.load(), ops_.load(), batch_retries_.load()};
+  return {batches_.load(), ops_.load(),    batch_retries_.load(),
+          claim_us_.load(), apply_us_.load(), finish_us_.load()};
 }
 
 void Committer::Run(Lane* lane) {
@@ -94,9 +96,15 @@ absl::StatusOr<std::vector<OpResult>> Committer::Apply(Lane* lane,
       auto conn = PgConnection::Connect(options_.database_url, "qcash-wallet-ledger");
       if (!conn.ok()) return conn.status();
       lane->conn = std::move(*conn);
-      // Bound every batch: a stuck statement must not hold a lane forever.
-      if (auto set = lane->conn->Exec("SET statement_timeout = '10s'"); !set.ok()) {
-        return set.status();
+      // Bound every batch: a stuck statement must not hold a lane forever. The batch
+      // statements are written for generic plans on the primary keys (store.cc): planning
+      // them anew for every batch would cost more than running them, and a plan made while a
+      // table was still small must not stay a sequential scan once it has grown.
+      if (absl::Status set = lane->conn->ExecScript(
+              "SET statement_timeout = '10s'; SET plan_cache_mode = force_generic_plan; "
+              "SET enable_seqscan = off");
+          !set.ok()) {
+        return set;
       }
     }
     auto results = ApplyBatch(*lane->conn, ops);
@@ -121,7 +129,10 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   std::vector<bool> claimed(n, false);
   std::vector<size_t> todo;
   todo.reserve(n);
+  auto since = [](absl::Time t) { return absl::ToInt64Microseconds(absl::Now() - t); };
+  absl::Time t0 = absl::Now();
   std::vector<Cache::ClaimResult> claims = cache_->BeginBatch(ops);
+  claim_us_.fetch_add(since(t0), std::memory_order_relaxed);
   for (size_t i = 0; i < n; ++i) {
     switch (claims[i].claim) {
       case Cache::Claim::kInFlight:
@@ -152,7 +163,9 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   if (!db_ops.empty()) {
     batches_.fetch_add(1, std::memory_order_relaxed);
     ops_.fetch_add(static_cast<int64_t>(db_ops.size()), std::memory_order_relaxed);
+    t0 = absl::Now();
     auto results = Apply(lane, db_ops);
+    apply_us_.fetch_add(since(t0), std::memory_order_relaxed);
     if (results.ok()) {
       for (size_t k = 0; k < todo.size(); ++k) answers[todo[k]] = std::move((*results)[k]);
     } else if (results.status().code() == absl::StatusCode::kUnavailable || todo.size() == 1) {
@@ -192,7 +205,9 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   for (size_t i : todo) {
     if (answers[i].ok()) finished[i] = &*answers[i];
   }
+  t0 = absl::Now();
   cache_->FinishBatch(ops, finished, claimed);
+  finish_us_.fetch_add(since(t0), std::memory_order_relaxed);
 
   for (size_t i = 0; i < n; ++i) {
     if (answers[i].ok()) {

@@ -51,6 +51,9 @@ class Committer {
     int64_t batches = 0;
     int64_t ops = 0;
     int64_t batch_retries = 0;  // batches split into single operations after an error
+    int64_t claim_us = 0;       // time in Redis before the ledger
+    int64_t apply_us = 0;       // time in PostgreSQL
+    int64_t finish_us = 0;      // time in Redis after the ledger
   };
 
   Committer(Options options, Cache* cache);
@@ -93,6 +96,9 @@ class Committer {
   std::atomic<int64_t> batches_{0};
   std::atomic<int64_t> ops_{0};
   std::atomic<int64_t> batch_retries_{0};
+  std::atomic<int64_t> claim_us_{0};
+  std::atomic<int64_t> apply_us_{0};
+  std::atomic<int64_t> finish_us_{0};
 };
 
 }  // namespace qcash::wallet

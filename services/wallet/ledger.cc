@@ -1,6 +1,8 @@
 #include "services/wallet/ledger.h"
 
 #include <algorithm>
+#include <limits>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
@@ -257,6 +259,299 @@ absl::Status OutcomeStatus(Outcome outcome, const Op& op) {
       return Internal("UNKNOWN_OUTCOME", absl::StrCat("unknown ledger outcome ",
                                                       static_cast<int>(outcome)));
   }
+}
+
+}  // namespace qcash::wallet
+
+namespace qcash::wallet {
+namespace {
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+// Room left below int64 for the seller's Qcash (available + held) or one funds account.
+bool Fits(int64_t balance_yen, int64_t amount_yen) { return balance_yen <= kInt64Max - amount_yen; }
+
+Account FundsAccountOf(int16_t code) {
+  return code == static_cast<int16_t>(FundsAccount::kQmoney) ? Account::kSellerQmoney
+                                                             : Account::kSellerPending;
+}
+
+// The application of one batch to a snapshot.
+class BatchApplier {
+ public:
+  BatchApplier(LedgerSnapshot& snapshot, LedgerWrites* writes)
+      : snapshot_(snapshot), writes_(writes) {}
+
+  OpResult Apply(const Op& op) {
+    if (!op.idempotency_key.empty()) {
+      auto it = snapshot_.records.find(RecordKey(op.caller, op.idempotency_key));
+      if (it != snapshot_.records.end()) {
+        OpResult replay;
+        if (it->second.request_hash != op.request_hash) {
+          replay.outcome = Outcome::kKeyReused;
+          return replay;
+        }
+        replay = it->second.result;
+        replay.outcome = Outcome::kReplayed;
+        return replay;
+      }
+    }
+    auto found = snapshot_.wallets.find(op.seller_id);
+    if (found == snapshot_.wallets.end()) return Refused(Outcome::kWalletNotFound);
+    WalletRecord& w = found->second;
+    OpResult result;
+    if (op.type == OpType::kOpen) {
+      result.created = snapshot_.created.erase(op.seller_id) > 0;
+    } else {
+      if (w.state != WalletState::kOpen) return Refused(Outcome::kWalletClosed);  // W5
+      const Outcome outcome = Mutate(op, w, &result);
+      if (outcome != Outcome::kApplied) return Refused(outcome);
+      w.version += 1;
+    }
+    result.outcome = Outcome::kApplied;
+    result.balance = w.ToBalance();
+    if (!op.idempotency_key.empty()) {
+      IdempotencyRecord record{op.caller, op.idempotency_key, op.seller_id, op.type,
+                               op.request_hash, result};
+      writes_->records.push_back(record);
+      snapshot_.records.emplace(RecordKey(op.caller, op.idempotency_key), std::move(record));
+    }
+    return result;
+  }
+
+  // Emits the final state of every wallet and hold the batch changed.
+  void Finish() {
+    for (const auto& [seller, old_version] : old_versions_) {
+      writes_->wallets.push_back(
+          {snapshot_.wallets.at(seller), old_version, closed_.contains(seller)});
+    }
+    for (const HoldKey& key : new_holds_) writes_->new_holds.push_back(snapshot_.holds.at(key));
+    for (const HoldKey& key : resolved_holds_) {
+      writes_->resolved_holds.push_back(snapshot_.holds.at(key));
+    }
+  }
+
+ private:
+  static OpResult Refused(Outcome outcome) {
+    OpResult r;
+    r.outcome = outcome;
+    return r;
+  }
+
+  // Checks `op` against `w` and, if allowed, changes `w` and writes the journal. Every check
+  // comes before the first change, so a refusal changes nothing.
+  Outcome Mutate(const Op& op, WalletRecord& w, OpResult* result) {
+    switch (op.type) {
+      case OpType::kCredit: {  // W2 charge or S3 conversion: platform -> available
+        if (!Fits(w.available_yen + w.held_yen, op.amount_yen)) return Outcome::kBalanceLimit;
+        const bool charge = op.code == static_cast<int16_t>(CreditSource::kCharge);
+        Touch(w);
+        w.available_yen += op.amount_yen;
+        result->entry_seq = Journal(w, op, charge ? EntryType::kCharge : EntryType::kPointsConversion,
+                                    charge ? Account::kProviderClearing : Account::kPointsProgramme,
+                                    Account::kSellerAvailable, op.amount_yen, 0, op.reference, 0);
+        return Outcome::kApplied;
+      }
+      case OpType::kSpend: {  // W3: available -> ad revenue
+        if (w.available_yen < op.amount_yen) return Outcome::kInsufficientFunds;
+        Touch(w);
+        w.available_yen -= op.amount_yen;
+        result->entry_seq = Journal(w, op, EntryType::kAdSpend, Account::kSellerAvailable,
+                                    Account::kAdRevenue, op.amount_yen, op.code, op.reference, 0);
+        return Outcome::kApplied;
+      }
+      case OpType::kHold: {  // W3: available -> held, with an expiry
+        if (w.available_yen < op.amount_yen) return Outcome::kInsufficientFunds;
+        Touch(w);
+        w.available_yen -= op.amount_yen;
+        w.held_yen += op.amount_yen;
+        const int64_t hold_id = w.last_seq + 1;
+        Journal(w, op, EntryType::kAdHold, Account::kSellerAvailable, Account::kSellerHeld,
+                op.amount_yen, op.code, op.reference, hold_id);
+        HoldRecord hold;
+        hold.seller_id = op.seller_id;
+        hold.hold_id = hold_id;
+        hold.amount_yen = op.amount_yen;
+        hold.product = op.code;
+        hold.reference = op.reference;
+        hold.created_at = snapshot_.now;
+        hold.expires_at = snapshot_.now + absl::Seconds(op.hold_ttl_s);
+        const HoldKey key(op.seller_id, hold_id);
+        snapshot_.holds[key] = hold;
+        new_holds_.push_back(key);
+        result->entry_seq = hold_id;
+        result->hold_id = hold_id;
+        result->amount_yen = op.amount_yen;
+        result->expires_at = hold.expires_at;
+        return Outcome::kApplied;
+      }
+      case OpType::kCapture:
+      case OpType::kRelease:
+      case OpType::kExpire:
+        return ResolveHold(op, w, result);
+      case OpType::kChargeFromFunds: {  // P1: Qmoney / pending settlement -> available
+        const Account source = FundsAccountOf(op.code);
+        int64_t& funds = source == Account::kSellerQmoney ? w.qmoney_yen : w.pending_yen;
+        if (funds < op.amount_yen) return Outcome::kInsufficientFunds;
+        if (!Fits(w.available_yen + w.held_yen, op.amount_yen)) return Outcome::kBalanceLimit;
+        Touch(w);
+        funds -= op.amount_yen;
+        w.available_yen += op.amount_yen;
+        result->entry_seq = Journal(w, op, EntryType::kInternalFundsCharge, source,
+                                    Account::kSellerAvailable, op.amount_yen, 0, op.reference, 0);
+        return Outcome::kApplied;
+      }
+      case OpType::kCreditFunds: {  // settlement -> Qmoney / pending settlement
+        const Account target = FundsAccountOf(op.code);
+        int64_t& funds = target == Account::kSellerQmoney ? w.qmoney_yen : w.pending_yen;
+        if (!Fits(funds, op.amount_yen)) return Outcome::kBalanceLimit;
+        Touch(w);
+        funds += op.amount_yen;
+        result->entry_seq = Journal(w, op, EntryType::kInternalFundsCredit, Account::kSettlement,
+                                    target, op.amount_yen, 0, op.reference, 0);
+        return Outcome::kApplied;
+      }
+      case OpType::kClose:
+        return Close(op, w, result);
+      default:
+        return Outcome::kWalletNotFound;  // unreachable: ValidateOp admits no other type
+    }
+  }
+
+  // Capture (W3: held -> ad revenue, the rest back), release and expiry (held -> available).
+  Outcome ResolveHold(const Op& op, WalletRecord& w, OpResult* result) {
+    auto it = snapshot_.holds.find(HoldKey(op.seller_id, op.hold_id));
+    if (it == snapshot_.holds.end()) return Outcome::kHoldNotFound;
+    HoldRecord& hold = it->second;
+    if (hold.state != HoldState::kPending) return Outcome::kHoldResolved;  // resolves once
+    const bool due = hold.expires_at <= snapshot_.now;
+    if (op.type == OpType::kCapture && due) return Outcome::kHoldExpired;
+    if (op.type == OpType::kCapture && op.amount_yen > hold.amount_yen) {
+      return Outcome::kCaptureExceedsHold;
+    }
+    if (op.type == OpType::kExpire && !due) return Outcome::kHoldNotDue;
+    Touch(w);
+    const HoldKey key(op.seller_id, op.hold_id);
+    if (std::find(new_holds_.begin(), new_holds_.end(), key) == new_holds_.end()) {
+      resolved_holds_.push_back(key);
+    }
+    hold.resolved_at = snapshot_.now;
+    result->hold_id = hold.hold_id;
+    if (op.type == OpType::kCapture) {
+      const int64_t rest = hold.amount_yen - op.amount_yen;
+      hold.state = HoldState::kCaptured;
+      hold.captured_yen = op.amount_yen;
+      w.held_yen -= op.amount_yen;
+      result->entry_seq = Journal(w, op, EntryType::kAdCapture, Account::kSellerHeld,
+                                  Account::kAdRevenue, op.amount_yen, hold.product,
+                                  hold.reference, hold.hold_id);
+      if (rest > 0) {
+        w.held_yen -= rest;
+        w.available_yen += rest;
+        Journal(w, op, EntryType::kAdHoldRemainder, Account::kSellerHeld,
+                Account::kSellerAvailable, rest, hold.product, hold.reference, hold.hold_id);
+      }
+      result->amount_yen = op.amount_yen;
+      result->amount2_yen = rest;
+      return Outcome::kApplied;
+    }
+    const bool release = op.type == OpType::kRelease;
+    hold.state = release ? HoldState::kReleased : HoldState::kExpired;
+    w.held_yen -= hold.amount_yen;
+    w.available_yen += hold.amount_yen;
+    result->entry_seq = Journal(w, op, release ? EntryType::kAdRelease : EntryType::kAdHoldExpired,
+                                Account::kSellerHeld, Account::kSellerAvailable, hold.amount_yen,
+                                hold.product, hold.reference, hold.hold_id);
+    result->amount_yen = hold.amount_yen;
+    return Outcome::kApplied;
+  }
+
+  // W5: pending holds are voided and all Qcash, held and available, is forfeited.
+  Outcome Close(const Op& op, WalletRecord& w, OpResult* result) {
+    std::vector<HoldRecord*> pending;
+    for (auto& [key, hold] : snapshot_.holds) {
+      if (key.first == op.seller_id && hold.state == HoldState::kPending) pending.push_back(&hold);
+    }
+    std::sort(pending.begin(), pending.end(),
+              [](const HoldRecord* a, const HoldRecord* b) { return a->hold_id < b->hold_id; });
+    Touch(w);
+    for (HoldRecord* hold : pending) {
+      const HoldKey key(hold->seller_id, hold->hold_id);
+      if (std::find(new_holds_.begin(), new_holds_.end(), key) == new_holds_.end()) {
+        resolved_holds_.push_back(key);
+      }
+      hold->state = HoldState::kForfeited;
+      hold->resolved_at = snapshot_.now;
+      w.held_yen -= hold->amount_yen;
+      const int64_t seq = Journal(w, op, EntryType::kForfeit, Account::kSellerHeld,
+                                  Account::kForfeiture, hold->amount_yen, hold->product,
+                                  hold->reference, hold->hold_id);
+      if (result->entry_seq == 0) result->entry_seq = seq;
+      result->amount_yen += hold->amount_yen;
+    }
+    if (w.available_yen > 0) {
+      const int64_t amount = w.available_yen;
+      w.available_yen = 0;
+      const int64_t seq = Journal(w, op, EntryType::kForfeit, Account::kSellerAvailable,
+                                  Account::kForfeiture, amount, 0, op.reference, 0);
+      if (result->entry_seq == 0) result->entry_seq = seq;
+      result->amount_yen += amount;
+    }
+    w.state = WalletState::kClosed;
+    closed_.insert(op.seller_id);
+    return Outcome::kApplied;
+  }
+
+  // Remembers the version `w` had before the batch changed it.
+  void Touch(const WalletRecord& w) { old_versions_.try_emplace(w.seller_id, w.version); }
+
+  // Appends one entry with the seller's balances as they are now; returns its seq.
+  int64_t Journal(WalletRecord& w, const Op& op, EntryType type, Account debit, Account credit,
+                  int64_t amount_yen, int16_t product, const std::string& reference,
+                  int64_t hold_id) {
+    w.last_seq += 1;
+    writes_->journal.push_back({op.seller_id, w.last_seq, type, debit, credit, amount_yen,
+                                w.available_yen, w.held_yen, w.qmoney_yen, w.pending_yen, product,
+                                reference, hold_id, op.caller});
+    return w.last_seq;
+  }
+
+  LedgerSnapshot& snapshot_;
+  LedgerWrites* const writes_;
+  std::map<std::string, int64_t> old_versions_;  // ordered: deterministic writes
+  absl::flat_hash_set<std::string> closed_;
+  std::vector<HoldKey> new_holds_;
+  std::vector<HoldKey> resolved_holds_;
+};
+
+}  // namespace
+
+Balance WalletRecord::ToBalance() const {
+  Balance b;
+  b.seller_id = seller_id;
+  b.available_yen = available_yen;
+  b.held_yen = held_yen;
+  b.qmoney_yen = qmoney_yen;
+  b.pending_yen = pending_yen;
+  b.version = version;
+  b.state = state;
+  return b;
+}
+
+std::vector<OpResult> ApplyOps(const std::vector<const Op*>& ops, LedgerSnapshot& snapshot,
+                               LedgerWrites* writes) {
+  BatchApplier batch(snapshot, writes);
+  std::vector<OpResult> results;
+  results.reserve(ops.size());
+  for (const Op* op : ops) {
+    results.push_back(batch.Apply(*op));
+    if (results.back().outcome == Outcome::kApplied ||
+        results.back().outcome == Outcome::kReplayed) {
+      results.back().balance.seller_id = op->seller_id;
+    }
+  }
+  batch.Finish();
+  return results;
 }
 
 }  // namespace qcash::wallet

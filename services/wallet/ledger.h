@@ -1,16 +1,21 @@
-// The wallet's domain: operations on a seller's Qcash, the rules they must satisfy before
-// they reach the ledger, and what each outcome means to the caller. No gRPC and no SQL here:
-// server.cc translates the protobuf contract to these types, store.cc runs them against
-// PostgreSQL (where the balance checks happen atomically with the writes, DESIGN.md section 3).
+// The wallet's domain: operations on a seller's Qcash, the rules they must satisfy, the
+// double-entry ledger that applies them (DESIGN.md section 3), and what each outcome means to
+// the caller. No gRPC and no SQL here: server.cc translates the protobuf contract to these
+// types; store.cc loads the rows a batch needs under row locks, and writes back what
+// ApplyOps() decided, in the same transaction, so every check and its write are atomic.
 #ifndef QCASH_SERVICES_WALLET_LEDGER_H_
 #define QCASH_SERVICES_WALLET_LEDGER_H_
 
 #include <array>
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace qcash::wallet {
@@ -135,6 +140,142 @@ struct OpResult {
 
 // OK for kApplied and kReplayed; otherwise the status the caller gets, with its reason.
 absl::Status OutcomeStatus(Outcome outcome, const Op& op);
+
+// ---------------------------------------------------------------------------- the ledger
+
+// Ledger accounts (numbers as in qcash.wallet.v1.Account and the journal).
+enum class Account : int16_t {
+  kSellerAvailable = 1,
+  kSellerHeld = 2,
+  kSellerQmoney = 3,
+  kSellerPending = 4,
+  kProviderClearing = 101,
+  kPointsProgramme = 102,
+  kAdRevenue = 103,
+  kForfeiture = 104,
+  kSettlement = 105,
+};
+
+// Journal entry types (numbers as in qcash.wallet.v1.EntryType).
+enum class EntryType : int16_t {
+  kCharge = 1,
+  kPointsConversion = 2,
+  kAdSpend = 3,
+  kAdHold = 4,
+  kAdCapture = 5,
+  kAdHoldRemainder = 6,
+  kAdRelease = 7,
+  kAdHoldExpired = 8,
+  kInternalFundsCharge = 9,
+  kInternalFundsCredit = 10,
+  kForfeit = 11,
+};
+
+enum class HoldState : int16_t {
+  kPending = 1,
+  kCaptured = 2,
+  kReleased = 3,
+  kExpired = 4,
+  kForfeited = 5,
+};
+
+// A row of `wallets`: the running balances of the seller's four accounts.
+struct WalletRecord {
+  std::string seller_id;
+  WalletState state = WalletState::kOpen;
+  int64_t available_yen = 0;
+  int64_t held_yen = 0;
+  int64_t qmoney_yen = 0;
+  int64_t pending_yen = 0;
+  int64_t version = 0;   // +1 per applied operation
+  int64_t last_seq = 0;  // seq of the newest journal entry
+
+  Balance ToBalance() const;
+};
+
+struct HoldRecord {
+  std::string seller_id;
+  int64_t hold_id = 0;  // the journal seq of the hold's entry
+  int64_t amount_yen = 0;
+  int16_t product = 0;
+  std::string reference;
+  HoldState state = HoldState::kPending;
+  int64_t captured_yen = 0;
+  absl::Time created_at;
+  absl::Time expires_at;
+  absl::Time resolved_at = absl::InfinitePast();  // InfinitePast while pending
+};
+
+// One immutable movement: amount_yen > 0 from debit to credit account, with the seller's
+// balances right after it.
+struct JournalEntry {
+  std::string seller_id;
+  int64_t seq = 0;
+  EntryType type = EntryType::kCharge;
+  Account debit = Account::kSellerAvailable;
+  Account credit = Account::kSellerAvailable;
+  int64_t amount_yen = 0;
+  int64_t available_after_yen = 0;
+  int64_t held_after_yen = 0;
+  int64_t qmoney_after_yen = 0;
+  int64_t pending_after_yen = 0;
+  int16_t product = 0;
+  std::string reference;
+  int64_t hold_id = 0;
+  std::string caller;
+};
+
+// The durable record of an applied idempotent operation: what a replay answers.
+struct IdempotencyRecord {
+  std::string caller;
+  std::string key;
+  std::string seller_id;
+  OpType type = OpType::kOpen;
+  std::string request_hash;
+  OpResult result;
+};
+
+using HoldKey = std::pair<std::string, int64_t>;        // (seller_id, hold_id)
+using RecordKey = std::pair<std::string, std::string>;  // (caller, idempotency key)
+
+// What a batch reads, as loaded under row locks; ApplyOps() updates it as it goes, so later
+// operations of the batch see the effects of earlier ones.
+struct LedgerSnapshot {
+  absl::Time now;  // the transaction's time
+  absl::flat_hash_map<std::string, WalletRecord> wallets;
+  absl::flat_hash_set<std::string> created;  // wallets this transaction inserted (OpenWallet)
+  absl::flat_hash_map<HoldKey, HoldRecord> holds;  // those the batch names, and every pending
+                                                   // hold of a wallet being closed
+  absl::flat_hash_map<RecordKey, IdempotencyRecord> records;  // those of the batch's keys
+};
+
+// What a batch must write, in the same transaction that read the snapshot.
+struct LedgerWrites {
+  struct WalletChange {
+    WalletRecord wallet;       // the final state
+    int64_t old_version = 0;   // as read: the update applies only if still so
+    bool closed = false;       // closed by this batch
+  };
+  std::vector<WalletChange> wallets;
+  std::vector<JournalEntry> journal;
+  std::vector<HoldRecord> new_holds;       // created by this batch (in their final state)
+  std::vector<HoldRecord> resolved_holds;  // existing pending holds this batch resolved
+  std::vector<IdempotencyRecord> records;
+
+  bool empty() const {
+    return wallets.empty() && journal.empty() && new_holds.empty() && resolved_holds.empty() &&
+           records.empty();
+  }
+};
+
+// Applies `ops` in order to `snapshot` by the rules of the ledger: a recorded idempotency key
+// replays (or is refused as reused); no seller account goes below zero or above int64; a hold
+// resolves once; a closed wallet refuses everything. Returns one result per op, and in
+// `writes` everything to store. A refused op changes nothing. Pure: no I/O.
+// REQUIRES: every op passed ValidateOp() and has its request_hash; `snapshot` holds the rows
+// of every wallet, hold and idempotency key the ops name.
+std::vector<OpResult> ApplyOps(const std::vector<const Op*>& ops, LedgerSnapshot& snapshot,
+                               LedgerWrites* writes);
 
 // Seller ids: 1..64 of [A-Za-z0-9_.-]. No braces, so they are safe inside Redis hash tags.
 bool IsValidSellerId(absl::string_view seller_id);

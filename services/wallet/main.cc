@@ -4,14 +4,16 @@
 //   QCASH_WALLET_LISTEN            address to serve gRPC on           127.0.0.1:50051
 //   QCASH_WALLET_DATABASE_URL      PostgreSQL of the wallet           (required)
 //   QCASH_REDIS_HOST / _PORT       Redis                              127.0.0.1 / 6379
-//   QCASH_WALLET_LANES             ledger lanes (connections)         4
+//   QCASH_WALLET_LANES             ledger lanes (connections)         cores / 4, at least 1
 //   QCASH_WALLET_BATCH_MAX         operations per transaction         128
 //   QCASH_WALLET_READ_THREADS      threads for reads                  8
 //   QCASH_WALLET_SWEEP_INTERVAL_MS hold sweeper period                1000
 //   QCASH_UNREADY_DELAY_MS         not-ready time before draining     0
 //   QCASH_DRAIN_TIMEOUT_MS         in-flight calls' time to finish    10000
 //   QCASH_TLS_* / QCASH_INSECURE_DEV  see common/server.h
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,7 +37,10 @@ absl::Status Run() {
   }
   options.redis.host = EnvString("QCASH_REDIS_HOST", "127.0.0.1");
   auto redis_port = EnvInt("QCASH_REDIS_PORT", 6379, 1, 65535);
-  auto lanes = EnvInt("QCASH_WALLET_LANES", 4, 1, 64);
+  // Fewer lanes make bigger batches; more lanes overlap commits. On a small machine one lane
+  // is fastest (docs/PERFORMANCE.md).
+  const int64_t default_lanes = std::max<int64_t>(1, std::thread::hardware_concurrency() / 4);
+  auto lanes = EnvInt("QCASH_WALLET_LANES", default_lanes, 1, 64);
   auto batch_max = EnvInt("QCASH_WALLET_BATCH_MAX", 128, 1, 1024);
   auto read_threads = EnvInt("QCASH_WALLET_READ_THREADS", 8, 1, 256);
   auto sweep_ms = EnvInt("QCASH_WALLET_SWEEP_INTERVAL_MS", 1000, 10, 3'600'000);
@@ -84,7 +89,7 @@ absl::Status Run() {
 
 int main() {
   qcash::BlockTerminationSignals();
-  qcash::InitLog("wallet");
+  qcash::InitProcess("wallet");
   absl::Status status = Run();
   if (!status.ok()) {
     qcash::Log(qcash::LogLevel::kError, "exit", {{"error", status.ToString()}});

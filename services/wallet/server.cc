@@ -83,19 +83,24 @@ absl::StatusOr<int64_t> DecodePageToken(const std::string& token) {
 
 }  // namespace
 
+// The caller's identity, if it may use `permission`.
+static absl::StatusOr<std::string> Admit(const grpc::CallbackServerContext& context,
+                                         bool insecure_dev, Permission permission) {
+  auto caller = CallerIdentity(context, insecure_dev);
+  if (!caller.ok()) return caller.status();
+  if (absl::Status allowed = Authorize(*caller, permission); !allowed.ok()) return allowed;
+  return caller;
+}
+
 // Authenticates, authorizes and submits one mutation; `fill` writes the response on success.
 static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev,
                                         grpc::CallbackServerContext* context,
                                         Permission permission, Op op,
                                         absl::AnyInvocable<void(const OpResult&)> fill) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = CallerIdentity(*context, insecure_dev);
+  auto caller = Admit(*context, insecure_dev, permission);
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  if (absl::Status allowed = Authorize(*caller, permission); !allowed.ok()) {
-    reactor->Finish(ToGrpc(allowed));
     return reactor;
   }
   op.caller = std::move(*caller);
@@ -111,26 +116,28 @@ static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev,
   return reactor;
 }
 
-// Authenticates, authorizes and runs a read on the read pool; `read` returns its status.
-static grpc::ServerUnaryReactor* Read(ThreadPool* reads, bool insecure_dev,
-                                      grpc::CallbackServerContext* context,
-                                      absl::AnyInvocable<absl::Status() &&> read) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = CallerIdentity(*context, insecure_dev);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  if (absl::Status allowed = Authorize(*caller, Permission::kRead); !allowed.ok()) {
-    reactor->Finish(ToGrpc(allowed));
-    return reactor;
-  }
+// Runs a read on the read pool, so that database waits never hold a gRPC thread.
+static void PostRead(ThreadPool* reads, grpc::ServerUnaryReactor* reactor,
+                     absl::AnyInvocable<absl::Status() &&> read) {
   auto task = [reactor, read = std::move(read)]() mutable {
     reactor->Finish(ToGrpc(std::move(read)()));
   };
   if (!reads->Post(std::move(task))) {
     reactor->Finish(ToGrpc(Unavailable("OVERLOADED", "too many reads queued; retry later")));
   }
+}
+
+// Authenticates, authorizes and runs a read on the read pool; `read` returns its status.
+static grpc::ServerUnaryReactor* Read(ThreadPool* reads, bool insecure_dev,
+                                      grpc::CallbackServerContext* context,
+                                      absl::AnyInvocable<absl::Status() &&> read) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = Admit(*context, insecure_dev, Permission::kRead);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  PostRead(reads, reactor, std::move(read));
   return reactor;
 }
 
@@ -151,12 +158,26 @@ grpc::ServerUnaryReactor* WalletServer::OpenWallet(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* WalletServer::GetBalance(grpc::CallbackServerContext* context,
                                                    const pb::GetBalanceRequest* request,
                                                    pb::GetBalanceResponse* response) {
-  return Read(reads_, insecure_dev_, context, [this, request, response]() -> absl::Status {
-    auto balance = wallet_->GetBalance(request->seller_id());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = Admit(*context, insecure_dev_, Permission::kRead);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  // A cache hit is answered right here: one Redis round trip, bounded by the client's timeout
+  // and breaker. A miss goes to PostgreSQL on the read pool.
+  if (std::optional<Balance> cached = wallet_->CachedBalance(request->seller_id())) {
+    FillBalance(*cached, response->mutable_balance());
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  PostRead(reads_, reactor, [this, request, response]() -> absl::Status {
+    auto balance = wallet_->LoadBalance(request->seller_id());
     if (!balance.ok()) return balance.status();
     FillBalance(*balance, response->mutable_balance());
     return absl::OkStatus();
   });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* context,

@@ -1,5 +1,7 @@
 #include "services/wallet/store.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 
@@ -9,10 +11,6 @@ namespace {
 absl::Time MicrosToTime(const PgResult& r, int row, int column) {
   if (r.IsNull(row, column)) return absl::InfinitePast();
   return absl::FromUnixMicros(r.GetInt64(row, column));
-}
-
-int64_t IntOrZero(const PgResult& r, int row, int column) {
-  return r.IsNull(row, column) ? 0 : r.GetInt64(row, column);
 }
 
 std::optional<std::string> MicrosOrNull(absl::Time t) {
@@ -31,20 +29,16 @@ class ArrayLiteral {
     Sep();
     AppendPgArrayElement(&text_, v);
   }
+  void AddBool(bool v) {
+    Sep();
+    text_ += v ? "t" : "f";
+  }
   std::string Finish() { return text_ + "}"; }
 
  private:
   void Sep() { text_ += text_.size() > 1 ? "," : ""; }
   std::string text_ = "{";
 };
-
-constexpr PgStatement kApplyBatch = {
-    "wallet_apply_batch",
-    "SELECT outcome, entry_seq, hold_id, amount_yen, amount2_yen, created, available_yen, "
-    "held_yen, qmoney_yen, pending_yen, version, state, "
-    "(extract(epoch FROM expires_at) * 1000000)::bigint "
-    "FROM wallet_apply_batch($1::smallint[], $2::text[], $3::text[], $4::text[], $5::text[], "
-    "$6::bigint[], $7::smallint[], $8::text[], $9::bigint[], $10::bigint[])"};
 
 constexpr PgStatement kLoadBalance = {
     "wallet_load_balance",
@@ -65,67 +59,354 @@ constexpr PgStatement kListHistory = {
 constexpr PgStatement kWalletExists = {"wallet_exists",
                                        "SELECT 1 FROM wallets WHERE seller_id = $1"};
 
-constexpr PgStatement kGetHold = {
-    "wallet_get_hold",
-    "SELECT amount_yen, product, reference, state, captured_yen, "
-    "(extract(epoch FROM created_at) * 1000000)::bigint, "
-    "(extract(epoch FROM expires_at) * 1000000)::bigint, "
-    "(extract(epoch FROM resolved_at) * 1000000)::bigint "
-    "FROM holds WHERE seller_id = $1 AND hold_id = $2"};
-
 constexpr PgStatement kDueHolds = {
     "wallet_due_holds",
     "SELECT seller_id, hold_id FROM holds WHERE state = 1 AND expires_at <= now() "
     "ORDER BY expires_at LIMIT $1"};
 
+// ---------------------------------------------------------------------------- batches
+//
+// A batch is one transaction in two round trips:
+//   1. BEGIN; insert the wallets being opened; read the transaction time; lock and read the
+//      wallets, holds and idempotency records the batch names (wallets before holds, each in
+//      key order, so concurrent batches never deadlock);
+//   2. write everything ApplyOps() decided in one statement; COMMIT (one WAL flush).
+// The wallet update also requires each row's version to be what was read, and the CHECK
+// constraints forbid negative balances: two more guards behind the row locks.
+
+// The statements are prepared once per connection, so they run on generic plans that cannot
+// know how many rows an unnest() brings. Every lookup therefore also names its keys with
+// `= ANY(array)` or a LATERAL subquery, which keeps it on the primary-key index whatever the
+// planner guesses, instead of a hash join over a whole table.
+constexpr PgStatement kBegin = {"wallet_begin", "BEGIN"};
+constexpr PgStatement kCommit = {"wallet_commit", "COMMIT"};
+
+constexpr PgStatement kInsertOpened = {
+    "wallet_insert_opened",
+    "INSERT INTO wallets (seller_id) SELECT s FROM unnest($1::text[]) AS s ORDER BY s "
+    "ON CONFLICT DO NOTHING RETURNING seller_id"};
+
+constexpr PgStatement kNow = {"wallet_now",
+                              "SELECT (extract(epoch FROM now()) * 1000000)::bigint"};
+
+constexpr PgStatement kLockWallets = {
+    "wallet_lock_wallets",
+    "SELECT seller_id, state, available_yen, held_yen, qmoney_yen, pending_yen, version, "
+    "last_seq FROM wallets WHERE seller_id = ANY($1::text[]) ORDER BY seller_id "
+    "FOR NO KEY UPDATE"};
+
+constexpr const char* kHoldColumns =
+    "seller_id, hold_id, amount_yen, product, reference, state, captured_yen, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, "
+    "(extract(epoch FROM expires_at) * 1000000)::bigint, "
+    "(extract(epoch FROM resolved_at) * 1000000)::bigint";
+
+const std::string kLockHoldsSql = absl::StrCat(
+    "SELECT ", kHoldColumns, " FROM holds WHERE seller_id = ANY($1::text[]) "
+    "AND hold_id = ANY($2::bigint[]) "
+    "AND (seller_id, hold_id) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) "
+    "ORDER BY seller_id, hold_id FOR NO KEY UPDATE");
+const PgStatement kLockHolds = {"wallet_lock_holds", kLockHoldsSql.c_str()};
+
+const std::string kLockPendingHoldsSql = absl::StrCat(
+    "SELECT ", kHoldColumns, " FROM holds WHERE seller_id = ANY($1::text[]) AND state = 1 "
+    "ORDER BY seller_id, hold_id FOR NO KEY UPDATE");
+const PgStatement kLockPendingHolds = {"wallet_lock_pending_holds",
+                                       kLockPendingHoldsSql.c_str()};
+
+const std::string kGetHoldSql = absl::StrCat("SELECT ", kHoldColumns,
+                                             " FROM holds WHERE seller_id = $1 AND hold_id = $2");
+const PgStatement kGetHold = {"wallet_get_hold", kGetHoldSql.c_str()};
+
+constexpr PgStatement kReadRecords = {
+    "wallet_read_records",
+    "SELECT i.caller, i.idem_key, i.seller_id, i.op_type, i.request_hash, i.entry_seq, "
+    "i.hold_id, i.amount_yen, i.amount2_yen, i.created, i.available_yen, i.held_yen, "
+    "i.qmoney_yen, i.pending_yen, i.version, i.state, "
+    "(extract(epoch FROM i.expires_at) * 1000000)::bigint "
+    "FROM unnest($1::text[], $2::text[]) AS k(caller, idem_key), LATERAL "
+    "(SELECT * FROM idempotency_keys WHERE caller = k.caller AND idem_key = k.idem_key) i"};
+
+constexpr PgStatement kWriteBatch = {
+    "wallet_write_batch",
+    "WITH w AS ("
+    " UPDATE wallets AS t SET state = v.state, available_yen = v.available, held_yen = v.held,"
+    "  qmoney_yen = v.qmoney, pending_yen = v.pending, version = v.version,"
+    "  last_seq = v.last_seq, closed_at = CASE WHEN v.closing THEN now() ELSE t.closed_at END"
+    " FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[],"
+    "  $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[])"
+    "  AS v(seller_id, state, available, held, qmoney, pending, version, last_seq,"
+    "       old_version, closing)"
+    " WHERE t.seller_id = ANY($1::text[]) AND t.seller_id = v.seller_id"
+    "  AND t.version = v.old_version RETURNING 1),"
+    "j AS ("
+    " INSERT INTO journal (seller_id, seq, entry_type, debit_account, credit_account,"
+    "  amount_yen, available_after, held_after, qmoney_after, pending_after, product,"
+    "  reference, hold_id, caller, created_at)"
+    " SELECT u.*, now() FROM unnest($11::text[], $12::bigint[], $13::smallint[],"
+    "  $14::smallint[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bigint[],"
+    "  $19::bigint[], $20::bigint[], $21::smallint[], $22::text[], $23::bigint[], $24::text[])"
+    "  AS u RETURNING 1),"
+    "hn AS ("
+    " INSERT INTO holds (seller_id, hold_id, amount_yen, product, reference, state,"
+    "  captured_yen, created_at, expires_at, resolved_at)"
+    " SELECT s, id, a, p, r, st, c, now(), 'epoch'::timestamptz + e * interval '1 microsecond',"
+    "  CASE WHEN st = 1 THEN NULL ELSE now() END"
+    " FROM unnest($25::text[], $26::bigint[], $27::bigint[], $28::smallint[], $29::text[],"
+    "  $30::smallint[], $31::bigint[], $32::bigint[]) AS u(s, id, a, p, r, st, c, e)"
+    " RETURNING 1),"
+    "hu AS ("
+    " UPDATE holds AS t SET state = v.state, captured_yen = v.captured, resolved_at = now()"
+    " FROM unnest($33::text[], $34::bigint[], $35::smallint[], $36::bigint[])"
+    "  AS v(seller_id, hold_id, state, captured)"
+    " WHERE t.seller_id = ANY($33::text[]) AND t.hold_id = ANY($34::bigint[])"
+    "  AND t.seller_id = v.seller_id AND t.hold_id = v.hold_id AND t.state = 1 RETURNING 1),"
+    "k AS ("
+    " INSERT INTO idempotency_keys (caller, idem_key, seller_id, op_type, request_hash,"
+    "  entry_seq, hold_id, amount_yen, amount2_yen, created, available_yen, held_yen,"
+    "  qmoney_yen, pending_yen, version, state, expires_at)"
+    " SELECT c, k, s, t, h, es, hi, a, a2, cr, av, he, qm, pe, ve, st,"
+    "  CASE WHEN ex < 0 THEN NULL ELSE 'epoch'::timestamptz + ex * interval '1 microsecond' END"
+    " FROM unnest($37::text[], $38::text[], $39::text[], $40::smallint[], $41::text[],"
+    "  $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[], $46::boolean[],"
+    "  $47::bigint[], $48::bigint[], $49::bigint[], $50::bigint[], $51::bigint[],"
+    "  $52::smallint[], $53::bigint[])"
+    "  AS u(c, k, s, t, h, es, hi, a, a2, cr, av, he, qm, pe, ve, st, ex) RETURNING 1)"
+    "SELECT qcash_assert((SELECT count(*) FROM w) = $54 AND (SELECT count(*) FROM hu) = $55,"
+    " 'ledger rows changed under their locks'),"
+    " (SELECT count(*) FROM j), (SELECT count(*) FROM hn), (SELECT count(*) FROM k)"};
+
+int64_t Micros(absl::Time t) {
+  return t == absl::InfinitePast() ? -1 : absl::ToUnixMicros(t);
+}
+
+HoldRecord ReadHold(const PgResult& r, int row) {
+  HoldRecord h;
+  h.seller_id = std::string(r.Get(row, 0));
+  h.hold_id = r.GetInt64(row, 1);
+  h.amount_yen = r.GetInt64(row, 2);
+  h.product = static_cast<int16_t>(r.GetInt64(row, 3));
+  h.reference = std::string(r.Get(row, 4));
+  h.state = static_cast<HoldState>(r.GetInt64(row, 5));
+  h.captured_yen = r.GetInt64(row, 6);
+  h.created_at = MicrosToTime(r, row, 7);
+  h.expires_at = MicrosToTime(r, row, 8);
+  h.resolved_at = MicrosToTime(r, row, 9);
+  return h;
+}
+
+// Round trip 1: lock and read what `ops` name.
+absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn,
+                                            const std::vector<const Op*>& ops) {
+  std::set<std::string> sellers, opened, closing;
+  std::set<HoldKey> holds;
+  std::set<RecordKey> keys;
+  for (const Op* op : ops) {
+    sellers.insert(op->seller_id);
+    if (op->type == OpType::kOpen) opened.insert(op->seller_id);
+    if (op->type == OpType::kClose) closing.insert(op->seller_id);
+    if (op->hold_id > 0) holds.emplace(op->seller_id, op->hold_id);
+    if (!op->idempotency_key.empty()) keys.emplace(op->caller, op->idempotency_key);
+  }
+  auto texts = [](const auto& items) {
+    ArrayLiteral a;
+    for (const auto& item : items) a.AddText(item);
+    return a.Finish();
+  };
+  std::vector<std::pair<const PgStatement*, PgParams>> statements;
+  statements.push_back({&kBegin, {}});
+  const int opened_at = opened.empty() ? -1 : static_cast<int>(statements.size());
+  if (!opened.empty()) statements.push_back({&kInsertOpened, {texts(opened)}});
+  const int now_at = static_cast<int>(statements.size());
+  statements.push_back({&kNow, {}});
+  const int wallets_at = static_cast<int>(statements.size());
+  statements.push_back({&kLockWallets, {texts(sellers)}});
+  const int holds_at = holds.empty() ? -1 : static_cast<int>(statements.size());
+  if (!holds.empty()) {
+    ArrayLiteral hs, hi;
+    for (const auto& [seller, id] : holds) {
+      hs.AddText(seller);
+      hi.AddInt(id);
+    }
+    statements.push_back({&kLockHolds, {hs.Finish(), hi.Finish()}});
+  }
+  const int pending_at = closing.empty() ? -1 : static_cast<int>(statements.size());
+  if (!closing.empty()) statements.push_back({&kLockPendingHolds, {texts(closing)}});
+  const int records_at = keys.empty() ? -1 : static_cast<int>(statements.size());
+  if (!keys.empty()) {
+    ArrayLiteral kc, kk;
+    for (const auto& [caller, key] : keys) {
+      kc.AddText(caller);
+      kk.AddText(key);
+    }
+    statements.push_back({&kReadRecords, {kc.Finish(), kk.Finish()}});
+  }
+  auto results = conn.Pipeline(statements);
+  if (!results.ok()) return results.status();
+  const std::vector<PgResult>& r = *results;
+
+  LedgerSnapshot snapshot;
+  snapshot.now = absl::FromUnixMicros(r[now_at].GetInt64(0, 0));
+  if (opened_at >= 0) {
+    for (int i = 0; i < r[opened_at].rows(); ++i) {
+      snapshot.created.insert(std::string(r[opened_at].Get(i, 0)));
+    }
+  }
+  const PgResult& w = r[wallets_at];
+  for (int i = 0; i < w.rows(); ++i) {
+    WalletRecord record;
+    record.seller_id = std::string(w.Get(i, 0));
+    record.state = static_cast<WalletState>(w.GetInt64(i, 1));
+    record.available_yen = w.GetInt64(i, 2);
+    record.held_yen = w.GetInt64(i, 3);
+    record.qmoney_yen = w.GetInt64(i, 4);
+    record.pending_yen = w.GetInt64(i, 5);
+    record.version = w.GetInt64(i, 6);
+    record.last_seq = w.GetInt64(i, 7);
+    snapshot.wallets.emplace(record.seller_id, std::move(record));
+  }
+  for (int at : {holds_at, pending_at}) {
+    if (at < 0) continue;
+    for (int i = 0; i < r[at].rows(); ++i) {
+      HoldRecord h = ReadHold(r[at], i);
+      snapshot.holds.emplace(HoldKey(h.seller_id, h.hold_id), std::move(h));
+    }
+  }
+  if (records_at >= 0) {
+    const PgResult& k = r[records_at];
+    for (int i = 0; i < k.rows(); ++i) {
+      IdempotencyRecord record;
+      record.caller = std::string(k.Get(i, 0));
+      record.key = std::string(k.Get(i, 1));
+      record.seller_id = std::string(k.Get(i, 2));
+      record.type = static_cast<OpType>(k.GetInt64(i, 3));
+      record.request_hash = std::string(k.Get(i, 4));
+      OpResult& o = record.result;
+      o.entry_seq = k.GetInt64(i, 5);
+      o.hold_id = k.GetInt64(i, 6);
+      o.amount_yen = k.GetInt64(i, 7);
+      o.amount2_yen = k.GetInt64(i, 8);
+      o.created = k.GetBool(i, 9);
+      o.balance.seller_id = record.seller_id;
+      o.balance.available_yen = k.GetInt64(i, 10);
+      o.balance.held_yen = k.GetInt64(i, 11);
+      o.balance.qmoney_yen = k.GetInt64(i, 12);
+      o.balance.pending_yen = k.GetInt64(i, 13);
+      o.balance.version = k.GetInt64(i, 14);
+      o.balance.state = static_cast<WalletState>(k.GetInt64(i, 15));
+      o.expires_at = MicrosToTime(k, i, 16);
+      snapshot.records.emplace(RecordKey(record.caller, record.key), std::move(record));
+    }
+  }
+  return snapshot;
+}
+
+PgParams WriteParams(const LedgerWrites& writes) {
+  ArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc;
+  for (const auto& change : writes.wallets) {
+    const WalletRecord& w = change.wallet;
+    ws.AddText(w.seller_id);
+    wst.AddInt(static_cast<int64_t>(w.state));
+    wa.AddInt(w.available_yen);
+    wh.AddInt(w.held_yen);
+    wq.AddInt(w.qmoney_yen);
+    wp.AddInt(w.pending_yen);
+    wv.AddInt(w.version);
+    wl.AddInt(w.last_seq);
+    wo.AddInt(change.old_version);
+    wc.AddBool(change.closed);
+  }
+  ArrayLiteral js, jq, jt, jd, jc, ja, jav, jhe, jqm, jpe, jp, jr, jh, jcl;
+  for (const JournalEntry& e : writes.journal) {
+    js.AddText(e.seller_id);
+    jq.AddInt(e.seq);
+    jt.AddInt(static_cast<int64_t>(e.type));
+    jd.AddInt(static_cast<int64_t>(e.debit));
+    jc.AddInt(static_cast<int64_t>(e.credit));
+    ja.AddInt(e.amount_yen);
+    jav.AddInt(e.available_after_yen);
+    jhe.AddInt(e.held_after_yen);
+    jqm.AddInt(e.qmoney_after_yen);
+    jpe.AddInt(e.pending_after_yen);
+    jp.AddInt(e.product);
+    jr.AddText(e.reference);
+    jh.AddInt(e.hold_id);
+    jcl.AddText(e.caller);
+  }
+  ArrayLiteral ns, ni, na, np, nr, nst, nc, ne;
+  for (const HoldRecord& h : writes.new_holds) {
+    ns.AddText(h.seller_id);
+    ni.AddInt(h.hold_id);
+    na.AddInt(h.amount_yen);
+    np.AddInt(h.product);
+    nr.AddText(h.reference);
+    nst.AddInt(static_cast<int64_t>(h.state));
+    nc.AddInt(h.captured_yen);
+    ne.AddInt(absl::ToUnixMicros(h.expires_at));
+  }
+  ArrayLiteral us, ui, ust, uc;
+  for (const HoldRecord& h : writes.resolved_holds) {
+    us.AddText(h.seller_id);
+    ui.AddInt(h.hold_id);
+    ust.AddInt(static_cast<int64_t>(h.state));
+    uc.AddInt(h.captured_yen);
+  }
+  ArrayLiteral kc, kk, ks, kt, kh, kes, khi, ka, ka2, kcr, kav, khe, kqm, kpe, kve, kst, kex;
+  for (const IdempotencyRecord& k : writes.records) {
+    const OpResult& o = k.result;
+    kc.AddText(k.caller);
+    kk.AddText(k.key);
+    ks.AddText(k.seller_id);
+    kt.AddInt(static_cast<int64_t>(k.type));
+    kh.AddText(k.request_hash);
+    kes.AddInt(o.entry_seq);
+    khi.AddInt(o.hold_id);
+    ka.AddInt(o.amount_yen);
+    ka2.AddInt(o.amount2_yen);
+    kcr.AddBool(o.created);
+    kav.AddInt(o.balance.available_yen);
+    khe.AddInt(o.balance.held_yen);
+    kqm.AddInt(o.balance.qmoney_yen);
+    kpe.AddInt(o.balance.pending_yen);
+    kve.AddInt(o.balance.version);
+    kst.AddInt(static_cast<int64_t>(o.balance.state));
+    kex.AddInt(Micros(o.expires_at));
+  }
+  return {ws.Finish(),  wst.Finish(), wa.Finish(),  wh.Finish(),  wq.Finish(),  wp.Finish(),
+          wv.Finish(),  wl.Finish(),  wo.Finish(),  wc.Finish(),  js.Finish(),  jq.Finish(),
+          jt.Finish(),  jd.Finish(),  jc.Finish(),  ja.Finish(),  jav.Finish(), jhe.Finish(),
+          jqm.Finish(), jpe.Finish(), jp.Finish(),  jr.Finish(),  jh.Finish(),  jcl.Finish(),
+          ns.Finish(),  ni.Finish(),  na.Finish(),  np.Finish(),  nr.Finish(),  nst.Finish(),
+          nc.Finish(),  ne.Finish(),  us.Finish(),  ui.Finish(),  ust.Finish(), uc.Finish(),
+          kc.Finish(),  kk.Finish(),  ks.Finish(),  kt.Finish(),  kh.Finish(),  kes.Finish(),
+          khi.Finish(), ka.Finish(),  ka2.Finish(), kcr.Finish(), kav.Finish(), khe.Finish(),
+          kqm.Finish(), kpe.Finish(), kve.Finish(), kst.Finish(), kex.Finish(),
+          absl::StrCat(writes.wallets.size()), absl::StrCat(writes.resolved_holds.size())};
+}
+
+absl::StatusOr<std::vector<OpResult>> ApplyBatchLocked(PgConnection& conn,
+                                                       const std::vector<const Op*>& ops) {
+  auto snapshot = LoadSnapshot(conn, ops);
+  if (!snapshot.ok()) return snapshot.status();
+  LedgerWrites writes;
+  std::vector<OpResult> results = ApplyOps(ops, *snapshot, &writes);
+  std::vector<std::pair<const PgStatement*, PgParams>> statements;
+  if (!writes.empty()) statements.push_back({&kWriteBatch, WriteParams(writes)});
+  statements.push_back({&kCommit, {}});
+  auto committed = conn.Pipeline(statements);
+  if (!committed.ok()) return committed.status();
+  return results;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<OpResult>> ApplyBatch(PgConnection& conn,
                                                  const std::vector<const Op*>& ops) {
-  ArrayLiteral type, seller, caller, key, hash, amount, code, ref, hold, ttl;
-  for (const Op* op : ops) {
-    type.AddInt(static_cast<int64_t>(op->type));
-    seller.AddText(op->seller_id);
-    caller.AddText(op->caller);
-    key.AddText(op->idempotency_key);
-    hash.AddText(op->request_hash);
-    amount.AddInt(op->amount_yen);
-    code.AddInt(op->code);
-    ref.AddText(op->reference);
-    hold.AddInt(op->hold_id);
-    ttl.AddInt(op->hold_ttl_s);
-  }
-  auto result = conn.Exec(kApplyBatch, {type.Finish(), seller.Finish(), caller.Finish(),
-                                        key.Finish(), hash.Finish(), amount.Finish(),
-                                        code.Finish(), ref.Finish(), hold.Finish(), ttl.Finish()});
-  if (!result.ok()) return result.status();
-  if (result->rows() != static_cast<int>(ops.size())) {
-    return Internal("LEDGER_BATCH_MISMATCH",
-                    absl::StrCat("wallet_apply_batch returned ", result->rows(), " results for ",
-                                 ops.size(), " operations"));
-  }
-  std::vector<OpResult> out(ops.size());
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const PgResult& r = *result;
-    const int row = static_cast<int>(i);
-    OpResult& o = out[i];
-    o.outcome = static_cast<Outcome>(r.GetInt64(row, 0));
-    o.entry_seq = IntOrZero(r, row, 1);
-    o.hold_id = IntOrZero(r, row, 2);
-    o.amount_yen = IntOrZero(r, row, 3);
-    o.amount2_yen = IntOrZero(r, row, 4);
-    o.created = r.GetBool(row, 5);
-    o.balance.seller_id = ops[i]->seller_id;
-    o.balance.available_yen = IntOrZero(r, row, 6);
-    o.balance.held_yen = IntOrZero(r, row, 7);
-    o.balance.qmoney_yen = IntOrZero(r, row, 8);
-    o.balance.pending_yen = IntOrZero(r, row, 9);
-    o.balance.version = IntOrZero(r, row, 10);
-    o.balance.state = static_cast<WalletState>(IntOrZero(r, row, 11));
-    o.expires_at = MicrosToTime(r, row, 12);
-  }
-  return out;
+  auto results = ApplyBatchLocked(conn, ops);
+  if (!results.ok()) conn.ResetToIdle();  // roll back whatever the failure left open
+  return results;
 }
+
 
 absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& seller_id) {
   auto r = conn.Exec(kLoadBalance, {seller_id});
@@ -188,18 +469,7 @@ absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller
     return NotFound("HOLD_NOT_FOUND",
                     absl::StrCat("no hold ", hold_id, " for seller ", seller_id));
   }
-  HoldRecord h;
-  h.seller_id = seller_id;
-  h.hold_id = hold_id;
-  h.amount_yen = r->GetInt64(0, 0);
-  h.product = static_cast<int16_t>(r->GetInt64(0, 1));
-  h.reference = std::string(r->Get(0, 2));
-  h.state = static_cast<int16_t>(r->GetInt64(0, 3));
-  h.captured_yen = r->GetInt64(0, 4);
-  h.created_at = MicrosToTime(*r, 0, 5);
-  h.expires_at = MicrosToTime(*r, 0, 6);
-  h.resolved_at = MicrosToTime(*r, 0, 7);
-  return h;
+  return ReadHold(*r, 0);
 }
 
 absl::StatusOr<std::vector<DueHold>> DueHolds(PgConnection& conn, int limit) {

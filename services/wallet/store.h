@@ -1,8 +1,8 @@
 // The wallet's SQL: every statement the service runs against its PostgreSQL database.
 //
-// Mutations all go through wallet_apply_batch() (migrations/0001_ledger.sql), where each
-// balance check and its write are one conditional UPDATE, so no check ever races its write.
-// Reads are plain queries on the same tables.
+// Mutations go through ApplyBatch(): one transaction locks the rows a batch names, lets the
+// ledger (ledger.h, ApplyOps) decide, and writes the outcome set-based, before any other
+// transaction can touch those rows. Reads are plain queries on the same tables.
 #ifndef QCASH_SERVICES_WALLET_STORE_H_
 #define QCASH_SERVICES_WALLET_STORE_H_
 
@@ -17,7 +17,7 @@
 
 namespace qcash::wallet {
 
-// Applies `ops` in order in one transaction (one statement, one WAL flush) and returns one
+// Applies `ops` in order in one transaction (two round trips, one WAL flush) and returns one
 // result per op. A refused op (insufficient funds, ...) has its outcome and changes nothing;
 // the others still apply. Errors: the database's (common/pg.h); then nothing was applied,
 // except that on UNAVAILABLE the outcome is unknown (the commit may have happened).
@@ -55,19 +55,6 @@ struct HistoryEntry {
 // Up to page_size entries with seq < before_seq (if set), newest first, matching the filters.
 // Errors: NOT_FOUND (WALLET_NOT_FOUND) when the seller has no wallet; the database's.
 absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const HistoryQuery& q);
-
-struct HoldRecord {
-  std::string seller_id;
-  int64_t hold_id = 0;
-  int64_t amount_yen = 0;
-  int16_t product = 0;
-  std::string reference;
-  int16_t state = 0;  // 1 pending, 2 captured, 3 released, 4 expired, 5 forfeited
-  int64_t captured_yen = 0;
-  absl::Time created_at;
-  absl::Time expires_at;
-  absl::Time resolved_at = absl::InfinitePast();  // InfinitePast while pending
-};
 
 // Errors: NOT_FOUND (HOLD_NOT_FOUND); the database's.
 absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller_id,

@@ -55,14 +55,23 @@ void Wallet::Submit(Op op, Committer::Callback done) {
 }
 
 absl::StatusOr<Balance> Wallet::GetBalance(const std::string& seller_id) {
+  if (std::optional<Balance> cached = CachedBalance(seller_id)) return *cached;
+  return LoadBalance(seller_id);
+}
+
+std::optional<Balance> Wallet::CachedBalance(const std::string& seller_id) {
+  if (!IsValidSellerId(seller_id)) return std::nullopt;
+  return cache_->GetBalance(seller_id);
+}
+
+absl::StatusOr<Balance> Wallet::LoadBalance(const std::string& seller_id) {
   if (!IsValidSellerId(seller_id)) {
     return InvalidArgument("INVALID_SELLER_ID",
                            "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
   }
-  if (std::optional<Balance> cached = cache_->GetBalance(seller_id)) return *cached;
   auto conn = read_pool_->Acquire();
   if (!conn.ok()) return conn.status();
-  auto balance = LoadBalance(**conn, seller_id);
+  auto balance = wallet::LoadBalance(**conn, seller_id);
   if (balance.ok()) cache_->PutBalances({*balance});
   return balance;
 }
@@ -118,7 +127,27 @@ absl::StatusOr<int64_t> Wallet::SweepExpiredHolds() {
 }
 
 void Wallet::SweepLoop() {
+  Committer::Stats logged = committer_->stats();
+  absl::Time logged_at = absl::Now();
   for (;;) {
+    if (absl::Now() - logged_at >= absl::Seconds(10)) {
+      const Committer::Stats now = committer_->stats();
+      if (now.ops != logged.ops) {
+        const int64_t batches = now.batches - logged.batches;
+        Log(LogLevel::kInfo, "ledger_stats",
+            {{"ops", now.ops - logged.ops},
+             {"batches", batches},
+             {"ops_per_batch", batches > 0 ? static_cast<double>(now.ops - logged.ops) / batches
+                                           : 0.0},
+             {"batch_retries", now.batch_retries - logged.batch_retries},
+             {"claim_us_per_batch", batches > 0 ? (now.claim_us - logged.claim_us) / batches : 0},
+             {"apply_us_per_batch", batches > 0 ? (now.apply_us - logged.apply_us) / batches : 0},
+             {"finish_us_per_batch",
+              batches > 0 ? (now.finish_us - logged.finish_us) / batches : 0}});
+      }
+      logged = now;
+      logged_at = absl::Now();
+    }
     {
       std::unique_lock<std::mutex> lock(sweep_mu_);
       if (sweep_cv_.wait_for(lock, options_.sweep_interval, [this] { return stopping_; })) return;

@@ -49,6 +49,13 @@ class Wallet {
   // down. Errors: NOT_FOUND (WALLET_NOT_FOUND), UNAVAILABLE.
   absl::StatusOr<Balance> GetBalance(const std::string& seller_id);
 
+  // The cached balance only: nullopt on a miss, when Redis is down, or for an invalid id.
+  // One Redis round trip at most, bounded by the client's timeout and breaker.
+  std::optional<Balance> CachedBalance(const std::string& seller_id);
+
+  // The balance from PostgreSQL, then cached. Errors as GetBalance.
+  absl::StatusOr<Balance> LoadBalance(const std::string& seller_id);
+
   absl::StatusOr<std::vector<HistoryEntry>> ListHistory(const HistoryQuery& query);
   absl::StatusOr<HoldRecord> GetHold(const std::string& seller_id, int64_t hold_id);
 

@@ -182,18 +182,36 @@ int Process::Stop(int signal, std::chrono::milliseconds wait) {
 
 // ---------------------------------------------------------------------------- PostgreSQL
 
+// True when the postgres user can reach `dir`: every ancestor searchable by others.
+bool PostgresCanReach(const std::string& dir) {
+  if (!RunningAsRoot()) return true;
+  for (fs::path p = fs::absolute(dir); ; p = p.parent_path()) {
+    struct stat st;
+    if (stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) return false;
+    if (p == p.root_path()) return true;
+  }
+}
+
 absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string& dir) {
   auto server = std::unique_ptr<PostgresServer>(new PostgresServer());
   server->dir_ = dir;
+  fs::create_directories(dir);
+  if (!PostgresCanReach(dir)) {
+    // A checkout under /root, say: keep the cluster where its owner can reach it.
+    char temp[] = "/tmp/qcash-test-pg-XXXXXX";
+    if (mkdtemp(temp) == nullptr) return absl::InternalError("mkdtemp failed");
+    chmod(temp, 0755);
+    server->dir_ = temp;
+  }
   server->bin_dir_ = EnvString("QCASH_PG_BIN", "/usr/lib/postgresql/15/bin");
-  const std::string data = dir + "/pgdata";
+  const std::string data = server->dir_ + "/pgdata";
   if (!fs::exists(data + "/PG_VERSION")) {
     fs::create_directories(data);
-    GiveToPostgres(dir);
+    GiveToPostgres(server->dir_);
     Process::Spec initdb;
     initdb.argv = {server->bin_dir_ + "/initdb", "-D", data, "-U", "qcash", "--auth=trust",
                    "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"};
-    initdb.log_file = dir + "/initdb.log";
+    initdb.log_file = server->dir_ + "/initdb.log";
     initdb.as_postgres_user = true;
     auto p = Process::Start(initdb);
     if (!p.ok()) return p.status();
@@ -232,7 +250,13 @@ absl::Status PostgresServer::Launch() {
   return absl::UnavailableError(absl::StrCat("postgres did not start; see ", spec.log_file));
 }
 
-PostgresServer::~PostgresServer() { (void)Stop(); }
+PostgresServer::~PostgresServer() {
+  (void)Stop();
+  if (dir_.rfind("/tmp/qcash-test-pg-", 0) == 0) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
 
 std::string PostgresServer::Url(const std::string& database) const {
   return absl::StrCat("postgresql://qcash@127.0.0.1:", port_, "/", database);

@@ -1,0 +1,166 @@
+# Shared by scripts/up, scripts/down, scripts/test and bench/run. Source it; do not run it.
+#
+# Everything the local system keeps lives under .local/ in the checkout (ignored by git):
+#   .local/pg      PostgreSQL 15 cluster (owned by the `postgres` user when we are root)
+#   .local/redis   Redis working directory (no persistence: it is a cache)
+#   .local/log     one log file per process
+#   .local/run     pid files
+
+QCASH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+QCASH_LOCAL="${QCASH_LOCAL:-$QCASH_ROOT/.local}"
+QCASH_BUILD="${QCASH_BUILD:-$QCASH_ROOT/build}"
+QCASH_PG_BIN="${QCASH_PG_BIN:-/usr/lib/postgresql/15/bin}"
+QCASH_PG_PORT="${QCASH_PG_PORT:-55432}"
+QCASH_REDIS_PORT="${QCASH_REDIS_PORT:-56379}"
+QCASH_WALLET_PORT="${QCASH_WALLET_PORT:-50051}"
+
+# Debian packages the build, the tests and the local run need.
+QCASH_PACKAGES=(
+  g++ cmake ninja-build pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
+  postgresql-15 redis-server tzdata openssl ca-certificates
+)
+
+qcash_log() { printf '\033[1m[qcash]\033[0m %s\n' "$*" >&2; }
+qcash_die() { qcash_log "error: $*"; exit 1; }
+
+qcash_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@";
+  else qcash_die "need root (or sudo) to run: $*"; fi
+}
+
+# Installs whatever of QCASH_PACKAGES is missing.
+qcash_install_packages() {
+  local missing=()
+  for p in "${QCASH_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    qcash_log "installing ${missing[*]}"
+    qcash_as_root apt-get update -qq
+    qcash_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+  # Debian's postgresql package may start a system cluster; ours is separate and on its own port.
+}
+
+# Configures (once) and builds everything. Extra arguments go to cmake at configure time.
+qcash_build() {
+  if [ ! -f "$QCASH_BUILD/build.ninja" ]; then
+    cmake -S "$QCASH_ROOT" -B "$QCASH_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  elif [ $# -gt 0 ]; then
+    cmake -S "$QCASH_ROOT" -B "$QCASH_BUILD" "$@" >/dev/null
+  fi
+  qcash_log "building (build/)"
+  cmake --build "$QCASH_BUILD" -j "$(nproc)"
+}
+
+# True when the postgres user can reach $1 (every parent searchable by others, or owned by it).
+qcash_postgres_can_reach() {
+  [ "$(id -u)" -ne 0 ] && return 0
+  runuser -u postgres -- test -x "$1" 2>/dev/null
+}
+
+qcash_run_pg() {  # runs a PostgreSQL binary as the cluster's owner
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+qcash_pg_url() { echo "postgresql://qcash@127.0.0.1:$QCASH_PG_PORT/$1"; }
+
+# The cluster's data directory: under the checkout, unless the postgres user cannot reach the
+# checkout (e.g. a clone under /root), then under /var/tmp, named after the checkout.
+qcash_pg_data() {
+  mkdir -p "$QCASH_LOCAL"
+  if qcash_postgres_can_reach "$QCASH_LOCAL"; then
+    echo "$QCASH_LOCAL/pg"
+  else
+    echo "/var/tmp/qcash-pg-$(echo "$QCASH_LOCAL" | md5sum | cut -c1-12)"
+  fi
+}
+
+qcash_start_postgres() {
+  local data; data="$(qcash_pg_data)"
+  mkdir -p "$QCASH_LOCAL/log" "$QCASH_LOCAL/run"
+  [ "$data" = "$QCASH_LOCAL/pg" ] || qcash_log "the postgres user cannot reach $QCASH_LOCAL; cluster data in $data"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    qcash_log "initdb $data"
+    mkdir -p "$data"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$data"
+    chmod 700 "$data"
+    qcash_run_pg "$QCASH_PG_BIN/initdb" -D "$data" -U qcash --auth=trust -E UTF8 \
+      --locale=C.UTF-8 >"$QCASH_LOCAL/log/initdb.log" 2>&1 || qcash_die "initdb failed: $QCASH_LOCAL/log/initdb.log"
+  fi
+  if qcash_run_pg "$QCASH_PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    qcash_log "postgresql already running on 127.0.0.1:$QCASH_PG_PORT"
+    return
+  fi
+  local log="$data/postgres.log"  # written by the postgres user, beside its data
+  qcash_log "starting postgresql on 127.0.0.1:$QCASH_PG_PORT (log: $log)"
+  qcash_run_pg "$QCASH_PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 60 \
+    -o "-p $QCASH_PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=300 -c shared_buffers=256MB" \
+    start >/dev/null || qcash_die "postgresql did not start: $log"
+}
+
+qcash_create_database() {
+  local db="$1"
+  if ! "$QCASH_PG_BIN/psql" -qAt "$(qcash_pg_url postgres)" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+    "$QCASH_PG_BIN/psql" -q "$(qcash_pg_url postgres)" -c "CREATE DATABASE \"$db\"" >/dev/null
+  fi
+}
+
+qcash_stop_postgres() {
+  local data; data="$(qcash_pg_data)"
+  [ -f "$data/PG_VERSION" ] || return 0
+  qcash_run_pg "$QCASH_PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+qcash_start_redis() {
+  mkdir -p "$QCASH_LOCAL/redis" "$QCASH_LOCAL/log" "$QCASH_LOCAL/run"
+  if redis-cli -p "$QCASH_REDIS_PORT" ping >/dev/null 2>&1; then
+    qcash_log "redis already running on 127.0.0.1:$QCASH_REDIS_PORT"
+    return
+  fi
+  qcash_log "starting redis on 127.0.0.1:$QCASH_REDIS_PORT"
+  redis-server --port "$QCASH_REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$QCASH_LOCAL/redis" --daemonize yes --pidfile "$QCASH_LOCAL/run/redis.pid" \
+    --logfile "$QCASH_LOCAL/log/redis.log"
+  for _ in $(seq 100); do redis-cli -p "$QCASH_REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.1; done
+  qcash_die "redis did not start: $QCASH_LOCAL/log/redis.log"
+}
+
+qcash_stop_redis() {
+  redis-cli -p "$QCASH_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+
+# qcash_start_service <name> <binary> <host:port> [VAR=value ...]
+# Starts a service in the background with its environment, and waits until it is SERVING.
+qcash_start_service() {
+  local name="$1" binary="$2" address="$3"; shift 3
+  local pidfile="$QCASH_LOCAL/run/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    qcash_log "$name already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  qcash_log "starting $name on $address"
+  env "$@" nohup "$binary" >>"$QCASH_LOCAL/log/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+  for _ in $(seq 150); do
+    if "$QCASH_BUILD/tools/qcashctl" health "$address" >/dev/null 2>&1; then return; fi
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || qcash_die "$name exited: $QCASH_LOCAL/log/$name.log"
+    sleep 0.2
+  done
+  qcash_die "$name did not become SERVING: $QCASH_LOCAL/log/$name.log"
+}
+
+qcash_stop_service() {
+  local pidfile="$QCASH_LOCAL/run/$1.pid"
+  [ -f "$pidfile" ] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
