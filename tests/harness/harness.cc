@@ -349,9 +349,10 @@ absl::Status WaitForServing(const std::string& address, std::chrono::millisecond
 absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
                                             std::map<std::string, std::string> env,
                                             const std::string& listen_env,
-                                            const std::string& log_file) {
+                                            const std::string& log_file,
+                                            const std::string& address) {
   ServiceProcess service;
-  service.address = absl::StrCat("127.0.0.1:", FreePort());
+  service.address = address.empty() ? absl::StrCat("127.0.0.1:", FreePort()) : address;
   env[listen_env] = service.address;
   if (env.count("QCASH_TLS_CERT") == 0) env["QCASH_INSECURE_DEV"] = "1";
   Process::Spec spec;
@@ -366,6 +367,54 @@ absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
                                                "; see ", log_file));
   }
   return service;
+}
+
+absl::StatusOr<std::unique_ptr<Stack>> StartStack(const std::string& name,
+                                                  const std::vector<std::string>& databases,
+                                                  std::map<std::string, std::string> wallet_env) {
+  auto stack = std::make_unique<Stack>();
+  stack->dir = MakeStateDir(name);
+  auto pg = PostgresServer::Start(stack->dir + "/pg");
+  if (!pg.ok()) return pg.status();
+  stack->pg = std::move(*pg);
+  for (const std::string& db : databases) {
+    if (absl::Status s = stack->pg->CreateDatabase(db); !s.ok()) return s;
+  }
+  if (absl::Status s = stack->pg->CreateDatabase("qcash_wallet"); !s.ok()) return s;
+  stack->wallet_db_url = stack->pg->Url("qcash_wallet");
+  auto redis = RedisServer::Start(stack->dir + "/redis");
+  if (!redis.ok()) return redis.status();
+  stack->redis = std::move(*redis);
+  wallet_env["QCASH_WALLET_DATABASE_URL"] = stack->wallet_db_url;
+  wallet_env["QCASH_REDIS_PORT"] = absl::StrCat(stack->redis->port());
+  if (wallet_env.count("QCASH_WALLET_SWEEP_INTERVAL_MS") == 0) {
+    wallet_env["QCASH_WALLET_SWEEP_INTERVAL_MS"] = "100";
+  }
+  stack->wallet_env = wallet_env;
+  auto wallet = StartService(QCASH_WALLET_BINARY, wallet_env, "QCASH_WALLET_LISTEN",
+                             stack->dir + "/wallet.log");
+  if (!wallet.ok()) return wallet.status();
+  stack->wallet = std::move(*wallet);
+  return stack;
+}
+
+absl::Status Stack::RestartWallet(bool kill) {
+  wallet.process->Stop(kill ? SIGKILL : SIGTERM);
+  auto restarted = StartService(QCASH_WALLET_BINARY, wallet_env, "QCASH_WALLET_LISTEN",
+                                dir + "/wallet.log", wallet.address);
+  if (!restarted.ok()) return restarted.status();
+  wallet = std::move(*restarted);
+  return absl::OkStatus();
+}
+
+Stack::~Stack() {
+  wallet.process.reset();
+  redis.reset();
+  pg.reset();
+  if (!keep && !dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
 }
 
 absl::StatusOr<std::string> ReflectionListServices(const std::string& address) {

@@ -104,12 +104,33 @@ struct ServiceProcess {
   std::string address;  // 127.0.0.1:port
 };
 
-// Starts `binary` with `env` plus `<listen_env>`=127.0.0.1:<free port> and
-// QCASH_INSECURE_DEV=1 (unless env sets TLS), and waits until it is SERVING.
+// Starts `binary` with `env` plus `<listen_env>`=`address` (default: 127.0.0.1:<free port>)
+// and QCASH_INSECURE_DEV=1 (unless env sets TLS), and waits until it is SERVING.
 absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
                                             std::map<std::string, std::string> env,
                                             const std::string& listen_env,
-                                            const std::string& log_file);
+                                            const std::string& log_file,
+                                            const std::string& address = "");
+
+// What every service's integration tests start with: PostgreSQL (with the wallet's database
+// and `databases`), Redis, and a running wallet. The directory is removed on destruction unless
+// `keep` was set (a test binary sets it when a test failed, to keep the logs).
+struct Stack {
+  std::string dir;
+  std::unique_ptr<PostgresServer> pg;
+  std::unique_ptr<RedisServer> redis;
+  ServiceProcess wallet;
+  std::string wallet_db_url;
+  std::map<std::string, std::string> wallet_env;
+  bool keep = false;
+
+  // Stops the wallet (SIGKILL when `kill`, else SIGTERM) and starts it again on its address.
+  absl::Status RestartWallet(bool kill = false);
+  ~Stack();
+};
+absl::StatusOr<std::unique_ptr<Stack>> StartStack(
+    const std::string& name, const std::vector<std::string>& databases = {},
+    std::map<std::string, std::string> wallet_env = {});
 
 // Waits until a gRPC server at `address` answers the standard health check SERVING.
 absl::Status WaitForServing(const std::string& address, std::chrono::milliseconds wait);

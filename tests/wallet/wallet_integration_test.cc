@@ -788,15 +788,15 @@ TEST_F(WalletTest, KilledMidLoadThenRetriedAppliesEachOnce) {
   }
   for (auto& t : threads) t.join();
   // Restart on the same address.
+  // Restart on the same address: the clients' channels reconnect by themselves.
   auto wallet = StartService(QCASH_WALLET_BINARY,
                              {{"QCASH_WALLET_DATABASE_URL", env->db_url},
                               {"QCASH_REDIS_PORT", absl::StrCat(env->redis->port())},
                               {"QCASH_WALLET_SWEEP_INTERVAL_MS", "100"}},
-                             "QCASH_WALLET_LISTEN", env->dir + "/wallet.log");
+                             "QCASH_WALLET_LISTEN", env->dir + "/wallet.log",
+                             env->wallet.address);
   ASSERT_TRUE(wallet.ok()) << wallet.status();
   env->wallet = std::move(*wallet);
-  env->stub = pb::WalletService::NewStub(
-      grpc::CreateChannel(env->wallet.address, grpc::InsecureChannelCredentials()));
   int64_t spent_total = 0;
   for (int c = 0; c < kClients; ++c) {
     for (int i = 0; i < kPerClient; ++i) {

@@ -1,0 +1,112 @@
+#include "services/wallet/client/wallet_client.h"
+
+#include <thread>
+
+#include "common/grpc_status.h"
+#include "common/status.h"
+
+namespace qcash::wallet {
+
+WalletErrorKind ErrorKindOf(const absl::Status& status) {
+  if (status.ok()) return WalletErrorKind::kNone;
+  const std::string reason = ReasonOf(status);
+  if (reason == "IDEMPOTENCY_KEY_REUSED") return WalletErrorKind::kKeyReused;
+  if (reason == "WALLET_NOT_FOUND") return WalletErrorKind::kWalletNotFound;
+  if (reason == "HOLD_NOT_FOUND") return WalletErrorKind::kHoldNotFound;
+  if (reason == "INSUFFICIENT_FUNDS") return WalletErrorKind::kInsufficientFunds;
+  if (reason == "WALLET_CLOSED") return WalletErrorKind::kWalletClosed;
+  if (reason == "HOLD_ALREADY_RESOLVED") return WalletErrorKind::kHoldResolved;
+  if (reason == "HOLD_EXPIRED") return WalletErrorKind::kHoldExpired;
+  if (reason == "CAPTURE_EXCEEDS_HOLD") return WalletErrorKind::kCaptureExceedsHold;
+  if (reason == "BALANCE_LIMIT_EXCEEDED") return WalletErrorKind::kBalanceLimit;
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return WalletErrorKind::kInvalidRequest;
+    case absl::StatusCode::kPermissionDenied:
+      return WalletErrorKind::kNotAllowed;
+    case absl::StatusCode::kUnauthenticated:
+      return WalletErrorKind::kUnauthenticated;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kDeadlineExceeded:
+      return WalletErrorKind::kUnavailable;
+    default:
+      return WalletErrorKind::kOther;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<WalletClient>> WalletClient::Create(Options options) {
+  auto channel = MakeChannel(options.target, options.transport);
+  if (!channel.ok()) return channel.status();
+  return std::make_unique<WalletClient>(std::move(*channel), std::move(options));
+}
+
+WalletClient::WalletClient(std::shared_ptr<grpc::Channel> channel, Options options)
+    : options_(std::move(options)), stub_(v1::WalletService::NewStub(channel)) {}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> WalletClient::Invoke(
+    grpc::Status (v1::WalletService::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                    Response*),
+    const Request& request) {
+  absl::Status last;
+  for (int attempt = 0; attempt < options_.retry.attempts_max; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(Backoff(options_.retry, attempt));
+    grpc::ClientContext context;
+    PrepareContext(&context, options_.retry, options_.caller, options_.transport.insecure_dev);
+    Response response;
+    const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+    if (status.ok()) return response;
+    last = FromGrpcStatus(status);
+    // Reads have no key but change nothing, so they are as safe to repeat as keyed mutations.
+    if (!IsRetryable(last, /*idempotent=*/true)) return last;
+  }
+  return last;
+}
+
+absl::StatusOr<v1::OpenWalletResponse> WalletClient::OpenWallet(
+    const v1::OpenWalletRequest& request) {
+  return Invoke(&v1::WalletService::Stub::OpenWallet, request);
+}
+absl::StatusOr<v1::GetBalanceResponse> WalletClient::GetBalance(
+    const v1::GetBalanceRequest& request) {
+  return Invoke(&v1::WalletService::Stub::GetBalance, request);
+}
+absl::StatusOr<v1::CreditResponse> WalletClient::Credit(const v1::CreditRequest& request) {
+  return Invoke(&v1::WalletService::Stub::Credit, request);
+}
+absl::StatusOr<v1::SpendResponse> WalletClient::Spend(const v1::SpendRequest& request) {
+  return Invoke(&v1::WalletService::Stub::Spend, request);
+}
+absl::StatusOr<v1::HoldResponse> WalletClient::Hold(const v1::HoldRequest& request) {
+  return Invoke(&v1::WalletService::Stub::Hold, request);
+}
+absl::StatusOr<v1::CaptureHoldResponse> WalletClient::CaptureHold(
+    const v1::CaptureHoldRequest& request) {
+  return Invoke(&v1::WalletService::Stub::CaptureHold, request);
+}
+absl::StatusOr<v1::ReleaseHoldResponse> WalletClient::ReleaseHold(
+    const v1::ReleaseHoldRequest& request) {
+  return Invoke(&v1::WalletService::Stub::ReleaseHold, request);
+}
+absl::StatusOr<v1::GetHoldResponse> WalletClient::GetHold(const v1::GetHoldRequest& request) {
+  return Invoke(&v1::WalletService::Stub::GetHold, request);
+}
+absl::StatusOr<v1::ChargeFromInternalFundsResponse> WalletClient::ChargeFromInternalFunds(
+    const v1::ChargeFromInternalFundsRequest& request) {
+  return Invoke(&v1::WalletService::Stub::ChargeFromInternalFunds, request);
+}
+absl::StatusOr<v1::CreditInternalFundsResponse> WalletClient::CreditInternalFunds(
+    const v1::CreditInternalFundsRequest& request) {
+  return Invoke(&v1::WalletService::Stub::CreditInternalFunds, request);
+}
+absl::StatusOr<v1::CloseWalletResponse> WalletClient::CloseWallet(
+    const v1::CloseWalletRequest& request) {
+  return Invoke(&v1::WalletService::Stub::CloseWallet, request);
+}
+absl::StatusOr<v1::ListHistoryResponse> WalletClient::ListHistory(
+    const v1::ListHistoryRequest& request) {
+  return Invoke(&v1::WalletService::Stub::ListHistory, request);
+}
+
+}  // namespace qcash::wallet

@@ -1,0 +1,93 @@
+// The wallet's client library: what another service (payment, points, the ad-booking service)
+// links to use the wallet. It wraps the generated stub with what every caller needs and would
+// otherwise get wrong:
+//   - a deadline on every attempt;
+//   - retries of UNAVAILABLE and ABORTED (and DEADLINE_EXCEEDED, since every mutation carries
+//     an idempotency key) with the same request, so the same key, after an exponential backoff
+//     with jitter, a bounded number of times: a retried mutation applies at most once;
+//   - typed errors: ErrorKindOf(status) says which rule refused the call.
+//
+// Linking it from CMake:  target_link_libraries(my_service PRIVATE qcash_wallet_client)
+//
+//   auto wallet = qcash::wallet::WalletClient::Create(
+//       {.target = "wallet:50051", .transport = *qcash::TransportConfigFromEnv(),
+//        .caller = "adbooking"});
+//   qcash::wallet::v1::HoldRequest hold;  ...
+//   auto held = (*wallet)->Hold(hold);
+//   if (!held.ok() && ErrorKindOf(held.status()) == WalletErrorKind::kInsufficientFunds) ...
+#ifndef QCASH_SERVICES_WALLET_CLIENT_WALLET_CLIENT_H_
+#define QCASH_SERVICES_WALLET_CLIENT_WALLET_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/grpc_client.h"
+#include "common/server.h"
+#include "qcash/wallet/v1/wallet.grpc.pb.h"
+
+namespace qcash::wallet {
+
+// What refused a call, from its ErrorInfo reason and code.
+enum class WalletErrorKind {
+  kNone,                // OK
+  kInvalidRequest,      // INVALID_ARGUMENT other than a reused key: fix the request
+  kKeyReused,           // the idempotency key was used for a different request
+  kWalletNotFound,
+  kHoldNotFound,
+  kInsufficientFunds,   // FAILED_PRECONDITION: wait for a charge
+  kWalletClosed,        // W5: the shop has closed; nothing more will succeed
+  kHoldResolved,        // already captured, released or expired
+  kHoldExpired,
+  kCaptureExceedsHold,
+  kBalanceLimit,
+  kNotAllowed,          // PERMISSION_DENIED: this caller may not do that
+  kUnauthenticated,
+  kUnavailable,         // still UNAVAILABLE, ABORTED or DEADLINE_EXCEEDED after every retry
+  kOther,
+};
+WalletErrorKind ErrorKindOf(const absl::Status& status);
+
+class WalletClient {
+ public:
+  struct Options {
+    std::string target;        // host:port of the wallet
+    TransportConfig transport; // mTLS files, or insecure_dev
+    std::string caller;        // this service's identity (sent only in insecure dev mode)
+    RetryPolicy retry;
+  };
+
+  // Errors: INVALID_ARGUMENT when the TLS files cannot be read.
+  static absl::StatusOr<std::unique_ptr<WalletClient>> Create(Options options);
+  WalletClient(std::shared_ptr<grpc::Channel> channel, Options options);
+
+  // Each call returns the response, or the final status after retries (see ErrorKindOf).
+  absl::StatusOr<v1::OpenWalletResponse> OpenWallet(const v1::OpenWalletRequest& request);
+  absl::StatusOr<v1::GetBalanceResponse> GetBalance(const v1::GetBalanceRequest& request);
+  absl::StatusOr<v1::CreditResponse> Credit(const v1::CreditRequest& request);
+  absl::StatusOr<v1::SpendResponse> Spend(const v1::SpendRequest& request);
+  absl::StatusOr<v1::HoldResponse> Hold(const v1::HoldRequest& request);
+  absl::StatusOr<v1::CaptureHoldResponse> CaptureHold(const v1::CaptureHoldRequest& request);
+  absl::StatusOr<v1::ReleaseHoldResponse> ReleaseHold(const v1::ReleaseHoldRequest& request);
+  absl::StatusOr<v1::GetHoldResponse> GetHold(const v1::GetHoldRequest& request);
+  absl::StatusOr<v1::ChargeFromInternalFundsResponse> ChargeFromInternalFunds(
+      const v1::ChargeFromInternalFundsRequest& request);
+  absl::StatusOr<v1::CreditInternalFundsResponse> CreditInternalFunds(
+      const v1::CreditInternalFundsRequest& request);
+  absl::StatusOr<v1::CloseWalletResponse> CloseWallet(const v1::CloseWalletRequest& request);
+  absl::StatusOr<v1::ListHistoryResponse> ListHistory(const v1::ListHistoryRequest& request);
+
+ private:
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Invoke(
+      grpc::Status (v1::WalletService::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                      Response*),
+      const Request& request);
+
+  const Options options_;
+  std::unique_ptr<v1::WalletService::Stub> stub_;
+};
+
+}  // namespace qcash::wallet
+
+#endif  // QCASH_SERVICES_WALLET_CLIENT_WALLET_CLIENT_H_
