@@ -19,6 +19,7 @@ QCASH_PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
+  libcpp-httplib-dev libjwt-dev
   postgresql-15 redis-server tzdata openssl ca-certificates
 )
 
