@@ -21,11 +21,13 @@ endfunction()
 # source defines `const std::vector<qcash::Migration>& <namespace>::Migrations()`.
 function(qcash_embed_migrations target ns)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_migrations.cc)
+  string(REPLACE ";" "|" files "${ARGN}")
   add_custom_command(
     OUTPUT ${out}
-    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNS=${ns} "-DFILES=${ARGN}"
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNS=${ns} "-DFILES=${files}"
             -P ${PROJECT_SOURCE_DIR}/cmake/EmbedMigrations.cmake
     DEPENDS ${ARGN} ${PROJECT_SOURCE_DIR}/cmake/EmbedMigrations.cmake
-    COMMENT "Embedding SQL migrations for ${target}")
+    COMMENT "Embedding SQL migrations for ${target}"
+    VERBATIM)
   target_sources(${target} PRIVATE ${out})
 endfunction()

@@ -30,7 +30,11 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
     for (const auto& any : details.details()) {
       google::rpc::ErrorInfo info;
-      if (any.UnpackTo(&info)) return Error(code, info.reason(), status.error_message());
+      if (any.UnpackTo(&info)) {
+        absl::Status out = Error(code, info.reason(), status.error_message());
+        out.SetPayload("type.qcash/domain", absl::Cord(info.domain()));
+        return out;
+      }
     }
   }
   return absl::Status(code, status.error_message());

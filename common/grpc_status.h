@@ -18,7 +18,7 @@ namespace qcash {
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain);
 
 // The absl::Status of a failed call, with the ErrorInfo reason restored (so that
-// qcash::ReasonOf works on it).
+// qcash::ReasonOf works on it) and its domain kept as the payload "type.qcash/domain".
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace qcash

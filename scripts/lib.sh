@@ -20,7 +20,7 @@ QCASH_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
   libcpp-httplib-dev libjwt-dev
-  postgresql-15 redis-server tzdata openssl ca-certificates
+  postgresql-15 redis-server tzdata openssl ca-certificates curl
 )
 
 qcash_log() { printf '\033[1m[qcash]\033[0m %s\n' "$*" >&2; }
@@ -152,6 +152,26 @@ qcash_start_service() {
     sleep 0.2
   done
   qcash_die "$name did not become SERVING: $QCASH_LOCAL/log/$name.log"
+}
+
+# qcash_start_http_service <name> <binary> <readiness url> [VAR=value ...]
+# As qcash_start_service, for a process whose readiness is an HTTP 200.
+qcash_start_http_service() {
+  local name="$1" binary="$2" url="$3"; shift 3
+  local pidfile="$QCASH_LOCAL/run/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    qcash_log "$name already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  qcash_log "starting $name ($url)"
+  env "$@" nohup "$binary" >>"$QCASH_LOCAL/log/$name.log" 2>&1 &
+  echo $! >"$pidfile"
+  for _ in $(seq 150); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return; fi
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || qcash_die "$name exited: $QCASH_LOCAL/log/$name.log"
+    sleep 0.2
+  done
+  qcash_die "$name did not become ready: $QCASH_LOCAL/log/$name.log"
 }
 
 qcash_stop_service() {

@@ -1,0 +1,40 @@
+// The gateway's HTTP/JSON API as data: one row per endpoint, naming the gRPC method it calls
+// and the protobuf messages it takes and returns. The server (server.cc) serves exactly these
+// rows, and the OpenAPI description (openapi.cc) is generated from the same rows and the
+// messages' descriptors, so the two cannot drift apart.
+//
+// Conventions every row follows:
+//   - the request message has a `seller_id` field, filled from the seller's token; a request
+//     that tries to set it is refused;
+//   - GET reads its fields from the query string, other methods from a JSON body (proto3 JSON
+//     mapping); `{name}` in a path fills the field `name`;
+//   - an `Idempotency-Key` header fills the `idempotency_key` field of mutating requests.
+#ifndef QCASH_GATEWAY_ROUTES_H_
+#define QCASH_GATEWAY_ROUTES_H_
+
+#include <google/protobuf/descriptor.h>
+
+#include <string>
+#include <vector>
+
+namespace qcash::gateway {
+
+enum class Upstream { kWallet, kPayment, kPoints };
+
+struct Route {
+  std::string http_method;  // GET, POST, PUT
+  std::string path;         // /api/v1/..., may contain {field}
+  Upstream upstream;
+  std::string rpc;          // full gRPC method name: /package.Service/Method
+  const google::protobuf::Descriptor* request;
+  const google::protobuf::Descriptor* response;
+  std::string summary;      // one line for the OpenAPI description
+  std::string tag;          // Qcash, Charge, Points
+};
+
+// Every endpoint of the JSON API, in the order the OpenAPI description lists them.
+const std::vector<Route>& Routes();
+
+}  // namespace qcash::gateway
+
+#endif  // QCASH_GATEWAY_ROUTES_H_

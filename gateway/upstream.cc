@@ -1,0 +1,76 @@
+#include "gateway/upstream.h"
+
+
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_client.h"
+#include "common/grpc_status.h"
+#include "common/status.h"
+
+namespace qcash::gateway {
+
+absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(Options options) {
+  std::unique_ptr<Upstreams> upstreams(new Upstreams(options));
+  for (const auto& [upstream, target] : options.targets) {
+    if (target.empty()) continue;
+    auto channel = MakeChannel(target, options.transport);
+    if (!channel.ok()) return channel.status();
+    auto service = std::make_unique<Service>();
+    service->stub = std::make_unique<grpc::GenericStub>(*channel);
+    upstreams->services_[upstream] = std::move(service);
+  }
+  return upstreams;
+}
+
+absl::Status Upstreams::Call(Upstream upstream, const std::string& rpc,
+                             const google::protobuf::Message& request,
+                             google::protobuf::Message* response, const CallMeta& meta) {
+  auto it = services_.find(upstream);
+  if (it == services_.end()) {
+    return Unavailable("UPSTREAM_NOT_CONFIGURED", "this service is not configured");
+  }
+  Service& service = *it->second;
+  // The bulkhead: claim a slot or fail at once.
+  if (service.in_flight.fetch_add(1) >= options_.concurrency_max) {
+    service.in_flight.fetch_sub(1);
+    return Unavailable("UPSTREAM_BUSY", "the service is busy; retry shortly");
+  }
+  struct Release {
+    std::atomic<int>* counter;
+    ~Release() { counter->fetch_sub(1); }
+  } release{&service.in_flight};
+
+  std::string serialized;
+  if (!request.SerializeToString(&serialized)) {
+    return Internal("SERIALIZE_FAILED", "cannot serialize the request");
+  }
+  grpc::Slice slice(serialized);
+  grpc::ByteBuffer request_bytes(&slice, 1);
+  grpc::ClientContext context;
+  RetryPolicy policy;
+  policy.attempt_timeout = options_.timeout;
+  PrepareContext(&context, policy, "gateway", options_.transport.insecure_dev);
+  if (!meta.request_id.empty()) context.AddMetadata("x-request-id", meta.request_id);
+  if (!meta.seller_token.empty()) context.AddMetadata("x-qcash-seller-token", meta.seller_token);
+  grpc::ByteBuffer response_bytes;
+  std::promise<grpc::Status> done;
+  std::future<grpc::Status> result = done.get_future();
+  service.stub->UnaryCall(&context, rpc, grpc::StubOptions(), &request_bytes, &response_bytes,
+                          [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  const grpc::Status status = result.get();  // the deadline bounds the wait
+  if (!status.ok()) return FromGrpcStatus(status);
+  std::vector<grpc::Slice> slices;
+  std::string received;
+  if (response_bytes.Dump(&slices).ok()) {
+    for (const grpc::Slice& piece : slices) {
+      received.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
+    }
+  }
+  if (!response->ParseFromString(received)) {
+    return Internal("DESERIALIZE_FAILED", "the service's answer could not be read");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace qcash::gateway
