@@ -17,9 +17,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <grpcpp/generic/generic_stub.h>
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
@@ -415,6 +419,73 @@ Stack::~Stack() {
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
+}
+
+std::pair<std::string, std::string> NewEcKeyPair() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  std::pair<std::string, std::string> pem;
+  for (int part = 0; part < 2; ++part) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (part == 0) {
+      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    } else {
+      PEM_write_bio_PUBKEY(bio, key);
+    }
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    (part == 0 ? pem.first : pem.second).assign(data, n);
+    BIO_free(bio);
+  }
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+std::string GatewayProcess::Url(const std::string& path) const {
+  return absl::StrCat("http://", host, ":", port, path);
+}
+
+absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
+                                            std::map<std::string, std::string> env) {
+  GatewayProcess gateway;
+  const auto [private_pem, public_pem] = NewEcKeyPair();
+  gateway.token_private_key_pem = private_pem;
+  const std::string secrets = stack.dir + "/gateway-secrets";
+  fs::create_directories(secrets);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(secrets + "/" + name) << text;
+    return secrets + "/" + name;
+  };
+  gateway.port = FreePort();
+  std::map<std::string, std::string> all = {
+      {"QCASH_INSECURE_DEV", "1"},
+      {"QCASH_GATEWAY_LISTEN", absl::StrCat(gateway.host, ":", gateway.port)},
+      {"QCASH_WALLET_TARGET", stack.wallet.address},
+      {"QCASH_REDIS_PORT", absl::StrCat(stack.redis->port())},
+      {"QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE", write("token.pub", public_pem)},
+      {"QCASH_GATEWAY_CSRF_SECRET_FILE", write("csrf.secret", "test-csrf-secret")},
+      {"QCASH_GATEWAY_DEV_LOGIN", "1"},
+      {"QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE", write("token.key", private_pem)},
+      {"QCASH_GATEWAY_SECURE_COOKIES", "false"},
+  };
+  for (auto& [key, value] : env) all[key] = value;
+  Process::Spec spec;
+  spec.argv = {QCASH_GATEWAY_BINARY};
+  spec.env = std::move(all);
+  spec.log_file = stack.dir + "/gateway.log";
+  auto p = Process::Start(spec);
+  if (!p.ok()) return p.status();
+  gateway.process = std::move(*p);
+  httplib::Client client(gateway.host, gateway.port);
+  client.set_connection_timeout(1, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto response = client.Get("/readyz");
+    if (response && response->status == 200) return gateway;
+    if (!gateway.process->Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::UnavailableError(absl::StrCat("the gateway did not become ready; see ",
+                                             spec.log_file));
 }
 
 absl::StatusOr<std::string> ReflectionListServices(const std::string& address) {

@@ -135,6 +135,24 @@ absl::StatusOr<std::unique_ptr<Stack>> StartStack(
 // Waits until a gRPC server at `address` answers the standard health check SERVING.
 absl::Status WaitForServing(const std::string& address, std::chrono::milliseconds wait);
 
+// The gateway (qcash-gateway) in front of `stack`'s wallet, with a key pair made for the test:
+// tests sign seller tokens with `token_private_key_pem` (IssueSellerToken). `env` adds or
+// overrides settings (QCASH_PAYMENT_TARGET, rate limits, ...).
+struct GatewayProcess {
+  std::unique_ptr<Process> process;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string token_private_key_pem;
+  std::string token_issuer = "qoo10-login";
+  std::string token_audience = "qcash-gateway";
+  std::string Url(const std::string& path) const;
+};
+absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
+                                            std::map<std::string, std::string> env = {});
+
+// A fresh EC P-256 key pair as PEM: {private, public}.
+std::pair<std::string, std::string> NewEcKeyPair();
+
 // Asks the server reflection service at `address` to list its services; returns the raw
 // ServerReflectionResponse bytes, in which each service name appears as a string.
 absl::StatusOr<std::string> ReflectionListServices(const std::string& address);

@@ -1,0 +1,333 @@
+// The gateway over real HTTP, in front of real services, PostgreSQL and Redis: authentication
+// (the seller comes from the token only), error mapping, limits, CSRF and the security headers.
+// Every test ends with the ledger audit.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/seller_token.h"
+#include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "tests/harness/harness.h"
+
+namespace qcash::testing {
+namespace {
+
+namespace pb = ::qcash::wallet::v1;
+
+struct Env {
+  std::unique_ptr<Stack> stack;
+  GatewayProcess gateway;
+  std::unique_ptr<pb::WalletService::Stub> wallet;
+};
+Env* env = nullptr;
+
+constexpr int kRateLimit = 40;
+
+class GatewayEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    env = new Env();
+    auto stack = StartStack("gateway_api");
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    env->stack = std::move(*stack);
+    auto gateway = StartGateway(*env->stack, {{"QCASH_GATEWAY_RATE_LIMIT", absl::StrCat(kRateLimit)},
+                                              {"QCASH_GATEWAY_RATE_WINDOW_S", "60"}});
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    env->gateway = std::move(*gateway);
+    env->wallet = pb::WalletService::NewStub(
+        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
+    env->gateway.process.reset();
+    delete env;
+  }
+};
+
+std::string NewSeller() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat(::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
+                      counter.fetch_add(1));
+}
+
+std::string Token(const std::string& seller, absl::Duration ttl = absl::Hours(1),
+                  absl::Time at = absl::Now()) {
+  auto token = IssueSellerToken(env->gateway.token_private_key_pem, env->gateway.token_issuer,
+                                env->gateway.token_audience, seller, at, ttl);
+  EXPECT_TRUE(token.ok()) << token.status();
+  return *token;
+}
+
+// Opens and charges a wallet directly over gRPC, as settlement and payment would.
+void Fund(const std::string& seller, int64_t yen) {
+  grpc::ClientContext open_context;
+  open_context.AddMetadata("x-qcash-caller", "settlement");
+  pb::OpenWalletRequest open;
+  open.set_seller_id(seller);
+  open.set_idempotency_key("open-" + seller);
+  pb::OpenWalletResponse opened;
+  ASSERT_TRUE(env->wallet->OpenWallet(&open_context, open, &opened).ok());
+  if (yen == 0) return;
+  grpc::ClientContext credit_context;
+  credit_context.AddMetadata("x-qcash-caller", "payment");
+  pb::CreditRequest credit;
+  credit.set_seller_id(seller);
+  credit.set_idempotency_key("fund-" + seller);
+  credit.set_amount_yen(yen);
+  credit.set_source(pb::CREDIT_SOURCE_CHARGE);
+  credit.set_reference("order-" + seller);
+  pb::CreditResponse credited;
+  ASSERT_TRUE(env->wallet->Credit(&credit_context, credit, &credited).ok());
+}
+
+httplib::Client Client() {
+  httplib::Client client(env->gateway.host, env->gateway.port);
+  client.set_read_timeout(10, 0);
+  return client;
+}
+
+httplib::Result Get(const std::string& path, const std::string& token,
+                    httplib::Headers headers = {}) {
+  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  return Client().Get(path, headers);
+}
+
+// The ErrorInfo reason in an error body.
+std::string Reason(const httplib::Result& response) {
+  const std::string& body = response->body;
+  const size_t at = body.find("\"reason\":\"");
+  if (at == std::string::npos) return "";
+  const size_t start = at + 10;
+  return body.substr(start, body.find('"', start) - start);
+}
+
+class GatewayApiTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    absl::Status audit = AuditWalletLedger(env->stack->wallet_db_url);
+    EXPECT_TRUE(audit.ok()) << audit;
+  }
+};
+
+TEST_F(GatewayApiTest, BalanceForTheSellerOfTheToken) {
+  const std::string seller = NewSeller();
+  Fund(seller, 3'000);
+  auto response = Get("/api/v1/balance", Token(seller));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200) << response->body;
+  EXPECT_EQ(response->get_header_value("Content-Type"), "application/json");
+  EXPECT_NE(response->body.find("\"availableYen\":\"3000\""), std::string::npos) << response->body;
+  EXPECT_NE(response->body.find("\"sellerId\":\"" + seller + "\""), std::string::npos);
+}
+
+// A token for seller A can never read seller B: the seller comes from the token only.
+TEST_F(GatewayApiTest, SellerAReadsNothingOfSellerB) {
+  const std::string a = NewSeller();
+  const std::string b = NewSeller();
+  Fund(a, 1'000);
+  Fund(b, 50'000);
+  const std::string token_a = Token(a);
+  for (const std::string& path :
+       {absl::StrCat("/api/v1/balance?sellerId=", b), absl::StrCat("/api/v1/balance?seller_id=", b),
+        absl::StrCat("/api/v1/history?sellerId=", b)}) {
+    auto response = Get(path, token_a);
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400) << path;
+    EXPECT_EQ(Reason(response), "SELLER_ID_FROM_TOKEN") << path;
+    EXPECT_EQ(response->body.find("50000"), std::string::npos);
+  }
+  auto own = Get("/api/v1/history", token_a);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->status, 200);
+  EXPECT_NE(own->body.find("\"amountYen\":\"1000\""), std::string::npos) << own->body;
+  EXPECT_EQ(own->body.find("50000"), std::string::npos) << own->body;
+}
+
+TEST_F(GatewayApiTest, MissingExpiredAndForgedTokensAreRejected) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  auto none = Get("/api/v1/balance", "");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  EXPECT_EQ(Reason(none), "NO_TOKEN");
+  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"qcash\"");
+
+  auto expired = Get("/api/v1/balance", Token(seller, absl::Hours(1), absl::Now() - absl::Hours(3)));
+  ASSERT_TRUE(expired);
+  EXPECT_EQ(expired->status, 401);
+  EXPECT_EQ(Reason(expired), "TOKEN_EXPIRED");
+
+  const auto [other_private, other_public] = NewEcKeyPair();
+  auto forged_token = IssueSellerToken(other_private, env->gateway.token_issuer,
+                                       env->gateway.token_audience, seller, absl::Now(),
+                                       absl::Hours(1));
+  ASSERT_TRUE(forged_token.ok());
+  auto forged = Get("/api/v1/balance", *forged_token);
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401);
+  EXPECT_EQ(Reason(forged), "TOKEN_INVALID");
+
+  std::string tampered = Token(seller);
+  tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+  auto broken = Get("/api/v1/balance", tampered);
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(broken->status, 401);
+
+  auto wrong_scheme = Client().Get("/api/v1/balance", {{"Authorization", "Basic dXNlcjpwYXNz"}});
+  ASSERT_TRUE(wrong_scheme);
+  EXPECT_EQ(wrong_scheme->status, 401);
+}
+
+TEST_F(GatewayApiTest, ErrorsMapToHttpStatuses) {
+  // NOT_FOUND: a valid token for a seller who has no wallet.
+  auto missing = Get("/api/v1/balance", Token(NewSeller()));
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(Reason(missing), "WALLET_NOT_FOUND");
+  EXPECT_NE(missing->body.find("\"domain\":\"wallet.qcash\""), std::string::npos)
+      << missing->body;
+
+  const std::string seller = NewSeller();
+  Fund(seller, 1'000);
+  const std::string token = Token(seller);
+  // INVALID_ARGUMENT from the gateway and from the wallet.
+  auto unknown = Get("/api/v1/history?bogus=1", token);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 400);
+  EXPECT_EQ(Reason(unknown), "UNKNOWN_PARAMETER");
+  auto huge = Get("/api/v1/history?pageSize=99999999999999999999", token);
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 400);
+  EXPECT_EQ(Reason(huge), "MALFORMED_JSON");
+  auto bad_token = Get("/api/v1/history?pageToken=nonsense", token);
+  ASSERT_TRUE(bad_token);
+  EXPECT_EQ(bad_token->status, 400);
+  EXPECT_EQ(Reason(bad_token), "INVALID_PAGE_TOKEN");
+  auto not_utf8 = Get("/api/v1/history?pageToken=%FF%FE", token);
+  ASSERT_TRUE(not_utf8);
+  EXPECT_EQ(not_utf8->status, 400);
+  EXPECT_EQ(Reason(not_utf8), "INVALID_UTF8");
+  auto range = Get("/api/v1/history?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", token);
+  ASSERT_TRUE(range);
+  EXPECT_EQ(range->status, 400);
+  EXPECT_EQ(Reason(range), "INVALID_TIME_RANGE");
+
+  // UNAVAILABLE: the wallet is down; 503, and back to 200 when it returns.
+  env->stack->wallet.process->Stop(SIGKILL);
+  auto down = Get("/api/v1/balance", token);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->status, 503) << down->body;
+  ASSERT_TRUE(env->stack->RestartWallet().ok());
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    auto up = Get("/api/v1/balance", token);
+    status = up ? up->status : 0;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(status, 200);
+}
+
+TEST_F(GatewayApiTest, RateLimitedPerSellerWithRetryAfter) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  const std::string token = Token(seller);
+  int ok = 0;
+  for (int i = 0; i < kRateLimit + 4; ++i) {
+    auto response = Get("/api/v1/balance", token);
+    ASSERT_TRUE(response);
+    if (response->status == 200) ++ok;
+  }
+  EXPECT_EQ(ok, kRateLimit);
+  auto last = Get("/api/v1/balance", token);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->status, 429);
+  EXPECT_EQ(Reason(last), "RATE_LIMITED");
+  int retry_after = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(last->get_header_value("Retry-After"), &retry_after));
+  EXPECT_GE(retry_after, 1);
+  EXPECT_LE(retry_after, 60);
+  // Another seller is not limited by this one.
+  const std::string other = NewSeller();
+  Fund(other, 0);
+  auto fine = Get("/api/v1/balance", Token(other));
+  ASSERT_TRUE(fine);
+  EXPECT_EQ(fine->status, 200);
+}
+
+TEST_F(GatewayApiTest, SizeLimits) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  httplib::Headers big = {{"X-Padding", std::string(20'000, 'x')}};
+  auto headers = Get("/api/v1/balance", Token(seller), big);
+  ASSERT_TRUE(headers);
+  EXPECT_GE(headers->status, 400);
+  EXPECT_LT(headers->status, 500);
+  auto body = Client().Post("/webhooks/card", std::string(100'000, 'x'), "application/json");
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->status, 413);
+}
+
+TEST_F(GatewayApiTest, SecurityHeadersOnEveryResponse) {
+  for (const char* path : {"/openapi.json", "/api/v1/balance", "/dev/login", "/nowhere"}) {
+    auto response = Client().Get(path);
+    ASSERT_TRUE(response) << path;
+    const std::string csp = response->get_header_value("Content-Security-Policy");
+    EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << path;
+    EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << path;
+    EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << path;
+    EXPECT_EQ(response->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+    EXPECT_EQ(response->get_header_value("X-Frame-Options"), "DENY") << path;
+    EXPECT_EQ(response->get_header_value("Referrer-Policy"), "no-referrer") << path;
+    EXPECT_FALSE(response->get_header_value("X-Request-Id").empty()) << path;
+  }
+  auto openapi = Client().Get("/openapi.json");
+  ASSERT_TRUE(openapi);
+  EXPECT_EQ(openapi->status, 200);
+  EXPECT_NE(openapi->body.find("\"/api/v1/history\""), std::string::npos);
+}
+
+// The development login: a wallet for the seller, a session cookie the page script cannot read,
+// and a CSRF cookie it can.
+TEST_F(GatewayApiTest, DevLoginSetsStrictCookies) {
+  const std::string seller = NewSeller();
+  auto response = Client().Post("/dev/login", "seller_id=" + seller,
+                                "application/x-www-form-urlencoded");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 303);
+  std::string session, csrf;
+  for (const auto& [name, value] : response->headers) {
+    if (name != "Set-Cookie") continue;
+    if (value.rfind("qcash_session=", 0) == 0) session = value;
+    if (value.rfind("qcash_csrf=", 0) == 0) csrf = value;
+  }
+  EXPECT_NE(session.find("HttpOnly"), std::string::npos) << session;
+  EXPECT_NE(session.find("SameSite=Strict"), std::string::npos) << session;
+  EXPECT_EQ(csrf.find("HttpOnly"), std::string::npos) << csrf;
+  EXPECT_NE(csrf.find("SameSite=Strict"), std::string::npos) << csrf;
+  const std::string cookie = session.substr(0, session.find(';'));
+  auto balance = Client().Get("/api/v1/balance", {{"Cookie", cookie}});
+  ASSERT_TRUE(balance);
+  EXPECT_EQ(balance->status, 200) << balance->body;
+  auto page = Client().Get("/", {{"Cookie", cookie}});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("Qキャッシュの合計残高"), std::string::npos);
+  auto anonymous = Client().Get("/");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 303);  // to the login
+}
+
+}  // namespace
+}  // namespace qcash::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new qcash::testing::GatewayEnvironment());
+  return RUN_ALL_TESTS();
+}
