@@ -4,11 +4,37 @@
 #include <cstring>
 
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace qcash {
+namespace {
+
+// Database round trips by statement (prepared statement names, "sql" for ad-hoc text,
+// "pipeline" for a pipelined batch): a bounded set.
+metrics::Histogram* DatabaseSeconds() {
+  static auto* const histogram = metrics::Registry::Global().NewHistogram(
+      "qcash_db_seconds", "PostgreSQL round trips, by statement.", {"statement"});
+  return histogram;
+}
+
+class DatabaseTimer {
+ public:
+  explicit DatabaseTimer(std::string statement)
+      : statement_(std::move(statement)), start_(absl::Now()) {}
+  ~DatabaseTimer() {
+    DatabaseSeconds()->Observe({statement_}, absl::ToDoubleSeconds(absl::Now() - start_));
+  }
+
+ private:
+  const std::string statement_;
+  const absl::Time start_;
+};
+
+}  // namespace
 
 absl::string_view PgResult::Get(int row, int column) const {
   return absl::string_view(PQgetvalue(result_.get(), row, column),
@@ -105,6 +131,7 @@ struct ParamArrays {
 }  // namespace
 
 absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql, const PgParams& params) {
+  DatabaseTimer timer("sql");
   const std::string text(sql);
   ParamArrays arrays(params);
   return Check(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
@@ -121,6 +148,7 @@ absl::Status PgConnection::Prepare(const PgStatement& statement) {
 
 absl::StatusOr<PgResult> PgConnection::Exec(const PgStatement& statement, const PgParams& params) {
   if (absl::Status s = Prepare(statement); !s.ok()) return s;
+  DatabaseTimer timer(statement.name);
   ParamArrays arrays(params);
   return Check(PQexecPrepared(conn_, statement.name, static_cast<int>(params.size()),
                               arrays.values.data(), nullptr, nullptr, 0));
@@ -136,6 +164,7 @@ absl::StatusOr<std::vector<PgResult>> PgConnection::Pipeline(
   for (const auto& [statement, params] : statements) {
     if (absl::Status s = Prepare(*statement); !s.ok()) return s;
   }
+  DatabaseTimer timer("pipeline");
   if (PQenterPipelineMode(conn_) != 1) return PgError(conn_, nullptr);
   bool sent = true;
   for (const auto& [statement, params] : statements) {

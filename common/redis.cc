@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace qcash {
@@ -22,6 +23,13 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
   tv.tv_sec = ms.count() / 1000;
   tv.tv_usec = (ms.count() % 1000) * 1000;
   return tv;
+}
+
+// Redis round trips by their first command (GET, EVALSHA, SET...) and how many commands.
+metrics::Histogram* RedisSeconds() {
+  static auto* const histogram = metrics::Registry::Global().NewHistogram(
+      "qcash_redis_seconds", "Redis round trips, by first command.", {"command"});
+  return histogram;
 }
 
 RedisReply Convert(const redisReply* r) {
@@ -143,6 +151,18 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<RedisCommand>& commands) {
   std::vector<RedisReply> out;
   if (commands.empty()) return out;
+  const auto start = std::chrono::steady_clock::now();
+  struct Observe {
+    const std::string& command;
+    std::chrono::steady_clock::time_point start;
+    ~Observe() {
+      RedisSeconds()->Observe(
+          {command.size() <= 16 ? command : "other"},
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  };
+  static const std::string kNone = "none";
+  Observe observe{commands[0].empty() ? kNone : commands[0][0], start};
   absl::Status status;
   redisContext* ctx = Checkout(&status);
   if (ctx == nullptr) return status;

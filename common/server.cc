@@ -1,6 +1,8 @@
 #include "common/server.h"
 
+#include <google/protobuf/message.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
@@ -15,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace qcash {
@@ -35,6 +38,98 @@ sigset_t TerminationSignals() {
   sigaddset(&set, SIGINT);
   return set;
 }
+
+metrics::Counter* RpcHandled() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_grpc_server_handled_total", "RPCs completed, by method and status code.",
+      {"method", "code"});
+  return counter;
+}
+
+metrics::Histogram* RpcSeconds() {
+  static auto* const histogram = metrics::Registry::Global().NewHistogram(
+      "qcash_grpc_server_handling_seconds", "Time from receiving an RPC to sending its status.",
+      {"method"});
+  return histogram;
+}
+
+const char* CodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {
+      "OK",           "CANCELLED",        "UNKNOWN",         "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS",  "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",     "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
+}
+
+// Every RPC: its count and latency by method and code, and one structured log line with the
+// request id, the caller's identity and, for Qcash's own services, the seller it concerns.
+class RpcObserver final : public grpc::experimental::Interceptor {
+ public:
+  RpcObserver(grpc::experimental::ServerRpcInfo* info, bool insecure_dev)
+      : info_(info), insecure_dev_(insecure_dev), start_(absl::Now()) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    const std::string method = info_->method();
+    // Only Qcash's services carry protobuf messages here (the built-in health service does
+    // not), and every one of their requests names its seller in `seller_id`.
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        method.rfind("/qcash.", 0) == 0) {
+      const auto* message = static_cast<const google::protobuf::Message*>(methods->GetRecvMessage());
+      if (message != nullptr) {
+        const auto* field = message->GetDescriptor()->FindFieldByName("seller_id");
+        if (field != nullptr && field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+            !field->is_repeated()) {
+          seller_id_ = message->GetReflection()->GetString(*message, field);
+        }
+      }
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      const double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+      RpcHandled()->Add({method, CodeName(status.error_code())});
+      RpcSeconds()->Observe({method}, seconds);
+      if (method.rfind("/grpc.health.", 0) != 0) {
+        const grpc::ServerContextBase* context = info_->server_context();
+        auto caller = CallerIdentity(*context, insecure_dev_);
+        std::string request_id;
+        const auto& metadata = context->client_metadata();
+        if (auto it = metadata.find("x-request-id"); it != metadata.end()) {
+          request_id.assign(it->second.data(), std::min<size_t>(it->second.size(), 64));
+        }
+        Log(status.ok() ? LogLevel::kInfo : LogLevel::kWarn, "rpc",
+            {{"method", method},
+             {"code", CodeName(status.error_code())},
+             {"duration_ms", seconds * 1000},
+             {"caller", caller.ok() ? *caller : std::string("unauthenticated")},
+             {"seller_id", seller_id_},
+             {"request_id", request_id}});
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::experimental::ServerRpcInfo* const info_;
+  const bool insecure_dev_;
+  const absl::Time start_;
+  std::string seller_id_;
+};
+
+class RpcObserverFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit RpcObserverFactory(bool insecure_dev) : insecure_dev_(insecure_dev) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new RpcObserver(info, insecure_dev_);
+  }
+
+ private:
+  const bool insecure_dev_;
+};
 
 }  // namespace
 
@@ -115,12 +210,16 @@ absl::Status Serve(const ServeOptions& options) {
   int bound_port = 0;
   builder.AddListeningPort(options.listen_address, options.credentials, &bound_port);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> observers;
+  observers.push_back(std::make_unique<RpcObserverFactory>(options.insecure_dev));
+  builder.experimental().SetInterceptorCreators(std::move(observers));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
     return Unavailable("LISTEN_FAILED", absl::StrCat("cannot listen on ", options.listen_address));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(options.service_name, true);
+  health->SetServingStatus(kLivenessService, true);
   health->SetServingStatus(true);
   Log(LogLevel::kInfo, "serving",
       {{"address", options.listen_address}, {"port", bound_port},
@@ -128,9 +227,10 @@ absl::Status Serve(const ServeOptions& options) {
 
   const std::string signal = WaitForTerminationSignal();
   Log(LogLevel::kInfo, "stopping", {{"signal", signal}});
-  // Not ready first, so that no new calls are routed here; live all along.
+  // Not ready first, so that no new calls are routed here; live all along (kLivenessService
+  // stays SERVING until the process exits).
   health->SetServingStatus(options.service_name, false);
-  health->SetServingStatus(false);
+  health->SetServingStatus("", false);
   std::this_thread::sleep_for(options.unready_delay);
   server->Shutdown(std::chrono::system_clock::now() + options.drain_timeout);
   server->Wait();

@@ -52,11 +52,16 @@ void BlockTerminationSignals();
 // Waits for SIGTERM or SIGINT; returns the signal's name.
 std::string WaitForTerminationSignal();
 
+// The health service name a liveness probe asks for: SERVING from start to exit, while the
+// overall status ("") and the service's own name serve readiness and go NOT_SERVING on SIGTERM.
+inline constexpr char kLivenessService[] = "liveness";
+
 struct ServeOptions {
   std::string service_name;  // for health and logs, e.g. "qcash.wallet.v1.WalletService"
   std::string listen_address;
   std::shared_ptr<grpc::ServerCredentials> credentials;
   std::vector<grpc::Service*> services;
+  bool insecure_dev = false;  // caller identities in logs come from metadata
   // After SIGTERM: time with readiness NOT_SERVING before the listener closes, so that load
   // balancers stop sending new calls; then in-flight calls get `drain_timeout` to finish.
   std::chrono::milliseconds unready_delay{0};

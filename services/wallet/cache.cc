@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace qcash::wallet {
 namespace {
@@ -32,6 +33,14 @@ constexpr const char* kAbandonLua = R"lua(
 if redis.call('GET', KEYS[1]) == 'P|' .. ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 )lua";
+
+metrics::Counter* CacheLookups() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_wallet_cache_lookups_total",
+      "Balance cache lookups by result (hit, miss, unavailable); hit ratio = hit / all.",
+      {"result"});
+  return counter;
+}
 
 std::string EncodeBalanceValue(const Balance& b) {
   return absl::StrCat(b.version, "|", static_cast<int>(b.state), "|", b.available_yen, "|",
@@ -67,7 +76,15 @@ std::string Cache::IdempotencyKey(const Op& op) const {
 
 std::optional<Balance> Cache::GetBalance(const std::string& seller_id) {
   auto reply = redis_->Command({"GET", BalanceKey(seller_id)});
-  if (!reply.ok() || reply->type != RedisReply::Type::kString) return std::nullopt;
+  if (!reply.ok()) {
+    CacheLookups()->Add({"unavailable"});
+    return std::nullopt;
+  }
+  if (reply->type != RedisReply::Type::kString) {
+    CacheLookups()->Add({"miss"});
+    return std::nullopt;
+  }
+  CacheLookups()->Add({"hit"});
   std::vector<int64_t> v;
   if (!ParseInts(reply->str, &v) || v.size() != 6) return std::nullopt;
   Balance b;

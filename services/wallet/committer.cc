@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "services/wallet/store.h"
 
@@ -12,6 +13,41 @@ namespace qcash::wallet {
 namespace {
 
 constexpr int kSingleOpAttemptsMax = 3;
+
+metrics::Counter* Idempotency() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_wallet_idempotency_total",
+      "Calls answered by idempotency: replayed from Redis or PostgreSQL, refused while in "
+      "flight, or refused as a key reused with another request.",
+      {"result"});
+  return counter;
+}
+
+metrics::Counter* Outcomes() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_wallet_ledger_ops_total", "Ledger operations by type and outcome.",
+      {"op", "outcome"});
+  return counter;
+}
+
+metrics::Histogram* BatchSizes() {
+  static auto* const histogram = metrics::Registry::Global().NewHistogram(
+      "qcash_wallet_ledger_batch_ops", "Operations per ledger transaction (group commit).", {},
+      {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+  return histogram;
+}
+
+const char* OutcomeName(const absl::StatusOr<OpResult>& answer) {
+  if (!answer.ok()) return "error";
+  switch (answer->outcome) {
+    case Outcome::kApplied:
+      return "applied";
+    case Outcome::kReplayed:
+      return "replayed";
+    default:
+      return "refused";
+  }
+}
 
 bool Retryable(const absl::Status& status) {
   return status.code() == absl::StatusCode::kAborted ||
@@ -136,14 +172,17 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   for (size_t i = 0; i < n; ++i) {
     switch (claims[i].claim) {
       case Cache::Claim::kInFlight:
+        Idempotency()->Add({"in_flight"});
         answers[i] = Aborted("IDEMPOTENCY_KEY_IN_FLIGHT",
                              absl::StrCat("a call with idempotency key ", ops[i]->idempotency_key,
                                           " is still in progress; retry with the same key"));
         break;
       case Cache::Claim::kDone:
+        Idempotency()->Add({"replayed_redis"});
         answers[i] = std::move(claims[i].stored);
         break;
       case Cache::Claim::kReused:
+        Idempotency()->Add({"key_reused"});
         answers[i] = OutcomeStatus(Outcome::kKeyReused, *ops[i]);
         break;
       case Cache::Claim::kClaimed:
@@ -162,6 +201,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   for (size_t i : todo) db_ops.push_back(ops[i]);
   if (!db_ops.empty()) {
     batches_.fetch_add(1, std::memory_order_relaxed);
+    BatchSizes()->Observe({}, static_cast<double>(db_ops.size()));
     ops_.fetch_add(static_cast<int64_t>(db_ops.size()), std::memory_order_relaxed);
     t0 = absl::Now();
     auto results = Apply(lane, db_ops);
@@ -210,6 +250,14 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   finish_us_.fetch_add(since(t0), std::memory_order_relaxed);
 
   for (size_t i = 0; i < n; ++i) {
+    Outcomes()->Add({std::string(OpTypeName(ops[i]->type)), OutcomeName(answers[i])});
+    if (answers[i].ok() && answers[i]->outcome == Outcome::kReplayed &&
+        claims[i].claim != Cache::Claim::kDone) {
+      Idempotency()->Add({"replayed_db"});
+    }
+    if (answers[i].ok() && answers[i]->outcome == Outcome::kKeyReused) {
+      Idempotency()->Add({"key_reused"});
+    }
     if (answers[i].ok()) {
       const Outcome outcome = answers[i]->outcome;
       if (outcome != Outcome::kApplied && outcome != Outcome::kReplayed) {

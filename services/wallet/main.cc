@@ -8,6 +8,8 @@
 //   QCASH_WALLET_BATCH_MAX         operations per transaction         128
 //   QCASH_WALLET_READ_THREADS      threads for reads                  8
 //   QCASH_WALLET_SWEEP_INTERVAL_MS hold sweeper period                1000
+//   QCASH_WALLET_AUDIT_INTERVAL_S  self-audit period (0: off)         600
+//   QCASH_METRICS_LISTEN           host:port for /metrics (empty: off)
 //   QCASH_UNREADY_DELAY_MS         not-ready time before draining     0
 //   QCASH_DRAIN_TIMEOUT_MS         in-flight calls' time to finish    10000
 //   QCASH_TLS_* / QCASH_INSECURE_DEV  see common/server.h
@@ -19,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/status.h"
 #include "common/server.h"
 #include "common/thread_pool.h"
@@ -46,8 +49,9 @@ absl::Status Run() {
   auto sweep_ms = EnvInt("QCASH_WALLET_SWEEP_INTERVAL_MS", 1000, 10, 3'600'000);
   auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
   auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
+  auto audit_s = EnvInt("QCASH_WALLET_AUDIT_INTERVAL_S", 600, 0, 7 * 86'400);
   for (const auto* v : {&redis_port, &lanes, &batch_max, &read_threads, &sweep_ms, &unready_ms,
-                        &drain_ms}) {
+                        &drain_ms, &audit_s}) {
     if (!v->ok()) return v->status();
   }
   options.redis.port = static_cast<int>(*redis_port);
@@ -56,6 +60,7 @@ absl::Status Run() {
   options.committer.batch_max = static_cast<int>(*batch_max);
   options.read_pool_size = static_cast<int>(*read_threads + 1);  // + the sweeper
   options.sweep_interval = std::chrono::milliseconds(*sweep_ms);
+  options.audit_interval = absl::Seconds(*audit_s);
 
   auto transport = qcash::TransportConfigFromEnv();
   if (!transport.ok()) return transport.status();
@@ -68,6 +73,12 @@ absl::Status Run() {
               {"lanes", *lanes},
               {"batch_max", *batch_max},
               {"insecure_dev", transport->insecure_dev}});
+  std::unique_ptr<qcash::metrics::MetricsServer> metrics;
+  if (const std::string address = EnvString("QCASH_METRICS_LISTEN", ""); !address.empty()) {
+    auto started = qcash::metrics::MetricsServer::Start(address);
+    if (!started.ok()) return started.status();
+    metrics = std::move(*started);
+  }
   auto wallet = qcash::wallet::Wallet::Start(options);
   if (!wallet.ok()) return wallet.status();
 
@@ -78,6 +89,7 @@ absl::Status Run() {
   serve.listen_address = EnvString("QCASH_WALLET_LISTEN", "127.0.0.1:50051");
   serve.credentials = *credentials;
   serve.services = {&server};
+  serve.insecure_dev = transport->insecure_dev;
   serve.unready_delay = std::chrono::milliseconds(*unready_ms);
   serve.drain_timeout = std::chrono::milliseconds(*drain_ms);
   absl::Status served = qcash::Serve(serve);

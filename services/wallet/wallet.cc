@@ -3,13 +3,45 @@
 #include <future>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/migrate.h"
 #include "common/status.h"
+#include "services/wallet/audit.h"
 
 namespace qcash::wallet {
 
 // Defined by qcash_embed_migrations() from migrations/*.sql.
 const std::vector<Migration>& Migrations();
+
+namespace {
+
+metrics::Gauge* HoldsPending() {
+  static auto* const gauge = metrics::Registry::Global().NewGauge(
+      "qcash_wallet_holds_pending", "Holds waiting for capture, release or expiry.");
+  return gauge;
+}
+
+metrics::Gauge* AuditOk() {
+  static auto* const gauge = metrics::Registry::Global().NewGauge(
+      "qcash_ledger_audit_ok",
+      "1 when the last ledger audit passed (every balance = credits - debits, total zero), "
+      "0 when it found a problem.");
+  return gauge;
+}
+
+metrics::Gauge* AuditLastRun() {
+  static auto* const gauge = metrics::Registry::Global().NewGauge(
+      "qcash_ledger_audit_last_run_timestamp_seconds", "When the last ledger audit finished.");
+  return gauge;
+}
+
+metrics::Gauge* AuditProblems() {
+  static auto* const gauge = metrics::Registry::Global().NewGauge(
+      "qcash_ledger_audit_problems", "Problems the last ledger audit reported.");
+  return gauge;
+}
+
+}  // namespace
 
 Wallet::Wallet(Options options) : options_(std::move(options)) {}
 
@@ -126,10 +158,35 @@ absl::StatusOr<int64_t> Wallet::SweepExpiredHolds() {
   return count;
 }
 
+void Wallet::AuditAndPublish() {
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return;
+  auto report = AuditLedger(**conn);
+  if (!report.ok()) {
+    Log(LogLevel::kWarn, "ledger_audit_failed_to_run",
+        {{"error", std::string(report.status().message())}});
+    return;
+  }
+  AuditOk()->Set({}, report->ok() ? 1 : 0);
+  AuditProblems()->Set({}, static_cast<double>(report->problems.size()));
+  AuditLastRun()->Set({}, absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  Log(report->ok() ? LogLevel::kInfo : LogLevel::kError, "ledger_audit",
+      {{"ok", report->ok()},
+       {"wallets", report->wallets},
+       {"entries", report->entries},
+       {"problems", static_cast<int64_t>(report->problems.size())}});
+}
+
 void Wallet::SweepLoop() {
   Committer::Stats logged = committer_->stats();
   absl::Time logged_at = absl::Now();
+  absl::Time audited_at = absl::InfinitePast();
   for (;;) {
+    if (options_.audit_interval > absl::ZeroDuration() &&
+        absl::Now() - audited_at >= options_.audit_interval) {
+      AuditAndPublish();
+      audited_at = absl::Now();
+    }
     if (absl::Now() - logged_at >= absl::Seconds(10)) {
       const Committer::Stats now = committer_->stats();
       if (now.ops != logged.ops) {
@@ -153,6 +210,11 @@ void Wallet::SweepLoop() {
       if (sweep_cv_.wait_for(lock, options_.sweep_interval, [this] { return stopping_; })) return;
     }
     auto swept = SweepExpiredHolds();
+    if (auto conn = read_pool_->Acquire(); conn.ok()) {
+      if (auto pending = CountPendingHolds(**conn); pending.ok()) {
+        HoldsPending()->Set({}, static_cast<double>(*pending));
+      }
+    }
     if (!swept.ok()) {
       Log(LogLevel::kWarn, "sweep_failed", {{"error", std::string(swept.status().message())}});
     }

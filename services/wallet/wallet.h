@@ -32,6 +32,9 @@ class Wallet {
     int read_pool_size = 8;
     std::chrono::milliseconds sweep_interval{1000};
     int sweep_batch_max = 500;
+    // How often the wallet audits its own ledger and publishes the result as metrics
+    // (qcash_ledger_audit_ok); 0 turns it off. The audit reads every row: keep it rare.
+    absl::Duration audit_interval = absl::Minutes(10);
   };
 
   // Connects, applies the schema migrations, and starts the ledger lanes and the sweeper.
@@ -71,6 +74,7 @@ class Wallet {
  private:
   explicit Wallet(Options options);
   void SweepLoop();
+  void AuditAndPublish();
 
   const Options options_;
   std::unique_ptr<RedisClient> redis_;
