@@ -12,7 +12,7 @@
 //
 //   wallet_bench --wallet 127.0.0.1:50051 --pgbench-url postgresql://.../pgbench
 //                [--pgbench /usr/lib/postgresql/15/bin/pgbench] [--clients 1,8,32,64]
-//                [--seconds 5] [--sellers 10000] [--wallet-pid PID]
+//                [--seconds 5] [--sellers 10000] [--wallet-pid PID] [--pki DIR]
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -52,6 +53,7 @@ struct Flags {
   int seconds = 5;
   int sellers = 10'000;
   int wallet_pid = 0;
+  std::string pki;  // a scripts/dev-pki directory: mTLS as each identity; empty: plaintext
   std::string run_id;
 };
 
@@ -67,6 +69,7 @@ Flags ParseFlags(int argc, char** argv) {
     else if (name == "--seconds") f.seconds = std::max(1, std::atoi(value.c_str()));
     else if (name == "--sellers") f.sellers = std::max(1, std::atoi(value.c_str()));
     else if (name == "--wallet-pid") f.wallet_pid = std::atoi(value.c_str());
+    else if (name == "--pki") f.pki = value;
     else if (name == "--clients") {
       f.clients.clear();
       for (absl::string_view c : absl::StrSplit(value, ',')) {
@@ -81,14 +84,34 @@ Flags ParseFlags(int argc, char** argv) {
   return f;
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// mTLS as `identity` from a scripts/dev-pki directory, or plaintext when there is none (then the
+// identity travels as x-qcash-caller metadata, which only a development wallet accepts).
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const std::string& pki,
+                                                         const std::string& identity) {
+  if (pki.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFile(pki + "/ca.pem");
+  options.pem_private_key = ReadFile(pki + "/" + identity + ".key");
+  options.pem_cert_chain = ReadFile(pki + "/" + identity + ".pem");
+  return grpc::SslCredentials(options);
+}
+
 // One connection per client (up to 64), so that clients do not queue behind one socket.
 class Channels {
  public:
-  Channels(const std::string& address, int count) {
+  Channels(const std::string& address, int count,
+           std::shared_ptr<grpc::ChannelCredentials> credentials) {
     for (int i = 0; i < count; ++i) {
       grpc::ChannelArguments args;
       args.SetInt("qcash.bench.channel", i);  // distinct args: a connection of its own
-      auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      auto channel = grpc::CreateCustomChannel(address, credentials, args);
       stubs_.push_back(pb::WalletService::NewStub(channel));
       health_.push_back(grpc::health::v1::Health::NewStub(channel));
     }
@@ -241,7 +264,11 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const Flags f = ParseFlags(argc, argv);
   const int max_clients = *std::max_element(f.clients.begin(), f.clients.end());
-  Channels channels(f.wallet, std::min(max_clients, 64));
+  const int connections = std::min(max_clients, 64);
+  Channels setup_settlement(f.wallet, 32, CredentialsFor(f.pki, "settlement"));
+  Channels setup_payment(f.wallet, 32, CredentialsFor(f.pki, "payment"));
+  Channels adbooking(f.wallet, connections, CredentialsFor(f.pki, "adbooking"));
+  Channels ops(f.wallet, connections, CredentialsFor(f.pki, "ops"));
   const std::string prefix = absl::StrCat("bench", f.run_id, "-");
   auto seller = [&](int64_t n) { return absl::StrCat(prefix, n); };
   const std::string hot = absl::StrCat(prefix, "hot");
@@ -261,7 +288,7 @@ int main(int argc, char** argv) {
         open.set_idempotency_key("open-" + id);
         pb::OpenWalletResponse opened;
         grpc::Status s = Call("settlement", [&](grpc::ClientContext* ctx) {
-          return channels.For(c)->OpenWallet(ctx, open, &opened);
+          return setup_settlement.For(c)->OpenWallet(ctx, open, &opened);
         });
         for (int k = 0; k < (id == hot ? 10 : 1) && s.ok(); ++k) {
           pb::CreditRequest credit;
@@ -272,7 +299,7 @@ int main(int argc, char** argv) {
           credit.set_reference(absl::StrCat("bench-order-", k, "-", id));
           pb::CreditResponse credited;
           s = Call("payment", [&](grpc::ClientContext* ctx) {
-            return channels.For(c)->Credit(ctx, credit, &credited);
+            return setup_payment.For(c)->Credit(ctx, credit, &credited);
           });
         }
         if (!s.ok() && setup_errors++ == 0) {
@@ -309,7 +336,7 @@ int main(int argc, char** argv) {
       AsyncCall<pb::SpendRequest, pb::SpendResponse>(
           "adbooking", std::move(r),
           [&, c](auto* ctx, auto* req, auto* resp, auto cb) {
-            channels.For(c)->async()->Spend(ctx, req, resp, std::move(cb));
+            adbooking.For(c)->async()->Spend(ctx, req, resp, std::move(cb));
           },
           std::move(done));
     });
@@ -325,7 +352,7 @@ int main(int argc, char** argv) {
       AsyncCall<pb::SpendRequest, pb::SpendResponse>(
           "adbooking", std::move(r),
           [&, c](auto* ctx, auto* req, auto* resp, auto cb) {
-            channels.For(c)->async()->Spend(ctx, req, resp, std::move(cb));
+            adbooking.For(c)->async()->Spend(ctx, req, resp, std::move(cb));
           },
           std::move(done));
     });
@@ -336,9 +363,9 @@ int main(int argc, char** argv) {
       pb::GetBalanceRequest r;
       r.set_seller_id(seller(static_cast<int64_t>(rng() % f.sellers)));
       AsyncCall<pb::GetBalanceRequest, pb::GetBalanceResponse>(
-          "gateway", std::move(r),
+          "ops", std::move(r),
           [&, c](auto* ctx, auto* req, auto* resp, auto cb) {
-            channels.For(c)->async()->GetBalance(ctx, req, resp, std::move(cb));
+            ops.For(c)->async()->GetBalance(ctx, req, resp, std::move(cb));
           },
           std::move(done));
     });
@@ -346,9 +373,9 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     row.floor = Drive(n, f.seconds, [&](int c, int64_t, std::function<void(grpc::Status)> done) {
       AsyncCall<grpc::health::v1::HealthCheckRequest, grpc::health::v1::HealthCheckResponse>(
-          "gateway", {},
+          "ops", {},
           [&, c](auto* ctx, auto* req, auto* resp, auto cb) {
-            channels.Health(c)->async()->Check(ctx, req, resp, std::move(cb));
+            ops.Health(c)->async()->Check(ctx, req, resp, std::move(cb));
           },
           std::move(done));
     });

@@ -147,7 +147,7 @@ qcash_start_service() {
   env "$@" nohup "$binary" >>"$QCASH_LOCAL/log/$name.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 150); do
-    if "$QCASH_BUILD/tools/qcashctl" health "$address" >/dev/null 2>&1; then return; fi
+    if "$QCASH_BUILD/tools/qcashctl" health "$address" >/dev/null 2>&1; then return; fi  # as ops
     kill -0 "$(cat "$pidfile")" 2>/dev/null || qcash_die "$name exited: $QCASH_LOCAL/log/$name.log"
     sleep 0.2
   done

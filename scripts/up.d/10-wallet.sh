@@ -1,10 +1,12 @@
-# Sourced by scripts/up: the wallet service.
+# Sourced by scripts/up: the wallet service, with mTLS.
 qcash_create_database qcash_wallet
+# shellcheck disable=SC2046
 qcash_start_service wallet "$QCASH_BUILD/services/wallet/qcash-wallet" "127.0.0.1:$QCASH_WALLET_PORT" \
-  QCASH_INSECURE_DEV=1 \
+  $(qcash_tls_env wallet) \
   QCASH_WALLET_LISTEN="127.0.0.1:$QCASH_WALLET_PORT" \
   QCASH_WALLET_DATABASE_URL="$(qcash_pg_url qcash_wallet)" \
   QCASH_REDIS_PORT="$QCASH_REDIS_PORT" \
+  QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE="$QCASH_SECRETS/dev-token.pub" \
   QCASH_METRICS_LISTEN="127.0.0.1:${QCASH_WALLET_METRICS_PORT:-9101}"
-echo "  wallet      gRPC 127.0.0.1:$QCASH_WALLET_PORT (qcash.wallet.v1.WalletService; health, reflection)" \
+echo "  wallet      gRPC 127.0.0.1:$QCASH_WALLET_PORT mTLS (qcash.wallet.v1.WalletService; health, reflection; metrics :${QCASH_WALLET_METRICS_PORT:-9101})" \
   >"$QCASH_LOCAL/run/wallet.info"

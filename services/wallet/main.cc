@@ -12,6 +12,8 @@
 //   QCASH_METRICS_LISTEN           host:port for /metrics (empty: off)
 //   QCASH_UNREADY_DELAY_MS         not-ready time before draining     0
 //   QCASH_DRAIN_TIMEOUT_MS         in-flight calls' time to finish    10000
+//   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE  checks the seller tokens the gateway forwards
+//                                  (common/seller_scope.h)
 //   QCASH_TLS_* / QCASH_INSECURE_DEV  see common/server.h
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include "common/metrics_http.h"
 #include "common/status.h"
 #include "common/server.h"
+#include "common/seller_scope.h"
 #include "common/thread_pool.h"
 #include "services/wallet/server.h"
 #include "services/wallet/wallet.h"
@@ -82,8 +85,10 @@ absl::Status Run() {
   auto wallet = qcash::wallet::Wallet::Start(options);
   if (!wallet.ok()) return wallet.status();
 
+  auto scope = qcash::SellerScope::FromEnv();
+  if (!scope.ok()) return scope.status();
   qcash::ThreadPool reads(static_cast<int>(*read_threads), 10'000);
-  qcash::wallet::WalletServer server(wallet->get(), &reads, transport->insecure_dev);
+  qcash::wallet::WalletServer server(wallet->get(), &reads, scope->get(), transport->insecure_dev);
   qcash::ServeOptions serve;
   serve.service_name = "qcash.wallet.v1.WalletService";
   serve.listen_address = EnvString("QCASH_WALLET_LISTEN", "127.0.0.1:50051");

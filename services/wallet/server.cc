@@ -83,22 +83,25 @@ absl::StatusOr<int64_t> DecodePageToken(const std::string& token) {
 
 }  // namespace
 
-// The caller's identity, if it may use `permission`.
+// The caller's identity, if it may use `permission` for `seller_id`.
 static absl::StatusOr<std::string> Admit(const grpc::CallbackServerContext& context,
-                                         bool insecure_dev, Permission permission) {
+                                         bool insecure_dev, const SellerScope* scope,
+                                         Permission permission, const std::string& seller_id) {
   auto caller = CallerIdentity(context, insecure_dev);
   if (!caller.ok()) return caller.status();
   if (absl::Status allowed = Authorize(*caller, permission); !allowed.ok()) return allowed;
+  if (absl::Status scoped = scope->Check(context, *caller, seller_id); !scoped.ok()) return scoped;
   return caller;
 }
 
 // Authenticates, authorizes and submits one mutation; `fill` writes the response on success.
 static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev,
+                                        const SellerScope* scope,
                                         grpc::CallbackServerContext* context,
                                         Permission permission, Op op,
                                         absl::AnyInvocable<void(const OpResult&)> fill) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = Admit(*context, insecure_dev, permission);
+  auto caller = Admit(*context, insecure_dev, scope, permission, op.seller_id);
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
@@ -129,10 +132,12 @@ static void PostRead(ThreadPool* reads, grpc::ServerUnaryReactor* reactor,
 
 // Authenticates, authorizes and runs a read on the read pool; `read` returns its status.
 static grpc::ServerUnaryReactor* Read(ThreadPool* reads, bool insecure_dev,
+                                      const SellerScope* scope,
                                       grpc::CallbackServerContext* context,
+                                      const std::string& seller_id,
                                       absl::AnyInvocable<absl::Status() &&> read) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = Admit(*context, insecure_dev, Permission::kRead);
+  auto caller = Admit(*context, insecure_dev, scope, Permission::kRead, seller_id);
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
@@ -148,7 +153,7 @@ grpc::ServerUnaryReactor* WalletServer::OpenWallet(grpc::CallbackServerContext* 
   op.type = OpType::kOpen;
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
-  return Mutate(wallet_, insecure_dev_, context, Permission::kOpen, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kOpen, std::move(op),
                 [response](const OpResult& r) {
                   FillMutation(r, response->mutable_result());
                   response->set_created(r.created);
@@ -159,7 +164,8 @@ grpc::ServerUnaryReactor* WalletServer::GetBalance(grpc::CallbackServerContext* 
                                                    const pb::GetBalanceRequest* request,
                                                    pb::GetBalanceResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = Admit(*context, insecure_dev_, Permission::kRead);
+  auto caller =
+      Admit(*context, insecure_dev_, scope_, Permission::kRead, request->seller_id());
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
@@ -190,7 +196,7 @@ grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* cont
   op.amount_yen = request->amount_yen();
   op.code = Code(request->source());
   op.reference = request->reference();
-  return Mutate(wallet_, insecure_dev_, context, CreditPermission(request->source()),
+  return Mutate(wallet_, insecure_dev_, scope_, context, CreditPermission(request->source()),
                 std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
@@ -205,7 +211,7 @@ grpc::ServerUnaryReactor* WalletServer::Spend(grpc::CallbackServerContext* conte
   op.amount_yen = request->amount_yen();
   op.code = Code(request->product());
   op.reference = request->booking_reference();
-  return Mutate(wallet_, insecure_dev_, context, Permission::kAdBooking, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
 
@@ -220,7 +226,7 @@ grpc::ServerUnaryReactor* WalletServer::Hold(grpc::CallbackServerContext* contex
   op.code = Code(request->product());
   op.reference = request->booking_reference();
   op.hold_ttl_s = request->ttl_seconds();
-  return Mutate(wallet_, insecure_dev_, context, Permission::kAdBooking, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
                 [response](const OpResult& r) {
                   FillMutation(r, response->mutable_result());
                   response->set_hold_id(r.hold_id);
@@ -237,7 +243,7 @@ grpc::ServerUnaryReactor* WalletServer::CaptureHold(grpc::CallbackServerContext*
   op.idempotency_key = request->idempotency_key();
   op.hold_id = request->hold_id();
   op.amount_yen = request->amount_yen();
-  return Mutate(wallet_, insecure_dev_, context, Permission::kAdBooking, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
                 [response](const OpResult& r) {
                   FillMutation(r, response->mutable_result());
                   response->set_captured_yen(r.amount_yen);
@@ -253,7 +259,7 @@ grpc::ServerUnaryReactor* WalletServer::ReleaseHold(grpc::CallbackServerContext*
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.hold_id = request->hold_id();
-  return Mutate(wallet_, insecure_dev_, context, Permission::kAdBooking, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
                 [response](const OpResult& r) {
                   FillMutation(r, response->mutable_result());
                   response->set_released_yen(r.amount_yen);
@@ -263,7 +269,7 @@ grpc::ServerUnaryReactor* WalletServer::ReleaseHold(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* WalletServer::GetHold(grpc::CallbackServerContext* context,
                                                 const pb::GetHoldRequest* request,
                                                 pb::GetHoldResponse* response) {
-  return Read(reads_, insecure_dev_, context, [this, request, response]() -> absl::Status {
+  return Read(reads_, insecure_dev_, scope_, context, request->seller_id(), [this, request, response]() -> absl::Status {
     if (request->hold_id() <= 0) {
       return InvalidArgument("INVALID_HOLD_ID", "hold_id must be positive");
     }
@@ -296,7 +302,7 @@ grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
   op.amount_yen = request->amount_yen();
   op.code = Code(request->source());
   op.reference = request->order_id();
-  return Mutate(wallet_, insecure_dev_, context, Permission::kChargeFromFunds, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kChargeFromFunds, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
 
@@ -310,7 +316,7 @@ grpc::ServerUnaryReactor* WalletServer::CreditInternalFunds(
   op.amount_yen = request->amount_yen();
   op.code = Code(request->account());
   op.reference = request->settlement_reference();
-  return Mutate(wallet_, insecure_dev_, context, Permission::kCreditFunds, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kCreditFunds, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
 
@@ -322,7 +328,7 @@ grpc::ServerUnaryReactor* WalletServer::CloseWallet(grpc::CallbackServerContext*
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.reference = request->reason();
-  return Mutate(wallet_, insecure_dev_, context, Permission::kClose, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kClose, std::move(op),
                 [response](const OpResult& r) {
                   FillMutation(r, response->mutable_result());
                   response->set_forfeited_yen(r.amount_yen);
@@ -332,7 +338,7 @@ grpc::ServerUnaryReactor* WalletServer::CloseWallet(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext* context,
                                                     const pb::ListHistoryRequest* request,
                                                     pb::ListHistoryResponse* response) {
-  return Read(reads_, insecure_dev_, context, [this, request, response]() -> absl::Status {
+  return Read(reads_, insecure_dev_, scope_, context, request->seller_id(), [this, request, response]() -> absl::Status {
     HistoryQuery query;
     query.seller_id = request->seller_id();
     if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {

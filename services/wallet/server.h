@@ -5,6 +5,7 @@
 #ifndef QCASH_SERVICES_WALLET_SERVER_H_
 #define QCASH_SERVICES_WALLET_SERVER_H_
 
+#include "common/seller_scope.h"
 #include "common/thread_pool.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/wallet/wallet.h"
@@ -15,9 +16,10 @@ namespace pb = ::qcash::wallet::v1;
 
 class WalletServer final : public pb::WalletService::CallbackService {
  public:
-  // `reads` runs the calls that block on Redis or PostgreSQL reads.
-  WalletServer(Wallet* wallet, ThreadPool* reads, bool insecure_dev)
-      : wallet_(wallet), reads_(reads), insecure_dev_(insecure_dev) {}
+  // `reads` runs the calls that block on Redis or PostgreSQL reads; `scope` checks the seller
+  // tokens the gateway forwards.
+  WalletServer(Wallet* wallet, ThreadPool* reads, const SellerScope* scope, bool insecure_dev)
+      : wallet_(wallet), reads_(reads), scope_(scope), insecure_dev_(insecure_dev) {}
 
   grpc::ServerUnaryReactor* OpenWallet(grpc::CallbackServerContext* context,
                                        const pb::OpenWalletRequest* request,
@@ -59,6 +61,7 @@ class WalletServer final : public pb::WalletService::CallbackService {
  private:
   Wallet* const wallet_;
   ThreadPool* const reads_;
+  const SellerScope* const scope_;
   const bool insecure_dev_;
 };
 

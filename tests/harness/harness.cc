@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <grpcpp/generic/generic_stub.h>
@@ -332,22 +333,69 @@ absl::Status RedisServer::Restart() {
 
 // ---------------------------------------------------------------------------- checks
 
-absl::Status WaitForServing(const std::string& address, std::chrono::milliseconds wait) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  auto stub = grpc::health::v1::Health::NewStub(channel);
+absl::StatusOr<bool> IsServing(const std::string& address,
+                               std::shared_ptr<grpc::ChannelCredentials> credentials,
+                               const std::string& service) {
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, credentials));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("health check: ", status.error_message()));
+  }
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+absl::Status WaitForServing(const std::string& address, std::chrono::milliseconds wait,
+                            std::shared_ptr<grpc::ChannelCredentials> credentials,
+                            const std::string& service) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    if (stub->Check(&context, request, &response).ok() &&
-        response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
-      return absl::OkStatus();
-    }
+    auto serving = IsServing(address, credentials, service);
+    if (serving.ok() && *serving) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return absl::UnavailableError(absl::StrCat(address, " did not become SERVING"));
+}
+
+std::map<std::string, std::string> Pki::ServiceEnv(const std::string& identity) const {
+  return {{"QCASH_TLS_CERT", Cert(identity)},
+          {"QCASH_TLS_KEY", Key(identity)},
+          {"QCASH_TLS_CA", Ca()},
+          {"QCASH_INSECURE_DEV", "0"}};
+}
+
+std::shared_ptr<grpc::ChannelCredentials> Pki::Client(const std::string& identity) const {
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+  };
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = read(Ca());
+  options.pem_private_key = read(Key(identity));
+  options.pem_cert_chain = read(Cert(identity));
+  return grpc::SslCredentials(options);
+}
+
+absl::StatusOr<Pki> MakePki(const std::string& dir, const std::vector<std::string>& identities) {
+  Process::Spec spec;
+  spec.argv = {std::string(QCASH_SOURCE_DIR) + "/scripts/dev-pki", dir};
+  for (const std::string& id : identities) spec.argv.push_back(id);
+  fs::create_directories(fs::path(dir).parent_path());
+  spec.log_file = dir + ".log";
+  auto p = Process::Start(spec);
+  if (!p.ok()) return p.status();
+  auto exit = (*p)->WaitExit(std::chrono::seconds(60));
+  if (!exit.ok() || *exit != 0) {
+    return absl::InternalError(absl::StrCat("scripts/dev-pki failed; see ", spec.log_file));
+  }
+  return Pki{dir};
 }
 
 absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
@@ -361,12 +409,18 @@ absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
   if (env.count("QCASH_TLS_CERT") == 0) env["QCASH_INSECURE_DEV"] = "1";
   Process::Spec spec;
   spec.argv = {binary};
-  spec.env = std::move(env);
+  spec.env = env;
   spec.log_file = log_file;
   auto p = Process::Start(spec);
   if (!p.ok()) return p.status();
   service.process = std::move(*p);
-  if (absl::Status s = WaitForServing(service.address, std::chrono::seconds(30)); !s.ok()) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (spec.env.count("QCASH_TLS_CERT") != 0 && spec.env["QCASH_INSECURE_DEV"] != "1") {
+    Pki pki{fs::path(spec.env["QCASH_TLS_CA"]).parent_path().string()};
+    credentials = pki.Client(fs::path(spec.env["QCASH_TLS_CERT"]).stem().string());
+  }
+  if (absl::Status s = WaitForServing(service.address, std::chrono::seconds(30), credentials);
+      !s.ok()) {
     return absl::UnavailableError(absl::StrCat(binary, " did not start: ", s.message(),
                                                "; see ", log_file));
   }

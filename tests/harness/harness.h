@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include <grpcpp/security/credentials.h>
 
 namespace qcash::testing {
 
@@ -132,8 +133,29 @@ absl::StatusOr<std::unique_ptr<Stack>> StartStack(
     const std::string& name, const std::vector<std::string>& databases = {},
     std::map<std::string, std::string> wallet_env = {});
 
-// Waits until a gRPC server at `address` answers the standard health check SERVING.
-absl::Status WaitForServing(const std::string& address, std::chrono::milliseconds wait);
+// Waits until a gRPC server at `address` answers the standard health check SERVING (for
+// `service`, default the overall status), over `credentials` (default plaintext).
+absl::Status WaitForServing(const std::string& address, std::chrono::milliseconds wait,
+                            std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+                            const std::string& service = "");
+
+// One health check: SERVING, NOT_SERVING, or the call's error.
+absl::StatusOr<bool> IsServing(const std::string& address,
+                               std::shared_ptr<grpc::ChannelCredentials> credentials,
+                               const std::string& service);
+
+// A development PKI made by scripts/dev-pki in `dir`: a CA and one certificate per identity.
+struct Pki {
+  std::string dir;
+  std::string Cert(const std::string& identity) const { return dir + "/" + identity + ".pem"; }
+  std::string Key(const std::string& identity) const { return dir + "/" + identity + ".key"; }
+  std::string Ca() const { return dir + "/ca.pem"; }
+  // The environment that makes a service use `identity`'s certificate (mTLS on).
+  std::map<std::string, std::string> ServiceEnv(const std::string& identity) const;
+  // Client credentials as `identity`.
+  std::shared_ptr<grpc::ChannelCredentials> Client(const std::string& identity) const;
+};
+absl::StatusOr<Pki> MakePki(const std::string& dir, const std::vector<std::string>& identities);
 
 // The gateway (qcash-gateway) in front of `stack`'s wallet, with a key pair made for the test:
 // tests sign seller tokens with `token_private_key_pem` (IssueSellerToken). `env` adds or

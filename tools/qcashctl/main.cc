@@ -4,8 +4,8 @@
 //   qcashctl audit [wallet-database-url]    run the ledger audit (default
 //                                           $QCASH_WALLET_DATABASE_URL); exit 1 if unsound
 //
-// Transport: plaintext when QCASH_INSECURE_DEV=1, otherwise mTLS with QCASH_TLS_CERT,
-// QCASH_TLS_KEY and QCASH_TLS_CA.
+// Transport: mTLS with the operator's certificate from QCASHCTL_TLS_CERT, QCASHCTL_TLS_KEY and
+// QCASHCTL_TLS_CA; plaintext (development) when they are unset.
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
@@ -28,14 +28,11 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::shared_ptr<grpc::ChannelCredentials> Credentials() {
-  if (qcash::EnvString("QCASH_INSECURE_DEV", "") == "1" ||
-      qcash::EnvString("QCASH_TLS_CERT", "").empty()) {
-    return grpc::InsecureChannelCredentials();
-  }
+  if (qcash::EnvString("QCASHCTL_TLS_CERT", "").empty()) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions options;
-  options.pem_root_certs = ReadFile(qcash::EnvString("QCASH_TLS_CA", ""));
-  options.pem_private_key = ReadFile(qcash::EnvString("QCASH_TLS_KEY", ""));
-  options.pem_cert_chain = ReadFile(qcash::EnvString("QCASH_TLS_CERT", ""));
+  options.pem_root_certs = ReadFile(qcash::EnvString("QCASHCTL_TLS_CA", ""));
+  options.pem_private_key = ReadFile(qcash::EnvString("QCASHCTL_TLS_KEY", ""));
+  options.pem_cert_chain = ReadFile(qcash::EnvString("QCASHCTL_TLS_CERT", ""));
   return grpc::SslCredentials(options);
 }
 

@@ -1,0 +1,45 @@
+// A service that the gateway calls on behalf of a seller (DESIGN.md section 2: "the gateway may
+// act for the seller in the token it forwards") checks that the seller token the gateway
+// forwards in `x-qcash-seller-token` is valid and names the seller of the request. So a bug or a
+// compromise in the gateway cannot reach another seller's money: it would need that seller's
+// token, signed by the marketplace's login.
+#ifndef QCASH_COMMON_SELLER_SCOPE_H_
+#define QCASH_COMMON_SELLER_SCOPE_H_
+
+#include <grpcpp/server_context.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/seller_token.h"
+
+namespace qcash {
+
+inline constexpr char kSellerTokenMetadata[] = "x-qcash-seller-token";
+
+class SellerScope {
+ public:
+  // From QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE (and _ISSUER, _AUDIENCE, defaults qoo10-login and
+  // qcash-gateway). Without a key file the scope is not enforced, which only a development
+  // configuration may choose (it is logged at start-up).
+  // Errors: INVALID_ARGUMENT when the key file cannot be read.
+  static absl::StatusOr<std::unique_ptr<SellerScope>> FromEnv();
+  explicit SellerScope(std::unique_ptr<SellerTokenVerifier> verifier)
+      : verifier_(std::move(verifier)) {}
+
+  // OK when `caller` does not act for sellers, or when it forwarded a valid token for
+  // `seller_id`. Errors: PERMISSION_DENIED (SELLER_TOKEN_MISSING, SELLER_TOKEN_INVALID,
+  // SELLER_MISMATCH).
+  absl::Status Check(const grpc::ServerContextBase& context, absl::string_view caller,
+                     absl::string_view seller_id) const;
+
+  bool enforced() const { return verifier_ != nullptr; }
+
+ private:
+  std::unique_ptr<SellerTokenVerifier> verifier_;
+};
+
+}  // namespace qcash
+
+#endif  // QCASH_COMMON_SELLER_SCOPE_H_
