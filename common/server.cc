@@ -209,13 +209,20 @@ absl::Status Serve(const ServeOptions& options) {
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(options.listen_address, options.credentials, &bound_port);
+  int health_port = 0;
+  if (!options.health_listen_address.empty()) {
+    builder.AddListeningPort(options.health_listen_address, grpc::InsecureServerCredentials(),
+                             &health_port);
+  }
   for (grpc::Service* service : options.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> observers;
   observers.push_back(std::make_unique<RpcObserverFactory>(options.insecure_dev));
   builder.experimental().SetInterceptorCreators(std::move(observers));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || bound_port == 0) {
-    return Unavailable("LISTEN_FAILED", absl::StrCat("cannot listen on ", options.listen_address));
+  if (server == nullptr || bound_port == 0 ||
+      (!options.health_listen_address.empty() && health_port == 0)) {
+    return Unavailable("LISTEN_FAILED", absl::StrCat("cannot listen on ", options.listen_address,
+                                                     " ", options.health_listen_address));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(options.service_name, true);

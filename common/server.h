@@ -62,6 +62,10 @@ struct ServeOptions {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   std::vector<grpc::Service*> services;
   bool insecure_dev = false;  // caller identities in logs come from metadata
+  // A second, plaintext port for Kubernetes' native gRPC probes, which cannot present a client
+  // certificate. It answers the health service; every other RPC there fails UNAUTHENTICATED,
+  // since without a certificate there is no caller identity. Empty: none.
+  std::string health_listen_address;
   // After SIGTERM: time with readiness NOT_SERVING before the listener closes, so that load
   // balancers stop sending new calls; then in-flight calls get `drain_timeout` to finish.
   std::chrono::milliseconds unready_delay{0};

@@ -10,6 +10,7 @@
 //   QCASH_WALLET_SWEEP_INTERVAL_MS hold sweeper period                1000
 //   QCASH_WALLET_AUDIT_INTERVAL_S  self-audit period (0: off)         600
 //   QCASH_METRICS_LISTEN           host:port for /metrics (empty: off)
+//   QCASH_HEALTH_LISTEN            plaintext host:port for probes (empty: off)
 //   QCASH_UNREADY_DELAY_MS         not-ready time before draining     0
 //   QCASH_DRAIN_TIMEOUT_MS         in-flight calls' time to finish    10000
 //   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE  checks the seller tokens the gateway forwards
@@ -95,6 +96,7 @@ absl::Status Run() {
   serve.credentials = *credentials;
   serve.services = {&server};
   serve.insecure_dev = transport->insecure_dev;
+  serve.health_listen_address = EnvString("QCASH_HEALTH_LISTEN", "");
   serve.unready_delay = std::chrono::milliseconds(*unready_ms);
   serve.drain_timeout = std::chrono::milliseconds(*drain_ms);
   absl::Status served = qcash::Serve(serve);

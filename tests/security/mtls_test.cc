@@ -29,6 +29,7 @@ struct Env {
   Pki pki;
   Pki foreign;  // another CA, with a certificate that claims to be "payment"
   std::string token_private_key;
+  std::string health_address;  // the plaintext probe port
 };
 Env* env = nullptr;
 
@@ -47,6 +48,8 @@ class MtlsEnvironment : public ::testing::Environment {
     env->token_private_key = private_pem;
     std::ofstream(dir + "/token.pub") << public_pem;
     std::map<std::string, std::string> wallet_env = env->pki.ServiceEnv("wallet");
+    env->health_address = absl::StrCat("127.0.0.1:", FreePort());
+    wallet_env["QCASH_HEALTH_LISTEN"] = env->health_address;
     wallet_env["QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE"] = dir + "/token.pub";
     auto stack = StartStack("mtls-stack", {}, wallet_env);
     ASSERT_TRUE(stack.ok()) << stack.status();
@@ -298,6 +301,25 @@ TEST_F(MtlsTest, GatewayActsOnlyForTheSellerInItsToken) {
   // Other services act for themselves and need no seller token.
   auto ops = StubAs("ops");
   EXPECT_TRUE(Call(ops.get(), &pb::WalletService::Stub::GetBalance, request, &response).ok());
+}
+
+// The plaintext probe port answers health checks, and nothing else.
+TEST_F(MtlsTest, ProbePortAnswersHealthOnly) {
+  auto ready = IsServing(env->health_address, nullptr, "");
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  EXPECT_TRUE(*ready);
+  auto live = IsServing(env->health_address, nullptr, "liveness");
+  ASSERT_TRUE(live.ok());
+  EXPECT_TRUE(*live);
+  const std::string seller = NewSeller();
+  Open(seller);
+  auto stub = pb::WalletService::NewStub(
+      grpc::CreateChannel(env->health_address, grpc::InsecureChannelCredentials()));
+  pb::CreditResponse response;
+  const grpc::Status s = Call(stub.get(), &pb::WalletService::Stub::Credit, Charge(seller, 1'000),
+                              &response, {{"x-qcash-caller", "payment"}});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Available(seller), 0);
 }
 
 }  // namespace
