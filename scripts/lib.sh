@@ -20,7 +20,7 @@ QCASH_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
   libcpp-httplib-dev libjwt-dev
-  postgresql-15 redis-server tzdata openssl ca-certificates curl
+  postgresql-15 redis-server tzdata openssl ca-certificates curl nodejs npm
 )
 
 qcash_log() { printf '\033[1m[qcash]\033[0m %s\n' "$*" >&2; }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The deployment checks (ctest: deploy_test): renders every kustomize overlay with kubectl and
+# validates each object against the Kubernetes schemas and Qcash's rules (validate.mjs), checks
+# the Dockerfiles (check_dockerfiles.mjs), and proves both checkers fail on broken samples.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$here"
+command -v kubectl >/dev/null || { echo "kubectl (with kustomize) is required"; exit 1; }
+command -v node >/dev/null || { echo "node is required"; exit 1; }
+if [ ! -d node_modules/kubernetes-models ] || [ package-lock.json -nt node_modules ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+for overlay in dev prod; do
+  kubectl kustomize "$root/deploy/kustomize/overlays/$overlay" >"$out/$overlay.yaml"
+  node validate.mjs "$overlay" "$out/$overlay.yaml"
+done
+mapfile -t dockerfiles < <(ls "$root"/services/*/Dockerfile "$root"/gateway/Dockerfile)
+node check_dockerfiles.mjs "$root" "${dockerfiles[@]}"
+
+# The checkers must be able to fail: every planted problem is reported.
+expect_failure() {  # <what> <command...>; stdin: lines that must appear in its output
+  local what="$1"; shift
+  local report
+  if report="$("$@")"; then echo "FAIL: $what passed"; exit 1; fi
+  while IFS= read -r needle; do
+    [ -z "$needle" ] && continue
+    grep -qF -- "$needle" <<<"$report" || { echo "FAIL: $what did not report: $needle"; echo "$report"; exit 1; }
+  done
+  echo "ok: $what is refused"
+}
+expect_failure "the broken manifest" node validate.mjs fixture fixtures/broken.yaml <<'NEEDLES'
+uses latest
+no limits.cpu
+no liveness probe
+unknown field "readinesProbe"
+may run as root
+runs as uid 0
+root filesystem writable
+capabilities not all dropped
+QCASH_DATABASE_PASSWORD is a literal value
+a Secret object is rendered
+spec/replicas must be integer
+NEEDLES
+expect_failure "the dev overlay judged as production" node validate.mjs prod "$out/dev.yaml" <<'NEEDLES'
+fewer than 2 replicas
+no pod anti-affinity
+development-only workload in production
+NEEDLES
+expect_failure "the broken Dockerfile" node check_dockerfiles.mjs "$root" fixtures/Dockerfile.broken <<'NEEDLES'
+not a multi-stage build
+uses latest
+installs build tools
+runs as root
+no exec-form ENTRYPOINT
+copies something secret
+NEEDLES

@@ -1,0 +1,251 @@
+// Validates rendered Kubernetes manifests: every object against the Kubernetes schemas
+// (npm kubernetes-models), then the rules Qcash's deployment must keep so they cannot regress.
+//
+//   node validate.mjs <overlay name> <rendered.yaml>     exit 0 when every check passes
+//
+// The overlay name selects the rules that differ: "prod" must be highly available and carry no
+// development-only parts; "dev" and "fixture" (the deliberately broken sample the test suite
+// uses to prove these checks can fail) get the rules common to all.
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+
+const [overlay, file] = process.argv.slice(2);
+if (!overlay || !file) {
+  console.error('usage: node validate.mjs <overlay> <rendered.yaml>');
+  process.exit(2);
+}
+
+const problems = [];
+const problem = (object, message) =>
+  problems.push(`${object.kind}/${object.metadata?.name ?? '?'}: ${message}`);
+
+const objects = parseAllDocuments(readFileSync(file, 'utf8'))
+  .map((doc) => doc.toJS())
+  .filter((o) => o && typeof o === 'object');
+if (objects.length === 0) problems.push('no objects rendered');
+
+// 1. The Kubernetes schemas.
+for (const object of objects) {
+  const group = object.apiVersion?.includes('/') ? object.apiVersion : object.apiVersion;
+  let Model;
+  try {
+    ({ [object.kind]: Model } = await import(`kubernetes-models/${group}/${object.kind}`));
+  } catch {
+    problem(object, `unknown apiVersion/kind ${object.apiVersion}/${object.kind}`);
+    continue;
+  }
+  try {
+    new Model(object).validate();
+  } catch (error) {
+    problem(object, `invalid against the ${object.apiVersion} schema: ${error.message}`);
+  }
+}
+
+// The schemas allow unknown keys, so a typo (readinesProbe) would pass them: known keys only.
+const KNOWN = {
+  container: ['args', 'command', 'env', 'envFrom', 'image', 'imagePullPolicy', 'lifecycle',
+    'livenessProbe', 'name', 'ports', 'readinessProbe', 'resizePolicy', 'resources',
+    'restartPolicy', 'securityContext', 'startupProbe', 'stdin', 'stdinOnce',
+    'terminationMessagePath', 'terminationMessagePolicy', 'tty', 'volumeDevices',
+    'volumeMounts', 'workingDir'],
+  podSpec: ['activeDeadlineSeconds', 'affinity', 'automountServiceAccountToken', 'containers',
+    'dnsConfig', 'dnsPolicy', 'enableServiceLinks', 'ephemeralContainers', 'hostAliases',
+    'hostIPC', 'hostNetwork', 'hostPID', 'hostUsers', 'hostname', 'imagePullSecrets',
+    'initContainers', 'nodeName', 'nodeSelector', 'os', 'overhead', 'preemptionPolicy',
+    'priority', 'priorityClassName', 'readinessGates', 'resourceClaims', 'restartPolicy',
+    'runtimeClassName', 'schedulerName', 'schedulingGates', 'securityContext',
+    'serviceAccount', 'serviceAccountName', 'setHostnameAsFQDN', 'shareProcessNamespace',
+    'subdomain', 'terminationGracePeriodSeconds', 'tolerations', 'topologySpreadConstraints',
+    'volumes'],
+  probe: ['exec', 'failureThreshold', 'grpc', 'httpGet', 'initialDelaySeconds', 'periodSeconds',
+    'successThreshold', 'tcpSocket', 'terminationGracePeriodSeconds', 'timeoutSeconds'],
+  securityContext: ['allowPrivilegeEscalation', 'appArmorProfile', 'capabilities', 'privileged',
+    'procMount', 'readOnlyRootFilesystem', 'runAsGroup', 'runAsNonRoot', 'runAsUser',
+    'seLinuxOptions', 'seccompProfile', 'windowsOptions'],
+};
+const checkKeys = (object, where, value, kind) => {
+  for (const key of Object.keys(value ?? {})) {
+    if (!KNOWN[kind].includes(key)) problem(object, `${where}: unknown field "${key}"`);
+  }
+};
+
+// 2. The rules for every workload.
+const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
+const podSpecOf = (o) => (o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template?.spec
+                                               : o.spec?.template?.spec);
+// Names that carry secrets; their values must come from Secrets, or be paths of files mounted
+// from Secrets.
+const SECRET_NAME = /(SECRET|PASSWORD|PASSWD|PRIVATE|API_KEY|_TOKEN$|_KEY$)/;
+const isPath = (value) => typeof value === 'string' && value.startsWith('/');
+
+for (const object of objects.filter((o) => WORKLOADS.includes(o.kind))) {
+  const pod = podSpecOf(object);
+  if (!pod) {
+    problem(object, 'no pod template');
+    continue;
+  }
+  checkKeys(object, 'pod spec', pod, 'podSpec');
+  const podNonRoot = pod.securityContext?.runAsNonRoot === true;
+  if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problem(object, 'shares the host namespaces');
+  const containers = [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
+  for (const c of containers) {
+    const where = `container ${c.name}`;
+    const isInit = (pod.initContainers ?? []).includes(c);
+    checkKeys(object, where, c, 'container');
+    checkKeys(object, `${where} securityContext`, c.securityContext, 'securityContext');
+    for (const p of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      if (c[p]) checkKeys(object, `${where} ${p}`, c[p], 'probe');
+    }
+    // Images: an explicit tag or digest, never latest.
+    const image = c.image ?? '';
+    const lastPart = image.split('/').pop();
+    if (!image) problem(object, `${where}: no image`);
+    else if (!lastPart.includes(':') && !image.includes('@sha256:')) {
+      problem(object, `${where}: image ${image} has no tag`);
+    } else if (/:latest$/.test(image)) problem(object, `${where}: image ${image} uses latest`);
+    // Requests and limits for CPU and memory.
+    for (const kind of ['requests', 'limits']) {
+      for (const resource of ['cpu', 'memory']) {
+        if (c.resources?.[kind]?.[resource] === undefined) {
+          problem(object, `${where}: no ${kind}.${resource}`);
+        }
+      }
+    }
+    // Probes on every long-running container.
+    if (!isInit) {
+      if (!c.livenessProbe) problem(object, `${where}: no liveness probe`);
+      if (!c.readinessProbe) problem(object, `${where}: no readiness probe`);
+    }
+    // Non-root, read-only, no escalation, no capabilities.
+    const sc = c.securityContext ?? {};
+    if (!(podNonRoot || sc.runAsNonRoot === true)) problem(object, `${where}: may run as root`);
+    if (sc.runAsUser === 0 || pod.securityContext?.runAsUser === 0) {
+      problem(object, `${where}: runs as uid 0`);
+    }
+    if (sc.readOnlyRootFilesystem !== true) problem(object, `${where}: root filesystem writable`);
+    if (sc.allowPrivilegeEscalation !== false) problem(object, `${where}: privilege escalation allowed`);
+    if (sc.privileged === true) problem(object, `${where}: privileged`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) {
+      problem(object, `${where}: capabilities not all dropped`);
+    }
+    // Secrets come from Secrets (or files mounted from them), never as literal values.
+    for (const e of c.env ?? []) {
+      if (SECRET_NAME.test(e.name) && e.value !== undefined && !isPath(e.value)) {
+        problem(object, `${where}: ${e.name} is a literal value; reference a Secret`);
+      }
+    }
+  }
+}
+
+// 3. Secrets are referenced, never committed.
+for (const o of objects.filter((x) => x.kind === 'Secret')) {
+  problem(o, 'a Secret object is rendered: secrets must be created outside the repository');
+}
+for (const o of objects.filter((x) => x.kind === 'ConfigMap')) {
+  for (const [key, value] of Object.entries(o.data ?? {})) {
+    if (SECRET_NAME.test(key) && !isPath(value)) {
+      problem(o, `${key}=${value} looks like a secret in a ConfigMap`);
+    }
+  }
+}
+
+// 4. Every Qcash service: its Service, ServiceAccount (no token), budget, autoscaler, policy,
+//    config, and native gRPC probes for the gRPC ones.
+const byKind = (kind) => objects.filter((o) => o.kind === kind);
+const named = (kind, name) => byKind(kind).find((o) => o.metadata?.name === name);
+const qcash = byKind('Deployment').filter(
+  (d) => d.metadata?.labels?.['app.kubernetes.io/part-of'] === 'qcash');
+const GRPC = { wallet: 50051, payment: 50052, points: 50053 };
+for (const d of qcash) {
+  const name = d.metadata.name;
+  const app = d.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
+  for (const kind of ['Service', 'ServiceAccount', 'PodDisruptionBudget', 'HorizontalPodAutoscaler',
+                      'NetworkPolicy']) {
+    if (!named(kind, name)) problem(d, `no ${kind} ${name}`);
+  }
+  const sa = named('ServiceAccount', name);
+  if (sa && sa.automountServiceAccountToken !== false) problem(sa, 'mounts its API token');
+  if (d.spec?.template?.spec?.automountServiceAccountToken !== false) {
+    problem(d, 'the pod mounts a service-account token');
+  }
+  const policy = byKind('NetworkPolicy').find(
+    (p) => p.spec?.podSelector?.matchLabels?.['app.kubernetes.io/name'] === app);
+  if (!policy) problem(d, 'no NetworkPolicy selects its pods');
+  if (d.spec?.strategy?.rollingUpdate?.maxUnavailable !== 0) {
+    problem(d, 'rolling updates may take a ready pod away first (maxUnavailable is not 0)');
+  }
+  if (GRPC[name]) {
+    const main = d.spec.template.spec.containers[0];
+    if (!main.readinessProbe?.grpc || !main.livenessProbe?.grpc) {
+      problem(d, 'gRPC service without native gRPC probes');
+    }
+    if (main.livenessProbe?.grpc?.service !== 'liveness') {
+      problem(d, 'liveness must ask for the "liveness" health service, which stays SERVING while draining');
+    }
+  }
+}
+if (!byKind('NetworkPolicy').some((p) => Object.keys(p.spec?.podSelector ?? {}).length === 0 ||
+                                         Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length === 0 &&
+                                         !p.spec?.podSelector?.matchExpressions)) {
+  problems.push('no default-deny NetworkPolicy');
+}
+// The wallet is reached only by its callers (DESIGN.md section 2).
+const walletPolicy = named('NetworkPolicy', 'wallet');
+if (walletPolicy) {
+  const sources = (walletPolicy.spec.ingress ?? [])
+    .filter((rule) => (rule.ports ?? []).some((p) => p.port === GRPC.wallet))
+    .flatMap((rule) => rule.from ?? []);
+  const pods = sources.map((s) => s.podSelector?.matchLabels?.['app.kubernetes.io/name']).filter(Boolean);
+  const namespaces = sources.map((s) => s.namespaceSelector?.matchLabels?.['qcash.io/caller']).filter(Boolean);
+  const expectPods = ['gateway', 'payment', 'points', 'qcashctl'];
+  if (JSON.stringify([...pods].sort()) !== JSON.stringify(expectPods)) {
+    problem(walletPolicy, `wallet reachable from pods ${pods.join(', ')}; expected ${expectPods.join(', ')}`);
+  }
+  if (!namespaces.includes('adbooking')) problem(walletPolicy, 'the ad-booking namespace cannot reach the wallet');
+  if (sources.some((s) => !s.podSelector && !s.namespaceSelector)) {
+    problem(walletPolicy, 'a rule lets anyone in');
+  }
+}
+if (qcash.length > 0 && !byKind('Ingress').some((i) => i.metadata?.name === 'gateway')) {
+  problems.push('no Ingress for the gateway');
+}
+
+// 5. Production: highly available, nothing development-only.
+if (overlay === 'prod') {
+  for (const d of qcash) {
+    if ((d.spec?.replicas ?? 1) < 2) problem(d, 'fewer than 2 replicas');
+    const anti = d.spec?.template?.spec?.affinity?.podAntiAffinity;
+    if (!anti?.requiredDuringSchedulingIgnoredDuringExecution?.length &&
+        !anti?.preferredDuringSchedulingIgnoredDuringExecution?.length) {
+      problem(d, 'no pod anti-affinity');
+    }
+    for (const c of d.spec.template.spec.containers) {
+      for (const e of c.env ?? []) {
+        if (e.name === 'QCASH_GATEWAY_DEV_LOGIN' || e.name === 'QCASH_INSECURE_DEV') {
+          problem(d, `${e.name} in production`);
+        }
+      }
+    }
+  }
+  for (const h of byKind('HorizontalPodAutoscaler')) {
+    if ((h.spec?.minReplicas ?? 1) < 2) problem(h, 'minReplicas below 2');
+  }
+  for (const o of objects) {
+    const name = o.metadata?.name ?? '';
+    if (/sandbox|postgres|redis/.test(name) && WORKLOADS.includes(o.kind)) {
+      problem(o, 'development-only workload in production (PostgreSQL and Redis are external)');
+    }
+  }
+  for (const cm of byKind('ConfigMap')) {
+    if (cm.data?.QCASH_INSECURE_DEV === '1' || cm.data?.QCASH_GATEWAY_DEV_LOGIN === '1') {
+      problem(cm, 'development switch in production');
+    }
+  }
+}
+
+if (problems.length > 0) {
+  console.log(`${overlay}: ${problems.length} problem(s)`);
+  for (const p of problems) console.log(`  - ${p}`);
+  process.exit(1);
+}
+console.log(`${overlay}: ${objects.length} objects valid against the Kubernetes schemas and the rules`);
