@@ -20,7 +20,7 @@ QCASH_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
   libcpp-httplib-dev libjwt-dev
-  postgresql-15 redis-server tzdata openssl ca-certificates curl nodejs npm
+  postgresql-15 redis-server tzdata openssl ca-certificates curl
 )
 
 qcash_log() { printf '\033[1m[qcash]\033[0m %s\n' "$*" >&2; }
@@ -37,6 +37,9 @@ qcash_install_packages() {
   for p in "${QCASH_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node.js runs the deployment checks and the browser test; any installed one will do (a
+  # machine may have it from elsewhere than Debian, with npm inside).
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
   if [ ${#missing[@]} -gt 0 ]; then
     qcash_log "installing ${missing[*]}"
     qcash_as_root apt-get update -qq
