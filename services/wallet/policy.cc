@@ -26,7 +26,7 @@ constexpr Grant kGrants[] = {
     {"settlement", Bit(Permission::kRead) | Bit(Permission::kOpen) |
                        Bit(Permission::kCreditFunds) | Bit(Permission::kClose)},
     {"gateway", Bit(Permission::kRead) | Bit(Permission::kOpen)},
-    {"ops", Bit(Permission::kRead)},
+    {"ops", Bit(Permission::kRead) | Bit(Permission::kSweep)},
 };
 
 absl::string_view PermissionName(Permission p) {
@@ -47,6 +47,8 @@ absl::string_view PermissionName(Permission p) {
       return "credit internal funds";
     case Permission::kClose:
       return "close wallets";
+    case Permission::kSweep:
+      return "release expired holds";
     default:
       return "unknown";
   }

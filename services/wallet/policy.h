@@ -20,6 +20,7 @@ enum class Permission {
   kChargeFromFunds,     // ChargeFromInternalFunds
   kCreditFunds,         // CreditInternalFunds
   kClose,               // CloseWallet
+  kSweep,               // ReleaseExpiredHolds
 };
 
 // OK when `caller` holds `permission`. Errors: PERMISSION_DENIED (CALLER_NOT_ALLOWED).

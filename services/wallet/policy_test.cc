@@ -38,6 +38,12 @@ TEST(PolicyTest, InternalFundsAndClosing) {
   EXPECT_FALSE(Authorize("adbooking", Permission::kClose).ok());
 }
 
+TEST(PolicyTest, OnlyOperatorsReleaseExpiredHoldsByHand) {
+  EXPECT_TRUE(Authorize("ops", Permission::kSweep).ok());
+  EXPECT_FALSE(Authorize("adbooking", Permission::kSweep).ok());
+  EXPECT_FALSE(Authorize("gateway", Permission::kSweep).ok());
+}
+
 TEST(PolicyTest, EveryKnownServiceReads) {
   for (const char* caller : {"payment", "points", "adbooking", "settlement", "gateway", "ops"}) {
     EXPECT_TRUE(Authorize(caller, Permission::kRead).ok()) << caller;

@@ -396,4 +396,22 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
   });
 }
 
+grpc::ServerUnaryReactor* WalletServer::ReleaseExpiredHolds(
+    grpc::CallbackServerContext* context, const pb::ReleaseExpiredHoldsRequest* request,
+    pb::ReleaseExpiredHoldsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = Admit(*context, insecure_dev_, scope_, Permission::kSweep, "");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  PostRead(reads_, reactor, [this, response]() -> absl::Status {
+    auto released = wallet_->SweepExpiredHolds();
+    if (!released.ok()) return released.status();
+    response->set_released(*released);
+    return absl::OkStatus();
+  });
+  return reactor;
+}
+
 }  // namespace qcash::wallet

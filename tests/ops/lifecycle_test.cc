@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -226,6 +228,72 @@ TEST_F(LifecycleTest, MetricsExposeWhatAlertsNeedWithoutSellerIds) {
   }
   EXPECT_EQ(body.find(seller), std::string::npos) << "a seller id became a label";
   EXPECT_EQ(body.find("metrics-hold"), std::string::npos) << "a key became a label";
+  wallet.process->Stop(SIGTERM);
+}
+
+// Runs qcashctl with `args` and `env`; returns its exit status and output.
+std::pair<int, std::string> Qcashctl(std::vector<std::string> args,
+                                     std::map<std::string, std::string> settings) {
+  static std::atomic<int> n{0};
+  Process::Spec spec;
+  spec.argv = {QCASHCTL_BINARY};
+  for (auto& a : args) spec.argv.push_back(a);
+  spec.env = std::move(settings);
+  spec.log_file = absl::StrCat(env->stack->dir, "/qcashctl-", n++, ".out");
+  auto p = Process::Start(spec);
+  EXPECT_TRUE(p.ok());
+  auto exit = (*p)->WaitExit(std::chrono::seconds(30));
+  EXPECT_TRUE(exit.ok());
+  std::ifstream in(spec.log_file);
+  std::stringstream out;
+  out << in.rdbuf();
+  return {exit.ok() ? WEXITSTATUS(*exit) : -1, out.str()};
+}
+
+TEST_F(LifecycleTest, QcashctlShowsSellersAuditsAndReleasesExpiredHolds) {
+  // A wallet of its own database, whose sweeper would not run for an hour: only the operator
+  // releases holds there.
+  ASSERT_TRUE(env->stack->pg->CreateDatabase("qcash_wallet_ctl").ok());
+  const std::string db_url = env->stack->pg->Url("qcash_wallet_ctl");
+  ServiceProcess wallet = StartWallet(
+      {{"QCASH_WALLET_SWEEP_INTERVAL_MS", "3600000"}, {"QCASH_WALLET_DATABASE_URL", db_url}});
+  ASSERT_NE(wallet.process, nullptr);
+  auto stub = pb::WalletService::NewStub(
+      grpc::CreateChannel(wallet.address, grpc::InsecureChannelCredentials()));
+  const std::string seller = "qcashctl-seller";
+  OpenAndFund(stub.get(), seller, 3'000);
+  pb::HoldRequest hold;
+  hold.set_seller_id(seller);
+  hold.set_idempotency_key("qcashctl-hold");
+  hold.set_amount_yen(1'200);
+  hold.set_product(pb::AD_PRODUCT_PLUS_CATEGORY);
+  hold.set_booking_reference("application-99");
+  hold.set_ttl_seconds(1);
+  pb::HoldResponse held;
+  ASSERT_TRUE(Call(stub.get(), "adbooking", [&](auto* c) { return stub->Hold(c, hold, &held); }).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::map<std::string, std::string> ctl = {{"QCASHCTL_WALLET", wallet.address}};
+  auto [released_status, released] = Qcashctl({"holds", "release-expired"}, ctl);
+  EXPECT_EQ(released_status, 0) << released;
+  EXPECT_NE(released.find("released 1 expired holds"), std::string::npos) << released;
+  auto [seller_status, shown] = Qcashctl({"seller", seller}, ctl);
+  EXPECT_EQ(seller_status, 0) << shown;
+  EXPECT_NE(shown.find("available                       3000 yen"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("ENTRY_TYPE_AD_HOLD_EXPIRED"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("application-99"), std::string::npos) << shown;
+  auto [audit_status, audit] = Qcashctl({"audit", db_url}, {});
+  EXPECT_EQ(audit_status, 0) << audit;
+  EXPECT_NE(audit.find("ledger audit: OK"), std::string::npos) << audit;
+  auto [config_status, config] =
+      Qcashctl({"config"}, {{"QCASH_WALLET_DATABASE_URL", "postgresql://qcash:hunter2@db/w"},
+                            {"QCASH_GATEWAY_CSRF_SECRET", "hunter3"},
+                            {"QCASH_TLS_KEY", "/etc/qcash/tls/tls.key"}});
+  EXPECT_EQ(config_status, 0);
+  EXPECT_EQ(config.find("hunter2"), std::string::npos) << config;
+  EXPECT_EQ(config.find("hunter3"), std::string::npos) << config;
+  EXPECT_NE(config.find("QCASH_WALLET_DATABASE_URL=postgresql://qcash:***@db/w"), std::string::npos)
+      << config;
+  EXPECT_NE(config.find("QCASH_TLS_KEY=/etc/qcash/tls/tls.key"), std::string::npos) << config;
   wallet.process->Stop(SIGTERM);
 }
 

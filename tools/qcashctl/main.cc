@@ -1,24 +1,41 @@
 // qcashctl: the operator's command line for Qcash.
 //
-//   qcashctl health <host:port> [service]   exit 0 when the server answers SERVING
-//   qcashctl audit [wallet-database-url]    run the ledger audit (default
-//                                           $QCASH_WALLET_DATABASE_URL); exit 1 if unsound
+//   qcashctl health <host:port> [service]     exit 0 when the server answers SERVING
+//   qcashctl audit [wallet-database-url]      the ledger audit (default $QCASH_WALLET_DATABASE_URL);
+//                                             exit 1 when the books do not balance
+//   qcashctl seller <seller-id>               the seller's accounts and recent journal
+//   qcashctl holds release-expired            release every hold past its expiry now
+//   qcashctl config                           the effective QCASH_* configuration of this
+//                                             environment, secrets redacted (run it in a
+//                                             service's pod to see that service's)
 //
-// Transport: mTLS with the operator's certificate from QCASHCTL_TLS_CERT, QCASHCTL_TLS_KEY and
-// QCASHCTL_TLS_CA; plaintext (development) when they are unset.
+// Services: QCASHCTL_WALLET (default 127.0.0.1:50051). Transport: mTLS with the operator's
+// certificate from QCASHCTL_TLS_CERT, QCASHCTL_TLS_KEY and QCASHCTL_TLS_CA (identity "ops");
+// plaintext with x-qcash-caller "ops" for a development run when they are unset.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/config.h"
+#include "common/grpc_client.h"
 #include "common/pg.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/wallet/audit.h"
+#include "services/wallet/client/wallet_client.h"
+
+extern char** environ;
 
 namespace {
+
+namespace pb = ::qcash::wallet::v1;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -27,13 +44,30 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
+bool Tls() { return !qcash::EnvString("QCASHCTL_TLS_CERT", "").empty(); }
+
 std::shared_ptr<grpc::ChannelCredentials> Credentials() {
-  if (qcash::EnvString("QCASHCTL_TLS_CERT", "").empty()) return grpc::InsecureChannelCredentials();
+  if (!Tls()) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = ReadFile(qcash::EnvString("QCASHCTL_TLS_CA", ""));
   options.pem_private_key = ReadFile(qcash::EnvString("QCASHCTL_TLS_KEY", ""));
   options.pem_cert_chain = ReadFile(qcash::EnvString("QCASHCTL_TLS_CERT", ""));
   return grpc::SslCredentials(options);
+}
+
+std::unique_ptr<qcash::wallet::WalletClient> Wallet() {
+  qcash::wallet::WalletClient::Options options;
+  options.target = qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:50051");
+  options.transport.insecure_dev = !Tls();
+  options.caller = "ops";
+  options.retry.attempts_max = 2;
+  return std::make_unique<qcash::wallet::WalletClient>(
+      grpc::CreateChannel(options.target, Credentials()), options);
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "%s\n", status.ToString().c_str());
+  return 2;
 }
 
 int Health(const std::string& address, const std::string& service) {
@@ -59,24 +93,103 @@ int Audit(const std::string& url) {
     return 2;
   }
   auto conn = qcash::PgConnection::Connect(url, "qcashctl");
-  if (!conn.ok()) {
-    std::fprintf(stderr, "%s\n", conn.status().ToString().c_str());
-    return 2;
-  }
+  if (!conn.ok()) return Fail(conn.status());
   auto report = qcash::wallet::AuditLedger(**conn);
-  if (!report.ok()) {
-    std::fprintf(stderr, "%s\n", report.status().ToString().c_str());
-    return 2;
-  }
+  if (!report.ok()) return Fail(report.status());
   std::fputs(report->ToString().c_str(), stdout);
   return report->ok() ? 0 : 1;
+}
+
+std::string Time(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S JST", absl::FromUnixSeconds(ts.seconds()),
+                          absl::FixedTimeZone(9 * 3600));
+}
+
+int Seller(const std::string& seller) {
+  auto wallet = Wallet();
+  pb::GetBalanceRequest read;
+  read.set_seller_id(seller);
+  auto balance = wallet->GetBalance(read);
+  if (!balance.ok()) return Fail(balance.status());
+  const pb::Balance& b = balance->balance();
+  std::printf("seller %s  (%s, version %lld)\n", b.seller_id().c_str(),
+              pb::WalletState_Name(b.state()).c_str(), static_cast<long long>(b.version()));
+  std::printf("  available            %15lld yen\n", static_cast<long long>(b.available_yen()));
+  std::printf("  held                 %15lld yen\n", static_cast<long long>(b.held_yen()));
+  std::printf("  Qmoney               %15lld yen\n", static_cast<long long>(b.qmoney_yen()));
+  std::printf("  pending settlement   %15lld yen\n",
+              static_cast<long long>(b.pending_settlement_yen()));
+  pb::ListHistoryRequest history;
+  history.set_seller_id(seller);
+  history.set_page_size(20);
+  auto entries = wallet->ListHistory(history);
+  if (!entries.ok()) return Fail(entries.status());
+  std::printf("recent journal (newest first):\n");
+  for (const pb::HistoryEntry& e : entries->entries()) {
+    std::printf("  %6lld  %s  %-32s %12lld  %-34s -> %-34s available %lld held %lld  %s\n",
+                static_cast<long long>(e.seq()), Time(e.created_at()).c_str(),
+                pb::EntryType_Name(e.type()).c_str(), static_cast<long long>(e.amount_yen()),
+                pb::Account_Name(e.debit_account()).c_str(),
+                pb::Account_Name(e.credit_account()).c_str(),
+                static_cast<long long>(e.available_after_yen()),
+                static_cast<long long>(e.held_after_yen()), e.reference().c_str());
+  }
+  return 0;
+}
+
+int ReleaseExpiredHolds() {
+  qcash::RetryPolicy policy;
+  grpc::ClientContext context;
+  qcash::PrepareContext(&context, policy, "ops", !Tls());
+  auto stub = pb::WalletService::NewStub(
+      grpc::CreateChannel(qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:50051"), Credentials()));
+  pb::ReleaseExpiredHoldsRequest request;
+  pb::ReleaseExpiredHoldsResponse response;
+  const grpc::Status status = stub->ReleaseExpiredHolds(&context, request, &response);
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.error_message().c_str());
+    return 1;
+  }
+  std::printf("released %lld expired holds\n", static_cast<long long>(response.released()));
+  return 0;
+}
+
+bool LooksSecret(const std::string& name) {
+  for (const char* word : {"SECRET", "PASSWORD", "PASSWD", "PRIVATE", "TOKEN_KEY"}) {
+    if (absl::StrContains(name, word)) return true;
+  }
+  return false;
+}
+
+int Config() {
+  std::vector<std::string> lines;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const size_t eq = entry.find('=');
+    const std::string name = entry.substr(0, eq);
+    if (!absl::StartsWith(name, "QCASH")) continue;
+    std::string value = entry.substr(eq + 1);
+    // Paths of secret files are fine to show; the secrets themselves never.
+    if (LooksSecret(name) && !absl::StartsWith(value, "/")) value = "***";
+    if (absl::StrContains(name, "URL") || absl::StrContains(value, "://")) {
+      value = qcash::RedactUrl(value);
+    }
+    lines.push_back(absl::StrCat(name, "=", value));
+  }
+  std::sort(lines.begin(), lines.end());
+  for (const std::string& line : lines) std::printf("%s\n", line.c_str());
+  if (lines.empty()) std::printf("(no QCASH_* settings: every service uses its defaults)\n");
+  return 0;
 }
 
 void Usage() {
   std::fputs(
       "usage:\n"
       "  qcashctl health <host:port> [service]\n"
-      "  qcashctl audit [wallet-database-url]\n",
+      "  qcashctl audit [wallet-database-url]\n"
+      "  qcashctl seller <seller-id>\n"
+      "  qcashctl holds release-expired\n"
+      "  qcashctl config\n",
       stderr);
 }
 
@@ -92,6 +205,11 @@ int main(int argc, char** argv) {
   if (command == "audit") {
     return Audit(argc >= 3 ? argv[2] : qcash::EnvString("QCASH_WALLET_DATABASE_URL", ""));
   }
+  if (command == "seller" && argc == 3) return Seller(argv[2]);
+  if (command == "holds" && argc == 3 && std::string(argv[2]) == "release-expired") {
+    return ReleaseExpiredHolds();
+  }
+  if (command == "config") return Config();
   Usage();
   return 2;
 }
