@@ -1,0 +1,16 @@
+#include "services/points/clock.h"
+
+namespace qcash::points {
+
+absl::Time SettableClock::Now() const {
+  absl::MutexLock lock(&mu_);
+  return set_ ? now_ : absl::Now();
+}
+
+void SettableClock::Set(absl::Time t) {
+  absl::MutexLock lock(&mu_);
+  set_ = true;
+  now_ = t;
+}
+
+}  // namespace qcash::points

@@ -1,0 +1,147 @@
+// qcash-points: the points service process.
+//
+// Configuration (environment):
+//   QCASH_POINTS_LISTEN                  address to serve gRPC on          127.0.0.1:50053
+//   QCASH_POINTS_DATABASE_URL            PostgreSQL of the points service  (required)
+//   QCASH_WALLET_TARGET                  the wallet's host:port            127.0.0.1:50051
+//   QCASH_POINTS_THREADS                 worker threads for calls          16
+//   QCASH_POINTS_CONVERSION_LEASE_MS     one process's turn on a conversion 30000
+//   QCASH_POINTS_COMPLETER_INTERVAL_MS   background completion period      5000
+//   QCASH_METRICS_LISTEN                 host:port for /metrics (empty: off)
+//   QCASH_HEALTH_LISTEN                  plaintext host:port for probes (empty: off)
+//   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE   checks the seller tokens the gateway forwards
+//                                        (common/seller_scope.h)
+//   QCASH_UNREADY_DELAY_MS               not-ready time before draining    0
+//   QCASH_DRAIN_TIMEOUT_MS               in-flight calls' time to finish   10000
+//   QCASH_TLS_* / QCASH_INSECURE_DEV     see common/server.h
+// Development and tests only; both refused unless QCASH_INSECURE_DEV=1:
+//   QCASH_POINTS_TEST_CLOCK=1            a settable clock and the qcash.points.v1.PointsTestClock
+//                                        service to set it (absent otherwise)
+//   QCASH_POINTS_FAILPOINT=exit_after_wallet_credit
+//                                        _exit right after the wallet confirmed a conversion
+//                                        credit, before recording it (crash-recovery test)
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/metrics_http.h"
+#include "common/seller_scope.h"
+#include "common/server.h"
+#include "common/status.h"
+#include "common/thread_pool.h"
+#include "services/points/clock.h"
+#include "services/points/points.h"
+#include "services/points/server.h"
+#include "services/points/wallet_credit.h"
+
+namespace {
+
+constexpr absl::string_view kFailpointExitAfterCredit = "exit_after_wallet_credit";
+
+absl::Status Run() {
+  using qcash::EnvInt;
+  using qcash::EnvString;
+  qcash::points::Points::Options options;
+  options.database_url = EnvString("QCASH_POINTS_DATABASE_URL", "");
+  if (options.database_url.empty()) {
+    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_POINTS_DATABASE_URL is required");
+  }
+  const std::string wallet_target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051");
+  auto threads = EnvInt("QCASH_POINTS_THREADS", 16, 1, 256);
+  auto lease_ms = EnvInt("QCASH_POINTS_CONVERSION_LEASE_MS", 30'000, 100, 3'600'000);
+  auto completer_ms = EnvInt("QCASH_POINTS_COMPLETER_INTERVAL_MS", 5'000, 10, 3'600'000);
+  auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
+  auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
+  for (const auto* v : {&threads, &lease_ms, &completer_ms, &unready_ms, &drain_ms}) {
+    if (!v->ok()) return v->status();
+  }
+  auto test_clock = qcash::EnvBool("QCASH_POINTS_TEST_CLOCK", false);
+  if (!test_clock.ok()) return test_clock.status();
+  const std::string failpoint = EnvString("QCASH_POINTS_FAILPOINT", "");
+  if (!failpoint.empty() && failpoint != kFailpointExitAfterCredit) {
+    return qcash::InvalidArgument(
+        "INVALID_CONFIG",
+        absl::StrCat("QCASH_POINTS_FAILPOINT=", failpoint,
+                     " is unknown (the only one: ", kFailpointExitAfterCredit, ")"));
+  }
+
+  auto transport = qcash::TransportConfigFromEnv();
+  if (!transport.ok()) return transport.status();
+  // The test switches change what time it is and crash the process on purpose: never with
+  // real credentials.
+  if ((*test_clock || !failpoint.empty()) && !transport->insecure_dev) {
+    return qcash::InvalidArgument("INVALID_CONFIG",
+                                  "QCASH_POINTS_TEST_CLOCK and QCASH_POINTS_FAILPOINT are for "
+                                  "development and tests only (QCASH_INSECURE_DEV=1)");
+  }
+  auto credentials = qcash::MakeServerCredentials(*transport);
+  if (!credentials.ok()) return credentials.status();
+
+  options.pool_size = static_cast<int>(*threads + 2);  // + the background step
+  options.conversion_lease = std::chrono::milliseconds(*lease_ms);
+  options.completer_interval = std::chrono::milliseconds(*completer_ms);
+  options.exit_after_wallet_credit = failpoint == kFailpointExitAfterCredit;
+
+  qcash::wallet::WalletClient::Options wallet_options;
+  wallet_options.target = wallet_target;
+  wallet_options.transport = *transport;
+  wallet_options.caller = "points";  // the only caller the wallet lets credit conversions
+  auto wallet_client = qcash::wallet::WalletClient::Create(std::move(wallet_options));
+  if (!wallet_client.ok()) return wallet_client.status();
+  qcash::points::WalletCreditClient wallet(std::move(*wallet_client));
+
+  qcash::points::SystemClock system_clock;
+  qcash::points::SettableClock settable_clock;
+  const qcash::points::Clock* clock =
+      *test_clock ? static_cast<const qcash::points::Clock*>(&settable_clock) : &system_clock;
+
+  qcash::Log(qcash::LogLevel::kInfo, "starting",
+             {{"database", qcash::RedactUrl(options.database_url)},
+              {"wallet", wallet_target},
+              {"threads", *threads},
+              {"conversion_lease_ms", *lease_ms},
+              {"insecure_dev", transport->insecure_dev},
+              {"test_clock", *test_clock},
+              {"failpoint", failpoint}});
+  std::unique_ptr<qcash::metrics::MetricsServer> metrics;
+  if (const std::string address = EnvString("QCASH_METRICS_LISTEN", ""); !address.empty()) {
+    auto started = qcash::metrics::MetricsServer::Start(address);
+    if (!started.ok()) return started.status();
+    metrics = std::move(*started);
+  }
+  auto scope = qcash::SellerScope::FromEnv();
+  if (!scope.ok()) return scope.status();
+  auto points = qcash::points::Points::Start(options, clock, &wallet);
+  if (!points.ok()) return points.status();
+
+  qcash::ThreadPool work(static_cast<int>(*threads), 10'000);
+  qcash::points::PointsServer server(points->get(), &work, scope->get(), transport->insecure_dev);
+  qcash::points::TestClockServer clock_server(&settable_clock, transport->insecure_dev);
+  qcash::ServeOptions serve;
+  serve.service_name = "qcash.points.v1.PointsService";
+  serve.listen_address = EnvString("QCASH_POINTS_LISTEN", "127.0.0.1:50053");
+  serve.credentials = *credentials;
+  serve.services = {&server};
+  if (*test_clock) serve.services.push_back(&clock_server);
+  serve.insecure_dev = transport->insecure_dev;
+  serve.health_listen_address = EnvString("QCASH_HEALTH_LISTEN", "");
+  serve.unready_delay = std::chrono::milliseconds(*unready_ms);
+  serve.drain_timeout = std::chrono::milliseconds(*drain_ms);
+  absl::Status served = qcash::Serve(serve);
+  (*points)->Stop();
+  return served;
+}
+
+}  // namespace
+
+int main() {
+  qcash::BlockTerminationSignals();
+  qcash::InitProcess("points");
+  absl::Status status = Run();
+  if (!status.ok()) {
+    qcash::Log(qcash::LogLevel::kError, "exit", {{"error", status.ToString()}});
+    return 1;
+  }
+  return 0;
+}

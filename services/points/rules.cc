@@ -1,0 +1,188 @@
+#include "services/points/rules.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/hash.h"
+#include "common/status.h"
+#include "services/points/calendar.h"
+
+namespace qcash::points {
+
+bool IsValidSellerId(absl::string_view seller_id) {
+  if (seller_id.empty() || seller_id.size() > kSellerIdLengthMax) return false;
+  return std::all_of(seller_id.begin(), seller_id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+absl::Status CheckSellerId(absl::string_view seller_id) {
+  if (!IsValidSellerId(seller_id)) {
+    return InvalidArgument("INVALID_SELLER_ID",
+                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
+  }
+  return absl::OkStatus();
+}
+
+bool IsPrintableAscii(absl::string_view text, size_t length_max) {
+  if (text.empty() || text.size() > length_max) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+bool IsCleanText(absl::string_view text, size_t length_max) {
+  if (text.size() > length_max) return false;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    const size_t n = c < 0x80           ? 1
+                     : (c >> 5) == 0x6  ? 2
+                     : (c >> 4) == 0xE  ? 3
+                     : (c >> 3) == 0x1E ? 4
+                                        : 0;
+    if (n == 0 || i + n > text.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+absl::Status CheckIdempotencyKey(absl::string_view key) {
+  if (!IsPrintableAscii(key, kIdempotencyKeyLengthMax)) {
+    return InvalidArgument("INVALID_IDEMPOTENCY_KEY",
+                           "idempotency_key must be 1 to 128 printable ASCII characters");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEvent(const PointEvent& event, absl::Time now) {
+  if (!IsPrintableAscii(event.event_id, kEventIdLengthMax)) {
+    return InvalidArgument("INVALID_EVENT_ID",
+                           "event_id must be 1 to 128 printable ASCII characters");
+  }
+  if (absl::Status s = CheckSellerId(event.seller_id); !s.ok()) return s;
+  if (!IsPrintableAscii(event.product_no, kProductNoLengthMax)) {
+    return InvalidArgument("INVALID_PRODUCT",
+                           "product_no must be 1 to 64 printable ASCII characters");
+  }
+  if (event.product_name.empty() || !IsCleanText(event.product_name, kProductNameLengthMax)) {
+    return InvalidArgument("INVALID_PRODUCT",
+                           "product_name must be 1 to 256 bytes of UTF-8 without control "
+                           "characters");
+  }
+  if (event.category.empty() || !IsCleanText(event.category, kCategoryLengthMax)) {
+    return InvalidArgument("INVALID_PRODUCT",
+                           "category must be 1 to 128 bytes of UTF-8 without control "
+                           "characters");
+  }
+  // S1: exactly the three components.
+  if (event.component != static_cast<int16_t>(Component::kShipping) &&
+      event.component != static_cast<int16_t>(Component::kClaim) &&
+      event.component != static_cast<int16_t>(Component::kReview)) {
+    return InvalidArgument("INVALID_COMPONENT", "component must be SHIPPING, CLAIM or REVIEW");
+  }
+  // S4: every event says how the product was sold, so the shipping split is complete.
+  if (event.sale_type != static_cast<int16_t>(SaleType::kGeneral) &&
+      event.sale_type != static_cast<int16_t>(SaleType::kReservation)) {
+    return InvalidArgument("INVALID_SALE_TYPE", "sale_type must be GENERAL or RESERVATION");
+  }
+  // S1: negative points are legitimate (claims); zero carries no information.
+  if (event.points == 0 || event.points > kEventPointsMax || event.points < -kEventPointsMax) {
+    return InvalidArgument("INVALID_POINTS", absl::StrCat("points must be non-zero and within +-",
+                                                          kEventPointsMax, ", got ", event.points));
+  }
+  const absl::Time earliest = absl::FromCivil(absl::CivilSecond(kEarliestDay), absl::UTCTimeZone());
+  if (event.occurred_at < earliest || event.occurred_at == absl::InfiniteFuture()) {
+    return InvalidArgument("INVALID_OCCURRED_AT", "occurred_at must be set, from 2010-01-01");
+  }
+  if (event.occurred_at > now + kEventFutureTolerance) {
+    return InvalidArgument(
+        "OCCURRED_AT_IN_FUTURE",
+        absl::StrCat("occurred_at ", absl::FormatTime(event.occurred_at),
+                     " is later than the service's clock (", absl::FormatTime(now), ") allows"));
+  }
+  return absl::OkStatus();
+}
+
+std::string EventHash(const PointEvent& event) {
+  Fingerprint fp;
+  fp.Add(event.event_id)
+      .Add(event.seller_id)
+      .Add(event.product_no)
+      .Add(event.product_name)
+      .Add(event.category)
+      .Add(int64_t{event.component})
+      .Add(int64_t{event.sale_type})
+      .Add(event.points)
+      .Add(absl::ToUnixMicros(event.occurred_at));
+  return fp.Hex();
+}
+
+int64_t ConvertiblePoints(int64_t month_total_points) {
+  if (month_total_points < kConversionUnitPoints) return 0;
+  return month_total_points - month_total_points % kConversionUnitPoints;
+}
+
+absl::StatusOr<absl::CivilMonth> ConvertibleMonth(absl::CivilMonth current,
+                                                  absl::optional<absl::CivilMonth> requested) {
+  const absl::CivilMonth convertible = current - 1;
+  if (!requested.has_value() || *requested == convertible) return convertible;
+  const absl::CivilMonth window = *requested + 1;
+  return FailedPrecondition(
+      "OUTSIDE_CONVERSION_WINDOW",
+      absl::StrCat("the points of ", FormatMonth(*requested), " can be converted only during ",
+                   FormatMonth(window), " (1st 00:00:00 to the last day 23:59:59 JST), ",
+                   window < current ? "which has passed: they have lapsed" : "which has not begun",
+                   "; now, during ", FormatMonth(current), ", the points of ",
+                   FormatMonth(convertible), " can be converted"));
+}
+
+std::string WalletIdempotencyKey(absl::string_view seller_id, absl::CivilMonth month) {
+  return absl::StrCat("points-conversion:", seller_id, ":", FormatMonth(month));
+}
+
+std::string ConversionId(absl::string_view seller_id, absl::CivilMonth month) {
+  return absl::StrCat("pc-", FormatMonth(month), "-", seller_id);
+}
+
+std::string ConvertRequestHash(absl::string_view seller_id,
+                               absl::optional<absl::CivilMonth> requested) {
+  Fingerprint fp;
+  fp.Add(seller_id).Add(requested.has_value() ? FormatMonth(*requested) : std::string());
+  return fp.Hex();
+}
+
+WindowVerdict DecideWindow(absl::CivilMonth month, absl::CivilMonth current,
+                           int64_t previous_month_total_points,
+                           const ConversionRecord* conversion) {
+  if (conversion != nullptr && conversion->state == ConversionState::kCompleted) {
+    return {WindowState::kConverted, 0};
+  }
+  if (conversion != nullptr && conversion->state == ConversionState::kPending) {
+    return {WindowState::kInProgress, 0};
+  }
+  const int64_t convertible = ConvertiblePoints(previous_month_total_points);
+  if (convertible == 0) return {WindowState::kBelowMinimum, 0};
+  // S3: the window is the whole of `month`; once it has passed, the points have lapsed.
+  if (month < current) return {WindowState::kLapsed, 0};
+  return {WindowState::kConvertible, convertible};
+}
+
+bool IsDefiniteWalletRefusal(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+      return true;
+    default:  // UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, INTERNAL, UNKNOWN, ...
+      return false;
+  }
+}
+
+}  // namespace qcash::points

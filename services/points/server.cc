@@ -1,0 +1,369 @@
+#include "services/points/server.h"
+
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/server.h"
+#include "common/status.h"
+#include "services/points/policy.h"
+
+namespace qcash::points {
+namespace {
+
+constexpr absl::string_view kDomain = "points.qcash";
+
+grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
+
+// The proto3 Timestamp range: 0001-01-01 .. 9999-12-31.
+absl::StatusOr<absl::Time> FromTimestamp(const google::protobuf::Timestamp& ts,
+                                         absl::string_view reason) {
+  if (ts.seconds() < -62'135'596'800 || ts.seconds() > 253'402'300'799 || ts.nanos() < 0 ||
+      ts.nanos() > 999'999'999) {
+    return InvalidArgument(reason, "a timestamp is out of range");
+  }
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  int64_t seconds = micros / 1'000'000;
+  int64_t rest = micros % 1'000'000;
+  if (rest < 0) {
+    rest += 1'000'000;
+    seconds -= 1;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+void SetMonth(absl::CivilMonth m, pb::Month* out) {
+  out->set_year(static_cast<int32_t>(m.year()));
+  out->set_month(m.month());
+}
+
+void SetDate(absl::CivilDay d, pb::Date* out) {
+  out->set_year(static_cast<int32_t>(d.year()));
+  out->set_month(d.month());
+  out->set_day(d.day());
+}
+
+void SetTotals(const Totals& t, pb::PointTotals* out) {
+  out->set_total_points(t.total);
+  out->set_shipping_points(t.shipping);
+  out->set_claim_points(t.claim);
+  out->set_review_points(t.review);
+}
+
+void SetConversion(const ConversionRecord& c, pb::Conversion* out) {
+  out->set_conversion_id(c.conversion_id);
+  out->set_seller_id(c.seller_id);
+  SetMonth(c.points_month, out->mutable_points_month());
+  out->set_month_total_points(c.month_total_points);
+  out->set_converted_points(c.converted_points);
+  out->set_leftover_points(c.leftover_points());
+  SetTimestamp(c.requested_at, out->mutable_requested_at());
+  out->set_completed(c.state == ConversionState::kCompleted);
+  out->set_wallet_entry_seq(c.wallet_entry_seq);
+}
+
+absl::StatusOr<absl::CivilMonth> MonthFrom(const pb::Month& m) {
+  return MakeMonth(m.year(), m.month());
+}
+
+absl::StatusOr<PeriodQuery> PeriodFrom(const pb::Period& period) {
+  PeriodQuery query;
+  switch (period.kind_case()) {
+    case pb::Period::kMonth: {
+      auto month = MonthFrom(period.month());
+      if (!month.ok()) return month.status();
+      query.month = *month;
+      break;
+    }
+    case pb::Period::kDates: {
+      const pb::Date& f = period.dates().from();
+      const pb::Date& t = period.dates().to();
+      auto from = MakeDay(f.year(), f.month(), f.day(), "from");
+      if (!from.ok()) return from.status();
+      auto to = MakeDay(t.year(), t.month(), t.day(), "to");
+      if (!to.ok()) return to.status();
+      query.days = DayRange{*from, *to};
+      break;
+    }
+    case pb::Period::KIND_NOT_SET:
+      break;
+    default:
+      return InvalidArgument("INVALID_PERIOD", "unknown kind of period");
+  }
+  return query;
+}
+
+ProductFilter FilterFrom(const pb::ProductFilter& f) {
+  ProductFilter filter;
+  filter.category = f.category();
+  filter.product_no = f.product_no();
+  filter.product_name_contains = f.product_name_contains();
+  return filter;
+}
+
+// Enum values from the wire; anything outside int16 becomes 0, which validation refuses.
+int16_t Code(int value) { return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : 0; }
+
+void FillProductPage(const ProductPage& page, pb::ListProductPointsResponse* out) {
+  SetDate(page.days.from, out->mutable_from());
+  SetDate(page.days.to, out->mutable_to());
+  for (const ProductRow& row : page.products) {
+    pb::ProductPoints* p = out->add_products();
+    p->set_product_no(row.product_no);
+    p->set_product_name(row.product_name);
+    p->set_category(row.category);
+    SetTotals(row.totals, p->mutable_points());
+    // S4: a sale type the product was not sold as in the period is not shown.
+    if (row.shipping_general_events > 0) {
+      auto* s = p->add_shipping_by_sale_type();
+      s->set_sale_type(pb::SALE_TYPE_GENERAL);
+      s->set_shipping_points(row.shipping_general_points);
+      s->set_events(row.shipping_general_events);
+    }
+    if (row.shipping_reservation_events > 0) {
+      auto* s = p->add_shipping_by_sale_type();
+      s->set_sale_type(pb::SALE_TYPE_RESERVATION);
+      s->set_shipping_points(row.shipping_reservation_points);
+      s->set_events(row.shipping_reservation_events);
+    }
+  }
+  out->set_next_page_token(page.next_page_token);
+}
+
+template <typename Request>
+ProductQuery ProductQueryFrom(const Request& request, PeriodQuery period) {
+  ProductQuery query;
+  query.seller_id = request.seller_id();
+  query.period = std::move(period);
+  query.filter = FilterFrom(request.filter());
+  query.page_size = request.page_size();
+  query.page_token = request.page_token();
+  return query;
+}
+
+using Work = absl::AnyInvocable<absl::Status(const std::string& caller) &&>;
+
+// Authenticates and authorizes the caller; for a seller's call (`scope` set) also checks that
+// the gateway forwarded that seller's token. Then runs `work` on the pool and finishes with
+// its status.
+grpc::ServerUnaryReactor* Run(ThreadPool* pool, bool insecure_dev,
+                              grpc::CallbackServerContext* context, Permission permission,
+                              const SellerScope* scope, const std::string& seller_id, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = CallerIdentity(*context, insecure_dev);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  if (absl::Status allowed = Authorize(*caller, permission); !allowed.ok()) {
+    reactor->Finish(ToGrpc(allowed));
+    return reactor;
+  }
+  if (scope != nullptr) {
+    if (absl::Status scoped = scope->Check(*context, *caller, seller_id); !scoped.ok()) {
+      reactor->Finish(ToGrpc(scoped));
+      return reactor;
+    }
+  }
+  auto task = [reactor, caller = std::move(*caller), work = std::move(work)]() mutable {
+    reactor->Finish(ToGrpc(std::move(work)(caller)));
+  };
+  if (!pool->Post(std::move(task))) {
+    reactor->Finish(ToGrpc(Unavailable("OVERLOADED", "too many calls queued; retry later")));
+  }
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* PointsServer::RecordPointEvents(
+    grpc::CallbackServerContext* context, const pb::RecordPointEventsRequest* request,
+    pb::RecordPointEventsResponse* response) {
+  // The marketplace records for many sellers at once and acts for none: no seller scope.
+  return Run(work_, insecure_dev_, context, Permission::kRecordEvents, nullptr, "",
+             [this, request, response](const std::string& caller) -> absl::Status {
+               if (request->events_size() > static_cast<int>(kEventsPerCallMax)) {
+                 return InvalidArgument(
+                     "TOO_MANY_EVENTS",
+                     absl::StrCat("at most ", kEventsPerCallMax, " events per call"));
+               }
+               std::vector<PointEvent> events;
+               events.reserve(request->events_size());
+               for (int i = 0; i < request->events_size(); ++i) {
+                 const pb::PointEvent& in = request->events(i);
+                 PointEvent e;
+                 e.event_id = in.event_id();
+                 e.seller_id = in.seller_id();
+                 e.product_no = in.product_no();
+                 e.product_name = in.product_name();
+                 e.category = in.category();
+                 e.component = Code(in.component());
+                 e.sale_type = Code(in.sale_type());
+                 e.points = in.points();
+                 if (!in.has_occurred_at()) {
+                   return InvalidArgument("INVALID_OCCURRED_AT",
+                                          absl::StrCat("events[", i, "]: occurred_at is required"));
+                 }
+                 auto at = FromTimestamp(in.occurred_at(), "INVALID_OCCURRED_AT");
+                 if (!at.ok()) {
+                   return InvalidArgument("INVALID_OCCURRED_AT",
+                                          absl::StrCat("events[", i, "]: ", at.status().message()));
+                 }
+                 e.occurred_at = *at;
+                 events.push_back(std::move(e));
+               }
+               auto replayed = points_->RecordEvents(caller, events);
+               if (!replayed.ok()) return replayed.status();
+               for (size_t i = 0; i < events.size(); ++i) {
+                 auto* result = response->add_results();
+                 result->set_event_id(events[i].event_id);
+                 result->set_replayed((*replayed)[i]);
+               }
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PointsServer::GetMonthSummary(grpc::CallbackServerContext* context,
+                                                        const pb::GetMonthSummaryRequest* request,
+                                                        pb::GetMonthSummaryResponse* response) {
+  return Run(work_, insecure_dev_, context, Permission::kRead, scope_, request->seller_id(),
+             [this, request, response](const std::string&) -> absl::Status {
+               absl::optional<absl::CivilMonth> month;
+               if (request->has_month()) {
+                 auto m = MonthFrom(request->month());
+                 if (!m.ok()) return m.status();
+                 month = *m;
+               }
+               auto summary = points_->GetSummary(request->seller_id(), month);
+               if (!summary.ok()) return summary.status();
+               SetMonth(summary->month, response->mutable_month());
+               SetTotals(summary->points, response->mutable_points());
+               auto* window = response->mutable_conversion();
+               SetMonth(summary->points_month, window->mutable_points_month());
+               SetTotals(summary->previous_month_points, window->mutable_previous_month_points());
+               window->set_convertible_points(summary->verdict.convertible_points);
+               window->set_state(static_cast<pb::ConversionState>(summary->verdict.state));
+               SetTimestamp(summary->window.start, window->mutable_opens_at());
+               SetTimestamp(summary->window.end, window->mutable_closes_at());
+               if (summary->conversion.has_value()) {
+                 SetConversion(*summary->conversion, window->mutable_conversion());
+               }
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PointsServer::ConvertPoints(grpc::CallbackServerContext* context,
+                                                      const pb::ConvertPointsRequest* request,
+                                                      pb::ConvertPointsResponse* response) {
+  return Run(work_, insecure_dev_, context, Permission::kConvert, scope_, request->seller_id(),
+             [this, request, response](const std::string& caller) -> absl::Status {
+               ConvertRequest convert;
+               convert.caller = caller;
+               convert.seller_id = request->seller_id();
+               convert.idempotency_key = request->idempotency_key();
+               if (request->has_points_month()) {
+                 auto m = MonthFrom(request->points_month());
+                 if (!m.ok()) return m.status();
+                 convert.points_month = *m;
+               }
+               auto result = points_->Convert(convert);
+               if (!result.ok()) return result.status();
+               SetConversion(result->conversion, response->mutable_conversion());
+               response->set_replayed(result->replayed);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PointsServer::ListProductPoints(
+    grpc::CallbackServerContext* context, const pb::ListProductPointsRequest* request,
+    pb::ListProductPointsResponse* response) {
+  return Run(work_, insecure_dev_, context, Permission::kRead, scope_, request->seller_id(),
+             [this, request, response](const std::string&) -> absl::Status {
+               auto period = PeriodFrom(request->period());
+               if (!period.ok()) return period.status();
+               auto page = points_->ListProducts(View::kCurrent,
+                                                 ProductQueryFrom(*request, std::move(*period)));
+               if (!page.ok()) return page.status();
+               FillProductPage(*page, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PointsServer::ListPastServicePoints(
+    grpc::CallbackServerContext* context, const pb::ListPastServicePointsRequest* request,
+    pb::ListProductPointsResponse* response) {
+  return Run(work_, insecure_dev_, context, Permission::kRead, scope_, request->seller_id(),
+             [this, request, response](const std::string&) -> absl::Status {
+               auto period = PeriodFrom(request->period());
+               if (!period.ok()) return period.status();
+               auto page = points_->ListProducts(View::kPast,
+                                                 ProductQueryFrom(*request, std::move(*period)));
+               if (!page.ok()) return page.status();
+               FillProductPage(*page, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PointsServer::GetProductShippingDetail(
+    grpc::CallbackServerContext* context, const pb::GetProductShippingDetailRequest* request,
+    pb::GetProductShippingDetailResponse* response) {
+  return Run(work_, insecure_dev_, context, Permission::kRead, scope_, request->seller_id(),
+             [this, request, response](const std::string&) -> absl::Status {
+               auto period = PeriodFrom(request->period());
+               if (!period.ok()) return period.status();
+               auto detail =
+                   points_->GetShippingDetail(request->seller_id(), request->product_no(), *period);
+               if (!detail.ok()) return detail.status();
+               SetDate(detail->days.from, response->mutable_from());
+               SetDate(detail->days.to, response->mutable_to());
+               response->set_product_no(detail->product_no);
+               for (const ShippingDetail::PerSaleType& per : detail->details) {
+                 auto* out = response->add_details();
+                 out->set_sale_type(static_cast<pb::SaleType>(per.sale_type));
+                 out->set_shipping_points(per.points);
+                 out->set_events(per.events);
+                 for (const ShippingDetail::Day& day : per.days) {
+                   auto* d = out->add_days();
+                   SetDate(day.day, d->mutable_date());
+                   d->set_shipping_points(day.points);
+                   d->set_events(day.events);
+                 }
+               }
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* TestClockServer::SetTime(grpc::CallbackServerContext* context,
+                                                   const pb::SetTimeRequest* request,
+                                                   pb::SetTimeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = CallerIdentity(*context, insecure_dev_);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  if (absl::Status allowed = Authorize(*caller, Permission::kSetTestClock); !allowed.ok()) {
+    reactor->Finish(ToGrpc(allowed));
+    return reactor;
+  }
+  if (!request->has_time()) {
+    reactor->Finish(ToGrpc(InvalidArgument("INVALID_TIME", "time is required")));
+    return reactor;
+  }
+  auto t = FromTimestamp(request->time(), "INVALID_TIME");
+  if (!t.ok()) {
+    reactor->Finish(ToGrpc(t.status()));
+    return reactor;
+  }
+  clock_->Set(*t);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace qcash::points

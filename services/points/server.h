@@ -1,0 +1,70 @@
+// The gRPC face of the points service: qcash.points.v1.PointsService (and, in test
+// configurations only, qcash.points.v1.PointsTestClock) on the callback API. Thin by design:
+// authenticate the caller, authorize by the policy table, translate the request to domain
+// types, run the domain call on a worker pool (every call waits on PostgreSQL, conversions
+// also on the wallet), translate the answer back. No rule of the domain lives here.
+#ifndef QCASH_SERVICES_POINTS_SERVER_H_
+#define QCASH_SERVICES_POINTS_SERVER_H_
+
+#include "common/seller_scope.h"
+#include "common/thread_pool.h"
+#include "qcash/points/v1/points.grpc.pb.h"
+#include "services/points/clock.h"
+#include "services/points/points.h"
+
+namespace qcash::points {
+
+namespace pb = ::qcash::points::v1;
+
+class PointsServer final : public pb::PointsService::CallbackService {
+ public:
+  // `work` runs the calls; `scope` checks that the gateway acts only for the seller of the
+  // token it forwards (common/seller_scope.h). Both must outlive the server.
+  PointsServer(Points* points, ThreadPool* work, const SellerScope* scope, bool insecure_dev)
+      : points_(points), work_(work), scope_(scope), insecure_dev_(insecure_dev) {}
+
+  grpc::ServerUnaryReactor* RecordPointEvents(grpc::CallbackServerContext* context,
+                                              const pb::RecordPointEventsRequest* request,
+                                              pb::RecordPointEventsResponse* response) override;
+  grpc::ServerUnaryReactor* GetMonthSummary(grpc::CallbackServerContext* context,
+                                            const pb::GetMonthSummaryRequest* request,
+                                            pb::GetMonthSummaryResponse* response) override;
+  grpc::ServerUnaryReactor* ConvertPoints(grpc::CallbackServerContext* context,
+                                          const pb::ConvertPointsRequest* request,
+                                          pb::ConvertPointsResponse* response) override;
+  grpc::ServerUnaryReactor* ListProductPoints(grpc::CallbackServerContext* context,
+                                              const pb::ListProductPointsRequest* request,
+                                              pb::ListProductPointsResponse* response) override;
+  grpc::ServerUnaryReactor* GetProductShippingDetail(
+      grpc::CallbackServerContext* context, const pb::GetProductShippingDetailRequest* request,
+      pb::GetProductShippingDetailResponse* response) override;
+  grpc::ServerUnaryReactor* ListPastServicePoints(grpc::CallbackServerContext* context,
+                                                  const pb::ListPastServicePointsRequest* request,
+                                                  pb::ListProductPointsResponse* response) override;
+
+ private:
+  Points* const points_;
+  ThreadPool* const work_;
+  const SellerScope* const scope_;
+  const bool insecure_dev_;
+};
+
+// TEST-ONLY: sets the SettableClock the Points read. main.cc registers it only when
+// QCASH_POINTS_TEST_CLOCK=1 together with QCASH_INSECURE_DEV=1.
+class TestClockServer final : public pb::PointsTestClock::CallbackService {
+ public:
+  TestClockServer(SettableClock* clock, bool insecure_dev)
+      : clock_(clock), insecure_dev_(insecure_dev) {}
+
+  grpc::ServerUnaryReactor* SetTime(grpc::CallbackServerContext* context,
+                                    const pb::SetTimeRequest* request,
+                                    pb::SetTimeResponse* response) override;
+
+ private:
+  SettableClock* const clock_;
+  const bool insecure_dev_;
+};
+
+}  // namespace qcash::points
+
+#endif  // QCASH_SERVICES_POINTS_SERVER_H_
