@@ -251,8 +251,10 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::chrono::milliseconds wait) {
 }
 
 void PgPool::Return(std::unique_ptr<PgConnection> conn) {
+  // A ROLLBACK round trip, when one is needed, happens before taking the pool's lock.
+  const bool reusable = conn->ResetToIdle();
   std::lock_guard<std::mutex> lock(mu_);
-  if (conn->ResetToIdle()) {
+  if (reusable) {
     idle_.push_back(std::move(conn));
   } else {
     --open_;  // dropped; the next Acquire connects afresh
