@@ -9,6 +9,7 @@
 #include "gateway/errors.h"
 #include "gateway/openapi.h"
 #include "gateway/transcode.h"
+#include "qcash/points/v1/points.pb.h"
 #include "qcash/wallet/v1/wallet.pb.h"
 
 namespace qcash::gateway {
@@ -59,6 +60,45 @@ TEST(TranscodeTest, QueryBecomesTheRequestAndTheSellerComesFromTheToken) {
   ASSERT_EQ(request.types_size(), 2);
   EXPECT_EQ(request.types(1), wallet::v1::ENTRY_TYPE_AD_SPEND);
   EXPECT_EQ(request.from().seconds(), 1'793'458'800);  // 2026-10-31T15:00:00Z
+}
+
+TEST(TranscodeTest, NestedFieldsTakeDottedNames) {
+  HttpInput in;
+  in.method = "GET";
+  in.query = {{"period.month.year", "2026"},
+              {"period.month.month", "10"},
+              {"filter.category", "本・雑誌"},
+              {"pageSize", "5"}};
+  auto message = BuildRequest(RouteFor("/api/v1/points/products"), in, "shop-1");
+  ASSERT_TRUE(message.ok()) << message.status();
+  const auto& request = static_cast<const points::v1::ListProductPointsRequest&>(**message);
+  EXPECT_EQ(request.seller_id(), "shop-1");
+  EXPECT_EQ(request.period().month().year(), 2026);
+  EXPECT_EQ(request.period().month().month(), 10);
+  EXPECT_EQ(request.filter().category(), "本・雑誌");
+  EXPECT_EQ(request.page_size(), 5);
+  for (const auto& [key, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"period.month", "INVALID_PARAMETER"},        // a group, not a field
+           {"period.month.week", "UNKNOWN_PARAMETER"},
+           {"period.month.year.x", "UNKNOWN_PARAMETER"},
+           {"filter.sellerId", "UNKNOWN_PARAMETER"}}) {
+    HttpInput bad;
+    bad.method = "GET";
+    bad.query = {{key, "1"}};
+    auto refused = BuildRequest(RouteFor("/api/v1/points/products"), bad, "shop-1");
+    ASSERT_FALSE(refused.ok()) << key;
+    EXPECT_EQ(ReasonOf(refused.status()), reason) << key;
+  }
+}
+
+TEST(TranscodeTest, PathParametersFillTheirFields) {
+  HttpInput in;
+  in.method = "GET";
+  in.path_params = {{"product_no", "P-100"}};
+  auto message = BuildRequest(RouteFor("/api/v1/points/products/{product_no}/shipping"), in, "s");
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_EQ(static_cast<const points::v1::GetProductShippingDetailRequest&>(**message).product_no(),
+            "P-100");
 }
 
 TEST(TranscodeTest, RefusesWhatItCannotTrust) {

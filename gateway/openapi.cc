@@ -1,5 +1,6 @@
 #include "gateway/openapi.h"
 
+#include <functional>
 #include <map>
 #include <set>
 #include <vector>
@@ -240,14 +241,26 @@ std::string GenerateOpenApi(const std::vector<Route>& routes) {
                                     .Set("schema", schemas.Field(f))));
     }
     if (route.http_method == "GET") {
-      for (int i = 0; i < route.request->field_count(); ++i) {
-        const FieldDescriptor* f = route.request->field(i);
-        if (Hidden(f) || in_path.count(f->name()) != 0) continue;
-        parameters.Push(std::move(Json::Object()
-                                      .Set("name", f->json_name())
-                                      .Set("in", "query")
-                                      .Set("schema", schemas.Field(f))));
-      }
+      // Nested messages are flattened to dotted names (period.month.year), as the gateway
+      // reads them.
+      std::function<void(const Descriptor*, const std::string&, int)> add_query =
+          [&](const Descriptor* d, const std::string& prefix, int depth) {
+            for (int i = 0; i < d->field_count(); ++i) {
+              const FieldDescriptor* f = d->field(i);
+              if (depth == 0 && (Hidden(f) || in_path.count(f->name()) != 0)) continue;
+              const bool nested = f->type() == FieldDescriptor::TYPE_MESSAGE && !f->is_repeated() &&
+                                  f->message_type()->full_name() != "google.protobuf.Timestamp";
+              if (nested && depth < 4) {
+                add_query(f->message_type(), prefix + f->json_name() + ".", depth + 1);
+                continue;
+              }
+              parameters.Push(std::move(Json::Object()
+                                            .Set("name", prefix + f->json_name())
+                                            .Set("in", "query")
+                                            .Set("schema", schemas.Field(f))));
+            }
+          };
+      add_query(route.request, "", 0);
     } else {
       if (route.request->FindFieldByName("idempotency_key") != nullptr) {
         parameters.Push(std::move(

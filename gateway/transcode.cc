@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -42,51 +43,89 @@ absl::StatusOr<std::string> QueryValueToJson(const FieldDescriptor* field,
       return InvalidArgument("INVALID_PARAMETER",
                              absl::StrCat(field->json_name(), " must be true or false"));
     case FieldDescriptor::CPPTYPE_MESSAGE:
-      if (field->message_type()->full_name() != "google.protobuf.Timestamp") {
-        return InvalidArgument("INVALID_PARAMETER",
-                               absl::StrCat(field->json_name(), " cannot be given in a query"));
-      }
-      return JsonQuote(value);  // RFC 3339
+      return JsonQuote(value);  // google.protobuf.Timestamp: RFC 3339
     default:
       // Strings, enums (by name) and numbers (proto3 JSON accepts them quoted).
       return JsonQuote(value);
   }
 }
 
+// The query string as a JSON object. A key names a field by its proto or JSON name, or a
+// field of a nested message with dots (grpc-gateway's convention): `period.month.year=2026`.
+// Repeated scalar fields take the key more than once.
+class QueryObject {
+ public:
+  absl::Status Add(const google::protobuf::Descriptor* d, const std::string& key,
+                   const std::string& value) {
+    Node* node = &root_;
+    const google::protobuf::Descriptor* at = d;
+    const FieldDescriptor* field = nullptr;
+    for (absl::string_view part : absl::StrSplit(key, '.')) {
+      if (at == nullptr) {
+        return InvalidArgument("UNKNOWN_PARAMETER", absl::StrCat("unknown parameter ", key));
+      }
+      field = FindField(at, std::string(part));
+      if (field == nullptr) {
+        return InvalidArgument("UNKNOWN_PARAMETER", absl::StrCat("unknown parameter ", key));
+      }
+      node = &node->children[field->json_name()];
+      node->field = field;
+      const bool nested = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+                          field->message_type()->full_name() != "google.protobuf.Timestamp" &&
+                          !field->is_repeated();
+      at = nested ? field->message_type() : nullptr;
+    }
+    if (at != nullptr) {
+      return InvalidArgument("INVALID_PARAMETER",
+                             absl::StrCat(key, " is a group of fields; name one of them"));
+    }
+    auto json = QueryValueToJson(field, value);
+    if (!json.ok()) return json.status();
+    if (!field->is_repeated() && !node->values.empty()) {
+      return InvalidArgument("INVALID_PARAMETER", absl::StrCat(key, " is given more than once"));
+    }
+    node->values.push_back(*json);
+    return absl::OkStatus();
+  }
+
+  std::string Json() const { return Render(root_); }
+
+ private:
+  struct Node {
+    const FieldDescriptor* field = nullptr;
+    std::map<std::string, Node> children;
+    std::vector<std::string> values;
+  };
+
+  static std::string Render(const Node& node) {
+    if (node.children.empty() && node.field != nullptr) {
+      if (!node.field->is_repeated()) return node.values.empty() ? "null" : node.values[0];
+      std::string array = "[";
+      for (size_t i = 0; i < node.values.size(); ++i) {
+        absl::StrAppend(&array, i ? "," : "", node.values[i]);
+      }
+      return array + "]";
+    }
+    std::string object = "{";
+    for (const auto& [name, child] : node.children) {
+      absl::StrAppend(&object, object.size() > 1 ? "," : "", JsonQuote(name), ":", Render(child));
+    }
+    return object + "}";
+  }
+
+  Node root_;
+};
+
 absl::Status FillFromQuery(const std::multimap<std::string, std::string>& query,
                            google::protobuf::Message* message) {
-  const google::protobuf::Descriptor* d = message->GetDescriptor();
-  std::map<const FieldDescriptor*, std::vector<std::string>> values;
+  QueryObject object;
   for (const auto& [key, value] : query) {
     if (!IsValidUtf8(key) || !IsValidUtf8(value)) {
       return InvalidArgument("INVALID_UTF8", "query parameters must be UTF-8");
     }
-    const FieldDescriptor* field = FindField(d, key);
-    if (field == nullptr) {
-      return InvalidArgument("UNKNOWN_PARAMETER", absl::StrCat("unknown parameter ", key));
-    }
-    auto json = QueryValueToJson(field, value);
-    if (!json.ok()) return json.status();
-    values[field].push_back(*json);
+    if (absl::Status s = object.Add(message->GetDescriptor(), key, value); !s.ok()) return s;
   }
-  std::string object = "{";
-  for (const auto& [field, list] : values) {
-    if (object.size() > 1) object += ",";
-    absl::StrAppend(&object, JsonQuote(field->json_name()), ":");
-    if (field->is_repeated()) {
-      object += "[";
-      for (size_t i = 0; i < list.size(); ++i) absl::StrAppend(&object, i ? "," : "", list[i]);
-      object += "]";
-    } else {
-      if (list.size() > 1) {
-        return InvalidArgument("INVALID_PARAMETER",
-                               absl::StrCat(field->json_name(), " is given more than once"));
-      }
-      object += list[0];
-    }
-  }
-  object += "}";
-  return ParseJson(object, message);
+  return ParseJson(object.Json(), message);
 }
 
 absl::Status SetString(google::protobuf::Message* message, const FieldDescriptor* field,
