@@ -182,6 +182,9 @@ void Gateway::RegisterRoutes() {
   server_->Get("/openapi.json", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(openapi_json_, "application/json");
   });
+  server_->Get("/favicon.ico", [](const httplib::Request&, httplib::Response& response) {
+    response.status = 204;  // no icon; and no 404 in every page load's console
+  });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("ok\n", "text/plain");
   });

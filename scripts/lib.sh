@@ -21,6 +21,7 @@ QCASH_PACKAGES=(
   libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
   libcpp-httplib-dev libjwt-dev
   postgresql-15 redis-server tzdata openssl ca-certificates curl
+  chromium fonts-ipafont-gothic
 )
 
 qcash_log() { printf '\033[1m[qcash]\033[0m %s\n' "$*" >&2; }

@@ -158,6 +158,180 @@ PAGES.history = async () => {
   await load(true);
 };
 
+// ---------------------------------------------------------------- service points
+
+const pointsFormat = new Intl.NumberFormat('ja-JP');
+const pts = (value) => pointsFormat.format(BigInt(value || 0)) + 'ポイント';
+const monthLabel = (m) => (m && m.year ? `${m.year}年${m.month}月` : '');
+
+const CONVERSION_STATES = {
+  CONVERSION_STATE_CONVERTIBLE: '先月のサービスポイントをQキャッシュに交換できます。',
+  CONVERSION_STATE_BELOW_MINIMUM: '先月のサービスポイントが100ポイント未満のため、交換できません。',
+  CONVERSION_STATE_CONVERTED: '先月のサービスポイントは交換済みです。',
+  CONVERSION_STATE_IN_PROGRESS: '交換の処理中です。しばらくしてからご確認ください。',
+  CONVERSION_STATE_LAPSED: '交換期間が終了しました。',
+};
+
+PAGES.points = async () => {
+  let summary;
+  async function load() {
+    summary = await Q.api('/api/v1/points/summary');
+    const conv = summary.conversion || {};
+    const last = conv.previousMonthPoints || {};
+    const now = summary.points || {};
+    document.getElementById('this-month').textContent = monthLabel(summary.month);
+    document.getElementById('last-month').textContent = monthLabel(conv.pointsMonth);
+    document.getElementById('this-total').textContent = pts(now.totalPoints);
+    document.getElementById('last-total').textContent = pts(last.totalPoints);
+    document.getElementById('convertible').textContent = pts(conv.convertiblePoints);
+    for (const [id, field] of [['shipping', 'shippingPoints'], ['claim', 'claimPoints'], ['review', 'reviewPoints']]) {
+      document.getElementById(`this-${id}`).textContent = pts(now[field]);
+      document.getElementById(`last-${id}`).textContent = pts(last[field]);
+    }
+    document.getElementById('conversion-state').textContent = CONVERSION_STATES[conv.state] || '';
+    document.getElementById('convert').disabled = BigInt(conv.convertiblePoints || 0) <= 0n;
+  }
+  await load();
+  const dialog = document.getElementById('confirm');
+  let key = '';
+  document.getElementById('convert').addEventListener('click', () => {
+    const conv = summary.conversion;
+    const total = BigInt(conv.previousMonthPoints.totalPoints || 0);
+    const convertible = BigInt(conv.convertiblePoints || 0);
+    document.getElementById('confirm-text').textContent =
+      `${monthLabel(conv.pointsMonth)}のサービスポイント ${pts(total)} のうち、` +
+      `${pts(convertible)} を ${Q.qcash(convertible)} に交換します。`;
+    document.getElementById('confirm-leftover').textContent =
+      `端数の ${pts(total - convertible)} は100ポイント未満のため交換されず、失効します。`;
+    key = Q.newKey();  // one key per confirmation: a double click converts once
+    dialog.showModal();
+  });
+  document.getElementById('confirm-no').addEventListener('click', () => dialog.close());
+  document.getElementById('confirm-yes').addEventListener('click', async () => {
+    dialog.close();
+    try {
+      const result = await Q.api('/api/v1/points/conversions', {
+        method: 'POST', key, body: { pointsMonth: summary.conversion.pointsMonth },
+      });
+      const done = document.getElementById('converted');
+      done.textContent = `交換が完了しました。${Q.qcash(result.conversion.convertedPoints)} がチャージされました。`;
+      done.classList.remove('hidden');
+      Q.showError('');
+      await load();
+    } catch (e) {
+      Q.showError(e.message);
+    }
+  });
+};
+
+function productRow(product, withDetail) {
+  const row = document.createElement('tr');
+  const p = product.points || {};
+  row.append(Q.el('td', product.productNo), Q.el('td', product.productName),
+             Q.el('td', product.category, 'optional'), Q.el('td', pts(p.shippingPoints), 'yen'),
+             Q.el('td', pts(p.claimPoints), 'yen optional'),
+             Q.el('td', pts(p.reviewPoints), 'yen optional'), Q.el('td', pts(p.totalPoints), 'yen'));
+  if (withDetail) {
+    const cell = document.createElement('td');
+    const button = Q.el('button', '詳細', 'secondary');
+    button.type = 'button';
+    button.addEventListener('click', () => withDetail(product));
+    cell.append(button);
+    row.append(cell);
+  }
+  return row;
+}
+
+// Query fields of a period and a product filter, from the form's inputs.
+function periodAndFilter() {
+  const query = {};
+  const value = (id) => (document.getElementById(id) || {}).value || '';
+  const month = value('month');
+  const from = value('from');
+  const to = value('to');
+  if (from && to) {
+    const [fy, fm, fd] = from.split('-');
+    const [ty, tm, td] = to.split('-');
+    Object.assign(query, {
+      'period.dates.from.year': fy, 'period.dates.from.month': +fm, 'period.dates.from.day': +fd,
+      'period.dates.to.year': ty, 'period.dates.to.month': +tm, 'period.dates.to.day': +td,
+    });
+  } else if (month) {
+    const [y, m] = month.split('-');
+    Object.assign(query, { 'period.month.year': y, 'period.month.month': +m });
+  }
+  if (value('category')) query['filter.category'] = value('category');
+  if (value('product-no')) query['filter.productNo'] = value('product-no');
+  if (value('product-name')) query['filter.productNameContains'] = value('product-name');
+  return query;
+}
+
+const SALE_TYPES = { SALE_TYPE_GENERAL: '一般商品', SALE_TYPE_RESERVATION: '予約商品' };
+const dateLabel = (d) => `${d.year}/${String(d.month).padStart(2, '0')}/${String(d.day).padStart(2, '0')}`;
+
+PAGES.products = async () => {
+  const body = document.getElementById('products');
+  const more = document.getElementById('more');
+  let pageToken = '';
+  async function showDetail(product) {
+    const query = periodAndFilter();
+    for (const k of Object.keys(query)) if (k.startsWith('filter.')) delete query[k];
+    const detail = await Q.api(`/api/v1/points/products/${encodeURIComponent(product.productNo)}/shipping`, { query });
+    document.getElementById('detail-product').textContent = `${product.productNo} ${product.productName}`;
+    const lists = document.getElementById('detail-lists');
+    lists.textContent = '';
+    for (const list of detail.details || []) {
+      lists.append(Q.el('h3', `${SALE_TYPES[list.saleType] || list.saleType}：${pts(list.shippingPoints)}`));
+      const table = document.createElement('table');
+      const head = document.createElement('tr');
+      head.append(Q.el('th', '日付'), Q.el('th', '配送ポイント', 'yen'), Q.el('th', '件数', 'yen'));
+      table.append(head);
+      for (const day of list.days || []) {
+        const row = document.createElement('tr');
+        row.append(Q.el('td', dateLabel(day.date)), Q.el('td', pts(day.shippingPoints), 'yen'),
+                   Q.el('td', String(day.events || 0), 'yen'));
+        table.append(row);
+      }
+      lists.append(table);
+    }
+    document.getElementById('detail').classList.remove('hidden');
+  }
+  async function load(reset) {
+    if (reset) { body.textContent = ''; pageToken = ''; }
+    const data = await Q.api('/api/v1/points/products', { query: { ...periodAndFilter(), pageSize: 50, pageToken } });
+    document.getElementById('period').textContent = data.from ? `期間：${dateLabel(data.from)}〜${dateLabel(data.to)}` : '';
+    for (const product of data.products || []) {
+      body.append(productRow(product, (p) => showDetail(p).catch((e) => Q.showError(e.message))));
+    }
+    pageToken = data.nextPageToken;
+    more.classList.toggle('hidden', !pageToken);
+    document.getElementById('empty').classList.toggle('hidden', body.children.length > 0);
+    Q.showError('');
+  }
+  document.getElementById('filters').addEventListener('submit', (event) => {
+    event.preventDefault();
+    load(true).catch((e) => Q.showError(e.message));
+  });
+  more.addEventListener('click', () => load(false).catch((e) => Q.showError(e.message)));
+  await load(true);
+};
+
+PAGES.past = async () => {
+  const body = document.getElementById('products');
+  document.getElementById('filters').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      body.textContent = '';
+      const data = await Q.api('/api/v1/points/past', { query: { ...periodAndFilter(), pageSize: 100 } });
+      for (const product of data.products || []) body.append(productRow(product, null));
+      document.getElementById('empty').classList.toggle('hidden', body.children.length > 0);
+      Q.showError('');
+    } catch (e) {
+      Q.showError(e.message);
+    }
+  });
+};
+
 document.addEventListener('DOMContentLoaded', () => {
   const page = PAGES[document.body.dataset.page];
   if (page) page().catch((e) => Q.showError(e.message));
