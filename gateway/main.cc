@@ -14,6 +14,7 @@
 //   QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX  calls in flight per service        16
 //   QCASH_GATEWAY_DEV_LOGIN=1 with QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE
 //                                           the development login (never in production)
+//   QCASH_METRICS_LISTEN                    host:port for /metrics (empty: off)
 //   QCASH_UNREADY_DELAY_MS / QCASH_DRAIN_TIMEOUT_MS  shutdown, as for every service
 //   QCASH_TLS_* / QCASH_INSECURE_DEV        transport to the services (common/server.h)
 #include <fstream>
@@ -24,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/redis.h"
 #include "common/server.h"
 #include "common/status.h"
@@ -110,6 +112,12 @@ absl::Status Run() {
       {*public_key, options.token_issuer, options.token_audience, absl::Seconds(30)},
       *csrf_secret);
 
+  std::unique_ptr<qcash::metrics::MetricsServer> metrics;
+  if (const std::string address = EnvString("QCASH_METRICS_LISTEN", ""); !address.empty()) {
+    auto started = qcash::metrics::MetricsServer::Start(address);
+    if (!started.ok()) return started.status();
+    metrics = std::move(*started);
+  }
   qcash::gateway::Gateway gateway(options, &auth, upstreams->get(), &limiter);
   const int bound = gateway.Bind(host, port);
   if (bound < 0) return qcash::Unavailable("LISTEN_FAILED", "cannot listen on " + listen);

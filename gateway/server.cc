@@ -10,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "gateway/assets.h"
 #include "gateway/errors.h"
@@ -58,6 +59,37 @@ std::string RequestId(const httplib::Request& request) {
   }
   return RandomHex(8);
 }
+
+metrics::Counter* HttpRequests() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_http_requests_total", "HTTP requests by route pattern and status.",
+      {"route", "status"});
+  return counter;
+}
+
+metrics::Histogram* HttpSeconds() {
+  static auto* const histogram = metrics::Registry::Global().NewHistogram(
+      "qcash_http_request_seconds", "Time to answer an HTTP request, by route pattern.",
+      {"route"});
+  return histogram;
+}
+
+// Counts one request under its route pattern (never the raw path, which is unbounded).
+class RequestTimer {
+ public:
+  RequestTimer(std::string route, const httplib::Response& response)
+      : route_(std::move(route)), response_(response), start_(absl::Now()) {}
+  ~RequestTimer() {
+    // A handler that only sets content leaves the status unset (-1): cpp-httplib sends 200.
+    HttpRequests()->Add({route_, absl::StrCat(response_.status < 0 ? 200 : response_.status)});
+    HttpSeconds()->Observe({route_}, absl::ToDoubleSeconds(absl::Now() - start_));
+  }
+
+ private:
+  const std::string route_;
+  const httplib::Response& response_;
+  const absl::Time start_;
+};
 
 void SendError(httplib::Response& response, const absl::Status& status) {
   response.status = HttpStatusFor(status.code());
@@ -231,6 +263,7 @@ void Gateway::RegisterRoutes() {
 
 void Gateway::HandleApi(const Route& route, const httplib::Request& request,
                         httplib::Response& response) {
+  RequestTimer timer(absl::StrCat(route.http_method, " ", route.path), response);
   auto caller = auth_->Authenticate(request.get_header_value("Authorization"),
                                     request.get_header_value("Cookie"), absl::Now());
   if (!caller.ok()) return SendError(response, caller.status());
@@ -273,6 +306,7 @@ void Gateway::HandleApi(const Route& route, const httplib::Request& request,
 }
 
 void Gateway::HandleWebhook(const httplib::Request& request, httplib::Response& response) {
+  RequestTimer timer("POST /webhooks/{provider}", response);
   SendError(response, Unavailable("WEBHOOKS_NOT_CONFIGURED",
                                   "provider notifications are not accepted here yet"));
 }
@@ -315,6 +349,7 @@ void Gateway::HandleDevLogin(const httplib::Request& request, httplib::Response&
 
 void Gateway::HandlePage(const std::string& name, const httplib::Request& request,
                          httplib::Response& response) {
+  RequestTimer timer("page " + name, response);
   if (name != "login.html") {
     auto caller = auth_->Authenticate("", request.get_header_value("Cookie"), absl::Now());
     if (!caller.ok()) {

@@ -23,6 +23,7 @@ namespace pb = ::qcash::wallet::v1;
 struct Env {
   std::unique_ptr<Stack> stack;
   GatewayProcess gateway;
+  int metrics_port = 0;
   std::unique_ptr<pb::WalletService::Stub> wallet;
 };
 Env* env = nullptr;
@@ -36,8 +37,11 @@ class GatewayEnvironment : public ::testing::Environment {
     auto stack = StartStack("gateway_api");
     ASSERT_TRUE(stack.ok()) << stack.status();
     env->stack = std::move(*stack);
-    auto gateway = StartGateway(*env->stack, {{"QCASH_GATEWAY_RATE_LIMIT", absl::StrCat(kRateLimit)},
-                                              {"QCASH_GATEWAY_RATE_WINDOW_S", "60"}});
+    env->metrics_port = FreePort();
+    auto gateway = StartGateway(
+        *env->stack, {{"QCASH_GATEWAY_RATE_LIMIT", absl::StrCat(kRateLimit)},
+                      {"QCASH_GATEWAY_RATE_WINDOW_S", "60"},
+                      {"QCASH_METRICS_LISTEN", absl::StrCat("127.0.0.1:", env->metrics_port)}});
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     env->gateway = std::move(*gateway);
     env->wallet = pb::WalletService::NewStub(
@@ -321,6 +325,26 @@ TEST_F(GatewayApiTest, DevLoginSetsStrictCookies) {
   auto anonymous = Client().Get("/");
   ASSERT_TRUE(anonymous);
   EXPECT_EQ(anonymous->status, 303);  // to the login
+}
+
+TEST_F(GatewayApiTest, MetricsCountRequestsByRouteNotBySeller) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  ASSERT_TRUE(Get("/api/v1/balance", Token(seller)));
+  ASSERT_TRUE(Get("/api/v1/balance?sellerId=x", Token(seller)));
+  httplib::Client metrics("127.0.0.1", env->metrics_port);
+  auto response = metrics.Get("/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_NE(response->body.find(
+                "qcash_http_requests_total{route=\"GET /api/v1/balance\",status=\"200\"}"),
+            std::string::npos)
+      << response->body;
+  EXPECT_NE(response->body.find(
+                "qcash_http_requests_total{route=\"GET /api/v1/balance\",status=\"400\"}"),
+            std::string::npos);
+  EXPECT_NE(response->body.find("qcash_http_request_seconds_bucket"), std::string::npos);
+  EXPECT_EQ(response->body.find(seller), std::string::npos) << "a seller id became a label";
 }
 
 }  // namespace
