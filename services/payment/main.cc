@@ -1,0 +1,185 @@
+// qcash-payment: the payment service process.
+//
+// Configuration (environment):
+//   QCASH_PAYMENT_LISTEN              address to serve gRPC on              127.0.0.1:50052
+//   QCASH_PAYMENT_DATABASE_URL        PostgreSQL of the payment service     (required)
+//   QCASH_REDIS_HOST / _PORT          Redis (Q-sign lock fast path)         127.0.0.1 / 6379
+//   QCASH_WALLET_TARGET               the wallet's host:port                127.0.0.1:50051
+//   QCASH_PAYMENT_PROVIDER_URL_<P>    base URL of provider <P> (e.g. _PAYPAL); a provider
+//                                     without one is not offered (PROVIDER_NOT_CONFIGURED)
+//   QCASH_PAYMENT_SANDBOX_URL         development: every provider is the sandbox at this URL
+//   QCASH_PAYMENT_DEV_SANDBOX=1       development: accept the sandbox (refused otherwise)
+//   QCASH_PAYMENT_SECRET_<P> / _WEBHOOK_SECRETS_DIR / _SECRETS_FILE  provider secrets
+//                                     (secrets.h), for every configured provider
+//   QCASH_PAYMENT_RETURN_URL          where providers send the seller back
+//   http://127.0.0.1:8080/charge/done QCASH_PAYMENT_NOTIFY_SKEW_S       accepted notification clock
+//   skew      300 QCASH_PAYMENT_QSIGN_LOCK_S        lock after 5 wrong Q-sign passwords   1800
+//   QCASH_PAYMENT_INSTANT_TTL_S       deadline of card orders               900
+//   QCASH_PAYMENT_REDIRECT_TTL_S      deadline of redirect orders           1800
+//   QCASH_PAYMENT_COUNTER_TTL_S       deadline of counter orders            259200 (3 days)
+//   QCASH_PAYMENT_RECONCILE_INTERVAL_MS  reconciler period                  1000
+//   QCASH_PAYMENT_POLL_INTERVAL_S     ask providers about waiting orders    300
+//   QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS   longest wait between retries       60000
+//   QCASH_PAYMENT_WORKERS             threads for calls                     16
+//   QCASH_METRICS_LISTEN              host:port for /metrics (empty: off)
+//   QCASH_HEALTH_LISTEN               plaintext host:port for probes (empty: off)
+//   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE  checks the seller tokens the gateway forwards
+//                                     (common/seller_scope.h)
+//   QCASH_UNREADY_DELAY_MS / QCASH_DRAIN_TIMEOUT_MS / QCASH_TLS_* / QCASH_INSECURE_DEV
+//                                     see common/server.h
+#include <cstdio>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/metrics_http.h"
+#include "common/seller_scope.h"
+#include "common/server.h"
+#include "common/status.h"
+#include "common/thread_pool.h"
+#include "services/payment/connectors/registry.h"
+#include "services/payment/payments.h"
+#include "services/payment/secrets.h"
+#include "services/payment/server.h"
+#include "services/payment/wallet_adapter.h"
+
+namespace {
+
+using qcash::EnvInt;
+using qcash::EnvString;
+
+absl::StatusOr<qcash::payment::RegistryConfig> ProviderConfig(bool dev_sandbox) {
+  qcash::payment::RegistryConfig config;
+  config.allow_sandbox = dev_sandbox;
+  const std::string sandbox = EnvString("QCASH_PAYMENT_SANDBOX_URL", "");
+  if (!sandbox.empty() && !dev_sandbox) {
+    // The sandbox plays every provider and pays without money: never in production.
+    return qcash::InvalidArgument("INVALID_CONFIG",
+                                  "QCASH_PAYMENT_SANDBOX_URL is set but QCASH_PAYMENT_DEV_SANDBOX "
+                                  "is not: the provider sandbox is a development tool");
+  }
+  std::vector<std::string> configured;
+  for (const std::string& provider : qcash::payment::AllProviders()) {
+    std::string url =
+        EnvString(absl::StrCat("QCASH_PAYMENT_PROVIDER_URL_", absl::AsciiStrToUpper(provider)), "");
+    if (url.empty() && !sandbox.empty()) url = absl::StrCat(sandbox, "/providers/", provider);
+    if (url.empty()) {
+      qcash::Log(qcash::LogLevel::kWarn, "provider_not_configured",
+                 {{"provider", provider}, {"note", "its payment method is not offered"}});
+      continue;
+    }
+    config.provider_urls[provider] = url;
+    configured.push_back(provider);
+  }
+  auto secrets = qcash::payment::LoadProviderSecrets(configured);
+  if (!secrets.ok()) return secrets.status();
+  config.secrets = std::move(*secrets);
+  return config;
+}
+
+absl::Status Run() {
+  qcash::payment::Payments::Options options;
+  options.database_url = EnvString("QCASH_PAYMENT_DATABASE_URL", "");
+  if (options.database_url.empty()) {
+    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_PAYMENT_DATABASE_URL is required");
+  }
+  options.redis.host = EnvString("QCASH_REDIS_HOST", "127.0.0.1");
+  options.return_url = EnvString("QCASH_PAYMENT_RETURN_URL", options.return_url);
+  auto redis_port = EnvInt("QCASH_REDIS_PORT", 6379, 1, 65535);
+  auto skew_s = EnvInt("QCASH_PAYMENT_NOTIFY_SKEW_S", 300, 10, 3600);
+  auto lock_s = EnvInt("QCASH_PAYMENT_QSIGN_LOCK_S", 1800, 1, 86'400);
+  auto instant_s = EnvInt("QCASH_PAYMENT_INSTANT_TTL_S", 900, 1, 30 * 86'400);
+  auto redirect_s = EnvInt("QCASH_PAYMENT_REDIRECT_TTL_S", 1800, 1, 30 * 86'400);
+  auto counter_s = EnvInt("QCASH_PAYMENT_COUNTER_TTL_S", 259'200, 1, 30 * 86'400);
+  auto reconcile_ms = EnvInt("QCASH_PAYMENT_RECONCILE_INTERVAL_MS", 1000, 10, 600'000);
+  auto poll_s = EnvInt("QCASH_PAYMENT_POLL_INTERVAL_S", 300, 1, 86'400);
+  auto backoff_ms = EnvInt("QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", 60'000, 100, 3'600'000);
+  auto workers = EnvInt("QCASH_PAYMENT_WORKERS", 16, 1, 256);
+  auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
+  auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
+  auto dev_sandbox = qcash::EnvBool("QCASH_PAYMENT_DEV_SANDBOX", false);
+  for (const auto* v : {&redis_port, &skew_s, &lock_s, &instant_s, &redirect_s, &counter_s,
+                        &reconcile_ms, &poll_s, &backoff_ms, &workers, &unready_ms, &drain_ms}) {
+    if (!v->ok()) return v->status();
+  }
+  if (!dev_sandbox.ok()) return dev_sandbox.status();
+  options.redis.port = static_cast<int>(*redis_port);
+  options.redis.pool_size_max = static_cast<int>(*workers + 2);
+  options.qsign_lock = absl::Seconds(*lock_s);
+  options.instant_ttl = absl::Seconds(*instant_s);
+  options.redirect_ttl = absl::Seconds(*redirect_s);
+  options.counter_ttl = absl::Seconds(*counter_s);
+  options.reconcile_interval = absl::Milliseconds(*reconcile_ms);
+  options.poll_interval = absl::Seconds(*poll_s);
+  options.retry_backoff_max = absl::Milliseconds(*backoff_ms);
+  options.database_pool_size = static_cast<int>(*workers + 2);  // + reconciler, + spare
+
+  auto providers = ProviderConfig(*dev_sandbox);
+  if (!providers.ok()) return providers.status();
+  providers->skew = absl::Seconds(*skew_s);
+  auto connectors = qcash::payment::ConnectorRegistry::Create(*providers);
+  if (!connectors.ok()) return connectors.status();
+
+  auto transport = qcash::TransportConfigFromEnv();
+  if (!transport.ok()) return transport.status();
+  auto credentials = qcash::MakeServerCredentials(*transport);
+  if (!credentials.ok()) return credentials.status();
+  qcash::wallet::WalletClient::Options wallet_options;
+  wallet_options.target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051");
+  wallet_options.transport = *transport;
+  wallet_options.caller = "payment";
+  auto wallet_client = qcash::wallet::WalletClient::Create(wallet_options);
+  if (!wallet_client.ok()) return wallet_client.status();
+  qcash::payment::WalletAdapter wallet(std::move(*wallet_client));
+
+  qcash::Log(qcash::LogLevel::kInfo, "starting",
+             {{"database", qcash::RedactUrl(options.database_url)},
+              {"redis", absl::StrCat(options.redis.host, ":", options.redis.port)},
+              {"wallet", wallet_options.target},
+              {"dev_sandbox", *dev_sandbox},
+              {"insecure_dev", transport->insecure_dev}});
+  if (*dev_sandbox) {
+    qcash::Log(qcash::LogLevel::kWarn, "dev_sandbox_enabled",
+               {{"note", "answers of the provider sandbox are accepted: development only"}});
+  }
+  std::unique_ptr<qcash::metrics::MetricsServer> metrics;
+  if (const std::string address = EnvString("QCASH_METRICS_LISTEN", ""); !address.empty()) {
+    auto started = qcash::metrics::MetricsServer::Start(address);
+    if (!started.ok()) return started.status();
+    metrics = std::move(*started);
+  }
+  auto scope = qcash::SellerScope::FromEnv();
+  if (!scope.ok()) return scope.status();
+  auto payments = qcash::payment::Payments::Start(options, &wallet, connectors->get());
+  if (!payments.ok()) return payments.status();
+
+  qcash::ThreadPool pool(static_cast<int>(*workers), 10'000);
+  qcash::payment::PaymentServer server(payments->get(), &pool, scope->get(),
+                                       transport->insecure_dev);
+  qcash::ServeOptions serve;
+  serve.service_name = "qcash.payment.v1.PaymentService";
+  serve.listen_address = EnvString("QCASH_PAYMENT_LISTEN", "127.0.0.1:50052");
+  serve.credentials = *credentials;
+  serve.services = {&server};
+  serve.insecure_dev = transport->insecure_dev;
+  serve.health_listen_address = EnvString("QCASH_HEALTH_LISTEN", "");
+  serve.unready_delay = std::chrono::milliseconds(*unready_ms);
+  serve.drain_timeout = std::chrono::milliseconds(*drain_ms);
+  absl::Status served = qcash::Serve(serve);
+  (*payments)->Stop();
+  return served;
+}
+
+}  // namespace
+
+int main() {
+  qcash::BlockTerminationSignals();
+  qcash::InitProcess("payment");
+  absl::Status status = Run();
+  if (!status.ok()) {
+    qcash::Log(qcash::LogLevel::kError, "exit", {{"error", status.ToString()}});
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,25 @@
+// Who may call what on the payment service (DESIGN.md section 2): one table, consulted for
+// every call. Identities are the common names of the callers' client certificates (or, in
+// insecure development mode, the x-qcash-caller metadata).
+#ifndef QCASH_SERVICES_PAYMENT_POLICY_H_
+#define QCASH_SERVICES_PAYMENT_POLICY_H_
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace qcash::payment {
+
+enum class Permission {
+  kRead,     // GetChargeOrder, ListChargeOrders
+  kSeller,   // ListChargeOptions, CreateChargeOrder, CompleteRedirect, CancelChargeOrder,
+             // SetQsignPassword: acting for the seller of a token
+  kNotify,   // HandleProviderNotification (webhooks)
+  kOperate,  // ListStuckOrders, RetryCredit
+};
+
+// OK when `caller` holds `permission`. Errors: PERMISSION_DENIED (CALLER_NOT_ALLOWED).
+absl::Status Authorize(absl::string_view caller, Permission permission);
+
+}  // namespace qcash::payment
+
+#endif  // QCASH_SERVICES_PAYMENT_POLICY_H_

@@ -1,0 +1,337 @@
+#include "services/payment/server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/server.h"
+#include "common/status.h"
+#include "services/payment/policy.h"
+
+namespace qcash::payment {
+namespace {
+
+constexpr absl::string_view kDomain = "payment.qcash";
+constexpr int kOrdersPageDefault = 20;
+constexpr int kStuckPageDefault = 50;
+constexpr int kPageMax = 100;
+constexpr int64_t kStuckMinAgeDefaultS = 60;
+
+grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  int64_t seconds = micros / 1'000'000;
+  int64_t rest = micros % 1'000'000;
+  if (rest < 0) {
+    rest += 1'000'000;
+    seconds -= 1;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+void SetTimestampIfAny(absl::Time t, google::protobuf::Timestamp* out) {
+  if (t != absl::InfinitePast() && t != absl::InfiniteFuture()) SetTimestamp(t, out);
+}
+
+absl::StatusOr<int> PageSize(int32_t requested, int fallback) {
+  if (requested < 0 || requested > kPageMax) {
+    return InvalidArgument("INVALID_PAGE_SIZE",
+                           absl::StrCat("page_size must be in [0, ", kPageMax, "]"));
+  }
+  return requested == 0 ? fallback : requested;
+}
+
+// One more row than the page tells whether another page follows.
+template <typename Repeated>
+std::string FillPage(const std::vector<Order>& orders, int page_size, Repeated* out) {
+  const size_t shown = std::min(orders.size(), static_cast<size_t>(page_size));
+  for (size_t i = 0; i < shown; ++i) FillOrder(orders[i], out->Add());
+  if (orders.size() <= shown) return "";
+  const Order& last = orders[shown - 1];
+  return EncodePageToken({absl::ToUnixMicros(last.created_at), last.order_id});
+}
+
+// What a call needs before its work runs.
+struct Gate {
+  ThreadPool* workers;
+  const SellerScope* scope;
+  bool insecure_dev;
+  Permission permission;
+  // The seller the call acts for: the gateway must forward that seller's token. Empty for
+  // calls that act for no seller (webhooks, operators).
+  const std::string* seller_id;
+};
+
+// Authenticates and authorizes the call, then runs `work` (given the caller's identity) on
+// the worker pool; its status finishes the call.
+grpc::ServerUnaryReactor* Run(const Gate& gate, grpc::CallbackServerContext* context,
+                              absl::AnyInvocable<absl::Status(const std::string&) &&> work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = CallerIdentity(*context, gate.insecure_dev);
+  if (caller.ok()) {
+    if (absl::Status allowed = Authorize(*caller, gate.permission); !allowed.ok()) {
+      caller = allowed;
+    } else if (gate.seller_id != nullptr) {
+      if (absl::Status scoped = gate.scope->Check(*context, *caller, *gate.seller_id);
+          !scoped.ok()) {
+        caller = scoped;
+      }
+    }
+  }
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  auto task = [reactor, caller = std::move(*caller), work = std::move(work)]() mutable {
+    reactor->Finish(ToGrpc(std::move(work)(caller)));
+  };
+  if (!gate.workers->Post(std::move(task))) {
+    reactor->Finish(ToGrpc(Unavailable("OVERLOADED", "too many calls queued; retry later")));
+  }
+  return reactor;
+}
+
+}  // namespace
+
+void FillOrder(const Order& order, pb::ChargeOrder* out) {
+  out->set_order_id(order.order_id);
+  out->set_seller_id(order.seller_id);
+  out->set_denomination(static_cast<pb::Denomination>(order.amount_yen));
+  out->set_amount_yen(order.amount_yen);
+  out->set_method(static_cast<pb::PaymentMethod>(order.method));
+  out->set_family(static_cast<pb::PaymentFamily>(order.family));
+  out->set_state(static_cast<pb::OrderState>(order.state));
+  out->set_failure_reason(order.failure_reason);
+  SetTimestampIfAny(order.created_at, out->mutable_created_at());
+  SetTimestampIfAny(order.deadline, out->mutable_deadline());
+  SetTimestampIfAny(order.paid_at, out->mutable_paid_at());
+  SetTimestampIfAny(order.credited_at, out->mutable_credited_at());
+  out->set_wallet_entry_seq(order.wallet_entry_seq);
+  out->set_attention(order.attention);
+  pb::NextAction* next = out->mutable_next_action();
+  next->set_kind(pb::NextAction::KIND_NONE);
+  if (order.state == OrderState::kAwaitingPayment && order.family == Family::kRedirect) {
+    next->set_kind(pb::NextAction::KIND_REDIRECT);
+    next->set_redirect_url(order.redirect_url);
+  } else if (order.state == OrderState::kAwaitingPayment && order.family == Family::kCounter) {
+    next->set_kind(pb::NextAction::KIND_PAY_AT_COUNTER);
+    pb::PaymentInstructions* ins = next->mutable_instructions();
+    ins->set_institution(order.instructions.institution);
+    ins->set_payment_number(order.instructions.payment_number);
+    ins->set_confirmation_number(order.instructions.confirmation_number);
+    ins->set_payee_name(order.instructions.payee_name);
+    ins->set_url(order.instructions.url);
+    SetTimestampIfAny(order.instructions.pay_by, ins->mutable_pay_by());
+  }
+}
+
+grpc::ServerUnaryReactor* PaymentServer::ListChargeOptions(
+    grpc::CallbackServerContext* context, const pb::ListChargeOptionsRequest* request,
+    pb::ListChargeOptionsResponse* response) {
+  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+             [this, request, response](const std::string&) -> absl::Status {
+               auto options =
+                   payments_->ListChargeOptions(request->seller_id(), request->denomination());
+               if (!options.ok()) return options.status();
+               for (int64_t yen : kDenominationsYen) {
+                 pb::DenominationOption* d = response->add_denominations();
+                 d->set_denomination(static_cast<pb::Denomination>(yen));
+                 d->set_price_yen(yen);
+                 d->set_label(DenominationLabel(yen));
+               }
+               for (const Payments::MethodAvailability& m : options->methods) {
+                 pb::MethodOption* out = response->add_methods();
+                 out->set_method(static_cast<pb::PaymentMethod>(m.info->method));
+                 out->set_family(static_cast<pb::PaymentFamily>(m.info->family));
+                 out->set_label(std::string(m.info->label));
+                 out->set_available(m.available);
+                 out->set_unavailable_reason(m.unavailable_reason);
+                 for (int64_t yen : m.denominations_yen) {
+                   out->add_available_denominations(static_cast<pb::Denomination>(yen));
+                 }
+                 out->set_funds_balance_yen(m.funds_balance_yen);
+               }
+               response->set_qcash_available_yen(options->qcash_available_yen);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::CreateChargeOrder(
+    grpc::CallbackServerContext* context, const pb::CreateChargeOrderRequest* request,
+    pb::CreateChargeOrderResponse* response) {
+  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+             [this, request, response](const std::string& caller) -> absl::Status {
+               CreateRequest create;
+               create.seller_id = request->seller_id();
+               create.caller = caller;
+               create.idempotency_key = request->idempotency_key();
+               create.denomination_yen = request->denomination();
+               create.method_code = request->method();
+               create.payment_token = request->payment_token();
+               create.qsign_password = request->qsign_password();
+               auto result = payments_->CreateOrder(create);
+               if (!result.ok()) return result.status();
+               FillOrder(result->order, response->mutable_order());
+               response->set_replayed(result->replayed);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::GetChargeOrder(grpc::CallbackServerContext* context,
+                                                        const pb::GetChargeOrderRequest* request,
+                                                        pb::GetChargeOrderResponse* response) {
+  return Run({workers_, scope_, insecure_dev_, Permission::kRead, &request->seller_id()}, context,
+             [this, request, response](const std::string&) -> absl::Status {
+               auto view = payments_->GetOrder(request->seller_id(), request->order_id());
+               if (!view.ok()) return view.status();
+               pb::ChargeOrder* out = response->mutable_order();
+               FillOrder(view->order, out);
+               for (const Transition& t : view->transitions) {
+                 pb::Transition* tr = out->add_transitions();
+                 if (t.from.has_value()) tr->set_from(static_cast<pb::OrderState>(*t.from));
+                 tr->set_to(static_cast<pb::OrderState>(t.to));
+                 tr->set_actor(t.actor);
+                 tr->set_reason(t.reason);
+                 SetTimestampIfAny(t.at, tr->mutable_at());
+               }
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::CompleteRedirect(
+    grpc::CallbackServerContext* context, const pb::CompleteRedirectRequest* request,
+    pb::CompleteRedirectResponse* response) {
+  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+             [this, request, response](const std::string& caller) -> absl::Status {
+               auto order =
+                   payments_->CompleteRedirect(caller, request->seller_id(), request->order_id());
+               if (!order.ok()) return order.status();
+               FillOrder(*order, response->mutable_order());
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::CancelChargeOrder(
+    grpc::CallbackServerContext* context, const pb::CancelChargeOrderRequest* request,
+    pb::CancelChargeOrderResponse* response) {
+  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+             [this, request, response](const std::string& caller) -> absl::Status {
+               auto result = payments_->CancelOrder(
+                   caller, request->seller_id(), request->idempotency_key(), request->order_id());
+               if (!result.ok()) return result.status();
+               FillOrder(result->order, response->mutable_order());
+               response->set_replayed(result->replayed);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::ListChargeOrders(
+    grpc::CallbackServerContext* context, const pb::ListChargeOrdersRequest* request,
+    pb::ListChargeOrdersResponse* response) {
+  return Run(
+      {workers_, scope_, insecure_dev_, Permission::kRead, &request->seller_id()}, context,
+      [this, request, response](const std::string&) -> absl::Status {
+        auto page_size = PageSize(request->page_size(), kOrdersPageDefault);
+        if (!page_size.ok()) return page_size.status();
+        auto after = DecodePageToken(request->page_token());
+        if (!after.ok()) return after.status();
+        std::vector<int16_t> states;
+        if (request->states_size() > 7) {
+          return InvalidArgument("INVALID_ORDER_STATE", "at most the seven states");
+        }
+        for (int state : request->states()) {
+          if (!IsOrderState(state)) {
+            return InvalidArgument("INVALID_ORDER_STATE",
+                                   absl::StrCat("unknown order state ", state));
+          }
+          states.push_back(static_cast<int16_t>(state));
+        }
+        auto orders = payments_->ListOrders(request->seller_id(), *after, states, *page_size + 1);
+        if (!orders.ok()) return orders.status();
+        response->set_next_page_token(FillPage(*orders, *page_size, response->mutable_orders()));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::SetQsignPassword(
+    grpc::CallbackServerContext* context, const pb::SetQsignPasswordRequest* request,
+    pb::SetQsignPasswordResponse* response) {
+  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+             [this, request, response](const std::string& caller) -> absl::Status {
+               auto replayed = payments_->SetQsignPassword(
+                   caller, request->seller_id(), request->idempotency_key(),
+                   request->current_password(), request->new_password());
+               if (!replayed.ok()) return replayed.status();
+               response->set_replayed(*replayed);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::HandleProviderNotification(
+    grpc::CallbackServerContext* context, const pb::HandleProviderNotificationRequest* request,
+    pb::HandleProviderNotificationResponse* response) {
+  return Run(
+      {workers_, scope_, insecure_dev_, Permission::kNotify, nullptr}, context,
+      [this, request, response](const std::string&) -> absl::Status {
+        const std::map<std::string, std::string> headers(request->headers().begin(),
+                                                         request->headers().end());
+        auto result = payments_->HandleNotification(request->provider(), request->body(), headers);
+        if (!result.ok()) return result.status();
+        switch (result->disposition) {
+          case Payments::Disposition::kApplied:
+            response->set_disposition(pb::HandleProviderNotificationResponse::DISPOSITION_APPLIED);
+            break;
+          case Payments::Disposition::kDuplicate:
+            response->set_disposition(
+                pb::HandleProviderNotificationResponse::DISPOSITION_DUPLICATE);
+            break;
+          case Payments::Disposition::kNoEffect:
+          default:
+            response->set_disposition(
+                pb::HandleProviderNotificationResponse::DISPOSITION_NO_EFFECT);
+            break;
+        }
+        response->set_notification_id(result->notification_id);
+        response->set_order_id(result->order_id);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::ListStuckOrders(grpc::CallbackServerContext* context,
+                                                         const pb::ListStuckOrdersRequest* request,
+                                                         pb::ListStuckOrdersResponse* response) {
+  return Run(
+      {workers_, scope_, insecure_dev_, Permission::kOperate, nullptr}, context,
+      [this, request, response](const std::string&) -> absl::Status {
+        auto page_size = PageSize(request->page_size(), kStuckPageDefault);
+        if (!page_size.ok()) return page_size.status();
+        auto after = DecodePageToken(request->page_token());
+        if (!after.ok()) return after.status();
+        if (request->min_age_seconds() < 0 || request->min_age_seconds() > 86'400 * 365) {
+          return InvalidArgument("INVALID_MIN_AGE", "min_age_seconds must be in [0, one year]");
+        }
+        const int64_t min_age_s =
+            request->min_age_seconds() == 0 ? kStuckMinAgeDefaultS : request->min_age_seconds();
+        auto orders = payments_->ListStuck(absl::Seconds(min_age_s), *after, *page_size + 1);
+        if (!orders.ok()) return orders.status();
+        response->set_next_page_token(FillPage(*orders, *page_size, response->mutable_orders()));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::RetryCredit(grpc::CallbackServerContext* context,
+                                                     const pb::RetryCreditRequest* request,
+                                                     pb::RetryCreditResponse* response) {
+  return Run({workers_, scope_, insecure_dev_, Permission::kOperate, &request->seller_id()},
+             context, [this, request, response](const std::string& caller) -> absl::Status {
+               auto order = payments_->RetryCredit(caller, request->seller_id(),
+                                                   request->idempotency_key(), request->order_id());
+               if (!order.ok()) return order.status();
+               FillOrder(*order, response->mutable_order());
+               return absl::OkStatus();
+             });
+}
+
+}  // namespace qcash::payment

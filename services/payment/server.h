@@ -1,0 +1,69 @@
+// The gRPC face of the payment service: qcash.payment.v1.PaymentService on the callback API.
+// Thin by design: authenticate the caller, authorize by the policy table, check that the
+// seller token the gateway forwards names the seller of the request (common/seller_scope.h),
+// translate the request, run the domain call on the worker pool (everything here waits on
+// PostgreSQL, the wallet, a provider or argon2id, and must not hold a gRPC thread), translate the
+// answer.
+#ifndef QCASH_SERVICES_PAYMENT_SERVER_H_
+#define QCASH_SERVICES_PAYMENT_SERVER_H_
+
+#include "common/seller_scope.h"
+#include "common/thread_pool.h"
+#include "qcash/payment/v1/payment.grpc.pb.h"
+#include "services/payment/payments.h"
+
+namespace qcash::payment {
+
+namespace pb = ::qcash::payment::v1;
+
+class PaymentServer final : public pb::PaymentService::CallbackService {
+ public:
+  // REQUIRES: every pointer outlives the server.
+  PaymentServer(Payments* payments, ThreadPool* workers, const SellerScope* scope,
+                bool insecure_dev)
+      : payments_(payments), workers_(workers), scope_(scope), insecure_dev_(insecure_dev) {}
+
+  grpc::ServerUnaryReactor* ListChargeOptions(grpc::CallbackServerContext* context,
+                                              const pb::ListChargeOptionsRequest* request,
+                                              pb::ListChargeOptionsResponse* response) override;
+  grpc::ServerUnaryReactor* CreateChargeOrder(grpc::CallbackServerContext* context,
+                                              const pb::CreateChargeOrderRequest* request,
+                                              pb::CreateChargeOrderResponse* response) override;
+  grpc::ServerUnaryReactor* GetChargeOrder(grpc::CallbackServerContext* context,
+                                           const pb::GetChargeOrderRequest* request,
+                                           pb::GetChargeOrderResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteRedirect(grpc::CallbackServerContext* context,
+                                             const pb::CompleteRedirectRequest* request,
+                                             pb::CompleteRedirectResponse* response) override;
+  grpc::ServerUnaryReactor* CancelChargeOrder(grpc::CallbackServerContext* context,
+                                              const pb::CancelChargeOrderRequest* request,
+                                              pb::CancelChargeOrderResponse* response) override;
+  grpc::ServerUnaryReactor* ListChargeOrders(grpc::CallbackServerContext* context,
+                                             const pb::ListChargeOrdersRequest* request,
+                                             pb::ListChargeOrdersResponse* response) override;
+  grpc::ServerUnaryReactor* SetQsignPassword(grpc::CallbackServerContext* context,
+                                             const pb::SetQsignPasswordRequest* request,
+                                             pb::SetQsignPasswordResponse* response) override;
+  grpc::ServerUnaryReactor* HandleProviderNotification(
+      grpc::CallbackServerContext* context, const pb::HandleProviderNotificationRequest* request,
+      pb::HandleProviderNotificationResponse* response) override;
+  grpc::ServerUnaryReactor* ListStuckOrders(grpc::CallbackServerContext* context,
+                                            const pb::ListStuckOrdersRequest* request,
+                                            pb::ListStuckOrdersResponse* response) override;
+  grpc::ServerUnaryReactor* RetryCredit(grpc::CallbackServerContext* context,
+                                        const pb::RetryCreditRequest* request,
+                                        pb::RetryCreditResponse* response) override;
+
+ private:
+  Payments* const payments_;
+  ThreadPool* const workers_;
+  const SellerScope* const scope_;
+  const bool insecure_dev_;
+};
+
+// The wire form of an order, its next action included (exposed for tests).
+void FillOrder(const Order& order, pb::ChargeOrder* out);
+
+}  // namespace qcash::payment
+
+#endif  // QCASH_SERVICES_PAYMENT_SERVER_H_

@@ -1,0 +1,71 @@
+#include "services/payment/wallet_adapter.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "services/payment/order.h"
+
+namespace qcash::payment {
+namespace {
+
+namespace wpb = ::qcash::wallet::v1;
+
+// The wallet's refusals keep their code and reason (WALLET_CLOSED, INSUFFICIENT_FUNDS, ...);
+// a wallet that could not be reached after the client's retries is WALLET_UNAVAILABLE, so
+// the order's record says what happened.
+absl::Status Normalize(const absl::Status& status) {
+  if (IsDefinitiveRefusal(status) || status.code() == absl::StatusCode::kPermissionDenied ||
+      status.code() == absl::StatusCode::kUnauthenticated) {
+    return status;
+  }
+  const std::string reason = ReasonOf(status);
+  return Unavailable("WALLET_UNAVAILABLE",
+                     absl::StrCat("the wallet did not answer: ", status.message(),
+                                  reason.empty() ? "" : absl::StrCat(" (", reason, ")")));
+}
+
+}  // namespace
+
+absl::StatusOr<WalletBalance> WalletAdapter::GetBalance(const std::string& seller_id) {
+  wpb::GetBalanceRequest request;
+  request.set_seller_id(seller_id);
+  auto response = client_->GetBalance(request);
+  if (!response.ok()) return Normalize(response.status());
+  WalletBalance balance;
+  balance.available_yen = response->balance().available_yen();
+  balance.qmoney_yen = response->balance().qmoney_yen();
+  balance.pending_settlement_yen = response->balance().pending_settlement_yen();
+  balance.closed = response->balance().state() == wpb::WALLET_STATE_CLOSED;
+  return balance;
+}
+
+absl::StatusOr<int64_t> WalletAdapter::CreditCharge(const std::string& seller_id,
+                                                    const std::string& order_id,
+                                                    int64_t amount_yen) {
+  wpb::CreditRequest request;
+  request.set_seller_id(seller_id);
+  request.set_idempotency_key(order_id);  // P5: one order, one credit, however often asked
+  request.set_amount_yen(amount_yen);
+  request.set_source(wpb::CREDIT_SOURCE_CHARGE);
+  request.set_reference(order_id);
+  auto response = client_->Credit(request);
+  if (!response.ok()) return Normalize(response.status());
+  return response->result().entry_seq();
+}
+
+absl::StatusOr<int64_t> WalletAdapter::ChargeFromInternalFunds(const std::string& seller_id,
+                                                               const std::string& order_id,
+                                                               int64_t amount_yen,
+                                                               FundsSource source) {
+  wpb::ChargeFromInternalFundsRequest request;
+  request.set_seller_id(seller_id);
+  request.set_idempotency_key(order_id);
+  request.set_source(source == FundsSource::kQmoney ? wpb::FUNDS_ACCOUNT_QMONEY
+                                                    : wpb::FUNDS_ACCOUNT_PENDING_SETTLEMENT);
+  request.set_amount_yen(amount_yen);
+  request.set_order_id(order_id);
+  auto response = client_->ChargeFromInternalFunds(request);
+  if (!response.ok()) return Normalize(response.status());
+  return response->result().entry_seq();
+}
+
+}  // namespace qcash::payment

@@ -1,0 +1,50 @@
+// What the payment domain needs from the wallet, without gRPC: the domain library stays free
+// of transport code (STYLE.md), and wallet_adapter.cc implements this over the wallet's client
+// library (services/wallet/client) in the server library.
+//
+// Errors keep the wallet's codes and ErrorInfo reasons (WALLET_NOT_FOUND, WALLET_CLOSED,
+// INSUFFICIENT_FUNDS, ...), so the domain can tell a refusal for good (IsDefinitiveRefusal)
+// from a failure to retry (UNAVAILABLE after the client's own retries).
+#ifndef QCASH_SERVICES_PAYMENT_WALLET_PORT_H_
+#define QCASH_SERVICES_PAYMENT_WALLET_PORT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace qcash::payment {
+
+struct WalletBalance {
+  int64_t available_yen = 0;
+  int64_t qmoney_yen = 0;
+  int64_t pending_settlement_yen = 0;
+  bool closed = false;  // W5
+};
+
+enum class FundsSource { kQmoney, kPendingSettlement };
+
+class WalletPort {
+ public:
+  virtual ~WalletPort() = default;
+
+  // The seller's balances (may come from the wallet's cache).
+  virtual absl::StatusOr<WalletBalance> GetBalance(const std::string& seller_id) = 0;
+
+  // Credits a paid charge voucher: source CHARGE, amount = the denomination, reference and
+  // idempotency key = the order id, so that any number of calls credit once (P5). Returns the
+  // journal sequence number of the credit entry.
+  virtual absl::StatusOr<int64_t> CreditCharge(const std::string& seller_id,
+                                               const std::string& order_id, int64_t amount_yen) = 0;
+
+  // Moves `amount_yen` of Qmoney or pending settlement into Qcash in one ledger transaction
+  // (P1, P4), idempotency key = the order id. Returns the journal sequence number.
+  virtual absl::StatusOr<int64_t> ChargeFromInternalFunds(const std::string& seller_id,
+                                                          const std::string& order_id,
+                                                          int64_t amount_yen,
+                                                          FundsSource source) = 0;
+};
+
+}  // namespace qcash::payment
+
+#endif  // QCASH_SERVICES_PAYMENT_WALLET_PORT_H_

@@ -1,0 +1,1456 @@
+// The payment service end to end: the qcash-payment binary over gRPC, the provider sandbox
+// (qcash-payment-sandbox), the wallet, PostgreSQL and Redis, all real processes started for
+// this test binary. Provider notifications travel sandbox -> HTTP -> the gateway's stand-in
+// (gateway_standin.h) -> PaymentService.HandleProviderNotification, as they will through the
+// gateway. Every test ends with the wallet's ledger audit.
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/pg.h"
+#include "common/seller_scope.h"
+#include "common/seller_token.h"
+#include "common/status.h"
+#include "qcash/payment/v1/payment.grpc.pb.h"
+#include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "services/payment/secrets.h"
+#include "services/payment/signature.h"
+#include "tests/harness/harness.h"
+#include "tests/payment/gateway_standin.h"
+
+namespace qcash::testing {
+namespace {
+
+namespace pb = ::qcash::payment::v1;
+namespace wpb = ::qcash::wallet::v1;
+
+constexpr int64_t kLockSeconds = 3;  // QCASH_PAYMENT_QSIGN_LOCK_S for these tests
+constexpr absl::string_view kPassword = "q-sign-secret-1";
+
+// Obviously-development secrets, one per provider, written to a secrets file both the payment
+// service and the sandbox read (QCASH_PAYMENT_SECRETS_FILE).
+std::string DevSecret(const std::string& provider) {
+  return absl::StrCat("dev-only-", provider, "-webhook-secret-not-for-production");
+}
+
+struct Env {
+  std::unique_ptr<Stack> stack;
+  std::string payment_db_url;
+  std::unique_ptr<GatewayStandIn> gateway;
+  std::unique_ptr<Process> sandbox;
+  std::string sandbox_url;
+  std::map<std::string, std::string> payment_env;
+  ServiceProcess payment;
+  std::unique_ptr<pb::PaymentService::Stub> payment_stub;
+  std::unique_ptr<wpb::WalletService::Stub> wallet_stub;
+};
+Env* env = nullptr;
+
+absl::Status WaitForHttp(const std::string& base_url, std::chrono::seconds wait) {
+  httplib::Client client(base_url);
+  client.set_connection_timeout(std::chrono::milliseconds(200));
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto result = client.Get("/healthz");
+    if (result && result->status == 200) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::UnavailableError(absl::StrCat(base_url, " did not answer /healthz"));
+}
+
+absl::StatusOr<ServiceProcess> StartPayment(std::map<std::string, std::string> extra_env = {},
+                                            const std::string& address = "") {
+  std::map<std::string, std::string> penv = env->payment_env;
+  for (auto& [k, v] : extra_env) penv[k] = v;
+  return StartService(QCASH_PAYMENT_BINARY, penv, "QCASH_PAYMENT_LISTEN",
+                      env->stack->dir + "/payment.log", address);
+}
+
+class PaymentEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    env = new Env();
+    auto stack = StartStack("payment_integration", {"qcash_payment"});
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    env->stack = std::move(*stack);
+    env->payment_db_url = env->stack->pg->Url("qcash_payment");
+    const std::string payment_address = absl::StrCat("127.0.0.1:", FreePort());
+
+    auto gateway = GatewayStandIn::Start(payment_address);
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    env->gateway = std::move(*gateway);
+
+    const std::string secrets_file = env->stack->dir + "/provider-secrets.txt";
+    {
+      std::ofstream out(secrets_file);
+      out << "# development secrets of the provider sandbox (tests only)\n";
+      for (const std::string& provider : payment::AllProviders()) {
+        out << provider << "=" << DevSecret(provider) << "\n";
+      }
+    }
+    const int sandbox_port = FreePort();
+    env->sandbox_url = absl::StrCat("http://127.0.0.1:", sandbox_port);
+    Process::Spec sandbox;
+    sandbox.argv = {QCASH_SANDBOX_BINARY};
+    sandbox.env = {{"QCASH_SANDBOX_LISTEN", absl::StrCat("127.0.0.1:", sandbox_port)},
+                   {"QCASH_SANDBOX_WEBHOOK_BASE", env->gateway->base_url()},
+                   {"QCASH_PAYMENT_SECRETS_FILE", secrets_file}};
+    sandbox.log_file = env->stack->dir + "/sandbox.log";
+    auto started = Process::Start(sandbox);
+    ASSERT_TRUE(started.ok()) << started.status();
+    env->sandbox = std::move(*started);
+    ASSERT_TRUE(WaitForHttp(env->sandbox_url, std::chrono::seconds(20)).ok());
+
+    env->payment_env = {
+        {"QCASH_PAYMENT_DATABASE_URL", env->payment_db_url},
+        {"QCASH_REDIS_PORT", absl::StrCat(env->stack->redis->port())},
+        {"QCASH_WALLET_TARGET", env->stack->wallet.address},
+        {"QCASH_PAYMENT_DEV_SANDBOX", "1"},
+        {"QCASH_PAYMENT_SANDBOX_URL", env->sandbox_url},
+        {"QCASH_PAYMENT_SECRETS_FILE", secrets_file},
+        {"QCASH_PAYMENT_RETURN_URL", absl::StrCat(env->gateway->base_url(), "/charge/return")},
+        {"QCASH_PAYMENT_QSIGN_LOCK_S", absl::StrCat(kLockSeconds)},
+        {"QCASH_PAYMENT_RECONCILE_INTERVAL_MS", "200"},
+        {"QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", "1000"},
+    };
+    auto payment = StartPayment({}, payment_address);
+    ASSERT_TRUE(payment.ok()) << payment.status();
+    env->payment = std::move(*payment);
+    env->payment_stub = pb::PaymentService::NewStub(
+        grpc::CreateChannel(env->payment.address, grpc::InsecureChannelCredentials()));
+    env->wallet_stub = wpb::WalletService::NewStub(
+        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    const bool passed = ::testing::UnitTest::GetInstance()->Passed();
+    if (env->stack != nullptr) env->stack->keep = !passed;  // keep the logs of a failure
+    env->payment.process.reset();
+    env->sandbox.reset();
+    env->gateway.reset();
+    delete env;
+  }
+};
+
+// ---------------------------------------------------------------------------- helpers
+
+std::string NewSeller() {
+  static std::atomic<int> counter{0};
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return absl::StrCat(std::string(info->name()).substr(0, 40), "-", counter.fetch_add(1));
+}
+
+std::string NewKey() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("key-", counter.fetch_add(1));
+}
+
+std::string Reason(const grpc::Status& status) { return ReasonOf(FromGrpcStatus(status)); }
+
+#define EXPECT_GRPC_ERROR(status, code, reason)                               \
+  do {                                                                        \
+    const grpc::Status s_ = (status);                                         \
+    EXPECT_EQ(s_.error_code(), grpc::StatusCode::code) << s_.error_message(); \
+    EXPECT_EQ(Reason(s_), reason) << s_.error_message();                      \
+  } while (0)
+
+// One call as `caller` (empty: no identity), forwarding `seller_token` as the gateway does.
+template <typename Stub, typename Request, typename Response>
+grpc::Status Call(Stub* stub, const std::string& caller,
+                  grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                  const Request& request, Response* response,
+                  const std::string& seller_token = "") {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!caller.empty()) context.AddMetadata("x-qcash-caller", caller);
+  if (!seller_token.empty()) context.AddMetadata(kSellerTokenMetadata, seller_token);
+  return (stub->*method)(&context, request, response);
+}
+
+template <typename Request, typename Response>
+grpc::Status Pay(const std::string& caller,
+                 grpc::Status (pb::PaymentService::Stub::*method)(grpc::ClientContext*,
+                                                                  const Request&, Response*),
+                 const Request& request, Response* response) {
+  return Call(env->payment_stub.get(), caller, method, request, response);
+}
+
+template <typename Request, typename Response>
+grpc::Status Wallet(const std::string& caller,
+                    grpc::Status (wpb::WalletService::Stub::*method)(grpc::ClientContext*,
+                                                                     const Request&, Response*),
+                    const Request& request, Response* response) {
+  return Call(env->wallet_stub.get(), caller, method, request, response);
+}
+
+void OpenWallet(const std::string& seller) {
+  wpb::OpenWalletRequest request;
+  request.set_seller_id(seller);
+  request.set_idempotency_key(NewKey());
+  wpb::OpenWalletResponse response;
+  const grpc::Status s =
+      Wallet("settlement", &wpb::WalletService::Stub::OpenWallet, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+}
+
+void CreditFunds(const std::string& seller, wpb::FundsAccount account, int64_t yen) {
+  wpb::CreditInternalFundsRequest request;
+  request.set_seller_id(seller);
+  request.set_idempotency_key(NewKey());
+  request.set_account(account);
+  request.set_amount_yen(yen);
+  request.set_settlement_reference(absl::StrCat("settlement-", NewKey()));
+  wpb::CreditInternalFundsResponse response;
+  const grpc::Status s =
+      Wallet("settlement", &wpb::WalletService::Stub::CreditInternalFunds, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+}
+
+wpb::Balance Balance(const std::string& seller) {
+  wpb::GetBalanceRequest request;
+  request.set_seller_id(seller);
+  wpb::GetBalanceResponse response;
+  const grpc::Status s =
+      Wallet("gateway", &wpb::WalletService::Stub::GetBalance, request, &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return response.balance();
+}
+
+// The seller's wallet entries that credit Qcash for `order_id` (P5: must be exactly one).
+std::vector<wpb::HistoryEntry> CreditsOf(const std::string& seller, const std::string& order_id) {
+  wpb::ListHistoryRequest request;
+  request.set_seller_id(seller);
+  request.set_page_size(500);
+  request.add_types(wpb::ENTRY_TYPE_CHARGE);
+  request.add_types(wpb::ENTRY_TYPE_INTERNAL_FUNDS_CHARGE);
+  wpb::ListHistoryResponse response;
+  const grpc::Status s =
+      Wallet("gateway", &wpb::WalletService::Stub::ListHistory, request, &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  std::vector<wpb::HistoryEntry> out;
+  for (const auto& e : response.entries()) {
+    if (e.reference() == order_id) out.push_back(e);
+  }
+  return out;
+}
+
+void SetPassword(const std::string& seller, absl::string_view password,
+                 absl::string_view current = "") {
+  pb::SetQsignPasswordRequest request;
+  request.set_seller_id(seller);
+  request.set_idempotency_key(NewKey());
+  request.set_new_password(std::string(password));
+  request.set_current_password(std::string(current));
+  pb::SetQsignPasswordResponse response;
+  const grpc::Status s =
+      Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+}
+
+grpc::Status Create(const std::string& seller, int64_t denomination, pb::PaymentMethod method,
+                    pb::CreateChargeOrderResponse* out, const std::string& key = NewKey(),
+                    const std::string& token = "", const std::string& password = "") {
+  pb::CreateChargeOrderRequest request;
+  request.set_seller_id(seller);
+  request.set_idempotency_key(key);
+  request.set_denomination(static_cast<pb::Denomination>(denomination));
+  request.set_method(method);
+  request.set_payment_token(token);
+  request.set_qsign_password(password);
+  return Pay("gateway", &pb::PaymentService::Stub::CreateChargeOrder, request, out);
+}
+
+pb::ChargeOrder GetOrder(const std::string& seller, const std::string& order_id) {
+  pb::GetChargeOrderRequest request;
+  request.set_seller_id(seller);
+  request.set_order_id(order_id);
+  pb::GetChargeOrderResponse response;
+  const grpc::Status s =
+      Pay("gateway", &pb::PaymentService::Stub::GetChargeOrder, request, &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return response.order();
+}
+
+pb::ChargeOrder WaitForState(const std::string& seller, const std::string& order_id,
+                             pb::OrderState state,
+                             std::chrono::seconds wait = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  pb::ChargeOrder order;
+  do {
+    order = GetOrder(seller, order_id);
+    if (order.state() == state) return order;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  ADD_FAILURE() << "order " << order_id << " is " << pb::OrderState_Name(order.state()) << ", not "
+                << pb::OrderState_Name(state) << " (" << order.failure_reason() << " / "
+                << order.attention() << ")";
+  return order;
+}
+
+grpc::Status CompleteRedirect(const std::string& seller, const std::string& order_id,
+                              pb::CompleteRedirectResponse* out) {
+  pb::CompleteRedirectRequest request;
+  request.set_seller_id(seller);
+  request.set_order_id(order_id);
+  return Pay("gateway", &pb::PaymentService::Stub::CompleteRedirect, request, out);
+}
+
+httplib::Result SandboxPost(const std::string& path) {
+  httplib::Client client(env->sandbox_url);
+  client.set_read_timeout(std::chrono::seconds(60));
+  return client.Post(path.c_str());
+}
+
+// The seller on the provider's page (redirect family): opens it, presses 支払う (Pay) or
+// 支払わない (Decline); the provider sends them back with a 303 to the return URL.
+void DecideOnProviderPage(const pb::ChargeOrder& order, const std::string& decision,
+                          const std::string& notify = "sync") {
+  ASSERT_EQ(order.next_action().kind(), pb::NextAction::KIND_REDIRECT);
+  const std::string& url = order.next_action().redirect_url();
+  ASSERT_TRUE(absl::StartsWith(url, env->sandbox_url)) << url;
+  const std::string path = url.substr(env->sandbox_url.size());
+  httplib::Client client(env->sandbox_url);
+  client.set_read_timeout(std::chrono::seconds(30));
+  auto page = client.Get(path.c_str());
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("支払う"), std::string::npos);
+  EXPECT_NE(page->body.find("サンドボックス"), std::string::npos);
+  auto decided = client.Post(path.c_str(), absl::StrCat("decision=", decision, "&notify=", notify),
+                             "application/x-www-form-urlencoded");
+  ASSERT_TRUE(decided);
+  ASSERT_EQ(decided->status, 303) << decided->body;
+  const std::string location = decided->get_header_value("Location");
+  EXPECT_TRUE(absl::StartsWith(location, env->gateway->base_url() + "/charge/return")) << location;
+  EXPECT_NE(location.find(order.order_id()), std::string::npos) << location;
+}
+
+void CompleteAtCounter(const std::string& order_id, const std::string& notify = "sync") {
+  auto done = SandboxPost(absl::StrCat("/sandbox/orders/", order_id, "/complete?notify=", notify));
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->status, 200) << done->body;
+  if (notify == "sync") {
+    EXPECT_EQ(done->get_header_value("X-Qcash-Sandbox-Delivery"), "delivered");
+  }
+}
+
+// The integer `sql` (one parameter) selects from the payment database.
+int64_t QueryInt(const std::string& sql, const std::string& param) {
+  auto conn = PgConnection::Connect(env->payment_db_url, "qcash-test");
+  EXPECT_TRUE(conn.ok()) << conn.status();
+  if (!conn.ok()) return -1;
+  auto r = (*conn)->Exec(sql, {param});
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? r->GetInt64(0, 0) : -1;
+}
+
+int64_t OrdersOf(const std::string& seller) {
+  return QueryInt("SELECT count(*) FROM charge_orders WHERE seller_id = $1", seller);
+}
+
+class PaymentTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    absl::Status audit = AuditWalletLedger(env->stack->wallet_db_url);
+    EXPECT_TRUE(audit.ok()) << audit;
+  }
+};
+
+// ---------------------------------------------------------------------------- tests
+
+TEST_F(PaymentTest, HealthAndReflectionAreOn) {
+  EXPECT_TRUE(WaitForServing(env->payment.address, std::chrono::seconds(1)).ok());
+  auto services = ReflectionListServices(env->payment.address);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_NE(services->find("qcash.payment.v1.PaymentService"), std::string::npos);
+}
+
+// P1, P2, P5, W2: every one of the eleven methods buys a 1,000-yen voucher end to end through
+// the real processes, and the wallet shows +1,000 exactly once.
+TEST_F(PaymentTest, P1EveryMethodChargesOneThousandYenExactlyOnce) {
+  const pb::PaymentMethod methods[] = {pb::PAYMENT_METHOD_ATONE,
+                                       pb::PAYMENT_METHOD_CARD,
+                                       pb::PAYMENT_METHOD_PAYPAL,
+                                       pb::PAYMENT_METHOD_BANK_TRANSFER,
+                                       pb::PAYMENT_METHOD_CONVENIENCE_STORE,
+                                       pb::PAYMENT_METHOD_PAIDY,
+                                       pb::PAYMENT_METHOD_LINE_PAY,
+                                       pb::PAYMENT_METHOD_AU_EASY_PAYMENT,
+                                       pb::PAYMENT_METHOD_NET_BANKING,
+                                       pb::PAYMENT_METHOD_QMONEY,
+                                       pb::PAYMENT_METHOD_PENDING_SETTLEMENT};
+  std::set<int> covered;
+  for (pb::PaymentMethod method : methods) {
+    SCOPED_TRACE(pb::PaymentMethod_Name(method));
+    covered.insert(method);
+    const std::string seller = NewSeller();
+    OpenWallet(seller);
+    const bool internal =
+        method == pb::PAYMENT_METHOD_QMONEY || method == pb::PAYMENT_METHOD_PENDING_SETTLEMENT;
+    if (internal) {
+      CreditFunds(seller,
+                  method == pb::PAYMENT_METHOD_QMONEY ? wpb::FUNDS_ACCOUNT_QMONEY
+                                                      : wpb::FUNDS_ACCOUNT_PENDING_SETTLEMENT,
+                  5'000);
+      SetPassword(seller, kPassword);
+    }
+    pb::CreateChargeOrderResponse created;
+    const grpc::Status s = Create(seller, 1'000, method, &created, NewKey(),
+                                  method == pb::PAYMENT_METHOD_CARD ? "tok_visa" : "",
+                                  internal ? std::string(kPassword) : "");
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    const pb::ChargeOrder& order = created.order();
+    EXPECT_FALSE(created.replayed());
+    EXPECT_EQ(order.amount_yen(), 1'000);
+    EXPECT_EQ(order.denomination(), pb::DENOMINATION_1000);
+    EXPECT_EQ(order.method(), method);
+    switch (order.family()) {
+      case pb::PAYMENT_FAMILY_INSTANT:
+      case pb::PAYMENT_FAMILY_INTERNAL_FUNDS:
+        EXPECT_EQ(order.next_action().kind(), pb::NextAction::KIND_NONE);
+        break;
+      case pb::PAYMENT_FAMILY_REDIRECT: {
+        EXPECT_EQ(order.state(), pb::ORDER_STATE_AWAITING_PAYMENT);
+        DecideOnProviderPage(order, "pay");
+        pb::CompleteRedirectResponse returned;  // the gateway, when the seller comes back
+        const grpc::Status r = CompleteRedirect(seller, order.order_id(), &returned);
+        ASSERT_TRUE(r.ok()) << r.error_message();
+        break;
+      }
+      case pb::PAYMENT_FAMILY_COUNTER: {
+        EXPECT_EQ(order.state(), pb::ORDER_STATE_AWAITING_PAYMENT);
+        ASSERT_EQ(order.next_action().kind(), pb::NextAction::KIND_PAY_AT_COUNTER);
+        EXPECT_FALSE(order.next_action().instructions().payment_number().empty());
+        EXPECT_FALSE(order.next_action().instructions().institution().empty());
+        EXPECT_EQ(order.next_action().instructions().pay_by().seconds(),
+                  order.deadline().seconds());
+        CompleteAtCounter(order.order_id());
+        break;
+      }
+      default:
+        ADD_FAILURE() << "no family";
+    }
+    const pb::ChargeOrder credited =
+        WaitForState(seller, order.order_id(), pb::ORDER_STATE_CREDITED);
+    EXPECT_GT(credited.wallet_entry_seq(), 0);
+    EXPECT_TRUE(credited.attention().empty()) << credited.attention();
+    // Every move is recorded: who, when, why; it ends with the credit.
+    ASSERT_GE(credited.transitions_size(), 2);
+    EXPECT_EQ(credited.transitions(0).to(), pb::ORDER_STATE_CREATED);
+    EXPECT_EQ(credited.transitions(0).actor(), "gateway");
+    EXPECT_EQ(credited.transitions(credited.transitions_size() - 1).to(), pb::ORDER_STATE_CREDITED);
+    for (const auto& t : credited.transitions()) {
+      EXPECT_FALSE(t.actor().empty());
+      EXPECT_FALSE(t.reason().empty());
+      EXPECT_GT(t.at().seconds(), 0);
+    }
+    // Late and repeated notifications (the card's arrives asynchronously) change nothing.
+    if (!internal) {
+      auto again =
+          SandboxPost(absl::StrCat("/sandbox/orders/", order.order_id(), "/notify?count=3"));
+      ASSERT_TRUE(again);
+      EXPECT_EQ(again->status, 200);
+      EXPECT_NE(again->body.find("\"succeeded\":3"), std::string::npos) << again->body;
+    }
+    const std::vector<wpb::HistoryEntry> credits = CreditsOf(seller, order.order_id());
+    ASSERT_EQ(credits.size(), 1u) << "exactly one credit per paid order (P5)";
+    EXPECT_EQ(credits[0].amount_yen(), 1'000);
+    EXPECT_EQ(credits[0].seq(), credited.wallet_entry_seq());
+    EXPECT_EQ(credits[0].type(),
+              internal ? wpb::ENTRY_TYPE_INTERNAL_FUNDS_CHARGE : wpb::ENTRY_TYPE_CHARGE);
+    const wpb::Balance b = Balance(seller);
+    EXPECT_EQ(b.available_yen(), 1'000);
+    if (method == pb::PAYMENT_METHOD_QMONEY) {
+      EXPECT_EQ(b.qmoney_yen(), 4'000);
+    }
+    if (method == pb::PAYMENT_METHOD_PENDING_SETTLEMENT) {
+      EXPECT_EQ(b.pending_settlement_yen(), 4'000);
+    }
+  }
+  EXPECT_EQ(covered.size(), 11u);
+}
+
+// P7, P5: one notification delivered 100 times (8 at once), all before the seller's redirect
+// return: one transition to PAID, one credit; the return afterwards changes nothing.
+TEST_F(PaymentTest, P7NotificationReplayed100TimesBeforeRedirectReturnCreditsOnce) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 1'000, pb::PAYMENT_METHOD_PAYPAL, &created).ok());
+  const std::string order_id = created.order().order_id();
+  DecideOnProviderPage(created.order(), "pay", /*notify=*/"none");
+  EXPECT_EQ(GetOrder(seller, order_id).state(), pb::ORDER_STATE_AWAITING_PAYMENT);
+
+  auto delivered =
+      SandboxPost(absl::StrCat("/sandbox/orders/", order_id, "/notify?count=100&parallel=8"));
+  ASSERT_TRUE(delivered);
+  ASSERT_EQ(delivered->status, 200);
+  // Every copy was answered 2xx: each was recorded before the answer (P7).
+  EXPECT_NE(delivered->body.find("\"succeeded\":100"), std::string::npos) << delivered->body;
+  WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+
+  pb::CompleteRedirectResponse returned;
+  const grpc::Status r = CompleteRedirect(seller, order_id, &returned);
+  ASSERT_TRUE(r.ok()) << r.error_message();
+  EXPECT_EQ(returned.order().state(), pb::ORDER_STATE_CREDITED);
+
+  EXPECT_EQ(CreditsOf(seller, order_id).size(), 1u);
+  EXPECT_EQ(Balance(seller).available_yen(), 1'000);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM provider_notifications WHERE order_id = $1 "
+                     "AND outcome IN (1, 2)",
+                     order_id),
+            1);
+  EXPECT_EQ(
+      QueryInt("SELECT sum(deliveries) FROM provider_notifications WHERE order_id = $1", order_id),
+      100);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM order_transitions WHERE order_id = $1 "
+                     "AND to_state = 3",
+                     order_id),
+            1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM order_transitions WHERE order_id = $1 "
+                     "AND to_state = 4",
+                     order_id),
+            1);
+}
+
+// P5, P7: events out of order (the newer "paid" first, then the older "pending") and again
+// in order: the order only moves forward and is credited once.
+TEST_F(PaymentTest, P5OutOfOrderNotificationsOnlyMoveForward) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 3'000, pb::PAYMENT_METHOD_CONVENIENCE_STORE, &created).ok());
+  const std::string order_id = created.order().order_id();
+  CompleteAtCounter(order_id, /*notify=*/"none");
+  auto reversed =
+      SandboxPost(absl::StrCat("/sandbox/orders/", order_id, "/notify?events=all&order=reverse"));
+  ASSERT_TRUE(reversed);
+  EXPECT_NE(reversed->body.find("\"succeeded\":2"), std::string::npos) << reversed->body;
+  WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+  auto forward = SandboxPost(
+      absl::StrCat("/sandbox/orders/", order_id, "/notify?events=all&count=5&parallel=4"));
+  ASSERT_TRUE(forward);
+  EXPECT_NE(forward->body.find("\"succeeded\":10"), std::string::npos) << forward->body;
+  const pb::ChargeOrder order = GetOrder(seller, order_id);
+  EXPECT_EQ(order.state(), pb::ORDER_STATE_CREDITED);
+  // The stale "pending" was authentic and recorded, and had no effect.
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM provider_notifications WHERE order_id = $1 "
+                     "AND outcome = 2 AND provider_status = 'pending'",
+                     order_id),
+            1);
+  EXPECT_EQ(CreditsOf(seller, order_id).size(), 1u);
+  EXPECT_EQ(Balance(seller).available_yen(), 3'000);
+}
+
+// The body of a provider event, as the sandbox (a provider) would send it.
+std::string EventBody(const std::string& event_id, const std::string& order_id, int64_t amount_yen,
+                      const std::string& status) {
+  return absl::StrCat(R"({"event_id":")", event_id, R"(","type":"payment.)", status,
+                      R"(","created_unix":")", absl::ToUnixSeconds(absl::Now()),
+                      R"(","payment":{"payment_id":"pay_forged","merchant_reference":")", order_id,
+                      R"(","amount_yen":")", amount_yen, R"(","currency":"JPY",)", R"("status":")",
+                      status, R"("}})");
+}
+
+// POSTs a notification to the gateway stand-in; returns the HTTP status.
+int PostWebhook(const std::string& provider, const std::string& body, const std::string& secret,
+                int64_t timestamp_s) {
+  httplib::Client client(env->gateway->base_url());
+  client.set_read_timeout(std::chrono::seconds(30));
+  httplib::Headers headers = {{"X-Qcash-Timestamp", absl::StrCat(timestamp_s)},
+                              {"X-Qcash-Signature", payment::Sign(secret, timestamp_s, body)}};
+  auto result =
+      client.Post(absl::StrCat("/webhooks/", provider).c_str(), headers, body, "application/json");
+  return result ? result->status : 0;
+}
+
+int64_t Rejected(const std::string& reason) {
+  return QueryInt(
+      "SELECT count(*) FROM provider_notifications WHERE outcome = 3 "
+      "AND reject_reason = $1",
+      reason);
+}
+
+// P7: a forged signature, a stale timestamp, an unknown order, a wrong amount, another
+// provider's secret, an unknown provider: each rejected with its reason, recorded, and never
+// applied. A forged event cannot claim the id of a real one.
+TEST_F(PaymentTest, P7ForgedStaleAndUnknownNotificationsAreRecordedNeverApplied) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 1'000, pb::PAYMENT_METHOD_PAYPAL, &created).ok());
+  const std::string order_id = created.order().order_id();
+  const int64_t now_s = absl::ToUnixSeconds(absl::Now());
+  const std::string paid = EventBody("evt_contested", order_id, 1'000, "paid");
+  const std::string paypal_secret = DevSecret("paypal");
+
+  const int64_t forged_before = Rejected("INVALID_SIGNATURE");
+  EXPECT_EQ(PostWebhook("paypal", paid, "an-attacker-guessing-the-secret", now_s), 401);
+  EXPECT_EQ(Rejected("INVALID_SIGNATURE"), forged_before + 1);
+  const int64_t stale_before = Rejected("STALE_TIMESTAMP");
+  EXPECT_EQ(PostWebhook("paypal", paid, paypal_secret, now_s - 600), 401);
+  EXPECT_EQ(Rejected("STALE_TIMESTAMP"), stale_before + 1);
+  const int64_t mismatch_before = Rejected("PROVIDER_MISMATCH");
+  EXPECT_EQ(PostWebhook("konbini", paid, DevSecret("konbini"), now_s), 400);
+  EXPECT_EQ(Rejected("PROVIDER_MISMATCH"), mismatch_before + 1);
+  const int64_t unknown_provider_before = Rejected("UNKNOWN_PROVIDER");
+  EXPECT_EQ(PostWebhook("bitcoin", paid, paypal_secret, now_s), 400);
+  EXPECT_EQ(Rejected("UNKNOWN_PROVIDER"), unknown_provider_before + 1);
+  const std::string unknown_order = "co_00000000000000000000000000000000";
+  const int64_t unknown_before = Rejected("UNKNOWN_ORDER");
+  EXPECT_EQ(
+      PostWebhook("paypal", EventBody("evt_x", unknown_order, 1'000, "paid"), paypal_secret, now_s),
+      404);
+  EXPECT_EQ(Rejected("UNKNOWN_ORDER"), unknown_before + 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM provider_notifications WHERE order_id = $1 "
+                     "AND outcome = 3",
+                     unknown_order),
+            1);
+  // None of it moved the order.
+  const pb::ChargeOrder untouched = GetOrder(seller, order_id);
+  EXPECT_EQ(untouched.state(), pb::ORDER_STATE_AWAITING_PAYMENT);
+  EXPECT_EQ(untouched.transitions_size(), 2);  // created, awaiting
+  EXPECT_EQ(Balance(seller).available_yen(), 0);
+
+  // The real event with the id the forger used is still accepted and applied, once.
+  EXPECT_EQ(PostWebhook("paypal", paid, paypal_secret, now_s), 200);
+  EXPECT_EQ(PostWebhook("paypal", paid, paypal_secret, now_s + 1), 200);  // a redelivery
+  WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(CreditsOf(seller, order_id).size(), 1u);
+
+  // A payment for another amount is refused and flagged for operators, never credited.
+  pb::CreateChargeOrderResponse other;
+  ASSERT_TRUE(Create(seller, 500, pb::PAYMENT_METHOD_PAYPAL, &other).ok());
+  const int64_t amount_before = Rejected("AMOUNT_MISMATCH");
+  EXPECT_EQ(PostWebhook("paypal", EventBody("evt_amount", other.order().order_id(), 100, "paid"),
+                        paypal_secret, now_s),
+            400);
+  EXPECT_EQ(Rejected("AMOUNT_MISMATCH"), amount_before + 1);
+  const pb::ChargeOrder flagged = GetOrder(seller, other.order().order_id());
+  EXPECT_EQ(flagged.state(), pb::ORDER_STATE_AWAITING_PAYMENT);
+  EXPECT_TRUE(absl::StartsWith(flagged.attention(), "AMOUNT_MISMATCH")) << flagged.attention();
+  EXPECT_EQ(Balance(seller).available_yen(), 1'000);
+}
+
+// P5, DESIGN.md section 5: the wallet is down when the payment arrives, the payment service is
+// SIGKILLed with the order PAID and not credited; after both restart, the reconciler credits
+// it exactly once. No test-only code path: real processes, real signals.
+TEST_F(PaymentTest, P5SigkillBetweenPaymentAndCreditIsCreditedOnceAfterRestart) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 5'000, pb::PAYMENT_METHOD_BANK_TRANSFER, &created).ok());
+  const std::string order_id = created.order().order_id();
+
+  env->stack->wallet.process->Stop(SIGTERM);  // the credit cannot happen now
+  CompleteAtCounter(order_id);                // the provider's notification: recorded, order PAID
+  const pb::ChargeOrder paid = WaitForState(seller, order_id, pb::ORDER_STATE_PAID);
+  EXPECT_GT(paid.paid_at().seconds(), 0);
+  // Let the reconciler try (and fail) at least once, so the kill lands between payment and
+  // credit with the credit attempted and unconfirmed.
+  const auto tried_until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (QueryInt("SELECT count(*) FROM charge_orders WHERE order_id = $1 AND "
+                  "credit_error LIKE 'WALLET_UNAVAILABLE%'",
+                  order_id) == 0 &&
+         std::chrono::steady_clock::now() < tried_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM charge_orders WHERE order_id = $1 AND state = 3 "
+                     "AND credit_error LIKE 'WALLET_UNAVAILABLE%'",
+                     order_id),
+            1);
+  const int killed = env->payment.process->Stop(SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << killed;
+
+  auto wallet = StartService(QCASH_WALLET_BINARY, env->stack->wallet_env, "QCASH_WALLET_LISTEN",
+                             env->stack->dir + "/wallet.log", env->stack->wallet.address);
+  ASSERT_TRUE(wallet.ok()) << wallet.status();
+  env->stack->wallet = std::move(*wallet);
+  EXPECT_EQ(QueryInt("SELECT state FROM charge_orders WHERE order_id = $1", order_id), 3)
+      << "still PAID while the payment service is down";
+  auto payment = StartPayment({}, env->payment.address);
+  ASSERT_TRUE(payment.ok()) << payment.status();
+  env->payment = std::move(*payment);
+
+  const pb::ChargeOrder credited = WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(credited.transitions(credited.transitions_size() - 1).actor(), "reconciler");
+  const std::vector<wpb::HistoryEntry> credits = CreditsOf(seller, order_id);
+  ASSERT_EQ(credits.size(), 1u);
+  EXPECT_EQ(credits[0].type(), wpb::ENTRY_TYPE_CHARGE);
+  EXPECT_EQ(credits[0].amount_yen(), 5'000);
+  // The provider redelivers after the restart: still one credit.
+  auto again = SandboxPost(absl::StrCat("/sandbox/orders/", order_id, "/notify?count=5"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(CreditsOf(seller, order_id).size(), 1u);
+  EXPECT_EQ(Balance(seller).available_yen(), 5'000);
+}
+
+// P3: a wrong Q-sign password is refused and stores nothing; the fifth in a row locks the
+// internal-funds methods (even the right password is refused then); when the lock ends, the
+// right password works.
+TEST_F(PaymentTest, P3WrongQsignPasswordLocksAfterFiveAndUnlocksWhenTheLockEnds) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 5'000);
+  pb::CreateChargeOrderResponse created;
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "",
+                           std::string(kPassword)),
+                    FAILED_PRECONDITION, "QSIGN_PASSWORD_NOT_SET");
+  SetPassword(seller, kPassword);
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    EXPECT_GRPC_ERROR(
+        Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "", "wrong-password"),
+        PERMISSION_DENIED, "WRONG_QSIGN_PASSWORD");
+  }
+  EXPECT_GRPC_ERROR(
+      Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "", "wrong-password"),
+      FAILED_PRECONDITION, "QSIGN_LOCKED");
+  const auto locked_at = std::chrono::steady_clock::now();
+  // Locked: the right password too, for both internal-funds methods, and for changing it.
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "",
+                           std::string(kPassword)),
+                    FAILED_PRECONDITION, "QSIGN_LOCKED");
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_PENDING_SETTLEMENT, &created, NewKey(),
+                           "", std::string(kPassword)),
+                    FAILED_PRECONDITION, "QSIGN_LOCKED");
+  pb::ListChargeOptionsRequest options_request;
+  options_request.set_seller_id(seller);
+  pb::ListChargeOptionsResponse options;
+  ASSERT_TRUE(
+      Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, options_request, &options).ok());
+  for (const auto& m : options.methods()) {
+    if (m.method() == pb::PAYMENT_METHOD_QMONEY) {
+      EXPECT_FALSE(m.available());
+      EXPECT_EQ(m.unavailable_reason(), "QSIGN_LOCKED");
+    }
+    if (m.method() == pb::PAYMENT_METHOD_CARD) {
+      EXPECT_TRUE(m.available());
+    }
+  }
+  EXPECT_EQ(OrdersOf(seller), 0) << "a refused password stores no order";
+  EXPECT_EQ(Balance(seller).qmoney_yen(), 5'000);
+  EXPECT_EQ(QueryInt("SELECT failed_attempts FROM qsign_credentials WHERE seller_id = $1", seller),
+            5);
+  // Stored only as a salted argon2id hash.
+  EXPECT_EQ(QueryInt(absl::StrCat("SELECT count(*) FROM qsign_credentials WHERE seller_id = $1 "
+                                  "AND password_hash LIKE '$argon2id$%' AND position('",
+                                  kPassword, "' in password_hash) = 0"),
+                     seller),
+            1);
+
+  std::this_thread::sleep_until(locked_at + std::chrono::seconds(kLockSeconds) +
+                                std::chrono::milliseconds(500));
+  const grpc::Status s = Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "",
+                                std::string(kPassword));
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.order().state(), pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(QueryInt("SELECT failed_attempts FROM qsign_credentials WHERE seller_id = $1", seller),
+            0);
+  const wpb::Balance b = Balance(seller);
+  EXPECT_EQ(b.available_yen(), 1'000);
+  EXPECT_EQ(b.qmoney_yen(), 4'000);
+  EXPECT_EQ(CreditsOf(seller, created.order().order_id()).size(), 1u);
+  EXPECT_EQ(OrdersOf(seller), 1);
+}
+
+// P3, DESIGN.md section 2: Redis is never the only copy of the lock. With Redis stopped, and
+// after it comes back empty, a locked seller stays locked from the database.
+TEST_F(PaymentTest, P3TheLockHoldsWithoutRedis) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_PENDING_SETTLEMENT, 1'000);
+  SetPassword(seller, kPassword);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(env->stack->redis->Stop().ok());
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    const grpc::Status s = Create(seller, 1'000, pb::PAYMENT_METHOD_PENDING_SETTLEMENT, &created,
+                                  NewKey(), "", "wrong-password");
+    EXPECT_EQ(Reason(s), attempt < 5 ? "WRONG_QSIGN_PASSWORD" : "QSIGN_LOCKED") << attempt;
+  }
+  const auto locked_at = std::chrono::steady_clock::now();
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_PENDING_SETTLEMENT, &created, NewKey(),
+                           "", std::string(kPassword)),
+                    FAILED_PRECONDITION, "QSIGN_LOCKED");
+  ASSERT_TRUE(env->stack->redis->Restart().ok());  // empty: nothing was persisted
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_PENDING_SETTLEMENT, &created, NewKey(),
+                           "", std::string(kPassword)),
+                    FAILED_PRECONDITION, "QSIGN_LOCKED");
+  // Changing the password is locked too.
+  pb::SetQsignPasswordRequest change;
+  change.set_seller_id(seller);
+  change.set_idempotency_key(NewKey());
+  change.set_current_password(std::string(kPassword));
+  change.set_new_password("another-password");
+  pb::SetQsignPasswordResponse changed;
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, change, &changed),
+                    FAILED_PRECONDITION, "QSIGN_LOCKED");
+  std::this_thread::sleep_until(locked_at + std::chrono::seconds(kLockSeconds) +
+                                std::chrono::milliseconds(500));
+  const grpc::Status s = Create(seller, 1'000, pb::PAYMENT_METHOD_PENDING_SETTLEMENT, &created,
+                                NewKey(), "", std::string(kPassword));
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.order().state(), pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(Balance(seller).pending_settlement_yen(), 0);
+}
+
+// P3: changing the password needs the current one; the new one works, the old one no more.
+TEST_F(PaymentTest, P3ChangingThePasswordNeedsTheCurrentOne) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 1'000);
+  SetPassword(seller, kPassword);
+  pb::SetQsignPasswordRequest change;
+  change.set_seller_id(seller);
+  change.set_idempotency_key(NewKey());
+  change.set_new_password("second-password");
+  pb::SetQsignPasswordResponse changed;
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, change, &changed),
+                    INVALID_ARGUMENT, "MISSING_QSIGN_PASSWORD");
+  change.set_current_password("not-the-current-one");
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, change, &changed),
+                    PERMISSION_DENIED, "WRONG_QSIGN_PASSWORD");
+  change.set_new_password("short");
+  change.set_current_password(std::string(kPassword));
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, change, &changed),
+                    INVALID_ARGUMENT, "INVALID_QSIGN_PASSWORD");
+  change.set_new_password("second-password");
+  ASSERT_TRUE(Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, change, &changed).ok());
+  EXPECT_FALSE(changed.replayed());
+  ASSERT_TRUE(Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, change, &changed).ok());
+  EXPECT_TRUE(changed.replayed());
+  pb::CreateChargeOrderResponse created;
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "",
+                           std::string(kPassword)),
+                    PERMISSION_DENIED, "WRONG_QSIGN_PASSWORD");
+  ASSERT_TRUE(
+      Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "", "second-password")
+          .ok());
+  EXPECT_EQ(created.order().state(), pb::ORDER_STATE_CREDITED);
+}
+
+// W2, P1: denomination 1,234 or a method "bitcoin" is INVALID_ARGUMENT, and nothing is stored.
+TEST_F(PaymentTest, W2P1UnknownDenominationOrMethodIsInvalidAndStoresNothing) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  EXPECT_GRPC_ERROR(Create(seller, 1'234, pb::PAYMENT_METHOD_CARD, &created, NewKey(), "tok_visa"),
+                    INVALID_ARGUMENT, "UNKNOWN_DENOMINATION");
+  EXPECT_GRPC_ERROR(Create(seller, 0, pb::PAYMENT_METHOD_PAYPAL, &created), INVALID_ARGUMENT,
+                    "UNKNOWN_DENOMINATION");
+  // "bitcoin" as the gateway would read it from the seller's JSON (proto3 JSON mapping,
+  // unknown values ignored): no method at all.
+  pb::CreateChargeOrderRequest from_json;
+  google::protobuf::util::JsonParseOptions lenient;
+  lenient.ignore_unknown_fields = true;
+  const auto parsed = google::protobuf::util::JsonStringToMessage(
+      absl::StrCat(R"({"sellerId":")", seller, R"(","idempotencyKey":"k-bitcoin",)",
+                   R"("denomination":"DENOMINATION_1000","method":"bitcoin"})"),
+      &from_json, lenient);
+  ASSERT_TRUE(parsed.ok()) << parsed.ToString();
+  EXPECT_EQ(from_json.method(), pb::PAYMENT_METHOD_UNSPECIFIED);
+  EXPECT_EQ(from_json.denomination(), pb::DENOMINATION_1000);
+  EXPECT_GRPC_ERROR(
+      Pay("gateway", &pb::PaymentService::Stub::CreateChargeOrder, from_json, &created),
+      INVALID_ARGUMENT, "UNKNOWN_PAYMENT_METHOD");
+  // And a number that is not one of the eleven, as a newer client might send.
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, static_cast<pb::PaymentMethod>(12), &created),
+                    INVALID_ARGUMENT, "UNKNOWN_PAYMENT_METHOD");
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_CARD, &created), INVALID_ARGUMENT,
+                    "MISSING_PAYMENT_TOKEN");
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created), INVALID_ARGUMENT,
+                    "MISSING_QSIGN_PASSWORD");
+  EXPECT_EQ(OrdersOf(seller), 0);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM order_transitions WHERE seller_id = $1", seller), 0);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM request_keys WHERE seller_id = $1", seller), 0);
+  EXPECT_EQ(Balance(seller).available_yen(), 0);
+}
+
+// P4: Qmoney and pending settlement are offered only when they cover the price (and a Q-sign
+// password is set); a closed shop charges nothing (W5).
+TEST_F(PaymentTest, P4ChargeOptionsFollowTheBalances) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  auto options = [&](int64_t denomination) {
+    pb::ListChargeOptionsRequest request;
+    request.set_seller_id(seller);
+    request.set_denomination(static_cast<pb::Denomination>(denomination));
+    pb::ListChargeOptionsResponse response;
+    const grpc::Status s =
+        Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::map<int, pb::MethodOption> by_method;
+    for (const auto& m : response.methods()) by_method[m.method()] = m;
+    EXPECT_EQ(response.denominations_size(), 12);
+    EXPECT_EQ(response.methods_size(), 11);
+    return by_method;
+  };
+  auto first = options(0);
+  EXPECT_TRUE(first[pb::PAYMENT_METHOD_CARD].available());
+  EXPECT_EQ(first[pb::PAYMENT_METHOD_CARD].available_denominations_size(), 12);
+  EXPECT_EQ(first[pb::PAYMENT_METHOD_BANK_TRANSFER].label(), "銀行振込");
+  EXPECT_EQ(first[pb::PAYMENT_METHOD_QMONEY].unavailable_reason(), "QSIGN_PASSWORD_NOT_SET");
+  SetPassword(seller, kPassword);
+  auto empty = options(0);
+  EXPECT_FALSE(empty[pb::PAYMENT_METHOD_QMONEY].available());
+  EXPECT_EQ(empty[pb::PAYMENT_METHOD_QMONEY].unavailable_reason(), "INSUFFICIENT_FUNDS");
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 3'000);
+  auto thousand = options(1'000);
+  EXPECT_TRUE(thousand[pb::PAYMENT_METHOD_QMONEY].available());
+  EXPECT_EQ(thousand[pb::PAYMENT_METHOD_QMONEY].funds_balance_yen(), 3'000);
+  EXPECT_EQ(thousand[pb::PAYMENT_METHOD_QMONEY].available_denominations_size(), 4);  // ..3,000
+  EXPECT_FALSE(thousand[pb::PAYMENT_METHOD_PENDING_SETTLEMENT].available());
+  auto five_thousand = options(5'000);
+  EXPECT_FALSE(five_thousand[pb::PAYMENT_METHOD_QMONEY].available());
+  EXPECT_EQ(five_thousand[pb::PAYMENT_METHOD_QMONEY].unavailable_reason(), "INSUFFICIENT_FUNDS");
+  pb::CreateChargeOrderResponse created;
+  EXPECT_GRPC_ERROR(Create(seller, 5'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "",
+                           std::string(kPassword)),
+                    FAILED_PRECONDITION, "INSUFFICIENT_FUNDS");
+  EXPECT_EQ(OrdersOf(seller), 0);
+
+  pb::ListChargeOptionsRequest nobody;
+  nobody.set_seller_id("no-such-seller");
+  pb::ListChargeOptionsResponse none;
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, nobody, &none),
+                    NOT_FOUND, "WALLET_NOT_FOUND");
+  wpb::CloseWalletRequest close;
+  close.set_seller_id(seller);
+  close.set_idempotency_key(NewKey());
+  close.set_reason("退店");
+  wpb::CloseWalletResponse closed;
+  ASSERT_TRUE(Wallet("settlement", &wpb::WalletService::Stub::CloseWallet, close, &closed).ok());
+  pb::ListChargeOptionsRequest request;
+  request.set_seller_id(seller);
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, request, &none),
+                    FAILED_PRECONDITION, "WALLET_CLOSED");
+  EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_PAYPAL, &created), FAILED_PRECONDITION,
+                    "WALLET_CLOSED");
+  EXPECT_EQ(OrdersOf(seller), 0);
+}
+
+// P5: an unpaid order can be cancelled (the provider confirms first); a paid one cannot; if
+// the seller paid just before the cancellation, the payment wins and is credited.
+TEST_F(PaymentTest, P5CancelOnlyBeforePayment) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 10'000, pb::PAYMENT_METHOD_NET_BANKING, &created).ok());
+  const std::string order_id = created.order().order_id();
+  pb::CancelChargeOrderRequest cancel;
+  cancel.set_seller_id(seller);
+  cancel.set_idempotency_key(NewKey());
+  cancel.set_order_id(order_id);
+  pb::CancelChargeOrderResponse cancelled;
+  ASSERT_TRUE(
+      Pay("gateway", &pb::PaymentService::Stub::CancelChargeOrder, cancel, &cancelled).ok());
+  EXPECT_EQ(cancelled.order().state(), pb::ORDER_STATE_CANCELLED);
+  EXPECT_FALSE(cancelled.replayed());
+  ASSERT_TRUE(
+      Pay("gateway", &pb::PaymentService::Stub::CancelChargeOrder, cancel, &cancelled).ok());
+  EXPECT_TRUE(cancelled.replayed());
+  // The provider knows: the seller can no longer pay it at the counter.
+  auto late = SandboxPost(absl::StrCat("/sandbox/orders/", order_id, "/complete"));
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 409) << late->body;
+  pb::CancelChargeOrderRequest other_order = cancel;
+  ASSERT_TRUE(Create(seller, 500, pb::PAYMENT_METHOD_LINE_PAY, &created).ok());
+  other_order.set_order_id(created.order().order_id());
+  EXPECT_GRPC_ERROR(
+      Pay("gateway", &pb::PaymentService::Stub::CancelChargeOrder, other_order, &cancelled),
+      INVALID_ARGUMENT, "IDEMPOTENCY_KEY_REUSED");
+
+  // Paid at the counter, but the notification has not arrived: the provider's answer to the
+  // cancellation says paid, so the order is PAID and credited, and the cancel refused.
+  ASSERT_TRUE(Create(seller, 3'000, pb::PAYMENT_METHOD_BANK_TRANSFER, &created).ok());
+  const std::string raced = created.order().order_id();
+  CompleteAtCounter(raced, /*notify=*/"none");
+  cancel.set_idempotency_key(NewKey());
+  cancel.set_order_id(raced);
+  EXPECT_GRPC_ERROR(
+      Pay("gateway", &pb::PaymentService::Stub::CancelChargeOrder, cancel, &cancelled),
+      FAILED_PRECONDITION, "ORDER_ALREADY_PAID");
+  WaitForState(seller, raced, pb::ORDER_STATE_CREDITED);
+  cancel.set_idempotency_key(NewKey());
+  EXPECT_GRPC_ERROR(
+      Pay("gateway", &pb::PaymentService::Stub::CancelChargeOrder, cancel, &cancelled),
+      FAILED_PRECONDITION, "ORDER_ALREADY_PAID");
+  cancel.set_seller_id(NewSeller());  // someone else's order does not exist for them
+  EXPECT_GRPC_ERROR(
+      Pay("gateway", &pb::PaymentService::Stub::CancelChargeOrder, cancel, &cancelled), NOT_FOUND,
+      "ORDER_NOT_FOUND");
+  EXPECT_EQ(Balance(seller).available_yen(), 3'000);
+  EXPECT_EQ(CreditsOf(seller, order_id).size(), 0u);
+}
+
+// P5: an unpaid order expires at its deadline; the provider is told, so a later payment at
+// the counter is refused. A second payment-service replica with short deadlines creates the
+// orders (both replicas' reconcilers share the queue).
+TEST_F(PaymentTest, P5UnpaidOrdersExpireAtTheirDeadline) {
+  auto replica =
+      StartPayment({{"QCASH_PAYMENT_COUNTER_TTL_S", "2"}, {"QCASH_PAYMENT_REDIRECT_TTL_S", "2"}});
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  auto stub = pb::PaymentService::NewStub(
+      grpc::CreateChannel(replica->address, grpc::InsecureChannelCredentials()));
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  std::vector<std::string> orders;
+  for (pb::PaymentMethod method :
+       {pb::PAYMENT_METHOD_CONVENIENCE_STORE, pb::PAYMENT_METHOD_PAIDY}) {
+    pb::CreateChargeOrderRequest request;
+    request.set_seller_id(seller);
+    request.set_idempotency_key(NewKey());
+    request.set_denomination(pb::DENOMINATION_500);
+    request.set_method(method);
+    pb::CreateChargeOrderResponse created;
+    const grpc::Status s = Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
+                                request, &created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(created.order().state(), pb::ORDER_STATE_AWAITING_PAYMENT);
+    orders.push_back(created.order().order_id());
+  }
+  for (const std::string& order_id : orders) {
+    const pb::ChargeOrder expired = WaitForState(seller, order_id, pb::ORDER_STATE_EXPIRED);
+    EXPECT_FALSE(expired.failure_reason().empty());
+    EXPECT_EQ(expired.transitions(expired.transitions_size() - 1).actor(), "reconciler");
+  }
+  auto late = SandboxPost(absl::StrCat("/sandbox/orders/", orders[0], "/complete"));
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 409) << late->body;
+  EXPECT_EQ(Balance(seller).available_yen(), 0);
+  replica->process->Stop(SIGTERM);
+}
+
+// P6: the purchase history, newest first, in pages that neither skip nor repeat an order.
+TEST_F(PaymentTest, P6PurchaseHistoryPagesNewestFirst) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  std::vector<std::string> created_ids;
+  const int64_t denominations[] = {100, 500, 1'000, 3'000, 5'000};
+  for (int64_t yen : denominations) {
+    pb::CreateChargeOrderResponse created;
+    ASSERT_TRUE(Create(seller, yen, pb::PAYMENT_METHOD_BANK_TRANSFER, &created).ok());
+    created_ids.push_back(created.order().order_id());
+  }
+  CompleteAtCounter(created_ids[1]);
+  WaitForState(seller, created_ids[1], pb::ORDER_STATE_CREDITED);
+
+  pb::ListChargeOrdersRequest request;
+  request.set_seller_id(seller);
+  request.set_page_size(2);
+  std::vector<pb::ChargeOrder> all;
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    pb::ListChargeOrdersResponse response;
+    const grpc::Status s =
+        Pay("gateway", &pb::PaymentService::Stub::ListChargeOrders, request, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    for (const auto& o : response.orders()) all.push_back(o);
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(pages, 2);  // 2 + 2 + 1
+  ASSERT_EQ(all.size(), 5u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].order_id(), created_ids[4 - i]);
+    EXPECT_EQ(all[i].amount_yen(), denominations[4 - i]);
+    if (i > 0) {
+      EXPECT_GE(
+          all[i - 1].created_at().seconds() * 1'000'000'000LL + all[i - 1].created_at().nanos(),
+          all[i].created_at().seconds() * 1'000'000'000LL + all[i].created_at().nanos());
+    }
+  }
+  pb::ListChargeOrdersRequest credited_only;
+  credited_only.set_seller_id(seller);
+  credited_only.add_states(pb::ORDER_STATE_CREDITED);
+  pb::ListChargeOrdersResponse credited;
+  ASSERT_TRUE(
+      Pay("ops", &pb::PaymentService::Stub::ListChargeOrders, credited_only, &credited).ok());
+  ASSERT_EQ(credited.orders_size(), 1);
+  EXPECT_EQ(credited.orders(0).order_id(), created_ids[1]);
+
+  pb::ListChargeOrdersRequest stranger;
+  stranger.set_seller_id(NewSeller());
+  pb::ListChargeOrdersResponse none;
+  ASSERT_TRUE(Pay("gateway", &pb::PaymentService::Stub::ListChargeOrders, stranger, &none).ok());
+  EXPECT_EQ(none.orders_size(), 0);
+  pb::ListChargeOrdersRequest bad = credited_only;
+  bad.set_page_token("not-a-token");
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::ListChargeOrders, bad, &none),
+                    INVALID_ARGUMENT, "INVALID_PAGE_TOKEN");
+  bad = credited_only;
+  bad.set_page_size(101);
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::ListChargeOrders, bad, &none),
+                    INVALID_ARGUMENT, "INVALID_PAGE_SIZE");
+  bad = credited_only;
+  bad.add_states(static_cast<pb::OrderState>(99));
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::ListChargeOrders, bad, &none),
+                    INVALID_ARGUMENT, "INVALID_ORDER_STATE");
+}
+
+// DESIGN.md section 4: the same key and request is one order, however often and however
+// concurrently it is sent; the same key with another request is refused.
+TEST_F(PaymentTest, SameKeyIsOneOrderEvenConcurrently) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  const std::string key = NewKey();
+  constexpr int kCalls = 16;
+  std::mutex mu;
+  std::set<std::string> ids;
+  std::atomic<int> ok{0}, replayed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&] {
+      pb::CreateChargeOrderResponse created;
+      const grpc::Status s =
+          Create(seller, 1'000, pb::PAYMENT_METHOD_CARD, &created, key, "tok_visa");
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) return;
+      ok++;
+      if (created.replayed()) replayed++;
+      std::lock_guard<std::mutex> lock(mu);
+      ids.insert(created.order().order_id());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kCalls);
+  EXPECT_EQ(replayed.load(), kCalls - 1);
+  ASSERT_EQ(ids.size(), 1u);
+  WaitForState(seller, *ids.begin(), pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(OrdersOf(seller), 1);
+  EXPECT_EQ(CreditsOf(seller, *ids.begin()).size(), 1u);
+  EXPECT_EQ(Balance(seller).available_yen(), 1'000);
+  pb::CreateChargeOrderResponse reused;
+  EXPECT_GRPC_ERROR(Create(seller, 3'000, pb::PAYMENT_METHOD_CARD, &reused, key, "tok_visa"),
+                    INVALID_ARGUMENT, "IDEMPOTENCY_KEY_REUSED");
+  // Keys are scoped per seller: another seller may use the same key.
+  const std::string other = NewSeller();
+  OpenWallet(other);
+  pb::CreateChargeOrderResponse theirs;
+  ASSERT_TRUE(Create(other, 1'000, pb::PAYMENT_METHOD_PAYPAL, &theirs, key).ok());
+  EXPECT_FALSE(theirs.replayed());
+}
+
+// A declined card fails the order, credits nothing, and is final.
+TEST_F(PaymentTest, DeclinedCardFailsWithoutCredit) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(
+      Create(seller, 1'000, pb::PAYMENT_METHOD_CARD, &created, NewKey(), "tok_chargeDeclined")
+          .ok());
+  EXPECT_EQ(created.order().state(), pb::ORDER_STATE_FAILED);
+  EXPECT_NE(created.order().failure_reason().find("card_declined"), std::string::npos)
+      << created.order().failure_reason();
+  ASSERT_TRUE(Create(seller, 1'000, pb::PAYMENT_METHOD_PAYPAL, &created).ok());
+  DecideOnProviderPage(created.order(), "decline");
+  WaitForState(seller, created.order().order_id(), pb::ORDER_STATE_FAILED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the card's async notification
+  EXPECT_EQ(Balance(seller).available_yen(), 0);
+}
+
+// DESIGN.md section 2: each caller only what the policy table allows.
+TEST_F(PaymentTest, CallersAreAuthorizedPerCall) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderRequest request;
+  request.set_seller_id(seller);
+  request.set_idempotency_key(NewKey());
+  request.set_denomination(pb::DENOMINATION_1000);
+  request.set_method(pb::PAYMENT_METHOD_PAYPAL);
+  pb::CreateChargeOrderResponse created;
+  EXPECT_GRPC_ERROR(Pay("", &pb::PaymentService::Stub::CreateChargeOrder, request, &created),
+                    UNAUTHENTICATED, "NO_CALLER_IDENTITY");
+  for (const char* caller : {"points", "ops", "wallet"}) {
+    EXPECT_GRPC_ERROR(Pay(caller, &pb::PaymentService::Stub::CreateChargeOrder, request, &created),
+                      PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
+  }
+  pb::HandleProviderNotificationRequest webhook;
+  webhook.set_provider("paypal");
+  pb::HandleProviderNotificationResponse handled;
+  EXPECT_GRPC_ERROR(
+      Pay("ops", &pb::PaymentService::Stub::HandleProviderNotification, webhook, &handled),
+      PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
+  pb::ListStuckOrdersRequest stuck;
+  pb::ListStuckOrdersResponse listed;
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::ListStuckOrders, stuck, &listed),
+                    PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
+  EXPECT_TRUE(Pay("ops", &pb::PaymentService::Stub::ListStuckOrders, stuck, &listed).ok());
+  EXPECT_EQ(OrdersOf(seller), 0);
+}
+
+// W5, P5: the shop closes after the seller paid and before the credit. The money is in, the
+// wallet refuses for good: the order stays PAID, is flagged, and operators see it; retrying
+// does not credit a closed wallet, and nothing is ever credited twice.
+TEST_F(PaymentTest, W5PaidOrderOfAClosedShopIsFlaggedForOperators) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 1'000, pb::PAYMENT_METHOD_BANK_TRANSFER, &created).ok());
+  const std::string order_id = created.order().order_id();
+  wpb::CloseWalletRequest close;
+  close.set_seller_id(seller);
+  close.set_idempotency_key(NewKey());
+  close.set_reason("退店");
+  wpb::CloseWalletResponse closed;
+  ASSERT_TRUE(Wallet("settlement", &wpb::WalletService::Stub::CloseWallet, close, &closed).ok());
+  CompleteAtCounter(order_id);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  pb::ChargeOrder order;
+  do {
+    order = GetOrder(seller, order_id);
+    if (!order.attention().empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(order.state(), pb::ORDER_STATE_PAID);
+  EXPECT_TRUE(absl::StartsWith(order.attention(), "CREDIT_REFUSED: WALLET_CLOSED"))
+      << order.attention();
+
+  pb::ListStuckOrdersRequest stuck;
+  stuck.set_min_age_seconds(1);
+  stuck.set_page_size(100);
+  bool listed = false;
+  for (int page = 0; page < 100 && !listed; ++page) {
+    pb::ListStuckOrdersResponse response;
+    ASSERT_TRUE(Pay("ops", &pb::PaymentService::Stub::ListStuckOrders, stuck, &response).ok());
+    for (const auto& o : response.orders()) listed = listed || o.order_id() == order_id;
+    if (response.next_page_token().empty()) break;
+    stuck.set_page_token(response.next_page_token());
+  }
+  EXPECT_TRUE(listed);
+  pb::RetryCreditRequest retry;
+  retry.set_seller_id(seller);
+  retry.set_order_id(order_id);
+  retry.set_idempotency_key(NewKey());
+  pb::RetryCreditResponse retried;
+  ASSERT_TRUE(Pay("ops", &pb::PaymentService::Stub::RetryCredit, retry, &retried).ok());
+  EXPECT_EQ(retried.order().state(), pb::ORDER_STATE_PAID);
+  EXPECT_FALSE(retried.order().attention().empty());
+  EXPECT_EQ(CreditsOf(seller, order_id).size(), 0u);
+  EXPECT_EQ(Balance(seller).available_yen(), 0);
+}
+
+// DESIGN.md section 2 (seller scope): with the token check on, the gateway reaches a seller's
+// orders only with that seller's token; provider webhooks and operators need none.
+TEST_F(PaymentTest, GatewayActsOnlyForTheSellerOfTheForwardedToken) {
+  const auto [private_pem, public_pem] = NewEcKeyPair();
+  const std::string key_file = env->stack->dir + "/seller-token.pub";
+  {
+    std::ofstream out(key_file);
+    out << public_pem;
+  }
+  auto replica = StartPayment({{"QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE", key_file}});
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  auto stub = pb::PaymentService::NewStub(
+      grpc::CreateChannel(replica->address, grpc::InsecureChannelCredentials()));
+  const std::string seller = NewSeller();
+  const std::string other = NewSeller();
+  OpenWallet(seller);
+  auto token = [&](const std::string& who) {
+    auto issued = IssueSellerToken(private_pem, "qoo10-login", "qcash-gateway", who, absl::Now(),
+                                   absl::Minutes(10));
+    EXPECT_TRUE(issued.ok()) << issued.status();
+    return issued.ok() ? *issued : std::string();
+  };
+  pb::CreateChargeOrderRequest create;
+  create.set_seller_id(seller);
+  create.set_idempotency_key(NewKey());
+  create.set_denomination(pb::DENOMINATION_1000);
+  create.set_method(pb::PAYMENT_METHOD_PAYPAL);
+  pb::CreateChargeOrderResponse created;
+  EXPECT_GRPC_ERROR(
+      Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
+      PERMISSION_DENIED, "SELLER_TOKEN_MISSING");
+  EXPECT_GRPC_ERROR(Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
+                         create, &created, token(other)),
+                    PERMISSION_DENIED, "SELLER_MISMATCH");
+  EXPECT_GRPC_ERROR(Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
+                         create, &created, "not.a.token"),
+                    PERMISSION_DENIED, "SELLER_TOKEN_INVALID");
+  EXPECT_EQ(OrdersOf(seller), 0);
+  const grpc::Status made =
+      Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created,
+           token(seller));
+  ASSERT_TRUE(made.ok()) << made.error_message();
+  pb::GetChargeOrderRequest get;
+  get.set_seller_id(seller);
+  get.set_order_id(created.order().order_id());
+  pb::GetChargeOrderResponse got;
+  EXPECT_GRPC_ERROR(Call(stub.get(), "gateway", &pb::PaymentService::Stub::GetChargeOrder, get,
+                         &got, token(other)),
+                    PERMISSION_DENIED, "SELLER_MISMATCH");
+  EXPECT_TRUE(Call(stub.get(), "gateway", &pb::PaymentService::Stub::GetChargeOrder, get, &got,
+                   token(seller))
+                  .ok());
+  EXPECT_TRUE(Call(stub.get(), "ops", &pb::PaymentService::Stub::GetChargeOrder, get, &got).ok());
+  // A webhook acts for a provider, not a seller: no token, and the notification is judged on
+  // its own signature.
+  pb::HandleProviderNotificationRequest webhook;
+  webhook.set_provider("paypal");
+  webhook.set_body("{}");
+  pb::HandleProviderNotificationResponse handled;
+  EXPECT_GRPC_ERROR(Call(stub.get(), "gateway",
+                         &pb::PaymentService::Stub::HandleProviderNotification, webhook, &handled),
+                    UNAUTHENTICATED, "MISSING_SIGNATURE");
+  replica->process->Stop(SIGTERM);
+}
+
+// DESIGN.md section 2 over mTLS, as the local run and deployments speak: every identity comes
+// from its certificate. The payment service credits the wallet as `payment`; the gateway's
+// certificate may buy for a seller, another service's may not; plaintext is refused.
+TEST_F(PaymentTest, OverMutualTlsIdentitiesComeFromCertificates) {
+  auto pki = MakePki(env->stack->dir + "/pki", {"wallet", "payment", "gateway", "points"});
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  std::map<std::string, std::string> wallet_env = env->stack->wallet_env;
+  for (const auto& [k, v] : pki->ServiceEnv("wallet")) wallet_env[k] = v;
+  auto wallet = StartService(QCASH_WALLET_BINARY, wallet_env, "QCASH_WALLET_LISTEN",
+                             env->stack->dir + "/wallet-tls.log");
+  ASSERT_TRUE(wallet.ok()) << wallet.status();
+  std::map<std::string, std::string> payment_env = pki->ServiceEnv("payment");
+  payment_env["QCASH_WALLET_TARGET"] = wallet->address;
+  auto payment = StartPayment(payment_env);
+  ASSERT_TRUE(payment.ok()) << payment.status();
+  auto as = [&](const std::string& identity) {
+    return pb::PaymentService::NewStub(
+        grpc::CreateChannel(payment->address, pki->Client(identity)));
+  };
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderRequest create;
+  create.set_seller_id(seller);
+  create.set_idempotency_key(NewKey());
+  create.set_denomination(pb::DENOMINATION_3000);
+  create.set_method(pb::PAYMENT_METHOD_CARD);
+  create.set_payment_token("tok_jcb");
+  pb::CreateChargeOrderResponse created;
+  // The metadata claims `gateway`; with mTLS only the certificate counts.
+  EXPECT_GRPC_ERROR(Call(as("points").get(), "gateway",
+                         &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
+                    PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
+  auto plaintext = pb::PaymentService::NewStub(
+      grpc::CreateChannel(payment->address, grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(Call(plaintext.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create,
+                 &created)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(OrdersOf(seller), 0);
+  // Qmoney: the wallet call is made inline by this process (no reconciler of another process
+  // can take the order first), so the credit shows that the wallet accepted `payment`'s
+  // certificate for ChargeFromInternalFunds.
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 5'000);
+  pb::SetQsignPasswordRequest password;
+  password.set_seller_id(seller);
+  password.set_idempotency_key(NewKey());
+  password.set_new_password(std::string(kPassword));
+  pb::SetQsignPasswordResponse set;
+  ASSERT_TRUE(
+      Call(as("gateway").get(), "", &pb::PaymentService::Stub::SetQsignPassword, password, &set)
+          .ok());
+  create.set_idempotency_key(NewKey());
+  create.set_method(pb::PAYMENT_METHOD_QMONEY);
+  create.clear_payment_token();
+  create.set_qsign_password(std::string(kPassword));
+  const grpc::Status s =
+      Call(as("gateway").get(), "", &pb::PaymentService::Stub::CreateChargeOrder, create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.order().state(), pb::ORDER_STATE_CREDITED);
+  const pb::ChargeOrder credited = GetOrder(seller, created.order().order_id());
+  ASSERT_EQ(credited.transitions_size(), 2);
+  EXPECT_EQ(credited.transitions(0).actor(), "gateway");  // from the certificate
+  EXPECT_EQ(credited.transitions(1).to(), pb::ORDER_STATE_CREDITED);
+  const std::vector<wpb::HistoryEntry> credits = CreditsOf(seller, created.order().order_id());
+  ASSERT_EQ(credits.size(), 1u);
+  EXPECT_EQ(credits[0].amount_yen(), 3'000);
+  EXPECT_EQ(Balance(seller).qmoney_yen(), 2'000);
+  payment->process->Stop(SIGTERM);
+  wallet->process->Stop(SIGTERM);
+}
+
+// The provider sandbox is a development tool: without QCASH_PAYMENT_DEV_SANDBOX=1 the payment
+// service refuses to start with it, and refuses its answers wherever they come from; a
+// provider with no URL is simply not offered.
+TEST_F(PaymentTest, TheSandboxIsRefusedOutsideDevelopment) {
+  Process::Spec production;
+  production.argv = {QCASH_PAYMENT_BINARY};
+  production.env = env->payment_env;
+  production.env["QCASH_PAYMENT_DEV_SANDBOX"] = "0";
+  production.env["QCASH_INSECURE_DEV"] = "1";
+  production.env["QCASH_PAYMENT_LISTEN"] = absl::StrCat("127.0.0.1:", FreePort());
+  production.log_file = env->stack->dir + "/payment-refused.log";
+  auto refused = Process::Start(production);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  auto exit = (*refused)->WaitExit(std::chrono::seconds(20));
+  ASSERT_TRUE(exit.ok()) << "kept running with the sandbox in a production configuration";
+  EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 1) << *exit;
+  std::ifstream log(production.log_file);
+  const std::string logged((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(logged.find("development tool"), std::string::npos) << logged;
+
+  // Production-like: one provider configured, and its URL (by mistake) is the sandbox's.
+  auto replica = StartPayment(
+      {{"QCASH_PAYMENT_DEV_SANDBOX", "0"},
+       {"QCASH_PAYMENT_SANDBOX_URL", ""},
+       {"QCASH_PAYMENT_PROVIDER_URL_PAYPAL", absl::StrCat(env->sandbox_url, "/providers/paypal")}});
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  auto stub = pb::PaymentService::NewStub(
+      grpc::CreateChannel(replica->address, grpc::InsecureChannelCredentials()));
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::ListChargeOptionsRequest list;
+  list.set_seller_id(seller);
+  pb::ListChargeOptionsResponse options;
+  ASSERT_TRUE(
+      Call(stub.get(), "gateway", &pb::PaymentService::Stub::ListChargeOptions, list, &options)
+          .ok());
+  for (const auto& m : options.methods()) {
+    if (m.method() == pb::PAYMENT_METHOD_PAYPAL) {
+      EXPECT_TRUE(m.available());
+    } else if (m.family() != pb::PAYMENT_FAMILY_INTERNAL_FUNDS) {
+      EXPECT_FALSE(m.available()) << pb::PaymentMethod_Name(m.method());
+      EXPECT_EQ(m.unavailable_reason(), "PROVIDER_NOT_CONFIGURED");
+    }
+  }
+  pb::CreateChargeOrderRequest create;
+  create.set_seller_id(seller);
+  create.set_idempotency_key(NewKey());
+  create.set_denomination(pb::DENOMINATION_1000);
+  create.set_method(pb::PAYMENT_METHOD_CARD);
+  create.set_payment_token("tok_visa");
+  pb::CreateChargeOrderResponse created;
+  EXPECT_GRPC_ERROR(
+      Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
+      FAILED_PRECONDITION, "PROVIDER_NOT_CONFIGURED");
+  EXPECT_EQ(OrdersOf(seller), 0);
+  create.set_idempotency_key(NewKey());
+  create.set_method(pb::PAYMENT_METHOD_PAYPAL);
+  create.clear_payment_token();
+  EXPECT_GRPC_ERROR(
+      Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
+      FAILED_PRECONDITION, "SANDBOX_REFUSED");
+  EXPECT_EQ(
+      QueryInt("SELECT count(*) FROM charge_orders WHERE seller_id = $1 AND state = 1", seller), 1)
+      << "the order stays CREATED, never AWAITING on the sandbox's word";
+  replica->process->Stop(SIGTERM);
+  EXPECT_EQ(Balance(seller).available_yen(), 0);
+}
+
+}  // namespace
+}  // namespace qcash::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new qcash::testing::PaymentEnvironment());
+  return RUN_ALL_TESTS();
+}
