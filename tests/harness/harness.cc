@@ -419,12 +419,16 @@ absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
     Pki pki{fs::path(spec.env["QCASH_TLS_CA"]).parent_path().string()};
     credentials = pki.Client(fs::path(spec.env["QCASH_TLS_CERT"]).stem().string());
   }
-  if (absl::Status s = WaitForServing(service.address, std::chrono::seconds(30), credentials);
-      !s.ok()) {
-    return absl::UnavailableError(absl::StrCat(binary, " did not start: ", s.message(),
-                                               "; see ", log_file));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto serving = IsServing(service.address, credentials, "");
+    if (serving.ok() && *serving) return service;
+    if (!service.process->Running()) {  // it failed at start: no point waiting longer
+      return absl::UnavailableError(absl::StrCat(binary, " exited at start; see ", log_file));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return service;
+  return absl::UnavailableError(absl::StrCat(binary, " did not become SERVING; see ", log_file));
 }
 
 absl::StatusOr<std::unique_ptr<Stack>> StartStack(const std::string& name,
