@@ -9,6 +9,7 @@
 //   QCASH_GATEWAY_CSRF_SECRET_FILE          secret for CSRF tokens, shared by replicas (required)
 //   QCASH_GATEWAY_SECURE_COOKIES            Secure cookies and HSTS            true
 //   QCASH_GATEWAY_RATE_LIMIT / _RATE_WINDOW_S  requests per seller per window  120 / 60
+//   QCASH_GATEWAY_WEBHOOK_RATE_LIMIT        notifications per provider a minute 600
 //   QCASH_GATEWAY_THREADS                   HTTP workers                       32
 //   QCASH_GATEWAY_UPSTREAM_TIMEOUT_MS       deadline of each service call      5000
 //   QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX  calls in flight per service        16
@@ -108,6 +109,9 @@ absl::Status Run() {
   redis_options.pool_size_max = static_cast<int>(*threads);
   qcash::RedisClient redis(redis_options);
   qcash::gateway::RateLimiter limiter(&redis, *rate_limit, absl::Seconds(*rate_window));
+  auto webhook_limit = EnvInt("QCASH_GATEWAY_WEBHOOK_RATE_LIMIT", 600, 1, 1'000'000);
+  if (!webhook_limit.ok()) return webhook_limit.status();
+  qcash::gateway::RateLimiter webhook_limiter(&redis, *webhook_limit, absl::Seconds(60));
   qcash::gateway::Authenticator auth(
       {*public_key, options.token_issuer, options.token_audience, absl::Seconds(30)},
       *csrf_secret);
@@ -118,7 +122,7 @@ absl::Status Run() {
     if (!started.ok()) return started.status();
     metrics = std::move(*started);
   }
-  qcash::gateway::Gateway gateway(options, &auth, upstreams->get(), &limiter);
+  qcash::gateway::Gateway gateway(options, &auth, upstreams->get(), &limiter, &webhook_limiter);
   const int bound = gateway.Bind(host, port);
   if (bound < 0) return qcash::Unavailable("LISTEN_FAILED", "cannot listen on " + listen);
   std::thread serving([&gateway] { gateway.Serve(); });

@@ -1,10 +1,12 @@
 #include "gateway/routes.h"
 
+#include "qcash/payment/v1/payment.pb.h"
 #include "qcash/points/v1/points.pb.h"
 #include "qcash/wallet/v1/wallet.pb.h"
 
 namespace qcash::gateway {
 
+namespace payment = ::qcash::payment::v1;
 namespace points = ::qcash::points::v1;
 namespace wallet = ::qcash::wallet::v1;
 
@@ -20,6 +22,49 @@ const std::vector<Route>& Routes() {
        "Every movement, newest first, with the balance after it (W6, 詳細); filter by types and "
        "time range, page with page_token.",
        "Qcash"},
+
+      // Charging (W2, P1-P7).
+      {"GET", "/api/v1/charge/options", Upstream::kPayment,
+       "/qcash.payment.v1.PaymentService/ListChargeOptions",
+       payment::ListChargeOptionsRequest::descriptor(),
+       payment::ListChargeOptionsResponse::descriptor(),
+       "The twelve charge vouchers and the eleven payment methods, each with whether it is "
+       "available to the seller now (P4).",
+       "Charge"},
+      {"POST", "/api/v1/charge/orders", Upstream::kPayment,
+       "/qcash.payment.v1.PaymentService/CreateChargeOrder",
+       payment::CreateChargeOrderRequest::descriptor(),
+       payment::CreateChargeOrderResponse::descriptor(),
+       "Buys a charge voucher: the order and its next action (none, a redirect to the "
+       "provider, or instructions for paying at a counter by a deadline).",
+       "Charge"},
+      {"GET", "/api/v1/charge/orders", Upstream::kPayment,
+       "/qcash.payment.v1.PaymentService/ListChargeOrders",
+       payment::ListChargeOrdersRequest::descriptor(),
+       payment::ListChargeOrdersResponse::descriptor(),
+       "The charge voucher purchase history (チャージ券の購入履歴, P6), newest first.", "Charge"},
+      {"GET", "/api/v1/charge/orders/{order_id}", Upstream::kPayment,
+       "/qcash.payment.v1.PaymentService/GetChargeOrder",
+       payment::GetChargeOrderRequest::descriptor(), payment::GetChargeOrderResponse::descriptor(),
+       "One charge order with its next action and every state transition.", "Charge"},
+      {"POST", "/api/v1/charge/orders/{order_id}/complete", Upstream::kPayment,
+       "/qcash.payment.v1.PaymentService/CompleteRedirect",
+       payment::CompleteRedirectRequest::descriptor(),
+       payment::CompleteRedirectResponse::descriptor(),
+       "The seller is back from the provider's page: the payment service asks the provider for "
+       "the outcome (it never trusts the browser).",
+       "Charge"},
+      {"POST", "/api/v1/charge/orders/{order_id}/cancel", Upstream::kPayment,
+       "/qcash.payment.v1.PaymentService/CancelChargeOrder",
+       payment::CancelChargeOrderRequest::descriptor(),
+       payment::CancelChargeOrderResponse::descriptor(),
+       "Cancels an unpaid order; after payment there is no cancellation (P5).", "Charge"},
+      {"PUT", "/api/v1/qsign-password", Upstream::kPayment,
+       "/qcash.payment.v1.PaymentService/SetQsignPassword",
+       payment::SetQsignPasswordRequest::descriptor(),
+       payment::SetQsignPasswordResponse::descriptor(),
+       "Sets or changes the Q-sign password (Qサインパスワード, P3); changing needs the current one.",
+       "Charge"},
 
       // Service points (S1-S5).
       {"GET", "/api/v1/points/summary", Upstream::kPoints,

@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cctype>
 #include <regex>
 
 #include "absl/strings/escaping.h"
@@ -16,6 +18,7 @@
 #include "gateway/errors.h"
 #include "gateway/openapi.h"
 #include "gateway/transcode.h"
+#include "qcash/payment/v1/payment.pb.h"
 #include "qcash/wallet/v1/wallet.pb.h"
 
 namespace qcash::gateway {
@@ -120,11 +123,12 @@ size_t HeadersSize(const httplib::Request& request) {
 }  // namespace
 
 Gateway::Gateway(Options options, const Authenticator* auth, Upstreams* upstreams,
-                 RateLimiter* limiter)
+                 RateLimiter* limiter, RateLimiter* webhook_limiter)
     : options_(std::move(options)),
       auth_(auth),
       upstreams_(upstreams),
       limiter_(limiter),
+      webhook_limiter_(webhook_limiter),
       server_(std::make_unique<httplib::Server>()),
       openapi_json_(GenerateOpenApi(Routes())) {
   const int threads = options_.threads;
@@ -307,8 +311,37 @@ void Gateway::HandleApi(const Route& route, const httplib::Request& request,
 
 void Gateway::HandleWebhook(const httplib::Request& request, httplib::Response& response) {
   RequestTimer timer("POST /webhooks/{provider}", response);
-  SendError(response, Unavailable("WEBHOOKS_NOT_CONFIGURED",
-                                  "provider notifications are not accepted here yet"));
+  const std::string provider = request.matches[1].str();
+  // A flood of junk must not fill the payment service's record of rejected notifications.
+  const RateLimiter::Decision decision = webhook_limiter_->Allow("webhook:" + provider);
+  if (!decision.allowed) {
+    response.set_header("Retry-After", absl::StrCat(decision.retry_after_s));
+    return SendError(response, Error(absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
+                                     "too many notifications; deliver again later"));
+  }
+  // Untouched: the raw body and the headers, for the payment service to verify (P7).
+  payment::v1::HandleProviderNotificationRequest notification;
+  notification.set_provider(provider);
+  notification.set_body(request.body);
+  for (const auto& [name, value] : request.headers) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    (*notification.mutable_headers())[lower] = value;
+  }
+  payment::v1::HandleProviderNotificationResponse recorded;
+  CallMeta meta{response.get_header_value("X-Request-Id"), ""};
+  if (absl::Status s = upstreams_->Call(Upstream::kPayment,
+                                        "/qcash.payment.v1.PaymentService/"
+                                        "HandleProviderNotification",
+                                        notification, &recorded, meta);
+      !s.ok()) {
+    // Not recorded, or refused: the provider gets no 2xx and delivers again (or gives up on
+    // a forgery). The reason says which.
+    return SendError(response, s);
+  }
+  // 2xx only now: the payment service has durably recorded the notification.
+  response.set_content(ToJson(recorded), "application/json");
 }
 
 void Gateway::HandleDevLogin(const httplib::Request& request, httplib::Response& response) {

@@ -42,7 +42,9 @@ class Gateway {
     absl::Duration session_ttl = absl::Hours(8);
   };
 
-  Gateway(Options options, const Authenticator* auth, Upstreams* upstreams, RateLimiter* limiter);
+  // `limiter` counts per seller; `webhook_limiter` per payment provider.
+  Gateway(Options options, const Authenticator* auth, Upstreams* upstreams, RateLimiter* limiter,
+          RateLimiter* webhook_limiter);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -69,6 +71,7 @@ class Gateway {
   const Authenticator* const auth_;
   Upstreams* const upstreams_;
   RateLimiter* const limiter_;
+  RateLimiter* const webhook_limiter_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> ready_{false};
   std::string openapi_json_;  // built once at start

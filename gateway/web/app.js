@@ -158,6 +158,212 @@ PAGES.history = async () => {
   await load(true);
 };
 
+// ---------------------------------------------------------------- charging
+
+const ORDER_STATES = {
+  ORDER_STATE_CREATED: '受付中',
+  ORDER_STATE_AWAITING_PAYMENT: 'お支払い待ち',
+  ORDER_STATE_PAID: 'お支払い済み（チャージ処理中）',
+  ORDER_STATE_CREDITED: 'チャージ完了',
+  ORDER_STATE_FAILED: '失敗',
+  ORDER_STATE_EXPIRED: '期限切れ',
+  ORDER_STATE_CANCELLED: 'キャンセル',
+};
+const INTERNAL_FUNDS = new Set(['PAYMENT_METHOD_QMONEY', 'PAYMENT_METHOD_PENDING_SETTLEMENT']);
+const UNAVAILABLE_REASONS = {
+  INSUFFICIENT_FUNDS: '残高が足りません',
+  QSIGN_PASSWORD_NOT_SET: 'Qサインパスワードが未設定です',
+  QSIGN_LOCKED: 'Qサインパスワードの誤入力により一時的に利用できません',
+  BALANCE_UNKNOWN: '残高を確認できません',
+  PROVIDER_NOT_CONFIGURED: '現在ご利用いただけません',
+};
+const yenOf = (denomination) => Number(String(denomination).replace('DENOMINATION_', ''));
+
+function showOrderOutcome(order, area, text) {
+  const action = order.nextAction || {};
+  const label = `${Q.yen(order.amountYen)}のチャージ券（${order.orderId}）`;
+  if (order.state === 'ORDER_STATE_CREDITED') {
+    text.textContent = `${label}：チャージが完了しました。${Q.qcash(order.amountYen)}が追加されました。`;
+  } else if (order.state === 'ORDER_STATE_FAILED') {
+    text.textContent = `${label}：決済できませんでした（${order.failureReason || '不明'}）。`;
+  } else if (action.kind === 'KIND_PAY_AT_COUNTER') {
+    text.textContent = `${label}：以下の内容でお支払いください。お支払いが確認されるとチャージされます。`;
+    const ins = action.instructions || {};
+    for (const [id, value] of [['ins-institution', ins.institution], ['ins-number', ins.paymentNumber],
+                               ['ins-confirmation', ins.confirmationNumber], ['ins-payee', ins.payeeName],
+                               ['ins-deadline', Q.time(ins.payBy || order.deadline)]]) {
+      document.getElementById(id).textContent = value || '—';
+    }
+    document.getElementById('instructions').classList.remove('hidden');
+  } else {
+    text.textContent = `${label}：${ORDER_STATES[order.state] || order.state}`;
+  }
+  area.classList.remove('hidden');
+}
+
+PAGES.charge = async () => {
+  const denominations = document.getElementById('denominations');
+  const methods = document.getElementById('methods');
+  let key = Q.newKey();  // one order per confirmed form; a double click buys once
+  async function loadOptions(denomination) {
+    const data = await Q.api('/api/v1/charge/options', { query: { denomination } });
+    document.getElementById('current').textContent = Q.qcash(data.qcashAvailableYen);
+    if (!denominations.children.length) {
+      for (const d of data.denominations) {
+        const row = document.createElement('tr');
+        const cell = document.createElement('td');
+        const radio = document.createElement('input');
+        Object.assign(radio, { type: 'radio', name: 'denomination', value: d.denomination, required: true });
+        radio.id = `d-${yenOf(d.denomination)}`;
+        radio.addEventListener('change', () => loadOptions(d.denomination).catch((e) => Q.showError(e.message)));
+        cell.append(radio);
+        const label = Q.el('label', d.label);
+        label.htmlFor = radio.id;
+        const labelCell = document.createElement('td');
+        labelCell.append(label);
+        row.append(cell, labelCell, Q.el('td', Q.yen(d.priceYen), 'yen'));
+        denominations.append(row);
+      }
+    }
+    const chosen = (document.querySelector('input[name=method]:checked') || {}).value;
+    methods.textContent = '';
+    for (const m of data.methods) {
+      const label = document.createElement('label');
+      const radio = document.createElement('input');
+      Object.assign(radio, { type: 'radio', name: 'method', value: m.method, required: true,
+                             disabled: !m.available, checked: m.available && m.method === chosen });
+      radio.id = `m-${m.method}`;
+      radio.addEventListener('change', showFields);
+      label.append(radio, document.createTextNode(m.label));
+      if (INTERNAL_FUNDS.has(m.method)) {
+        label.append(document.createTextNode(`（残高 ${Q.yen(m.fundsBalanceYen)}）`));
+      }
+      if (!m.available) {
+        label.className = 'unavailable';
+        label.append(document.createTextNode(`：${UNAVAILABLE_REASONS[m.unavailableReason] || m.unavailableReason}`));
+      }
+      methods.append(label);
+    }
+    showFields();
+  }
+  function showFields() {
+    const method = (document.querySelector('input[name=method]:checked') || {}).value;
+    document.getElementById('card-fields').classList.toggle('hidden', method !== 'PAYMENT_METHOD_CARD');
+    document.getElementById('qsign-fields').classList.toggle('hidden', !INTERNAL_FUNDS.has(method));
+  }
+  document.getElementById('charge').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const denomination = document.querySelector('input[name=denomination]:checked').value;
+    const method = document.querySelector('input[name=method]:checked').value;
+    const body = { denomination, method };
+    if (method === 'PAYMENT_METHOD_CARD') body.paymentToken = document.getElementById('card-token').value;
+    if (INTERNAL_FUNDS.has(method)) body.qsignPassword = document.getElementById('qsign-password').value;
+    const button = document.getElementById('buy');
+    button.disabled = true;
+    try {
+      const { order } = await Q.api('/api/v1/charge/orders', { method: 'POST', key, body });
+      key = Q.newKey();
+      Q.showError('');
+      if ((order.nextAction || {}).kind === 'KIND_REDIRECT') {
+        location.href = order.nextAction.redirectUrl;  // the provider's page, then /charge/done
+        return;
+      }
+      showOrderOutcome(order, document.getElementById('result'), document.getElementById('result-text'));
+      await loadOptions(denomination);
+    } catch (e) {
+      Q.showError(e.message);
+      if (e.status !== 503) key = Q.newKey();  // refused: a new attempt is a new order
+    } finally {
+      button.disabled = false;
+    }
+  });
+  document.getElementById('qsign-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await Q.api('/api/v1/qsign-password', {
+        method: 'PUT',
+        body: { currentPassword: document.getElementById('qsign-current').value,
+                newPassword: document.getElementById('qsign-new').value },
+      });
+      document.getElementById('qsign-current').value = '';
+      document.getElementById('qsign-new').value = '';
+      document.getElementById('qsign-done').classList.remove('hidden');
+      Q.showError('');
+      const chosen = document.querySelector('input[name=denomination]:checked');
+      await loadOptions(chosen ? chosen.value : '');
+    } catch (e) {
+      Q.showError(e.message);
+    }
+  });
+  await loadOptions('');
+};
+
+PAGES.charge_done = async () => {
+  const orderId = new URLSearchParams(location.search).get('order_id') || '';
+  const status = document.getElementById('status');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(orderId)) {
+    status.textContent = '注文が見つかりません。';
+    return;
+  }
+  let { order } = await Q.api(`/api/v1/charge/orders/${orderId}/complete`, { method: 'POST' });
+  for (let i = 0; i < 30 && ['ORDER_STATE_PAID', 'ORDER_STATE_CREATED'].includes(order.state); ++i) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    ({ order } = await Q.api(`/api/v1/charge/orders/${orderId}`));
+  }
+  const label = `${Q.yen(order.amountYen)}のチャージ券`;
+  const messages = {
+    ORDER_STATE_CREDITED: `${label}：チャージが完了しました。${Q.qcash(order.amountYen)}が追加されました。`,
+    ORDER_STATE_FAILED: `${label}：決済できませんでした。`,
+    ORDER_STATE_AWAITING_PAYMENT: `${label}：まだお支払いが確認できていません。`,
+    ORDER_STATE_PAID: `${label}：お支払いを確認しました。チャージ処理中です。`,
+  };
+  status.textContent = messages[order.state] || `${label}：${ORDER_STATES[order.state] || order.state}`;
+  status.className = order.state === 'ORDER_STATE_CREDITED' ? 'ok' : '';
+  document.getElementById('detail').textContent = `注文番号 ${order.orderId}`;
+};
+
+PAGES.vouchers = async () => {
+  const body = document.getElementById('orders');
+  const more = document.getElementById('more');
+  let pageToken = '';
+  async function load(reset) {
+    if (reset) { body.textContent = ''; pageToken = ''; }
+    const data = await Q.api('/api/v1/charge/orders', { query: { pageSize: 20, pageToken } });
+    const { methods } = await Q.api('/api/v1/charge/options');
+    const methodNames = Object.fromEntries(methods.map((m) => [m.method, m.label]));
+    for (const order of data.orders || []) {
+      const row = document.createElement('tr');
+      row.append(Q.el('td', Q.time(order.createdAt)),
+                 Q.el('td', `Qキャッシュ(${yenOf(order.denomination)}Qキャッシュのチャージ)`),
+                 Q.el('td', methodNames[order.method] || order.method, 'optional'),
+                 Q.el('td', Q.yen(order.amountYen), 'yen'),
+                 Q.el('td', ORDER_STATES[order.state] || order.state));
+      const actions = document.createElement('td');
+      if (['ORDER_STATE_CREATED', 'ORDER_STATE_AWAITING_PAYMENT'].includes(order.state)) {
+        const cancel = Q.el('button', 'キャンセル', 'secondary');
+        cancel.type = 'button';
+        const key = Q.newKey();
+        cancel.addEventListener('click', async () => {
+          try {
+            await Q.api(`/api/v1/charge/orders/${order.orderId}/cancel`, { method: 'POST', key });
+            await load(true);
+          } catch (e) {
+            Q.showError(e.message);
+          }
+        });
+        actions.append(cancel);
+      }
+      row.append(actions);
+      body.append(row);
+    }
+    pageToken = data.nextPageToken;
+    more.classList.toggle('hidden', !pageToken);
+    document.getElementById('empty').classList.toggle('hidden', body.children.length > 0);
+  }
+  more.addEventListener('click', () => load(false).catch((e) => Q.showError(e.message)));
+  await load(true);
+};
+
 // ---------------------------------------------------------------- service points
 
 const pointsFormat = new Intl.NumberFormat('ja-JP');

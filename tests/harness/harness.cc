@@ -27,6 +27,7 @@
 #include <openssl/pem.h>
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/pg.h"
@@ -514,6 +515,12 @@ absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
     return secrets + "/" + name;
   };
   gateway.port = FreePort();
+  if (auto it = env.find("QCASH_GATEWAY_LISTEN"); it != env.end()) {
+    const std::string& listen = it->second;
+    if (!absl::SimpleAtoi(listen.substr(listen.rfind(':') + 1), &gateway.port)) {
+      return absl::InvalidArgumentError("QCASH_GATEWAY_LISTEN must be host:port");
+    }
+  }
   std::map<std::string, std::string> all = {
       {"QCASH_INSECURE_DEV", "1"},
       {"QCASH_GATEWAY_LISTEN", absl::StrCat(gateway.host, ":", gateway.port)},

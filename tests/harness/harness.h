@@ -168,6 +168,7 @@ struct GatewayProcess {
   std::string token_issuer = "qoo10-login";
   std::string token_audience = "qcash-gateway";
   std::string Url(const std::string& path) const;
+  std::string base_url() const { return Url(""); }
 };
 absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
                                             std::map<std::string, std::string> env = {});

@@ -1,8 +1,8 @@
 // The payment service end to end: the qcash-payment binary over gRPC, the provider sandbox
 // (qcash-payment-sandbox), the wallet, PostgreSQL and Redis, all real processes started for
-// this test binary. Provider notifications travel sandbox -> HTTP -> the gateway's stand-in
-// (gateway_standin.h) -> PaymentService.HandleProviderNotification, as they will through the
-// gateway. Every test ends with the wallet's ledger audit.
+// this test binary. Provider notifications travel sandbox -> HTTP -> the gateway's
+// POST /webhooks/<provider> -> PaymentService.HandleProviderNotification, as in production.
+// Every test ends with the wallet's ledger audit.
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -29,7 +29,6 @@
 #include "services/payment/secrets.h"
 #include "services/payment/signature.h"
 #include "tests/harness/harness.h"
-#include "tests/payment/gateway_standin.h"
 
 namespace qcash::testing {
 namespace {
@@ -49,7 +48,7 @@ std::string DevSecret(const std::string& provider) {
 struct Env {
   std::unique_ptr<Stack> stack;
   std::string payment_db_url;
-  std::unique_ptr<GatewayStandIn> gateway;
+  std::unique_ptr<GatewayProcess> gateway;
   std::unique_ptr<Process> sandbox;
   std::string sandbox_url;
   std::map<std::string, std::string> payment_env;
@@ -89,9 +88,11 @@ class PaymentEnvironment : public ::testing::Environment {
     env->payment_db_url = env->stack->pg->Url("qcash_payment");
     const std::string payment_address = absl::StrCat("127.0.0.1:", FreePort());
 
-    auto gateway = GatewayStandIn::Start(payment_address);
-    ASSERT_TRUE(gateway.ok()) << gateway.status();
-    env->gateway = std::move(*gateway);
+    // The real gateway forwards the providers' webhooks (POST /webhooks/<provider>); its port
+    // is fixed first because the sandbox and the payment service need its URL.
+    const int gateway_port = FreePort();
+    env->gateway = std::make_unique<GatewayProcess>();
+    env->gateway->port = gateway_port;
 
     const std::string secrets_file = env->stack->dir + "/provider-secrets.txt";
     {
@@ -129,6 +130,11 @@ class PaymentEnvironment : public ::testing::Environment {
     auto payment = StartPayment({}, payment_address);
     ASSERT_TRUE(payment.ok()) << payment.status();
     env->payment = std::move(*payment);
+    auto gateway = StartGateway(*env->stack,
+                                {{"QCASH_GATEWAY_LISTEN", absl::StrCat("127.0.0.1:", gateway_port)},
+                                 {"QCASH_PAYMENT_TARGET", payment_address}});
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    *env->gateway = std::move(*gateway);
     env->payment_stub = pb::PaymentService::NewStub(
         grpc::CreateChannel(env->payment.address, grpc::InsecureChannelCredentials()));
     env->wallet_stub = wpb::WalletService::NewStub(
@@ -565,7 +571,7 @@ std::string EventBody(const std::string& event_id, const std::string& order_id, 
                       status, R"("}})");
 }
 
-// POSTs a notification to the gateway stand-in; returns the HTTP status.
+// POSTs a notification to the gateway's webhook endpoint; returns the HTTP status.
 int PostWebhook(const std::string& provider, const std::string& body, const std::string& secret,
                 int64_t timestamp_s) {
   httplib::Client client(env->gateway->base_url());
