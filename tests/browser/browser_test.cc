@@ -63,7 +63,7 @@ points::PointEvent Event(const std::string& id, const std::string& seller,
 TEST(BrowserTest, SellerJourney) {
   const std::string browser_dir = QCASH_SOURCE_DIR "/tests/browser";
   const std::string npm = "/usr/bin/npm";
-  auto stack = StartStack("browser", {"qcash_points"});
+  auto stack = StartStack("browser", {"qcash_points", "qcash_payment"});
   ASSERT_TRUE(stack.ok()) << stack.status();
   (*stack)->keep = true;  // cleared at the end when everything passed
   if (!fs::exists(browser_dir + "/node_modules/playwright-core")) {
@@ -72,13 +72,16 @@ TEST(BrowserTest, SellerJourney) {
               0)
         << ReadAll((*stack)->dir + "/npm.log");
   }
-  auto points_service =
-      StartService(QCASH_POINTS_BINARY,
-                   {{"QCASH_POINTS_DATABASE_URL", (*stack)->pg->Url("qcash_points")},
-                    {"QCASH_WALLET_TARGET", (*stack)->wallet.address}},
-                   "QCASH_POINTS_LISTEN", (*stack)->dir + "/points.log");
+  auto points_service = StartPoints(**stack);
   ASSERT_TRUE(points_service.ok()) << points_service.status();
-  auto gateway = StartGateway(**stack, {{"QCASH_POINTS_TARGET", points_service->address}});
+  const int gateway_port = FreePort();
+  const std::string gateway_url = absl::StrCat("http://127.0.0.1:", gateway_port);
+  auto payment = StartPaymentWithSandbox(**stack, gateway_url);
+  ASSERT_TRUE(payment.ok()) << payment.status();
+  auto gateway = StartGateway(**stack,
+                              {{"QCASH_GATEWAY_LISTEN", absl::StrCat("127.0.0.1:", gateway_port)},
+                               {"QCASH_POINTS_TARGET", points_service->address},
+                               {"QCASH_PAYMENT_TARGET", payment->payment.address}});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
 
   // Seed the seller's service points: last month 12,352 (the guide's example), this month a
@@ -128,7 +131,8 @@ TEST(BrowserTest, SellerJourney) {
   std::cout << output;
   EXPECT_EQ(status, 0) << output;
   for (const char* shot : {"login", "balance", "points", "points-converted", "products",
-                           "products-detail", "past", "history"}) {
+                           "products-detail", "past", "charge", "charge-card-done", "sandbox-redirect",
+                           "charge-done", "vouchers", "history"}) {
     EXPECT_TRUE(fs::exists(absl::StrCat(screenshots, "/", shot, ".png"))) << shot;
   }
   const absl::Status audit = AuditWalletLedger((*stack)->wallet_db_url);

@@ -22,6 +22,8 @@ namespace pb = ::qcash::wallet::v1;
 
 struct Env {
   std::unique_ptr<Stack> stack;
+  PaymentProcesses payment;
+  ServiceProcess points;
   GatewayProcess gateway;
   int metrics_port = 0;
   std::unique_ptr<pb::WalletService::Stub> wallet;
@@ -34,12 +36,23 @@ class GatewayEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     env = new Env();
-    auto stack = StartStack("gateway_api");
+    auto stack = StartStack("gateway_api", {"qcash_payment", "qcash_points"});
     ASSERT_TRUE(stack.ok()) << stack.status();
     env->stack = std::move(*stack);
+    const int gateway_port = FreePort();
+    const std::string gateway_url = absl::StrCat("http://127.0.0.1:", gateway_port);
+    auto payment = StartPaymentWithSandbox(*env->stack, gateway_url);
+    ASSERT_TRUE(payment.ok()) << payment.status();
+    env->payment = std::move(*payment);
+    auto points = StartPoints(*env->stack);
+    ASSERT_TRUE(points.ok()) << points.status();
+    env->points = std::move(*points);
     env->metrics_port = FreePort();
     auto gateway = StartGateway(
-        *env->stack, {{"QCASH_GATEWAY_RATE_LIMIT", absl::StrCat(kRateLimit)},
+        *env->stack, {{"QCASH_GATEWAY_LISTEN", absl::StrCat("127.0.0.1:", gateway_port)},
+                      {"QCASH_PAYMENT_TARGET", env->payment.payment.address},
+                      {"QCASH_POINTS_TARGET", env->points.address},
+                      {"QCASH_GATEWAY_RATE_LIMIT", absl::StrCat(kRateLimit)},
                       {"QCASH_GATEWAY_RATE_WINDOW_S", "60"},
                       {"QCASH_METRICS_LISTEN", absl::StrCat("127.0.0.1:", env->metrics_port)}});
     ASSERT_TRUE(gateway.ok()) << gateway.status();
@@ -50,6 +63,9 @@ class GatewayEnvironment : public ::testing::Environment {
   void TearDown() override {
     env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
     env->gateway.process.reset();
+    env->points.process.reset();
+    env->payment.payment.process.reset();
+    env->payment.sandbox.reset();
     delete env;
   }
 };
@@ -100,6 +116,23 @@ httplib::Result Get(const std::string& path, const std::string& token,
                     httplib::Headers headers = {}) {
   if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
   return Client().Get(path, headers);
+}
+
+httplib::Result Send(const std::string& method, const std::string& path, const std::string& token,
+                     const std::string& body, const std::string& key = "") {
+  httplib::Headers headers = {{"Authorization", "Bearer " + token}};
+  if (!key.empty()) headers.emplace("Idempotency-Key", key);
+  if (method == "PUT") return Client().Put(path, headers, body, "application/json");
+  return Client().Post(path, headers, body, "application/json");
+}
+
+// A string field's value in a JSON body (enough for the fields these tests read).
+std::string Field(const std::string& body, const std::string& name) {
+  const std::string needle = "\"" + name + "\":\"";
+  const size_t at = body.find(needle);
+  if (at == std::string::npos) return "";
+  const size_t start = at + needle.size();
+  return body.substr(start, body.find('"', start) - start);
 }
 
 // The ErrorInfo reason in an error body.
@@ -325,6 +358,227 @@ TEST_F(GatewayApiTest, DevLoginSetsStrictCookies) {
   auto anonymous = Client().Get("/");
   ASSERT_TRUE(anonymous);
   EXPECT_EQ(anonymous->status, 303);  // to the login
+}
+
+// Charging through the API: options, a card charge credited once, the purchase history, an
+// order's detail, a redirect order completed and cancelled, and the Q-sign password.
+TEST_F(GatewayApiTest, ChargeEndpoints) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  const std::string token = Token(seller);
+  auto options = Get("/api/v1/charge/options", token);
+  ASSERT_TRUE(options);
+  ASSERT_EQ(options->status, 200) << options->body;
+  EXPECT_NE(options->body.find("DENOMINATION_1000000"), std::string::npos);
+  EXPECT_NE(options->body.find("PAYMENT_METHOD_PENDING_SETTLEMENT"), std::string::npos);
+
+  auto card = Send("POST", "/api/v1/charge/orders", token,
+                   R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_CARD",)"
+                   R"("paymentToken":"tok_visa"})",
+                   "card-order-1");
+  ASSERT_TRUE(card);
+  ASSERT_EQ(card->status, 200) << card->body;
+  const std::string order_id = Field(card->body, "orderId");
+  ASSERT_FALSE(order_id.empty()) << card->body;
+  httplib::Result balance = Get("/api/v1/balance", token);
+  for (int i = 0; i < 50 && balance->body.find("\"availableYen\":\"1000\"") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    balance = Get("/api/v1/balance", token);
+  }
+  EXPECT_NE(balance->body.find("\"availableYen\":\"1000\""), std::string::npos) << balance->body;
+  auto replay = Send("POST", "/api/v1/charge/orders", token,
+                     R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_CARD",)"
+                     R"("paymentToken":"tok_visa"})",
+                     "card-order-1");
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(replay->status, 200);
+  EXPECT_EQ(Field(replay->body, "orderId"), order_id);
+  EXPECT_NE(replay->body.find("\"replayed\":true"), std::string::npos) << replay->body;
+
+  auto history = Get("/api/v1/charge/orders", token);
+  ASSERT_TRUE(history);
+  EXPECT_EQ(history->status, 200);
+  EXPECT_NE(history->body.find(order_id), std::string::npos);
+  auto detail = Get("/api/v1/charge/orders/" + order_id, token);
+  ASSERT_TRUE(detail);
+  EXPECT_EQ(detail->status, 200);
+  EXPECT_NE(detail->body.find("\"transitions\""), std::string::npos);
+
+  auto paypal = Send("POST", "/api/v1/charge/orders", token,
+                     R"({"denomination":"DENOMINATION_500","method":"PAYMENT_METHOD_PAYPAL"})",
+                     "paypal-order-1");
+  ASSERT_TRUE(paypal);
+  ASSERT_EQ(paypal->status, 200) << paypal->body;
+  EXPECT_NE(paypal->body.find("KIND_REDIRECT"), std::string::npos) << paypal->body;
+  const std::string paypal_id = Field(paypal->body, "orderId");
+  auto back = Send("POST", "/api/v1/charge/orders/" + paypal_id + "/complete", token, "{}");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->status, 200) << back->body;
+  auto cancel = Send("POST", "/api/v1/charge/orders/" + paypal_id + "/cancel", token, "{}",
+                     "cancel-1");
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->status, 200) << cancel->body;
+  EXPECT_NE(cancel->body.find("ORDER_STATE_CANCELLED"), std::string::npos);
+  // FAILED_PRECONDITION -> 400: a paid order cannot be cancelled (P5).
+  auto paid_cancel = Send("POST", "/api/v1/charge/orders/" + order_id + "/cancel", token, "{}",
+                          "cancel-2");
+  ASSERT_TRUE(paid_cancel);
+  EXPECT_EQ(paid_cancel->status, 400);
+  EXPECT_EQ(Reason(paid_cancel), "ORDER_ALREADY_PAID");
+
+  auto password = Send("PUT", "/api/v1/qsign-password", token,
+                       R"({"newPassword":"correct horse battery"})", "qsign-1");
+  ASSERT_TRUE(password);
+  EXPECT_EQ(password->status, 200) << password->body;
+  auto wrong = Send("PUT", "/api/v1/qsign-password", token,
+                    R"({"currentPassword":"not it at all","newPassword":"another one 123"})",
+                    "qsign-2");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 403);  // PERMISSION_DENIED
+  EXPECT_EQ(Reason(wrong), "WRONG_QSIGN_PASSWORD");
+}
+
+// Bad input at the edge: 400 and nothing stored.
+TEST_F(GatewayApiTest, BadChargeRequestsStoreNothing) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  const std::string token = Token(seller);
+  for (const auto& [body, reason] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"denomination":"DENOMINATION_1000","method":"bitcoin"})", "MALFORMED_JSON"},
+           {R"({"denomination":1234,"method":"PAYMENT_METHOD_CARD","paymentToken":"tok_visa"})",
+            "UNKNOWN_DENOMINATION"},
+           {R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_CARD","extra":1})",
+            "MALFORMED_JSON"},
+           {R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_CARD",)"
+            R"("sellerId":"someone-else"})",
+            "SELLER_ID_FROM_TOKEN"},
+           {"{\"denomination\":\"DENOMINATION_1000\",\"method\":\"\xff\"}", "INVALID_UTF8"},
+       }) {
+    auto response = Send("POST", "/api/v1/charge/orders", token, body, "bad-" + reason);
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400) << body << " " << response->body;
+    EXPECT_EQ(Reason(response), reason) << body;
+  }
+  auto orders = Get("/api/v1/charge/orders", token);
+  ASSERT_TRUE(orders);
+  EXPECT_EQ(orders->status, 200);
+  EXPECT_EQ(orders->body.find("orderId"), std::string::npos) << orders->body;
+}
+
+// A token for seller A reaches none of seller B's orders.
+TEST_F(GatewayApiTest, SellerACannotSeeSellerBOrders) {
+  const std::string a = NewSeller();
+  const std::string b = NewSeller();
+  Fund(a, 0);
+  Fund(b, 0);
+  auto order = Send("POST", "/api/v1/charge/orders", Token(b),
+                    R"({"denomination":"DENOMINATION_100","method":"PAYMENT_METHOD_BANK_TRANSFER"})",
+                    "b-order");
+  ASSERT_TRUE(order);
+  ASSERT_EQ(order->status, 200) << order->body;
+  const std::string b_order = Field(order->body, "orderId");
+  auto peek = Get("/api/v1/charge/orders/" + b_order, Token(a));
+  ASSERT_TRUE(peek);
+  EXPECT_EQ(peek->status, 404);
+  auto cancel = Send("POST", "/api/v1/charge/orders/" + b_order + "/cancel", Token(a), "{}", "x");
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->status, 404);
+  auto still = Get("/api/v1/charge/orders/" + b_order, Token(b));
+  ASSERT_TRUE(still);
+  EXPECT_NE(still->body.find("ORDER_STATE_AWAITING_PAYMENT"), std::string::npos) << still->body;
+}
+
+// CSRF: a cookie-authenticated change needs the page's token.
+TEST_F(GatewayApiTest, CookieCallersNeedTheCsrfToken) {
+  const std::string seller = NewSeller();
+  auto login = Client().Post("/dev/login", "seller_id=" + seller, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(login);
+  std::string session, csrf;
+  for (const auto& [name, value] : login->headers) {
+    if (name != "Set-Cookie") continue;
+    if (value.rfind("qcash_session=", 0) == 0) session = value.substr(0, value.find(';'));
+    if (value.rfind("qcash_csrf=", 0) == 0) csrf = value.substr(11, value.find(';') - 11);
+  }
+  const std::string body = R"({"newPassword":"csrf test password"})";
+  auto forged = Client().Put("/api/v1/qsign-password",
+                             {{"Cookie", session}, {"Idempotency-Key", "csrf-1"}}, body,
+                             "application/json");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 403);
+  EXPECT_EQ(Reason(forged), "CSRF_TOKEN_INVALID");
+  auto genuine = Client().Put("/api/v1/qsign-password",
+                              {{"Cookie", session}, {"Idempotency-Key", "csrf-2"},
+                               {"X-CSRF-Token", csrf}},
+                              body, "application/json");
+  ASSERT_TRUE(genuine);
+  EXPECT_EQ(genuine->status, 200) << genuine->body;
+}
+
+// A forged provider notification: refused, and the order does not move.
+TEST_F(GatewayApiTest, ForgedWebhookIsRejectedAndChangesNothing) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  const std::string token = Token(seller);
+  auto order = Send("POST", "/api/v1/charge/orders", token,
+                    R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_BANK_TRANSFER"})",
+                    "forge-order");
+  ASSERT_TRUE(order);
+  ASSERT_EQ(order->status, 200) << order->body;
+  const std::string order_id = Field(order->body, "orderId");
+  const std::string body = absl::StrCat(
+      R"({"event_id":"evt_forged_1","type":"payment.paid","created_unix":")",
+      absl::ToUnixSeconds(absl::Now()),
+      R"(","payment":{"payment_id":"pay_x","merchant_reference":")", order_id,
+      R"(","amount_yen":"1000","currency":"JPY","status":"paid"}})");
+  auto forged = Client().Post("/webhooks/bank_transfer",
+                              {{"X-Qcash-Timestamp", absl::StrCat(absl::ToUnixSeconds(absl::Now()))},
+                               {"X-Qcash-Signature", "v1=" + std::string(64, 'a')}},
+                              body, "application/json");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401) << forged->body;
+  EXPECT_EQ(Reason(forged), "INVALID_SIGNATURE");
+  auto unsigned_ = Client().Post("/webhooks/bank_transfer", body, "application/json");
+  ASSERT_TRUE(unsigned_);
+  EXPECT_EQ(unsigned_->status, 401);
+  auto after = Get("/api/v1/charge/orders/" + order_id, token);
+  ASSERT_TRUE(after);
+  EXPECT_NE(after->body.find("ORDER_STATE_AWAITING_PAYMENT"), std::string::npos) << after->body;
+  auto balance = Get("/api/v1/balance", token);
+  EXPECT_NE(balance->body.find("\"availableYen\":\"0\""), std::string::npos);
+}
+
+// Service points through the API.
+TEST_F(GatewayApiTest, PointsEndpoints) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  const std::string token = Token(seller);
+  auto summary = Get("/api/v1/points/summary", token);
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->status, 200) << summary->body;
+  EXPECT_NE(summary->body.find("\"convertiblePoints\":\"0\""), std::string::npos)
+      << summary->body;
+  auto convert = Send("POST", "/api/v1/points/conversions", token, "{}", "convert-1");
+  ASSERT_TRUE(convert);
+  EXPECT_EQ(convert->status, 400);  // FAILED_PRECONDITION: nothing to convert
+  EXPECT_EQ(Reason(convert), "POINTS_BELOW_MINIMUM");
+  auto products = Get("/api/v1/points/products?period.month.year=2026&period.month.month=1", token);
+  ASSERT_TRUE(products);
+  EXPECT_EQ(products->status, 200) << products->body;
+  auto shipping = Get("/api/v1/points/products/P-1/shipping", token);
+  ASSERT_TRUE(shipping);
+  EXPECT_EQ(shipping->status, 200) << shipping->body;
+  auto past = Get("/api/v1/points/past?period.month.year=2019&period.month.month=6", token);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(past->status, 200) << past->body;
+  auto crossing = Get(
+      "/api/v1/points/products?period.dates.from.year=2019&period.dates.from.month=6&"
+      "period.dates.from.day=20&period.dates.to.year=2019&period.dates.to.month=7&"
+      "period.dates.to.day=10",
+      token);
+  ASSERT_TRUE(crossing);
+  EXPECT_EQ(crossing->status, 400);
+  EXPECT_EQ(Reason(crossing), "USE_PAST_SERVICE_POINTS_VIEW");
 }
 
 TEST_F(GatewayApiTest, MetricsCountRequestsByRouteNotBySeller) {

@@ -480,6 +480,67 @@ Stack::~Stack() {
   }
 }
 
+absl::StatusOr<PaymentProcesses> StartPaymentWithSandbox(
+    const Stack& stack, const std::string& gateway_url, const std::string& payment_address,
+    std::map<std::string, std::string> extra_env) {
+  PaymentProcesses p;
+  p.secrets_file = stack.dir + "/provider-secrets.txt";
+  {
+    // The providers of scripts/up.d/20-payment.sh; a provider missing here stops the payment
+    // service at start with INVALID_CONFIG naming it.
+    std::ofstream out(p.secrets_file);
+    for (const char* provider : {"atone", "card", "paypal", "bank_transfer", "konbini", "paidy",
+                                 "linepay", "au", "paygent"}) {
+      out << provider << "=test-secret-of-" << provider << "\n";
+    }
+  }
+  const int sandbox_port = FreePort();
+  p.sandbox_url = absl::StrCat("http://127.0.0.1:", sandbox_port);
+  Process::Spec sandbox;
+  sandbox.argv = {QCASH_SANDBOX_BINARY};
+  sandbox.env = {{"QCASH_SANDBOX_LISTEN", absl::StrCat("127.0.0.1:", sandbox_port)},
+                 {"QCASH_SANDBOX_WEBHOOK_BASE", gateway_url},
+                 {"QCASH_PAYMENT_SECRETS_FILE", p.secrets_file}};
+  sandbox.log_file = stack.dir + "/sandbox.log";
+  auto started = Process::Start(sandbox);
+  if (!started.ok()) return started.status();
+  p.sandbox = std::move(*started);
+  httplib::Client probe("127.0.0.1", sandbox_port);
+  probe.set_connection_timeout(0, 200000);
+  bool up = false;
+  for (int i = 0; i < 200 && !up; ++i) {
+    auto r = probe.Get("/healthz");
+    up = r && r->status == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!up) return absl::UnavailableError("the provider sandbox did not start; see sandbox.log");
+  std::map<std::string, std::string> env = {
+      {"QCASH_PAYMENT_DATABASE_URL", stack.pg->Url("qcash_payment")},
+      {"QCASH_REDIS_PORT", absl::StrCat(stack.redis->port())},
+      {"QCASH_WALLET_TARGET", stack.wallet.address},
+      {"QCASH_PAYMENT_DEV_SANDBOX", "1"},
+      {"QCASH_PAYMENT_SANDBOX_URL", p.sandbox_url},
+      {"QCASH_PAYMENT_SECRETS_FILE", p.secrets_file},
+      {"QCASH_PAYMENT_RETURN_URL", gateway_url + "/charge/done"},
+      {"QCASH_PAYMENT_RECONCILE_INTERVAL_MS", "200"},
+  };
+  for (auto& [k, v] : extra_env) env[k] = v;
+  auto payment = StartService(QCASH_PAYMENT_BINARY, env, "QCASH_PAYMENT_LISTEN",
+                              stack.dir + "/payment.log", payment_address);
+  if (!payment.ok()) return payment.status();
+  p.payment = std::move(*payment);
+  return p;
+}
+
+absl::StatusOr<ServiceProcess> StartPoints(const Stack& stack,
+                                           std::map<std::string, std::string> extra_env) {
+  std::map<std::string, std::string> env = {
+      {"QCASH_POINTS_DATABASE_URL", stack.pg->Url("qcash_points")},
+      {"QCASH_WALLET_TARGET", stack.wallet.address}};
+  for (auto& [k, v] : extra_env) env[k] = v;
+  return StartService(QCASH_POINTS_BINARY, env, "QCASH_POINTS_LISTEN", stack.dir + "/points.log");
+}
+
 std::pair<std::string, std::string> NewEcKeyPair() {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   std::pair<std::string, std::string> pem;

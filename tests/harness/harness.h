@@ -173,6 +173,23 @@ struct GatewayProcess {
 absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
                                             std::map<std::string, std::string> env = {});
 
+// The payment service with its provider sandbox, for a gateway at `gateway_url` (the sandbox
+// sends notifications to its /webhooks, providers return sellers to its /charge/done).
+// `payment_address` fixes the payment service's address (empty: a free port).
+struct PaymentProcesses {
+  std::unique_ptr<Process> sandbox;
+  std::string sandbox_url;
+  std::string secrets_file;  // provider=secret lines shared by both
+  ServiceProcess payment;
+};
+absl::StatusOr<PaymentProcesses> StartPaymentWithSandbox(
+    const Stack& stack, const std::string& gateway_url, const std::string& payment_address = "",
+    std::map<std::string, std::string> extra_env = {});
+
+// The points service on `stack`'s database `qcash_points` (which StartStack must have made).
+absl::StatusOr<ServiceProcess> StartPoints(const Stack& stack,
+                                           std::map<std::string, std::string> extra_env = {});
+
 // A fresh EC P-256 key pair as PEM: {private, public}.
 std::pair<std::string, std::string> NewEcKeyPair();
 
