@@ -73,6 +73,20 @@ metrics::Counter* Credits() {
   return counter;
 }
 
+metrics::Gauge* ReconcilerBacklog() {
+  static auto* const gauge = metrics::Registry::Global().NewGauge(
+      "qcash_payment_reconciler_backlog",
+      "Paid charge orders the wallet has not confirmed crediting yet.");
+  return gauge;
+}
+
+metrics::Gauge* OldestUncreditedAge() {
+  static auto* const gauge = metrics::Registry::Global().NewGauge(
+      "qcash_payment_oldest_uncredited_age_seconds",
+      "How long ago the oldest paid but not yet credited order was paid (0 when none).");
+  return gauge;
+}
+
 metrics::Counter* QsignChecks() {
   static auto* const counter = metrics::Registry::Global().NewCounter(
       "qcash_payment_qsign_checks_total",
@@ -1076,6 +1090,16 @@ absl::StatusOr<int> Payments::ReconcileOnce() {
   return static_cast<int>(due->size());
 }
 
+// Publishes the backlog between payment and credit (P5): what operators alert on.
+static void PublishBacklog(PgConnection& conn) {
+  auto r = conn.Exec(
+      "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(paid_at)), 0)::bigint "
+      "FROM charge_orders WHERE state = 3");
+  if (!r.ok()) return;
+  ReconcilerBacklog()->Set({}, static_cast<double>(r->GetInt64(0, 0)));
+  OldestUncreditedAge()->Set({}, static_cast<double>(r->GetInt64(0, 1)));
+}
+
 void Payments::ReconcileLoop() {
   for (;;) {
     {
@@ -1095,6 +1119,7 @@ void Payments::ReconcileLoop() {
       }
       if (*looked < options_.reconcile_batch_max) break;
     }
+    if (auto conn = pool_->Acquire(); conn.ok()) PublishBacklog(**conn);
   }
 }
 

@@ -704,6 +704,55 @@ TEST_F(PaymentTest, P5SigkillBetweenPaymentAndCreditIsCreditedOnceAfterRestart) 
   EXPECT_EQ(Balance(seller).available_yen(), 5'000);
 }
 
+// Operators see the backlog between payment and credit: qcash_payment_reconciler_backlog and
+// the age of the oldest paid-but-uncredited order rise while the wallet is down and fall back
+// to 0 once the reconciler has credited.
+TEST_F(PaymentTest, ReconcilerBacklogIsPublishedAsMetrics) {
+  const int metrics_port = FreePort();
+  env->payment.process->Stop(SIGTERM);
+  auto restarted = StartPayment({{"QCASH_METRICS_LISTEN", absl::StrCat("127.0.0.1:", metrics_port)}},
+                                env->payment.address);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  env->payment = std::move(*restarted);
+  httplib::Client metrics("127.0.0.1", metrics_port);
+  auto gauge = [&](const std::string& name) -> double {
+    auto r = metrics.Get("/metrics");
+    if (!r || r->status != 200) return -1;
+    const size_t at = r->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
+  };
+  auto wait_for = [&](const std::string& name, auto condition) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    double value = gauge(name);
+    while (!condition(value) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      value = gauge(name);
+    }
+    return value;
+  };
+
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 3'000, pb::PAYMENT_METHOD_BANK_TRANSFER, &created).ok());
+  const std::string order_id = created.order().order_id();
+  env->stack->wallet.process->Stop(SIGTERM);
+  CompleteAtCounter(order_id);
+  WaitForState(seller, order_id, pb::ORDER_STATE_PAID);
+  EXPECT_GE(wait_for("qcash_payment_reconciler_backlog", [](double v) { return v >= 1; }), 1);
+  EXPECT_GE(wait_for("qcash_payment_oldest_uncredited_age_seconds", [](double v) { return v >= 1; }),
+            1);
+
+  auto wallet = StartService(QCASH_WALLET_BINARY, env->stack->wallet_env, "QCASH_WALLET_LISTEN",
+                             env->stack->dir + "/wallet.log", env->stack->wallet.address);
+  ASSERT_TRUE(wallet.ok()) << wallet.status();
+  env->stack->wallet = std::move(*wallet);
+  WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(wait_for("qcash_payment_reconciler_backlog", [](double v) { return v == 0; }), 0);
+  EXPECT_EQ(wait_for("qcash_payment_oldest_uncredited_age_seconds", [](double v) { return v == 0; }),
+            0);
+}
+
 // P3: a wrong Q-sign password is refused and stores nothing; the fifth in a row locks the
 // internal-funds methods (even the right password is refused then); when the lock ends, the
 // right password works.
