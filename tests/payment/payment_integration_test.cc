@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sstream>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -751,6 +752,49 @@ TEST_F(PaymentTest, ReconcilerBacklogIsPublishedAsMetrics) {
   EXPECT_EQ(wait_for("qcash_payment_reconciler_backlog", [](double v) { return v == 0; }), 0);
   EXPECT_EQ(wait_for("qcash_payment_oldest_uncredited_age_seconds", [](double v) { return v == 0; }),
             0);
+}
+
+// The operator's view: qcashctl lists a paid order the wallet could not credit, and retries
+// it once the wallet is back; the credit still applies once.
+TEST_F(PaymentTest, QcashctlListsStuckOrdersAndRetriesTheirCredit) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 10'000, pb::PAYMENT_METHOD_CONVENIENCE_STORE, &created).ok());
+  const std::string order_id = created.order().order_id();
+  env->stack->wallet.process->Stop(SIGTERM);
+  CompleteAtCounter(order_id);
+  WaitForState(seller, order_id, pb::ORDER_STATE_PAID);
+  auto qcashctl = [&](std::vector<std::string> args) {
+    static int n = 0;
+    Process::Spec spec;
+    spec.argv = {QCASHCTL_BINARY};
+    for (auto& a : args) spec.argv.push_back(a);
+    spec.env = {{"QCASHCTL_PAYMENT", env->payment.address}};
+    spec.log_file = absl::StrCat(env->stack->dir, "/qcashctl-payment-", n++, ".out");
+    auto p = Process::Start(spec);
+    EXPECT_TRUE(p.ok());
+    auto exit = (*p)->WaitExit(std::chrono::seconds(60));
+    std::ifstream in(spec.log_file);
+    std::stringstream out;
+    out << in.rdbuf();
+    return std::make_pair(exit.ok() ? WEXITSTATUS(*exit) : -1, out.str());
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // older than the 1 s asked
+  auto [stuck_status, stuck] = qcashctl({"orders", "stuck", "1"});
+  EXPECT_EQ(stuck_status, 0) << stuck;
+  EXPECT_NE(stuck.find(order_id), std::string::npos) << stuck;
+  EXPECT_NE(stuck.find("ORDER_STATE_PAID"), std::string::npos) << stuck;
+
+  auto wallet = StartService(QCASH_WALLET_BINARY, env->stack->wallet_env, "QCASH_WALLET_LISTEN",
+                             env->stack->dir + "/wallet.log", env->stack->wallet.address);
+  ASSERT_TRUE(wallet.ok()) << wallet.status();
+  env->stack->wallet = std::move(*wallet);
+  auto [retry_status, retried] = qcashctl({"orders", "retry", seller, order_id});
+  EXPECT_EQ(retry_status, 0) << retried;
+  const pb::ChargeOrder credited = WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(CreditsOf(seller, order_id).size(), 1u);
+  EXPECT_EQ(Balance(seller).available_yen(), 10'000);
 }
 
 // P3: a wrong Q-sign password is refused and stores nothing; the fifth in a row locks the

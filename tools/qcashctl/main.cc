@@ -5,16 +5,21 @@
 //                                             exit 1 when the books do not balance
 //   qcashctl seller <seller-id>               the seller's accounts and recent journal
 //   qcashctl holds release-expired            release every hold past its expiry now
+//   qcashctl orders stuck [min-age-seconds]   charge orders that need a look: paid and not
+//                                             credited, refused for good, or past deadline
+//   qcashctl orders retry <seller> <order>    credit a paid order now (idempotent: the order
+//                                             id stays the wallet's key)
 //   qcashctl config                           the effective QCASH_* configuration of this
 //                                             environment, secrets redacted (run it in a
 //                                             service's pod to see that service's)
 //
-// Services: QCASHCTL_WALLET (default 127.0.0.1:50051). Transport: mTLS with the operator's
+// Services: QCASHCTL_WALLET (default 127.0.0.1:50051), QCASHCTL_PAYMENT (127.0.0.1:50052). Transport: mTLS with the operator's
 // certificate from QCASHCTL_TLS_CERT, QCASHCTL_TLS_KEY and QCASHCTL_TLS_CA (identity "ops");
 // plaintext with x-qcash-caller "ops" for a development run when they are unset.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -23,11 +28,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/grpc_client.h"
 #include "common/pg.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "qcash/payment/v1/payment.grpc.pb.h"
 #include "services/wallet/audit.h"
 #include "services/wallet/client/wallet_client.h"
 
@@ -154,6 +161,64 @@ int ReleaseExpiredHolds() {
   return 0;
 }
 
+std::unique_ptr<qcash::payment::v1::PaymentService::Stub> Payment() {
+  return qcash::payment::v1::PaymentService::NewStub(grpc::CreateChannel(
+      qcash::EnvString("QCASHCTL_PAYMENT", "127.0.0.1:50052"), Credentials()));
+}
+
+void PrintOrder(const qcash::payment::v1::ChargeOrder& o) {
+  namespace ppb = ::qcash::payment::v1;
+  std::printf("  %-24s %-20s %9lld yen  %-30s %-24s paid %s  %s\n", o.order_id().c_str(),
+              o.seller_id().c_str(), static_cast<long long>(o.amount_yen()),
+              ppb::PaymentMethod_Name(o.method()).c_str(), ppb::OrderState_Name(o.state()).c_str(),
+              o.has_paid_at() ? Time(o.paid_at()).c_str() : "-", o.attention().c_str());
+}
+
+int StuckOrders(int64_t min_age_s) {
+  auto stub = Payment();
+  qcash::payment::v1::ListStuckOrdersRequest request;
+  request.set_page_size(100);
+  request.set_min_age_seconds(min_age_s);
+  int shown = 0;
+  for (int page = 0; page < 100; ++page) {
+    grpc::ClientContext context;
+    qcash::PrepareContext(&context, qcash::RetryPolicy{}, "ops", !Tls());
+    qcash::payment::v1::ListStuckOrdersResponse response;
+    const grpc::Status status = stub->ListStuckOrders(&context, request, &response);
+    if (!status.ok()) {
+      std::fprintf(stderr, "%s\n", status.error_message().c_str());
+      return 1;
+    }
+    for (const auto& order : response.orders()) {
+      PrintOrder(order);
+      ++shown;
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  std::printf("%d orders need a look\n", shown);
+  return 0;
+}
+
+int RetryCredit(const std::string& seller, const std::string& order_id) {
+  auto stub = Payment();
+  qcash::payment::v1::RetryCreditRequest request;
+  request.set_seller_id(seller);
+  request.set_order_id(order_id);
+  request.set_idempotency_key(absl::StrCat("qcashctl-retry/", order_id, "/",
+                                           absl::ToUnixSeconds(absl::Now())));
+  grpc::ClientContext context;
+  qcash::PrepareContext(&context, qcash::RetryPolicy{}, "ops", !Tls());
+  qcash::payment::v1::RetryCreditResponse response;
+  const grpc::Status status = stub->RetryCredit(&context, request, &response);
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.error_message().c_str());
+    return 1;
+  }
+  PrintOrder(response.order());
+  return 0;
+}
+
 bool LooksSecret(const std::string& name) {
   for (const char* word : {"SECRET", "PASSWORD", "PASSWD", "PRIVATE", "TOKEN_KEY"}) {
     if (absl::StrContains(name, word)) return true;
@@ -189,6 +254,8 @@ void Usage() {
       "  qcashctl audit [wallet-database-url]\n"
       "  qcashctl seller <seller-id>\n"
       "  qcashctl holds release-expired\n"
+      "  qcashctl orders stuck [min-age-seconds]\n"
+      "  qcashctl orders retry <seller-id> <order-id>\n"
       "  qcashctl config\n",
       stderr);
 }
@@ -210,6 +277,12 @@ int main(int argc, char** argv) {
     return ReleaseExpiredHolds();
   }
   if (command == "config") return Config();
+  if (command == "orders" && argc >= 3 && std::string(argv[2]) == "stuck") {
+    return StuckOrders(argc >= 4 ? std::atoll(argv[3]) : 60);
+  }
+  if (command == "orders" && argc == 5 && std::string(argv[2]) == "retry") {
+    return RetryCredit(argv[3], argv[4]);
+  }
   Usage();
   return 2;
 }
