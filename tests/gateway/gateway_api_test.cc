@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
 #include <atomic>
 #include <filesystem>
 
@@ -76,11 +81,18 @@ std::string NewSeller() {
                       counter.fetch_add(1));
 }
 
+// Everything secret this run has used, for the test that greps the logs for them.
+std::set<std::string>& Secrets() {
+  static auto* const secrets = new std::set<std::string>();
+  return *secrets;
+}
+
 std::string Token(const std::string& seller, absl::Duration ttl = absl::Hours(1),
                   absl::Time at = absl::Now()) {
   auto token = IssueSellerToken(env->gateway.token_private_key_pem, env->gateway.token_issuer,
                                 env->gateway.token_audience, seller, at, ttl);
   EXPECT_TRUE(token.ok()) << token.status();
+  Secrets().insert(*token);
   return *token;
 }
 
@@ -427,10 +439,36 @@ TEST_F(GatewayApiTest, ChargeEndpoints) {
   EXPECT_EQ(paid_cancel->status, 400);
   EXPECT_EQ(Reason(paid_cancel), "ORDER_ALREADY_PAID");
 
+  Secrets().insert("correct horse battery");
+  Secrets().insert("not it at all");
+  Secrets().insert("another one 123");
   auto password = Send("PUT", "/api/v1/qsign-password", token,
                        R"({"newPassword":"correct horse battery"})", "qsign-1");
   ASSERT_TRUE(password);
   EXPECT_EQ(password->status, 200) << password->body;
+  // Qmoney pays with the Q-sign password (P3): the funds move inside the ledger.
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-qcash-caller", "settlement");
+    pb::CreditInternalFundsRequest funds;
+    funds.set_seller_id(seller);
+    funds.set_idempotency_key("qmoney-" + seller);
+    funds.set_account(pb::FUNDS_ACCOUNT_QMONEY);
+    funds.set_amount_yen(5'000);
+    funds.set_settlement_reference("settlement-1");
+    pb::CreditInternalFundsResponse funded;
+    ASSERT_TRUE(env->wallet->CreditInternalFunds(&context, funds, &funded).ok());
+  }
+  auto qmoney = Send("POST", "/api/v1/charge/orders", token,
+                     R"({"denomination":"DENOMINATION_3000","method":"PAYMENT_METHOD_QMONEY",)"
+                     R"("qsignPassword":"correct horse battery"})",
+                     "qmoney-order-1");
+  ASSERT_TRUE(qmoney);
+  ASSERT_EQ(qmoney->status, 200) << qmoney->body;
+  EXPECT_NE(qmoney->body.find("ORDER_STATE_CREDITED"), std::string::npos) << qmoney->body;
+  auto funded_balance = Get("/api/v1/balance", token);
+  EXPECT_NE(funded_balance->body.find("\"qmoneyYen\":\"2000\""), std::string::npos)
+      << funded_balance->body;
   auto wrong = Send("PUT", "/api/v1/qsign-password", token,
                     R"({"currentPassword":"not it at all","newPassword":"another one 123"})",
                     "qsign-2");
@@ -500,6 +538,8 @@ TEST_F(GatewayApiTest, CookieCallersNeedTheCsrfToken) {
     if (value.rfind("qcash_session=", 0) == 0) session = value.substr(0, value.find(';'));
     if (value.rfind("qcash_csrf=", 0) == 0) csrf = value.substr(11, value.find(';') - 11);
   }
+  Secrets().insert("csrf test password");
+  Secrets().insert(session.substr(session.find('=') + 1));
   const std::string body = R"({"newPassword":"csrf test password"})";
   auto forged = Client().Put("/api/v1/qsign-password",
                              {{"Cookie", session}, {"Idempotency-Key", "csrf-1"}}, body,
@@ -599,6 +639,40 @@ TEST_F(GatewayApiTest, MetricsCountRequestsByRouteNotBySeller) {
             std::string::npos);
   EXPECT_NE(response->body.find("qcash_http_request_seconds_bucket"), std::string::npos);
   EXPECT_EQ(response->body.find(seller), std::string::npos) << "a seller id became a label";
+}
+
+}  // namespace
+}  // namespace qcash::testing
+
+
+namespace qcash::testing {
+namespace {
+
+// Runs last (gtest keeps the file's order): every log line every process of this run wrote, the
+// database's and Redis's included, holds none of the Q-sign passwords, seller tokens, session
+// cookies or secrets the run used.
+TEST_F(GatewayApiTest, ZzLogsOfTheWholeRunHoldNoSecret) {
+  ASSERT_GT(Secrets().size(), 5u);
+  Secrets().insert("test-csrf-secret");
+  for (const char* provider : {"card", "paypal", "bank_transfer", "konbini"}) {
+    Secrets().insert(std::string("test-secret-of-") + provider);
+  }
+  size_t files = 0, bytes = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(env->stack->dir)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".log") continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string log = text.str();
+    ++files;
+    bytes += log.size();
+    for (const std::string& secret : Secrets()) {
+      EXPECT_EQ(log.find(secret), std::string::npos)
+          << entry.path() << " contains a secret: " << secret.substr(0, 12) << "...";
+    }
+  }
+  EXPECT_GE(files, 6u);  // wallet, payment, sandbox, points, gateway, postgres, redis
+  EXPECT_GT(bytes, 10'000u);
 }
 
 }  // namespace
