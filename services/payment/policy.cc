@@ -2,18 +2,12 @@
 
 #include <cstdint>
 
-#include "absl/strings/str_cat.h"
-#include "common/status.h"
+#include "common/policy.h"
 
 namespace qcash::payment {
 namespace {
 
-constexpr uint32_t Bit(Permission p) { return 1u << static_cast<int>(p); }
-
-struct Grant {
-  absl::string_view caller;
-  uint32_t permissions;
-};
+constexpr uint32_t Bit(Permission p) { return PermissionBit(p); }
 
 // The whole policy. The gateway is the only way in for sellers and for providers' webhooks
 // (it authenticates the seller's token and passes webhooks through untouched); operators
@@ -41,13 +35,7 @@ absl::string_view PermissionName(Permission p) {
 }  // namespace
 
 absl::Status Authorize(absl::string_view caller, Permission permission) {
-  for (const Grant& grant : kGrants) {
-    if (grant.caller != caller) continue;
-    if ((grant.permissions & Bit(permission)) != 0) return absl::OkStatus();
-    break;
-  }
-  return PermissionDenied("CALLER_NOT_ALLOWED", absl::StrCat("caller '", caller, "' may not ",
-                                                             PermissionName(permission)));
+  return AuthorizeCaller(kGrants, caller, Bit(permission), PermissionName(permission));
 }
 
 }  // namespace qcash::payment

@@ -2,18 +2,12 @@
 
 #include <cstdint>
 
-#include "absl/strings/str_cat.h"
-#include "common/status.h"
+#include "common/policy.h"
 
 namespace qcash::points {
 namespace {
 
-constexpr uint32_t Bit(Permission p) { return 1u << static_cast<int>(p); }
-
-struct Grant {
-  absl::string_view caller;
-  uint32_t permissions;
-};
+constexpr uint32_t Bit(Permission p) { return PermissionBit(p); }
 
 // The whole policy. Points enter only from the marketplace's scoring systems; only the
 // gateway acts for a seller (the seller id comes from the seller's token), so only it
@@ -42,13 +36,7 @@ absl::string_view PermissionName(Permission p) {
 }  // namespace
 
 absl::Status Authorize(absl::string_view caller, Permission permission) {
-  for (const Grant& grant : kGrants) {
-    if (grant.caller != caller) continue;
-    if ((grant.permissions & Bit(permission)) != 0) return absl::OkStatus();
-    break;
-  }
-  return PermissionDenied("CALLER_NOT_ALLOWED", absl::StrCat("caller '", caller, "' may not ",
-                                                             PermissionName(permission)));
+  return AuthorizeCaller(kGrants, caller, Bit(permission), PermissionName(permission));
 }
 
 }  // namespace qcash::points

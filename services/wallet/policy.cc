@@ -2,18 +2,12 @@
 
 #include <cstdint>
 
-#include "absl/strings/str_cat.h"
-#include "common/status.h"
+#include "common/policy.h"
 
 namespace qcash::wallet {
 namespace {
 
-constexpr uint32_t Bit(Permission p) { return 1u << static_cast<int>(p); }
-
-struct Grant {
-  absl::string_view caller;
-  uint32_t permissions;  // Bit(...) | Bit(...)
-};
+constexpr uint32_t Bit(Permission p) { return PermissionBit(p); }
 
 // The whole policy. Money enters a seller's Qcash only from payment (charges) and points
 // (conversions); only the ad-booking service spends it; only settlement moves the seller's
@@ -57,13 +51,7 @@ absl::string_view PermissionName(Permission p) {
 }  // namespace
 
 absl::Status Authorize(absl::string_view caller, Permission permission) {
-  for (const Grant& grant : kGrants) {
-    if (grant.caller != caller) continue;
-    if ((grant.permissions & Bit(permission)) != 0) return absl::OkStatus();
-    break;
-  }
-  return PermissionDenied("CALLER_NOT_ALLOWED",
-                          absl::StrCat("caller '", caller, "' may not ", PermissionName(permission)));
+  return AuthorizeCaller(kGrants, caller, Bit(permission), PermissionName(permission));
 }
 
 }  // namespace qcash::wallet

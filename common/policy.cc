@@ -1,0 +1,19 @@
+#include "common/policy.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace qcash {
+
+absl::Status AuthorizeCaller(absl::Span<const Grant> grants, absl::string_view caller,
+                             uint32_t permission_bit, absl::string_view what) {
+  for (const Grant& grant : grants) {
+    if (grant.caller != caller) continue;
+    if ((grant.permissions & permission_bit) != 0) return absl::OkStatus();
+    break;
+  }
+  return PermissionDenied("CALLER_NOT_ALLOWED",
+                          absl::StrCat("caller '", caller, "' may not ", what));
+}
+
+}  // namespace qcash
