@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "common/config.h"
 #include "common/metrics.h"
 #include "common/status.h"
 
@@ -39,6 +40,12 @@ class HttpMetricsServer final : public MetricsServer {
 };
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::StartFromEnv() {
+  const std::string address = EnvString("QCASH_METRICS_LISTEN", "");
+  if (address.empty()) return std::unique_ptr<MetricsServer>();
+  return Start(address);
+}
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address) {
   const size_t colon = address.rfind(':');

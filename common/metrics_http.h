@@ -15,6 +15,8 @@ class MetricsServer {
   // Listens on `address` (host:port) from a background thread.
   // Errors: INVALID_ARGUMENT (bad address), UNAVAILABLE (cannot listen).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address);
+  // Start() on QCASH_METRICS_LISTEN; nullptr when that is empty (no metrics port).
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> StartFromEnv();
   virtual ~MetricsServer() = default;
   virtual int port() const = 0;
 };

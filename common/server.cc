@@ -203,6 +203,39 @@ std::string WaitForTerminationSignal() {
   return signal == SIGTERM ? "SIGTERM" : "SIGINT";
 }
 
+absl::StatusOr<ServeOptions> ServeOptionsFromEnv(absl::string_view service_name,
+                                                 const char* listen_env,
+                                                 absl::string_view default_listen) {
+  ServeOptions options;
+  options.service_name = std::string(service_name);
+  options.listen_address = EnvString(listen_env, default_listen);
+  options.health_listen_address = EnvString("QCASH_HEALTH_LISTEN", "");
+  auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
+  if (!unready_ms.ok()) return unready_ms.status();
+  auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
+  if (!drain_ms.ok()) return drain_ms.status();
+  options.unready_delay = std::chrono::milliseconds(*unready_ms);
+  options.drain_timeout = std::chrono::milliseconds(*drain_ms);
+  auto transport = TransportConfigFromEnv();
+  if (!transport.ok()) return transport.status();
+  options.transport = *transport;
+  auto credentials = MakeServerCredentials(options.transport);
+  if (!credentials.ok()) return credentials.status();
+  options.credentials = *credentials;
+  return options;
+}
+
+int ServiceMain(absl::string_view service, absl::Status (*run)()) {
+  BlockTerminationSignals();
+  InitProcess(service);
+  absl::Status status = run();
+  if (!status.ok()) {
+    Log(LogLevel::kError, "exit", {{"error", status.ToString()}});
+    return 1;
+  }
+  return 0;
+}
+
 absl::Status Serve(const ServeOptions& options) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -216,7 +249,7 @@ absl::Status Serve(const ServeOptions& options) {
   }
   for (grpc::Service* service : options.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> observers;
-  observers.push_back(std::make_unique<RpcObserverFactory>(options.insecure_dev));
+  observers.push_back(std::make_unique<RpcObserverFactory>(options.transport.insecure_dev));
   builder.experimental().SetInterceptorCreators(std::move(observers));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0 ||

@@ -59,9 +59,9 @@ inline constexpr char kLivenessService[] = "liveness";
 struct ServeOptions {
   std::string service_name;  // for health and logs, e.g. "qcash.wallet.v1.WalletService"
   std::string listen_address;
-  std::shared_ptr<grpc::ServerCredentials> credentials;
+  TransportConfig transport;  // insecure_dev: caller identities in logs come from metadata
+  std::shared_ptr<grpc::ServerCredentials> credentials;  // made from `transport`
   std::vector<grpc::Service*> services;
-  bool insecure_dev = false;  // caller identities in logs come from metadata
   // A second, plaintext port for Kubernetes' native gRPC probes, which cannot present a client
   // certificate. It answers the health service; every other RPC there fails UNAUTHENTICATED,
   // since without a certificate there is no caller identity. Empty: none.
@@ -71,6 +71,21 @@ struct ServeOptions {
   std::chrono::milliseconds unready_delay{0};
   std::chrono::milliseconds drain_timeout{10000};
 };
+
+// The options every service process reads alike from the environment:
+//   <listen_env>            address to serve gRPC on            `default_listen`
+//   QCASH_TLS_* / QCASH_INSECURE_DEV  transport (TransportConfigFromEnv)
+//   QCASH_HEALTH_LISTEN     plaintext host:port for probes      (empty: off)
+//   QCASH_UNREADY_DELAY_MS  not-ready time before draining      0
+//   QCASH_DRAIN_TIMEOUT_MS  in-flight calls' time to finish     10000
+// `services` is left for the caller to fill. Errors: INVALID_ARGUMENT (INVALID_CONFIG).
+absl::StatusOr<ServeOptions> ServeOptionsFromEnv(absl::string_view service_name,
+                                                 const char* listen_env,
+                                                 absl::string_view default_listen);
+
+// The whole main() of a service binary: blocks the termination signals, sets the process up as
+// `service`, runs `run` and logs its error. Returns the process's exit code.
+int ServiceMain(absl::string_view service, absl::Status (*run)());
 
 // Builds and starts the server, waits for SIGTERM/SIGINT, drains and returns.
 // Errors: UNAVAILABLE when the address cannot be bound.

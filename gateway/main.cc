@@ -116,12 +116,8 @@ absl::Status Run() {
       {*public_key, options.token_issuer, options.token_audience, absl::Seconds(30)},
       *csrf_secret);
 
-  std::unique_ptr<qcash::metrics::MetricsServer> metrics;
-  if (const std::string address = EnvString("QCASH_METRICS_LISTEN", ""); !address.empty()) {
-    auto started = qcash::metrics::MetricsServer::Start(address);
-    if (!started.ok()) return started.status();
-    metrics = std::move(*started);
-  }
+  auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
+  if (!metrics.ok()) return metrics.status();
   qcash::gateway::Gateway gateway(options, &auth, upstreams->get(), &limiter, &webhook_limiter);
   const int bound = gateway.Bind(host, port);
   if (bound < 0) return qcash::Unavailable("LISTEN_FAILED", "cannot listen on " + listen);
@@ -139,13 +135,4 @@ absl::Status Run() {
 
 }  // namespace
 
-int main() {
-  qcash::BlockTerminationSignals();
-  qcash::InitProcess("gateway");
-  absl::Status status = Run();
-  if (!status.ok()) {
-    qcash::Log(qcash::LogLevel::kError, "exit", {{"error", status.ToString()}});
-    return 1;
-  }
-  return 0;
-}
+int main() { return qcash::ServiceMain("gateway", Run); }

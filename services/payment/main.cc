@@ -12,8 +12,9 @@
 //   QCASH_PAYMENT_SECRET_<P> / _WEBHOOK_SECRETS_DIR / _SECRETS_FILE  provider secrets
 //                                     (secrets.h), for every configured provider
 //   QCASH_PAYMENT_RETURN_URL          where providers send the seller back
-//   http://127.0.0.1:8080/charge/done QCASH_PAYMENT_NOTIFY_SKEW_S       accepted notification clock
-//   skew      300 QCASH_PAYMENT_QSIGN_LOCK_S        lock after 5 wrong Q-sign passwords   1800
+//                                     http://127.0.0.1:8080/charge/done
+//   QCASH_PAYMENT_NOTIFY_SKEW_S       accepted notification clock skew      300
+//   QCASH_PAYMENT_QSIGN_LOCK_S        lock after 5 wrong Q-sign passwords   1800
 //   QCASH_PAYMENT_INSTANT_TTL_S       deadline of card orders               900
 //   QCASH_PAYMENT_REDIRECT_TTL_S      deadline of redirect orders           1800
 //   QCASH_PAYMENT_COUNTER_TTL_S       deadline of counter orders            259200 (3 days)
@@ -96,11 +97,9 @@ absl::Status Run() {
   auto poll_s = EnvInt("QCASH_PAYMENT_POLL_INTERVAL_S", 300, 1, 86'400);
   auto backoff_ms = EnvInt("QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", 60'000, 100, 3'600'000);
   auto workers = EnvInt("QCASH_PAYMENT_WORKERS", 16, 1, 256);
-  auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
-  auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
   auto dev_sandbox = qcash::EnvBool("QCASH_PAYMENT_DEV_SANDBOX", false);
   for (const auto* v : {&redis_port, &skew_s, &lock_s, &instant_s, &redirect_s, &counter_s,
-                        &reconcile_ms, &poll_s, &backoff_ms, &workers, &unready_ms, &drain_ms}) {
+                        &reconcile_ms, &poll_s, &backoff_ms, &workers}) {
     if (!v->ok()) return v->status();
   }
   if (!dev_sandbox.ok()) return dev_sandbox.status();
@@ -121,13 +120,13 @@ absl::Status Run() {
   auto connectors = qcash::payment::ConnectorRegistry::Create(*providers);
   if (!connectors.ok()) return connectors.status();
 
-  auto transport = qcash::TransportConfigFromEnv();
-  if (!transport.ok()) return transport.status();
-  auto credentials = qcash::MakeServerCredentials(*transport);
-  if (!credentials.ok()) return credentials.status();
+  auto serve = qcash::ServeOptionsFromEnv("qcash.payment.v1.PaymentService", "QCASH_PAYMENT_LISTEN",
+                                          "127.0.0.1:50052");
+  if (!serve.ok()) return serve.status();
+  const qcash::TransportConfig& transport = serve->transport;
   qcash::wallet::WalletClient::Options wallet_options;
   wallet_options.target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051");
-  wallet_options.transport = *transport;
+  wallet_options.transport = transport;
   wallet_options.caller = "payment";
   auto wallet_client = qcash::wallet::WalletClient::Create(wallet_options);
   if (!wallet_client.ok()) return wallet_client.status();
@@ -138,17 +137,13 @@ absl::Status Run() {
               {"redis", absl::StrCat(options.redis.host, ":", options.redis.port)},
               {"wallet", wallet_options.target},
               {"dev_sandbox", *dev_sandbox},
-              {"insecure_dev", transport->insecure_dev}});
+              {"insecure_dev", transport.insecure_dev}});
   if (*dev_sandbox) {
     qcash::Log(qcash::LogLevel::kWarn, "dev_sandbox_enabled",
                {{"note", "answers of the provider sandbox are accepted: development only"}});
   }
-  std::unique_ptr<qcash::metrics::MetricsServer> metrics;
-  if (const std::string address = EnvString("QCASH_METRICS_LISTEN", ""); !address.empty()) {
-    auto started = qcash::metrics::MetricsServer::Start(address);
-    if (!started.ok()) return started.status();
-    metrics = std::move(*started);
-  }
+  auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
+  if (!metrics.ok()) return metrics.status();
   auto scope = qcash::SellerScope::FromEnv();
   if (!scope.ok()) return scope.status();
   auto payments = qcash::payment::Payments::Start(options, &wallet, connectors->get());
@@ -156,30 +151,13 @@ absl::Status Run() {
 
   qcash::ThreadPool pool(static_cast<int>(*workers), 10'000);
   qcash::payment::PaymentServer server(payments->get(), &pool, scope->get(),
-                                       transport->insecure_dev);
-  qcash::ServeOptions serve;
-  serve.service_name = "qcash.payment.v1.PaymentService";
-  serve.listen_address = EnvString("QCASH_PAYMENT_LISTEN", "127.0.0.1:50052");
-  serve.credentials = *credentials;
-  serve.services = {&server};
-  serve.insecure_dev = transport->insecure_dev;
-  serve.health_listen_address = EnvString("QCASH_HEALTH_LISTEN", "");
-  serve.unready_delay = std::chrono::milliseconds(*unready_ms);
-  serve.drain_timeout = std::chrono::milliseconds(*drain_ms);
-  absl::Status served = qcash::Serve(serve);
+                                       transport.insecure_dev);
+  serve->services = {&server};
+  absl::Status served = qcash::Serve(*serve);
   (*payments)->Stop();
   return served;
 }
 
 }  // namespace
 
-int main() {
-  qcash::BlockTerminationSignals();
-  qcash::InitProcess("payment");
-  absl::Status status = Run();
-  if (!status.ok()) {
-    qcash::Log(qcash::LogLevel::kError, "exit", {{"error", status.ToString()}});
-    return 1;
-  }
-  return 0;
-}
+int main() { return qcash::ServiceMain("payment", Run); }

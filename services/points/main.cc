@@ -51,9 +51,7 @@ absl::Status Run() {
   auto threads = EnvInt("QCASH_POINTS_THREADS", 16, 1, 256);
   auto lease_ms = EnvInt("QCASH_POINTS_CONVERSION_LEASE_MS", 30'000, 100, 3'600'000);
   auto completer_ms = EnvInt("QCASH_POINTS_COMPLETER_INTERVAL_MS", 5'000, 10, 3'600'000);
-  auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
-  auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
-  for (const auto* v : {&threads, &lease_ms, &completer_ms, &unready_ms, &drain_ms}) {
+  for (const auto* v : {&threads, &lease_ms, &completer_ms}) {
     if (!v->ok()) return v->status();
   }
   auto test_clock = qcash::EnvBool("QCASH_POINTS_TEST_CLOCK", false);
@@ -66,17 +64,17 @@ absl::Status Run() {
                      " is unknown (the only one: ", kFailpointExitAfterCredit, ")"));
   }
 
-  auto transport = qcash::TransportConfigFromEnv();
-  if (!transport.ok()) return transport.status();
+  auto serve = qcash::ServeOptionsFromEnv("qcash.points.v1.PointsService", "QCASH_POINTS_LISTEN",
+                                          "127.0.0.1:50053");
+  if (!serve.ok()) return serve.status();
+  const qcash::TransportConfig& transport = serve->transport;
   // The test switches change what time it is and crash the process on purpose: never with
   // real credentials.
-  if ((*test_clock || !failpoint.empty()) && !transport->insecure_dev) {
+  if ((*test_clock || !failpoint.empty()) && !transport.insecure_dev) {
     return qcash::InvalidArgument("INVALID_CONFIG",
                                   "QCASH_POINTS_TEST_CLOCK and QCASH_POINTS_FAILPOINT are for "
                                   "development and tests only (QCASH_INSECURE_DEV=1)");
   }
-  auto credentials = qcash::MakeServerCredentials(*transport);
-  if (!credentials.ok()) return credentials.status();
 
   options.pool_size = static_cast<int>(*threads + 2);  // + the background step
   options.conversion_lease = std::chrono::milliseconds(*lease_ms);
@@ -85,7 +83,7 @@ absl::Status Run() {
 
   qcash::wallet::WalletClient::Options wallet_options;
   wallet_options.target = wallet_target;
-  wallet_options.transport = *transport;
+  wallet_options.transport = transport;
   wallet_options.caller = "points";  // the only caller the wallet lets credit conversions
   auto wallet_client = qcash::wallet::WalletClient::Create(std::move(wallet_options));
   if (!wallet_client.ok()) return wallet_client.status();
@@ -101,47 +99,26 @@ absl::Status Run() {
               {"wallet", wallet_target},
               {"threads", *threads},
               {"conversion_lease_ms", *lease_ms},
-              {"insecure_dev", transport->insecure_dev},
+              {"insecure_dev", transport.insecure_dev},
               {"test_clock", *test_clock},
               {"failpoint", failpoint}});
-  std::unique_ptr<qcash::metrics::MetricsServer> metrics;
-  if (const std::string address = EnvString("QCASH_METRICS_LISTEN", ""); !address.empty()) {
-    auto started = qcash::metrics::MetricsServer::Start(address);
-    if (!started.ok()) return started.status();
-    metrics = std::move(*started);
-  }
+  auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
+  if (!metrics.ok()) return metrics.status();
   auto scope = qcash::SellerScope::FromEnv();
   if (!scope.ok()) return scope.status();
   auto points = qcash::points::Points::Start(options, clock, &wallet);
   if (!points.ok()) return points.status();
 
   qcash::ThreadPool work(static_cast<int>(*threads), 10'000);
-  qcash::points::PointsServer server(points->get(), &work, scope->get(), transport->insecure_dev);
-  qcash::points::TestClockServer clock_server(&settable_clock, transport->insecure_dev);
-  qcash::ServeOptions serve;
-  serve.service_name = "qcash.points.v1.PointsService";
-  serve.listen_address = EnvString("QCASH_POINTS_LISTEN", "127.0.0.1:50053");
-  serve.credentials = *credentials;
-  serve.services = {&server};
-  if (*test_clock) serve.services.push_back(&clock_server);
-  serve.insecure_dev = transport->insecure_dev;
-  serve.health_listen_address = EnvString("QCASH_HEALTH_LISTEN", "");
-  serve.unready_delay = std::chrono::milliseconds(*unready_ms);
-  serve.drain_timeout = std::chrono::milliseconds(*drain_ms);
-  absl::Status served = qcash::Serve(serve);
+  qcash::points::PointsServer server(points->get(), &work, scope->get(), transport.insecure_dev);
+  qcash::points::TestClockServer clock_server(&settable_clock, transport.insecure_dev);
+  serve->services = {&server};
+  if (*test_clock) serve->services.push_back(&clock_server);
+  absl::Status served = qcash::Serve(*serve);
   (*points)->Stop();
   return served;
 }
 
 }  // namespace
 
-int main() {
-  qcash::BlockTerminationSignals();
-  qcash::InitProcess("points");
-  absl::Status status = Run();
-  if (!status.ok()) {
-    qcash::Log(qcash::LogLevel::kError, "exit", {{"error", status.ToString()}});
-    return 1;
-  }
-  return 0;
-}
+int main() { return qcash::ServiceMain("points", Run); }

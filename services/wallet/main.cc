@@ -51,11 +51,9 @@ absl::Status Run() {
   auto batch_max = EnvInt("QCASH_WALLET_BATCH_MAX", 128, 1, 1024);
   auto read_threads = EnvInt("QCASH_WALLET_READ_THREADS", 8, 1, 256);
   auto sweep_ms = EnvInt("QCASH_WALLET_SWEEP_INTERVAL_MS", 1000, 10, 3'600'000);
-  auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
-  auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
   auto audit_s = EnvInt("QCASH_WALLET_AUDIT_INTERVAL_S", 600, 0, 7 * 86'400);
-  for (const auto* v : {&redis_port, &lanes, &batch_max, &read_threads, &sweep_ms, &unready_ms,
-                        &drain_ms, &audit_s}) {
+  for (const auto* v : {&redis_port, &lanes, &batch_max, &read_threads, &sweep_ms,
+                        &audit_s}) {
     if (!v->ok()) return v->status();
   }
   options.redis.port = static_cast<int>(*redis_port);
@@ -66,53 +64,32 @@ absl::Status Run() {
   options.sweep_interval = std::chrono::milliseconds(*sweep_ms);
   options.audit_interval = absl::Seconds(*audit_s);
 
-  auto transport = qcash::TransportConfigFromEnv();
-  if (!transport.ok()) return transport.status();
-  auto credentials = qcash::MakeServerCredentials(*transport);
-  if (!credentials.ok()) return credentials.status();
+  auto serve = qcash::ServeOptionsFromEnv("qcash.wallet.v1.WalletService", "QCASH_WALLET_LISTEN",
+                                          "127.0.0.1:50051");
+  if (!serve.ok()) return serve.status();
+  const qcash::TransportConfig& transport = serve->transport;
 
   qcash::Log(qcash::LogLevel::kInfo, "starting",
              {{"database", qcash::RedactUrl(options.database_url)},
               {"redis", absl::StrCat(options.redis.host, ":", options.redis.port)},
               {"lanes", *lanes},
               {"batch_max", *batch_max},
-              {"insecure_dev", transport->insecure_dev}});
-  std::unique_ptr<qcash::metrics::MetricsServer> metrics;
-  if (const std::string address = EnvString("QCASH_METRICS_LISTEN", ""); !address.empty()) {
-    auto started = qcash::metrics::MetricsServer::Start(address);
-    if (!started.ok()) return started.status();
-    metrics = std::move(*started);
-  }
+              {"insecure_dev", transport.insecure_dev}});
+  auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
+  if (!metrics.ok()) return metrics.status();
   auto wallet = qcash::wallet::Wallet::Start(options);
   if (!wallet.ok()) return wallet.status();
 
   auto scope = qcash::SellerScope::FromEnv();
   if (!scope.ok()) return scope.status();
   qcash::ThreadPool reads(static_cast<int>(*read_threads), 10'000);
-  qcash::wallet::WalletServer server(wallet->get(), &reads, scope->get(), transport->insecure_dev);
-  qcash::ServeOptions serve;
-  serve.service_name = "qcash.wallet.v1.WalletService";
-  serve.listen_address = EnvString("QCASH_WALLET_LISTEN", "127.0.0.1:50051");
-  serve.credentials = *credentials;
-  serve.services = {&server};
-  serve.insecure_dev = transport->insecure_dev;
-  serve.health_listen_address = EnvString("QCASH_HEALTH_LISTEN", "");
-  serve.unready_delay = std::chrono::milliseconds(*unready_ms);
-  serve.drain_timeout = std::chrono::milliseconds(*drain_ms);
-  absl::Status served = qcash::Serve(serve);
+  qcash::wallet::WalletServer server(wallet->get(), &reads, scope->get(), transport.insecure_dev);
+  serve->services = {&server};
+  absl::Status served = qcash::Serve(*serve);
   (*wallet)->Stop();
   return served;
 }
 
 }  // namespace
 
-int main() {
-  qcash::BlockTerminationSignals();
-  qcash::InitProcess("wallet");
-  absl::Status status = Run();
-  if (!status.ok()) {
-    qcash::Log(qcash::LogLevel::kError, "exit", {{"error", status.ToString()}});
-    return 1;
-  }
-  return 0;
-}
+int main() { return qcash::ServiceMain("wallet", Run); }
