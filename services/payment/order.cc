@@ -15,10 +15,6 @@
 namespace qcash::payment {
 namespace {
 
-bool IsPrintableAscii(absl::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
-}
-
 bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 }  // namespace
@@ -81,30 +77,6 @@ bool CanTransition(Family family, OrderState from, OrderState to) {
     default:
       return false;  // final states never move
   }
-}
-
-bool IsValidSellerId(absl::string_view seller_id) {
-  if (seller_id.empty() || seller_id.size() > kSellerIdLengthMax) return false;
-  return std::all_of(seller_id.begin(), seller_id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-}
-
-absl::Status CheckSellerId(absl::string_view seller_id) {
-  if (!IsValidSellerId(seller_id)) {
-    return InvalidArgument("INVALID_SELLER_ID",
-                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckIdempotencyKey(absl::string_view key) {
-  if (key.empty() || key.size() > kIdempotencyKeyLengthMax || !IsPrintableAscii(key)) {
-    return InvalidArgument("INVALID_IDEMPOTENCY_KEY",
-                           "idempotency_key must be 1 to 128 printable ASCII characters");
-  }
-  return absl::OkStatus();
 }
 
 absl::Status CheckOrderId(absl::string_view order_id) {

@@ -20,12 +20,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/text.h"
 #include "services/payment/catalog.h"
 
 namespace qcash::payment {
 
-inline constexpr size_t kSellerIdLengthMax = 64;
-inline constexpr size_t kIdempotencyKeyLengthMax = 128;
 inline constexpr size_t kPaymentTokenLengthMax = 256;
 inline constexpr size_t kOrderIdLength = 35;  // "co_" + 32 hex digits
 
@@ -106,12 +105,7 @@ struct CreateRequest {
   std::string qsign_password;    // internal funds only; never stored or logged
 };
 
-bool IsValidSellerId(absl::string_view seller_id);
-
-// Errors: INVALID_ARGUMENT (INVALID_SELLER_ID).
-absl::Status CheckSellerId(absl::string_view seller_id);
-// Errors: INVALID_ARGUMENT (INVALID_IDEMPOTENCY_KEY).
-absl::Status CheckIdempotencyKey(absl::string_view key);
+// Seller ids and idempotency keys: common/text.h.
 // Errors: INVALID_ARGUMENT (INVALID_ORDER_ID).
 absl::Status CheckOrderId(absl::string_view order_id);
 

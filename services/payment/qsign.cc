@@ -10,24 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
+#include "common/text.h"
 
 namespace qcash::payment {
 namespace {
-
-// Valid UTF-8 without control characters.
-bool IsCleanText(absl::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = text[i];
-    if (c < 0x20 || c == 0x7f) return false;
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > text.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
-    }
-    i += n;
-  }
-  return true;
-}
 
 }  // namespace
 

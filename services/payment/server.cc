@@ -6,6 +6,7 @@
 #include "common/grpc_status.h"
 #include "common/server.h"
 #include "common/status.h"
+#include "common/proto_time.h"
 #include "services/payment/policy.h"
 
 namespace qcash::payment {
@@ -18,22 +19,6 @@ constexpr int kPageMax = 100;
 constexpr int64_t kStuckMinAgeDefaultS = 60;
 
 grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
-
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  int64_t seconds = micros / 1'000'000;
-  int64_t rest = micros % 1'000'000;
-  if (rest < 0) {
-    rest += 1'000'000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest * 1000));
-}
-
-void SetTimestampIfAny(absl::Time t, google::protobuf::Timestamp* out) {
-  if (t != absl::InfinitePast() && t != absl::InfiniteFuture()) SetTimestamp(t, out);
-}
 
 absl::StatusOr<int> PageSize(int32_t requested, int fallback) {
   if (requested < 0 || requested > kPageMax) {

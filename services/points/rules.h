@@ -16,6 +16,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "common/text.h"
 
 namespace qcash::points {
 
@@ -31,9 +32,7 @@ inline constexpr int64_t kConversionUnitPoints = 100;
 // month's int64 total.
 inline constexpr int64_t kEventPointsMax = 1'000'000;
 inline constexpr size_t kEventsPerCallMax = 500;
-inline constexpr size_t kSellerIdLengthMax = 64;
 inline constexpr size_t kEventIdLengthMax = 128;
-inline constexpr size_t kIdempotencyKeyLengthMax = 128;
 inline constexpr size_t kProductNoLengthMax = 64;
 inline constexpr size_t kProductNameLengthMax = 256;
 inline constexpr size_t kCategoryLengthMax = 128;
@@ -54,12 +53,7 @@ struct PointEvent {
   absl::Time occurred_at;
 };
 
-// Seller ids as the wallet has them: 1..64 of [A-Za-z0-9_.-].
-bool IsValidSellerId(absl::string_view seller_id);
-// Errors: INVALID_ARGUMENT (INVALID_SELLER_ID).
-absl::Status CheckSellerId(absl::string_view seller_id);
-// 1..128 printable ASCII. Errors: INVALID_ARGUMENT (INVALID_IDEMPOTENCY_KEY).
-absl::Status CheckIdempotencyKey(absl::string_view key);
+// Seller ids and idempotency keys: common/text.h.
 // Valid UTF-8 without control characters, at most `length_max` bytes.
 bool IsCleanText(absl::string_view text, size_t length_max);
 bool IsPrintableAscii(absl::string_view text, size_t length_max);

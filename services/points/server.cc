@@ -7,6 +7,7 @@
 #include "common/grpc_status.h"
 #include "common/server.h"
 #include "common/status.h"
+#include "common/proto_time.h"
 #include "services/points/policy.h"
 
 namespace qcash::points {
@@ -17,27 +18,6 @@ constexpr absl::string_view kDomain = "points.qcash";
 grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
 
 // The proto3 Timestamp range: 0001-01-01 .. 9999-12-31.
-absl::StatusOr<absl::Time> FromTimestamp(const google::protobuf::Timestamp& ts,
-                                         absl::string_view reason) {
-  if (ts.seconds() < -62'135'596'800 || ts.seconds() > 253'402'300'799 || ts.nanos() < 0 ||
-      ts.nanos() > 999'999'999) {
-    return InvalidArgument(reason, "a timestamp is out of range");
-  }
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  int64_t seconds = micros / 1'000'000;
-  int64_t rest = micros % 1'000'000;
-  if (rest < 0) {
-    rest += 1'000'000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest * 1000));
-}
-
 void SetMonth(absl::CivilMonth m, pb::Month* out) {
   out->set_year(static_cast<int32_t>(m.year()));
   out->set_month(m.month());

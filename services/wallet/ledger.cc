@@ -11,25 +11,6 @@
 namespace qcash::wallet {
 namespace {
 
-bool IsPrintableAscii(absl::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
-}
-
-// Valid UTF-8 without control characters.
-bool IsCleanText(absl::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = text[i];
-    if (c < 0x20 || c == 0x7f) return false;
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > text.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
-    }
-    i += n;
-  }
-  return true;
-}
-
 absl::Status CheckAmount(int64_t amount_yen) {
   if (amount_yen <= 0) {
     return InvalidArgument("INVALID_AMOUNT", absl::StrCat("amount_yen must be positive, got ",
@@ -151,14 +132,6 @@ bool IsAdProduct(int64_t code) {
          code <= static_cast<int64_t>(AdProduct::kPremiumDisplay);
 }
 
-bool IsValidSellerId(absl::string_view seller_id) {
-  if (seller_id.empty() || seller_id.size() > kSellerIdLengthMax) return false;
-  return std::all_of(seller_id.begin(), seller_id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
-  });
-}
-
 absl::string_view OpTypeName(OpType type) {
   switch (type) {
     case OpType::kOpen:
@@ -187,18 +160,13 @@ absl::string_view OpTypeName(OpType type) {
 }
 
 absl::Status ValidateOp(Op& op) {
-  if (!IsValidSellerId(op.seller_id)) {
-    return InvalidArgument("INVALID_SELLER_ID",
-                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
-  }
+  if (absl::Status s = CheckSellerId(op.seller_id); !s.ok()) return s;
   if (op.type == OpType::kExpire) {
     if (!op.idempotency_key.empty()) {
       return InvalidArgument("INVALID_IDEMPOTENCY_KEY", "expiry is not keyed");
     }
-  } else if (op.idempotency_key.empty() || op.idempotency_key.size() > kIdempotencyKeyLengthMax ||
-             !IsPrintableAscii(op.idempotency_key)) {
-    return InvalidArgument("INVALID_IDEMPOTENCY_KEY",
-                           "idempotency_key must be 1 to 128 printable ASCII characters");
+  } else if (absl::Status s = CheckIdempotencyKey(op.idempotency_key); !s.ok()) {
+    return s;
   }
   return ValidateByType(op);
 }

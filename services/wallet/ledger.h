@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/text.h"
 
 namespace qcash::wallet {
 
@@ -34,8 +35,6 @@ inline constexpr int64_t kHoldTtlDefaultS = 72 * 3600;
 inline constexpr int64_t kHoldTtlMinS = 1;
 inline constexpr int64_t kHoldTtlMaxS = 30 * 24 * 3600;
 
-inline constexpr size_t kSellerIdLengthMax = 64;
-inline constexpr size_t kIdempotencyKeyLengthMax = 128;
 inline constexpr size_t kReferenceLengthMax = 128;
 inline constexpr size_t kCloseReasonLengthMax = 256;
 
@@ -276,9 +275,6 @@ struct LedgerWrites {
 // of every wallet, hold and idempotency key the ops name.
 std::vector<OpResult> ApplyOps(const std::vector<const Op*>& ops, LedgerSnapshot& snapshot,
                                LedgerWrites* writes);
-
-// Seller ids: 1..64 of [A-Za-z0-9_.-]. No braces, so they are safe inside Redis hash tags.
-bool IsValidSellerId(absl::string_view seller_id);
 
 }  // namespace qcash::wallet
 

@@ -8,6 +8,7 @@
 #include "common/grpc_status.h"
 #include "common/server.h"
 #include "common/status.h"
+#include "common/proto_time.h"
 #include "services/wallet/policy.h"
 
 namespace qcash::wallet {
@@ -22,27 +23,6 @@ grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kD
 // Enum values from the wire as domain codes; anything out of range becomes -1, which
 // ValidateOp rejects (an int16 cast would otherwise wrap 65537 into a valid product).
 int16_t Code(int value) { return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : -1; }
-
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  int64_t seconds = micros / 1'000'000;
-  int64_t rest = micros % 1'000'000;
-  if (rest < 0) {
-    rest += 1'000'000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest * 1000));
-}
-
-absl::StatusOr<absl::Time> FromTimestamp(const google::protobuf::Timestamp& ts) {
-  // The proto3 Timestamp range: 0001-01-01 .. 9999-12-31.
-  if (ts.seconds() < -62'135'596'800 || ts.seconds() > 253'402'300'799 || ts.nanos() < 0 ||
-      ts.nanos() > 999'999'999) {
-    return InvalidArgument("INVALID_TIME_RANGE", "a timestamp is out of range");
-  }
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 void FillBalance(const Balance& b, pb::Balance* out) {
   out->set_seller_id(b.seller_id);
@@ -357,12 +337,12 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
       query.types.push_back(static_cast<int16_t>(type));
     }
     if (request->has_from()) {
-      auto from = FromTimestamp(request->from());
+      auto from = FromTimestamp(request->from(), "INVALID_TIME_RANGE");
       if (!from.ok()) return from.status();
       query.from = *from;
     }
     if (request->has_to()) {
-      auto to = FromTimestamp(request->to());
+      auto to = FromTimestamp(request->to(), "INVALID_TIME_RANGE");
       if (!to.ok()) return to.status();
       query.to = *to;
     }
