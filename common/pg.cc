@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "common/status.h"
 
@@ -80,6 +81,21 @@ absl::Status PgError(PGconn* conn, const PGresult* result) {
   return Internal("DATABASE_ERROR", text);
 }
 
+namespace {
+
+// The server's notices and warnings (e.g. "relation ... already exists, skipping") as structured
+// log lines instead of libpq's default, which prints raw text to stderr.
+void LogNotice(void* /*arg*/, const PGresult* result) {
+  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  const bool warning = severity != nullptr && std::strcmp(severity, "WARNING") == 0;
+  Log(warning ? LogLevel::kWarn : LogLevel::kDebug, "database_notice",
+      {{"severity", severity != nullptr ? severity : ""},
+       {"message", message != nullptr ? message : ""}});
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
     const std::string& url, absl::string_view application_name) {
   // Our defaults come first; anything the URL says overrides them.
@@ -95,6 +111,7 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
     PQfinish(conn);
     return Unavailable("DATABASE_UNAVAILABLE", absl::StrCat("cannot connect: ", message));
   }
+  PQsetNoticeReceiver(conn, LogNotice, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 
