@@ -18,12 +18,14 @@
 //   QCASH_METRICS_LISTEN                    host:port for /metrics (empty: off)
 //   QCASH_UNREADY_DELAY_MS / QCASH_DRAIN_TIMEOUT_MS  shutdown, as for every service
 //   QCASH_TLS_* / QCASH_INSECURE_DEV        transport to the services (common/server.h)
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
@@ -69,8 +71,9 @@ absl::Status Run() {
   auto concurrency = EnvInt("QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX", 16, 1, 10'000);
   auto redis_port = EnvInt("QCASH_REDIS_PORT", 6379, 1, 65535);
   auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
+  auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
   for (const auto* v : {&rate_limit, &rate_window, &threads, &timeout, &concurrency, &redis_port,
-                        &unready_ms}) {
+                        &unready_ms, &drain_ms}) {
     if (!v->ok()) return v->status();
   }
   if (!secure.ok()) return secure.status();
@@ -121,13 +124,24 @@ absl::Status Run() {
   qcash::gateway::Gateway gateway(options, &auth, upstreams->get(), &limiter, &webhook_limiter);
   const int bound = gateway.Bind(host, port);
   if (bound < 0) return qcash::Unavailable("LISTEN_FAILED", "cannot listen on " + listen);
-  std::thread serving([&gateway] { gateway.Serve(); });
+  absl::Notification served;
+  std::thread serving([&gateway, &served] {
+    gateway.Serve();
+    served.Notify();
+  });
   qcash::Log(qcash::LogLevel::kInfo, "serving", {{"address", host}, {"port", bound}});
   const std::string signal = qcash::WaitForTerminationSignal();
   qcash::Log(qcash::LogLevel::kInfo, "stopping", {{"signal", signal}});
   gateway.SetReady(false);
   std::this_thread::sleep_for(std::chrono::milliseconds(*unready_ms));
+  // stop() closes the listener and lets the requests in flight finish (each bounded by the
+  // upstream deadline); the drain timeout bounds them all, so the pod ends within its grace.
   gateway.Stop();
+  if (!served.WaitForNotificationWithTimeout(absl::Milliseconds(*drain_ms))) {
+    qcash::Log(qcash::LogLevel::kWarn, "drain_timeout",
+               {{"note", "requests still in flight are cut off"}, {"drain_timeout_ms", *drain_ms}});
+    std::_Exit(0);
+  }
   serving.join();
   qcash::Log(qcash::LogLevel::kInfo, "stopped", {});
   return absl::OkStatus();

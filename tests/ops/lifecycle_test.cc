@@ -125,6 +125,41 @@ TEST_F(LifecycleTest, ReadinessFallsFirstLivenessStaysExitWithinGrace) {
   EXPECT_LT(Clock::now() - sent, std::chrono::seconds(8));
 }
 
+// The gateway the same way, over HTTP: /readyz answers 503 at once after SIGTERM, /healthz
+// stays 200, requests are still served during the not-ready delay, then a clean exit in time.
+TEST_F(LifecycleTest, GatewayReadinessFallsFirstThenExitsWithinGrace) {
+  auto gateway = StartGateway(
+      *env->stack, {{"QCASH_UNREADY_DELAY_MS", "1500"}, {"QCASH_DRAIN_TIMEOUT_MS", "2000"}});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  httplib::Client http(gateway->host, gateway->port);
+  http.set_connection_timeout(std::chrono::seconds(2));
+  auto before = http.Get("/readyz");
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->status, 200);
+  const auto sent = Clock::now();
+  kill(gateway->process->pid(), SIGTERM);
+  bool saw_unready = false;
+  while (Clock::now() - sent < std::chrono::milliseconds(1000)) {
+    auto ready = http.Get("/readyz");
+    if (ready && ready->status == 503) {
+      saw_unready = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(saw_unready) << "/readyz did not answer 503 after SIGTERM";
+  auto live = http.Get("/healthz");
+  ASSERT_TRUE(live) << "the gateway stopped answering during its not-ready delay";
+  EXPECT_EQ(live->status, 200);
+  auto page = http.Get("/openapi.json");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  auto exit = gateway->process->WaitExit(std::chrono::seconds(6));  // 1.5 s + 2 s drain
+  ASSERT_TRUE(exit.ok()) << "the gateway did not exit within its grace period";
+  EXPECT_TRUE(WIFEXITED(*exit));
+  EXPECT_EQ(WEXITSTATUS(*exit), 0);
+}
+
 // Calls in flight at SIGTERM finish or fail cleanly; every spend answered OK is in the journal
 // and no spend is in the journal that was not answered OK or left unanswered.
 TEST_F(LifecycleTest, InFlightCallsDrainAndNothingIsLost) {
