@@ -50,6 +50,13 @@ fewer than 2 replicas
 no pod anti-affinity
 development-only workload in production
 NEEDLES
+# 20 s is shorter only if the check reads the ConfigMaps (10 s + 15 s); the default drain alone is 10 s.
+sed 's/terminationGracePeriodSeconds: [0-9]*/terminationGracePeriodSeconds: 20/' "$out/prod.yaml" \
+  >"$out/prod-short-grace.yaml"
+expect_failure "production with a grace period shorter than the shutdown" \
+  node validate.mjs prod "$out/prod-short-grace.yaml" <<'NEEDLES'
+terminationGracePeriodSeconds 20 is shorter than the not-ready delay plus the drain timeout (25000 ms)
+NEEDLES
 expect_failure "the broken Dockerfile" node check_dockerfiles.mjs "$root" fixtures/Dockerfile.broken <<'NEEDLES'
 not a multi-stage build
 uses latest

@@ -171,6 +171,18 @@ for (const d of qcash) {
   const policy = byKind('NetworkPolicy').find(
     (p) => p.spec?.podSelector?.matchLabels?.['app.kubernetes.io/name'] === app);
   if (!policy) problem(d, 'no NetworkPolicy selects its pods');
+  // SIGTERM: the not-ready delay, then the drain; the kubelet must not SIGKILL before both end.
+  const settings = {};
+  for (const from of d.spec?.template?.spec?.containers?.[0]?.envFrom ?? []) {
+    Object.assign(settings, named('ConfigMap', from.configMapRef?.name)?.data ?? {});
+  }
+  const shutdownMs = Number(settings.QCASH_UNREADY_DELAY_MS ?? 0) +
+                     Number(settings.QCASH_DRAIN_TIMEOUT_MS ?? 10000);
+  const graceS = d.spec?.template?.spec?.terminationGracePeriodSeconds ?? 30;
+  if (!(graceS * 1000 > shutdownMs)) {
+    problem(d, `terminationGracePeriodSeconds ${graceS} is shorter than the not-ready delay ` +
+               `plus the drain timeout (${shutdownMs} ms)`);
+  }
   if (d.spec?.strategy?.rollingUpdate?.maxUnavailable !== 0) {
     problem(d, 'rolling updates may take a ready pod away first (maxUnavailable is not 0)');
   }
