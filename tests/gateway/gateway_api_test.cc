@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "common/seller_token.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
 
 namespace qcash::testing {
@@ -74,12 +75,6 @@ class GatewayEnvironment : public ::testing::Environment {
     delete env;
   }
 };
-
-std::string NewSeller() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat(::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
-                      counter.fetch_add(1));
-}
 
 // Everything secret this run has used, for the test that greps the logs for them.
 std::set<std::string>& Secrets() {

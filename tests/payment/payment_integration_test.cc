@@ -29,6 +29,7 @@
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/payment/secrets.h"
 #include "services/payment/signature.h"
+#include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
 
 namespace qcash::testing {
@@ -154,53 +155,18 @@ class PaymentEnvironment : public ::testing::Environment {
 
 // ---------------------------------------------------------------------------- helpers
 
-std::string NewSeller() {
-  static std::atomic<int> counter{0};
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return absl::StrCat(std::string(info->name()).substr(0, 40), "-", counter.fetch_add(1));
-}
-
-std::string NewKey() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("key-", counter.fetch_add(1));
-}
-
-std::string Reason(const grpc::Status& status) { return ReasonOf(FromGrpcStatus(status)); }
-
-#define EXPECT_GRPC_ERROR(status, code, reason)                               \
-  do {                                                                        \
-    const grpc::Status s_ = (status);                                         \
-    EXPECT_EQ(s_.error_code(), grpc::StatusCode::code) << s_.error_message(); \
-    EXPECT_EQ(Reason(s_), reason) << s_.error_message();                      \
-  } while (0)
-
-// One call as `caller` (empty: no identity), forwarding `seller_token` as the gateway does.
-template <typename Stub, typename Request, typename Response>
-grpc::Status Call(Stub* stub, const std::string& caller,
-                  grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-                  const Request& request, Response* response,
-                  const std::string& seller_token = "") {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  if (!caller.empty()) context.AddMetadata("x-qcash-caller", caller);
-  if (!seller_token.empty()) context.AddMetadata(kSellerTokenMetadata, seller_token);
-  return (stub->*method)(&context, request, response);
-}
-
 template <typename Request, typename Response>
 grpc::Status Pay(const std::string& caller,
-                 grpc::Status (pb::PaymentService::Stub::*method)(grpc::ClientContext*,
-                                                                  const Request&, Response*),
+                 Method<pb::PaymentService::Stub, Request, Response> method,
                  const Request& request, Response* response) {
-  return Call(env->payment_stub.get(), caller, method, request, response);
+  return CallOn(env->payment_stub.get(), caller, method, request, response);
 }
 
 template <typename Request, typename Response>
 grpc::Status Wallet(const std::string& caller,
-                    grpc::Status (wpb::WalletService::Stub::*method)(grpc::ClientContext*,
-                                                                     const Request&, Response*),
+                    Method<wpb::WalletService::Stub, Request, Response> method,
                     const Request& request, Response* response) {
-  return Call(env->wallet_stub.get(), caller, method, request, response);
+  return CallOn(env->wallet_stub.get(), caller, method, request, response);
 }
 
 void OpenWallet(const std::string& seller) {
@@ -1114,7 +1080,7 @@ TEST_F(PaymentTest, P5UnpaidOrdersExpireAtTheirDeadline) {
     request.set_denomination(pb::DENOMINATION_500);
     request.set_method(method);
     pb::CreateChargeOrderResponse created;
-    const grpc::Status s = Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
+    const grpc::Status s = CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
                                 request, &created);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(created.order().state(), pb::ORDER_STATE_AWAITING_PAYMENT);
@@ -1370,37 +1336,37 @@ TEST_F(PaymentTest, GatewayActsOnlyForTheSellerOfTheForwardedToken) {
   create.set_method(pb::PAYMENT_METHOD_PAYPAL);
   pb::CreateChargeOrderResponse created;
   EXPECT_GRPC_ERROR(
-      Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
+      CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
       PERMISSION_DENIED, "SELLER_TOKEN_MISSING");
-  EXPECT_GRPC_ERROR(Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
+  EXPECT_GRPC_ERROR(CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
                          create, &created, token(other)),
                     PERMISSION_DENIED, "SELLER_MISMATCH");
-  EXPECT_GRPC_ERROR(Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
+  EXPECT_GRPC_ERROR(CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
                          create, &created, "not.a.token"),
                     PERMISSION_DENIED, "SELLER_TOKEN_INVALID");
   EXPECT_EQ(OrdersOf(seller), 0);
   const grpc::Status made =
-      Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created,
+      CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created,
            token(seller));
   ASSERT_TRUE(made.ok()) << made.error_message();
   pb::GetChargeOrderRequest get;
   get.set_seller_id(seller);
   get.set_order_id(created.order().order_id());
   pb::GetChargeOrderResponse got;
-  EXPECT_GRPC_ERROR(Call(stub.get(), "gateway", &pb::PaymentService::Stub::GetChargeOrder, get,
+  EXPECT_GRPC_ERROR(CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::GetChargeOrder, get,
                          &got, token(other)),
                     PERMISSION_DENIED, "SELLER_MISMATCH");
-  EXPECT_TRUE(Call(stub.get(), "gateway", &pb::PaymentService::Stub::GetChargeOrder, get, &got,
+  EXPECT_TRUE(CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::GetChargeOrder, get, &got,
                    token(seller))
                   .ok());
-  EXPECT_TRUE(Call(stub.get(), "ops", &pb::PaymentService::Stub::GetChargeOrder, get, &got).ok());
+  EXPECT_TRUE(CallOn(stub.get(), "ops", &pb::PaymentService::Stub::GetChargeOrder, get, &got).ok());
   // A webhook acts for a provider, not a seller: no token, and the notification is judged on
   // its own signature.
   pb::HandleProviderNotificationRequest webhook;
   webhook.set_provider("paypal");
   webhook.set_body("{}");
   pb::HandleProviderNotificationResponse handled;
-  EXPECT_GRPC_ERROR(Call(stub.get(), "gateway",
+  EXPECT_GRPC_ERROR(CallOn(stub.get(), "gateway",
                          &pb::PaymentService::Stub::HandleProviderNotification, webhook, &handled),
                     UNAUTHENTICATED, "MISSING_SIGNATURE");
   replica->process->Stop(SIGTERM);
@@ -1435,12 +1401,12 @@ TEST_F(PaymentTest, OverMutualTlsIdentitiesComeFromCertificates) {
   create.set_payment_token("tok_jcb");
   pb::CreateChargeOrderResponse created;
   // The metadata claims `gateway`; with mTLS only the certificate counts.
-  EXPECT_GRPC_ERROR(Call(as("points").get(), "gateway",
+  EXPECT_GRPC_ERROR(CallOn(as("points").get(), "gateway",
                          &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
                     PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
   auto plaintext = pb::PaymentService::NewStub(
       grpc::CreateChannel(payment->address, grpc::InsecureChannelCredentials()));
-  EXPECT_EQ(Call(plaintext.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create,
+  EXPECT_EQ(CallOn(plaintext.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create,
                  &created)
                 .error_code(),
             grpc::StatusCode::UNAVAILABLE);
@@ -1455,14 +1421,14 @@ TEST_F(PaymentTest, OverMutualTlsIdentitiesComeFromCertificates) {
   password.set_new_password(std::string(kPassword));
   pb::SetQsignPasswordResponse set;
   ASSERT_TRUE(
-      Call(as("gateway").get(), "", &pb::PaymentService::Stub::SetQsignPassword, password, &set)
+      CallOn(as("gateway").get(), "", &pb::PaymentService::Stub::SetQsignPassword, password, &set)
           .ok());
   create.set_idempotency_key(NewKey());
   create.set_method(pb::PAYMENT_METHOD_QMONEY);
   create.clear_payment_token();
   create.set_qsign_password(std::string(kPassword));
   const grpc::Status s =
-      Call(as("gateway").get(), "", &pb::PaymentService::Stub::CreateChargeOrder, create, &created);
+      CallOn(as("gateway").get(), "", &pb::PaymentService::Stub::CreateChargeOrder, create, &created);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(created.order().state(), pb::ORDER_STATE_CREDITED);
   const pb::ChargeOrder credited = GetOrder(seller, created.order().order_id());
@@ -1511,7 +1477,7 @@ TEST_F(PaymentTest, TheSandboxIsRefusedOutsideDevelopment) {
   list.set_seller_id(seller);
   pb::ListChargeOptionsResponse options;
   ASSERT_TRUE(
-      Call(stub.get(), "gateway", &pb::PaymentService::Stub::ListChargeOptions, list, &options)
+      CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::ListChargeOptions, list, &options)
           .ok());
   for (const auto& m : options.methods()) {
     if (m.method() == pb::PAYMENT_METHOD_PAYPAL) {
@@ -1529,14 +1495,14 @@ TEST_F(PaymentTest, TheSandboxIsRefusedOutsideDevelopment) {
   create.set_payment_token("tok_visa");
   pb::CreateChargeOrderResponse created;
   EXPECT_GRPC_ERROR(
-      Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
+      CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
       FAILED_PRECONDITION, "PROVIDER_NOT_CONFIGURED");
   EXPECT_EQ(OrdersOf(seller), 0);
   create.set_idempotency_key(NewKey());
   create.set_method(pb::PAYMENT_METHOD_PAYPAL);
   create.clear_payment_token();
   EXPECT_GRPC_ERROR(
-      Call(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
+      CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
       FAILED_PRECONDITION, "SANDBOX_REFUSED");
   EXPECT_EQ(
       QueryInt("SELECT count(*) FROM charge_orders WHERE seller_id = $1 AND state = 1", seller), 1)

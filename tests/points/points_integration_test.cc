@@ -26,6 +26,7 @@
 #include "qcash/points/v1/points.grpc.pb.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/points/points.h"
+#include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
 
 namespace qcash::testing {
@@ -93,41 +94,9 @@ absl::Time FromTs(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
-std::string NewSeller() {
-  static std::atomic<int> counter{0};
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return absl::StrCat(std::string(info->name()).substr(0, 40), "-", counter.fetch_add(1));
-}
-
-std::string NewKey() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("key-", counter.fetch_add(1));
-}
-
 std::string NewEventId() {
   static std::atomic<int> counter{0};
   return absl::StrCat("ev-", counter.fetch_add(1));
-}
-
-std::string Reason(const grpc::Status& status) { return ReasonOf(FromGrpcStatus(status)); }
-
-#define EXPECT_GRPC_ERROR(status, code, reason)                               \
-  do {                                                                        \
-    const grpc::Status s_ = (status);                                         \
-    EXPECT_EQ(s_.error_code(), grpc::StatusCode::code) << s_.error_message(); \
-    EXPECT_EQ(Reason(s_), reason) << s_.error_message();                      \
-  } while (0)
-
-template <typename Stub, typename Request, typename Response>
-using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*);
-
-template <typename Stub, typename Request, typename Response>
-grpc::Status CallOn(Stub* stub, const std::string& caller, Method<Stub, Request, Response> method,
-                    const Request& request, Response* response) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  if (!caller.empty()) context.AddMetadata("x-qcash-caller", caller);
-  return (stub->*method)(&context, request, response);
 }
 
 template <typename Request, typename Response>

@@ -14,6 +14,7 @@
 #include "common/seller_token.h"
 #include "common/status.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
 
 namespace qcash::testing {
@@ -83,14 +84,6 @@ grpc::Status Call(pb::WalletService::Stub* stub,
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   for (const auto& [k, v] : metadata) context.AddMetadata(k, v);
   return (stub->*method)(&context, request, response);
-}
-
-std::string Reason(const grpc::Status& s) { return ReasonOf(FromGrpcStatus(s)); }
-
-std::string NewSeller() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat(::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
-                      counter.fetch_add(1));
 }
 
 std::string Key() {

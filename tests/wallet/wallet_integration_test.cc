@@ -15,6 +15,7 @@
 #include "common/redis.h"
 #include "common/status.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
 
 namespace qcash::testing {
@@ -63,40 +64,13 @@ class WalletEnvironment : public ::testing::Environment {
   }
 };
 
-std::string NewSeller() {
-  static std::atomic<int> counter{0};
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return absl::StrCat(info->name(), "-", counter.fetch_add(1));
-}
-
-std::string NewKey() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("key-", counter.fetch_add(1));
-}
-
+// One call on the wallet as `caller` (empty: no identity at all).
 template <typename Request, typename Response>
-using Method = grpc::Status (pb::WalletService::Stub::*)(grpc::ClientContext*, const Request&,
-                                                         Response*);
-
-// One call as `caller` (empty: no identity at all).
-template <typename Request, typename Response>
-grpc::Status Call(const std::string& caller, Method<Request, Response> method,
+grpc::Status Call(const std::string& caller, Method<pb::WalletService::Stub, Request, Response> method,
                   const Request& request, Response* response) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  if (!caller.empty()) context.AddMetadata("x-qcash-caller", caller);
-  return (env->stub.get()->*method)(&context, request, response);
+  return CallOn(env->stub.get(), caller, method, request, response, /*seller_token=*/"",
+                std::chrono::seconds(20));
 }
-
-std::string Reason(const grpc::Status& status) { return ReasonOf(FromGrpcStatus(status)); }
-
-#define EXPECT_GRPC_ERROR(status, code, reason)           \
-  do {                                                    \
-    const grpc::Status s_ = (status);                     \
-    EXPECT_EQ(s_.error_code(), grpc::StatusCode::code)    \
-        << s_.error_message();                            \
-    EXPECT_EQ(Reason(s_), reason) << s_.error_message();  \
-  } while (0)
 
 class WalletTest : public ::testing::Test {
  protected:
