@@ -26,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace qcash {
@@ -142,6 +143,31 @@ class PgPool {
 
 // Quotes a text value as an element of a PostgreSQL array literal: "a\"b".
 void AppendPgArrayElement(std::string* out, absl::string_view value);
+
+// Builds one PostgreSQL array literal ("{1,2}", "{\"a\",\"b\"}") to pass a column of a batch as
+// one parameter, for unnest() on the server.
+class PgArrayLiteral {
+ public:
+  void AddInt(int64_t v) {
+    Sep();
+    absl::StrAppend(&text_, v);
+  }
+  void AddText(absl::string_view v) {
+    Sep();
+    AppendPgArrayElement(&text_, v);
+  }
+  void AddBool(bool v) {
+    Sep();
+    text_ += v ? "t" : "f";
+  }
+  std::string Finish() const { return text_ + "}"; }
+
+ private:
+  void Sep() {
+    if (text_.size() > 1) text_ += ",";
+  }
+  std::string text_ = "{";
+};
 
 }  // namespace qcash
 

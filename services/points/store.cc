@@ -10,26 +10,6 @@
 namespace qcash::points {
 namespace {
 
-// Builds one PostgreSQL array literal.
-class ArrayLiteral {
- public:
-  void AddInt(int64_t v) {
-    Sep();
-    absl::StrAppend(&text_, v);
-  }
-  void AddText(absl::string_view v) {
-    Sep();
-    AppendPgArrayElement(&text_, v);
-  }
-  std::string Finish() const { return text_ + "}"; }
-
- private:
-  void Sep() {
-    if (text_.size() > 1) text_ += ",";
-  }
-  std::string text_ = "{";
-};
-
 std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
 
 // An instant parameter as SQL: 'epoch' + n microseconds keeps it exact and zone-free.
@@ -200,7 +180,7 @@ std::string MonthParam(absl::CivilMonth month) { return absl::StrCat(MonthNumber
 absl::StatusOr<std::vector<bool>> RecordEvents(PgConnection& conn, const std::string& caller,
                                                const std::vector<const PointEvent*>& events,
                                                const std::vector<std::string>& hashes) {
-  ArrayLiteral ids, sellers, products, names, categories, components, sale_types, points, occurred,
+  PgArrayLiteral ids, sellers, products, names, categories, components, sale_types, points, occurred,
       request_hashes;
   for (size_t i = 0; i < events.size(); ++i) {
     const PointEvent& e = *events[i];
@@ -227,7 +207,7 @@ absl::StatusOr<std::vector<bool>> RecordEvents(PgConnection& conn, const std::st
 
   std::vector<bool> replayed(events.size(), false);
   if (new_ids.size() != events.size()) {
-    ArrayLiteral old_ids;
+    PgArrayLiteral old_ids;
     for (const PointEvent* e : events) {
       if (!new_ids.contains(e->event_id)) old_ids.AddText(e->event_id);
     }
@@ -371,7 +351,7 @@ absl::StatusOr<std::vector<ShippingBucket>> ShippingByDay(PgConnection& conn,
                                                           const std::string& product_no,
                                                           const std::vector<absl::Time>& day_starts,
                                                           absl::Time range_end) {
-  ArrayLiteral bounds;
+  PgArrayLiteral bounds;
   for (absl::Time t : day_starts) bounds.AddInt(absl::ToUnixMicros(t));
   auto r = conn.Exec(kShippingByDay, {seller_id, product_no, bounds.Finish(),
                                       Micros(day_starts.front()), Micros(range_end)});

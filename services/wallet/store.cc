@@ -18,28 +18,6 @@ std::optional<std::string> MicrosOrNull(absl::Time t) {
   return absl::StrCat(absl::ToUnixMicros(t));
 }
 
-// Builds one PostgreSQL array literal per column of the batch.
-class ArrayLiteral {
- public:
-  void AddInt(int64_t v) {
-    Sep();
-    absl::StrAppend(&text_, v);
-  }
-  void AddText(absl::string_view v) {
-    Sep();
-    AppendPgArrayElement(&text_, v);
-  }
-  void AddBool(bool v) {
-    Sep();
-    text_ += v ? "t" : "f";
-  }
-  std::string Finish() { return text_ + "}"; }
-
- private:
-  void Sep() { text_ += text_.size() > 1 ? "," : ""; }
-  std::string text_ = "{";
-};
-
 constexpr PgStatement kLoadBalance = {
     "wallet_load_balance",
     "SELECT available_yen, held_yen, qmoney_yen, pending_yen, version, state "
@@ -209,7 +187,7 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn,
     if (!op->idempotency_key.empty()) keys.emplace(op->caller, op->idempotency_key);
   }
   auto texts = [](const auto& items) {
-    ArrayLiteral a;
+    PgArrayLiteral a;
     for (const auto& item : items) a.AddText(item);
     return a.Finish();
   };
@@ -223,7 +201,7 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn,
   statements.push_back({&kLockWallets, {texts(sellers)}});
   const int holds_at = holds.empty() ? -1 : static_cast<int>(statements.size());
   if (!holds.empty()) {
-    ArrayLiteral hs, hi;
+    PgArrayLiteral hs, hi;
     for (const auto& [seller, id] : holds) {
       hs.AddText(seller);
       hi.AddInt(id);
@@ -234,7 +212,7 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn,
   if (!closing.empty()) statements.push_back({&kLockPendingHolds, {texts(closing)}});
   const int records_at = keys.empty() ? -1 : static_cast<int>(statements.size());
   if (!keys.empty()) {
-    ArrayLiteral kc, kk;
+    PgArrayLiteral kc, kk;
     for (const auto& [caller, key] : keys) {
       kc.AddText(caller);
       kk.AddText(key);
@@ -302,7 +280,7 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn,
 }
 
 PgParams WriteParams(const LedgerWrites& writes) {
-  ArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc;
+  PgArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc;
   for (const auto& change : writes.wallets) {
     const WalletRecord& w = change.wallet;
     ws.AddText(w.seller_id);
@@ -316,7 +294,7 @@ PgParams WriteParams(const LedgerWrites& writes) {
     wo.AddInt(change.old_version);
     wc.AddBool(change.closed);
   }
-  ArrayLiteral js, jq, jt, jd, jc, ja, jav, jhe, jqm, jpe, jp, jr, jh, jcl;
+  PgArrayLiteral js, jq, jt, jd, jc, ja, jav, jhe, jqm, jpe, jp, jr, jh, jcl;
   for (const JournalEntry& e : writes.journal) {
     js.AddText(e.seller_id);
     jq.AddInt(e.seq);
@@ -333,7 +311,7 @@ PgParams WriteParams(const LedgerWrites& writes) {
     jh.AddInt(e.hold_id);
     jcl.AddText(e.caller);
   }
-  ArrayLiteral ns, ni, na, np, nr, nst, nc, ne;
+  PgArrayLiteral ns, ni, na, np, nr, nst, nc, ne;
   for (const HoldRecord& h : writes.new_holds) {
     ns.AddText(h.seller_id);
     ni.AddInt(h.hold_id);
@@ -344,14 +322,14 @@ PgParams WriteParams(const LedgerWrites& writes) {
     nc.AddInt(h.captured_yen);
     ne.AddInt(absl::ToUnixMicros(h.expires_at));
   }
-  ArrayLiteral us, ui, ust, uc;
+  PgArrayLiteral us, ui, ust, uc;
   for (const HoldRecord& h : writes.resolved_holds) {
     us.AddText(h.seller_id);
     ui.AddInt(h.hold_id);
     ust.AddInt(static_cast<int64_t>(h.state));
     uc.AddInt(h.captured_yen);
   }
-  ArrayLiteral kc, kk, ks, kt, kh, kes, khi, ka, ka2, kcr, kav, khe, kqm, kpe, kve, kst, kex;
+  PgArrayLiteral kc, kk, ks, kt, kh, kes, khi, ka, ka2, kcr, kav, khe, kqm, kpe, kve, kst, kex;
   for (const IdempotencyRecord& k : writes.records) {
     const OpResult& o = k.result;
     kc.AddText(k.caller);
@@ -426,7 +404,7 @@ absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& selle
 }
 
 absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const HistoryQuery& q) {
-  ArrayLiteral types;
+  PgArrayLiteral types;
   for (int16_t t : q.types) types.AddInt(t);
   auto r = conn.Exec(kListHistory, {q.seller_id, absl::StrCat(q.before_seq), types.Finish(),
                                     MicrosOrNull(q.from), MicrosOrNull(q.to),
