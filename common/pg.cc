@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "absl/strings/numbers.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/status.h"

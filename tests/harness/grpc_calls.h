@@ -31,15 +31,13 @@ inline std::string NewKey() {
 }
 
 // The ErrorInfo reason of a failed call ("" when it has none).
-inline std::string Reason(const grpc::Status& status) {
-  return ReasonOf(FromGrpcStatus(status));
-}
+inline std::string Reason(const grpc::Status& status) { return ReasonOf(FromGrpcStatus(status)); }
 
-#define EXPECT_GRPC_ERROR(status, code, reason)                                          \
-  do {                                                                                   \
-    const grpc::Status s_ = (status);                                                    \
-    EXPECT_EQ(s_.error_code(), grpc::StatusCode::code) << s_.error_message();            \
-    EXPECT_EQ(::qcash::testing::Reason(s_), reason) << s_.error_message();               \
+#define EXPECT_GRPC_ERROR(status, code, reason)                               \
+  do {                                                                        \
+    const grpc::Status s_ = (status);                                         \
+    EXPECT_EQ(s_.error_code(), grpc::StatusCode::code) << s_.error_message(); \
+    EXPECT_EQ(::qcash::testing::Reason(s_), reason) << s_.error_message();    \
   } while (0)
 
 template <typename Stub, typename Request, typename Response>
