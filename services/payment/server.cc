@@ -4,9 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
-#include "common/server.h"
-#include "common/status.h"
 #include "common/proto_time.h"
+#include "common/server.h"
+#include "common/service_call.h"
+#include "common/status.h"
 #include "services/payment/policy.h"
 
 namespace qcash::payment {
@@ -54,27 +55,19 @@ struct Gate {
 grpc::ServerUnaryReactor* Run(const Gate& gate, grpc::CallbackServerContext* context,
                               absl::AnyInvocable<absl::Status(const std::string&) &&> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = CallerIdentity(*context, gate.insecure_dev);
-  if (caller.ok()) {
-    if (absl::Status allowed = Authorize(*caller, gate.permission); !allowed.ok()) {
-      caller = allowed;
-    } else if (gate.seller_id != nullptr) {
-      if (absl::Status scoped = gate.scope->Check(*context, *caller, *gate.seller_id);
-          !scoped.ok()) {
-        caller = scoped;
-      }
-    }
-  }
+  const Permission permission = gate.permission;
+  auto caller = AdmitCall(
+      *context, gate.insecure_dev,
+      [permission](absl::string_view caller) { return Authorize(caller, permission); }, *gate.scope,
+      gate.seller_id);
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }
-  auto task = [reactor, caller = std::move(*caller), work = std::move(work)]() mutable {
-    reactor->Finish(ToGrpc(std::move(work)(caller)));
-  };
-  if (!gate.workers->Post(std::move(task))) {
-    reactor->Finish(ToGrpc(Unavailable("OVERLOADED", "too many calls queued; retry later")));
-  }
+  FinishOnPool(gate.workers, reactor, kDomain,
+               [caller = std::move(*caller), work = std::move(work)]() mutable {
+                 return std::move(work)(caller);
+               });
   return reactor;
 }
 

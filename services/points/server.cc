@@ -5,9 +5,10 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
-#include "common/server.h"
-#include "common/status.h"
 #include "common/proto_time.h"
+#include "common/server.h"
+#include "common/service_call.h"
+#include "common/status.h"
 #include "services/points/policy.h"
 
 namespace qcash::points {
@@ -129,34 +130,25 @@ ProductQuery ProductQueryFrom(const Request& request, PeriodQuery period) {
 
 using Work = absl::AnyInvocable<absl::Status(const std::string& caller) &&>;
 
-// Authenticates and authorizes the caller; for a seller's call (`scope` set) also checks that
-// the gateway forwarded that seller's token. Then runs `work` on the pool and finishes with
-// its status.
+// Authenticates and authorizes the caller; for a seller's call (`seller_id` not null) also
+// checks that the gateway forwarded that seller's token. Then runs `work` on the pool and
+// finishes with its status.
 grpc::ServerUnaryReactor* Run(ThreadPool* pool, bool insecure_dev,
                               grpc::CallbackServerContext* context, Permission permission,
-                              const SellerScope* scope, const std::string& seller_id, Work work) {
+                              const SellerScope& scope, const std::string* seller_id, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = CallerIdentity(*context, insecure_dev);
+  auto caller = AdmitCall(
+      *context, insecure_dev,
+      [permission](absl::string_view caller) { return Authorize(caller, permission); }, scope,
+      seller_id);
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }
-  if (absl::Status allowed = Authorize(*caller, permission); !allowed.ok()) {
-    reactor->Finish(ToGrpc(allowed));
-    return reactor;
-  }
-  if (scope != nullptr) {
-    if (absl::Status scoped = scope->Check(*context, *caller, seller_id); !scoped.ok()) {
-      reactor->Finish(ToGrpc(scoped));
-      return reactor;
-    }
-  }
-  auto task = [reactor, caller = std::move(*caller), work = std::move(work)]() mutable {
-    reactor->Finish(ToGrpc(std::move(work)(caller)));
-  };
-  if (!pool->Post(std::move(task))) {
-    reactor->Finish(ToGrpc(Unavailable("OVERLOADED", "too many calls queued; retry later")));
-  }
+  FinishOnPool(pool, reactor, kDomain,
+               [caller = std::move(*caller), work = std::move(work)]() mutable {
+                 return std::move(work)(caller);
+               });
   return reactor;
 }
 
@@ -166,7 +158,7 @@ grpc::ServerUnaryReactor* PointsServer::RecordPointEvents(
     grpc::CallbackServerContext* context, const pb::RecordPointEventsRequest* request,
     pb::RecordPointEventsResponse* response) {
   // The marketplace records for many sellers at once and acts for none: no seller scope.
-  return Run(work_, insecure_dev_, context, Permission::kRecordEvents, nullptr, "",
+  return Run(work_, insecure_dev_, context, Permission::kRecordEvents, *scope_, nullptr,
              [this, request, response](const std::string& caller) -> absl::Status {
                if (request->events_size() > static_cast<int>(kEventsPerCallMax)) {
                  return InvalidArgument(
@@ -212,7 +204,7 @@ grpc::ServerUnaryReactor* PointsServer::RecordPointEvents(
 grpc::ServerUnaryReactor* PointsServer::GetMonthSummary(grpc::CallbackServerContext* context,
                                                         const pb::GetMonthSummaryRequest* request,
                                                         pb::GetMonthSummaryResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kRead, scope_, request->seller_id(),
+  return Run(work_, insecure_dev_, context, Permission::kRead, *scope_, &request->seller_id(),
              [this, request, response](const std::string&) -> absl::Status {
                absl::optional<absl::CivilMonth> month;
                if (request->has_month()) {
@@ -241,7 +233,7 @@ grpc::ServerUnaryReactor* PointsServer::GetMonthSummary(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* PointsServer::ConvertPoints(grpc::CallbackServerContext* context,
                                                       const pb::ConvertPointsRequest* request,
                                                       pb::ConvertPointsResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kConvert, scope_, request->seller_id(),
+  return Run(work_, insecure_dev_, context, Permission::kConvert, *scope_, &request->seller_id(),
              [this, request, response](const std::string& caller) -> absl::Status {
                ConvertRequest convert;
                convert.caller = caller;
@@ -263,7 +255,7 @@ grpc::ServerUnaryReactor* PointsServer::ConvertPoints(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* PointsServer::ListProductPoints(
     grpc::CallbackServerContext* context, const pb::ListProductPointsRequest* request,
     pb::ListProductPointsResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kRead, scope_, request->seller_id(),
+  return Run(work_, insecure_dev_, context, Permission::kRead, *scope_, &request->seller_id(),
              [this, request, response](const std::string&) -> absl::Status {
                auto period = PeriodFrom(request->period());
                if (!period.ok()) return period.status();
@@ -278,7 +270,7 @@ grpc::ServerUnaryReactor* PointsServer::ListProductPoints(
 grpc::ServerUnaryReactor* PointsServer::ListPastServicePoints(
     grpc::CallbackServerContext* context, const pb::ListPastServicePointsRequest* request,
     pb::ListProductPointsResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kRead, scope_, request->seller_id(),
+  return Run(work_, insecure_dev_, context, Permission::kRead, *scope_, &request->seller_id(),
              [this, request, response](const std::string&) -> absl::Status {
                auto period = PeriodFrom(request->period());
                if (!period.ok()) return period.status();
@@ -293,7 +285,7 @@ grpc::ServerUnaryReactor* PointsServer::ListPastServicePoints(
 grpc::ServerUnaryReactor* PointsServer::GetProductShippingDetail(
     grpc::CallbackServerContext* context, const pb::GetProductShippingDetailRequest* request,
     pb::GetProductShippingDetailResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kRead, scope_, request->seller_id(),
+  return Run(work_, insecure_dev_, context, Permission::kRead, *scope_, &request->seller_id(),
              [this, request, response](const std::string&) -> absl::Status {
                auto period = PeriodFrom(request->period());
                if (!period.ok()) return period.status();

@@ -6,9 +6,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
-#include "common/server.h"
-#include "common/status.h"
 #include "common/proto_time.h"
+#include "common/server.h"
+#include "common/service_call.h"
+#include "common/status.h"
 #include "services/wallet/policy.h"
 
 namespace qcash::wallet {
@@ -67,11 +68,10 @@ absl::StatusOr<int64_t> DecodePageToken(const std::string& token) {
 static absl::StatusOr<std::string> Admit(const grpc::CallbackServerContext& context,
                                          bool insecure_dev, const SellerScope* scope,
                                          Permission permission, const std::string& seller_id) {
-  auto caller = CallerIdentity(context, insecure_dev);
-  if (!caller.ok()) return caller.status();
-  if (absl::Status allowed = Authorize(*caller, permission); !allowed.ok()) return allowed;
-  if (absl::Status scoped = scope->Check(context, *caller, seller_id); !scoped.ok()) return scoped;
-  return caller;
+  return AdmitCall(
+      context, insecure_dev,
+      [permission](absl::string_view caller) { return Authorize(caller, permission); }, *scope,
+      &seller_id);
 }
 
 // Authenticates, authorizes and submits one mutation; `fill` writes the response on success.
@@ -99,18 +99,8 @@ static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev,
   return reactor;
 }
 
-// Runs a read on the read pool, so that database waits never hold a gRPC thread.
-static void PostRead(ThreadPool* reads, grpc::ServerUnaryReactor* reactor,
-                     absl::AnyInvocable<absl::Status() &&> read) {
-  auto task = [reactor, read = std::move(read)]() mutable {
-    reactor->Finish(ToGrpc(std::move(read)()));
-  };
-  if (!reads->Post(std::move(task))) {
-    reactor->Finish(ToGrpc(Unavailable("OVERLOADED", "too many reads queued; retry later")));
-  }
-}
-
-// Authenticates, authorizes and runs a read on the read pool; `read` returns its status.
+// Authenticates, authorizes and runs a read on the read pool, so that database waits never
+// hold a gRPC thread; `read` returns its status.
 static grpc::ServerUnaryReactor* Read(ThreadPool* reads, bool insecure_dev,
                                       const SellerScope* scope,
                                       grpc::CallbackServerContext* context,
@@ -122,7 +112,7 @@ static grpc::ServerUnaryReactor* Read(ThreadPool* reads, bool insecure_dev,
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }
-  PostRead(reads, reactor, std::move(read));
+  FinishOnPool(reads, reactor, kDomain, std::move(read));
   return reactor;
 }
 
@@ -157,7 +147,7 @@ grpc::ServerUnaryReactor* WalletServer::GetBalance(grpc::CallbackServerContext* 
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
-  PostRead(reads_, reactor, [this, request, response]() -> absl::Status {
+  FinishOnPool(reads_, reactor, kDomain, [this, request, response]() -> absl::Status {
     auto balance = wallet_->LoadBalance(request->seller_id());
     if (!balance.ok()) return balance.status();
     FillBalance(*balance, response->mutable_balance());
@@ -385,7 +375,7 @@ grpc::ServerUnaryReactor* WalletServer::ReleaseExpiredHolds(
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }
-  PostRead(reads_, reactor, [this, response]() -> absl::Status {
+  FinishOnPool(reads_, reactor, kDomain, [this, response]() -> absl::Status {
     auto released = wallet_->SweepExpiredHolds();
     if (!released.ok()) return released.status();
     response->set_released(*released);
