@@ -142,36 +142,33 @@ qcash_stop_redis() {
 # Starts a service in the background with its environment, and waits until it is SERVING.
 qcash_start_service() {
   local name="$1" binary="$2" address="$3"; shift 3
-  local pidfile="$QCASH_LOCAL/run/$name.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    qcash_log "$name already running (pid $(cat "$pidfile"))"
-    return
-  fi
-  qcash_log "starting $name on $address"
-  env "$@" nohup "$binary" >>"$QCASH_LOCAL/log/$name.log" 2>&1 &
-  echo $! >"$pidfile"
-  for _ in $(seq 150); do
-    if "$QCASH_BUILD/tools/qcashctl" health "$address" >/dev/null 2>&1; then return; fi  # as ops
-    kill -0 "$(cat "$pidfile")" 2>/dev/null || qcash_die "$name exited: $QCASH_LOCAL/log/$name.log"
-    sleep 0.2
-  done
-  qcash_die "$name did not become SERVING: $QCASH_LOCAL/log/$name.log"
+  _qcash_start "$name" "$binary" "on $address" _qcash_grpc_serving "$address" "$@"
 }
 
 # qcash_start_http_service <name> <binary> <readiness url> [VAR=value ...]
 # As qcash_start_service, for a process whose readiness is an HTTP 200.
 qcash_start_http_service() {
   local name="$1" binary="$2" url="$3"; shift 3
+  _qcash_start "$name" "$binary" "($url)" _qcash_http_ready "$url" "$@"
+}
+
+_qcash_grpc_serving() { "$QCASH_BUILD/tools/qcashctl" health "$1" >/dev/null 2>&1; }  # as ops
+_qcash_http_ready() { curl -fsS -o /dev/null "$1" 2>/dev/null; }
+
+# _qcash_start <name> <binary> <where, for the log> <probe> <probe argument> [VAR=value ...]
+# Starts <binary> unless it already runs, then waits until `<probe> <argument>` succeeds.
+_qcash_start() {
+  local name="$1" binary="$2" where="$3" probe="$4" target="$5"; shift 5
   local pidfile="$QCASH_LOCAL/run/$name.pid"
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     qcash_log "$name already running (pid $(cat "$pidfile"))"
     return
   fi
-  qcash_log "starting $name ($url)"
+  qcash_log "starting $name $where"
   env "$@" nohup "$binary" >>"$QCASH_LOCAL/log/$name.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 150); do
-    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return; fi
+    if "$probe" "$target"; then return; fi
     kill -0 "$(cat "$pidfile")" 2>/dev/null || qcash_die "$name exited: $QCASH_LOCAL/log/$name.log"
     sleep 0.2
   done
