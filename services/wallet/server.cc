@@ -346,10 +346,10 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
       const HistoryEntry& e = (*entries)[i];
       pb::HistoryEntry* out = response->add_entries();
       out->set_seq(e.seq);
-      out->set_type(static_cast<pb::EntryType>(e.entry_type));
+      out->set_type(static_cast<pb::EntryType>(e.type));
       out->set_amount_yen(e.amount_yen);
-      out->set_debit_account(static_cast<pb::Account>(e.debit_account));
-      out->set_credit_account(static_cast<pb::Account>(e.credit_account));
+      out->set_debit_account(static_cast<pb::Account>(e.debit));
+      out->set_credit_account(static_cast<pb::Account>(e.credit));
       out->set_available_after_yen(e.available_after_yen);
       out->set_held_after_yen(e.held_after_yen);
       out->set_qmoney_after_yen(e.qmoney_after_yen);

@@ -415,9 +415,9 @@ absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const 
   for (int i = 0; i < r->rows(); ++i) {
     HistoryEntry e;
     e.seq = r->GetInt64(i, 0);
-    e.entry_type = static_cast<int16_t>(r->GetInt64(i, 1));
-    e.debit_account = static_cast<int16_t>(r->GetInt64(i, 2));
-    e.credit_account = static_cast<int16_t>(r->GetInt64(i, 3));
+    e.type = static_cast<EntryType>(r->GetInt64(i, 1));
+    e.debit = static_cast<Account>(r->GetInt64(i, 2));
+    e.credit = static_cast<Account>(r->GetInt64(i, 3));
     e.amount_yen = r->GetInt64(i, 4);
     e.available_after_yen = r->GetInt64(i, 5);
     e.held_after_yen = r->GetInt64(i, 6);

@@ -36,19 +36,9 @@ struct HistoryQuery {
   absl::Time to = absl::InfiniteFuture();
 };
 
-struct HistoryEntry {
-  int64_t seq = 0;
-  int16_t entry_type = 0;
-  int16_t debit_account = 0;
-  int16_t credit_account = 0;
-  int64_t amount_yen = 0;
-  int64_t available_after_yen = 0;
-  int64_t held_after_yen = 0;
-  int64_t qmoney_after_yen = 0;
-  int64_t pending_after_yen = 0;
-  int16_t product = 0;
-  std::string reference;
-  int64_t hold_id = 0;
+// A journal row as the history shows it: the entry and when it was written (seller_id and
+// caller are not read back).
+struct HistoryEntry : JournalEntry {
   absl::Time created_at;
 };
 
