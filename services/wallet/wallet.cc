@@ -97,10 +97,7 @@ std::optional<Balance> Wallet::CachedBalance(const std::string& seller_id) {
 }
 
 absl::StatusOr<Balance> Wallet::LoadBalance(const std::string& seller_id) {
-  if (!IsValidSellerId(seller_id)) {
-    return InvalidArgument("INVALID_SELLER_ID",
-                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
-  }
+  if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
   auto conn = read_pool_->Acquire();
   if (!conn.ok()) return conn.status();
   auto balance = wallet::LoadBalance(**conn, seller_id);
@@ -109,20 +106,14 @@ absl::StatusOr<Balance> Wallet::LoadBalance(const std::string& seller_id) {
 }
 
 absl::StatusOr<std::vector<HistoryEntry>> Wallet::ListHistory(const HistoryQuery& query) {
-  if (!IsValidSellerId(query.seller_id)) {
-    return InvalidArgument("INVALID_SELLER_ID",
-                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
-  }
+  if (absl::Status s = CheckSellerId(query.seller_id); !s.ok()) return s;
   auto conn = read_pool_->Acquire();
   if (!conn.ok()) return conn.status();
   return wallet::ListHistory(**conn, query);
 }
 
 absl::StatusOr<HoldRecord> Wallet::GetHold(const std::string& seller_id, int64_t hold_id) {
-  if (!IsValidSellerId(seller_id)) {
-    return InvalidArgument("INVALID_SELLER_ID",
-                           "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
-  }
+  if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
   auto conn = read_pool_->Acquire();
   if (!conn.ok()) return conn.status();
   return wallet::GetHold(**conn, seller_id, hold_id);
