@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/text.h"
 
 namespace qcash {
 namespace {
@@ -31,16 +32,6 @@ bool AudienceMatches(jwt_t* jwt, const std::string& audience) {
   const bool found = absl::StrContains(json, quoted);
   std::free(json);
   return found;
-}
-
-bool IsPlausibleSellerId(absl::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -72,7 +63,7 @@ absl::StatusOr<SellerClaims> SellerTokenVerifier::Verify(absl::string_view token
     return Unauthenticated("TOKEN_NOT_YET_VALID", "the seller token is not valid yet");
   }
   const char* subject = jwt_get_grant(jwt.get(), "sub");
-  if (subject == nullptr || !IsPlausibleSellerId(subject)) return Invalid("no seller in `sub`");
+  if (subject == nullptr || !IsValidSellerId(subject)) return Invalid("no seller in `sub`");
   SellerClaims claims;
   claims.seller_id = subject;
   claims.expires_at = expires_at;
