@@ -323,39 +323,32 @@ int main(int argc, char** argv) {
   for (int n : f.clients) {
     Row row;
     row.clients = n;
+    // One durable 1-yen spend per call, on the seller `pick` names; `tag` keeps the keys apart.
+    auto spends = [&](const char* tag, pb::AdProduct product, auto pick) {
+      return [&, tag, product, pick](int c, int64_t i, std::function<void(grpc::Status)> done) {
+        pb::SpendRequest r;
+        r.set_seller_id(pick());
+        r.set_idempotency_key(absl::StrCat(prefix, tag, n, "-", c, "-", i));
+        r.set_amount_yen(1);
+        r.set_product(product);
+        r.set_booking_reference("bench");
+        AsyncCall<pb::SpendRequest, pb::SpendResponse>(
+            "adbooking", std::move(r),
+            [&, c](auto* ctx, auto* req, auto* resp, auto cb) {
+              adbooking.For(c)->async()->Spend(ctx, req, resp, std::move(cb));
+            },
+            std::move(done));
+      };
+    };
     std::printf("N=%d: spends (uniform) ...\n", n);
     std::fflush(stdout);
-    row.uniform = Drive(n, f.seconds, [&](int c, int64_t i, std::function<void(grpc::Status)> done) {
-      thread_local std::mt19937_64 rng(std::random_device{}());
-      pb::SpendRequest r;
-      r.set_seller_id(seller(static_cast<int64_t>(rng() % f.sellers)));
-      r.set_idempotency_key(absl::StrCat(prefix, "u", n, "-", c, "-", i));
-      r.set_amount_yen(1);
-      r.set_product(pb::AD_PRODUCT_PLUS_KEYWORD);
-      r.set_booking_reference("bench");
-      AsyncCall<pb::SpendRequest, pb::SpendResponse>(
-          "adbooking", std::move(r),
-          [&, c](auto* ctx, auto* req, auto* resp, auto cb) {
-            adbooking.For(c)->async()->Spend(ctx, req, resp, std::move(cb));
-          },
-          std::move(done));
-    });
+    row.uniform = Drive(n, f.seconds, spends("u", pb::AD_PRODUCT_PLUS_KEYWORD, [&] {
+                          thread_local std::mt19937_64 rng(std::random_device{}());
+                          return seller(static_cast<int64_t>(rng() % f.sellers));
+                        }));
     std::printf("N=%d: spends (hot seller) ...\n", n);
     std::fflush(stdout);
-    row.hot = Drive(n, f.seconds, [&](int c, int64_t i, std::function<void(grpc::Status)> done) {
-      pb::SpendRequest r;
-      r.set_seller_id(hot);
-      r.set_idempotency_key(absl::StrCat(prefix, "h", n, "-", c, "-", i));
-      r.set_amount_yen(1);
-      r.set_product(pb::AD_PRODUCT_TIME_SALE);
-      r.set_booking_reference("bench");
-      AsyncCall<pb::SpendRequest, pb::SpendResponse>(
-          "adbooking", std::move(r),
-          [&, c](auto* ctx, auto* req, auto* resp, auto cb) {
-            adbooking.For(c)->async()->Spend(ctx, req, resp, std::move(cb));
-          },
-          std::move(done));
-    });
+    row.hot = Drive(n, f.seconds, spends("h", pb::AD_PRODUCT_TIME_SALE, [&] { return hot; }));
     std::printf("N=%d: balance reads ...\n", n);
     std::fflush(stdout);
     row.reads = Drive(n, f.seconds, [&](int c, int64_t, std::function<void(grpc::Status)> done) {
