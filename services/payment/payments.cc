@@ -98,6 +98,22 @@ std::string ProviderLabel(absl::string_view provider) {
   return FindProvider(provider) != nullptr ? std::string(provider) : "unknown";
 }
 
+// Whether `idempotency_key` already made this very request: the same RPC with the same request
+// hash (qsign records none: nothing derived from a password is kept to compare with).
+// Errors: INVALID_ARGUMENT (IDEMPOTENCY_KEY_REUSED) when it made another; the database's.
+absl::StatusOr<bool> FindReplay(PgConnection& conn, const std::string& caller,
+                                const std::string& seller_id, const std::string& idempotency_key,
+                                absl::string_view rpc, absl::string_view request_hash) {
+  auto key = FindRequestKey(conn, caller, seller_id, idempotency_key);
+  if (!key.ok()) return key.status();
+  if (!key->has_value()) return false;
+  if ((*key)->rpc != rpc || (*key)->request_hash != request_hash) {
+    return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
+                           "this idempotency key was used for a different request");
+  }
+  return true;
+}
+
 }  // namespace
 
 Payments::Payments(Options options, WalletPort* wallet, const ConnectorRegistry* connectors)
@@ -577,13 +593,9 @@ absl::StatusOr<Payments::OrderResult> Payments::CancelOrder(const std::string& c
   const std::string hash = Fingerprint().Add("cancel").Add(seller_id).Add(order_id).Hex();
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
-  auto key = FindRequestKey(**conn, caller, seller_id, idempotency_key);
-  if (!key.ok()) return key.status();
-  if (key->has_value()) {
-    if ((*key)->rpc != "cancel" || (*key)->request_hash != hash) {
-      return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
-                             "this idempotency key was used for a different request");
-    }
+  auto replay = FindReplay(**conn, caller, seller_id, idempotency_key, "cancel", hash);
+  if (!replay.ok()) return replay.status();
+  if (*replay) {
     auto order = Load(**conn, seller_id, order_id);
     if (!order.ok()) return order.status();
     return OrderResult{std::move(*order), /*replayed=*/true};
@@ -694,15 +706,11 @@ absl::StatusOr<Order> Payments::RetryCredit(const std::string& caller, const std
   const std::string hash = Fingerprint().Add("retry_credit").Add(seller_id).Add(order_id).Hex();
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
-  auto key = FindRequestKey(**conn, caller, seller_id, idempotency_key);
-  if (!key.ok()) return key.status();
-  if (key->has_value() && ((*key)->rpc != "retry_credit" || (*key)->request_hash != hash)) {
-    return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
-                           "this idempotency key was used for a different request");
-  }
+  auto replay = FindReplay(**conn, caller, seller_id, idempotency_key, "retry_credit", hash);
+  if (!replay.ok()) return replay.status();
   auto order = Load(**conn, seller_id, order_id);
   if (!order.ok()) return order.status();
-  if (key->has_value()) return order;
+  if (*replay) return order;
   if (order->state != OrderState::kPaid) {
     return FailedPrecondition(
         "ORDER_NOT_PAID",
@@ -829,17 +837,10 @@ absl::StatusOr<bool> Payments::SetQsignPassword(const std::string& caller,
   if (absl::Status s = ValidateQsignPassword(new_password); !s.ok()) return s;
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
-  auto key = FindRequestKey(**conn, caller, seller_id, idempotency_key);
-  if (!key.ok()) return key.status();
-  if (key->has_value()) {
-    // Nothing derived from a password is kept to compare requests with: a replayed key
-    // answers the stored success and changes nothing.
-    if ((*key)->rpc != "qsign") {
-      return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
-                             "this idempotency key was used for a different request");
-    }
-    return true;
-  }
+  // A replayed key answers the stored success and changes nothing.
+  auto replay = FindReplay(**conn, caller, seller_id, idempotency_key, "qsign", "");
+  if (!replay.ok()) return replay.status();
+  if (*replay) return true;
   const absl::Time now = absl::Now();
   if (std::optional<QsignAttempts> cached = CachedAttempts(seller_id)) {
     if (IsLocked(*cached, now)) return LockedStatus(cached->locked_until);
