@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -88,13 +89,34 @@ int FreePort() {
   return port;
 }
 
+absl::StatusOr<std::string> StateDirFor(const std::string& name, const std::string& base,
+                                        const std::string& source_dir,
+                                        const std::string& build_dir) {
+  // Compared lexically after normalising, so "build/../test-state" is seen for what it is.
+  auto inside = [](const fs::path& path, const fs::path& root) {
+    const fs::path relative = path.lexically_normal().lexically_relative(root.lexically_normal());
+    return !relative.empty() && *relative.begin() != "..";
+  };
+  const fs::path root =
+      fs::absolute(base.empty() ? fs::path(build_dir) / "test-state" : fs::path(base));
+  if (inside(root, source_dir) && !inside(root, build_dir)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "test state must not be written into the source tree (", root.string(),
+        "): use the build tree or a temporary directory"));
+  }
+  return (root / absl::StrCat(name, "-", getpid())).string();
+}
+
 std::string MakeStateDir(const std::string& name) {
   const char* base = std::getenv("QCASH_TEST_STATE_DIR");
-  const fs::path dir = fs::path(base != nullptr ? base : fs::current_path().string()) /
-                       "test-state" / absl::StrCat(name, "-", getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
+  auto dir = StateDirFor(name, base != nullptr ? base : "", QCASH_SOURCE_DIR, QCASH_BUILD_DIR);
+  if (!dir.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(dir.status().message()).c_str());
+    std::abort();
+  }
+  fs::remove_all(*dir);
+  fs::create_directories(*dir);
+  return *dir;
 }
 
 absl::StatusOr<std::unique_ptr<Process>> Process::Start(const Spec& spec) {

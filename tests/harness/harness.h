@@ -23,8 +23,16 @@ namespace qcash::testing {
 // A free TCP port on 127.0.0.1 (bound and released; the window for a race is small).
 int FreePort();
 
-// A fresh directory under the build tree for one test binary's state.
+// A fresh directory for one test binary's state: under $QCASH_TEST_STATE_DIR when set, else
+// under the build tree's test-state/. Aborts when that would be inside the source tree
+// (outside its build tree): generated state never lands where git would see it.
 std::string MakeStateDir(const std::string& name);
+
+// Where MakeStateDir puts `name`'s state, given the base (empty: `build_dir`/test-state).
+// Errors: FAILED_PRECONDITION when the result lies in `source_dir` but not in `build_dir`.
+absl::StatusOr<std::string> StateDirFor(const std::string& name, const std::string& base,
+                                        const std::string& source_dir,
+                                        const std::string& build_dir);
 
 // A child process with its stdout and stderr appended to a log file.
 class Process {
