@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -15,8 +16,7 @@ std::string EnvString(absl::string_view name, absl::string_view fallback) {
   return value;
 }
 
-absl::StatusOr<int64_t> EnvInt(absl::string_view name, int64_t fallback, int64_t min,
-                               int64_t max) {
+absl::StatusOr<int64_t> EnvInt(absl::string_view name, int64_t fallback, int64_t min, int64_t max) {
   const std::string text = EnvString(name, "");
   if (text.empty()) return fallback;
   int64_t value = 0;
@@ -24,8 +24,8 @@ absl::StatusOr<int64_t> EnvInt(absl::string_view name, int64_t fallback, int64_t
     return InvalidArgument("INVALID_CONFIG", absl::StrCat(name, "=", text, " is not an integer"));
   }
   if (value < min || value > max) {
-    return InvalidArgument("INVALID_CONFIG", absl::StrCat(name, "=", text, " is outside [", min,
-                                                          ", ", max, "]"));
+    return InvalidArgument("INVALID_CONFIG",
+                           absl::StrCat(name, "=", text, " is outside [", min, ", ", max, "]"));
   }
   return value;
 }
@@ -53,6 +53,31 @@ std::string RedactUrl(absl::string_view url) {
   const size_t colon = url.find(':', scheme + 3);
   if (colon == absl::string_view::npos || colon > at) return std::string(url);
   return absl::StrCat(url.substr(0, colon + 1), "***", url.substr(at));
+}
+
+absl::StatusOr<std::string> EnvSecretFile(absl::string_view name, size_t min_bytes,
+                                          size_t max_bytes) {
+  const std::string path = EnvString(name, "");
+  if (path.empty()) {
+    return InvalidArgument("INVALID_CONFIG", absl::StrCat(name, " is required (a secret file)"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return InvalidArgument("INVALID_CONFIG", absl::StrCat(name, "=", path, " cannot be read"));
+  }
+  // Read one byte past the bound, so that an oversized file is refused without reading it all.
+  std::string text;
+  text.resize(max_bytes + 2);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  if (text.size() < min_bytes || text.size() > max_bytes) {
+    return InvalidArgument(
+        "INVALID_CONFIG", absl::StrCat(name, "=", path, " must hold ", min_bytes, " to ", max_bytes,
+                                       " bytes (it holds ", text.size(), ")"));
+  }
+  return text;
 }
 
 }  // namespace qcash

@@ -7,9 +7,9 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace qcash {
 
@@ -25,6 +25,13 @@ absl::StatusOr<bool> EnvBool(absl::string_view name, bool fallback);
 
 // `url` with any password replaced by "***", for logs and `print config` output.
 std::string RedactUrl(absl::string_view url);
+
+// The contents of the secret file the variable `name` points to, without one trailing
+// newline. Required: unset, unreadable, shorter than `min_bytes` or longer than `max_bytes`
+// stops the process at start-up (DESIGN.md section 7). The message names the variable and the
+// path, never the contents. Errors: INVALID_ARGUMENT (INVALID_CONFIG).
+absl::StatusOr<std::string> EnvSecretFile(absl::string_view name, size_t min_bytes,
+                                          size_t max_bytes);
 
 }  // namespace qcash
 

@@ -6,6 +6,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "common/status.h"
 
@@ -88,9 +90,9 @@ RedisClient::~RedisClient() {
 bool RedisClient::available() const { return SteadyNowNs() >= open_until_ns_.load(); }
 
 void RedisClient::Trip() {
-  open_until_ns_.store(SteadyNowNs() +
-                       std::chrono::duration_cast<std::chrono::nanoseconds>(options_.cooldown)
-                           .count());
+  open_until_ns_.store(
+      SteadyNowNs() +
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.cooldown).count());
 }
 
 redisContext* RedisClient::Checkout(absl::Status* status) {
@@ -100,9 +102,10 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
   }
   {
     std::unique_lock<std::mutex> lock(mu_);
-    const bool ready = cv_.wait_for(lock, options_.timeout, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !idle_.empty() || open_ < options_.pool_size_max;
-    });
+    const bool ready =
+        cv_.wait_for(lock, options_.timeout, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return !idle_.empty() || open_ < options_.pool_size_max;
+        });
     if (!ready) {
       *status = Unavailable("REDIS_UNAVAILABLE", "no redis connection became free in time");
       return nullptr;
@@ -114,8 +117,8 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
     }
     ++open_;
   }
-  redisContext* ctx = redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                              ToTimeval(options_.timeout));
+  redisContext* ctx =
+      redisConnectWithTimeout(options_.host.c_str(), options_.port, ToTimeval(options_.timeout));
   if (ctx == nullptr || ctx->err != 0) {
     *status = Unavailable("REDIS_UNAVAILABLE",
                           absl::StrCat("cannot connect to redis: ", ctx ? ctx->errstr : "oom"));
@@ -127,6 +130,35 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
     return nullptr;
   }
   redisSetTimeout(ctx, ToTimeval(options_.timeout));
+  if (!options_.user.empty()) {
+    // Each new connection authenticates as the service's ACL user before it is used.
+    auto* reply = static_cast<redisReply*>(
+        redisCommand(ctx, "AUTH %b %b", options_.user.data(), options_.user.size(),
+                     options_.password.data(), options_.password.size()));
+    const bool authenticated = reply != nullptr && reply->type == REDIS_REPLY_STATUS;
+    std::string why = reply == nullptr                   ? ctx->errstr
+                      : reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                                         : "unexpected reply";
+    if (reply != nullptr) freeReplyObject(reply);
+    if (!authenticated) {
+      // Wrong password or unknown user: a configuration error that no retry fixes, so it is
+      // logged (without the password) and Redis is treated as down: PostgreSQL decides.
+      static std::atomic<int64_t> logged_at_ns{0};
+      const int64_t now = SteadyNowNs();
+      if (now - logged_at_ns.load() > 10'000'000'000) {
+        logged_at_ns.store(now);
+        Log(LogLevel::kError, "redis_auth_failed", {{"user", options_.user}, {"error", why}});
+      }
+      redisFree(ctx);
+      Trip();
+      std::lock_guard<std::mutex> lock(mu_);
+      --open_;
+      cv_.notify_one();
+      *status = Unavailable("REDIS_UNAVAILABLE",
+                            absl::StrCat("redis AUTH as ", options_.user, " failed: ", why));
+      return nullptr;
+    }
+  }
   return ctx;
 }
 
@@ -226,6 +258,29 @@ std::string RedisClient::RegisterScript(const std::string& source) {
   std::lock_guard<std::mutex> lock(mu_);
   scripts_[sha] = source;
   return sha;
+}
+
+absl::StatusOr<RedisClient::Options> RedisOptionsFromEnv(absl::string_view prefix) {
+  RedisClient::Options options;
+  options.host = EnvString(absl::StrCat(prefix, "_HOST"), "127.0.0.1");
+  auto port = EnvInt(absl::StrCat(prefix, "_PORT"), 6379, 1, 65535);
+  if (!port.ok()) return port.status();
+  options.port = static_cast<int>(*port);
+  const std::string user_variable = absl::StrCat(prefix, "_USER");
+  options.user = EnvString(user_variable, "");
+  if (options.user.empty()) {
+    return InvalidArgument("INVALID_CONFIG",
+                           absl::StrCat(user_variable,
+                                        " is required: Redis runs with ACL users per service "
+                                        "and the default user off"));
+  }
+  if (options.user.size() > 64 || options.user.find_first_of(" \t\r\n") != std::string::npos) {
+    return InvalidArgument("INVALID_CONFIG", absl::StrCat(user_variable, " is not a user name"));
+  }
+  auto password = EnvSecretFile(absl::StrCat(prefix, "_PASSWORD_FILE"), 16, 512);
+  if (!password.ok()) return password.status();
+  options.password = std::move(*password);
+  return options;
 }
 
 }  // namespace qcash

@@ -5,6 +5,10 @@
 // 2), so every caller treats an error as "Redis is not there" and goes to PostgreSQL. The
 // breaker makes that cheap: after a failure, calls fail at once with UNAVAILABLE for a
 // cool-down instead of each waiting for a timeout; then one call is let through to probe.
+//
+// Every connection authenticates as the service's own Redis 7 ACL user (AUTH user password
+// on each new connection), so a service can reach only its own key prefix (DESIGN.md section
+// 7). The password is never logged.
 #ifndef QCASH_COMMON_REDIS_H_
 #define QCASH_COMMON_REDIS_H_
 
@@ -19,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 struct redisContext;
 
@@ -42,9 +47,11 @@ class RedisClient {
   struct Options {
     std::string host = "127.0.0.1";
     int port = 6379;
+    std::string user;      // Redis ACL user; empty: no AUTH (the default user)
+    std::string password;  // of `user`; a secret: never logged
     int pool_size_max = 8;
-    std::chrono::milliseconds timeout{200};      // connect and each command
-    std::chrono::milliseconds cooldown{500};     // breaker open time after a failure
+    std::chrono::milliseconds timeout{200};   // connect and each command
+    std::chrono::milliseconds cooldown{500};  // breaker open time after a failure
   };
 
   explicit RedisClient(Options options);
@@ -80,6 +87,15 @@ class RedisClient {
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, std::string> scripts_ ABSL_GUARDED_BY(mu_);  // sha -> source
 };
+
+// The settings of a Redis from the environment, `prefix` naming the variables:
+//   <prefix>_HOST, <prefix>_PORT          where                  127.0.0.1 / 6379
+//   <prefix>_USER                         the ACL user           (required)
+//   <prefix>_PASSWORD_FILE                a file holding its password, 16..512 bytes (required)
+// The user and the password are required: Redis runs with `default off`, and a service that
+// would connect as nobody fails at start-up with a message naming the variable (DESIGN.md
+// section 7: fail closed). Errors: INVALID_ARGUMENT (INVALID_CONFIG).
+absl::StatusOr<RedisClient::Options> RedisOptionsFromEnv(absl::string_view prefix = "QCASH_REDIS");
 
 }  // namespace qcash
 

@@ -3,7 +3,8 @@
 // Configuration (environment):
 //   QCASH_GATEWAY_LISTEN                    host:port for HTTP                 127.0.0.1:8080
 //   QCASH_WALLET_TARGET / _PAYMENT_ / _POINTS_TARGET   the services (host:port)
-//   QCASH_REDIS_HOST / QCASH_REDIS_PORT     rate-limit counters                127.0.0.1 / 6379
+//   QCASH_GATEWAY_REDIS_HOST / _PORT / _USER / _PASSWORD_FILE  the gateway's own Redis for its
+//                                           rate-limit counters (common/redis.h)
 //   QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE     PEM public key that verifies seller tokens (required)
 //   QCASH_GATEWAY_TOKEN_ISSUER / _AUDIENCE  expected iss / aud      qoo10-login / qcash-gateway
 //   QCASH_GATEWAY_CSRF_SECRET_FILE          secret for CSRF tokens, shared by replicas (required)
@@ -69,10 +70,9 @@ absl::Status Run() {
   auto threads = EnvInt("QCASH_GATEWAY_THREADS", 32, 2, 1024);
   auto timeout = EnvInt("QCASH_GATEWAY_UPSTREAM_TIMEOUT_MS", 5000, 10, 120'000);
   auto concurrency = EnvInt("QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX", 16, 1, 10'000);
-  auto redis_port = EnvInt("QCASH_REDIS_PORT", 6379, 1, 65535);
   auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
   auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
-  for (const auto* v : {&rate_limit, &rate_window, &threads, &timeout, &concurrency, &redis_port,
+  for (const auto* v : {&rate_limit, &rate_window, &threads, &timeout, &concurrency,
                         &unready_ms, &drain_ms}) {
     if (!v->ok()) return v->status();
   }
@@ -106,11 +106,11 @@ absl::Status Run() {
   auto upstreams = qcash::gateway::Upstreams::Create(upstream);
   if (!upstreams.ok()) return upstreams.status();
 
-  qcash::RedisClient::Options redis_options;
-  redis_options.host = EnvString("QCASH_REDIS_HOST", "127.0.0.1");
-  redis_options.port = static_cast<int>(*redis_port);
-  redis_options.pool_size_max = static_cast<int>(*threads);
-  qcash::RedisClient redis(redis_options);
+  // The rate limits live in a Redis of their own, never the wallet's (DESIGN.md section 7).
+  auto redis_options = qcash::RedisOptionsFromEnv("QCASH_GATEWAY_REDIS");
+  if (!redis_options.ok()) return redis_options.status();
+  redis_options->pool_size_max = static_cast<int>(*threads);
+  qcash::RedisClient redis(*redis_options);
   qcash::gateway::RateLimiter limiter(&redis, *rate_limit, absl::Seconds(*rate_window));
   auto webhook_limit = EnvInt("QCASH_GATEWAY_WEBHOOK_RATE_LIMIT", 600, 1, 1'000'000);
   if (!webhook_limit.ok()) return webhook_limit.status();

@@ -2,7 +2,9 @@
 #
 # Everything the local system keeps lives under .local/ in the checkout (ignored by git):
 #   .local/pg      PostgreSQL 15 cluster (owned by the `postgres` user when we are root)
-#   .local/redis   Redis working directory (no persistence: it is a cache)
+#   .local/redis   Redis working directory (no persistence: it is a cache); the gateway's
+#                  own Redis in .local/redis-gateway
+#   .local/secrets development secrets (Redis passwords, the wallet's replay key, ...)
 #   .local/log     one log file per process
 #   .local/run     pid files
 
@@ -12,6 +14,7 @@ QCASH_BUILD="${QCASH_BUILD:-$QCASH_ROOT/build}"
 QCASH_PG_BIN="${QCASH_PG_BIN:-/usr/lib/postgresql/15/bin}"
 QCASH_PG_PORT="${QCASH_PG_PORT:-55432}"
 QCASH_REDIS_PORT="${QCASH_REDIS_PORT:-56379}"
+QCASH_GATEWAY_REDIS_PORT="${QCASH_GATEWAY_REDIS_PORT:-56380}"
 QCASH_WALLET_PORT="${QCASH_WALLET_PORT:-50051}"
 
 # Debian packages the build, the tests and the local run need.
@@ -120,22 +123,83 @@ qcash_stop_postgres() {
   qcash_run_pg "$QCASH_PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# qcash_secret_file <name>: the path of a development secret under .local/secrets/ (32 random
+# bytes as hex), made on first use. Never used anywhere but this machine's local run.
+qcash_secret_file() {
+  local file="$QCASH_LOCAL/secrets/$1"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$QCASH_LOCAL/secrets"
+    chmod 700 "$QCASH_LOCAL/secrets"
+    (umask 077 && openssl rand -hex 32 >"$file")
+  fi
+  echo "$file"
+}
+
+# The local Redis servers: "main" (wallet and payment) and "gateway" (its rate limits only).
+qcash_redis_port() { if [ "$1" = gateway ]; then echo "$QCASH_GATEWAY_REDIS_PORT"; else echo "$QCASH_REDIS_PORT"; fi; }
+qcash_redis_dir() { if [ "$1" = gateway ]; then echo "$QCASH_LOCAL/redis-gateway"; else echo "$QCASH_LOCAL/redis"; fi; }
+qcash_redis_pidfile() { if [ "$1" = gateway ]; then echo "$QCASH_LOCAL/run/redis-gateway.pid"; else echo "$QCASH_LOCAL/run/redis.pid"; fi; }
+
+# redis-cli on <instance> as the local operator user `ops` (the password stays off the
+# command line): qcash_redis_cli <instance> <command...>
+qcash_redis_cli() {
+  local instance="$1"; shift
+  REDISCLI_AUTH="$(cat "$(qcash_secret_file redis-ops.password)")" \
+    redis-cli --user ops -p "$(qcash_redis_port "$instance")" "$@"
+}
+
+# The environment that makes a service use <instance> as ACL user <user>, with variables named
+# <prefix>_HOST, _PORT, _USER, _PASSWORD_FILE (common/redis.h):
+#   qcash_redis_env <instance> <user> [prefix, default QCASH_REDIS]
+qcash_redis_env() {
+  local prefix="${3:-QCASH_REDIS}"
+  echo "${prefix}_HOST=127.0.0.1" "${prefix}_PORT=$(qcash_redis_port "$1")" "${prefix}_USER=$2" \
+    "${prefix}_PASSWORD_FILE=$(qcash_secret_file "redis-$2.password")"
+}
+
+_qcash_sha256_of() { printf '%s' "$(cat "$1")" | sha256sum | cut -d' ' -f1; }  # a file's text
+
+# qcash_start_redis [instance]: starts that Redis (default "main") with the ACL users of
+# deploy/kustomize/components/in-cluster-data/redis-users.acl.rules, `default off`, and the
+# local operator user `ops`; each password in .local/secrets/redis-<user>.password.
 qcash_start_redis() {
-  mkdir -p "$QCASH_LOCAL/redis" "$QCASH_LOCAL/log" "$QCASH_LOCAL/run"
-  if redis-cli -p "$QCASH_REDIS_PORT" ping >/dev/null 2>&1; then
-    qcash_log "redis already running on 127.0.0.1:$QCASH_REDIS_PORT"
+  local instance="${1:-main}"
+  local port dir pidfile
+  port="$(qcash_redis_port "$instance")"; dir="$(qcash_redis_dir "$instance")"
+  pidfile="$(qcash_redis_pidfile "$instance")"
+  mkdir -p "$dir" "$QCASH_LOCAL/log" "$QCASH_LOCAL/run"
+  if [ "$(qcash_redis_cli "$instance" ping 2>/dev/null)" = PONG ]; then
+    qcash_log "redis ($instance) already running on 127.0.0.1:$port"
     return
   fi
-  qcash_log "starting redis on 127.0.0.1:$QCASH_REDIS_PORT"
-  redis-server --port "$QCASH_REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$QCASH_LOCAL/redis" --daemonize yes --pidfile "$QCASH_LOCAL/run/redis.pid" \
-    --logfile "$QCASH_LOCAL/log/redis.log"
-  for _ in $(seq 100); do redis-cli -p "$QCASH_REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.1; done
-  qcash_die "redis did not start: $QCASH_LOCAL/log/redis.log"
+  # A Redis from before the ACL users, still open to anyone: replace it.
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  local rules="$QCASH_ROOT/deploy/kustomize/components/in-cluster-data/redis-users.acl.rules"
+  local on user acl
+  (
+    umask 077
+    echo "user default reset off"
+    echo "user ops reset on #$(_qcash_sha256_of "$(qcash_secret_file redis-ops.password)") ~* &* +@all"
+    while read -r on user acl; do
+      case "$on" in ''|\#*) continue ;; esac
+      [ "$on" = "$instance" ] || continue
+      echo "user $user reset on #$(_qcash_sha256_of "$(qcash_secret_file "redis-$user.password")") $acl"
+    done <"$rules"
+  ) >"$dir/users.acl"
+  qcash_log "starting redis ($instance) on 127.0.0.1:$port"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$dir" --daemonize yes --pidfile "$pidfile" \
+    --aclfile "$dir/users.acl" --logfile "$QCASH_LOCAL/log/redis-$instance.log"
+  for _ in $(seq 100); do
+    [ "$(qcash_redis_cli "$instance" ping 2>/dev/null)" = PONG ] && return
+    sleep 0.1
+  done
+  qcash_die "redis ($instance) did not start: $QCASH_LOCAL/log/redis-$instance.log"
 }
 
 qcash_stop_redis() {
-  redis-cli -p "$QCASH_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  local instance="${1:-main}"
+  qcash_redis_cli "$instance" shutdown nosave >/dev/null 2>&1 || true
 }
 
 # qcash_start_service <name> <binary> <host:port> [VAR=value ...]

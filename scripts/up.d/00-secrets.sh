@@ -1,7 +1,9 @@
 # Sourced by scripts/up first: the development secrets of the local run, made once under
 # .local/ and never used anywhere else.
 #   .local/pki/      a development CA and one certificate per identity (mTLS between processes)
-#   .local/secrets/  the key pair of the development login's seller tokens, the CSRF secret
+#   .local/secrets/  the key pair of the development login's seller tokens, the CSRF secret;
+#                    scripts/lib.sh keeps the Redis users' passwords (redis-<user>.password)
+#                    and the wallet's replay key (wallet-replay.key) there too
 QCASH_PKI="$QCASH_LOCAL/pki"
 QCASH_SECRETS="$QCASH_LOCAL/secrets"
 "$QCASH_ROOT/scripts/dev-pki" "$QCASH_PKI" wallet payment points gateway adbooking settlement ops \

@@ -3,7 +3,7 @@
 // Configuration (environment):
 //   QCASH_PAYMENT_LISTEN              address to serve gRPC on              127.0.0.1:50052
 //   QCASH_PAYMENT_DATABASE_URL        PostgreSQL of the payment service     (required)
-//   QCASH_REDIS_HOST / _PORT          Redis (Q-sign lock fast path)         127.0.0.1 / 6379
+//   QCASH_REDIS_HOST / _PORT / _USER / _PASSWORD_FILE  Redis as ACL user payment (common/redis.h)
 //   QCASH_WALLET_TARGET               the wallet's host:port                127.0.0.1:50051
 //   QCASH_PAYMENT_PROVIDER_URL_<P>    base URL of provider <P> (e.g. _PAYPAL); a provider
 //                                     without one is not offered (PROVIDER_NOT_CONFIGURED)
@@ -85,9 +85,10 @@ absl::Status Run() {
   if (options.database_url.empty()) {
     return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_PAYMENT_DATABASE_URL is required");
   }
-  options.redis.host = EnvString("QCASH_REDIS_HOST", "127.0.0.1");
+  auto redis = qcash::RedisOptionsFromEnv();
+  if (!redis.ok()) return redis.status();
+  options.redis = *redis;
   options.return_url = EnvString("QCASH_PAYMENT_RETURN_URL", options.return_url);
-  auto redis_port = EnvInt("QCASH_REDIS_PORT", 6379, 1, 65535);
   auto skew_s = EnvInt("QCASH_PAYMENT_NOTIFY_SKEW_S", 300, 10, 3600);
   auto lock_s = EnvInt("QCASH_PAYMENT_QSIGN_LOCK_S", 1800, 1, 86'400);
   auto instant_s = EnvInt("QCASH_PAYMENT_INSTANT_TTL_S", 900, 1, 30 * 86'400);
@@ -98,12 +99,11 @@ absl::Status Run() {
   auto backoff_ms = EnvInt("QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", 60'000, 100, 3'600'000);
   auto workers = EnvInt("QCASH_PAYMENT_WORKERS", 16, 1, 256);
   auto dev_sandbox = qcash::EnvBool("QCASH_PAYMENT_DEV_SANDBOX", false);
-  for (const auto* v : {&redis_port, &skew_s, &lock_s, &instant_s, &redirect_s, &counter_s,
+  for (const auto* v : {&skew_s, &lock_s, &instant_s, &redirect_s, &counter_s,
                         &reconcile_ms, &poll_s, &backoff_ms, &workers}) {
     if (!v->ok()) return v->status();
   }
   if (!dev_sandbox.ok()) return dev_sandbox.status();
-  options.redis.port = static_cast<int>(*redis_port);
   options.redis.pool_size_max = static_cast<int>(*workers + 2);
   options.qsign_lock = absl::Seconds(*lock_s);
   options.instant_ttl = absl::Seconds(*instant_s);

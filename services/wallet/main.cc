@@ -3,7 +3,8 @@
 // Configuration (environment):
 //   QCASH_WALLET_LISTEN            address to serve gRPC on           127.0.0.1:50051
 //   QCASH_WALLET_DATABASE_URL      PostgreSQL of the wallet           (required)
-//   QCASH_REDIS_HOST / _PORT       Redis                              127.0.0.1 / 6379
+//   QCASH_REDIS_HOST / _PORT / _USER / _PASSWORD_FILE  Redis as ACL user wallet (common/redis.h)
+//   QCASH_WALLET_REPLAY_KEY_FILE   key of the MACs on Redis records    (required, >= 32 bytes)
 //   QCASH_WALLET_LANES             ledger lanes (connections)         cores / 4, at least 1
 //   QCASH_WALLET_BATCH_MAX         operations per transaction         128
 //   QCASH_WALLET_READ_THREADS      threads for reads                  8
@@ -42,8 +43,9 @@ absl::Status Run() {
   if (options.database_url.empty()) {
     return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_WALLET_DATABASE_URL is required");
   }
-  options.redis.host = EnvString("QCASH_REDIS_HOST", "127.0.0.1");
-  auto redis_port = EnvInt("QCASH_REDIS_PORT", 6379, 1, 65535);
+  auto redis = qcash::RedisOptionsFromEnv();
+  if (!redis.ok()) return redis.status();
+  options.redis = *redis;
   // Fewer lanes make bigger batches; more lanes overlap commits. On a small machine one lane
   // is fastest (docs/PERFORMANCE.md).
   const int64_t default_lanes = std::max<int64_t>(1, std::thread::hardware_concurrency() / 4);
@@ -52,11 +54,10 @@ absl::Status Run() {
   auto read_threads = EnvInt("QCASH_WALLET_READ_THREADS", 8, 1, 256);
   auto sweep_ms = EnvInt("QCASH_WALLET_SWEEP_INTERVAL_MS", 1000, 10, 3'600'000);
   auto audit_s = EnvInt("QCASH_WALLET_AUDIT_INTERVAL_S", 600, 0, 7 * 86'400);
-  for (const auto* v : {&redis_port, &lanes, &batch_max, &read_threads, &sweep_ms,
+  for (const auto* v : {&lanes, &batch_max, &read_threads, &sweep_ms,
                         &audit_s}) {
     if (!v->ok()) return v->status();
   }
-  options.redis.port = static_cast<int>(*redis_port);
   options.redis.pool_size_max = static_cast<int>(*read_threads + *lanes + 2);
   options.committer.lanes = static_cast<int>(*lanes);
   options.committer.batch_max = static_cast<int>(*batch_max);

@@ -3,8 +3,15 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -22,12 +29,7 @@
 #include <sstream>
 #include <thread>
 
-#include <grpcpp/generic/generic_stub.h>
-#include <httplib.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <grpcpp/grpcpp.h>
-
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
@@ -213,7 +215,7 @@ int Process::Stop(int signal, std::chrono::milliseconds wait) {
 // True when the postgres user can reach `dir`: every ancestor searchable by others.
 bool PostgresCanReach(const std::string& dir) {
   if (!RunningAsRoot()) return true;
-  for (fs::path p = fs::absolute(dir); ; p = p.parent_path()) {
+  for (fs::path p = fs::absolute(dir);; p = p.parent_path()) {
     struct stat st;
     if (stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) return false;
     if (p == p.root_path()) return true;
@@ -237,8 +239,9 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std:
     fs::create_directories(data);
     GiveToPostgres(server->dir_);
     Process::Spec initdb;
-    initdb.argv = {server->bin_dir_ + "/initdb", "-D", data, "-U", "qcash", "--auth=trust",
-                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"};
+    initdb.argv = {
+        server->bin_dir_ + "/initdb", "-D",       data, "-U", "qcash", "--auth=trust", "-E", "UTF8",
+        "--locale=C.UTF-8",           "--no-sync"};
     initdb.log_file = server->dir_ + "/initdb.log";
     initdb.as_postgres_user = true;
     auto p = Process::Start(initdb);
@@ -256,13 +259,20 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std:
 absl::Status PostgresServer::Launch() {
   Process::Spec spec;
   spec.argv = {bin_dir_ + "/postgres",
-               "-D", dir_ + "/pgdata",
-               "-p", absl::StrCat(port_),
-               "-c", "listen_addresses=127.0.0.1",
-               "-c", "unix_socket_directories=",
-               "-c", "max_connections=300",
-               "-c", "shared_buffers=256MB",
-               "-c", "log_min_messages=warning"};
+               "-D",
+               dir_ + "/pgdata",
+               "-p",
+               absl::StrCat(port_),
+               "-c",
+               "listen_addresses=127.0.0.1",
+               "-c",
+               "unix_socket_directories=",
+               "-c",
+               "max_connections=300",
+               "-c",
+               "shared_buffers=256MB",
+               "-c",
+               "log_min_messages=warning"};
   spec.log_file = dir_ + "/postgres.log";
   spec.as_postgres_user = true;
   auto p = Process::Start(spec);
@@ -310,27 +320,119 @@ absl::Status PostgresServer::Stop() {
 
 // ---------------------------------------------------------------------------- Redis
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& dir) {
+namespace {
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  return absl::BytesToHexString(raw);
+}
+
+std::string Sha256Hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+// The ACL rules of `instance` from the rules file every deployment shares: user -> rules.
+absl::StatusOr<std::map<std::string, std::string>> RedisAclRules(const std::string& instance) {
+  const std::string path = std::string(QCASH_SOURCE_DIR) +
+                           "/deploy/kustomize/components/in-cluster-data/redis-users.acl.rules";
+  std::ifstream in(path);
+  if (!in) return absl::InternalError(absl::StrCat("cannot read ", path));
+  std::map<std::string, std::string> rules;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string on, user, rest;
+    if (!(fields >> on) || on[0] == '#' || on != instance || !(fields >> user)) continue;
+    std::getline(fields, rest);
+    rules[user] = rest;
+  }
+  if (rules.empty()) return absl::InternalError(absl::StrCat("no users for ", instance));
+  return rules;
+}
+
+}  // namespace
+
+std::string NewSecretFile(const std::string& path, size_t bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << RandomHex(bytes) << "\n";
+  }
+  chmod(path.c_str(), 0600);
+  return path;
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& dir,
+                                                                const std::string& instance) {
   auto server = std::unique_ptr<RedisServer>(new RedisServer());
   server->dir_ = dir;
+  server->instance_ = instance;
   fs::create_directories(dir);
+  auto rules = RedisAclRules(instance);
+  if (!rules.ok()) return rules.status();
+  std::ofstream acl(dir + "/users.acl", std::ios::trunc);
+  acl << "user default reset off\n";
+  (*rules)[kAdmin] = "~* &* +@all";
+  for (const auto& [user, rule] : *rules) {
+    const std::string file = NewSecretFile(server->PasswordFile(user), 24);
+    std::ifstream in(file);
+    std::getline(in, server->passwords_[user]);
+    acl << "user " << user << " reset on #" << Sha256Hex(server->passwords_[user]) << " " << rule
+        << "\n";
+  }
+  acl.close();
   server->port_ = FreePort();
   if (absl::Status s = server->Launch(); !s.ok()) return s;
   return server;
 }
 
+std::string RedisServer::PasswordFile(const std::string& user) const {
+  return absl::StrCat(dir_, "/redis-", user, ".password");
+}
+
+std::map<std::string, std::string> RedisServer::ClientEnv(const std::string& user,
+                                                          const std::string& prefix) const {
+  return {{prefix + "_HOST", "127.0.0.1"},
+          {prefix + "_PORT", absl::StrCat(port_)},
+          {prefix + "_USER", user},
+          {prefix + "_PASSWORD_FILE", PasswordFile(user)}};
+}
+
+RedisClient::Options RedisServer::ClientOptions(const std::string& user) const {
+  RedisClient::Options options;
+  options.port = port_;
+  options.user = user;
+  if (auto it = passwords_.find(user); it != passwords_.end()) options.password = it->second;
+  options.cooldown = std::chrono::milliseconds(0);
+  return options;
+}
+
 absl::Status RedisServer::Launch() {
   Process::Spec spec;
-  spec.argv = {"/usr/bin/redis-server", "--port", absl::StrCat(port_), "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", dir_, "--daemonize", "no"};
+  spec.argv = {"/usr/bin/redis-server",
+               "--port",
+               absl::StrCat(port_),
+               "--bind",
+               "127.0.0.1",
+               "--save",
+               "",
+               "--appendonly",
+               "no",
+               "--dir",
+               dir_,
+               "--daemonize",
+               "no",
+               "--aclfile",
+               dir_ + "/users.acl"};
   spec.log_file = dir_ + "/redis.log";
   auto p = Process::Start(spec);
   if (!p.ok()) return p.status();
   process_ = std::move(*p);
-  RedisClient::Options options;
-  options.port = port_;
-  options.cooldown = std::chrono::milliseconds(0);
-  RedisClient client(options);
+  RedisClient client(ClientOptions(kAdmin));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     auto pong = client.Command({"PING"});
@@ -470,8 +572,13 @@ absl::StatusOr<std::unique_ptr<Stack>> StartStack(const std::string& name,
   auto redis = RedisServer::Start(stack->dir + "/redis");
   if (!redis.ok()) return redis.status();
   stack->redis = std::move(*redis);
+  auto gateway_redis = RedisServer::Start(stack->dir + "/gateway-redis", "gateway");
+  if (!gateway_redis.ok()) return gateway_redis.status();
+  stack->gateway_redis = std::move(*gateway_redis);
   wallet_env["QCASH_WALLET_DATABASE_URL"] = stack->wallet_db_url;
-  wallet_env["QCASH_REDIS_PORT"] = absl::StrCat(stack->redis->port());
+  for (auto& [k, v] : stack->redis->ClientEnv("wallet")) wallet_env.try_emplace(k, v);
+  wallet_env.try_emplace("QCASH_WALLET_REPLAY_KEY_FILE",
+                         NewSecretFile(stack->dir + "/wallet-replay.key"));
   if (wallet_env.count("QCASH_WALLET_SWEEP_INTERVAL_MS") == 0) {
     wallet_env["QCASH_WALLET_SWEEP_INTERVAL_MS"] = "100";
   }
@@ -494,6 +601,7 @@ absl::Status Stack::RestartWallet(bool kill) {
 
 Stack::~Stack() {
   wallet.process.reset();
+  gateway_redis.reset();
   redis.reset();
   pg.reset();
   if (!keep && !dir.empty()) {
@@ -538,7 +646,6 @@ absl::StatusOr<PaymentProcesses> StartPaymentWithSandbox(
   if (!up) return absl::UnavailableError("the provider sandbox did not start; see sandbox.log");
   std::map<std::string, std::string> env = {
       {"QCASH_PAYMENT_DATABASE_URL", stack.pg->Url("qcash_payment")},
-      {"QCASH_REDIS_PORT", absl::StrCat(stack.redis->port())},
       {"QCASH_WALLET_TARGET", stack.wallet.address},
       {"QCASH_PAYMENT_DEV_SANDBOX", "1"},
       {"QCASH_PAYMENT_SANDBOX_URL", p.sandbox_url},
@@ -546,6 +653,7 @@ absl::StatusOr<PaymentProcesses> StartPaymentWithSandbox(
       {"QCASH_PAYMENT_RETURN_URL", gateway_url + "/charge/done"},
       {"QCASH_PAYMENT_RECONCILE_INTERVAL_MS", "200"},
   };
+  env.merge(stack.redis->ClientEnv("payment"));
   for (auto& [k, v] : extra_env) env[k] = v;
   auto payment = StartService(QCASH_PAYMENT_BINARY, env, "QCASH_PAYMENT_LISTEN",
                               stack.dir + "/payment.log", payment_address);
@@ -608,13 +716,13 @@ absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
       {"QCASH_INSECURE_DEV", "1"},
       {"QCASH_GATEWAY_LISTEN", absl::StrCat(gateway.host, ":", gateway.port)},
       {"QCASH_WALLET_TARGET", stack.wallet.address},
-      {"QCASH_REDIS_PORT", absl::StrCat(stack.redis->port())},
       {"QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE", write("token.pub", public_pem)},
       {"QCASH_GATEWAY_CSRF_SECRET_FILE", write("csrf.secret", "test-csrf-secret")},
       {"QCASH_GATEWAY_DEV_LOGIN", "1"},
       {"QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE", write("token.key", private_pem)},
       {"QCASH_GATEWAY_SECURE_COOKIES", "false"},
   };
+  all.merge(stack.gateway_redis->ClientEnv("gateway", "QCASH_GATEWAY_REDIS"));
   for (auto& [key, value] : env) all[key] = value;
   Process::Spec spec;
   spec.argv = {QCASH_GATEWAY_BINARY};
@@ -632,8 +740,8 @@ absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
     if (!gateway.process->Running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return absl::UnavailableError(absl::StrCat("the gateway did not become ready; see ",
-                                             spec.log_file));
+  return absl::UnavailableError(
+      absl::StrCat("the gateway did not become ready; see ", spec.log_file));
 }
 
 absl::StatusOr<std::string> ReflectionListServices(const std::string& address) {

@@ -6,6 +6,7 @@
 #ifndef QCASH_TESTS_HARNESS_HARNESS_H_
 #define QCASH_TESTS_HARNESS_HARNESS_H_
 
+#include <grpcpp/security/credentials.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -16,7 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include <grpcpp/security/credentials.h>
+#include "common/redis.h"
 
 namespace qcash::testing {
 
@@ -88,24 +89,44 @@ class PostgresServer {
   std::unique_ptr<Process> process_;
 };
 
-// A Redis server of our own, without persistence (a cache: losing it loses speed only).
+// A Redis server of our own, without persistence (a cache: losing it loses speed only), with
+// the ACL users of deploy/redis/users.acl.rules for its `instance` ("main": wallet and payment;
+// "gateway": the gateway's rate limits), `default off`, and a test-only admin user. Each user's
+// password is made at Start and kept in a file under `dir` (mode 0600).
 class RedisServer {
  public:
-  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(const std::string& dir);
+  static constexpr const char* kAdmin = "qcash-test-admin";
+
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(const std::string& dir,
+                                                            const std::string& instance = "main");
   ~RedisServer();
 
   int port() const { return port_; }
   absl::Status Stop();
-  // Starts again on the same port (empty: nothing was persisted).
+  // Starts again on the same port and users (empty: nothing was persisted).
   absl::Status Restart();
   bool running() const { return process_ != nullptr; }
+
+  // The environment that makes a service connect as `user`: <prefix>_HOST, _PORT, _USER and
+  // _PASSWORD_FILE (common/redis.h RedisOptionsFromEnv).
+  std::map<std::string, std::string> ClientEnv(const std::string& user,
+                                               const std::string& prefix = "QCASH_REDIS") const;
+  // Client settings as `user` (kAdmin: every command on every key, for tests that play an
+  // attacker who owns Redis). An unknown user gets no password.
+  RedisClient::Options ClientOptions(const std::string& user) const;
+  std::string PasswordFile(const std::string& user) const;
 
  private:
   absl::Status Launch();
   std::string dir_;
+  std::string instance_;
   int port_ = 0;
+  std::map<std::string, std::string> passwords_;  // user -> password
   std::unique_ptr<Process> process_;
 };
+
+// A fresh secret file at `path` (mode 0600): `bytes` random bytes as hex. Returns the path.
+std::string NewSecretFile(const std::string& path, size_t bytes = 32);
 
 // A service binary of ours, started on a free port and SERVING.
 struct ServiceProcess {
@@ -124,10 +145,15 @@ absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
 // What every service's integration tests start with: PostgreSQL (with the wallet's database
 // and `databases`), Redis, and a running wallet. The directory is removed on destruction unless
 // `keep` was set (a test binary sets it when a test failed, to keep the logs).
+//
+// Redis: `redis` is the wallet's and payment's (users wallet, payment), `gateway_redis` the
+// gateway's own for its rate limits (user gateway). The wallet gets its replay key
+// (QCASH_WALLET_REPLAY_KEY_FILE) in `wallet_env`.
 struct Stack {
   std::string dir;
   std::unique_ptr<PostgresServer> pg;
   std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<RedisServer> gateway_redis;
   ServiceProcess wallet;
   std::string wallet_db_url;
   std::map<std::string, std::string> wallet_env;

@@ -119,7 +119,6 @@ class PaymentEnvironment : public ::testing::Environment {
 
     env->payment_env = {
         {"QCASH_PAYMENT_DATABASE_URL", env->payment_db_url},
-        {"QCASH_REDIS_PORT", absl::StrCat(env->stack->redis->port())},
         {"QCASH_WALLET_TARGET", env->stack->wallet.address},
         {"QCASH_PAYMENT_DEV_SANDBOX", "1"},
         {"QCASH_PAYMENT_SANDBOX_URL", env->sandbox_url},
@@ -129,6 +128,7 @@ class PaymentEnvironment : public ::testing::Environment {
         {"QCASH_PAYMENT_RECONCILE_INTERVAL_MS", "200"},
         {"QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", "1000"},
     };
+    env->payment_env.merge(env->stack->redis->ClientEnv("payment"));
     auto payment = StartPayment({}, payment_address);
     ASSERT_TRUE(payment.ok()) << payment.status();
     env->payment = std::move(*payment);

@@ -29,6 +29,7 @@ struct Env {
   std::unique_ptr<RedisServer> redis;
   ServiceProcess wallet;
   std::string db_url;
+  std::map<std::string, std::string> settings;  // the wallet's environment
   std::unique_ptr<pb::WalletService::Stub> stub;
 };
 Env* env = nullptr;
@@ -46,11 +47,13 @@ class WalletEnvironment : public ::testing::Environment {
     auto redis = RedisServer::Start(env->dir + "/redis");
     ASSERT_TRUE(redis.ok()) << redis.status();
     env->redis = std::move(*redis);
-    auto wallet = StartService(QCASH_WALLET_BINARY,
-                               {{"QCASH_WALLET_DATABASE_URL", env->db_url},
-                                {"QCASH_REDIS_PORT", absl::StrCat(env->redis->port())},
-                                {"QCASH_WALLET_SWEEP_INTERVAL_MS", "100"}},
-                               "QCASH_WALLET_LISTEN", env->dir + "/wallet.log");
+    env->settings = {
+        {"QCASH_WALLET_DATABASE_URL", env->db_url},
+        {"QCASH_WALLET_SWEEP_INTERVAL_MS", "100"},
+        {"QCASH_WALLET_REPLAY_KEY_FILE", NewSecretFile(env->dir + "/wallet-replay.key")}};
+    env->settings.merge(env->redis->ClientEnv("wallet"));
+    auto wallet = StartService(QCASH_WALLET_BINARY, env->settings, "QCASH_WALLET_LISTEN",
+                               env->dir + "/wallet.log");
     ASSERT_TRUE(wallet.ok()) << wallet.status();
     env->wallet = std::move(*wallet);
     env->stub = pb::WalletService::NewStub(
@@ -66,8 +69,9 @@ class WalletEnvironment : public ::testing::Environment {
 
 // One call on the wallet as `caller` (empty: no identity at all).
 template <typename Request, typename Response>
-grpc::Status Call(const std::string& caller, Method<pb::WalletService::Stub, Request, Response> method,
-                  const Request& request, Response* response) {
+grpc::Status Call(const std::string& caller,
+                  Method<pb::WalletService::Stub, Request, Response> method, const Request& request,
+                  Response* response) {
   return CallOn(env->stub.get(), caller, method, request, response, /*seller_token=*/"",
                 std::chrono::seconds(20));
 }
@@ -128,7 +132,8 @@ class WalletTest : public ::testing::Test {
     pb::GetBalanceRequest request;
     request.set_seller_id(seller);
     pb::GetBalanceResponse response;
-    const grpc::Status s = Call("gateway", &pb::WalletService::Stub::GetBalance, request, &response);
+    const grpc::Status s =
+        Call("gateway", &pb::WalletService::Stub::GetBalance, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.balance();
   }
@@ -200,8 +205,8 @@ TEST_F(WalletTest, CallersAreAuthorizedPerOperation) {
                     PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
   EXPECT_GRPC_ERROR(Call("gateway", &pb::WalletService::Stub::Credit, request, &response),
                     PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
-  EXPECT_GRPC_ERROR(Call("", &pb::WalletService::Stub::Credit, request, &response),
-                    UNAUTHENTICATED, "NO_CALLER_IDENTITY");
+  EXPECT_GRPC_ERROR(Call("", &pb::WalletService::Stub::Credit, request, &response), UNAUTHENTICATED,
+                    "NO_CALLER_IDENTITY");
   request.set_source(pb::CREDIT_SOURCE_POINTS_CONVERSION);
   EXPECT_GRPC_ERROR(Call("payment", &pb::WalletService::Stub::Credit, request, &response),
                     PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
@@ -458,7 +463,7 @@ TEST_F(WalletTest, W5CloseForfeitsAndRefusesEverythingButReads) {
 TEST_F(WalletTest, W6HistoryPagesAndFilters) {
   const std::string seller = NewSeller();
   Open(seller);
-  ASSERT_TRUE(Charge(seller, 10'000).ok());  // seq 1
+  ASSERT_TRUE(Charge(seller, 10'000).ok());                                    // seq 1
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Spend(seller, 100 * (i + 1)).ok());  // seq 2..6
   pb::HoldResponse held;
   ASSERT_TRUE(Hold(seller, 1'000, &held).ok());  // seq 7
@@ -670,9 +675,7 @@ TEST_F(WalletTest, RedisDownAndBack) {
   EXPECT_EQ(Balance(seller).available_yen(), 3'500);
 
   ASSERT_TRUE(env->redis->Restart().ok());  // empty: nothing was persisted
-  RedisClient::Options options;
-  options.port = env->redis->port();
-  RedisClient redis(options);
+  RedisClient redis(env->redis->ClientOptions(RedisServer::kAdmin));
   const std::string cache_key = absl::StrCat("qcash:wallet:bal:{", seller, "}");
   auto before = redis.Command({"EXISTS", cache_key});
   ASSERT_TRUE(before.ok());
@@ -702,13 +705,19 @@ TEST_F(WalletTest, AuditCatchesATamperedBalanceAndTheJournalIsAppendOnly) {
   ASSERT_TRUE(Charge(seller, 1'000).ok());
   auto conn = PgConnection::Connect(env->db_url, "qcash-test");
   ASSERT_TRUE(conn.ok());
-  ASSERT_TRUE((*conn)->Exec("UPDATE wallets SET available_yen = available_yen + 1 "
-                            "WHERE seller_id = $1", {seller}).ok());
+  ASSERT_TRUE((*conn)
+                  ->Exec("UPDATE wallets SET available_yen = available_yen + 1 "
+                         "WHERE seller_id = $1",
+                         {seller})
+                  .ok());
   const absl::Status tampered = AuditWalletLedger(env->db_url);
   EXPECT_EQ(tampered.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(tampered.message().find(seller), absl::string_view::npos) << tampered;
-  ASSERT_TRUE((*conn)->Exec("UPDATE wallets SET available_yen = available_yen - 1 "
-                            "WHERE seller_id = $1", {seller}).ok());
+  ASSERT_TRUE((*conn)
+                  ->Exec("UPDATE wallets SET available_yen = available_yen - 1 "
+                         "WHERE seller_id = $1",
+                         {seller})
+                  .ok());
   auto edit = (*conn)->Exec("UPDATE journal SET amount_yen = 1 WHERE seller_id = $1", {seller});
   EXPECT_FALSE(edit.ok());
   EXPECT_NE(edit.status().message().find("append-only"), absl::string_view::npos);
@@ -763,12 +772,8 @@ TEST_F(WalletTest, KilledMidLoadThenRetriedAppliesEachOnce) {
   for (auto& t : threads) t.join();
   // Restart on the same address.
   // Restart on the same address: the clients' channels reconnect by themselves.
-  auto wallet = StartService(QCASH_WALLET_BINARY,
-                             {{"QCASH_WALLET_DATABASE_URL", env->db_url},
-                              {"QCASH_REDIS_PORT", absl::StrCat(env->redis->port())},
-                              {"QCASH_WALLET_SWEEP_INTERVAL_MS", "100"}},
-                             "QCASH_WALLET_LISTEN", env->dir + "/wallet.log",
-                             env->wallet.address);
+  auto wallet = StartService(QCASH_WALLET_BINARY, env->settings, "QCASH_WALLET_LISTEN",
+                             env->dir + "/wallet.log", env->wallet.address);
   ASSERT_TRUE(wallet.ok()) << wallet.status();
   env->wallet = std::move(*wallet);
   int64_t spent_total = 0;
