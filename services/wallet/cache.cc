@@ -1,5 +1,12 @@
 #include "services/wallet/cache.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdlib>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -21,18 +28,30 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 )lua";
 
-// KEYS[1] idempotency key; ARGV[1] request hash, ARGV[2] in-flight ttl ms.
+// KEYS[1] idempotency key; ARGV[1] our in-flight marker, ARGV[2] in-flight ttl ms.
 // Marks the key in flight if free; otherwise returns what is there.
 constexpr const char* kBeginLua = R"lua(
-if redis.call('SET', KEYS[1], 'P|' .. ARGV[1], 'NX', 'PX', ARGV[2]) then return 'OK' end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.status_reply('OK')
+end
 return redis.call('GET', KEYS[1])
 )lua";
 
-// KEYS[1] idempotency key; ARGV[1] request hash. Removes our in-flight marker only.
+// KEYS[1] idempotency key; ARGV[1] "P|<request hash>|". Removes an in-flight marker of this
+// request only (ours, or one its MAC made equally valid).
 constexpr const char* kAbandonLua = R"lua(
-if redis.call('GET', KEYS[1]) == 'P|' .. ARGV[1] then return redis.call('DEL', KEYS[1]) end
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 )lua";
+
+// KEYS[1]; ARGV[1] a value. Deletes the key only if it still holds exactly that value.
+constexpr const char* kDeleteIfLua = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
+constexpr size_t kMacBytes = 16;  // HMAC-SHA256 truncated to 128 bits (hex: 32 characters)
 
 metrics::Counter* CacheLookups() {
   static auto* const counter = metrics::Registry::Global().NewCounter(
@@ -40,6 +59,35 @@ metrics::Counter* CacheLookups() {
       "Balance cache lookups by result (hit, miss, unavailable); hit ratio = hit / all.",
       {"result"});
   return counter;
+}
+
+metrics::Counter* Unverified() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_wallet_cache_unverified_total",
+      "Records read from Redis that decided nothing because their MAC did not verify (forged, "
+      "corrupted, or written under another replay key) or an in-flight marker was past its "
+      "expiry; PostgreSQL decided instead. By record (done, in_flight, balance, malformed).",
+      {"record"});
+  return counter;
+}
+
+// Counts every unverified record and logs a sample: at most one line per 10 s per process,
+// with how many went unlogged since, so that a flood of forgeries cannot flood the log.
+void ReportUnverified(absl::string_view record, absl::string_view key) {
+  Unverified()->Add({std::string(record)});
+  static std::atomic<int64_t> last_logged_s{0};
+  static std::atomic<int64_t> unlogged{0};
+  const int64_t now_s = absl::ToUnixSeconds(absl::Now());
+  int64_t last = last_logged_s.load();
+  if (now_s - last < 10 || !last_logged_s.compare_exchange_strong(last, now_s)) {
+    unlogged.fetch_add(1);
+    return;
+  }
+  Log(LogLevel::kWarn, "redis_record_unverified",
+      {{"record", std::string(record)},
+       {"key", std::string(key)},
+       {"unlogged_since_last", unlogged.exchange(0)},
+       {"note", "ignored; PostgreSQL decides. Forged Redis data, or a replay key rotation"}});
 }
 
 std::string EncodeBalanceValue(const Balance& b) {
@@ -60,33 +108,111 @@ bool ParseInts(absl::string_view text, std::vector<int64_t>* out) {
 
 Cache::Cache(RedisClient* redis, Options options)
     : redis_(redis),
-      options_(options),
+      options_(std::move(options)),
       put_balance_sha_(redis->RegisterScript(kPutBalanceLua)),
       begin_sha_(redis->RegisterScript(kBeginLua)),
-      abandon_sha_(redis->RegisterScript(kAbandonLua)) {}
-
-std::string Cache::BalanceKey(const std::string& seller_id) const {
-  return absl::StrCat("qcash:wallet:bal:{", seller_id, "}");
+      abandon_sha_(redis->RegisterScript(kAbandonLua)),
+      delete_if_sha_(redis->RegisterScript(kDeleteIfLua)) {
+  // Wallet::Start refuses a short key; an empty one here would make every MAC forgeable.
+  if (options_.replay_key.size() < kReplayKeyBytesMin) {
+    Log(LogLevel::kError, "replay_key_too_short", {});
+    std::abort();
+  }
 }
 
-std::string Cache::IdempotencyKey(const Op& op) const {
-  return absl::StrCat("qcash:wallet:idem:{", op.seller_id, "}:", op.caller, ":",
-                      op.idempotency_key);
+std::string Cache::Mac(absl::string_view kind,
+                       std::initializer_list<absl::string_view> fields) const {
+  // Length-prefixed fields: no two different field lists give the same message.
+  std::string message = absl::StrCat("qcash-wallet-redis-v1|", kind);
+  for (absl::string_view f : fields) absl::StrAppend(&message, "|", f.size(), ":", f);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), options_.replay_key.data(), static_cast<int>(options_.replay_key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), kMacBytes));
 }
 
-std::optional<Balance> Cache::GetBalance(const std::string& seller_id) {
-  auto reply = redis_->Command({"GET", BalanceKey(seller_id)});
-  if (!reply.ok()) {
-    CacheLookups()->Add({"unavailable"});
-    return std::nullopt;
+bool Cache::MacMatches(absl::string_view mac, absl::string_view kind,
+                       std::initializer_list<absl::string_view> fields) const {
+  const std::string expected = Mac(kind, fields);
+  return mac.size() == expected.size() &&
+         CRYPTO_memcmp(mac.data(), expected.data(), expected.size()) == 0;
+}
+
+std::string Cache::DoneRecord(const Op& op, const OpResult& result) const {
+  const std::string text = EncodeResult(result);
+  return absl::StrCat(
+      "D|", op.request_hash, "|", text, "|",
+      Mac("D", {op.caller, op.seller_id, op.idempotency_key, op.request_hash, text}));
+}
+
+std::string Cache::InFlightRecord(const Op& op, absl::Time expires) const {
+  const std::string expires_ms = absl::StrCat(absl::ToUnixMillis(expires));
+  return absl::StrCat(
+      "P|", op.request_hash, "|", expires_ms, "|",
+      Mac("P", {op.caller, op.seller_id, op.idempotency_key, op.request_hash, expires_ms}));
+}
+
+std::string Cache::BalanceRecord(const Balance& b) const {
+  const std::string text = EncodeBalanceValue(b);
+  return absl::StrCat(text, "|", Mac("B", {b.seller_id, text}));
+}
+
+Cache::ClaimResult Cache::ReadClaim(const Op& op, absl::string_view value, absl::Time now) const {
+  ClaimResult claim;
+  claim.claim = Claim::kUnverified;
+  // The MAC is the last field; the hash the second; between them the payload.
+  const size_t last = value.rfind('|');
+  if (value.size() < 4 || value[1] != '|' || last == absl::string_view::npos || last < 2) {
+    return claim;
   }
-  if (reply->type != RedisReply::Type::kString) {
-    CacheLookups()->Add({"miss"});
-    return std::nullopt;
+  const absl::string_view mac = value.substr(last + 1);
+  const absl::string_view body = value.substr(2, last - 2);  // "<hash>|<payload>"
+  const size_t bar = body.find('|');
+  if (bar == absl::string_view::npos) return claim;
+  const absl::string_view hash = body.substr(0, bar);
+  const absl::string_view payload = body.substr(bar + 1);
+  if (value[0] == 'P') {
+    int64_t expires_ms = 0;
+    if (!absl::SimpleAtoi(payload, &expires_ms) ||
+        !MacMatches(mac, "P", {op.caller, op.seller_id, op.idempotency_key, hash, payload})) {
+      return claim;
+    }
+    // Past its expiry, or further ahead than any marker we write: it decides nothing.
+    const absl::Time expires = absl::FromUnixMillis(expires_ms);
+    if (expires <= now ||
+        expires > now + absl::Milliseconds(options_.in_flight_ttl_ms) + absl::Seconds(5)) {
+      return claim;
+    }
+    claim.claim = hash == op.request_hash ? Claim::kInFlight : Claim::kReused;
+    return claim;
   }
-  CacheLookups()->Add({"hit"});
+  if (value[0] == 'D') {
+    if (!MacMatches(mac, "D", {op.caller, op.seller_id, op.idempotency_key, hash, payload})) {
+      return claim;
+    }
+    if (hash != op.request_hash) {
+      claim.claim = Claim::kReused;
+      return claim;
+    }
+    std::optional<OpResult> stored = DecodeResult(payload, op.seller_id);
+    if (!stored.has_value()) return claim;
+    claim.claim = Claim::kDone;
+    claim.stored = std::move(*stored);
+    claim.stored.outcome = Outcome::kReplayed;
+  }
+  return claim;
+}
+
+std::optional<Balance> Cache::ReadBalance(const std::string& seller_id,
+                                          absl::string_view value) const {
+  const size_t last = value.rfind('|');
+  if (last == absl::string_view::npos) return std::nullopt;
+  const absl::string_view text = value.substr(0, last);
+  if (!MacMatches(value.substr(last + 1), "B", {seller_id, text})) return std::nullopt;
   std::vector<int64_t> v;
-  if (!ParseInts(reply->str, &v) || v.size() != 6) return std::nullopt;
+  if (!ParseInts(text, &v) || v.size() != 6) return std::nullopt;
   Balance b;
   b.seller_id = seller_id;
   b.version = v[0];
@@ -98,9 +224,47 @@ std::optional<Balance> Cache::GetBalance(const std::string& seller_id) {
   return b;
 }
 
+std::string Cache::BalanceKey(const std::string& seller_id) const {
+  return absl::StrCat("qcash:wallet:bal:{", seller_id, "}");
+}
+
+std::string Cache::IdempotencyKey(const Op& op) const {
+  return absl::StrCat("qcash:wallet:idem:{", op.seller_id, "}:", op.caller, ":",
+                      op.idempotency_key);
+}
+
+std::optional<Balance> Cache::GetBalance(const std::string& seller_id) {
+  const std::string key = BalanceKey(seller_id);
+  auto reply = redis_->Command({"GET", key});
+  if (!reply.ok()) {
+    CacheLookups()->Add({"unavailable"});
+    return std::nullopt;
+  }
+  if (reply->type != RedisReply::Type::kString) {
+    CacheLookups()->Add({"miss"});
+    return std::nullopt;
+  }
+  std::optional<Balance> balance = ReadBalance(seller_id, reply->str);
+  if (!balance.has_value()) {
+    // Not ours: remove it (unless it changed meanwhile), or its version would keep our
+    // compare-and-set from caching the real balance until it expires.
+    ReportUnverified("balance", key);
+    CacheLookups()->Add({"miss"});
+    (void)redis_->Command({"EVALSHA", delete_if_sha_, "1", key, reply->str});
+    return std::nullopt;
+  }
+  CacheLookups()->Add({"hit"});
+  return balance;
+}
+
 RedisCommand Cache::PutBalanceCommand(const Balance& b) const {
-  return {"EVALSHA", put_balance_sha_, "1", BalanceKey(b.seller_id), absl::StrCat(b.version),
-          EncodeBalanceValue(b), absl::StrCat(options_.balance_ttl_s)};
+  return {"EVALSHA",
+          put_balance_sha_,
+          "1",
+          BalanceKey(b.seller_id),
+          absl::StrCat(b.version),
+          BalanceRecord(b),
+          absl::StrCat(options_.balance_ttl_s)};
 }
 
 void Cache::RememberPending(const std::vector<Balance>& balances) {
@@ -148,10 +312,12 @@ std::vector<Cache::ClaimResult> Cache::BeginBatch(const std::vector<const Op*>& 
   std::vector<ClaimResult> out(ops.size());
   std::vector<RedisCommand> commands;
   std::vector<size_t> index;
+  const absl::Time now = absl::Now();
+  const absl::Time expires = now + absl::Milliseconds(options_.in_flight_ttl_ms);
   for (size_t i = 0; i < ops.size(); ++i) {
     if (ops[i]->idempotency_key.empty()) continue;
     commands.push_back({"EVALSHA", begin_sha_, "1", IdempotencyKey(*ops[i]),
-                        ops[i]->request_hash, absl::StrCat(options_.in_flight_ttl_ms)});
+                        InFlightRecord(*ops[i], expires), absl::StrCat(options_.in_flight_ttl_ms)});
     index.push_back(i);
   }
   if (commands.empty()) return out;
@@ -162,26 +328,16 @@ std::vector<Cache::ClaimResult> Cache::BeginBatch(const std::vector<const Op*>& 
     ClaimResult& claim = out[index[k]];
     const Op& op = *ops[index[k]];
     if (reply.type == RedisReply::Type::kError || reply.is_nil()) continue;  // unavailable
-    if (reply.str == "OK") {
+    if (reply.type == RedisReply::Type::kStatus && reply.str == "OK") {
       claim.claim = Claim::kClaimed;
       continue;
     }
-    // "P|hash" or "D|hash|result"
-    const absl::string_view value = reply.str;
-    if (value.size() < 2 || value[1] != '|') continue;
-    const absl::string_view rest = value.substr(2);
-    const absl::string_view hash = rest.substr(0, rest.find('|'));
-    if (hash != op.request_hash) {
-      claim.claim = Claim::kReused;
-    } else if (value[0] == 'P') {
-      claim.claim = Claim::kInFlight;
-    } else if (value[0] == 'D' && hash.size() + 1 < rest.size()) {
-      std::optional<OpResult> stored = DecodeResult(rest.substr(hash.size() + 1), op.seller_id);
-      if (stored.has_value()) {
-        claim.claim = Claim::kDone;
-        claim.stored = std::move(*stored);
-        claim.stored.outcome = Outcome::kReplayed;
-      }
+    claim = ReadClaim(op, reply.str, now);
+    if (claim.claim == Claim::kUnverified) {
+      ReportUnverified(reply.str.rfind("D|", 0) == 0   ? "done"
+                       : reply.str.rfind("P|", 0) == 0 ? "in_flight"
+                                                       : "malformed",
+                       commands[k][3]);
     }
   }
   return out;
@@ -199,11 +355,11 @@ void Cache::FinishBatch(const std::vector<const Op*>& ops,
                                                result->outcome == Outcome::kReplayed);
     if (!op.idempotency_key.empty()) {
       if (success) {
-        commands.push_back({"SET", IdempotencyKey(op),
-                            absl::StrCat("D|", op.request_hash, "|", EncodeResult(*result)), "EX",
+        commands.push_back({"SET", IdempotencyKey(op), DoneRecord(op, *result), "EX",
                             absl::StrCat(options_.idempotency_ttl_s)});
       } else if (claimed[i]) {
-        commands.push_back({"EVALSHA", abandon_sha_, "1", IdempotencyKey(op), op.request_hash});
+        commands.push_back({"EVALSHA", abandon_sha_, "1", IdempotencyKey(op),
+                            absl::StrCat("P|", op.request_hash, "|")});
       }
     }
     if (success && result->outcome == Outcome::kApplied) {
@@ -225,9 +381,9 @@ std::string Cache::EncodeResult(const OpResult& r) {
   const int64_t expires =
       r.expires_at == absl::InfinitePast() ? -1 : absl::ToUnixMicros(r.expires_at);
   return absl::StrCat(r.entry_seq, "|", r.hold_id, "|", r.amount_yen, "|", r.amount2_yen, "|",
-                      r.created ? 1 : 0, "|", r.balance.available_yen, "|", r.balance.held_yen,
-                      "|", r.balance.qmoney_yen, "|", r.balance.pending_yen, "|",
-                      r.balance.version, "|", static_cast<int>(r.balance.state), "|", expires);
+                      r.created ? 1 : 0, "|", r.balance.available_yen, "|", r.balance.held_yen, "|",
+                      r.balance.qmoney_yen, "|", r.balance.pending_yen, "|", r.balance.version, "|",
+                      static_cast<int>(r.balance.state), "|", expires);
 }
 
 std::optional<OpResult> Cache::DecodeResult(absl::string_view text, const std::string& seller_id) {

@@ -4,14 +4,38 @@
 // down, and the callers go to PostgreSQL.
 //
 // Keys carry the seller as a hash tag, so one seller's keys share a Redis Cluster slot:
-//   qcash:wallet:bal:{S}                  "version|state|available|held|qmoney|pending"
-//   qcash:wallet:idem:{S}:<caller>:<key>  "P|<hash>" while in flight,
-//                                         "D|<hash>|<result>" once committed (24 h)
+//   qcash:wallet:bal:{S}                  "version|state|available|held|qmoney|pending|mac"
+//   qcash:wallet:idem:{S}:<caller>:<key>  "P|<hash>|<expires unix ms>|mac" while in flight,
+//                                         "D|<hash>|<result>|mac" once committed (24 h)
+//
+// Trust (DESIGN.md section 7): whoever can write to Redis must not be able to move money or
+// lock a seller out. Every record carries an HMAC-SHA256 (128 bits kept) under the replay key
+// (QCASH_WALLET_REPLAY_KEY_FILE), which only the wallet holds and Redis never sees. The MAC
+// covers the record's kind and every field that decides the answer: caller, seller and
+// idempotency key (so a record cannot be moved to another key), the request hash and the
+// stored result, or the seller and the balance. A record whose MAC does not verify (forged,
+// corrupted, or written under a previous key after a rotation) is a miss: PostgreSQL decides,
+// as when Redis is down, and the record is counted in qcash_wallet_cache_unverified_total and
+// logged (sampled). So a forged "done" cannot answer a spend or a credit, a forged "different
+// request" cannot refuse one, and a forged balance is never shown.
+//
+// In-flight markers: an authentic marker answers ABORTED ("retry") only until the expiry it
+// carries under its MAC (in_flight_ttl_ms after it was written, the same as its Redis TTL). A
+// marker without a valid MAC, or past that expiry, decides nothing: the call goes to
+// PostgreSQL, whose unique idempotency record settles any real race. So an attacker who keeps
+// re-writing a marker (forged, or an authentic one copied back after its time) cannot block a
+// key for longer than one in-flight TTL; a genuine marker's own TTL is the bound it always was.
+//
+// What the MAC does not stop, and need not: an attacker can delete records (calls then go to
+// PostgreSQL: slower, never wrong) or write back an older authentic balance of the same seller
+// (a balance read may then be stale until the next change or the TTL, as any cached read may;
+// spending never reads the cache).
 #ifndef QCASH_SERVICES_WALLET_CACHE_H_
 #define QCASH_SERVICES_WALLET_CACHE_H_
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,7 +56,11 @@ class Cache {
     int64_t idempotency_ttl_s = 86'400;  // at least 24 hours (DESIGN.md section 4)
     int64_t in_flight_ttl_ms = 10'000;   // longer than any call's deadline
     size_t pending_writes_max = 100'000;
+    // The MAC key of every record (see above): at least kReplayKeyBytesMin bytes, kept out of
+    // Redis. Wallet::Start refuses a shorter one.
+    std::string replay_key;
   };
+  static constexpr size_t kReplayKeyBytesMin = 32;
 
   // What Redis knows about an op's idempotency key before the op runs.
   enum class Claim {
@@ -41,12 +69,15 @@ class Cache {
     kDone,         // committed before: answer with `stored`
     kReused,       // the key belongs to a different request
     kUnavailable,  // Redis is down or the op has no key: PostgreSQL decides
+    kUnverified,   // Redis held a record whose MAC did not verify, or a stale marker:
+                   // PostgreSQL decides
   };
   struct ClaimResult {
     Claim claim = Claim::kUnavailable;
     OpResult stored;  // kDone
   };
 
+  // REQUIRES: options.replay_key.size() >= kReplayKeyBytesMin.
   Cache(RedisClient* redis, Options options);
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
@@ -76,10 +107,24 @@ class Cache {
   static std::string EncodeResult(const OpResult& result);
   static std::optional<OpResult> DecodeResult(absl::string_view text, const std::string& seller_id);
 
+  // The records as stored, with their MACs, and what a stored value means for `op` at `now`
+  // (exposed for tests; BeginBatch and GetBalance use them).
+  std::string DoneRecord(const Op& op, const OpResult& result) const;
+  std::string InFlightRecord(const Op& op, absl::Time expires) const;
+  std::string BalanceRecord(const Balance& balance) const;
+  ClaimResult ReadClaim(const Op& op, absl::string_view value, absl::Time now) const;
+  // The balance in `value` when its MAC verifies for `seller_id`.
+  std::optional<Balance> ReadBalance(const std::string& seller_id, absl::string_view value) const;
+
  private:
   std::string BalanceKey(const std::string& seller_id) const;
   std::string IdempotencyKey(const Op& op) const;
   RedisCommand PutBalanceCommand(const Balance& balance) const;
+  // HMAC-SHA256 under the replay key over `kind` and the length-prefixed `fields`, as hex of
+  // its first 16 bytes.
+  std::string Mac(absl::string_view kind, std::initializer_list<absl::string_view> fields) const;
+  bool MacMatches(absl::string_view mac, absl::string_view kind,
+                  std::initializer_list<absl::string_view> fields) const;
   void RememberPending(const std::vector<Balance>& balances);
 
   RedisClient* const redis_;
@@ -87,6 +132,7 @@ class Cache {
   const std::string put_balance_sha_;
   const std::string begin_sha_;
   const std::string abandon_sha_;
+  const std::string delete_if_sha_;
 
   std::mutex mu_;
   absl::flat_hash_map<std::string, Balance> pending_ ABSL_GUARDED_BY(mu_);

@@ -25,8 +25,7 @@ metrics::Counter* Idempotency() {
 
 metrics::Counter* Outcomes() {
   static auto* const counter = metrics::Registry::Global().NewCounter(
-      "qcash_wallet_ledger_ops_total", "Ledger operations by type and outcome.",
-      {"op", "outcome"});
+      "qcash_wallet_ledger_ops_total", "Ledger operations by type and outcome.", {"op", "outcome"});
   return counter;
 }
 
@@ -100,7 +99,7 @@ void Committer::Stop() {
 }
 
 Committer::Stats Committer::stats() const {
-  return {batches_.load(), ops_.load(),    batch_retries_.load(),
+  return {batches_.load(),  ops_.load(),      batch_retries_.load(),
           claim_us_.load(), apply_us_.load(), finish_us_.load()};
 }
 
@@ -189,6 +188,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
         claimed[i] = true;
         todo.push_back(i);
         break;
+      case Cache::Claim::kUnverified:  // nothing Redis says decides: PostgreSQL does
       case Cache::Claim::kUnavailable:
       default:
         todo.push_back(i);

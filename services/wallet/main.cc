@@ -46,6 +46,12 @@ absl::Status Run() {
   auto redis = qcash::RedisOptionsFromEnv();
   if (!redis.ok()) return redis.status();
   options.redis = *redis;
+  // Authenticates what the wallet reads back from Redis (services/wallet/cache.h); never in
+  // Redis, never logged.
+  auto replay_key = qcash::EnvSecretFile("QCASH_WALLET_REPLAY_KEY_FILE",
+                                         qcash::wallet::Cache::kReplayKeyBytesMin, 4096);
+  if (!replay_key.ok()) return replay_key.status();
+  options.cache.replay_key = std::move(*replay_key);
   // Fewer lanes make bigger batches; more lanes overlap commits. On a small machine one lane
   // is fastest (docs/PERFORMANCE.md).
   const int64_t default_lanes = std::max<int64_t>(1, std::thread::hardware_concurrency() / 4);
@@ -54,8 +60,7 @@ absl::Status Run() {
   auto read_threads = EnvInt("QCASH_WALLET_READ_THREADS", 8, 1, 256);
   auto sweep_ms = EnvInt("QCASH_WALLET_SWEEP_INTERVAL_MS", 1000, 10, 3'600'000);
   auto audit_s = EnvInt("QCASH_WALLET_AUDIT_INTERVAL_S", 600, 0, 7 * 86'400);
-  for (const auto* v : {&lanes, &batch_max, &read_threads, &sweep_ms,
-                        &audit_s}) {
+  for (const auto* v : {&lanes, &batch_max, &read_threads, &sweep_ms, &audit_s}) {
     if (!v->ok()) return v->status();
   }
   options.redis.pool_size_max = static_cast<int>(*read_threads + *lanes + 2);

@@ -46,6 +46,10 @@ metrics::Gauge* AuditProblems() {
 Wallet::Wallet(Options options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options) {
+  if (options.cache.replay_key.size() < Cache::kReplayKeyBytesMin) {
+    return InvalidArgument("INVALID_CONFIG", absl::StrCat("the replay key must hold at least ",
+                                                          Cache::kReplayKeyBytesMin, " bytes"));
+  }
   {
     auto conn = PgConnection::Connect(options.database_url, "qcash-wallet-migrate");
     if (!conn.ok()) return conn.status();
@@ -185,8 +189,8 @@ void Wallet::SweepLoop() {
         Log(LogLevel::kInfo, "ledger_stats",
             {{"ops", now.ops - logged.ops},
              {"batches", batches},
-             {"ops_per_batch", batches > 0 ? static_cast<double>(now.ops - logged.ops) / batches
-                                           : 0.0},
+             {"ops_per_batch",
+              batches > 0 ? static_cast<double>(now.ops - logged.ops) / batches : 0.0},
              {"batch_retries", now.batch_retries - logged.batch_retries},
              {"claim_us_per_batch", batches > 0 ? (now.claim_us - logged.claim_us) / batches : 0},
              {"apply_us_per_batch", batches > 0 ? (now.apply_us - logged.apply_us) / batches : 0},

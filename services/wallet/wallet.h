@@ -38,7 +38,9 @@ class Wallet {
   };
 
   // Connects, applies the schema migrations, and starts the ledger lanes and the sweeper.
-  // Errors: UNAVAILABLE when PostgreSQL cannot be reached; a failed migration's error.
+  // Errors: INVALID_ARGUMENT (INVALID_CONFIG) for a replay key shorter than
+  // Cache::kReplayKeyBytesMin; UNAVAILABLE when PostgreSQL cannot be reached; a failed
+  // migration's error.
   static absl::StatusOr<std::unique_ptr<Wallet>> Start(Options options);
   ~Wallet();  // Stop()
   Wallet(const Wallet&) = delete;
