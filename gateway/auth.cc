@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
 
@@ -20,6 +21,20 @@ std::string CookieValue(absl::string_view cookies, absl::string_view name) {
     }
   }
   return "";
+}
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(SellerTokenConfig token,
+                                                                     std::string csrf_secret) {
+  while (!csrf_secret.empty() && (csrf_secret.back() == '\n' || csrf_secret.back() == '\r')) {
+    csrf_secret.pop_back();
+  }
+  if (csrf_secret.size() < kCsrfSecretBytesMin) {
+    return InvalidArgument(
+        "INVALID_CONFIG",
+        absl::StrCat("the CSRF secret has ", csrf_secret.size(), " bytes; at least ",
+                     kCsrfSecretBytesMin, " are required (e.g. `openssl rand -hex 32`)"));
+  }
+  return std::make_unique<Authenticator>(std::move(token), std::move(csrf_secret));
 }
 
 absl::StatusOr<Caller> Authenticator::Authenticate(absl::string_view authorization,

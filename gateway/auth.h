@@ -9,6 +9,7 @@
 #ifndef QCASH_GATEWAY_AUTH_H_
 #define QCASH_GATEWAY_AUTH_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -28,8 +29,20 @@ struct Caller {
   bool via_cookie = false;
 };
 
+// The CSRF secret's minimum length in bytes (after a trailing newline of its file is dropped):
+// 256 bits, the HMAC-SHA256 key size, so that the CSRF tokens cannot be brute-forced offline.
+inline constexpr size_t kCsrfSecretBytesMin = 32;
+
 class Authenticator {
  public:
+  // The authenticator, or INVALID_ARGUMENT (INVALID_CONFIG) when `csrf_secret` is shorter than
+  // kCsrfSecretBytesMin: the process must not start with a guessable secret (fail closed).
+  // A trailing newline (as `openssl rand -hex 32 > file` writes) is not part of the secret.
+  static absl::StatusOr<std::unique_ptr<Authenticator>> Create(SellerTokenConfig token,
+                                                               std::string csrf_secret);
+
+  // REQUIRES: `csrf_secret` holds at least kCsrfSecretBytesMin bytes. Prefer Create(), which
+  // checks it; this constructor stays for callers that checked already.
   Authenticator(SellerTokenConfig token, std::string csrf_secret)
       : verifier_(std::move(token)), csrf_secret_(std::move(csrf_secret)) {}
 
