@@ -39,17 +39,200 @@ int HttpStatusFor(absl::StatusCode code) {
   }
 }
 
-std::string ErrorBody(const absl::Status& status, const std::string& domain) {
+namespace {
+
+// Reason -> what the seller should do, in Japanese. Reasons of internal failures (SQL,
+// serialisation, invariants) are deliberately absent: they get the generic text of their
+// status class, which asks the seller to retry or contact support with the request id.
+struct ReasonMessage {
+  absl::string_view reason;
+  absl::string_view message;
+};
+constexpr ReasonMessage kReasonMessages[] = {
+    // Identity and access.
+    {"NO_TOKEN", "ログインしてください。"},
+    {"TOKEN_INVALID", "ログイン情報が無効です。もう一度ログインしてください。"},
+    {"TOKEN_EXPIRED", "ログインの有効期限が切れました。もう一度ログインしてください。"},
+    {"TOKEN_NOT_YET_VALID",
+     "ログイン情報がまだ有効ではありません。端末の時刻をご確認のうえ、もう一度ログインしてください"
+     "。"},
+    {"CSRF_TOKEN_INVALID",
+     "ページの有効期限が切れました。ページを再読み込みしてから、もう一度お試しください。"},
+    {"SELLER_ID_FROM_TOKEN",
+     "ショップIDは指定できません。ログイン中のショップとして処理されます。"},
+    {"SELLER_MISMATCH", "この操作は、ログイン中のショップでは行えません。"},
+    {"SELLER_TOKEN_MISSING", "ログイン情報を確認できませんでした。もう一度ログインしてください。"},
+    {"SELLER_TOKEN_INVALID", "ログイン情報を確認できませんでした。もう一度ログインしてください。"},
+    {"RATE_LIMITED",
+     "短時間にリクエストが集中しています。しばらく待ってから、もう一度お試しください。"},
+    // The request itself.
+    {"BODY_MISSING", "リクエストの本文がありません。JSON形式で送信してください。"},
+    {"BODY_TOO_LARGE", "リクエストが大きすぎます。内容を減らして、もう一度お試しください。"},
+    {"HEADERS_TOO_LARGE", "リクエストヘッダーが大きすぎます。"},
+    {"MALFORMED_JSON", "リクエストの形式が正しくありません。項目名と値をご確認ください。"},
+    {"DUPLICATE_JSON_KEY", "同じ項目が2回以上指定されています。各項目は1回だけ指定してください。"},
+    {"JSON_TOO_DEEP", "リクエストの入れ子が深すぎます。"},
+    {"INVALID_UTF8", "文字コードが正しくありません。UTF-8で送信してください。"},
+    {"UNSUPPORTED_MEDIA_TYPE", "Content-Type: application/json で送信してください。"},
+    {"UNKNOWN_PARAMETER", "使用できないパラメータが含まれています。"},
+    {"INVALID_PARAMETER", "パラメータの値が正しくありません。"},
+    {"NO_SUCH_PAGE", "ページが見つかりません。"},
+    {"IDEMPOTENCY_KEY_MISMATCH", "Idempotency-Keyヘッダーと本文のキーが一致しません。"},
+    {"IDEMPOTENCY_KEY_REUSED",
+     "このキーは別の内容のリクエストで使用済みです。新しい操作には新しいキーを使ってください。"},
+    {"IDEMPOTENCY_KEY_IN_FLIGHT",
+     "同じ操作を処理中です。しばらく待ってから、結果をご確認ください。"},
+    {"INVALID_IDEMPOTENCY_KEY", "Idempotency-Keyの形式が正しくありません。"},
+    {"INVALID_PAGE_SIZE", "表示件数の指定が正しくありません。"},
+    {"INVALID_PAGE_TOKEN",
+     "ページの指定が正しくありません。最初のページから表示し直してください。"},
+    {"INVALID_AMOUNT", "金額が正しくありません。"},
+    {"AMOUNT_MISMATCH", "金額が一致しません。内容をご確認ください。"},
+    {"UNKNOWN_DENOMINATION", "選択できないチャージ券です。一覧から選んでください。"},
+    {"UNKNOWN_PAYMENT_METHOD", "選択できないお支払い方法です。一覧から選んでください。"},
+    {"INVALID_TIME_RANGE", "期間の指定が正しくありません。"},
+    {"INVALID_DATE_RANGE",
+     "期間の指定が正しくありません。開始日と終了日をご確認ください（最長の期間を超えていないかもご"
+     "確認ください）。"},
+    {"INVALID_PERIOD", "期間の指定が正しくありません。"},
+    {"INVALID_MONTH", "月の指定が正しくありません。"},
+    {"MONTH_IN_FUTURE", "まだ来ていない月は指定できません。"},
+    {"PERIOD_REQUIRED", "期間を指定してください。"},
+    {"INVALID_FILTER", "絞り込み条件が正しくありません。"},
+    {"INVALID_ENTRY_TYPE", "種類の指定が正しくありません。"},
+    {"USE_PAST_SERVICE_POINTS_VIEW",
+     "2019年7月1日より前の期間は、過去のサービスポイント画面でご確認ください。"},
+    {"USE_CURRENT_SERVICE_POINTS_VIEW",
+     "2019年7月1日以降の期間は、現在のサービスポイント画面でご確認ください。"},
+    {"INVALID_CONVERSION_AMOUNT", "交換するポイント数が正しくありません。"},
+    {"POINTS_BELOW_MINIMUM", "交換できる最小ポイント数に達していません。"},
+    {"OUTSIDE_CONVERSION_WINDOW",
+     "現在はポイント交換の受付期間外です。受付期間内にお試しください。"},
+    {"ALREADY_CONVERTED", "この期間のポイントはすでに交換済みです。"},
+    {"CONVERSION_IN_PROGRESS",
+     "ポイント交換を処理中です。しばらく待ってから、結果をご確認ください。"},
+    {"MISSING_QSIGN_PASSWORD", "Qサインパスワードを入力してください。"},
+    {"INVALID_QSIGN_PASSWORD", "Qサインパスワードの形式が正しくありません。"},
+    {"UNEXPECTED_QSIGN_PASSWORD", "このお支払いにQサインパスワードは不要です。"},
+    {"WRONG_QSIGN_PASSWORD", "Qサインパスワードが正しくありません。"},
+    {"QSIGN_LOCKED",
+     "Qサインパスワードの誤入力が続いたため、一時的にご利用いただけません。時間をおいてお試しくださ"
+     "い。"},
+    {"QSIGN_PASSWORD_NOT_SET", "Qサインパスワードが未設定です。設定してからお試しください。"},
+    // The state of the wallet, orders and holds.
+    {"INSUFFICIENT_FUNDS", "残高が足りません。チャージしてから、もう一度お試しください。"},
+    {"BALANCE_LIMIT_EXCEEDED", "残高の上限を超えるため、チャージできません。"},
+    {"WALLET_NOT_FOUND", "ウォレットがまだありません。チャージすると作成されます。"},
+    {"WALLET_CLOSED", "このウォレットは利用停止中です。サポートにお問い合わせください。"},
+    {"ORDER_NOT_FOUND", "注文が見つかりません。注文番号をご確認ください。"},
+    {"UNKNOWN_ORDER", "注文が見つかりません。注文番号をご確認ください。"},
+    {"INVALID_ORDER_ID", "注文番号が正しくありません。"},
+    {"ORDER_ALREADY_PAID", "この注文はお支払い済みです。"},
+    {"ORDER_CLOSED", "この注文はすでに終了しています。新しく注文してください。"},
+    {"ORDER_IN_PROGRESS", "この注文は処理中です。しばらく待ってから、結果をご確認ください。"},
+    {"ORDER_NOT_PAID", "この注文はまだお支払いが確認されていません。"},
+    {"PAYMENT_NOT_FOUND", "お支払いが見つかりません。"},
+    {"PROVIDER_NOT_CONFIGURED",
+     "このお支払い方法は現在ご利用いただけません。別の方法をお選びください。"},
+    {"PROVIDER_UNAVAILABLE",
+     "決済サービスに接続できません。しばらく待ってから、もう一度お試しください。"},
+    {"PROVIDER_REJECTED",
+     "決済サービスでお支払いが承認されませんでした。お支払い方法をご確認ください。"},
+    {"HOLD_NOT_FOUND", "広告費の仮押さえが見つかりません。"},
+    {"HOLD_EXPIRED", "広告費の仮押さえの期限が切れました。"},
+    {"HOLD_ALREADY_RESOLVED", "広告費の仮押さえはすでに確定または解除されています。"},
+    // Capacity and dependencies.
+    {"OVERLOADED", "ただいま混み合っています。しばらく待ってから、もう一度お試しください。"},
+    {"UPSTREAM_BUSY", "ただいま混み合っています。しばらく待ってから、もう一度お試しください。"},
+    {"SHUTTING_DOWN", "ただいま混み合っています。しばらく待ってから、もう一度お試しください。"},
+};
+
+// One per HTTP status class, for reasons the table does not know.
+absl::string_view GenericMessage(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kUnauthenticated:
+      return "ログインしてください。";
+    case absl::StatusCode::kPermissionDenied:
+      return "この操作を行う権限がありません。";
+    case absl::StatusCode::kNotFound:
+      return "お探しのものが見つかりません。";
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kAlreadyExists:
+      return "他の処理と重なりました。しばらく待ってから、もう一度お試しください。";
+    case absl::StatusCode::kResourceExhausted:
+      return "短時間にリクエストが集中しています。しばらく待ってから、もう一度お試しください。";
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+      return "ただいまサービスを利用できません。しばらく待ってから、もう一度お試しください。";
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return "入力内容をご確認のうえ、もう一度お試しください。";
+    default:
+      return "エラーが発生しました。しばらく待ってからもう一度お試しいただき、解決しない場合は"
+             "リクエストIDを添えてサポートにお問い合わせください。";
+  }
+}
+
+// An identifier we pass on: 1-`max` characters, all of them `allowed`.
+template <typename Allowed>
+bool IsPlainIdentifier(absl::string_view text, size_t max, Allowed allowed) {
+  if (text.empty() || text.size() > max) return false;
+  for (char c : text) {
+    if (!allowed(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool IsReason(absl::string_view text) {
+  return IsPlainIdentifier(text, 64, [](unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+bool IsDomain(absl::string_view text) {
+  return IsPlainIdentifier(text, 64, [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+  });
+}
+
+bool IsRequestId(absl::string_view text) {
+  return IsPlainIdentifier(text, 64, [](unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+}  // namespace
+
+absl::string_view SellerMessage(absl::string_view reason, absl::StatusCode code) {
+  for (const ReasonMessage& entry : kReasonMessages) {
+    if (entry.reason == reason) return entry.message;
+  }
+  return GenericMessage(code);
+}
+
+std::string ErrorBody(const absl::Status& status, const std::string& domain,
+                      const std::string& request_id) {
   google::rpc::Status body;
   body.set_code(static_cast<int>(status.code()));
-  body.set_message(std::string(status.message()));
+  std::string reason = ReasonOf(status);
+  if (!IsReason(reason)) reason = "UNSPECIFIED";
+  // Never status.message(): see the header.
+  body.set_message(std::string(SellerMessage(reason, status.code())));
   google::rpc::ErrorInfo info;
-  const std::string reason = ReasonOf(status);
-  info.set_reason(reason.empty() ? "UNSPECIFIED" : reason);
+  info.set_reason(reason);
   const absl::optional<absl::Cord> origin = status.GetPayload("type.qcash/domain");
-  info.set_domain(origin.has_value() ? std::string(*origin) : domain);
+  const std::string origin_domain = origin.has_value() ? std::string(*origin) : "";
+  info.set_domain(IsDomain(origin_domain) ? origin_domain : domain);
+  if (IsRequestId(request_id)) (*info.mutable_metadata())["requestId"] = request_id;
   body.add_details()->PackFrom(info);
   return ToJson(body);
+}
+
+std::string ErrorBody(const absl::Status& status, const std::string& domain) {
+  return ErrorBody(status, domain, "");
 }
 
 }  // namespace qcash::gateway

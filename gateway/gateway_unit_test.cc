@@ -1,13 +1,20 @@
 // The gateway's pure parts: error mapping, HTTP -> protobuf transcoding, the OpenAPI file, CSRF.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
+#include "common/redis.h"
 #include "common/status.h"
 #include "gateway/auth.h"
 #include "gateway/errors.h"
 #include "gateway/openapi.h"
+#include "gateway/rate_limit.h"
 #include "gateway/transcode.h"
 #include "qcash/points/v1/points.pb.h"
 #include "qcash/wallet/v1/wallet.pb.h"
@@ -36,13 +43,53 @@ TEST(GatewayErrorsTest, CodesMapLikeGrpcGateway) {
   EXPECT_EQ(HttpStatusFor(absl::StatusCode::kInternal), 500);
 }
 
-TEST(GatewayErrorsTest, BodyIsGoogleRpcStatusJsonWithReason) {
+TEST(GatewayErrorsTest, BodyIsGoogleRpcStatusJsonWithReasonJapaneseMessageAndRequestId) {
   const std::string body =
-      ErrorBody(FailedPrecondition("INSUFFICIENT_FUNDS", "not enough"), "gateway.qcash");
+      ErrorBody(FailedPrecondition("INSUFFICIENT_FUNDS", "not enough"), "gateway.qcash", "req-123");
   EXPECT_NE(body.find("\"code\":9"), std::string::npos) << body;
-  EXPECT_NE(body.find("\"message\":\"not enough\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"message\":\"残高が足りません。"), std::string::npos) << body;
   EXPECT_NE(body.find("\"reason\":\"INSUFFICIENT_FUNDS\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"domain\":\"gateway.qcash\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"requestId\":\"req-123\""), std::string::npos) << body;
   EXPECT_NE(body.find("type.googleapis.com/google.rpc.ErrorInfo"), std::string::npos) << body;
+  EXPECT_EQ(body.find("not enough"), std::string::npos) << body;
+  // The two-argument form (the call sites not yet switched) leaves the request id out.
+  EXPECT_EQ(ErrorBody(NotFound("ORDER_NOT_FOUND", "x"), "gateway.qcash").find("requestId"),
+            std::string::npos);
+}
+
+// Issue 10 / DESIGN 7: PostgreSQL text (with DETAIL) and gRPC transport text reached sellers.
+TEST(GatewayErrorsTest, InternalTextNeverReachesTheBody) {
+  const std::vector<absl::Status> leaks = {
+      Internal("DATABASE_ERROR",
+               "ERROR:  duplicate key value violates unique constraint \"points_keys_pkey\"\n"
+               "DETAIL:  Key (key)=(k-1) already exists.\nINSERT INTO conversions VALUES ($1)"),
+      Unavailable("WALLET_UNAVAILABLE",
+                  "failed to connect to all addresses; last error: UNKNOWN: "
+                  "ipv4:127.0.0.1:50053: Failed to connect to remote host: Connection refused"),
+      absl::UnavailableError("failed to connect to all addresses ... 127.0.0.1:50053"),
+      InvalidArgument("MALFORMED_JSON", "INVALID_ARGUMENT:Unexpected token.\n{\"a\": ^"),
+  };
+  for (const absl::Status& status : leaks) {
+    const std::string body = ErrorBody(status, "gateway.qcash", "r1");
+    for (const char* secret : {"DETAIL", "INSERT", "duplicate key", "points_keys_pkey", "127.0.0.1",
+                               "50053", "failed to connect", "ipv4", "Unexpected token"}) {
+      EXPECT_EQ(body.find(secret), std::string::npos) << secret << " in " << body;
+    }
+    EXPECT_NE(body.find("\"requestId\":\"r1\""), std::string::npos) << body;
+  }
+  // An unknown reason gets the generic Japanese text of its status class.
+  const std::string generic = ErrorBody(Unavailable("SOMETHING_NEW", "x at 10.0.0.7"), "g", "r");
+  EXPECT_NE(generic.find("\"message\":\"ただいまサービスを利用できません。"), std::string::npos)
+      << generic;
+  EXPECT_NE(generic.find("\"reason\":\"SOMETHING_NEW\""), std::string::npos) << generic;
+  // A reason, domain or request id that is not a plain identifier is not passed on.
+  absl::Status odd = Internal("DROP TABLE x; --", "y");
+  odd.SetPayload("type.qcash/domain", absl::Cord("<script>"));
+  const std::string sanitised = ErrorBody(odd, "gateway.qcash", "id\"with<quote>");
+  EXPECT_NE(sanitised.find("\"reason\":\"UNSPECIFIED\""), std::string::npos) << sanitised;
+  EXPECT_NE(sanitised.find("\"domain\":\"gateway.qcash\""), std::string::npos) << sanitised;
+  EXPECT_EQ(sanitised.find("requestId"), std::string::npos) << sanitised;
 }
 
 TEST(TranscodeTest, QueryBecomesTheRequestAndTheSellerComesFromTheToken) {
@@ -78,7 +125,7 @@ TEST(TranscodeTest, NestedFieldsTakeDottedNames) {
   EXPECT_EQ(request.filter().category(), "本・雑誌");
   EXPECT_EQ(request.page_size(), 5);
   for (const auto& [key, reason] : std::vector<std::pair<std::string, std::string>>{
-           {"period.month", "INVALID_PARAMETER"},        // a group, not a field
+           {"period.month", "INVALID_PARAMETER"},  // a group, not a field
            {"period.month.week", "UNKNOWN_PARAMETER"},
            {"period.month.year.x", "UNKNOWN_PARAMETER"},
            {"filter.sellerId", "UNKNOWN_PARAMETER"}}) {
@@ -183,7 +230,7 @@ TEST(OpenApiTest, DescribesEveryRouteAndHidesTheSeller) {
 
 TEST(CsrfTest, CookieCallersNeedTheMatchingToken) {
   SellerTokenConfig config;
-  Authenticator auth(config, "server-secret");
+  Authenticator auth(config, "server-secret-of-at-least-32-bytes!");
   Caller by_cookie;
   by_cookie.token = "session-token";
   by_cookie.via_cookie = true;
@@ -196,6 +243,69 @@ TEST(CsrfTest, CookieCallersNeedTheMatchingToken) {
   EXPECT_TRUE(auth.CheckCsrf(by_header, "").ok());
   EXPECT_EQ(CookieValue("a=1; qcash_session=tok; b=2", "qcash_session"), "tok");
   EXPECT_EQ(CookieValue("a=1", "qcash_session"), "");
+}
+
+// Issue 10: any CSRF secret was accepted, even one byte. Start-up now refuses fewer than 32.
+TEST(CsrfTest, ShortSecretsAreRefusedAtStartUp) {
+  for (const std::string& secret : {std::string(), std::string("server-secret"),
+                                    std::string(31, 'x'), std::string(31, 'x') + "\n"}) {
+    auto auth = Authenticator::Create(SellerTokenConfig{}, secret);
+    ASSERT_FALSE(auth.ok()) << secret.size();
+    EXPECT_EQ(ReasonOf(auth.status()), "INVALID_CONFIG");
+  }
+  auto auth = Authenticator::Create(SellerTokenConfig{}, std::string(64, 'a') + "\n");
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  // The file's newline is not part of the key: the same tokens as without it.
+  Authenticator same(SellerTokenConfig{}, std::string(64, 'a'));
+  EXPECT_EQ((*auth)->CsrfToken("t"), same.CsrfToken("t"));
+}
+
+// A port nothing listens on: bound, then closed.
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t length = sizeof(addr);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+RedisClient::Options DeadRedis() {
+  RedisClient::Options options;
+  options.port = ClosedPort();
+  options.timeout = std::chrono::milliseconds(100);
+  return options;
+}
+
+// Issue 10: with Redis down the limiter let every request through. It now counts per process.
+TEST(RateLimitTest, RedisDownFallsBackToAPerProcessLimit) {
+  RedisClient redis(DeadRedis());
+  RateLimiter limiter(&redis, 3, absl::Seconds(60));
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Allow("seller-a", t0).allowed) << i;
+  const RateLimiter::Decision refused = limiter.Allow("seller-a", t0 + absl::Seconds(10));
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.retry_after_s, 50);
+  EXPECT_TRUE(limiter.Allow("seller-b", t0).allowed);  // keys are counted apart
+  // A new window starts afresh.
+  EXPECT_TRUE(limiter.Allow("seller-a", t0 + absl::Seconds(60)).allowed);
+}
+
+TEST(RateLimitTest, FallbackMemoryIsBoundedAndAFloodOfKeysSharesOneCounter) {
+  RedisClient redis(DeadRedis());
+  RateLimiter limiter(&redis, 2, absl::Seconds(60), /*local_keys_max=*/4);
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i) allowed += limiter.Allow(absl::StrCat("k", i), t0).allowed;
+  EXPECT_EQ(limiter.local_keys(), 4u);
+  EXPECT_EQ(allowed, 4 + 2);  // four keys of their own, the other 96 share the overflow's 2
+  // Once their windows end, the table makes room for new keys again.
+  EXPECT_TRUE(limiter.Allow("late", t0 + absl::Seconds(61)).allowed);
+  EXPECT_LE(limiter.local_keys(), 4u);
 }
 
 }  // namespace

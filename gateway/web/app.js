@@ -73,8 +73,15 @@ const Q = (() => {
       throw new Error('ログインしてください。');
     }
     if (!response.ok) {
-      const error = new Error(data.message || `エラーが発生しました（${response.status}）`);
-      error.reason = ((data.details || [])[0] || {}).reason || '';
+      // The gateway's error body (gateway/errors.h): `message` is Japanese text for sellers, the
+      // ErrorInfo carries the reason and the request id that support looks up.
+      const info = (data.details || []).find((d) => d && d.reason) || {};
+      const requestId = (info.metadata || {}).requestId || response.headers.get('X-Request-Id') || '';
+      let text = data.message || `エラーが発生しました（${response.status}）`;
+      if (requestId) text += `（お問い合わせ番号：${requestId}）`;
+      const error = new Error(text);
+      error.reason = info.reason || '';
+      error.requestId = requestId;
       error.status = response.status;
       throw error;
     }
