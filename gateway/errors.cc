@@ -71,7 +71,6 @@ constexpr ReasonMessage kReasonMessages[] = {
     {"HEADERS_TOO_LARGE", "リクエストヘッダーが大きすぎます。"},
     {"MALFORMED_JSON", "リクエストの形式が正しくありません。項目名と値をご確認ください。"},
     {"DUPLICATE_JSON_KEY", "同じ項目が2回以上指定されています。各項目は1回だけ指定してください。"},
-    {"JSON_TOO_DEEP", "リクエストの入れ子が深すぎます。"},
     {"INVALID_UTF8", "文字コードが正しくありません。UTF-8で送信してください。"},
     {"UNSUPPORTED_MEDIA_TYPE", "Content-Type: application/json で送信してください。"},
     {"UNKNOWN_PARAMETER", "使用できないパラメータが含まれています。"},

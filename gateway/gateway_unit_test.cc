@@ -22,6 +22,8 @@
 namespace qcash::gateway {
 namespace {
 
+using BuildResult = absl::StatusOr<std::unique_ptr<google::protobuf::Message>>;
+
 const Route& RouteFor(const std::string& path) {
   for (const Route& r : Routes()) {
     if (r.path == path) return r;
@@ -200,6 +202,80 @@ TEST(TranscodeTest, JsonBodiesAreStrict) {
   ok.method = "POST";
   ok.body = "{\"pageSize\": 5}";
   EXPECT_TRUE(BuildRequest(post, ok, "shop-1").ok());
+}
+
+BuildResult PostTo(const std::string& path, const std::string& body) {
+  Route route = RouteFor(path);
+  route.http_method = "POST";
+  HttpInput in;
+  in.method = "POST";
+  in.body = body;
+  return BuildRequest(route, in, "shop-1");
+}
+
+// Issue 10: with a key given twice the last one won (`denomination` twice charged the second).
+TEST(TranscodeTest, DuplicateKeysAreRefusedAtAnyDepth) {
+  const std::string charge = "/api/v1/charge/orders";
+  const std::string products = "/api/v1/points/products";
+  struct Case {
+    std::string path;
+    std::string body;
+  };
+  for (const Case& c : std::vector<Case>{
+           {charge, R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_CARD",)"
+                    R"("denomination":"DENOMINATION_10000"})"},
+           // The same key spelled with an escape is the same key.
+           {charge,
+            R"({"denomination":"DENOMINATION_1000","denominatio\u006e":"DENOMINATION_5000"})"},
+           // Two spellings of one field: the JSON name and the proto name.
+           {charge, R"({"paymentToken":"a","payment_token":"b"})"},
+           // Nested messages.
+           {products, R"({"period":{"month":{"year":2026,"month":10,"year":2019}}})"},
+           {products, R"({"period":{"month":{"year":2026}},"period":{"month":{"year":2019}}})"},
+           {products, R"({"filter":{"category":"a","category":"b"}})"},
+       }) {
+    auto message = PostTo(c.path, c.body);
+    ASSERT_FALSE(message.ok()) << c.body;
+    EXPECT_EQ(ReasonOf(message.status()), "DUPLICATE_JSON_KEY") << c.body << message.status();
+    EXPECT_EQ(message.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(HttpStatusFor(message.status().code()), 400);
+  }
+  // Equal keys in different objects are fine.
+  auto ok = PostTo(products, R"({"period":{"month":{"year":2026,"month":10}},"pageSize":5})");
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
+TEST(TranscodeTest, EmptyBodiesSayTheBodyIsMissing) {
+  for (const std::string& body : {std::string(), std::string(" \r\n\t")}) {
+    auto message = PostTo("/api/v1/charge/orders", body);
+    ASSERT_FALSE(message.ok());
+    EXPECT_EQ(ReasonOf(message.status()), "BODY_MISSING") << message.status();
+  }
+  EXPECT_TRUE(PostTo("/api/v1/points/products", "{}").ok());
+}
+
+// Issue 10: protobuf's parser output (positions, fragments of the body) reached error bodies.
+TEST(TranscodeTest, ParserOutputNeverReachesTheStatus) {
+  for (const std::string& body :
+       {std::string(R"({"pageSize": "five-SECRET"})"), std::string(R"({"bogusSECRET": 1})"),
+        std::string("{not json SECRET"), std::string(R"({'pageSize': 1})"),
+        std::string(R"({pageSize: 1})"), std::string(R"({"pageSize": 1,})"),
+        std::string(R"({"pageSize": 01})"), std::string("[1] SECRET"),
+        std::string(R"({"a":"\ud800SECRET"})"), std::string(100, '[') + std::string(100, ']')}) {
+    auto message = PostTo("/api/v1/points/products", body);
+    ASSERT_FALSE(message.ok()) << body;
+    EXPECT_EQ(ReasonOf(message.status()), "MALFORMED_JSON") << body << message.status();
+    const std::string text(message.status().message());
+    EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
+    EXPECT_EQ(text.find("pageSize"), std::string::npos) << text;
+    EXPECT_EQ(text.find("qcash."), std::string::npos) << text;  // no type names either
+  }
+  // Valid JSON with escapes, numbers and nesting still passes the checker.
+  auto ok = PostTo("/api/v1/points/products",
+                   R"({"filter":{"category":"\u672c\/\"x\"\\ \ud83d\ude00"},"pageSize":1e1})");
+  EXPECT_TRUE(ok.ok() || ReasonOf(ok.status()) == "MALFORMED_JSON") << ok.status();
+  auto nested = PostTo("/api/v1/points/products", R"( {"filter" : {"category" : "本"} } )");
+  EXPECT_TRUE(nested.ok()) << nested.status();
 }
 
 TEST(TranscodeTest, Utf8Validation) {

@@ -25,14 +25,18 @@ struct HttpInput {
 
 // The route's request message: fields from the JSON body (non-GET) or the query string (GET),
 // `{path}` parameters, the Idempotency-Key header, and `seller_id` from the token.
-// Errors: INVALID_ARGUMENT with reason INVALID_UTF8, MALFORMED_JSON (includes unknown fields,
-// wrong types, numbers out of range), UNKNOWN_PARAMETER, INVALID_PARAMETER,
+// Errors: INVALID_ARGUMENT with reason INVALID_UTF8, BODY_MISSING (a non-GET request with an
+// empty body: send `{}` for no fields), MALFORMED_JSON (not strict JSON, nested more than 32
+// deep, unknown fields, wrong types, numbers out of range; the message is fixed text, never the
+// parser's output), DUPLICATE_JSON_KEY (an object names a key, or one field by two spellings,
+// twice: at any depth), UNKNOWN_PARAMETER, INVALID_PARAMETER,
 // SELLER_ID_FROM_TOKEN (the request tried to name a seller), IDEMPOTENCY_KEY_MISMATCH.
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequest(
     const Route& route, const HttpInput& input, const std::string& seller_id);
 
 // An empty message of `descriptor`'s type.
-std::unique_ptr<google::protobuf::Message> NewMessage(const google::protobuf::Descriptor* descriptor);
+std::unique_ptr<google::protobuf::Message> NewMessage(
+    const google::protobuf::Descriptor* descriptor);
 
 // `message` in the proto3 JSON mapping, zero values included.
 std::string ToJson(const google::protobuf::Message& message);
