@@ -13,18 +13,18 @@ namespace qcash {
 
 absl::StatusOr<std::unique_ptr<SellerScope>> SellerScope::FromEnv() {
   const std::string path = EnvString("QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE", "");
-  if (path.empty()) {
+  const std::string dir = EnvString("QCASH_SELLER_TOKEN_PUBLIC_KEY_DIR", "");
+  if (path.empty() && dir.empty()) {
     Log(LogLevel::kWarn, "seller_scope_not_enforced",
         {{"note", "QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE is unset: the gateway's calls are not "
                   "checked against the seller's token (development only)"}});
     return std::make_unique<SellerScope>(nullptr);
   }
-  std::ifstream in(path);
-  if (!in) return InvalidArgument("INVALID_CONFIG", "cannot read QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE");
-  std::stringstream key;
-  key << in.rdbuf();
+  // One key file, or a directory of <kid>.pem files for a rotation (common/seller_token.h).
+  auto keys = LoadSellerTokenKeys(path, dir);
+  if (!keys.ok()) return keys.status();
   SellerTokenConfig config;
-  config.public_key_pem = key.str();
+  config.keys = *keys;
   config.issuer = EnvString("QCASH_SELLER_TOKEN_ISSUER", "qoo10-login");
   config.audience = EnvString("QCASH_SELLER_TOKEN_AUDIENCE", "qcash-gateway");
   return std::make_unique<SellerScope>(std::make_unique<SellerTokenVerifier>(config));

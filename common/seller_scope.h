@@ -20,10 +20,12 @@ inline constexpr char kSellerTokenMetadata[] = "x-qcash-seller-token";
 
 class SellerScope {
  public:
-  // From QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE (and _ISSUER, _AUDIENCE, defaults qoo10-login and
-  // qcash-gateway). Without a key file the scope is not enforced, which only a development
+  // From QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE (one key) or _DIR (<kid>.pem files, for a key
+  // rotation: common/seller_token.h), and _ISSUER, _AUDIENCE (defaults qoo10-login and
+  // qcash-gateway). Without a key the scope is not enforced, which only a development
   // configuration may choose (it is logged at start-up).
-  // Errors: INVALID_ARGUMENT when the key file cannot be read.
+  // Errors: INVALID_ARGUMENT when a key cannot be read or the keys cannot choose (two keys
+  // without ids, an id twice).
   static absl::StatusOr<std::unique_ptr<SellerScope>> FromEnv();
   explicit SellerScope(std::unique_ptr<SellerTokenVerifier> verifier)
       : verifier_(std::move(verifier)) {}
