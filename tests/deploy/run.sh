@@ -65,3 +65,36 @@ runs as root
 no exec-form ENTRYPOINT
 copies something secret
 NEEDLES
+expect_failure "the egress mistakes" node validate.mjs fixture fixtures/networkpolicy-broken.yaml <<'NEEDLES'
+no default-deny egress NetworkPolicy
+an egress rule lets out to anywhere
+an egress rule allows every port
+egress to 0.0.0.0/0 does not exclude the private ranges
+NEEDLES
+node -e 'const t = require("fs").readFileSync(0, "utf8");
+         process.stdout.write(t.split(/^---$/m).filter((d) => !/name: default-deny-egress/.test(d)).join("---"));' \
+  <"$out/prod.yaml" >"$out/prod-open-egress.yaml"
+expect_failure "production without its default-deny egress policy" \
+  node validate.mjs prod "$out/prod-open-egress.yaml" <<'NEEDLES'
+no default-deny egress NetworkPolicy
+NEEDLES
+
+# A release pins every image by digest at deploy time (docs/OPERATIONS.md): the prod overlay
+# with tags only is refused, the same overlay with `images: digest:` set passes.
+expect_failure "a release with images by tag" node validate.mjs release "$out/prod.yaml" <<'NEEDLES'
+image registry.example.com/qcash/wallet:1.0.0 is not pinned by digest
+NEEDLES
+mkdir "$out/release"
+{
+  echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+  echo "kind: Kustomization"
+  echo "resources:"
+  echo "  - $(realpath --relative-to="$out/release" "$root/deploy/kustomize/overlays/prod")"
+  echo "images:"
+  for svc in wallet payment points gateway; do
+    echo "  - name: registry.example.com/qcash/$svc"
+    echo "    digest: sha256:$(printf '%s' "$svc" | sha256sum | cut -d' ' -f1)"
+  done
+} >"$out/release/kustomization.yaml"
+kubectl kustomize "$out/release" >"$out/release.yaml"
+node validate.mjs release "$out/release.yaml"

@@ -2,6 +2,7 @@
 // (npm kubernetes-models), then the rules Qcash's deployment must keep so they cannot regress.
 //
 //   node validate.mjs <overlay name> <rendered.yaml>     exit 0 when every check passes
+//   node validate.mjs release <rendered.yaml>            prod's rules, every image by digest
 //
 // The overlay name selects the rules that differ: "prod" must be highly available and carry no
 // development-only parts; "dev" and "fixture" (the deliberately broken sample the test suite
@@ -9,7 +10,11 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 
-const [overlay, file] = process.argv.slice(2);
+const [mode, file] = process.argv.slice(2);
+// "release": the production rules, and every image pinned by digest (the rendered manifests of
+// a deployment, after the pipeline has set the digests).
+const release = mode === 'release';
+const overlay = release ? 'prod' : mode;
 if (!overlay || !file) {
   console.error('usage: node validate.mjs <overlay> <rendered.yaml>');
   process.exit(2);
@@ -103,6 +108,11 @@ for (const object of objects.filter((o) => WORKLOADS.includes(o.kind))) {
     else if (!lastPart.includes(':') && !image.includes('@sha256:')) {
       problem(object, `${where}: image ${image} has no tag`);
     } else if (/:latest$/.test(image)) problem(object, `${where}: image ${image} uses latest`);
+    // A release is what runs: every image pinned by digest (docs/OPERATIONS.md), so that a tag
+    // moved in the registry cannot change it.
+    if (release && image && !/@sha256:[0-9a-f]{64}$/.test(image)) {
+      problem(object, `${where}: image ${image} is not pinned by digest`);
+    }
     // Requests and limits for CPU and memory.
     for (const kind of ['requests', 'limits']) {
       for (const resource of ['cpu', 'memory']) {
@@ -201,6 +211,40 @@ if (!byKind('NetworkPolicy').some((p) => Object.keys(p.spec?.podSelector ?? {}).
                                          !p.spec?.podSelector?.matchExpressions)) {
   problems.push('no default-deny NetworkPolicy');
 }
+// Egress (issue 10): the namespace denies all egress by default, and each Qcash service's own
+// policy lets out only what it needs, never "anywhere" inside the cluster.
+const isDefaultDenyEgress = (p) =>
+  Object.keys(p.spec?.podSelector?.matchLabels ?? {}).length === 0 &&
+  !p.spec?.podSelector?.matchExpressions &&
+  (p.spec?.policyTypes ?? []).includes('Egress') && (p.spec?.egress ?? []).length === 0;
+if (!byKind('NetworkPolicy').some(isDefaultDenyEgress)) {
+  problems.push('no default-deny egress NetworkPolicy');
+}
+const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'];
+for (const p of byKind('NetworkPolicy')) {
+  for (const rule of p.spec?.egress ?? []) {
+    if (!rule.to || rule.to.length === 0) problem(p, 'an egress rule lets out to anywhere');
+    if (!rule.ports || rule.ports.length === 0) problem(p, 'an egress rule allows every port');
+    for (const to of rule.to ?? []) {
+      if (to.ipBlock && /\/0$/.test(to.ipBlock.cidr) &&
+          !PRIVATE.every((range) => (to.ipBlock.except ?? []).includes(range))) {
+        problem(p, `egress to ${to.ipBlock.cidr} does not exclude the private ranges`);
+      }
+    }
+  }
+}
+for (const d of qcash) {
+  const app = d.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
+  const policy = byKind('NetworkPolicy').find(
+    (p) => p.spec?.podSelector?.matchLabels?.['app.kubernetes.io/name'] === app);
+  if (!policy) continue;
+  if (!(policy.spec?.policyTypes ?? []).includes('Egress')) {
+    problem(policy, 'does not govern egress');
+  }
+  const dns = (policy.spec?.egress ?? []).some((rule) => (rule.ports ?? []).some((x) => x.port === 53));
+  if (!dns) problem(policy, 'no DNS egress (the service could not resolve its dependencies)');
+}
+
 // The wallet is reached only by its callers (DESIGN.md section 2).
 const walletPolicy = named('NetworkPolicy', 'wallet');
 if (walletPolicy) {
