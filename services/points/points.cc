@@ -239,7 +239,8 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
 
   // Idempotency first: a retry answers for the month of the original request, whatever the
   // clock says now.
-  auto by_key = LockConversionByKey(conn, request.caller, request.idempotency_key);
+  auto by_key =
+      LockConversionByKey(conn, request.seller_id, request.caller, request.idempotency_key);
   if (!by_key.ok()) return by_key.status();
   if (by_key->has_value()) {
     ConversionRecord record = **by_key;

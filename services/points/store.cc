@@ -59,7 +59,8 @@ constexpr PgStatement kSumPoints = {
 constexpr PgStatement kLockByKey = {"points_lock_conversion_by_key",
                                     "SELECT " QCASH_CONVERSION_COLUMNS
                                     " FROM conversions "
-                                    "WHERE caller = $1::text AND idem_key = $2::text FOR UPDATE"};
+                                    "WHERE seller_id = $1::text AND caller = $2::text"
+                                    " AND idem_key = $3::text FOR UPDATE"};
 
 constexpr PgStatement kLockConversion = {
     "points_lock_conversion",
@@ -180,8 +181,8 @@ std::string MonthParam(absl::CivilMonth month) { return absl::StrCat(MonthNumber
 absl::StatusOr<std::vector<bool>> RecordEvents(PgConnection& conn, const std::string& caller,
                                                const std::vector<const PointEvent*>& events,
                                                const std::vector<std::string>& hashes) {
-  PgArrayLiteral ids, sellers, products, names, categories, components, sale_types, points, occurred,
-      request_hashes;
+  PgArrayLiteral ids, sellers, products, names, categories, components, sale_types, points,
+      occurred, request_hashes;
   for (size_t i = 0; i < events.size(); ++i) {
     const PointEvent& e = *events[i];
     ids.AddText(e.event_id);
@@ -255,9 +256,10 @@ absl::StatusOr<Totals> SumPoints(PgConnection& conn, const std::string& seller_i
 }
 
 absl::StatusOr<absl::optional<ConversionRecord>> LockConversionByKey(PgConnection& conn,
+                                                                     const std::string& seller_id,
                                                                      const std::string& caller,
                                                                      const std::string& key) {
-  return OneConversion(conn.Exec(kLockByKey, {caller, key}));
+  return OneConversion(conn.Exec(kLockByKey, {seller_id, caller, key}));
 }
 
 absl::StatusOr<absl::optional<ConversionRecord>> LockConversion(PgConnection& conn,

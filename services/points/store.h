@@ -41,9 +41,11 @@ absl::StatusOr<Totals> SumPoints(PgConnection& conn, const std::string& seller_i
 // (the lock reads below), call the wallet outside any transaction, then record the outcome.
 // Exactly one process drives a row at a time, by its lease; an expired lease is taken over.
 
-// In the caller's transaction: the row of (caller, key) / of (seller, month), locked
-// FOR UPDATE; nullopt when there is none.
+// In the caller's transaction: the row of (seller, caller, key) / of (seller, month), locked
+// FOR UPDATE; nullopt when there is none. Idempotency keys are scoped per seller and caller
+// (migrations/0002): another seller's use of the same key is another key.
 absl::StatusOr<absl::optional<ConversionRecord>> LockConversionByKey(PgConnection& conn,
+                                                                     const std::string& seller_id,
                                                                      const std::string& caller,
                                                                      const std::string& key);
 absl::StatusOr<absl::optional<ConversionRecord>> LockConversion(PgConnection& conn,

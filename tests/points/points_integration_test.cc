@@ -337,6 +337,44 @@ TEST_F(PointsTest, S3WorkedExample12352Converts12300Once) {
   EXPECT_EQ(entries[0].credit_account(), wpb::ACCOUNT_SELLER_AVAILABLE);
 }
 
+// Issue 10: ConvertPoints' keys were unique per caller across all sellers; through the
+// gateway (one caller for every seller) a second seller using the same key was refused
+// IDEMPOTENCY_KEY_REUSED. Keys are scoped per seller: both convert, each once, independently.
+TEST_F(PointsTest, TwoSellersUsingTheSameKeyConvertIndependently) {
+  const std::string a = NewSeller();
+  const std::string b = NewSeller();
+  OpenWallet(a);
+  OpenWallet(b);
+  ASSERT_TRUE(SetClock(Utc(2024, 2, 10, 3)).ok());
+  ASSERT_TRUE(
+      Record(
+          {Event(a, "P-1", pb::COMPONENT_SHIPPING, pb::SALE_TYPE_GENERAL, 1'250, Utc(2024, 1, 5)),
+           Event(b, "P-1", pb::COMPONENT_SHIPPING, pb::SALE_TYPE_GENERAL, 3'480, Utc(2024, 1, 6))})
+          .ok());
+  const std::string shared_key = NewKey();
+  pb::ConvertPointsResponse first;
+  ASSERT_TRUE(Convert(a, shared_key, &first).ok());
+  EXPECT_FALSE(first.replayed());
+  EXPECT_EQ(first.conversion().converted_points(), 1'200);
+  pb::ConvertPointsResponse second;
+  const grpc::Status b_status = Convert(b, shared_key, &second);
+  ASSERT_TRUE(b_status.ok()) << b_status.error_message();
+  EXPECT_FALSE(second.replayed());  // b's own conversion, not a replay of a's
+  EXPECT_EQ(second.conversion().converted_points(), 3'400);
+  EXPECT_NE(second.conversion().conversion_id(), first.conversion().conversion_id());
+  // Each key still replays for its own seller only.
+  pb::ConvertPointsResponse a_again;
+  ASSERT_TRUE(Convert(a, shared_key, &a_again).ok());
+  EXPECT_TRUE(a_again.replayed());
+  EXPECT_EQ(a_again.conversion().conversion_id(), first.conversion().conversion_id());
+  pb::ConvertPointsResponse b_again;
+  ASSERT_TRUE(Convert(b, shared_key, &b_again).ok());
+  EXPECT_TRUE(b_again.replayed());
+  EXPECT_EQ(b_again.conversion().conversion_id(), second.conversion().conversion_id());
+  EXPECT_EQ(WalletAvailable(a), 1'200);
+  EXPECT_EQ(WalletAvailable(b), 3'400);
+}
+
 // S3: 99 converts nothing, 100 converts 100, a negative month converts nothing; S2: the
 // negative month does not carry into the next.
 TEST_F(PointsTest, S3BoundariesNinetyNineHundredAndNegative) {
