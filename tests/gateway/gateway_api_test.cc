@@ -487,6 +487,11 @@ TEST_F(GatewayApiTest, BadChargeRequestsStoreNothing) {
             R"("sellerId":"someone-else"})",
             "SELLER_ID_FROM_TOKEN"},
            {"{\"denomination\":\"DENOMINATION_1000\",\"method\":\"\xff\"}", "INVALID_UTF8"},
+           // Issue 10: the last of two `denomination`s was charged.
+           {R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_CARD",)"
+            R"("paymentToken":"tok_visa","denomination":"DENOMINATION_10000"})",
+            "DUPLICATE_JSON_KEY"},
+           {"", "BODY_MISSING"},
        }) {
     auto response = Send("POST", "/api/v1/charge/orders", token, body, "bad-" + reason);
     ASSERT_TRUE(response);
