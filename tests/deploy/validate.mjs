@@ -234,9 +234,7 @@ for (const p of byKind('NetworkPolicy')) {
   }
 }
 for (const d of qcash) {
-  const app = d.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
-  const policy = byKind('NetworkPolicy').find(
-    (p) => p.spec?.podSelector?.matchLabels?.['app.kubernetes.io/name'] === app);
+  const policy = named('NetworkPolicy', d.metadata.name);  // the service's own policy
   if (!policy) continue;
   if (!(policy.spec?.policyTypes ?? []).includes('Egress')) {
     problem(policy, 'does not govern egress');
