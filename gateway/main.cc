@@ -8,14 +8,25 @@
 //   QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE     PEM public key that verifies seller tokens (required)
 //   QCASH_GATEWAY_TOKEN_ISSUER / _AUDIENCE  expected iss / aud      qoo10-login / qcash-gateway
 //   QCASH_GATEWAY_CSRF_SECRET_FILE          secret for CSRF tokens, shared by replicas (required)
-//   QCASH_GATEWAY_SECURE_COOKIES            Secure cookies and HSTS            true
+//   QCASH_GATEWAY_SECURE_COOKIES            __Host- Secure cookies and HSTS    true
 //   QCASH_GATEWAY_RATE_LIMIT / _RATE_WINDOW_S  requests per seller per window  120 / 60
 //   QCASH_GATEWAY_WEBHOOK_RATE_LIMIT        notifications per provider a minute 600
-//   QCASH_GATEWAY_THREADS                   HTTP workers                       32
+//   QCASH_GATEWAY_WEBHOOK_ADDRESS_RATE_LIMIT  notifications per client address a minute  300
+//   QCASH_GATEWAY_THREADS                   workers running API and page requests  32
+//   QCASH_GATEWAY_QUEUE_MAX                 requests waiting for a worker (then 503)  256
+//   QCASH_GATEWAY_IO_THREADS                threads doing the network I/O      2
+//   QCASH_GATEWAY_HEADERS_MAX_BYTES         request line and headers (then 431)  16384
+//   QCASH_GATEWAY_BODY_MAX_BYTES            request body, chunked decoded (then 413)  65536
+//   QCASH_GATEWAY_REQUEST_TIMEOUT_MS        reading a whole request; writing its answer  10000
+//   QCASH_GATEWAY_IDLE_TIMEOUT_MS           keep-alive wait for the next request  30000
+//   QCASH_GATEWAY_CONNECTIONS_MAX           open connections in all            1000
+//   QCASH_GATEWAY_CONNECTIONS_PER_ADDRESS_MAX  open connections from one client address  64
 //   QCASH_GATEWAY_UPSTREAM_TIMEOUT_MS       deadline of each service call      5000
 //   QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX  calls in flight per service        16
 //   QCASH_GATEWAY_DEV_LOGIN=1 with QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE
-//                                           the development login (never in production)
+//                                           the development login: development builds only
+//                                           (QCASH_DEVELOPMENT_BUILD); a release build refuses
+//                                           to start with it
 //   QCASH_METRICS_LISTEN                    host:port for /metrics (empty: off)
 //   QCASH_UNREADY_DELAY_MS / QCASH_DRAIN_TIMEOUT_MS  shutdown, as for every service
 //   QCASH_TLS_* / QCASH_INSECURE_DEV        transport to the services (common/server.h)
@@ -68,23 +79,42 @@ absl::Status Run() {
   auto rate_limit = EnvInt("QCASH_GATEWAY_RATE_LIMIT", 120, 1, 1'000'000);
   auto rate_window = EnvInt("QCASH_GATEWAY_RATE_WINDOW_S", 60, 1, 3600);
   auto threads = EnvInt("QCASH_GATEWAY_THREADS", 32, 2, 1024);
+  auto queue_max = EnvInt("QCASH_GATEWAY_QUEUE_MAX", 256, 1, 100'000);
+  auto io_threads = EnvInt("QCASH_GATEWAY_IO_THREADS", 2, 1, 64);
+  auto headers_max = EnvInt("QCASH_GATEWAY_HEADERS_MAX_BYTES", 16 * 1024, 1024, 1024 * 1024);
+  auto body_max = EnvInt("QCASH_GATEWAY_BODY_MAX_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024);
+  auto request_timeout = EnvInt("QCASH_GATEWAY_REQUEST_TIMEOUT_MS", 10'000, 100, 600'000);
+  auto idle_timeout = EnvInt("QCASH_GATEWAY_IDLE_TIMEOUT_MS", 30'000, 100, 3'600'000);
+  auto connections_max = EnvInt("QCASH_GATEWAY_CONNECTIONS_MAX", 1000, 1, 1'000'000);
+  auto per_address_max = EnvInt("QCASH_GATEWAY_CONNECTIONS_PER_ADDRESS_MAX", 64, 1, 1'000'000);
   auto timeout = EnvInt("QCASH_GATEWAY_UPSTREAM_TIMEOUT_MS", 5000, 10, 120'000);
   auto concurrency = EnvInt("QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX", 16, 1, 10'000);
   auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
   auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
-  for (const auto* v : {&rate_limit, &rate_window, &threads, &timeout, &concurrency,
-                        &unready_ms, &drain_ms}) {
+  for (const auto* v :
+       {&rate_limit, &rate_window, &threads, &queue_max, &io_threads, &headers_max, &body_max,
+        &request_timeout, &idle_timeout, &connections_max, &per_address_max, &timeout, &concurrency,
+        &unready_ms, &drain_ms}) {
     if (!v->ok()) return v->status();
   }
   if (!secure.ok()) return secure.status();
   if (!dev_login.ok()) return dev_login.status();
 
   qcash::gateway::Gateway::Options options;
-  options.threads = static_cast<int>(*threads);
+  options.http.workers = static_cast<int>(*threads);
+  options.http.queue_max = static_cast<int>(*queue_max);
+  options.http.io_threads = static_cast<int>(*io_threads);
+  options.http.header_bytes_max = static_cast<size_t>(*headers_max);
+  options.http.body_bytes_max = static_cast<size_t>(*body_max);
+  options.http.request_timeout = std::chrono::milliseconds(*request_timeout);
+  options.http.idle_timeout = std::chrono::milliseconds(*idle_timeout);
+  options.http.connections_max = static_cast<int>(*connections_max);
+  options.http.connections_per_address_max = static_cast<int>(*per_address_max);
   options.secure_cookies = *secure;
-  options.dev_login = *dev_login;
   options.token_issuer = EnvString("QCASH_GATEWAY_TOKEN_ISSUER", "qoo10-login");
   options.token_audience = EnvString("QCASH_GATEWAY_TOKEN_AUDIENCE", "qcash-gateway");
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+  options.dev_login = *dev_login;
   if (options.dev_login) {
     auto private_key = ReadSecretFile("QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE");
     if (!private_key.ok()) return private_key.status();
@@ -92,6 +122,16 @@ absl::Status Run() {
     qcash::Log(qcash::LogLevel::kWarn, "dev_login_enabled",
                {{"note", "development configuration: /dev/login issues seller tokens"}});
   }
+#else
+  // Fail closed: a release binary has no development login, and a configuration asking for
+  // one is a mistake to stop at, not to ignore.
+  if (*dev_login) {
+    return qcash::InvalidArgument(
+        "INVALID_CONFIG",
+        "QCASH_GATEWAY_DEV_LOGIN is set, but this is a release build without the development "
+        "login; unset it (or build with the development option for local use)");
+  }
+#endif
   auto transport = qcash::TransportConfigFromEnv();
   if (!transport.ok()) return transport.status();
 
@@ -115,13 +155,18 @@ absl::Status Run() {
   auto webhook_limit = EnvInt("QCASH_GATEWAY_WEBHOOK_RATE_LIMIT", 600, 1, 1'000'000);
   if (!webhook_limit.ok()) return webhook_limit.status();
   qcash::gateway::RateLimiter webhook_limiter(&redis, *webhook_limit, absl::Seconds(60));
+  auto webhook_address_limit =
+      EnvInt("QCASH_GATEWAY_WEBHOOK_ADDRESS_RATE_LIMIT", 300, 1, 1'000'000);
+  if (!webhook_address_limit.ok()) return webhook_address_limit.status();
+  qcash::gateway::RateLimiter webhook_address_limiter(&redis, *webhook_address_limit,
+                                                      absl::Seconds(60));
   qcash::gateway::Authenticator auth(
-      {*public_key, options.token_issuer, options.token_audience, absl::Seconds(30)},
-      *csrf_secret);
+      {*public_key, options.token_issuer, options.token_audience, absl::Seconds(30)}, *csrf_secret);
 
   auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
   if (!metrics.ok()) return metrics.status();
-  qcash::gateway::Gateway gateway(options, &auth, upstreams->get(), &limiter, &webhook_limiter);
+  qcash::gateway::Gateway gateway(options, &auth, upstreams->get(), &limiter, &webhook_limiter,
+                                  &webhook_address_limiter);
   const int bound = gateway.Bind(host, port);
   if (bound < 0) return qcash::Unavailable("LISTEN_FAILED", "cannot listen on " + listen);
   absl::Notification served;
@@ -134,8 +179,9 @@ absl::Status Run() {
   qcash::Log(qcash::LogLevel::kInfo, "stopping", {{"signal", signal}});
   gateway.SetReady(false);
   std::this_thread::sleep_for(std::chrono::milliseconds(*unready_ms));
-  // stop() closes the listener and lets the requests in flight finish (each bounded by the
-  // upstream deadline); the drain timeout bounds them all, so the pod ends within its grace.
+  // Stop() closes the listener and idle connections and lets the requests in flight finish
+  // (each bounded by the request and upstream deadlines); the drain timeout bounds them all, so
+  // the pod ends within its grace.
   gateway.Stop();
   if (!served.WaitForNotificationWithTimeout(absl::Milliseconds(*drain_ms))) {
     qcash::Log(qcash::LogLevel::kWarn, "drain_timeout",

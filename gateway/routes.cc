@@ -100,4 +100,17 @@ const std::vector<Route>& Routes() {
   return *kRoutes;
 }
 
+const std::vector<std::string>& WebhookProviders() {
+  static const auto* const kProviders = new std::vector<std::string>{
+      "atone", "card", "paypal", "bank_transfer", "konbini", "paidy", "linepay", "au", "paygent"};
+  return *kProviders;
+}
+
+bool IsWebhookProvider(const std::string& name) {
+  for (const std::string& provider : WebhookProviders()) {
+    if (provider == name) return true;
+  }
+  return false;
+}
+
 }  // namespace qcash::gateway

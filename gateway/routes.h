@@ -25,15 +25,22 @@ struct Route {
   std::string http_method;  // GET, POST, PUT
   std::string path;         // /api/v1/..., may contain {field}
   Upstream upstream;
-  std::string rpc;          // full gRPC method name: /package.Service/Method
+  std::string rpc;  // full gRPC method name: /package.Service/Method
   const google::protobuf::Descriptor* request;
   const google::protobuf::Descriptor* response;
-  std::string summary;      // one line for the OpenAPI description
-  std::string tag;          // Qcash, Charge, Points
+  std::string summary;  // one line for the OpenAPI description
+  std::string tag;      // Qcash, Charge, Points
 };
 
 // Every endpoint of the JSON API, in the order the OpenAPI description lists them.
 const std::vector<Route>& Routes();
+
+// The payment providers whose notifications POST /webhooks/<provider> takes: the providers of
+// the payment service's catalog (services/payment/catalog.h kMethods), and a unit test proves
+// the two lists agree. Any other name is answered 404 at the gateway, without a call to the
+// payment service (an unauthenticated request costs no database write).
+const std::vector<std::string>& WebhookProviders();
+bool IsWebhookProvider(const std::string& name);
 
 }  // namespace qcash::gateway
 

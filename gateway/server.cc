@@ -1,13 +1,13 @@
 #include "gateway/server.h"
 
-#include <httplib.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -25,11 +25,15 @@ namespace qcash::gateway {
 namespace {
 
 constexpr char kDomain[] = "gateway.qcash";
+// Cookies served over TLS carry this prefix: the browser then keeps them only when they are
+// Secure, for Path=/ and without a Domain, so no other origin (a sibling subdomain, a plain-HTTP
+// page) can set or overwrite them.
+constexpr char kHostPrefix[] = "__Host-";
 
 // Every response: no sniffing, no framing, no referrers, and a policy that allows only our
 // own scripts, styles and API (pages never inline script or style).
-const httplib::Headers& SecurityHeaders() {
-  static const auto* const kHeaders = new httplib::Headers{
+HttpHeaders SecurityHeaders(bool tls) {
+  HttpHeaders headers = {
       {"Content-Security-Policy",
        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -42,7 +46,8 @@ const httplib::Headers& SecurityHeaders() {
       {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"},
       {"Cache-Control", "no-store"},
   };
-  return *kHeaders;
+  if (tls) headers.emplace_back("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  return headers;
 }
 
 std::string RandomHex(int bytes) {
@@ -52,10 +57,9 @@ std::string RandomHex(int bytes) {
 }
 
 // The caller's X-Request-Id when it is sane, else a new one.
-std::string RequestId(const httplib::Request& request) {
-  const std::string given = request.get_header_value("X-Request-Id");
-  if (!given.empty() && given.size() <= 64 &&
-      std::all_of(given.begin(), given.end(), [](char c) {
+std::string RequestId(const HttpRequest& request) {
+  const std::string given = request.Header("X-Request-Id");
+  if (!given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
       })) {
     return given;
@@ -72,230 +76,286 @@ metrics::Counter* HttpRequests() {
 
 metrics::Histogram* HttpSeconds() {
   static auto* const histogram = metrics::Registry::Global().NewHistogram(
-      "qcash_http_request_seconds", "Time to answer an HTTP request, by route pattern.",
-      {"route"});
+      "qcash_http_request_seconds", "Time to answer an HTTP request, by route pattern.", {"route"});
   return histogram;
 }
 
 // Counts one request under its route pattern (never the raw path, which is unbounded).
 class RequestTimer {
  public:
-  RequestTimer(std::string route, const httplib::Response& response)
+  RequestTimer(std::string route, const HttpResponse& response)
       : route_(std::move(route)), response_(response), start_(absl::Now()) {}
   ~RequestTimer() {
-    // A handler that only sets content leaves the status unset (-1): cpp-httplib sends 200.
-    HttpRequests()->Add({route_, absl::StrCat(response_.status < 0 ? 200 : response_.status)});
+    HttpRequests()->Add({route_, absl::StrCat(response_.status)});
     HttpSeconds()->Observe({route_}, absl::ToDoubleSeconds(absl::Now() - start_));
   }
 
  private:
   const std::string route_;
-  const httplib::Response& response_;
+  const HttpResponse& response_;
   const absl::Time start_;
 };
 
-void SendError(httplib::Response& response, const absl::Status& status) {
-  response.status = HttpStatusFor(status.code());
+// `http_status` 0: the one HttpStatusFor gives the code.
+void SendError(HttpResponse& response, const absl::Status& status, int http_status = 0) {
+  response.status = http_status != 0 ? http_status : HttpStatusFor(status.code());
   if (status.code() == absl::StatusCode::kUnauthenticated) {
-    response.set_header("WWW-Authenticate", "Bearer realm=\"qcash\"");
+    response.SetHeader("WWW-Authenticate", "Bearer realm=\"qcash\"");
   }
-  response.set_content(ErrorBody(status, kDomain), "application/json");
+  response.SetContent(ErrorBody(status, kDomain), "application/json");
 }
 
-// `/api/v1/charge/orders/{order_id}` -> `^/api/v1/charge/orders/([^/]+)$` and {"order_id"}.
-std::pair<std::string, std::vector<std::string>> PathPattern(const std::string& path) {
+// `/api/v1/charge/orders/{order_id}` -> `/api/v1/charge/orders/([^/]+)`.
+std::string PathPattern(const std::string& path) {
+  static const std::regex param(R"(\{([a-z_]+)\})");
+  std::string pattern = absl::StrReplaceAll(path, {{".", "\\."}});
+  return std::regex_replace(pattern, param, "([^/]+)");
+}
+
+// The `{name}`s of a route's path, in order.
+std::vector<std::string> PathParamNames(const std::string& path) {
   static const std::regex param(R"(\{([a-z_]+)\})");
   std::vector<std::string> names;
   for (std::sregex_iterator it(path.begin(), path.end(), param), end; it != end; ++it) {
     names.push_back((*it)[1].str());
   }
-  std::string pattern = std::regex_replace(path, param, "([^/]+)");
-  pattern = absl::StrReplaceAll(pattern, {{".", "\\."}});
-  return {pattern, names};
+  return names;
 }
 
-size_t HeadersSize(const httplib::Request& request) {
-  size_t n = 0;
-  for (const auto& [name, value] : request.headers) n += name.size() + value.size() + 4;
-  return n;
+// The media type of a Content-Type header, lowercased, without parameters.
+std::string MediaType(const std::string& content_type) {
+  return absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(content_type.substr(0, content_type.find(';'))));
 }
 
 }  // namespace
 
 Gateway::Gateway(Options options, const Authenticator* auth, Upstreams* upstreams,
-                 RateLimiter* limiter, RateLimiter* webhook_limiter)
+                 RateLimiter* limiter, RateLimiter* webhook_limiter,
+                 RateLimiter* webhook_address_limiter)
     : options_(std::move(options)),
       auth_(auth),
       upstreams_(upstreams),
       limiter_(limiter),
       webhook_limiter_(webhook_limiter),
-      server_(std::make_unique<httplib::Server>()),
+      webhook_address_limiter_(webhook_address_limiter),
       openapi_json_(GenerateOpenApi(Routes())) {
-  const int threads = options_.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_->set_payload_max_length(options_.body_max_bytes);
-  server_->set_read_timeout(10, 0);
-  server_->set_write_timeout(10, 0);
-  server_->set_keep_alive_max_count(1000);
-  httplib::Headers headers = SecurityHeaders();
-  if (options_.secure_cookies) {
-    headers.emplace("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
-  }
-  server_->set_default_headers(headers);
-  server_->set_pre_routing_handler(
-      [this](const httplib::Request& request, httplib::Response& response) {
-        response.set_header("X-Request-Id", RequestId(request));
-        if (HeadersSize(request) > options_.headers_max_bytes) {
-          SendError(response, InvalidArgument("HEADERS_TOO_LARGE", "the request headers are too "
-                                                                  "large"));
-          return httplib::Server::HandlerResponse::Handled;
-        }
-        return httplib::Server::HandlerResponse::Unhandled;
-      });
-  server_->set_error_handler([](const httplib::Request&, httplib::Response& response) {
-    if (!response.body.empty()) return;
-    if (response.status == 413) {
-      response.set_content(ErrorBody(InvalidArgument("BODY_TOO_LARGE", "the request body is "
-                                                                        "too large"),
-                                     kDomain),
-                           "application/json");
-    } else if (response.status == 404) {
-      response.set_content(ErrorBody(NotFound("NO_SUCH_PAGE", "there is nothing here"), kDomain),
-                           "application/json");
-    }
-  });
-  server_->set_exception_handler(
-      [](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
-        SendError(response, Internal("GATEWAY_ERROR", "the gateway failed; retry"));
-      });
-  server_->set_logger([](const httplib::Request& request, const httplib::Response& response) {
-    // Never the query string or the body: they may carry what must not be logged.
-    Log(LogLevel::kInfo, "http",
-        {{"method", request.method},
-         {"path", request.path},
-         {"status", response.status},
-         {"request_id", response.get_header_value("X-Request-Id")}});
-  });
   RegisterRoutes();
+  HttpServer::Options http = options_.http;
+  http.default_headers = SecurityHeaders(options_.secure_cookies);
+  server_ = std::make_unique<HttpServer>(
+      http,
+      [this](const HttpRequest& request, HttpResponse& response) { Handle(request, response); },
+      // The probes never wait behind seller traffic: answered on the I/O thread, no I/O of theirs.
+      [](const HttpRequest& request) {
+        return request.method == "GET" && (request.path == "/healthz" || request.path == "/readyz");
+      },
+      [this](HttpRefusal why, const HttpRequest& request, HttpResponse& response) {
+        Refuse(why, request, response);
+      });
 }
 
 Gateway::~Gateway() = default;
 
-int Gateway::Bind(const std::string& host, int port) {
-  if (port == 0) return server_->bind_to_any_port(host);
-  return server_->bind_to_port(host, port) ? port : -1;
-}
+int Gateway::Bind(const std::string& host, int port) { return server_->Bind(host, port); }
 
 void Gateway::Serve() {
   ready_.store(true);
-  server_->listen_after_bind();
+  server_->Serve();
 }
 
 void Gateway::Stop() {
   ready_.store(false);
-  server_->stop();
+  server_->Stop();
+}
+
+std::string Gateway::SessionCookieName() const {
+  return options_.secure_cookies ? absl::StrCat(kHostPrefix, kSessionCookie) : kSessionCookie;
+}
+
+std::string Gateway::CsrfCookieName() const {
+  return options_.secure_cookies ? absl::StrCat(kHostPrefix, kCsrfCookie) : kCsrfCookie;
+}
+
+std::string Gateway::CookiesForAuth(const HttpRequest& request) const {
+  const std::string cookies = request.Header("Cookie");
+  if (!options_.secure_cookies) return cookies;
+  const std::string session = CookieValue(cookies, SessionCookieName());
+  return session.empty() ? "" : absl::StrCat(kSessionCookie, "=", session);
+}
+
+void Gateway::Handle(const HttpRequest& request, HttpResponse& response) {
+  response.SetHeader("X-Request-Id", RequestId(request));
+  const PathRoute* found = nullptr;
+  std::vector<std::string> params;
+  for (const PathRoute& route : routes_) {
+    std::smatch match;
+    if (route.method != request.method || !std::regex_match(request.path, match, route.pattern)) {
+      continue;
+    }
+    found = &route;
+    for (size_t i = 1; i < match.size(); ++i) params.push_back(match[i].str());
+    break;
+  }
+  if (found != nullptr) {
+    found->handle(request, params, response);
+  } else {
+    SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
+  }
+  // Never the query string or the body: they may carry what must not be logged.
+  Log(LogLevel::kInfo, "http",
+      {{"method", request.method},
+       {"path", request.path},
+       {"status", response.status},
+       {"request_id", response.Header("X-Request-Id")}});
+}
+
+void Gateway::Refuse(HttpRefusal why, const HttpRequest& request, HttpResponse& response) {
+  const std::string request_id = RequestId(request);
+  response.SetHeader("X-Request-Id", request_id);
+  absl::Status status;
+  switch (why) {
+    case HttpRefusal::kMalformed:
+      status = InvalidArgument("MALFORMED_REQUEST", "the request is not HTTP/1.1 we accept");
+      break;
+    case HttpRefusal::kHeadersTooLarge:
+      status = InvalidArgument("HEADERS_TOO_LARGE", "the request headers are too large");
+      break;
+    case HttpRefusal::kBodyTooLarge:
+      status = InvalidArgument("BODY_TOO_LARGE", "the request body is too large");
+      break;
+    case HttpRefusal::kContentEncoding:
+      status = InvalidArgument("UNSUPPORTED_CONTENT_ENCODING",
+                               "send the request body uncompressed (no Content-Encoding)");
+      break;
+    case HttpRefusal::kBusy:
+      status = Unavailable("GATEWAY_BUSY", "the gateway is busy; retry after Retry-After");
+      response.SetHeader("Retry-After", "1");
+      break;
+    case HttpRefusal::kHandlerFailed:
+    default:
+      status = Internal("GATEWAY_ERROR", "the gateway failed; retry");
+      break;
+  }
+  SendError(response, status, HttpStatusOf(why));
+  HttpRequests()->Add({"refused", absl::StrCat(response.status)});
+  Log(LogLevel::kInfo, "http",
+      {{"method", request.method},
+       {"path", request.path},
+       {"status", response.status},
+       {"reason", ReasonOf(status)},
+       {"request_id", request_id}});
 }
 
 void Gateway::RegisterRoutes() {
+  using Params = std::vector<std::string>;
+  auto add = [this](std::string method, const std::string& pattern,
+                    std::function<void(const HttpRequest&, const Params&, HttpResponse&)> handle) {
+    routes_.push_back({std::move(method), std::regex(pattern), std::move(handle)});
+  };
   for (const Route& route : Routes()) {
-    const std::string pattern = PathPattern(route.path).first;
-    auto handler = [this, &route](const httplib::Request& request,
-                                  httplib::Response& response) {
-      HandleApi(route, request, response);
-    };
-    if (route.http_method == "GET") {
-      server_->Get(pattern, handler);
-    } else if (route.http_method == "POST") {
-      server_->Post(pattern, handler);
-    } else if (route.http_method == "PUT") {
-      server_->Put(pattern, handler);
-    }
+    add(route.http_method, PathPattern(route.path),
+        [this, &route](const HttpRequest& request, const Params& params, HttpResponse& response) {
+          HandleApi(route, request, params, response);
+        });
   }
-  server_->Post(R"(/webhooks/([a-z0-9_-]{1,32}))",
-                [this](const httplib::Request& request, httplib::Response& response) {
-                  HandleWebhook(request, response);
-                });
-  server_->Get("/openapi.json", [this](const httplib::Request&, httplib::Response& response) {
-    response.set_content(openapi_json_, "application/json");
+  add("POST", R"(/webhooks/([a-z0-9_-]{1,32}))",
+      [this](const HttpRequest& request, const Params& params, HttpResponse& response) {
+        HandleWebhook(request, params[0], response);
+      });
+  add("GET", "/openapi.json", [this](const HttpRequest&, const Params&, HttpResponse& response) {
+    response.SetContent(openapi_json_, "application/json");
   });
-  server_->Get("/favicon.ico", [](const httplib::Request&, httplib::Response& response) {
+  add("GET", "/favicon.ico", [](const HttpRequest&, const Params&, HttpResponse& response) {
     response.status = 204;  // no icon; and no 404 in every page load's console
   });
-  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("ok\n", "text/plain");
+  add("GET", "/healthz", [](const HttpRequest&, const Params&, HttpResponse& response) {
+    response.SetContent("ok\n", "text/plain");
   });
-  server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& response) {
+  add("GET", "/readyz", [this](const HttpRequest&, const Params&, HttpResponse& response) {
     const bool ready = ready_.load();
     response.status = ready ? 200 : 503;
-    response.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+    response.SetContent(ready ? "ready\n" : "not ready\n", "text/plain");
   });
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
   if (options_.dev_login) {
-    server_->Get("/dev/login", [this](const httplib::Request& request,
-                                      httplib::Response& response) {
-      HandlePage("login.html", request, response);
-    });
-    server_->Post("/dev/login", [this](const httplib::Request& request,
-                                       httplib::Response& response) {
-      HandleDevLogin(request, response);
-    });
+    add("GET", "/dev/login",
+        [this](const HttpRequest& request, const Params&, HttpResponse& response) {
+          HandlePage("login.html", request, response);
+        });
+    add("POST", "/dev/login",
+        [this](const HttpRequest& request, const Params&, HttpResponse& response) {
+          HandleDevLogin(request, response);
+        });
   }
-  for (const auto& [path, page] : std::vector<std::pair<std::string, std::string>>{
-           {"/", "index.html"},
-           {"/charge", "charge.html"},
-           {"/charge/done", "charge_done.html"},
-           {"/history", "history.html"},
-           {"/vouchers", "vouchers.html"},
-           {"/points", "points.html"},
-           {"/points/products", "products.html"},
-           {"/points/past", "past.html"}}) {
-    server_->Get(path, [this, page = page](const httplib::Request& request,
-                                           httplib::Response& response) {
-      HandlePage(page, request, response);
-    });
+#endif
+  for (const auto& [path, page] :
+       std::vector<std::pair<std::string, std::string>>{{"/", "index.html"},
+                                                        {"/charge", "charge.html"},
+                                                        {"/charge/done", "charge_done.html"},
+                                                        {"/history", "history.html"},
+                                                        {"/vouchers", "vouchers.html"},
+                                                        {"/points", "points.html"},
+                                                        {"/points/products", "products.html"},
+                                                        {"/points/past", "past.html"}}) {
+    add("GET", PathPattern(path),
+        [this, page = page](const HttpRequest& request, const Params&, HttpResponse& response) {
+          HandlePage(page, request, response);
+        });
   }
-  server_->Get(R"(/static/([a-z_]+\.(js|css)))",
-               [](const httplib::Request& request, httplib::Response& response) {
-                 const Asset* asset = FindAsset(request.matches[1].str());
-                 if (asset == nullptr) {
-                   response.status = 404;
-                   return;
-                 }
-                 response.set_header("Cache-Control", "no-cache");
-                 response.set_content(asset->body, asset->content_type);
-               });
+  add("GET", R"(/static/([a-z_]+\.(js|css)))",
+      [](const HttpRequest&, const Params& params, HttpResponse& response) {
+        const Asset* asset = FindAsset(params[0]);
+        if (asset == nullptr) {
+          return SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
+        }
+        response.SetContent(asset->body, asset->content_type);
+        response.SetHeader("Cache-Control", "no-cache");
+      });
 }
 
-void Gateway::HandleApi(const Route& route, const httplib::Request& request,
-                        httplib::Response& response) {
+void Gateway::HandleApi(const Route& route, const HttpRequest& request,
+                        const std::vector<std::string>& params, HttpResponse& response) {
   RequestTimer timer(absl::StrCat(route.http_method, " ", route.path), response);
-  auto caller = auth_->Authenticate(request.get_header_value("Authorization"),
-                                    request.get_header_value("Cookie"), absl::Now());
+  auto caller =
+      auth_->Authenticate(request.Header("Authorization"), CookiesForAuth(request), absl::Now());
   if (!caller.ok()) return SendError(response, caller.status());
   if (route.http_method != "GET") {
-    if (absl::Status csrf = auth_->CheckCsrf(*caller, request.get_header_value(kCsrfHeader));
-        !csrf.ok()) {
+    if (absl::Status csrf = auth_->CheckCsrf(*caller, request.Header(kCsrfHeader)); !csrf.ok()) {
       return SendError(response, csrf);
     }
   }
   const RateLimiter::Decision decision = limiter_->Allow(caller->claims.seller_id);
   if (!decision.allowed) {
-    response.set_header("Retry-After", absl::StrCat(decision.retry_after_s));
+    response.SetHeader("Retry-After", absl::StrCat(decision.retry_after_s));
     return SendError(response, Error(absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
                                      "too many requests; retry after the Retry-After seconds"));
   }
+  // A body is JSON or nothing: a text/plain or form body must not become a charge order.
+  if (route.http_method != "GET" && request.body.empty()) {
+    return SendError(response, InvalidArgument("BODY_MISSING",
+                                               "the request has no body: send a JSON object "
+                                               "({} when there is nothing to say)"));
+  }
+  if (!request.body.empty() && MediaType(request.Header("Content-Type")) != "application/json") {
+    return SendError(response,
+                     InvalidArgument("UNSUPPORTED_MEDIA_TYPE",
+                                     "send the request body as Content-Type: application/json"),
+                     415);
+  }
   HttpInput input;
   input.method = route.http_method;
-  const auto [pattern, names] = PathPattern(route.path);
-  for (size_t i = 0; i < names.size() && i + 1 < request.matches.size(); ++i) {
-    input.path_params[names[i]] = request.matches[i + 1].str();
+  const std::vector<std::string> names = PathParamNames(route.path);
+  for (size_t i = 0; i < names.size() && i < params.size(); ++i) {
+    input.path_params[names[i]] = PercentDecode(params[i], /*plus_is_space=*/false);
   }
-  for (const auto& [key, value] : request.params) input.query.emplace(key, value);
+  for (auto& [key, value] : ParseQuery(request.query)) input.query.emplace(key, value);
   input.body = request.body;
-  input.idempotency_key = request.get_header_value("Idempotency-Key");
+  input.idempotency_key = request.Header("Idempotency-Key");
   auto message = BuildRequest(route, input, caller->claims.seller_id);
   if (!message.ok()) return SendError(response, message.status());
   std::unique_ptr<google::protobuf::Message> answer = NewMessage(route.response);
-  CallMeta meta{response.get_header_value("X-Request-Id"), caller->token};
+  CallMeta meta{response.Header("X-Request-Id"), caller->token};
   if (absl::Status s = upstreams_->Call(route.upstream, route.rpc, **message, answer.get(), meta);
       !s.ok()) {
     Log(LogLevel::kInfo, "api_refused",
@@ -306,31 +366,39 @@ void Gateway::HandleApi(const Route& route, const httplib::Request& request,
          {"request_id", meta.request_id}});
     return SendError(response, s);
   }
-  response.set_content(ToJson(*answer), "application/json");
+  response.SetContent(ToJson(*answer), "application/json");
 }
 
-void Gateway::HandleWebhook(const httplib::Request& request, httplib::Response& response) {
+void Gateway::HandleWebhook(const HttpRequest& request, const std::string& provider,
+                            HttpResponse& response) {
   RequestTimer timer("POST /webhooks/{provider}", response);
-  const std::string provider = request.matches[1].str();
-  // A flood of junk must not fill the payment service's record of rejected notifications.
-  const RateLimiter::Decision decision = webhook_limiter_->Allow("webhook:" + provider);
-  if (!decision.allowed) {
-    response.set_header("Retry-After", absl::StrCat(decision.retry_after_s));
-    return SendError(response, Error(absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
-                                     "too many notifications; deliver again later"));
+  // Only the payment service's providers: any other name costs the payment service nothing.
+  if (!IsWebhookProvider(provider)) {
+    return SendError(response, NotFound("UNKNOWN_PROVIDER", "no payment provider of that name"));
   }
-  // Untouched: the raw body and the headers, for the payment service to verify (P7).
+  // A flood of junk must neither fill the payment service's record of rejected notifications
+  // nor use up a real provider's budget: limited per client address first, then per provider.
+  const std::pair<RateLimiter*, std::string> limits[] = {
+      {webhook_address_limiter_, absl::StrCat("webhook-ip:", request.client_address)},
+      {webhook_limiter_, absl::StrCat("webhook:", provider)}};
+  for (const auto& [limiter, key] : limits) {
+    const RateLimiter::Decision decision = limiter->Allow(key);
+    if (!decision.allowed) {
+      response.SetHeader("Retry-After", absl::StrCat(decision.retry_after_s));
+      return SendError(response, Error(absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
+                                       "too many notifications; deliver again later"));
+    }
+  }
+  // Untouched: the raw body (whatever its content type) and the headers, for the payment
+  // service to verify (P7).
   payment::v1::HandleProviderNotificationRequest notification;
   notification.set_provider(provider);
   notification.set_body(request.body);
   for (const auto& [name, value] : request.headers) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    (*notification.mutable_headers())[lower] = value;
+    (*notification.mutable_headers())[absl::AsciiStrToLower(name)] = value;
   }
   payment::v1::HandleProviderNotificationResponse recorded;
-  CallMeta meta{response.get_header_value("X-Request-Id"), ""};
+  CallMeta meta{response.Header("X-Request-Id"), ""};
   if (absl::Status s = upstreams_->Call(Upstream::kPayment,
                                         "/qcash.payment.v1.PaymentService/"
                                         "HandleProviderNotification",
@@ -341,11 +409,20 @@ void Gateway::HandleWebhook(const httplib::Request& request, httplib::Response& 
     return SendError(response, s);
   }
   // 2xx only now: the payment service has durably recorded the notification.
-  response.set_content(ToJson(recorded), "application/json");
+  response.SetContent(ToJson(recorded), "application/json");
 }
 
-void Gateway::HandleDevLogin(const httplib::Request& request, httplib::Response& response) {
-  const std::string seller = request.get_param_value("seller_id");
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+void Gateway::HandleDevLogin(const HttpRequest& request, HttpResponse& response) {
+  // The login page posts a form; a script may send the seller in the query.
+  std::string seller;
+  std::vector<std::pair<std::string, std::string>> fields = ParseQuery(request.query);
+  if (MediaType(request.Header("Content-Type")) == "application/x-www-form-urlencoded") {
+    for (auto& field : ParseQuery(request.body)) fields.push_back(std::move(field));
+  }
+  for (const auto& [name, value] : fields) {
+    if (name == "seller_id") seller = value;
+  }
   const absl::Time now = absl::Now();
   auto token = IssueSellerToken(options_.dev_token_private_key_pem, options_.token_issuer,
                                 options_.token_audience, seller, now, options_.session_ttl);
@@ -357,42 +434,43 @@ void Gateway::HandleDevLogin(const httplib::Request& request, httplib::Response&
   open.set_seller_id(seller);
   open.set_idempotency_key(absl::StrCat("dev-login-open/", seller));
   wallet::v1::OpenWalletResponse opened;
-  CallMeta meta{response.get_header_value("X-Request-Id"), *token};
-  if (absl::Status s = upstreams_->Call(Upstream::kWallet,
-                                        "/qcash.wallet.v1.WalletService/OpenWallet", open,
-                                        &opened, meta);
+  CallMeta meta{response.Header("X-Request-Id"), *token};
+  if (absl::Status s = upstreams_->Call(
+          Upstream::kWallet, "/qcash.wallet.v1.WalletService/OpenWallet", open, &opened, meta);
       !s.ok()) {
     return SendError(response, s);
   }
-  const std::string flags = absl::StrCat("; Path=/; SameSite=Strict; Max-Age=",
-                                         absl::ToInt64Seconds(options_.session_ttl),
-                                         options_.secure_cookies ? "; Secure" : "");
-  response.headers.emplace("Set-Cookie",
-                           absl::StrCat(kSessionCookie, "=", *token, flags, "; HttpOnly"));
-  response.headers.emplace("Set-Cookie",
-                           absl::StrCat(kCsrfCookie, "=", auth_->CsrfToken(*token), flags));
-  if (request.get_header_value("Accept").find("application/json") != std::string::npos) {
-    response.set_content(absl::StrCat("{\"token\":", JsonQuote(*token), "}"),
-                         "application/json");
+  const std::string flags = absl::StrCat(
+      "; Path=/; SameSite=Strict; Max-Age=", absl::ToInt64Seconds(options_.session_ttl),
+      options_.secure_cookies ? "; Secure" : "");
+  response.AddHeader("Set-Cookie",
+                     absl::StrCat(SessionCookieName(), "=", *token, flags, "; HttpOnly"));
+  response.AddHeader("Set-Cookie",
+                     absl::StrCat(CsrfCookieName(), "=", auth_->CsrfToken(*token), flags));
+  if (absl::StrContains(request.Header("Accept"), "application/json")) {
+    response.SetContent(absl::StrCat("{\"token\":", JsonQuote(*token), "}"), "application/json");
     return;
   }
   response.status = 303;
-  response.set_header("Location", "/");
+  response.SetHeader("Location", "/");
 }
+#endif
 
-void Gateway::HandlePage(const std::string& name, const httplib::Request& request,
-                         httplib::Response& response) {
+void Gateway::HandlePage(const std::string& name, const HttpRequest& request,
+                         HttpResponse& response) {
   RequestTimer timer("page " + name, response);
   if (name != "login.html") {
-    auto caller = auth_->Authenticate("", request.get_header_value("Cookie"), absl::Now());
+    auto caller = auth_->Authenticate("", CookiesForAuth(request), absl::Now());
     if (!caller.ok()) {
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
       if (options_.dev_login) {
         response.status = 303;
-        response.set_header("Location", "/dev/login");
+        response.SetHeader("Location", "/dev/login");
         return;
       }
+#endif
       response.status = 401;
-      response.set_content(
+      response.SetContent(
           "<!doctype html><meta charset=\"utf-8\"><title>Qキャッシュ</title>"
           "<p>J・QSMにログインしてから開いてください。</p>",
           "text/html; charset=utf-8");
@@ -400,12 +478,10 @@ void Gateway::HandlePage(const std::string& name, const httplib::Request& reques
     }
   }
   const Asset* asset = FindAsset(name);
-  if (asset == nullptr) {
-    response.status = 404;
-    return;
-  }
+  if (asset == nullptr)
+    return SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
   // Pages are static: whatever they show, app.js sets with textContent, never as HTML.
-  response.set_content(asset->body, asset->content_type);
+  response.SetContent(asset->body, asset->content_type);
 }
 
 }  // namespace qcash::gateway

@@ -22,7 +22,7 @@ QCASH_PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
-  libcpp-httplib-dev libjwt-dev
+  libcpp-httplib-dev libjwt-dev libboost1.74-dev
   postgresql-15 redis-server tzdata openssl ca-certificates curl
   chromium fonts-ipafont-gothic
 )
