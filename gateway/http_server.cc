@@ -406,6 +406,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     HttpResponse response;
     server_->refusal_(why, Head(), response);
     response.status = HttpStatusOf(why);
+    if (why == HttpRefusal::kBusy) response.SetHeader("Retry-After", "1");
     if (parser_ && parser_->is_header_done()) version_ = parser_->get().version();
     Write(std::move(response), close, /*linger=*/close);
   }

@@ -230,7 +230,6 @@ void Gateway::Refuse(HttpRefusal why, const HttpRequest& request, HttpResponse& 
       break;
     case HttpRefusal::kBusy:
       status = Unavailable("GATEWAY_BUSY", "the gateway is busy; retry after Retry-After");
-      response.SetHeader("Retry-After", "1");
       break;
     case HttpRefusal::kHandlerFailed:
     default:
