@@ -367,6 +367,42 @@ TEST_F(GatewayApiTest, DevLoginSetsStrictCookies) {
   EXPECT_EQ(anonymous->status, 303);  // to the login
 }
 
+// Over TLS (secure cookies) the cookies carry the __Host- prefix: Secure, Path=/, no Domain, so
+// no sibling subdomain or plain-HTTP page can plant a session; a cookie without the prefix is
+// not a session at all.
+TEST_F(GatewayApiTest, SecureCookiesUseTheHostPrefix) {
+  auto secure = StartGateway(*env->stack, {{"QCASH_GATEWAY_SECURE_COOKIES", "true"}});
+  ASSERT_TRUE(secure.ok()) << secure.status();
+  httplib::Client client(secure->host, secure->port);
+  client.set_read_timeout(10, 0);
+  auto login = client.Post("/dev/login", "seller_id=" + NewSeller(),
+                           "application/x-www-form-urlencoded");
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 303);
+  EXPECT_FALSE(login->get_header_value("Strict-Transport-Security").empty());
+  std::string session, csrf;
+  for (const auto& [name, value] : login->headers) {
+    if (name != "Set-Cookie") continue;
+    EXPECT_NE(value.find("; Secure"), std::string::npos) << value;
+    EXPECT_NE(value.find("; Path=/;"), std::string::npos) << value;
+    EXPECT_EQ(value.find("Domain"), std::string::npos) << value;
+    if (value.rfind("__Host-qcash_session=", 0) == 0) session = value;
+    if (value.rfind("__Host-qcash_csrf=", 0) == 0) csrf = value;
+  }
+  ASSERT_FALSE(session.empty());
+  ASSERT_FALSE(csrf.empty());
+  const std::string token =
+      session.substr(session.find('=') + 1, session.find(';') - session.find('=') - 1);
+  Secrets().insert(token);
+  auto with_prefix = client.Get("/api/v1/balance", {{"Cookie", "__Host-qcash_session=" + token}});
+  ASSERT_TRUE(with_prefix);
+  EXPECT_EQ(with_prefix->status, 200) << with_prefix->body;
+  auto without_prefix = client.Get("/api/v1/balance", {{"Cookie", "qcash_session=" + token}});
+  ASSERT_TRUE(without_prefix);
+  EXPECT_EQ(without_prefix->status, 401);
+  EXPECT_EQ(Reason(without_prefix), "NO_TOKEN");
+}
+
 // Charging through the API: options, a card charge credited once, the purchase history, an
 // order's detail, a redirect order completed and cancelled, and the Q-sign password.
 TEST_F(GatewayApiTest, ChargeEndpoints) {
