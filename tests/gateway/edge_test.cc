@@ -31,6 +31,7 @@ using std::chrono::seconds;
 // gateway reached 150-220 MiB on the gzip bomb and the chunked flood alone.
 constexpr long kRssBoundKib = 64 * 1024;
 constexpr int kRequestTimeoutMs = 2000;
+constexpr int kWebhooksPerAddress = 5;  // a minute
 
 struct Env {
   std::unique_ptr<Stack> stack;
@@ -47,10 +48,12 @@ class EdgeEnvironment : public ::testing::Environment {
     ASSERT_TRUE(stack.ok()) << stack.status();
     env->stack = std::move(*stack);
     auto gateway = StartGateway(
-        *env->stack, {{"QCASH_GATEWAY_DEV_LOGIN", "false"},
-                      {"QCASH_PAYMENT_TARGET", ""},
-                      {"QCASH_GATEWAY_RATE_LIMIT", "1000"},
-                      {"QCASH_GATEWAY_REQUEST_TIMEOUT_MS", absl::StrCat(kRequestTimeoutMs)}});
+        *env->stack,
+        {{"QCASH_GATEWAY_DEV_LOGIN", "false"},
+         {"QCASH_PAYMENT_TARGET", ""},
+         {"QCASH_GATEWAY_RATE_LIMIT", "1000"},
+         {"QCASH_GATEWAY_WEBHOOK_ADDRESS_RATE_LIMIT", absl::StrCat(kWebhooksPerAddress)},
+         {"QCASH_GATEWAY_REQUEST_TIMEOUT_MS", absl::StrCat(kRequestTimeoutMs)}});
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     env->gateway = std::move(*gateway);
     auto token = IssueSellerToken(env->gateway.token_private_key_pem, env->gateway.token_issuer,
@@ -314,6 +317,31 @@ TEST_F(EdgeTest, UnknownWebhookProviderIsNotFoundWithoutCallingPayment) {
                            body.size(), "\r\n\r\n", body));
   EXPECT_EQ(raw::StatusOf(known), 503) << known;
   EXPECT_EQ(Reason(known), "UPSTREAM_NOT_CONFIGURED");
+}
+
+// Notifications are limited per client address before they count against the provider: one
+// address flooding a real provider's webhook is refused, another address still gets through.
+TEST_F(EdgeTest, WebhooksAreRateLimitedPerClientAddress) {
+  auto post = [](const std::string& source) {
+    const int fd = raw::Connect(Port(), source);
+    EXPECT_GE(fd, 0);
+    raw::SendAll(fd,
+                 "POST /webhooks/paidy HTTP/1.1\r\nHost: qcash\r\nConnection: close\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    const std::string response = raw::ReadResponse(fd, seconds(10));
+    close(fd);
+    return response;
+  };
+  for (int i = 0; i < kWebhooksPerAddress; ++i) {
+    const std::string passed = post("127.0.4.1");
+    EXPECT_EQ(Reason(passed), "UPSTREAM_NOT_CONFIGURED") << i << ": " << passed;
+  }
+  const std::string limited = post("127.0.4.1");
+  EXPECT_EQ(raw::StatusOf(limited), 429) << limited;
+  EXPECT_EQ(Reason(limited), "RATE_LIMITED");
+  EXPECT_NE(limited.find("Retry-After: "), std::string::npos);
+  const std::string other = post("127.0.4.2");
+  EXPECT_EQ(Reason(other), "UPSTREAM_NOT_CONFIGURED") << other;
 }
 
 }  // namespace
