@@ -91,10 +91,9 @@ absl::Status Run() {
   auto concurrency = EnvInt("QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX", 16, 1, 10'000);
   auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
   auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
-  for (const auto* v :
-       {&rate_limit, &rate_window, &threads, &queue_max, &io_threads, &headers_max, &body_max,
-        &request_timeout, &idle_timeout, &connections_max, &per_address_max, &timeout, &concurrency,
-        &unready_ms, &drain_ms}) {
+  for (const auto* v : {&rate_limit, &rate_window, &threads, &queue_max, &io_threads, &headers_max,
+                        &body_max, &request_timeout, &idle_timeout, &connections_max,
+                        &per_address_max, &timeout, &concurrency, &unready_ms, &drain_ms}) {
     if (!v->ok()) return v->status();
   }
   if (!secure.ok()) return secure.status();
