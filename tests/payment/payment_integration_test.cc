@@ -579,9 +579,10 @@ TEST_F(PaymentTest, P7ForgedStaleAndUnknownNotificationsAreRecordedNeverApplied)
   const int64_t mismatch_before = Rejected("PROVIDER_MISMATCH");
   EXPECT_EQ(PostWebhook("konbini", paid, DevSecret("konbini"), now_s), 400);
   EXPECT_EQ(Rejected("PROVIDER_MISMATCH"), mismatch_before + 1);
+  // An unknown provider is stopped at the gateway (404) and never reaches payment: no row.
   const int64_t unknown_provider_before = Rejected("UNKNOWN_PROVIDER");
-  EXPECT_EQ(PostWebhook("bitcoin", paid, paypal_secret, now_s), 400);
-  EXPECT_EQ(Rejected("UNKNOWN_PROVIDER"), unknown_provider_before + 1);
+  EXPECT_EQ(PostWebhook("bitcoin", paid, paypal_secret, now_s), 404);
+  EXPECT_EQ(Rejected("UNKNOWN_PROVIDER"), unknown_provider_before);
   const std::string unknown_order = "co_00000000000000000000000000000000";
   const int64_t unknown_before = Rejected("UNKNOWN_ORDER");
   EXPECT_EQ(
