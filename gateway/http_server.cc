@@ -305,6 +305,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadHeader() {
+    head_request_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().header_bytes_max));
     parser_->body_limit(options().body_bytes_max);
@@ -380,6 +381,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     request.body = std::move(parser_->get().body());
     keep_alive_ = parser_->get().keep_alive();
     version_ = parser_->get().version();
+    head_request_ = parser_->get().method() == http::verb::head;
     if (server_->is_inline_ && server_->is_inline_(request)) {
       HttpResponse response;
       server_->RunHandler(request, response);
@@ -419,9 +421,14 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     for (const auto& [name, value] : options().default_headers) message->insert(name, value);
     for (const auto& [name, value] : response.headers) message->erase(name);  // handler wins
     for (const auto& [name, value] : response.headers) message->insert(name, value);
-    message->body() = std::move(response.body);
     message->keep_alive(!close);
-    message->prepare_payload();
+    if (head_request_) {
+      // The headers GET would send, Content-Length included, and no body (RFC 9110 9.3.2).
+      message->content_length(response.body.size());
+    } else {
+      message->body() = std::move(response.body);
+      message->prepare_payload();
+    }
     stream_.expires_after(options().request_timeout);
     http::async_write(
         stream_, *message,
@@ -463,6 +470,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   bool waiting_ = false;  // between requests (Stop() may close the connection)
   bool keep_alive_ = false;
+  bool head_request_ = false;  // the request being answered is a HEAD
   unsigned version_ = 11;
   size_t drained_ = 0;
   std::array<char, 4096> scratch_;

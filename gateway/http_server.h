@@ -14,7 +14,8 @@
 //   - handlers run on a bounded worker pool with a bounded queue (503 with Retry-After when it is
 //     full); requests the `is_inline` predicate selects (the health checks) are answered on the
 //     I/O thread itself and never wait behind the queue.
-// The server never serves ranges or compresses: handlers produce whole bodies.
+// The server never serves ranges or compresses: handlers produce whole bodies. The answer to a
+// HEAD request is sent without its body.
 #ifndef QCASH_GATEWAY_HTTP_SERVER_H_
 #define QCASH_GATEWAY_HTTP_SERVER_H_
 

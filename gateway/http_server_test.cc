@@ -100,6 +100,25 @@ TEST(HttpServerTest, AnswersAndKeepsConnectionsAlive) {
   EXPECT_EQ(server.calls(), 3);
 }
 
+// HEAD: the headers of the answer with its Content-Length, no body; the connection stays usable.
+TEST(HttpServerTest, HeadGetsNoBody) {
+  TestServer server({});
+  const int fd = raw::Connect(server.port());
+  ASSERT_TRUE(raw::SendAll(fd,
+                           "HEAD /x HTTP/1.1\r\nHost: t\r\n\r\nGET /y HTTP/1.1\r\nHost: t\r\n"
+                           "Connection: close\r\n\r\n"));
+  const std::string both = raw::ReadFor(fd, milliseconds(3000));
+  close(fd);
+  const size_t second = both.find("HTTP/1.1 200", 1);
+  ASSERT_NE(second, std::string::npos) << both;
+  const std::string head = both.substr(0, second);
+  EXPECT_EQ(raw::StatusOf(head), 200) << head;
+  // "handled HEAD /x 127.0.0.1": 25 bytes.
+  EXPECT_NE(head.find("Content-Length: 25"), std::string::npos) << head;
+  EXPECT_EQ(head.find("handled"), std::string::npos) << head;
+  EXPECT_NE(both.find("handled GET /y"), std::string::npos) << both;
+}
+
 TEST(HttpServerTest, ChunkedBodyIsCountedDecodedAndCutAtTheLimit) {
   HttpServer::Options options;
   options.body_bytes_max = 1024;

@@ -188,9 +188,11 @@ void Gateway::Handle(const HttpRequest& request, HttpResponse& response) {
   response.SetHeader("X-Request-Id", RequestId(request));
   const PathRoute* found = nullptr;
   std::vector<std::string> params;
+  // HEAD is answered as GET (the server sends no body).
+  const std::string method = request.method == "HEAD" ? "GET" : request.method;
   for (const PathRoute& route : routes_) {
     std::smatch match;
-    if (route.method != request.method || !std::regex_match(request.path, match, route.pattern)) {
+    if (route.method != method || !std::regex_match(request.path, match, route.pattern)) {
       continue;
     }
     found = &route;
