@@ -70,8 +70,10 @@ absl::Status Run() {
     return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_GATEWAY_LISTEN must be host:port");
   }
   const std::string host = listen.substr(0, colon);
-  auto public_key = ReadSecretFile("QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE");
-  if (!public_key.ok()) return public_key.status();
+  // One key file, or a directory of <kid>.pem files while keys rotate; neither stops start-up.
+  auto token_keys = qcash::LoadSellerTokenKeys(EnvString("QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE", ""),
+                                               EnvString("QCASH_GATEWAY_TOKEN_PUBLIC_KEY_DIR", ""));
+  if (!token_keys.ok()) return token_keys.status();
   auto csrf_secret = ReadSecretFile("QCASH_GATEWAY_CSRF_SECRET_FILE");
   if (!csrf_secret.ok()) return csrf_secret.status();
   auto secure = qcash::EnvBool("QCASH_GATEWAY_SECURE_COOKIES", true);
@@ -159,13 +161,18 @@ absl::Status Run() {
   if (!webhook_address_limit.ok()) return webhook_address_limit.status();
   qcash::gateway::RateLimiter webhook_address_limiter(&redis, *webhook_address_limit,
                                                       absl::Seconds(60));
-  qcash::gateway::Authenticator auth(
-      {*public_key, options.token_issuer, options.token_audience, absl::Seconds(30)}, *csrf_secret);
+  qcash::SellerTokenConfig token_config;
+  token_config.issuer = options.token_issuer;
+  token_config.audience = options.token_audience;
+  token_config.leeway = absl::Seconds(30);
+  token_config.keys = *std::move(token_keys);
+  auto auth = qcash::gateway::Authenticator::Create(std::move(token_config), *csrf_secret);
+  if (!auth.ok()) return auth.status();  // a CSRF secret under 32 bytes: fail closed
 
   auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
   if (!metrics.ok()) return metrics.status();
-  qcash::gateway::Gateway gateway(options, &auth, upstreams->get(), &limiter, &webhook_limiter,
-                                  &webhook_address_limiter);
+  qcash::gateway::Gateway gateway(options, auth->get(), upstreams->get(), &limiter,
+                                  &webhook_limiter, &webhook_address_limiter);
   const int bound = gateway.Bind(host, port);
   if (bound < 0) return qcash::Unavailable("LISTEN_FAILED", "cannot listen on " + listen);
   absl::Notification served;

@@ -102,7 +102,14 @@ void SendError(HttpResponse& response, const absl::Status& status, int http_stat
   if (status.code() == absl::StatusCode::kUnauthenticated) {
     response.SetHeader("WWW-Authenticate", "Bearer realm=\"qcash\"");
   }
-  response.SetContent(ErrorBody(status, kDomain), "application/json");
+  // The body carries the reason, a Japanese message and the request id, never the internal
+  // text; that goes to the log under the same request id, where support finds it.
+  const std::string request_id = response.Header("X-Request-Id");
+  Log(LogLevel::kInfo, "http_error",
+      {{"request_id", request_id},
+       {"code", absl::StatusCodeToString(status.code())},
+       {"message", std::string(status.message())}});
+  response.SetContent(ErrorBody(status, kDomain, request_id), "application/json");
 }
 
 // `/api/v1/charge/orders/{order_id}` -> `/api/v1/charge/orders/([^/]+)`.

@@ -60,7 +60,8 @@ const Q = (() => {
     const headers = { Accept: 'application/json' };
     if (method !== 'GET') {
       headers['Content-Type'] = 'application/json';
-      headers['X-CSRF-Token'] = cookie('qcash_csrf');
+      // Behind TLS the cookie carries the __Host- prefix (bound to this origin, Secure, Path=/).
+      headers['X-CSRF-Token'] = cookie('__Host-qcash_csrf') || cookie('qcash_csrf');
       headers['Idempotency-Key'] = key || newKey();
     }
     const response = await fetch(url, {

@@ -5,13 +5,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
-
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -202,15 +201,16 @@ TEST_F(GatewayApiTest, MissingExpiredAndForgedTokensAreRejected) {
   EXPECT_EQ(Reason(none), "NO_TOKEN");
   EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"qcash\"");
 
-  auto expired = Get("/api/v1/balance", Token(seller, absl::Hours(1), absl::Now() - absl::Hours(3)));
+  auto expired =
+      Get("/api/v1/balance", Token(seller, absl::Hours(1), absl::Now() - absl::Hours(3)));
   ASSERT_TRUE(expired);
   EXPECT_EQ(expired->status, 401);
   EXPECT_EQ(Reason(expired), "TOKEN_EXPIRED");
 
   const auto [other_private, other_public] = NewEcKeyPair();
-  auto forged_token = IssueSellerToken(other_private, env->gateway.token_issuer,
-                                       env->gateway.token_audience, seller, absl::Now(),
-                                       absl::Hours(1));
+  auto forged_token =
+      IssueSellerToken(other_private, env->gateway.token_issuer, env->gateway.token_audience,
+                       seller, absl::Now(), absl::Hours(1));
   ASSERT_TRUE(forged_token.ok());
   auto forged = Get("/api/v1/balance", *forged_token);
   ASSERT_TRUE(forged);
@@ -234,8 +234,7 @@ TEST_F(GatewayApiTest, ErrorsMapToHttpStatuses) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(Reason(missing), "WALLET_NOT_FOUND");
-  EXPECT_NE(missing->body.find("\"domain\":\"wallet.qcash\""), std::string::npos)
-      << missing->body;
+  EXPECT_NE(missing->body.find("\"domain\":\"wallet.qcash\""), std::string::npos) << missing->body;
 
   const std::string seller = NewSeller();
   Fund(seller, 1'000);
@@ -340,8 +339,8 @@ TEST_F(GatewayApiTest, SecurityHeadersOnEveryResponse) {
 // and a CSRF cookie it can.
 TEST_F(GatewayApiTest, DevLoginSetsStrictCookies) {
   const std::string seller = NewSeller();
-  auto response = Client().Post("/dev/login", "seller_id=" + seller,
-                                "application/x-www-form-urlencoded");
+  auto response =
+      Client().Post("/dev/login", "seller_id=" + seller, "application/x-www-form-urlencoded");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 303);
   std::string session, csrf;
@@ -375,8 +374,8 @@ TEST_F(GatewayApiTest, SecureCookiesUseTheHostPrefix) {
   ASSERT_TRUE(secure.ok()) << secure.status();
   httplib::Client client(secure->host, secure->port);
   client.set_read_timeout(10, 0);
-  auto login = client.Post("/dev/login", "seller_id=" + NewSeller(),
-                           "application/x-www-form-urlencoded");
+  auto login =
+      client.Post("/dev/login", "seller_id=" + NewSeller(), "application/x-www-form-urlencoded");
   ASSERT_TRUE(login);
   EXPECT_EQ(login->status, 303);
   EXPECT_FALSE(login->get_header_value("Strict-Transport-Security").empty());
@@ -458,14 +457,14 @@ TEST_F(GatewayApiTest, ChargeEndpoints) {
   auto back = Send("POST", "/api/v1/charge/orders/" + paypal_id + "/complete", token, "{}");
   ASSERT_TRUE(back);
   EXPECT_EQ(back->status, 200) << back->body;
-  auto cancel = Send("POST", "/api/v1/charge/orders/" + paypal_id + "/cancel", token, "{}",
-                     "cancel-1");
+  auto cancel =
+      Send("POST", "/api/v1/charge/orders/" + paypal_id + "/cancel", token, "{}", "cancel-1");
   ASSERT_TRUE(cancel);
   EXPECT_EQ(cancel->status, 200) << cancel->body;
   EXPECT_NE(cancel->body.find("ORDER_STATE_CANCELLED"), std::string::npos);
   // FAILED_PRECONDITION -> 400: a paid order cannot be cancelled (P5).
-  auto paid_cancel = Send("POST", "/api/v1/charge/orders/" + order_id + "/cancel", token, "{}",
-                          "cancel-2");
+  auto paid_cancel =
+      Send("POST", "/api/v1/charge/orders/" + order_id + "/cancel", token, "{}", "cancel-2");
   ASSERT_TRUE(paid_cancel);
   EXPECT_EQ(paid_cancel->status, 400);
   EXPECT_EQ(Reason(paid_cancel), "ORDER_ALREADY_PAID");
@@ -500,9 +499,9 @@ TEST_F(GatewayApiTest, ChargeEndpoints) {
   auto funded_balance = Get("/api/v1/balance", token);
   EXPECT_NE(funded_balance->body.find("\"qmoneyYen\":\"2000\""), std::string::npos)
       << funded_balance->body;
-  auto wrong = Send("PUT", "/api/v1/qsign-password", token,
-                    R"({"currentPassword":"not it at all","newPassword":"another one 123"})",
-                    "qsign-2");
+  auto wrong =
+      Send("PUT", "/api/v1/qsign-password", token,
+           R"({"currentPassword":"not it at all","newPassword":"another one 123"})", "qsign-2");
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 403);  // PERMISSION_DENIED
   EXPECT_EQ(Reason(wrong), "WRONG_QSIGN_PASSWORD");
@@ -546,9 +545,9 @@ TEST_F(GatewayApiTest, SellerACannotSeeSellerBOrders) {
   const std::string b = NewSeller();
   Fund(a, 0);
   Fund(b, 0);
-  auto order = Send("POST", "/api/v1/charge/orders", Token(b),
-                    R"({"denomination":"DENOMINATION_100","method":"PAYMENT_METHOD_BANK_TRANSFER"})",
-                    "b-order");
+  auto order = Send(
+      "POST", "/api/v1/charge/orders", Token(b),
+      R"({"denomination":"DENOMINATION_100","method":"PAYMENT_METHOD_BANK_TRANSFER"})", "b-order");
   ASSERT_TRUE(order);
   ASSERT_EQ(order->status, 200) << order->body;
   const std::string b_order = Field(order->body, "orderId");
@@ -566,7 +565,8 @@ TEST_F(GatewayApiTest, SellerACannotSeeSellerBOrders) {
 // CSRF: a cookie-authenticated change needs the page's token.
 TEST_F(GatewayApiTest, CookieCallersNeedTheCsrfToken) {
   const std::string seller = NewSeller();
-  auto login = Client().Post("/dev/login", "seller_id=" + seller, "application/x-www-form-urlencoded");
+  auto login =
+      Client().Post("/dev/login", "seller_id=" + seller, "application/x-www-form-urlencoded");
   ASSERT_TRUE(login);
   std::string session, csrf;
   for (const auto& [name, value] : login->headers) {
@@ -577,16 +577,16 @@ TEST_F(GatewayApiTest, CookieCallersNeedTheCsrfToken) {
   Secrets().insert("csrf test password");
   Secrets().insert(session.substr(session.find('=') + 1));
   const std::string body = R"({"newPassword":"csrf test password"})";
-  auto forged = Client().Put("/api/v1/qsign-password",
-                             {{"Cookie", session}, {"Idempotency-Key", "csrf-1"}}, body,
-                             "application/json");
+  auto forged =
+      Client().Put("/api/v1/qsign-password", {{"Cookie", session}, {"Idempotency-Key", "csrf-1"}},
+                   body, "application/json");
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 403);
   EXPECT_EQ(Reason(forged), "CSRF_TOKEN_INVALID");
-  auto genuine = Client().Put("/api/v1/qsign-password",
-                              {{"Cookie", session}, {"Idempotency-Key", "csrf-2"},
-                               {"X-CSRF-Token", csrf}},
-                              body, "application/json");
+  auto genuine =
+      Client().Put("/api/v1/qsign-password",
+                   {{"Cookie", session}, {"Idempotency-Key", "csrf-2"}, {"X-CSRF-Token", csrf}},
+                   body, "application/json");
   ASSERT_TRUE(genuine);
   EXPECT_EQ(genuine->status, 200) << genuine->body;
 }
@@ -596,21 +596,23 @@ TEST_F(GatewayApiTest, ForgedWebhookIsRejectedAndChangesNothing) {
   const std::string seller = NewSeller();
   Fund(seller, 0);
   const std::string token = Token(seller);
-  auto order = Send("POST", "/api/v1/charge/orders", token,
-                    R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_BANK_TRANSFER"})",
-                    "forge-order");
+  auto order =
+      Send("POST", "/api/v1/charge/orders", token,
+           R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_BANK_TRANSFER"})",
+           "forge-order");
   ASSERT_TRUE(order);
   ASSERT_EQ(order->status, 200) << order->body;
   const std::string order_id = Field(order->body, "orderId");
-  const std::string body = absl::StrCat(
-      R"({"event_id":"evt_forged_1","type":"payment.paid","created_unix":")",
-      absl::ToUnixSeconds(absl::Now()),
-      R"(","payment":{"payment_id":"pay_x","merchant_reference":")", order_id,
-      R"(","amount_yen":"1000","currency":"JPY","status":"paid"}})");
-  auto forged = Client().Post("/webhooks/bank_transfer",
-                              {{"X-Qcash-Timestamp", absl::StrCat(absl::ToUnixSeconds(absl::Now()))},
-                               {"X-Qcash-Signature", "v1=" + std::string(64, 'a')}},
-                              body, "application/json");
+  const std::string body =
+      absl::StrCat(R"({"event_id":"evt_forged_1","type":"payment.paid","created_unix":")",
+                   absl::ToUnixSeconds(absl::Now()),
+                   R"(","payment":{"payment_id":"pay_x","merchant_reference":")", order_id,
+                   R"(","amount_yen":"1000","currency":"JPY","status":"paid"}})");
+  auto forged =
+      Client().Post("/webhooks/bank_transfer",
+                    {{"X-Qcash-Timestamp", absl::StrCat(absl::ToUnixSeconds(absl::Now()))},
+                     {"X-Qcash-Signature", "v1=" + std::string(64, 'a')}},
+                    body, "application/json");
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 401) << forged->body;
   EXPECT_EQ(Reason(forged), "INVALID_SIGNATURE");
@@ -632,8 +634,7 @@ TEST_F(GatewayApiTest, PointsEndpoints) {
   auto summary = Get("/api/v1/points/summary", token);
   ASSERT_TRUE(summary);
   EXPECT_EQ(summary->status, 200) << summary->body;
-  EXPECT_NE(summary->body.find("\"convertiblePoints\":\"0\""), std::string::npos)
-      << summary->body;
+  EXPECT_NE(summary->body.find("\"convertiblePoints\":\"0\""), std::string::npos) << summary->body;
   auto convert = Send("POST", "/api/v1/points/conversions", token, "{}", "convert-1");
   ASSERT_TRUE(convert);
   EXPECT_EQ(convert->status, 400);  // FAILED_PRECONDITION: nothing to convert
@@ -647,11 +648,11 @@ TEST_F(GatewayApiTest, PointsEndpoints) {
   auto past = Get("/api/v1/points/past?period.month.year=2019&period.month.month=6", token);
   ASSERT_TRUE(past);
   EXPECT_EQ(past->status, 200) << past->body;
-  auto crossing = Get(
-      "/api/v1/points/products?period.dates.from.year=2019&period.dates.from.month=6&"
-      "period.dates.from.day=20&period.dates.to.year=2019&period.dates.to.month=7&"
-      "period.dates.to.day=10",
-      token);
+  auto crossing =
+      Get("/api/v1/points/products?period.dates.from.year=2019&period.dates.from.month=6&"
+          "period.dates.from.day=20&period.dates.to.year=2019&period.dates.to.month=7&"
+          "period.dates.to.day=10",
+          token);
   ASSERT_TRUE(crossing);
   EXPECT_EQ(crossing->status, 400);
   EXPECT_EQ(Reason(crossing), "USE_PAST_SERVICE_POINTS_VIEW");
@@ -680,7 +681,6 @@ TEST_F(GatewayApiTest, MetricsCountRequestsByRouteNotBySeller) {
 }  // namespace
 }  // namespace qcash::testing
 
-
 namespace qcash::testing {
 namespace {
 
@@ -689,7 +689,22 @@ namespace {
 // cookies or secrets the run used.
 TEST_F(GatewayApiTest, ZzLogsOfTheWholeRunHoldNoSecret) {
   ASSERT_GT(Secrets().size(), 5u);
-  Secrets().insert("test-csrf-secret");
+  Secrets().insert("test-csrf-secret-of-at-least-32-bytes");
+  auto file_text = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+  };
+  // The Redis passwords and the wallet's replay key.
+  for (const std::string& secret :
+       {file_text(env->stack->redis->PasswordFile("wallet")),
+        file_text(env->stack->redis->PasswordFile("payment")),
+        file_text(env->stack->gateway_redis->PasswordFile("gateway")),
+        file_text(env->stack->wallet_env.at("QCASH_WALLET_REPLAY_KEY_FILE"))}) {
+    ASSERT_GE(secret.size(), 16u) << "a secret file was not read";
+    Secrets().insert(secret);
+  }
   for (const char* provider : {"card", "paypal", "bank_transfer", "konbini"}) {
     Secrets().insert(std::string("test-secret-of-") + provider);
   }
