@@ -69,7 +69,10 @@ std::chrono::milliseconds Backoff(const RetryPolicy& policy, int attempt) {
 void PrepareContext(grpc::ClientContext* context, const RetryPolicy& policy,
                     const std::string& caller, bool insecure_dev) {
   context->set_deadline(std::chrono::system_clock::now() + policy.attempt_timeout);
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+  // Development builds only (DESIGN.md section 7); a release build has no insecure mode.
   if (insecure_dev && !caller.empty()) context->AddMetadata("x-qcash-caller", caller);
+#endif
 }
 
 }  // namespace qcash

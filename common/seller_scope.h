@@ -22,11 +22,13 @@ class SellerScope {
  public:
   // From QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE (one key) or _DIR (<kid>.pem files, for a key
   // rotation: common/seller_token.h), and _ISSUER, _AUDIENCE (defaults qoo10-login and
-  // qcash-gateway). Without a key the scope is not enforced, which only a development
-  // configuration may choose (it is logged at start-up).
-  // Errors: INVALID_ARGUMENT when a key cannot be read or the keys cannot choose (two keys
-  // without ids, an id twice).
-  static absl::StatusOr<std::unique_ptr<SellerScope>> FromEnv();
+  // qcash-gateway). Fail closed (DESIGN.md section 7): a key is required, except in plaintext
+  // development mode (`insecure_dev`, development builds only), where without one the scope is
+  // not enforced (logged at start-up).
+  // Errors: INVALID_ARGUMENT (INVALID_CONFIG) when no key is configured outside plaintext
+  // development, a key cannot be read or is no EC P-256 public key, or the keys cannot choose
+  // (two keys without ids, an id twice).
+  static absl::StatusOr<std::unique_ptr<SellerScope>> FromEnv(bool insecure_dev);
   explicit SellerScope(std::unique_ptr<SellerTokenVerifier> verifier)
       : verifier_(std::move(verifier)) {}
 

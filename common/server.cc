@@ -2,13 +2,17 @@
 
 #include <google/protobuf/message.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/support/server_interceptor.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/support/server_interceptor.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -131,21 +135,59 @@ class RpcObserverFactory final : public grpc::experimental::ServerInterceptorFac
   const bool insecure_dev_;
 };
 
+// Leaves gRPC's server reflection out of one server. The reflection library registers its
+// plugin for every ServerBuilder of the process when it is loaded, so leaving it out is an
+// option of the builder rather than a call not made.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(
+        std::remove_if(plugins->begin(), plugins->end(),
+                       [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+                         return dynamic_cast<grpc::reflection::ProtoServerReflectionPlugin*>(
+                                    plugin.get()) != nullptr;
+                       }),
+        plugins->end());
+  }
+};
+
 }  // namespace
+
+absl::Status DevelopmentOnly(absl::string_view setting) {
+  return InvalidArgument("INVALID_CONFIG",
+                         absl::StrCat(setting,
+                                      " is a development convenience, and this is a release "
+                                      "build without it (build with -DQCASH_DEVELOPMENT=ON for "
+                                      "development and tests)"));
+}
 
 absl::StatusOr<TransportConfig> TransportConfigFromEnv() {
   TransportConfig config;
   auto insecure = EnvBool("QCASH_INSECURE_DEV", false);
   if (!insecure.ok()) return insecure.status();
+  // Fail closed: plaintext with identities from metadata exists only in development builds.
+  if (*insecure && !kDevelopmentBuild) return DevelopmentOnly("QCASH_INSECURE_DEV=1");
   config.insecure_dev = *insecure;
   config.cert_file = EnvString("QCASH_TLS_CERT", "");
   config.key_file = EnvString("QCASH_TLS_KEY", "");
   config.ca_file = EnvString("QCASH_TLS_CA", "");
-  const bool tls = !config.cert_file.empty() && !config.key_file.empty() && !config.ca_file.empty();
+  const int tls_files =
+      !config.cert_file.empty() + !config.key_file.empty() + !config.ca_file.empty();
+  // Some of the files but not all is a broken TLS configuration, never a reason to fall back
+  // to plaintext.
+  if (tls_files != 0 && tls_files != 3) {
+    return InvalidArgument("INVALID_CONFIG",
+                           "QCASH_TLS_CERT, QCASH_TLS_KEY and QCASH_TLS_CA go together: "
+                           "one of them is empty");
+  }
+  const bool tls = tls_files == 3;
   if (!tls && !config.insecure_dev) {
     return InvalidArgument("INVALID_CONFIG",
-                           "set QCASH_TLS_CERT, QCASH_TLS_KEY and QCASH_TLS_CA, or "
-                           "QCASH_INSECURE_DEV=1 for plaintext development");
+                           kDevelopmentBuild
+                               ? "set QCASH_TLS_CERT, QCASH_TLS_KEY and QCASH_TLS_CA, or "
+                                 "QCASH_INSECURE_DEV=1 for plaintext development"
+                               : "set QCASH_TLS_CERT, QCASH_TLS_KEY and QCASH_TLS_CA");
   }
   if (tls) config.insecure_dev = false;  // TLS wins when both are given
   return config;
@@ -175,6 +217,9 @@ absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& contex
       if (!value.empty()) return std::string(value.data(), value.size());
     }
   }
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+  // Development only (DESIGN.md section 7): a release build has no code that takes an
+  // identity from what the caller says about itself.
   if (insecure_dev) {
     const auto& metadata = context.client_metadata();
     auto it = metadata.find("x-qcash-caller");
@@ -182,6 +227,7 @@ absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& contex
       return std::string(it->second.data(), it->second.size());
     }
   }
+#endif
   return Unauthenticated("NO_CALLER_IDENTITY", "the caller's identity is unknown");
 }
 
@@ -219,6 +265,10 @@ absl::StatusOr<ServeOptions> ServeOptionsFromEnv(absl::string_view service_name,
   auto transport = TransportConfigFromEnv();
   if (!transport.ok()) return transport.status();
   options.transport = *transport;
+  // Off in production (DESIGN.md section 7); on by default only for plaintext development.
+  auto reflection = EnvBool("QCASH_GRPC_REFLECTION", options.transport.insecure_dev);
+  if (!reflection.ok()) return reflection.status();
+  options.reflection = *reflection;
   auto credentials = MakeServerCredentials(options.transport);
   if (!credentials.ok()) return credentials.status();
   options.credentials = *credentials;
@@ -238,42 +288,72 @@ int ServiceMain(absl::string_view service, absl::Status (*run)()) {
 
 absl::Status Serve(const ServeOptions& options) {
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  if (options.reflection) {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  } else {
+    builder.SetOption(std::make_unique<WithoutReflection>());
+  }
   int bound_port = 0;
   builder.AddListeningPort(options.listen_address, options.credentials, &bound_port);
-  int health_port = 0;
-  if (!options.health_listen_address.empty()) {
-    builder.AddListeningPort(options.health_listen_address, grpc::InsecureServerCredentials(),
-                             &health_port);
-  }
   for (grpc::Service* service : options.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> observers;
   observers.push_back(std::make_unique<RpcObserverFactory>(options.transport.insecure_dev));
   builder.experimental().SetInterceptorCreators(std::move(observers));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || bound_port == 0 ||
-      (!options.health_listen_address.empty() && health_port == 0)) {
-    return Unavailable("LISTEN_FAILED", absl::StrCat("cannot listen on ", options.listen_address,
-                                                     " ", options.health_listen_address));
+  if (server == nullptr || bound_port == 0) {
+    return Unavailable("LISTEN_FAILED", absl::StrCat("cannot listen on ", options.listen_address));
   }
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus(options.service_name, true);
-  health->SetServingStatus(kLivenessService, true);
-  health->SetServingStatus(true);
+  // The probe port is a server of its own, so that plaintext reaches the health service and
+  // nothing else: no service, no reflection (a port shared with the main server would serve
+  // every registered service there).
+  // Answers UNIMPLEMENTED to every method but the health service's. gRPC builds no server
+  // without a service of its own (the default health service is added only as it starts).
+  // Declared first, so that it outlives the server.
+  grpc::CallbackGenericService unimplemented;
+  std::unique_ptr<grpc::Server> probe;
+  if (!options.health_listen_address.empty()) {
+    grpc::ServerBuilder probe_builder;
+    probe_builder.SetOption(std::make_unique<WithoutReflection>());
+    probe_builder.RegisterCallbackGenericService(&unimplemented);
+    int health_port = 0;
+    probe_builder.AddListeningPort(options.health_listen_address, grpc::InsecureServerCredentials(),
+                                   &health_port);
+    probe = probe_builder.BuildAndStart();
+    if (probe == nullptr || health_port == 0) {
+      server->Shutdown();
+      return Unavailable("LISTEN_FAILED",
+                         absl::StrCat("cannot listen on ", options.health_listen_address));
+    }
+  }
+  std::vector<grpc::HealthCheckServiceInterface*> health = {server->GetHealthCheckService()};
+  if (probe != nullptr) health.push_back(probe->GetHealthCheckService());
+  const auto set_serving = [&health](const std::string& service, bool serving) {
+    for (grpc::HealthCheckServiceInterface* h : health) h->SetServingStatus(service, serving);
+  };
+  set_serving(options.service_name, true);
+  set_serving(kLivenessService, true);
+  set_serving("", true);
   Log(LogLevel::kInfo, "serving",
-      {{"address", options.listen_address}, {"port", bound_port},
-       {"service", options.service_name}});
+      {{"address", options.listen_address},
+       {"port", bound_port},
+       {"service", options.service_name},
+       {"reflection", options.reflection},
+       {"probe_address", options.health_listen_address}});
 
   const std::string signal = WaitForTerminationSignal();
   Log(LogLevel::kInfo, "stopping", {{"signal", signal}});
   // Not ready first, so that no new calls are routed here; live all along (kLivenessService
   // stays SERVING until the process exits).
-  health->SetServingStatus(options.service_name, false);
-  health->SetServingStatus("", false);
+  set_serving(options.service_name, false);
+  set_serving("", false);
   std::this_thread::sleep_for(options.unready_delay);
   server->Shutdown(std::chrono::system_clock::now() + options.drain_timeout);
   server->Wait();
+  if (probe != nullptr) {
+    probe->Shutdown();
+    probe->Wait();
+  }
   Log(LogLevel::kInfo, "stopped", {});
   return absl::OkStatus();
 }

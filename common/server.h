@@ -1,7 +1,8 @@
 // Server bootstrap shared by every service: credentials (mTLS, or an explicit insecure
-// development switch), the standard gRPC health service, server reflection, and a graceful
-// stop on SIGTERM: readiness goes NOT_SERVING first, in-flight calls drain, then the process
-// exits within the grace period.
+// development switch), the standard gRPC health service, server reflection when asked for, a
+// plaintext probe port that serves the health service and nothing else, and a graceful stop on
+// SIGTERM: readiness goes NOT_SERVING first, in-flight calls drain, then the process exits
+// within the grace period.
 #ifndef QCASH_COMMON_SERVER_H_
 #define QCASH_COMMON_SERVER_H_
 
@@ -14,29 +15,48 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace qcash {
 
+// True in a development build (cmake -DQCASH_DEVELOPMENT=ON, as scripts/up and scripts/test
+// build): only such a binary contains the development conveniences of DESIGN.md section 7.
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+inline constexpr bool kDevelopmentBuild = true;
+#else
+inline constexpr bool kDevelopmentBuild = false;
+#endif
+
+// Fail closed (DESIGN.md section 7): the error a release binary returns at start-up when its
+// configuration asks for a development convenience it was built without, e.g. `setting` =
+// "QCASH_INSECURE_DEV=1". INVALID_ARGUMENT (INVALID_CONFIG).
+absl::Status DevelopmentOnly(absl::string_view setting);
+
 // Transport security of one process, read from the environment:
 //   QCASH_TLS_CERT, QCASH_TLS_KEY, QCASH_TLS_CA  PEM files: this process's certificate and key
-//                                                and the CA that signs its peers
-//   QCASH_INSECURE_DEV=1                         plaintext; identity from metadata (dev only)
+//                                                and the CA that signs its peers (all three)
+//   QCASH_INSECURE_DEV=1                         plaintext; identity from metadata
+//                                                (development builds only)
 struct TransportConfig {
-  bool insecure_dev = false;
+  bool insecure_dev = false;  // always false in a release build
   std::string cert_file;
   std::string key_file;
   std::string ca_file;
 };
 
-// Errors: INVALID_ARGUMENT when neither TLS files nor the insecure switch are configured.
+// Errors: INVALID_ARGUMENT (INVALID_CONFIG) when neither TLS files nor the insecure switch are
+// configured, when only some of the three TLS files are, or when a release build is asked for
+// QCASH_INSECURE_DEV=1.
 absl::StatusOr<TransportConfig> TransportConfigFromEnv();
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TransportConfig& config);
 
 // The calling service's identity: the common name of its client certificate; in insecure
-// development mode the `x-qcash-caller` metadata. Errors: UNAUTHENTICATED (NO_CALLER_IDENTITY).
+// development mode (development builds only) the `x-qcash-caller` metadata.
+// Errors: UNAUTHENTICATED (NO_CALLER_IDENTITY).
 absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& context,
                                            bool insecure_dev);
 
@@ -62,9 +82,13 @@ struct ServeOptions {
   TransportConfig transport;  // insecure_dev: caller identities in logs come from metadata
   std::shared_ptr<grpc::ServerCredentials> credentials;  // made from `transport`
   std::vector<grpc::Service*> services;
+  // gRPC server reflection on the main port (grpcurl's convenience; it tells anyone who can
+  // connect every method there is). Never on the probe port.
+  bool reflection = false;
   // A second, plaintext port for Kubernetes' native gRPC probes, which cannot present a client
-  // certificate. It answers the health service; every other RPC there fails UNAUTHENTICATED,
-  // since without a certificate there is no caller identity. Empty: none.
+  // certificate. A server of its own that serves the standard health service and nothing else
+  // (every other method there is UNIMPLEMENTED), with the same statuses as the main port.
+  // Empty: none.
   std::string health_listen_address;
   // After SIGTERM: time with readiness NOT_SERVING before the listener closes, so that load
   // balancers stop sending new calls; then in-flight calls get `drain_timeout` to finish.
@@ -76,6 +100,7 @@ struct ServeOptions {
 //   <listen_env>            address to serve gRPC on            `default_listen`
 //   QCASH_TLS_* / QCASH_INSECURE_DEV  transport (TransportConfigFromEnv)
 //   QCASH_HEALTH_LISTEN     plaintext host:port for probes      (empty: off)
+//   QCASH_GRPC_REFLECTION   server reflection on the main port  on only with QCASH_INSECURE_DEV
 //   QCASH_UNREADY_DELAY_MS  not-ready time before draining      0
 //   QCASH_DRAIN_TIMEOUT_MS  in-flight calls' time to finish     10000
 // `services` is left for the caller to fill. Errors: INVALID_ARGUMENT (INVALID_CONFIG).

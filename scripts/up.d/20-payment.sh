@@ -35,6 +35,7 @@ qcash_start_service payment "$QCASH_BUILD/services/payment/qcash-payment" "127.0
   QCASH_PAYMENT_RETURN_URL="http://127.0.0.1:${QCASH_GATEWAY_PORT:-8080}/charge/done" \
   QCASH_PAYMENT_POLL_INTERVAL_S=10 \
   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE="$QCASH_SECRETS/dev-token.pub" \
+  QCASH_GRPC_REFLECTION=1 \
   QCASH_METRICS_LISTEN="127.0.0.1:${QCASH_PAYMENT_METRICS_PORT:-9102}"
 echo "  payment     gRPC 127.0.0.1:$QCASH_PAYMENT_PORT mTLS (qcash.payment.v1.PaymentService; health, reflection; metrics :${QCASH_PAYMENT_METRICS_PORT:-9102}); provider sandbox (development) http://127.0.0.1:$QCASH_SANDBOX_PORT" \
   >"$QCASH_LOCAL/run/payment.info"

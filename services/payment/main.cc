@@ -8,7 +8,8 @@
 //   QCASH_PAYMENT_PROVIDER_URL_<P>    base URL of provider <P> (e.g. _PAYPAL); a provider
 //                                     without one is not offered (PROVIDER_NOT_CONFIGURED)
 //   QCASH_PAYMENT_SANDBOX_URL         development: every provider is the sandbox at this URL
-//   QCASH_PAYMENT_DEV_SANDBOX=1       development: accept the sandbox (refused otherwise)
+//   QCASH_PAYMENT_DEV_SANDBOX=1       development: accept the sandbox (refused otherwise, and
+//                                     always by a release build)
 //   QCASH_PAYMENT_SECRET_<P> / _WEBHOOK_SECRETS_DIR / _SECRETS_FILE  provider secrets
 //                                     (secrets.h), for every configured provider
 //   QCASH_PAYMENT_RETURN_URL          where providers send the seller back
@@ -23,9 +24,10 @@
 //   QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS   longest wait between retries       60000
 //   QCASH_PAYMENT_WORKERS             threads for calls                     16
 //   QCASH_METRICS_LISTEN              host:port for /metrics (empty: off)
-//   QCASH_HEALTH_LISTEN               plaintext host:port for probes (empty: off)
+//   QCASH_HEALTH_LISTEN               plaintext host:port for probes, health only (empty: off)
+//   QCASH_GRPC_REFLECTION             server reflection             on only with QCASH_INSECURE_DEV
 //   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE  checks the seller tokens the gateway forwards
-//                                     (common/seller_scope.h)
+//                                     (common/seller_scope.h); required with TLS
 //   QCASH_UNREADY_DELAY_MS / QCASH_DRAIN_TIMEOUT_MS / QCASH_TLS_* / QCASH_INSECURE_DEV
 //                                     see common/server.h
 #include <cstdio>
@@ -104,6 +106,11 @@ absl::Status Run() {
     if (!v->ok()) return v->status();
   }
   if (!dev_sandbox.ok()) return dev_sandbox.status();
+  // Fail closed (DESIGN.md section 7): the sandbox pays without money; a release build never
+  // accepts it.
+  if (*dev_sandbox && !qcash::kDevelopmentBuild) {
+    return qcash::DevelopmentOnly("QCASH_PAYMENT_DEV_SANDBOX=1");
+  }
   options.redis.pool_size_max = static_cast<int>(*workers + 2);
   options.qsign_lock = absl::Seconds(*lock_s);
   options.instant_ttl = absl::Seconds(*instant_s);
@@ -124,6 +131,8 @@ absl::Status Run() {
                                           "127.0.0.1:50052");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
+  auto scope = qcash::SellerScope::FromEnv(transport.insecure_dev);
+  if (!scope.ok()) return scope.status();
   qcash::wallet::WalletClient::Options wallet_options;
   wallet_options.target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051");
   wallet_options.transport = transport;
@@ -144,8 +153,6 @@ absl::Status Run() {
   }
   auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
   if (!metrics.ok()) return metrics.status();
-  auto scope = qcash::SellerScope::FromEnv();
-  if (!scope.ok()) return scope.status();
   auto payments = qcash::payment::Payments::Start(options, &wallet, connectors->get());
   if (!payments.ok()) return payments.status();
 

@@ -8,13 +8,15 @@
 //   QCASH_POINTS_CONVERSION_LEASE_MS     one process's turn on a conversion 30000
 //   QCASH_POINTS_COMPLETER_INTERVAL_MS   background completion period      5000
 //   QCASH_METRICS_LISTEN                 host:port for /metrics (empty: off)
-//   QCASH_HEALTH_LISTEN                  plaintext host:port for probes (empty: off)
+//   QCASH_HEALTH_LISTEN                  plaintext host:port for probes, health only (empty: off)
+//   QCASH_GRPC_REFLECTION                server reflection    on only with QCASH_INSECURE_DEV
 //   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE   checks the seller tokens the gateway forwards
-//                                        (common/seller_scope.h)
+//                                        (common/seller_scope.h); required with TLS
 //   QCASH_UNREADY_DELAY_MS               not-ready time before draining    0
 //   QCASH_DRAIN_TIMEOUT_MS               in-flight calls' time to finish   10000
 //   QCASH_TLS_* / QCASH_INSECURE_DEV     see common/server.h
-// Development and tests only; both refused unless QCASH_INSECURE_DEV=1:
+// Development and tests only; both refused unless QCASH_INSECURE_DEV=1, and a release build
+// (without -DQCASH_DEVELOPMENT=ON) contains neither and refuses to start when either is set:
 //   QCASH_POINTS_TEST_CLOCK=1            a settable clock and the qcash.points.v1.PointsTestClock
 //                                        service to set it (absent otherwise)
 //   QCASH_POINTS_FAILPOINT=exit_after_wallet_credit
@@ -37,7 +39,9 @@
 
 namespace {
 
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
 constexpr absl::string_view kFailpointExitAfterCredit = "exit_after_wallet_credit";
+#endif
 
 absl::Status Run() {
   using qcash::EnvInt;
@@ -57,17 +61,25 @@ absl::Status Run() {
   auto test_clock = qcash::EnvBool("QCASH_POINTS_TEST_CLOCK", false);
   if (!test_clock.ok()) return test_clock.status();
   const std::string failpoint = EnvString("QCASH_POINTS_FAILPOINT", "");
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
   if (!failpoint.empty() && failpoint != kFailpointExitAfterCredit) {
     return qcash::InvalidArgument(
         "INVALID_CONFIG",
         absl::StrCat("QCASH_POINTS_FAILPOINT=", failpoint,
                      " is unknown (the only one: ", kFailpointExitAfterCredit, ")"));
   }
+#else
+  // Fail closed (DESIGN.md section 7): a release build has neither switch's code.
+  if (*test_clock) return qcash::DevelopmentOnly("QCASH_POINTS_TEST_CLOCK=1");
+  if (!failpoint.empty()) return qcash::DevelopmentOnly("QCASH_POINTS_FAILPOINT");
+#endif
 
   auto serve = qcash::ServeOptionsFromEnv("qcash.points.v1.PointsService", "QCASH_POINTS_LISTEN",
                                           "127.0.0.1:50053");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
+  auto scope = qcash::SellerScope::FromEnv(transport.insecure_dev);
+  if (!scope.ok()) return scope.status();
   // The test switches change what time it is and crash the process on purpose: never with
   // real credentials.
   if ((*test_clock || !failpoint.empty()) && !transport.insecure_dev) {
@@ -79,7 +91,9 @@ absl::Status Run() {
   options.pool_size = static_cast<int>(*threads + 2);  // + the background step
   options.conversion_lease = std::chrono::milliseconds(*lease_ms);
   options.completer_interval = std::chrono::milliseconds(*completer_ms);
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
   options.exit_after_wallet_credit = failpoint == kFailpointExitAfterCredit;
+#endif
 
   qcash::wallet::WalletClient::Options wallet_options;
   wallet_options.target = wallet_target;
@@ -90,9 +104,11 @@ absl::Status Run() {
   qcash::points::WalletCreditClient wallet(std::move(*wallet_client));
 
   qcash::points::SystemClock system_clock;
+  const qcash::points::Clock* clock = &system_clock;
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
   qcash::points::SettableClock settable_clock;
-  const qcash::points::Clock* clock =
-      *test_clock ? static_cast<const qcash::points::Clock*>(&settable_clock) : &system_clock;
+  if (*test_clock) clock = &settable_clock;
+#endif
 
   qcash::Log(qcash::LogLevel::kInfo, "starting",
              {{"database", qcash::RedactUrl(options.database_url)},
@@ -104,16 +120,16 @@ absl::Status Run() {
               {"failpoint", failpoint}});
   auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
   if (!metrics.ok()) return metrics.status();
-  auto scope = qcash::SellerScope::FromEnv();
-  if (!scope.ok()) return scope.status();
   auto points = qcash::points::Points::Start(options, clock, &wallet);
   if (!points.ok()) return points.status();
 
   qcash::ThreadPool work(static_cast<int>(*threads), 10'000);
   qcash::points::PointsServer server(points->get(), &work, scope->get(), transport.insecure_dev);
-  qcash::points::TestClockServer clock_server(&settable_clock, transport.insecure_dev);
   serve->services = {&server};
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+  qcash::points::TestClockServer clock_server(&settable_clock, transport.insecure_dev);
   if (*test_clock) serve->services.push_back(&clock_server);
+#endif
   absl::Status served = qcash::Serve(*serve);
   (*points)->Stop();
   return served;

@@ -11,11 +11,12 @@
 //   QCASH_WALLET_SWEEP_INTERVAL_MS hold sweeper period                1000
 //   QCASH_WALLET_AUDIT_INTERVAL_S  self-audit period (0: off)         600
 //   QCASH_METRICS_LISTEN           host:port for /metrics (empty: off)
-//   QCASH_HEALTH_LISTEN            plaintext host:port for probes (empty: off)
+//   QCASH_HEALTH_LISTEN            plaintext host:port for probes, health only (empty: off)
+//   QCASH_GRPC_REFLECTION          server reflection          on only with QCASH_INSECURE_DEV
 //   QCASH_UNREADY_DELAY_MS         not-ready time before draining     0
 //   QCASH_DRAIN_TIMEOUT_MS         in-flight calls' time to finish    10000
 //   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE  checks the seller tokens the gateway forwards
-//                                  (common/seller_scope.h)
+//                                  (common/seller_scope.h); required with TLS
 //   QCASH_TLS_* / QCASH_INSECURE_DEV  see common/server.h
 #include <algorithm>
 #include <cstdio>
@@ -74,6 +75,8 @@ absl::Status Run() {
                                           "127.0.0.1:50051");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
+  auto scope = qcash::SellerScope::FromEnv(transport.insecure_dev);
+  if (!scope.ok()) return scope.status();
 
   qcash::Log(qcash::LogLevel::kInfo, "starting",
              {{"database", qcash::RedactUrl(options.database_url)},
@@ -86,8 +89,6 @@ absl::Status Run() {
   auto wallet = qcash::wallet::Wallet::Start(options);
   if (!wallet.ok()) return wallet.status();
 
-  auto scope = qcash::SellerScope::FromEnv();
-  if (!scope.ok()) return scope.status();
   qcash::ThreadPool reads(static_cast<int>(*read_threads), 10'000);
   qcash::wallet::WalletServer server(wallet->get(), &reads, scope->get(), transport.insecure_dev);
   serve->services = {&server};

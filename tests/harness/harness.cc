@@ -491,7 +491,15 @@ std::map<std::string, std::string> Pki::ServiceEnv(const std::string& identity) 
   return {{"QCASH_TLS_CERT", Cert(identity)},
           {"QCASH_TLS_KEY", Key(identity)},
           {"QCASH_TLS_CA", Ca()},
+          {"QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE", SellerTokenPublicKey()},
           {"QCASH_INSECURE_DEV", "0"}};
+}
+
+std::string Pki::SellerTokenPrivateKeyPem() const {
+  std::ifstream in(dir + "/seller-token.key");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
 }
 
 std::shared_ptr<grpc::ChannelCredentials> Pki::Client(const std::string& identity) const {
@@ -520,7 +528,13 @@ absl::StatusOr<Pki> MakePki(const std::string& dir, const std::vector<std::strin
   if (!exit.ok() || *exit != 0) {
     return absl::InternalError(absl::StrCat("scripts/dev-pki failed; see ", spec.log_file));
   }
-  return Pki{dir};
+  Pki pki{dir};
+  if (!fs::exists(pki.SellerTokenPublicKey())) {
+    const auto [private_pem, public_pem] = NewEcKeyPair();
+    std::ofstream(dir + "/seller-token.key") << private_pem;
+    std::ofstream(pki.SellerTokenPublicKey()) << public_pem;
+  }
+  return pki;
 }
 
 absl::StatusOr<ServiceProcess> StartService(const std::string& binary,

@@ -184,7 +184,12 @@ struct Pki {
   std::string Cert(const std::string& identity) const { return dir + "/" + identity + ".pem"; }
   std::string Key(const std::string& identity) const { return dir + "/" + identity + ".key"; }
   std::string Ca() const { return dir + "/ca.pem"; }
-  // The environment that makes a service use `identity`'s certificate (mTLS on).
+  // The key pair of the seller tokens a TLS service checks (made by MakePki): a service with
+  // TLS refuses to start without the public key (DESIGN.md section 7).
+  std::string SellerTokenPublicKey() const { return dir + "/seller-token.pub"; }
+  std::string SellerTokenPrivateKeyPem() const;
+  // The environment that makes a service use `identity`'s certificate (mTLS on) and check the
+  // seller tokens signed with SellerTokenPrivateKeyPem().
   std::map<std::string, std::string> ServiceEnv(const std::string& identity) const;
   // Client credentials as `identity`.
   std::shared_ptr<grpc::ChannelCredentials> Client(const std::string& identity) const;

@@ -1421,15 +1421,19 @@ TEST_F(PaymentTest, OverMutualTlsIdentitiesComeFromCertificates) {
   password.set_idempotency_key(NewKey());
   password.set_new_password(std::string(kPassword));
   pb::SetQsignPasswordResponse set;
-  ASSERT_TRUE(
-      CallOn(as("gateway").get(), "", &pb::PaymentService::Stub::SetQsignPassword, password, &set)
-          .ok());
+  // With TLS the service requires the seller-token key, so the gateway forwards the token.
+  const std::string token = *IssueSellerToken(pki->SellerTokenPrivateKeyPem(), "qoo10-login",
+                                              "qcash-gateway", seller, absl::Now(), absl::Hours(1));
+  ASSERT_TRUE(CallOn(as("gateway").get(), "", &pb::PaymentService::Stub::SetQsignPassword, password,
+                     &set, token)
+                  .ok());
   create.set_idempotency_key(NewKey());
   create.set_method(pb::PAYMENT_METHOD_QMONEY);
   create.clear_payment_token();
   create.set_qsign_password(std::string(kPassword));
   const grpc::Status s =
-      CallOn(as("gateway").get(), "", &pb::PaymentService::Stub::CreateChargeOrder, create, &created);
+      CallOn(as("gateway").get(), "", &pb::PaymentService::Stub::CreateChargeOrder, create,
+             &created, token);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(created.order().state(), pb::ORDER_STATE_CREDITED);
   const pb::ChargeOrder credited = GetOrder(seller, created.order().order_id());

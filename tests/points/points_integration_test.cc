@@ -1229,8 +1229,11 @@ TEST_F(PointsTest, MutualTlsIdentitiesEndToEnd) {
   EXPECT_GRPC_ERROR(CallOn(marketplace.get(), "gateway", &pb::PointsService::Stub::ConvertPoints,
                            convert, &converted),
                     PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
-  const grpc::Status status =
-      CallOn(gateway.get(), "", &pb::PointsService::Stub::ConvertPoints, convert, &converted);
+  // With TLS the service requires the seller-token key, so the gateway forwards the token.
+  const std::string token = *IssueSellerToken(pki->SellerTokenPrivateKeyPem(), "qoo10-login",
+                                              "qcash-gateway", seller, absl::Now(), absl::Hours(1));
+  const grpc::Status status = CallOn(gateway.get(), "", &pb::PointsService::Stub::ConvertPoints,
+                                     convert, &converted, token);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(converted.conversion().converted_points(), 1'200);
   EXPECT_EQ(converted.conversion().leftover_points(), 34);

@@ -1,8 +1,10 @@
 // Internal gRPC over real mTLS (DESIGN.md section 2): who may connect, and per-caller
 // authorization by the identity in the client certificate. The wallet runs with its own
 // certificate from a development CA; callers present theirs.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <fstream>
@@ -84,6 +86,62 @@ grpc::Status Call(pb::WalletService::Stub* stub,
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   for (const auto& [k, v] : metadata) context.AddMetadata(k, v);
   return (stub->*method)(&context, request, response);
+}
+
+struct ReflectionAnswer {
+  grpc::Status status;
+  std::string reply;  // the raw ServerReflectionResponse, where service names are plain text
+};
+
+// Asks the server reflection service at `address` to list the services.
+ReflectionAnswer ListServicesByReflection(const std::string& address,
+                                          std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc::GenericStub stub(grpc::CreateChannel(address, credentials));
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  auto step = [&](intptr_t id) {
+    return cq.Next(&tag, &ok) && ok && reinterpret_cast<intptr_t>(tag) == id;
+  };
+  ReflectionAnswer answer;
+  call->StartCall(reinterpret_cast<void*>(1));
+  bool alive = step(1);
+  if (alive) {
+    // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited, one byte.
+    const std::string request("\x3a\x01*", 3);
+    grpc::Slice slice(request);
+    grpc::ByteBuffer out(&slice, 1);
+    call->Write(out, reinterpret_cast<void*>(2));
+    alive = step(2);
+  }
+  if (alive) {
+    call->WritesDone(reinterpret_cast<void*>(3));
+    alive = step(3);
+  }
+  if (alive) {
+    grpc::ByteBuffer in;
+    call->Read(&in, reinterpret_cast<void*>(4));
+    std::vector<grpc::Slice> slices;
+    if (step(4) && in.Dump(&slices).ok()) {
+      for (const grpc::Slice& s : slices) {
+        answer.reply.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+      // Drain to the end of the stream, so that Finish reports the server's status.
+      grpc::ByteBuffer more;
+      call->Read(&more, reinterpret_cast<void*>(5));
+      cq.Next(&tag, &ok);
+    }
+  }
+  call->Finish(&answer.status, reinterpret_cast<void*>(6));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return answer;
 }
 
 std::string Key() {
@@ -296,7 +354,9 @@ TEST_F(MtlsTest, GatewayActsOnlyForTheSellerInItsToken) {
   EXPECT_TRUE(Call(ops.get(), &pb::WalletService::Stub::GetBalance, request, &response).ok());
 }
 
-// The plaintext probe port answers health checks, and nothing else.
+// The plaintext probe port answers health checks, and nothing else: the wallet's methods and
+// server reflection are not there at all (UNIMPLEMENTED; before, every service of the process
+// was served there, reflection included, and only the missing identity stopped a call).
 TEST_F(MtlsTest, ProbePortAnswersHealthOnly) {
   auto ready = IsServing(env->health_address, nullptr, "");
   ASSERT_TRUE(ready.ok()) << ready.status();
@@ -304,6 +364,9 @@ TEST_F(MtlsTest, ProbePortAnswersHealthOnly) {
   auto live = IsServing(env->health_address, nullptr, "liveness");
   ASSERT_TRUE(live.ok());
   EXPECT_TRUE(*live);
+  auto own = IsServing(env->health_address, nullptr, "qcash.wallet.v1.WalletService");
+  ASSERT_TRUE(own.ok());
+  EXPECT_TRUE(*own);
   const std::string seller = NewSeller();
   Open(seller);
   auto stub = pb::WalletService::NewStub(
@@ -311,8 +374,44 @@ TEST_F(MtlsTest, ProbePortAnswersHealthOnly) {
   pb::CreditResponse response;
   const grpc::Status s = Call(stub.get(), &pb::WalletService::Stub::Credit, Charge(seller, 1'000),
                               &response, {{"x-qcash-caller", "payment"}});
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+  pb::GetBalanceRequest read;
+  read.set_seller_id(seller);
+  pb::GetBalanceResponse balance;
+  EXPECT_EQ(Call(stub.get(), &pb::WalletService::Stub::GetBalance, read, &balance,
+                 {{"x-qcash-caller", "ops"}})
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  const ReflectionAnswer reflection =
+      ListServicesByReflection(env->health_address, grpc::InsecureChannelCredentials());
+  EXPECT_EQ(reflection.status.error_code(), grpc::StatusCode::UNIMPLEMENTED)
+      << reflection.status.error_message();
+  EXPECT_EQ(reflection.reply.find("qcash.wallet.v1"), std::string::npos);
   EXPECT_EQ(Available(seller), 0);
+}
+
+// Server reflection is off in a production configuration (TLS, QCASH_GRPC_REFLECTION unset)
+// even for an authenticated caller, and on only when asked for.
+TEST_F(MtlsTest, ReflectionIsOffUnlessEnabled) {
+  const ReflectionAnswer off =
+      ListServicesByReflection(env->stack->wallet.address, env->pki.Client("ops"));
+  EXPECT_EQ(off.status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << off.status.error_message();
+  EXPECT_EQ(off.reply.find("qcash.wallet.v1.WalletService"), std::string::npos);
+
+  std::map<std::string, std::string> settings = env->stack->wallet_env;
+  settings["QCASH_HEALTH_LISTEN"] = absl::StrCat("127.0.0.1:", FreePort());
+  settings["QCASH_GRPC_REFLECTION"] = "1";
+  auto wallet = StartService(QCASH_WALLET_BINARY, settings, "QCASH_WALLET_LISTEN",
+                             env->stack->dir + "/wallet-reflection.log");
+  ASSERT_TRUE(wallet.ok()) << wallet.status();
+  const ReflectionAnswer on = ListServicesByReflection(wallet->address, env->pki.Client("ops"));
+  EXPECT_TRUE(on.status.ok()) << on.status.error_message();
+  EXPECT_NE(on.reply.find("qcash.wallet.v1.WalletService"), std::string::npos);
+  // Never on the probe port, even when enabled.
+  const ReflectionAnswer probe =
+      ListServicesByReflection(settings["QCASH_HEALTH_LISTEN"], grpc::InsecureChannelCredentials());
+  EXPECT_EQ(probe.status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  wallet->process->Stop(SIGTERM);
 }
 
 }  // namespace
