@@ -2,6 +2,7 @@
 
 namespace qcash::points {
 
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
 absl::Time SettableClock::Now() const {
   absl::MutexLock lock(&mu_);
   return set_ ? now_ : absl::Now();
@@ -12,5 +13,6 @@ void SettableClock::Set(absl::Time t) {
   set_ = true;
   now_ = t;
 }
+#endif
 
 }  // namespace qcash::points

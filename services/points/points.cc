@@ -384,13 +384,16 @@ absl::StatusOr<ConversionRecord> Points::Drive(ConversionRecord intent, absl::st
   auto receipt = wallet_->CreditConversion(intent.seller_id, intent.wallet_key,
                                            intent.converted_points, intent.conversion_id);
   if (receipt.ok()) {
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
     if (options_.exit_after_wallet_credit) {
-      // TEST-ONLY failpoint (QCASH_POINTS_FAILPOINT=exit_after_wallet_credit): the crash
-      // between the wallet's credit and our record that the recovery must survive.
+      // TEST-ONLY failpoint (QCASH_POINTS_FAILPOINT=exit_after_wallet_credit), development
+      // builds only: the crash between the wallet's credit and our record that the recovery
+      // must survive.
       Log(LogLevel::kWarn, "failpoint_exit_after_wallet_credit",
           {{"seller_id", intent.seller_id}, {"conversion_id", intent.conversion_id}});
       _exit(kFailpointExitCode);
     }
+#endif
     ConversionsCounter()->Add({"completed", std::string(driver)});
     auto conn = pool_->Acquire();
     if (!conn.ok()) return conn.status();  // the lease expires; the background step records it

@@ -311,6 +311,7 @@ grpc::ServerUnaryReactor* PointsServer::GetProductShippingDetail(
              });
 }
 
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
 grpc::ServerUnaryReactor* TestClockServer::SetTime(grpc::CallbackServerContext* context,
                                                    const pb::SetTimeRequest* request,
                                                    pb::SetTimeResponse* response) {
@@ -337,5 +338,6 @@ grpc::ServerUnaryReactor* TestClockServer::SetTime(grpc::CallbackServerContext* 
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
+#endif
 
 }  // namespace qcash::points

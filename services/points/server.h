@@ -1,5 +1,6 @@
 // The gRPC face of the points service: qcash.points.v1.PointsService (and, in test
-// configurations only, qcash.points.v1.PointsTestClock) on the callback API. Thin by design:
+// configurations of development builds only, qcash.points.v1.PointsTestClock) on the callback
+// API. Thin by design:
 // authenticate the caller, authorize by the policy table, translate the request to domain
 // types, run the domain call on a worker pool (every call waits on PostgreSQL, conversions
 // also on the wallet), translate the answer back. No rule of the domain lives here.
@@ -9,6 +10,9 @@
 #include "common/seller_scope.h"
 #include "common/thread_pool.h"
 #include "qcash/points/v1/points.grpc.pb.h"
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+#include "qcash/points/v1/test_clock.grpc.pb.h"
+#endif
 #include "services/points/clock.h"
 #include "services/points/points.h"
 
@@ -49,8 +53,10 @@ class PointsServer final : public pb::PointsService::CallbackService {
   const bool insecure_dev_;
 };
 
-// TEST-ONLY: sets the SettableClock the Points read. main.cc registers it only when
-// QCASH_POINTS_TEST_CLOCK=1 together with QCASH_INSECURE_DEV=1.
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+// TEST-ONLY, development builds only (DESIGN.md section 7): sets the SettableClock the Points
+// read. main.cc registers it only when QCASH_POINTS_TEST_CLOCK=1 together with
+// QCASH_INSECURE_DEV=1.
 class TestClockServer final : public pb::PointsTestClock::CallbackService {
  public:
   TestClockServer(SettableClock* clock, bool insecure_dev)
@@ -64,6 +70,7 @@ class TestClockServer final : public pb::PointsTestClock::CallbackService {
   SettableClock* const clock_;
   const bool insecure_dev_;
 };
+#endif
 
 }  // namespace qcash::points
 

@@ -24,6 +24,7 @@
 #include "common/seller_token.h"
 #include "common/status.h"
 #include "qcash/points/v1/points.grpc.pb.h"
+#include "qcash/points/v1/test_clock.grpc.pb.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/points/points.h"
 #include "tests/harness/grpc_calls.h"
