@@ -53,15 +53,39 @@ qcash_install_packages() {
   # Debian's postgresql package may start a system cluster; ours is separate and on its own port.
 }
 
-# Configures (once) and builds everything. Extra arguments go to cmake at configure time.
+# ccache for the compiler when the machine has it.
+qcash_compiler_launcher() {
+  if command -v ccache >/dev/null; then echo "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"; fi
+}
+
+# Configures (once) and builds everything, as a development build: the local run and the tests
+# use the development conveniences (-DQCASH_DEVELOPMENT=ON; DESIGN.md section 7). Extra
+# arguments go to cmake at configure time.
 qcash_build() {
   if [ ! -f "$QCASH_BUILD/build.ninja" ]; then
-    cmake -S "$QCASH_ROOT" -B "$QCASH_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  elif [ $# -gt 0 ]; then
-    cmake -S "$QCASH_ROOT" -B "$QCASH_BUILD" "$@" >/dev/null
+    # shellcheck disable=SC2046
+    cmake -S "$QCASH_ROOT" -B "$QCASH_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DQCASH_DEVELOPMENT=ON $(qcash_compiler_launcher) "$@" >/dev/null
+  elif [ $# -gt 0 ] || ! grep -q '^QCASH_DEVELOPMENT:BOOL=ON$' "$QCASH_BUILD/CMakeCache.txt"; then
+    cmake -S "$QCASH_ROOT" -B "$QCASH_BUILD" -DQCASH_DEVELOPMENT=ON "$@" >/dev/null
   fi
   qcash_log "building (build/)"
   cmake --build "$QCASH_BUILD" -j "$(nproc)"
+}
+
+# The four service executables once more as the images build them (Release, without the
+# development conveniences) in build/release/, for tests/security/release_binaries_test.
+# Extra arguments go to cmake at configure time.
+qcash_build_release() {
+  local release="$QCASH_BUILD/release"
+  if [ ! -f "$release/build.ninja" ] || [ $# -gt 0 ]; then
+    # shellcheck disable=SC2046
+    cmake -S "$QCASH_ROOT" -B "$release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DQCASH_DEVELOPMENT=OFF $(qcash_compiler_launcher) "$@" >/dev/null
+  fi
+  qcash_log "building the release binaries (build/release/)"
+  cmake --build "$release" -j "$(nproc)" \
+    --target qcash-wallet qcash-payment qcash-points qcash-gateway
 }
 
 # True when the postgres user can reach $1 (every parent searchable by others, or owned by it).
