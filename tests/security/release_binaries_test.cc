@@ -114,6 +114,11 @@ class ReleaseStartTest : public ::testing::Test {
     Process::Spec spec;
     spec.argv = {ReleaseBinary(*executable)};
     spec.env = pki_->ServiceEnv(identity);
+    // What the services read before their transport: a Redis user and password, the wallet's
+    // replay key (none of them is used: the process stops before connecting anywhere).
+    spec.env["QCASH_REDIS_USER"] = identity;
+    spec.env["QCASH_REDIS_PASSWORD_FILE"] = NewSecretFile(*dir_ + "/redis.password");
+    spec.env["QCASH_WALLET_REPLAY_KEY_FILE"] = NewSecretFile(*dir_ + "/wallet-replay.key");
     for (const auto& [k, v] : changes) spec.env[k] = v;
     static int n = 0;
     spec.log_file = absl::StrCat(*dir_, "/", name, "-", n++, ".log");
