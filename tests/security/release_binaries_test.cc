@@ -41,11 +41,12 @@ const std::vector<Executable>& Executables() {
        "services/points/qcash-points",
        {"x-qcash-caller", "qcash.points.v1.PointsTestClock", "TestClockServer", "SettableClock",
         "failpoint_exit_after_wallet_credit"}},
-      // ... and the development login.
+      // ... and the development login (its handler and its start-up line; the string
+      // "/dev/login" itself is also in the embedded seller pages, login.html and app.js).
       {"qcash-gateway",
        QCASH_GATEWAY_BINARY,
        "gateway/qcash-gateway",
-       {"x-qcash-caller", "/dev/login"}},
+       {"x-qcash-caller", "HandleDevLogin", "dev_login_enabled"}},
   };
   return *executables;
 }
@@ -180,6 +181,17 @@ TEST_F(ReleaseStartTest, GatewayRefusesInsecureDevelopmentMode) {
                     {"QCASH_TLS_CA", ""},
                     {"QCASH_INSECURE_DEV", "1"}});
   EXPECT_NE(log.find(absl::StrCat("QCASH_INSECURE_DEV=1 ", kRefusal)), std::string::npos) << log;
+}
+
+TEST_F(ReleaseStartTest, GatewayRefusesTheDevelopmentLogin) {
+  std::ofstream(*dir_ + "/csrf.secret") << std::string(64, 'a');
+  std::map<std::string, std::string> changes = {
+      {"QCASH_GATEWAY_LISTEN", Listen()},
+      {"QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE", pki_->SellerTokenPublicKey()},
+      {"QCASH_GATEWAY_CSRF_SECRET_FILE", *dir_ + "/csrf.secret"},
+      {"QCASH_GATEWAY_DEV_LOGIN", "1"}};
+  const std::string log = RefusedStart("qcash-gateway", "gateway", changes);
+  EXPECT_NE(log.find("release build without the development login"), std::string::npos) << log;
 }
 
 TEST_F(ReleaseStartTest, PointsTestSwitchesAreRefused) {
