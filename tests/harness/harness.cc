@@ -758,9 +758,9 @@ absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
       absl::StrCat("the gateway did not become ready; see ", spec.log_file));
 }
 
-absl::StatusOr<std::string> ReflectionListServices(const std::string& address) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
+ReflectionAnswer ListServicesByReflection(const std::string& address,
+                                          std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc::GenericStub stub(grpc::CreateChannel(address, credentials));
   grpc::CompletionQueue cq;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -771,31 +771,49 @@ absl::StatusOr<std::string> ReflectionListServices(const std::string& address) {
   auto step = [&](intptr_t id) {
     return cq.Next(&tag, &ok) && ok && reinterpret_cast<intptr_t>(tag) == id;
   };
+  ReflectionAnswer answer;
   call->StartCall(reinterpret_cast<void*>(1));
-  if (!step(1)) return absl::UnavailableError("reflection call did not start");
-  // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited, one byte.
-  const std::string request("\x3a\x01*", 3);
-  grpc::Slice slice(request);
-  grpc::ByteBuffer out(&slice, 1);
-  call->Write(out, reinterpret_cast<void*>(2));
-  if (!step(2)) return absl::UnavailableError("reflection write failed");
-  grpc::ByteBuffer in;
-  call->Read(&in, reinterpret_cast<void*>(3));
-  if (!step(3)) return absl::UnavailableError("reflection read failed");
-  std::vector<grpc::Slice> slices;
-  if (!in.Dump(&slices).ok()) return absl::InternalError("cannot read the reflection reply");
-  std::string bytes;
-  for (const grpc::Slice& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  bool alive = step(1);
+  if (alive) {
+    // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited, one byte.
+    const std::string request("\x3a\x01*", 3);
+    grpc::Slice slice(request);
+    grpc::ByteBuffer out(&slice, 1);
+    call->Write(out, reinterpret_cast<void*>(2));
+    alive = step(2);
   }
-  context.TryCancel();
-  grpc::Status finish;
-  call->Finish(&finish, reinterpret_cast<void*>(4));
+  if (alive) {
+    call->WritesDone(reinterpret_cast<void*>(3));
+    alive = step(3);
+  }
+  if (alive) {
+    grpc::ByteBuffer in;
+    call->Read(&in, reinterpret_cast<void*>(4));
+    std::vector<grpc::Slice> slices;
+    if (step(4) && in.Dump(&slices).ok()) {
+      for (const grpc::Slice& s : slices) {
+        answer.reply.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+      // Drain to the end of the stream, so that Finish reports the server's status.
+      grpc::ByteBuffer more;
+      call->Read(&more, reinterpret_cast<void*>(5));
+      cq.Next(&tag, &ok);
+    }
+  }
+  call->Finish(&answer.status, reinterpret_cast<void*>(6));
   cq.Next(&tag, &ok);
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
   }
-  return bytes;
+  return answer;
+}
+
+absl::StatusOr<std::string> ReflectionListServices(const std::string& address) {
+  ReflectionAnswer answer = ListServicesByReflection(address, grpc::InsecureChannelCredentials());
+  if (!answer.status.ok()) {
+    return absl::UnavailableError(absl::StrCat("reflection: ", answer.status.error_message()));
+  }
+  return answer.reply;
 }
 
 absl::Status AuditWalletLedger(const std::string& url) {

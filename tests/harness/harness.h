@@ -7,6 +7,7 @@
 #define QCASH_TESTS_HARNESS_HARNESS_H_
 
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/support/status.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -232,8 +233,15 @@ absl::StatusOr<ServiceProcess> StartPoints(const Stack& stack,
 // A fresh EC P-256 key pair as PEM: {private, public}.
 std::pair<std::string, std::string> NewEcKeyPair();
 
-// Asks the server reflection service at `address` to list its services; returns the raw
-// ServerReflectionResponse bytes, in which each service name appears as a string.
+// What the server reflection service said when asked to list its services.
+struct ReflectionAnswer {
+  grpc::Status status;  // the call's final status (UNIMPLEMENTED where reflection is off)
+  std::string reply;    // the raw ServerReflectionResponse, where service names are plain text
+};
+ReflectionAnswer ListServicesByReflection(const std::string& address,
+                                          std::shared_ptr<grpc::ChannelCredentials> credentials);
+
+// The same in plaintext; returns the reply bytes, or UNAVAILABLE when the call failed.
 absl::StatusOr<std::string> ReflectionListServices(const std::string& address);
 
 // Runs the ledger audit on the wallet database at `url`; OK when every check passes,

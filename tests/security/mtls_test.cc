@@ -88,62 +88,6 @@ grpc::Status Call(pb::WalletService::Stub* stub,
   return (stub->*method)(&context, request, response);
 }
 
-struct ReflectionAnswer {
-  grpc::Status status;
-  std::string reply;  // the raw ServerReflectionResponse, where service names are plain text
-};
-
-// Asks the server reflection service at `address` to list the services.
-ReflectionAnswer ListServicesByReflection(const std::string& address,
-                                          std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  grpc::GenericStub stub(grpc::CreateChannel(address, credentials));
-  grpc::CompletionQueue cq;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  auto call = stub.PrepareCall(
-      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  void* tag = nullptr;
-  bool ok = false;
-  auto step = [&](intptr_t id) {
-    return cq.Next(&tag, &ok) && ok && reinterpret_cast<intptr_t>(tag) == id;
-  };
-  ReflectionAnswer answer;
-  call->StartCall(reinterpret_cast<void*>(1));
-  bool alive = step(1);
-  if (alive) {
-    // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited, one byte.
-    const std::string request("\x3a\x01*", 3);
-    grpc::Slice slice(request);
-    grpc::ByteBuffer out(&slice, 1);
-    call->Write(out, reinterpret_cast<void*>(2));
-    alive = step(2);
-  }
-  if (alive) {
-    call->WritesDone(reinterpret_cast<void*>(3));
-    alive = step(3);
-  }
-  if (alive) {
-    grpc::ByteBuffer in;
-    call->Read(&in, reinterpret_cast<void*>(4));
-    std::vector<grpc::Slice> slices;
-    if (step(4) && in.Dump(&slices).ok()) {
-      for (const grpc::Slice& s : slices) {
-        answer.reply.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-      // Drain to the end of the stream, so that Finish reports the server's status.
-      grpc::ByteBuffer more;
-      call->Read(&more, reinterpret_cast<void*>(5));
-      cq.Next(&tag, &ok);
-    }
-  }
-  call->Finish(&answer.status, reinterpret_cast<void*>(6));
-  cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
-  return answer;
-}
-
 std::string Key() {
   static std::atomic<int> counter{0};
   return absl::StrCat("k", counter.fetch_add(1));
