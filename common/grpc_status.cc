@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -16,6 +18,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
   google::rpc::ErrorInfo info;
   info.set_reason(reason);
   info.set_domain(std::string(domain));
+  if (std::optional<absl::Duration> delay = RetryAfterOf(status)) {
+    (*info.mutable_metadata())["retry_after_ms"] = absl::StrCat(absl::ToInt64Milliseconds(*delay));
+  }
   google::rpc::Status details;
   details.set_code(static_cast<int>(code));
   details.set_message(std::string(status.message()));
@@ -33,6 +38,12 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
       if (any.UnpackTo(&info)) {
         absl::Status out = Error(code, info.reason(), status.error_message());
         out.SetPayload("type.qcash/domain", absl::Cord(info.domain()));
+        int64_t retry_after_ms = 0;
+        auto delay = info.metadata().find("retry_after_ms");
+        if (delay != info.metadata().end() && absl::SimpleAtoi(delay->second, &retry_after_ms) &&
+            retry_after_ms > 0) {
+          out = WithRetryAfter(std::move(out), absl::Milliseconds(retry_after_ms));
+        }
         return out;
       }
     }

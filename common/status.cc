@@ -1,13 +1,17 @@
 #include "common/status.h"
 
-#include "absl/types/optional.h"
+#include <algorithm>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 
 namespace qcash {
 namespace {
 
 constexpr absl::string_view kReasonUrl = "type.qcash/reason";
+constexpr absl::string_view kRetryAfterUrl = "type.qcash/retry_after_ms";
 
 }  // namespace
 
@@ -45,6 +49,22 @@ absl::Status Internal(absl::string_view reason, absl::string_view message) {
 std::string ReasonOf(const absl::Status& status) {
   absl::optional<absl::Cord> reason = status.GetPayload(kReasonUrl);
   return reason.has_value() ? std::string(*reason) : std::string();
+}
+
+absl::Status WithRetryAfter(absl::Status status, absl::Duration delay) {
+  if (status.ok()) return status;
+  const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(delay));
+  status.SetPayload(kRetryAfterUrl, absl::Cord(absl::StrCat(ms)));
+  return status;
+}
+
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status) {
+  absl::optional<absl::Cord> text = status.GetPayload(kRetryAfterUrl);
+  int64_t ms = 0;
+  if (!text.has_value() || !absl::SimpleAtoi(std::string(*text), &ms) || ms <= 0) {
+    return std::nullopt;
+  }
+  return absl::Milliseconds(ms);
 }
 
 }  // namespace qcash

@@ -7,10 +7,12 @@
 #ifndef QCASH_COMMON_STATUS_H_
 #define QCASH_COMMON_STATUS_H_
 
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace qcash {
 
@@ -30,6 +32,14 @@ absl::Status Internal(absl::string_view reason, absl::string_view message);
 // The reason attached by Error(), or "" when there is none (an OK status, or one produced by
 // a library).
 std::string ReasonOf(const absl::Status& status);
+
+// `status` telling the caller how long to wait before it retries (UNAVAILABLE,
+// RESOURCE_EXHAUSTED). It travels as the ErrorInfo metadata "retry_after_ms"
+// (common/grpc_status.h), from which the gateway can set Retry-After.
+absl::Status WithRetryAfter(absl::Status status, absl::Duration delay);
+
+// The delay attached by WithRetryAfter, if any.
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status);
 
 }  // namespace qcash
 

@@ -30,6 +30,18 @@ TEST(GrpcStatusTest, RoundTripKeepsCodeMessageAndReason) {
   EXPECT_EQ(ReasonOf(back), "IDEMPOTENCY_KEY_IN_FLIGHT");
 }
 
+// A retry delay survives the trip over gRPC as ErrorInfo metadata "retry_after_ms".
+TEST(GrpcStatusTest, RetryAfterTravelsAsErrorInfoMetadata) {
+  const absl::Status busy =
+      WithRetryAfter(Unavailable("QSIGN_BUSY", "retry"), absl::Milliseconds(1500));
+  EXPECT_EQ(RetryAfterOf(busy), absl::Milliseconds(1500));
+  EXPECT_EQ(RetryAfterOf(Unavailable("X", "y")), std::nullopt);
+  const absl::Status back = FromGrpcStatus(ToGrpcStatus(busy, "payment.qcash"));
+  EXPECT_EQ(ReasonOf(back), "QSIGN_BUSY");
+  EXPECT_EQ(RetryAfterOf(back), absl::Milliseconds(1500));
+  EXPECT_TRUE(WithRetryAfter(absl::OkStatus(), absl::Seconds(1)).ok());
+}
+
 TEST(GrpcStatusTest, StatusWithoutReasonGetsUnspecified) {
   const grpc::Status wire = ToGrpcStatus(absl::InternalError("boom"), "wallet.qcash");
   EXPECT_EQ(ReasonOf(FromGrpcStatus(wire)), "UNSPECIFIED");
