@@ -15,7 +15,17 @@
 //   QCASH_PAYMENT_RETURN_URL          where providers send the seller back
 //                                     http://127.0.0.1:8080/charge/done
 //   QCASH_PAYMENT_NOTIFY_SKEW_S       accepted notification clock skew      300
-//   QCASH_PAYMENT_QSIGN_LOCK_S        lock after 5 wrong Q-sign passwords   1800
+//   QCASH_PAYMENT_QSIGN_LOCK_S        first lock after 5 wrong Q-sign passwords  1800; each
+//                                     further lockout within a day lasts twice as long
+//   QCASH_PAYMENT_QSIGN_LOCK_MAX_S    longest lock                          86400
+//   QCASH_PAYMENT_QSIGN_CHECKS_MAX    Q-sign sets and checks per seller per window  10
+//   QCASH_PAYMENT_QSIGN_CHECKS_WINDOW_S  that window                        60
+//   QCASH_PAYMENT_QSIGN_HASHES_MAX    argon2id computations at once (64 MiB each)
+//                                     the number of cores
+//   QCASH_PAYMENT_QSIGN_HASH_WAIT_MS  wait for a hashing slot before UNAVAILABLE  500
+//   QCASH_PAYMENT_NOTIFICATION_RETENTION_DAYS  stored notifications are deleted after  90
+//   QCASH_PAYMENT_RETENTION_INTERVAL_S  how often the reconciler deletes them  3600
+//   QCASH_PAYMENT_REJECTED_LOG_PER_MINUTE  rejected notifications logged a minute  10
 //   QCASH_PAYMENT_INSTANT_TTL_S       deadline of card orders               900
 //   QCASH_PAYMENT_REDIRECT_TTL_S      deadline of redirect orders           1800
 //   QCASH_PAYMENT_COUNTER_TTL_S       deadline of counter orders            259200 (3 days)
@@ -30,7 +40,9 @@
 //                                     (common/seller_scope.h); required with TLS
 //   QCASH_UNREADY_DELAY_MS / QCASH_DRAIN_TIMEOUT_MS / QCASH_TLS_* / QCASH_INSECURE_DEV
 //                                     see common/server.h
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -93,6 +105,15 @@ absl::Status Run() {
   options.return_url = EnvString("QCASH_PAYMENT_RETURN_URL", options.return_url);
   auto skew_s = EnvInt("QCASH_PAYMENT_NOTIFY_SKEW_S", 300, 10, 3600);
   auto lock_s = EnvInt("QCASH_PAYMENT_QSIGN_LOCK_S", 1800, 1, 86'400);
+  auto lock_max_s = EnvInt("QCASH_PAYMENT_QSIGN_LOCK_MAX_S", 86'400, 1, 7 * 86'400);
+  auto checks_max = EnvInt("QCASH_PAYMENT_QSIGN_CHECKS_MAX", 10, 1, 10'000);
+  auto checks_window_s = EnvInt("QCASH_PAYMENT_QSIGN_CHECKS_WINDOW_S", 60, 1, 86'400);
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  auto hashes_max = EnvInt("QCASH_PAYMENT_QSIGN_HASHES_MAX", cores, 1, 256);
+  auto hash_wait_ms = EnvInt("QCASH_PAYMENT_QSIGN_HASH_WAIT_MS", 500, 0, 10'000);
+  auto retention_days = EnvInt("QCASH_PAYMENT_NOTIFICATION_RETENTION_DAYS", 90, 1, 3650);
+  auto retention_interval_s = EnvInt("QCASH_PAYMENT_RETENTION_INTERVAL_S", 3600, 1, 86'400);
+  auto rejected_log = EnvInt("QCASH_PAYMENT_REJECTED_LOG_PER_MINUTE", 10, 0, 10'000);
   auto instant_s = EnvInt("QCASH_PAYMENT_INSTANT_TTL_S", 900, 1, 30 * 86'400);
   auto redirect_s = EnvInt("QCASH_PAYMENT_REDIRECT_TTL_S", 1800, 1, 30 * 86'400);
   auto counter_s = EnvInt("QCASH_PAYMENT_COUNTER_TTL_S", 259'200, 1, 30 * 86'400);
@@ -101,8 +122,10 @@ absl::Status Run() {
   auto backoff_ms = EnvInt("QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", 60'000, 100, 3'600'000);
   auto workers = EnvInt("QCASH_PAYMENT_WORKERS", 16, 1, 256);
   auto dev_sandbox = qcash::EnvBool("QCASH_PAYMENT_DEV_SANDBOX", false);
-  for (const auto* v : {&skew_s, &lock_s, &instant_s, &redirect_s, &counter_s,
-                        &reconcile_ms, &poll_s, &backoff_ms, &workers}) {
+  for (const auto* v :
+       {&skew_s, &lock_s, &lock_max_s, &checks_max, &checks_window_s, &hashes_max, &hash_wait_ms,
+        &retention_days, &retention_interval_s, &rejected_log, &instant_s, &redirect_s, &counter_s,
+        &reconcile_ms, &poll_s, &backoff_ms, &workers}) {
     if (!v->ok()) return v->status();
   }
   if (!dev_sandbox.ok()) return dev_sandbox.status();
@@ -112,7 +135,15 @@ absl::Status Run() {
     return qcash::DevelopmentOnly("QCASH_PAYMENT_DEV_SANDBOX=1");
   }
   options.redis.pool_size_max = static_cast<int>(*workers + 2);
-  options.qsign_lock = absl::Seconds(*lock_s);
+  options.qsign_lock.first_lock = absl::Seconds(*lock_s);
+  options.qsign_lock.lock_max = std::max(absl::Seconds(*lock_max_s), absl::Seconds(*lock_s));
+  options.qsign_throttle.checks_max = static_cast<int>(*checks_max);
+  options.qsign_throttle.window = absl::Seconds(*checks_window_s);
+  options.password_hashes_max = static_cast<int>(*hashes_max);
+  options.password_hash_wait = absl::Milliseconds(*hash_wait_ms);
+  options.notification_retention = absl::Hours(24 * *retention_days);
+  options.retention_interval = absl::Seconds(*retention_interval_s);
+  options.rejected_log_per_minute = static_cast<int>(*rejected_log);
   options.instant_ttl = absl::Seconds(*instant_s);
   options.redirect_ttl = absl::Seconds(*redirect_s);
   options.counter_ttl = absl::Seconds(*counter_s);

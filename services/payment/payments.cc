@@ -25,10 +25,6 @@ std::string ProviderActor(absl::string_view provider) {
   return absl::StrCat("provider:", provider);
 }
 
-std::string QsignCacheKey(const std::string& seller_id) {
-  return absl::StrCat("qcash:payment:qsign:{", seller_id, "}");
-}
-
 absl::Status OrderNotFound() {
   return NotFound("ORDER_NOT_FOUND", "no such charge order for this seller");
 }
@@ -90,9 +86,22 @@ metrics::Gauge* OldestUncreditedAge() {
 metrics::Counter* QsignChecks() {
   static auto* const counter = metrics::Registry::Global().NewCounter(
       "qcash_payment_qsign_checks_total",
-      "Q-sign password checks by result: ok, wrong, locked, not_set (P3).", {"result"});
+      "Q-sign password sets and checks by result: ok, wrong, locked, not_set, limited (the "
+      "seller's limit), busy (no hashing slot) (P3).",
+      {"result"});
   return counter;
 }
+
+metrics::Counter* NotificationsDeleted() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_payment_notifications_deleted_total",
+      "Stored provider notifications deleted after the retention (P7).", {});
+  return counter;
+}
+
+// A change of the Q-sign row made meanwhile makes RecordQsignCheck read it again; each round
+// is one guarded UPDATE, and changes of one seller's row are limited by the seller's window.
+constexpr int kQsignUpdateRoundsMax = 8;
 
 std::string ProviderLabel(absl::string_view provider) {
   return FindProvider(provider) != nullptr ? std::string(provider) : "unknown";
@@ -117,7 +126,12 @@ absl::StatusOr<bool> FindReplay(PgConnection& conn, const std::string& caller,
 }  // namespace
 
 Payments::Payments(Options options, WalletPort* wallet, const ConnectorRegistry* connectors)
-    : options_(std::move(options)), wallet_(wallet), connectors_(connectors) {}
+    : options_(std::move(options)),
+      wallet_(wallet),
+      connectors_(connectors),
+      hash_slots_(options_.password_hashes_max, options_.password_hash_wait,
+                  options_.password_hash_retry_after),
+      rejected_log_(options_.rejected_log_per_minute, absl::Minutes(1)) {}
 
 absl::StatusOr<std::unique_ptr<Payments>> Payments::Start(Options options, WalletPort* wallet,
                                                           const ConnectorRegistry* connectors) {
@@ -129,7 +143,6 @@ absl::StatusOr<std::unique_ptr<Payments>> Payments::Start(Options options, Walle
   std::unique_ptr<Payments> payments(new Payments(options, wallet, connectors));
   payments->pool_ =
       std::make_unique<PgPool>(options.database_url, "qcash-payment", options.database_pool_size);
-  payments->redis_ = std::make_unique<RedisClient>(options.redis);
   Payments* p = payments.get();
   payments->reconciler_ = std::thread([p] { p->ReconcileLoop(); });
   return payments;
@@ -413,13 +426,11 @@ absl::StatusOr<Payments::ChargeOptions> Payments::ListChargeOptions(const std::s
   {
     auto conn = pool_->Acquire();
     if (!conn.ok()) return conn.status();
-    std::optional<QsignAttempts> cached = CachedAttempts(seller_id);
-    auto row = LoadQsign(**conn, seller_id, /*for_update=*/false);
+    auto row = LoadQsign(**conn, seller_id);
     if (!row.ok()) return row.status();
-    const absl::Time now = absl::Now();
     if (!row->has_value()) {
       qsign_problem = "QSIGN_PASSWORD_NOT_SET";
-    } else if (IsLocked((*row)->attempts, now) || (cached && IsLocked(*cached, now))) {
+    } else if (IsLocked((*row)->attempts, absl::Now())) {
       qsign_problem = "QSIGN_LOCKED";
     }
   }
@@ -461,22 +472,25 @@ absl::StatusOr<Payments::OrderResult> Payments::CreateOrder(const CreateRequest&
   auto method = ValidateCreate(request);
   if (!method.ok()) return method.status();
   const std::string hash = CreateRequestHash(request);
-  auto conn = pool_->Acquire();
-  if (!conn.ok()) return conn.status();
-
-  auto resume_existing = [&](const Order& existing) -> absl::StatusOr<OrderResult> {
+  auto resume_existing = [&](PgConnection& conn,
+                             const Order& existing) -> absl::StatusOr<OrderResult> {
     if (existing.request_hash != hash) {
       return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
                              "this idempotency key was used for a different order");
     }
-    auto resumed = Resume(**conn, existing, request.caller, request.payment_token);
+    auto resumed = Resume(conn, existing, request.caller, request.payment_token);
     if (!resumed.ok()) return resumed.status();
     return OrderResult{std::move(*resumed), /*replayed=*/true};
   };
-  auto existing =
-      FindOrderByKey(**conn, request.seller_id, request.caller, request.idempotency_key);
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) return resume_existing(**existing);
+  {
+    auto conn = pool_->Acquire();
+    if (!conn.ok()) return conn.status();
+    auto existing =
+        FindOrderByKey(**conn, request.seller_id, request.caller, request.idempotency_key);
+    if (!existing.ok()) return existing.status();
+    if (existing->has_value()) return resume_existing(**conn, **existing);
+  }
+  // No pooled connection is held across the wallet call and the Q-sign hash below.
 
   // W5: a closed shop charges nothing; and the wallet must exist before money is taken.
   auto balance = wallet_->GetBalance(request.seller_id);
@@ -487,8 +501,7 @@ absl::StatusOr<Payments::OrderResult> Payments::CreateOrder(const CreateRequest&
   const MethodInfo& info = **method;
   if (info.family == Family::kInternalFunds) {
     // P3 before P4, so that a wrong password learns nothing about the balance.
-    if (absl::Status s = CheckQsignPassword(**conn, request.seller_id, request.qsign_password);
-        !s.ok()) {
+    if (absl::Status s = CheckQsignPassword(request.seller_id, request.qsign_password); !s.ok()) {
       return s;
     }
     const int64_t funds_yen =
@@ -502,6 +515,8 @@ absl::StatusOr<Payments::OrderResult> Payments::CreateOrder(const CreateRequest&
     return FailedPrecondition("PROVIDER_NOT_CONFIGURED", "the method has no provider here");
   }
 
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
   Order order;
   order.order_id = NewOrderId();
   order.seller_id = request.seller_id;
@@ -525,7 +540,7 @@ absl::StatusOr<Payments::OrderResult> Payments::CreateOrder(const CreateRequest&
     auto raced = FindOrderByKey(**conn, request.seller_id, request.caller, request.idempotency_key);
     if (!raced.ok()) return raced.status();
     if (!raced->has_value()) return Aborted("DATABASE_CONFLICT", "retry with the same key");
-    return resume_existing(**raced);
+    return resume_existing(**conn, **raced);
   }
   Log(LogLevel::kInfo, "order_created",
       {{"order_id", order.order_id},
@@ -673,8 +688,9 @@ absl::StatusOr<Payments::OrderResult> Payments::CancelOrder(const std::string& c
   if (!order.ok()) return order.status();
   if (order->state == OrderState::kPaid) (void)Resume(**conn, *order, caller, std::nullopt);
   if (order->state == OrderState::kPaid || order->state == OrderState::kCredited) {
-    return FailedPrecondition("ORDER_ALREADY_PAID",
-                              "the seller paid before the cancellation; the Qcash is being credited");
+    return FailedPrecondition(
+        "ORDER_ALREADY_PAID",
+        "the seller paid before the cancellation; the Qcash is being credited");
   }
   return FailedPrecondition("ORDER_CLOSED", absl::StrCat("the order is ", StateName(order->state)));
 }
@@ -737,94 +753,96 @@ absl::StatusOr<Order> Payments::RetryCredit(const std::string& caller, const std
 
 // ---------------------------------------------------------------------------- Q-sign (P3)
 
-void Payments::AcquireHashSlot() {
-  std::unique_lock<std::mutex> lock(hash_mu_);
-  hash_cv_.wait(lock, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(hash_mu_) {
-    return hashes_running_ < options_.password_hashes_max;
-  });
-  ++hashes_running_;
-}
-
-void Payments::ReleaseHashSlot() {
-  {
-    std::lock_guard<std::mutex> lock(hash_mu_);
-    --hashes_running_;
-  }
-  hash_cv_.notify_one();
-}
-
-std::optional<QsignAttempts> Payments::CachedAttempts(const std::string& seller_id) {
-  auto reply = redis_->Command({"GET", QsignCacheKey(seller_id)});
-  if (!reply.ok() || reply->type != RedisReply::Type::kString) return std::nullopt;
-  return DecodeAttempts(reply->str);
-}
-
-void Payments::MirrorAttempts(const std::string& seller_id, const QsignAttempts& attempts) {
-  // The database row is the truth; this copy only lets a locked seller be turned away
-  // without a database round trip or a hash. Losing it loses speed, never the lock.
-  absl::StatusOr<RedisReply> reply;
-  if (attempts.failed == 0 && attempts.locked_until == absl::InfinitePast()) {
-    reply = redis_->Command({"DEL", QsignCacheKey(seller_id)});
-  } else {
-    const absl::Duration ttl = std::max(attempts.locked_until - absl::Now(), absl::Hours(24));
-    reply = redis_->Command({"SET", QsignCacheKey(seller_id), EncodeAttempts(attempts), "PX",
-                             absl::StrCat(absl::ToInt64Milliseconds(ttl))});
-  }
-  if (!reply.ok()) {
-    Log(LogLevel::kWarn, "qsign_mirror_failed", {{"error", reply.status().ToString()}});
-  }
-}
-
-absl::Status Payments::CheckQsignPassword(PgConnection& conn, const std::string& seller_id,
-                                          const std::string& password) {
-  const absl::Time now = absl::Now();
-  if (std::optional<QsignAttempts> cached = CachedAttempts(seller_id)) {
-    if (IsLocked(*cached, now)) {
-      QsignChecks()->Add({"locked"});
-      return LockedStatus(cached->locked_until);
-    }
-  }
-  auto tx = Transaction::Begin(conn);
-  if (!tx.ok()) return tx.status();
-  // The row stays locked while the hash is checked, so concurrent guesses are counted one
-  // after the other and the fifth wrong one locks for everybody (P3).
-  auto row = LoadQsign(conn, seller_id, /*for_update=*/true);
+absl::StatusOr<std::optional<QsignRow>> Payments::AdmitQsign(PgConnection& conn,
+                                                             const std::string& seller_id,
+                                                             bool require_password) {
+  auto row = LoadQsign(conn, seller_id);
   if (!row.ok()) return row.status();
-  if (!row->has_value()) {
+  if (!row->has_value() && require_password) {
     QsignChecks()->Add({"not_set"});
     return FailedPrecondition("QSIGN_PASSWORD_NOT_SET",
                               "set a Q-sign password before paying with Qmoney or pending "
                               "settlement");
   }
-  QsignAttempts attempts = (*row)->attempts;
-  if (IsLocked(attempts, now)) {
+  if (row->has_value() && IsLocked((*row)->attempts, absl::Now())) {
     QsignChecks()->Add({"locked"});
-    MirrorAttempts(seller_id, attempts);
-    return LockedStatus(attempts.locked_until);
+    return LockedStatus((*row)->attempts.locked_until);
   }
-  AcquireHashSlot();
-  const bool matches = VerifyQsignPassword((*row)->password_hash, password);
-  ReleaseHashSlot();
-  QsignChecks()->Add({matches ? "ok" : "wrong"});
-  if (matches) {
-    if (attempts.failed == 0 && attempts.locked_until == absl::InfinitePast()) {
-      return tx->Commit();
+  // Counted before any hash: concurrent calls cannot buy more guesses than the window holds.
+  auto count = CountQsignCheck(conn, seller_id, options_.qsign_throttle);
+  if (!count.ok()) return count.status();
+  if (absl::Status s = ThrottleStatus(count->window, count->now, options_.qsign_throttle);
+      !s.ok()) {
+    QsignChecks()->Add({"limited"});
+    return s;
+  }
+  return std::move(*row);
+}
+
+absl::StatusOr<bool> Payments::VerifyInSlot(const std::string& hash, const std::string& password) {
+  auto slot = hash_slots_.Acquire();
+  if (!slot.ok()) {
+    QsignChecks()->Add({"busy"});
+    return slot.status();
+  }
+  return VerifyQsignPassword(hash, password);
+}
+
+absl::Status Payments::RecordQsignCheck(const std::string& seller_id, QsignRow row, bool matches) {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  for (int round = 0; round < kQsignUpdateRoundsMax; ++round) {
+    const absl::Time now = absl::Now();
+    if (IsLocked(row.attempts, now)) {
+      // Another check locked the seller while this one hashed: the lock wins (P3).
+      QsignChecks()->Add({"locked"});
+      return LockedStatus(row.attempts.locked_until);
     }
-    attempts = QsignAttempts();
-    if (absl::Status s = StoreQsignAttempts(conn, seller_id, attempts); !s.ok()) return s;
-    if (absl::Status s = tx->Commit(); !s.ok()) return s;
-    MirrorAttempts(seller_id, attempts);
-    return absl::OkStatus();
+    if (matches && row.attempts.failed == 0) {
+      QsignChecks()->Add({"ok"});
+      return absl::OkStatus();  // nothing to write
+    }
+    const QsignAttempts next = matches ? AfterRightPassword(row.attempts)
+                                       : AfterWrongPassword(row.attempts, now, options_.qsign_lock);
+    auto stored = StoreQsignAttempts(**conn, seller_id, next, row.version);
+    if (!stored.ok()) return stored.status();
+    if (*stored) {
+      QsignChecks()->Add({matches ? "ok" : "wrong"});
+      if (matches) return absl::OkStatus();
+      if (IsLocked(next, now)) {
+        Log(LogLevel::kWarn, "qsign_locked",
+            {{"seller_id", seller_id},
+             {"lockouts", next.lockouts},
+             {"lock_s", absl::ToInt64Seconds(next.locked_until - now)}});
+        return LockedStatus(next.locked_until);
+      }
+      return WrongPasswordStatus(next);
+    }
+    // The row changed while this call hashed (another check, or a new password): apply the
+    // rule to the row as it is now, unless the password itself is another one.
+    auto reread = LoadQsign(**conn, seller_id);
+    if (!reread.ok()) return reread.status();
+    if (!reread->has_value() || (*reread)->password_hash != row.password_hash) {
+      return Aborted("DATABASE_CONFLICT", "the Q-sign password changed meanwhile; retry");
+    }
+    row = std::move(**reread);
   }
-  attempts = AfterWrongPassword(attempts, absl::Now(), options_.qsign_lock);
-  if (absl::Status s = StoreQsignAttempts(conn, seller_id, attempts); !s.ok()) return s;
-  if (absl::Status s = tx->Commit(); !s.ok()) return s;
-  MirrorAttempts(seller_id, attempts);
-  if (IsLocked(attempts, absl::Now())) {
-    Log(LogLevel::kWarn, "qsign_locked", {{"seller_id", seller_id}});
-    return LockedStatus(attempts.locked_until);
-  }
-  return WrongPasswordStatus(attempts);
+  return Aborted("DATABASE_CONFLICT", "the Q-sign password is checked concurrently; retry");
+}
+
+absl::Status Payments::CheckQsignPassword(const std::string& seller_id,
+                                          const std::string& password) {
+  std::optional<QsignRow> row;
+  {
+    auto conn = pool_->Acquire();
+    if (!conn.ok()) return conn.status();
+    auto admitted = AdmitQsign(**conn, seller_id, /*require_password=*/true);
+    if (!admitted.ok()) return admitted.status();
+    row = std::move(*admitted);
+  }  // released: argon2id runs with no connection held and no transaction open
+  auto matches = VerifyInSlot(row->password_hash, password);
+  if (!matches.ok()) return matches.status();
+  return RecordQsignCheck(seller_id, std::move(*row), *matches);
 }
 
 absl::StatusOr<bool> Payments::SetQsignPassword(const std::string& caller,
@@ -835,45 +853,52 @@ absl::StatusOr<bool> Payments::SetQsignPassword(const std::string& caller,
   if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
   if (absl::Status s = CheckIdempotencyKey(idempotency_key); !s.ok()) return s;
   if (absl::Status s = ValidateQsignPassword(new_password); !s.ok()) return s;
-  auto conn = pool_->Acquire();
-  if (!conn.ok()) return conn.status();
-  // A replayed key answers the stored success and changes nothing.
-  auto replay = FindReplay(**conn, caller, seller_id, idempotency_key, "qsign", "");
-  if (!replay.ok()) return replay.status();
-  if (*replay) return true;
-  const absl::Time now = absl::Now();
-  if (std::optional<QsignAttempts> cached = CachedAttempts(seller_id)) {
-    if (IsLocked(*cached, now)) return LockedStatus(cached->locked_until);
-  }
-  auto tx = Transaction::Begin(**conn);
-  if (!tx.ok()) return tx.status();
-  auto row = LoadQsign(**conn, seller_id, /*for_update=*/true);
-  if (!row.ok()) return row.status();
-  if (row->has_value()) {
-    QsignAttempts attempts = (*row)->attempts;
-    if (IsLocked(attempts, now)) return LockedStatus(attempts.locked_until);
-    if (current_password.empty()) {
+  std::optional<QsignRow> row;
+  {
+    auto conn = pool_->Acquire();
+    if (!conn.ok()) return conn.status();
+    // A replayed key answers the stored success and changes nothing.
+    auto replay = FindReplay(**conn, caller, seller_id, idempotency_key, "qsign", "");
+    if (!replay.ok()) return replay.status();
+    if (*replay) return true;
+    auto current = LoadQsign(**conn, seller_id);
+    if (!current.ok()) return current.status();
+    if (current->has_value() && current_password.empty() &&
+        !IsLocked((*current)->attempts, absl::Now())) {
       return InvalidArgument("MISSING_QSIGN_PASSWORD",
                              "changing the Q-sign password needs the current one");
     }
-    AcquireHashSlot();
-    const bool matches = VerifyQsignPassword((*row)->password_hash, current_password);
-    ReleaseHashSlot();
-    if (!matches) {
-      attempts = AfterWrongPassword(attempts, absl::Now(), options_.qsign_lock);
-      if (absl::Status s = StoreQsignAttempts(**conn, seller_id, attempts); !s.ok()) return s;
-      if (absl::Status s = tx->Commit(); !s.ok()) return s;
-      MirrorAttempts(seller_id, attempts);
-      if (IsLocked(attempts, absl::Now())) return LockedStatus(attempts.locked_until);
-      return WrongPasswordStatus(attempts);
-    }
+    auto admitted = AdmitQsign(**conn, seller_id, /*require_password=*/false);
+    if (!admitted.ok()) return admitted.status();
+    row = std::move(*admitted);
+  }  // released: no connection is held while argon2id runs
+  if (row.has_value()) {
+    auto matches = VerifyInSlot(row->password_hash, current_password);
+    if (!matches.ok()) return matches.status();
+    if (!*matches) return RecordQsignCheck(seller_id, std::move(*row), false);
   }
-  AcquireHashSlot();
-  auto hash = HashQsignPassword(new_password);
-  ReleaseHashSlot();
+  absl::StatusOr<std::string> hash;
+  {
+    auto slot = hash_slots_.Acquire();
+    if (!slot.ok()) {
+      QsignChecks()->Add({"busy"});
+      return slot.status();
+    }
+    hash = HashQsignPassword(new_password);
+  }
   if (!hash.ok()) return hash.status();
-  if (row->has_value()) {
-    if (absl::Status s = StoreQsignHash(**conn, seller_id, *hash); !s.ok()) return s;
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  auto tx = Transaction::Begin(**conn);
+  if (!tx.ok()) return tx.status();
+  if (row.has_value()) {
+    // Only if nothing changed since the current password was checked (no lock, no other new
+    // password): otherwise the caller retries with the same key and is checked again.
+    auto stored = StoreQsignHash(**conn, seller_id, *hash, row->version);
+    if (!stored.ok()) return stored.status();
+    if (!*stored) {
+      return Aborted("DATABASE_CONFLICT", "the Q-sign password changed meanwhile; retry");
+    }
   } else {
     auto created = CreateQsign(**conn, seller_id, *hash);
     if (!created.ok()) return created.status();
@@ -886,78 +911,49 @@ absl::StatusOr<bool> Payments::SetQsignPassword(const std::string& caller,
   if (!recorded.ok()) return recorded.status();
   if (!*recorded) return Aborted("DATABASE_CONFLICT", "retry with the same key");
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
-  MirrorAttempts(seller_id, QsignAttempts());
+  QsignChecks()->Add({"ok"});
   Log(LogLevel::kInfo, "qsign_password_set",
-      {{"seller_id", seller_id}, {"changed", row->has_value()}});
+      {{"seller_id", seller_id}, {"changed", row.has_value()}});
   return false;
 }
 
 // ---------------------------------------------------------------------------- notifications (P7)
 
-absl::Status Payments::RecordRejected(PgConnection* conn, const std::string& provider,
-                                      const std::string& body,
-                                      const std::map<std::string, std::string>& headers,
-                                      const absl::Status& why,
-                                      const std::optional<ProviderNotification>& parsed) {
-  NotificationRecord record;
-  record.provider = provider;
-  record.outcome = kOutcomeRejected;
-  record.reject_reason = ReasonOf(why);
-  record.body = body.substr(0, kRejectedBodyStoredMax);
-  int64_t signed_s = 0;
-  if (absl::SimpleAtoi(HeaderValue(headers, kTimestampHeader), &signed_s) && signed_s > 0 &&
-      signed_s < 100'000'000'000) {
-    record.signed_at = absl::FromUnixSeconds(signed_s);
+absl::Status Payments::Reject(const std::string& provider, const absl::Status& why,
+                              const std::string& order_id) {
+  const std::string reason = ReasonOf(why);
+  Notifications()->Add({ProviderLabel(provider), reason});
+  int64_t suppressed = 0;
+  if (rejected_log_.Sample(absl::Now(), &suppressed)) {
+    Log(LogLevel::kWarn, "notification_rejected",
+        {{"provider", ProviderLabel(provider)},
+         {"reason", reason},
+         {"order_id", order_id.substr(0, 128)},
+         {"not_logged_before", suppressed}});
   }
-  if (parsed.has_value()) {
-    record.event_id = parsed->event_id;
-    record.order_id = parsed->payment.merchant_reference.substr(0, 128);
-    record.provider_status = std::string(ProviderStatusName(parsed->payment.status));
-    record.amount_yen = parsed->payment.amount_yen;
-  }
-  Notifications()->Add({ProviderLabel(provider), record.reject_reason});
-  Log(LogLevel::kWarn, "notification_rejected",
-      {{"provider", provider.substr(0, 64)},
-       {"reason", record.reject_reason},
-       {"order_id", record.order_id.value_or("")}});
-  std::optional<PgPool::Lease> lease;
-  if (conn == nullptr) {
-    auto acquired = pool_->Acquire();
-    if (!acquired.ok()) return acquired.status();
-    lease.emplace(std::move(*acquired));
-    conn = &**lease;
-  }
-  auto id = InsertNotification(*conn, record);
-  if (!id.ok()) return id.status();
   return why;
 }
 
 absl::StatusOr<Payments::NotificationResult> Payments::HandleNotification(
     const std::string& provider, const std::string& body,
     const std::map<std::string, std::string>& headers) {
+  // Nothing below writes to the database until the signature has verified (P7, DESIGN.md
+  // section 7): a rejected delivery is counted and sampled in the log, never stored.
   Connector* connector = connectors_->ForProvider(provider);
   if (connector == nullptr) {
-    return RecordRejected(
-        nullptr, provider, body, headers,
-        InvalidArgument("UNKNOWN_PROVIDER", "no provider of that name sends notifications here"),
-        std::nullopt);
+    return Reject(provider, InvalidArgument("UNKNOWN_PROVIDER",
+                                            "no provider of that name sends notifications here"));
   }
   if (headers.size() > kNotificationHeadersMax) {
-    return RecordRejected(
-        nullptr, provider, body, headers,
-        InvalidArgument("HEADERS_TOO_LARGE",
-                        absl::StrCat("at most ", kNotificationHeadersMax, " headers are accepted")),
-        std::nullopt);
+    return Reject(provider, InvalidArgument("HEADERS_TOO_LARGE",
+                                            absl::StrCat("at most ", kNotificationHeadersMax,
+                                                         " headers are accepted")));
   }
   if (body.size() > kNotificationBodyLengthMax) {
-    return RecordRejected(nullptr, provider, body, headers,
-                          InvalidArgument("BODY_TOO_LARGE", "a notification is at most 64 KiB"),
-                          std::nullopt);
+    return Reject(provider, InvalidArgument("BODY_TOO_LARGE", "a notification is at most 64 KiB"));
   }
   auto parsed = connector->ParseNotification(body, headers, absl::Now());
-  if (!parsed.ok()) {
-    return RecordRejected(nullptr, provider, body, headers, parsed.status(), std::nullopt);
-  }
+  if (!parsed.ok()) return Reject(provider, parsed.status());
   const ProviderNotification& n = *parsed;
   const std::string& order_id = n.payment.merchant_reference;
 
@@ -975,8 +971,8 @@ absl::StatusOr<Payments::NotificationResult> Payments::HandleNotification(
   }
   if (!order.has_value()) {
     tx->Commit().IgnoreError();
-    return RecordRejected(&**conn, provider, body, headers,
-                          NotFound("UNKNOWN_ORDER", "the notification names no order of ours"), n);
+    return Reject(provider, NotFound("UNKNOWN_ORDER", "the notification names no order of ours"),
+                  order_id);
   }
   auto duplicate = CountDuplicate(**conn, provider, n.event_id);
   if (!duplicate.ok()) return duplicate.status();
@@ -1000,7 +996,7 @@ absl::StatusOr<Payments::NotificationResult> Payments::HandleNotification(
                                       "does not match the order"));
     }
     if (absl::Status s = tx->Commit(); !s.ok()) return s;
-    return RecordRejected(&**conn, provider, body, headers, mismatch, n);
+    return Reject(provider, mismatch, order_id);
   }
   const Decision decision =
       DecideOnReport(*order, n.payment.status, ReportContext::kObserved, n.payment.decline_reason);
@@ -1091,6 +1087,26 @@ absl::StatusOr<int> Payments::ReconcileOnce() {
   return static_cast<int>(due->size());
 }
 
+absl::StatusOr<int64_t> Payments::DeleteExpiredNotifications() {
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  int64_t deleted_total = 0;
+  for (int batch = 0; batch < options_.retention_batches_max; ++batch) {
+    auto deleted = DeleteOldNotifications(**conn, options_.notification_retention,
+                                          options_.retention_batch_max);
+    if (!deleted.ok()) return deleted.status();
+    deleted_total += *deleted;
+    if (*deleted < options_.retention_batch_max) break;
+  }
+  if (deleted_total > 0) {
+    NotificationsDeleted()->Add({}, static_cast<double>(deleted_total));
+    Log(LogLevel::kInfo, "notifications_deleted",
+        {{"rows", deleted_total},
+         {"older_than_days", absl::ToInt64Hours(options_.notification_retention) / 24}});
+  }
+  return deleted_total;
+}
+
 // Publishes the backlog between payment and credit (P5): what operators alert on.
 static void PublishBacklog(PgConnection& conn) {
   auto r = conn.Exec(
@@ -1121,6 +1137,12 @@ void Payments::ReconcileLoop() {
       if (*looked < options_.reconcile_batch_max) break;
     }
     if (auto conn = pool_->Acquire(); conn.ok()) PublishBacklog(**conn);
+    if (absl::Now() >= next_retention_) {
+      next_retention_ = absl::Now() + options_.retention_interval;
+      if (auto deleted = DeleteExpiredNotifications(); !deleted.ok()) {
+        Log(LogLevel::kWarn, "retention_failed", {{"error", deleted.status().ToString()}});
+      }
+    }
   }
 }
 

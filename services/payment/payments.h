@@ -29,13 +29,13 @@
 #include "services/payment/connectors/registry.h"
 #include "services/payment/order.h"
 #include "services/payment/qsign.h"
+#include "services/payment/sampler.h"
 #include "services/payment/store.h"
 #include "services/payment/wallet_port.h"
 
 namespace qcash::payment {
 
 inline constexpr size_t kNotificationBodyLengthMax = 64 * 1024;
-inline constexpr size_t kRejectedBodyStoredMax = 4 * 1024;
 inline constexpr size_t kNotificationHeadersMax = 64;
 
 class Payments {
@@ -43,6 +43,9 @@ class Payments {
   struct Options {
     std::string database_url;
     int database_pool_size = 16;
+    // Unused: the payment service no longer talks to Redis (the Q-sign lock is decided by
+    // PostgreSQL alone, qsign.h). Kept only so that main.cc's Redis wiring still compiles
+    // until it is removed there.
     RedisClient::Options redis;
     // Where a provider sends the seller back to after its page (the gateway); the order id is
     // appended as ?order_id=...
@@ -50,8 +53,21 @@ class Payments {
     absl::Duration instant_ttl = absl::Minutes(15);
     absl::Duration redirect_ttl = absl::Minutes(30);
     absl::Duration counter_ttl = absl::Hours(72);
-    absl::Duration qsign_lock = kQsignLockDefault;
+    // P3: the Q-sign password.
+    QsignLockPolicy qsign_lock;
+    QsignThrottlePolicy qsign_throttle;
     int password_hashes_max = 2;  // concurrent argon2id computations, 64 MiB each
+    absl::Duration password_hash_wait = absl::Milliseconds(500);
+    absl::Duration password_hash_retry_after = absl::Seconds(1);
+    // P7: stored notifications are deleted this long after they were received, by the
+    // reconciler every retention_interval, in batches of retention_batch_max rows (at most
+    // retention_batches_max batches a pass). Rejected ones are never stored; at most
+    // rejected_log_per_minute of them are logged.
+    absl::Duration notification_retention = absl::Hours(24 * 90);
+    absl::Duration retention_interval = absl::Hours(1);
+    int retention_batch_max = 1000;
+    int retention_batches_max = 10;
+    int rejected_log_per_minute = 10;
     // Reconciler.
     absl::Duration reconcile_interval = absl::Seconds(1);
     int reconcile_batch_max = 100;
@@ -133,6 +149,9 @@ class Payments {
 
   // One pass of the reconciler over the orders that are due; returns how many it looked at.
   absl::StatusOr<int> ReconcileOnce();
+  // One retention pass (P7): deletes stored notifications past the retention, in bounded
+  // batches; returns how many it deleted.
+  absl::StatusOr<int64_t> DeleteExpiredNotifications();
   // Makes the reconciler look now (an order just became PAID).
   void Wake();
   // Stops the reconciler (in-flight RPCs finish on their own threads).
@@ -168,32 +187,35 @@ class Payments {
   absl::Status Backoff(PgConnection& conn, const Order& order, const absl::Status& error,
                        bool blocked = false);
 
-  // P3: checks `password` for the seller with the row locked. OK when it matches.
-  absl::Status CheckQsignPassword(PgConnection& conn, const std::string& seller_id,
-                                  const std::string& password);
-  std::optional<QsignAttempts> CachedAttempts(const std::string& seller_id);
-  void MirrorAttempts(const std::string& seller_id, const QsignAttempts& attempts);
-  void AcquireHashSlot();
-  void ReleaseHashSlot();
+  // P3: checks `password` for the seller. OK when it matches. Holds no pooled connection
+  // while it hashes. Errors: FAILED_PRECONDITION (QSIGN_PASSWORD_NOT_SET, QSIGN_LOCKED),
+  // PERMISSION_DENIED (WRONG_QSIGN_PASSWORD), RESOURCE_EXHAUSTED (QSIGN_RATE_LIMITED),
+  // UNAVAILABLE (QSIGN_BUSY), ABORTED (DATABASE_CONFLICT), the database's.
+  absl::Status CheckQsignPassword(const std::string& seller_id, const std::string& password);
+  // The seller's row (none: no password set) once the seller is not locked and this set or
+  // check is within the seller's limit (counted now).
+  absl::StatusOr<std::optional<QsignRow>> AdmitQsign(PgConnection& conn,
+                                                     const std::string& seller_id,
+                                                     bool require_password);
+  // Whether `password` matches `hash`, computed in a hashing slot.
+  absl::StatusOr<bool> VerifyInSlot(const std::string& hash, const std::string& password);
+  // Applies the outcome of a check made against `row` (version-guarded; a change made
+  // meanwhile is re-read and the rule applied to it) and returns the check's status.
+  absl::Status RecordQsignCheck(const std::string& seller_id, QsignRow row, bool matches);
 
-  // Records a rejected notification (on `conn`, or a pooled connection when null) and
-  // returns `why`.
-  absl::Status RecordRejected(PgConnection* conn, const std::string& provider,
-                              const std::string& body,
-                              const std::map<std::string, std::string>& headers,
-                              const absl::Status& why,
-                              const std::optional<ProviderNotification>& parsed);
+  // Counts a rejected notification (metrics, a sample in the log) and returns `why`. It
+  // writes nothing: an unauthenticated request costs no database write (DESIGN.md 7).
+  absl::Status Reject(const std::string& provider, const absl::Status& why,
+                      const std::string& order_id = "");
   absl::Duration TtlOf(Family family) const;
 
   const Options options_;
   WalletPort* const wallet_;
   const ConnectorRegistry* const connectors_;
-  std::unique_ptr<PgPool> pool_;        // constant after Start
-  std::unique_ptr<RedisClient> redis_;  // constant after Start
-
-  std::mutex hash_mu_;
-  std::condition_variable hash_cv_;
-  int hashes_running_ ABSL_GUARDED_BY(hash_mu_) = 0;
+  std::unique_ptr<PgPool> pool_;  // constant after Start
+  QsignHashSlots hash_slots_;
+  LogSampler rejected_log_;
+  absl::Time next_retention_ = absl::InfinitePast();  // reconciler thread only
 
   std::mutex reconcile_mu_;
   std::condition_variable reconcile_cv_;

@@ -4,18 +4,12 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "common/text.h"
 
 namespace qcash::payment {
-namespace {
-
-}  // namespace
 
 absl::Status ValidateQsignPassword(absl::string_view password) {
   if (password.size() < kQsignPasswordLengthMin || password.size() > kQsignPasswordLengthMax ||
@@ -51,14 +45,29 @@ bool VerifyQsignPassword(absl::string_view hash, absl::string_view password) {
 
 bool IsLocked(const QsignAttempts& attempts, absl::Time now) { return attempts.locked_until > now; }
 
+absl::Duration LockDuration(int64_t lockouts, const QsignLockPolicy& policy) {
+  absl::Duration lock = policy.first_lock;
+  for (int64_t i = 1; i < lockouts && lock < policy.lock_max; ++i) lock *= 2;
+  return std::min(lock, policy.lock_max);
+}
+
 QsignAttempts AfterWrongPassword(const QsignAttempts& attempts, absl::Time now,
-                                 absl::Duration lock) {
+                                 const QsignLockPolicy& policy) {
   QsignAttempts next = attempts;
-  if (next.locked_until != absl::InfinitePast() && next.locked_until <= now) {
-    next = QsignAttempts();  // the lock has ended: a fresh count
-  }
+  if (next.failed >= kQsignAttemptsMax) next.failed = 0;  // the lock has ended: a fresh count
   next.failed += 1;
-  if (next.failed >= kQsignAttemptsMax) next.locked_until = now + lock;
+  if (next.failed >= kQsignAttemptsMax) {
+    const bool streak = attempts.locked_until != absl::InfinitePast() &&
+                        now - attempts.locked_until < kQsignLockoutMemory;
+    next.lockouts = streak ? attempts.lockouts + 1 : 1;
+    next.locked_until = now + LockDuration(next.lockouts, policy);
+  }
+  return next;
+}
+
+QsignAttempts AfterRightPassword(const QsignAttempts& attempts) {
+  QsignAttempts next = attempts;
+  next.failed = 0;
   return next;
 }
 
@@ -76,22 +85,38 @@ absl::Status WrongPasswordStatus(const QsignAttempts& attempts) {
                                                                " attempts left before the lock"));
 }
 
-std::string EncodeAttempts(const QsignAttempts& attempts) {
-  const int64_t until_ms =
-      attempts.locked_until == absl::InfinitePast() ? 0 : absl::ToUnixMillis(attempts.locked_until);
-  return absl::StrCat(attempts.failed, "|", until_ms);
+absl::Status ThrottleStatus(const QsignWindow& window, absl::Time now,
+                            const QsignThrottlePolicy& policy) {
+  if (window.checks <= policy.checks_max) return absl::OkStatus();
+  const absl::Duration left = std::max(window.start + policy.window - now, absl::Seconds(1));
+  return WithRetryAfter(
+      Error(absl::StatusCode::kResourceExhausted, "QSIGN_RATE_LIMITED",
+            absl::StrCat("at most ", policy.checks_max, " Q-sign password checks per ",
+                         absl::FormatDuration(policy.window), "; retry later")),
+      left);
 }
 
-std::optional<QsignAttempts> DecodeAttempts(absl::string_view text) {
-  std::vector<absl::string_view> parts = absl::StrSplit(text, '|');
-  QsignAttempts attempts;
-  int64_t until_ms = 0;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &attempts.failed) ||
-      !absl::SimpleAtoi(parts[1], &until_ms) || attempts.failed < 0 || until_ms < 0) {
-    return std::nullopt;
+QsignHashSlots::QsignHashSlots(int slots, absl::Duration wait, absl::Duration retry_after)
+    : slots_(slots), wait_(wait), retry_after_(retry_after) {}
+
+QsignHashSlots::Slot::~Slot() {
+  if (owner_ != nullptr) owner_->Release();
+}
+
+absl::StatusOr<QsignHashSlots::Slot> QsignHashSlots::Acquire() {
+  absl::MutexLock lock(&mu_);
+  if (!mu_.AwaitWithTimeout(absl::Condition(this, &QsignHashSlots::SlotFree), wait_)) {
+    return WithRetryAfter(
+        Unavailable("QSIGN_BUSY", "too many Q-sign passwords are being checked; retry shortly"),
+        retry_after_);
   }
-  if (until_ms > 0) attempts.locked_until = absl::FromUnixMillis(until_ms);
-  return attempts;
+  ++in_use_;
+  return Slot(this);
+}
+
+void QsignHashSlots::Release() {
+  absl::MutexLock lock(&mu_);
+  --in_use_;
 }
 
 }  // namespace qcash::payment

@@ -102,18 +102,18 @@ absl::StatusOr<std::vector<Order>> ListStuck(PgConnection& conn, absl::Duration 
 
 // ---------------------------------------------------------------------------- notifications
 
+// Stored notifications are accepted ones only (P7); outcome 3 (rejected) was stored before
+// issue 10 and is no longer written: rejected deliveries are counted in metrics instead.
 inline constexpr int kOutcomeApplied = 1;
 inline constexpr int kOutcomeNoEffect = 2;
-inline constexpr int kOutcomeRejected = 3;
 
 struct NotificationRecord {
   std::string provider;
-  std::optional<std::string> event_id;
-  std::optional<std::string> order_id;
+  std::string event_id;
+  std::string order_id;
   std::string provider_status;
-  std::optional<int64_t> amount_yen;
-  int outcome = kOutcomeRejected;
-  std::string reject_reason;
+  int64_t amount_yen = 0;
+  int outcome = kOutcomeNoEffect;
   std::optional<absl::Time> signed_at;
   std::string body;
 };
@@ -125,24 +125,43 @@ absl::StatusOr<std::optional<int64_t>> CountDuplicate(PgConnection& conn,
                                                       const std::string& provider,
                                                       const std::string& event_id);
 
+// Retention (P7): deletes up to `limit` stored notifications received more than `age` ago,
+// oldest first, except those of orders not final yet (CREATED, AWAITING_PAYMENT, PAID: an
+// operator may still need them). Returns how many it deleted.
+absl::StatusOr<int64_t> DeleteOldNotifications(PgConnection& conn, absl::Duration age, int limit);
+
 // ---------------------------------------------------------------------------- Q-sign (P3)
 
 struct QsignRow {
   std::string password_hash;
   QsignAttempts attempts;
+  int64_t version = 0;  // bumped by every change of the row
 };
 
-absl::StatusOr<std::optional<QsignRow>> LoadQsign(PgConnection& conn, const std::string& seller_id,
-                                                  bool for_update);
+// The seller's row as it is now (no lock is taken: updates are guarded by `version`).
+absl::StatusOr<std::optional<QsignRow>> LoadQsign(PgConnection& conn, const std::string& seller_id);
 // The first password of a seller. Returns false, having written nothing, when the seller has
 // one already (set concurrently).
 absl::StatusOr<bool> CreateQsign(PgConnection& conn, const std::string& seller_id,
                                  const std::string& password_hash);
-// Replaces the hash and clears the wrong-attempt count. REQUIRES: the row is locked.
-absl::Status StoreQsignHash(PgConnection& conn, const std::string& seller_id,
-                            const std::string& password_hash);
-absl::Status StoreQsignAttempts(PgConnection& conn, const std::string& seller_id,
-                                const QsignAttempts& attempts);
+// Replaces the hash and clears the wrong-attempt count (the lockout streak stays), if the row
+// is still at `version`. Returns false, having written nothing, when it changed meanwhile.
+absl::StatusOr<bool> StoreQsignHash(PgConnection& conn, const std::string& seller_id,
+                                    const std::string& password_hash, int64_t version);
+// Stores `attempts` if the row is still at `version`; false (nothing written) otherwise.
+absl::StatusOr<bool> StoreQsignAttempts(PgConnection& conn, const std::string& seller_id,
+                                        const QsignAttempts& attempts, int64_t version);
+
+// Counts one set or check of the seller's password in the seller's window (P3), starting a
+// new window when `window` has passed since the current one began. Returns the window with
+// this check counted, and the database's clock to judge it by. The count stops one past
+// `checks_max`, so a seller past the limit cannot push the end of the window further away.
+struct QsignCount {
+  QsignWindow window;
+  absl::Time now;
+};
+absl::StatusOr<QsignCount> CountQsignCheck(PgConnection& conn, const std::string& seller_id,
+                                           const QsignThrottlePolicy& policy);
 
 // ---------------------------------------------------------------------------- request keys
 

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
-#include <sstream>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -16,15 +15,20 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/pg.h"
+#include "common/redis.h"
 #include "common/seller_scope.h"
 #include "common/seller_token.h"
 #include "common/status.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "qcash/payment/v1/payment.grpc.pb.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/payment/secrets.h"
@@ -40,6 +44,8 @@ namespace wpb = ::qcash::wallet::v1;
 
 constexpr int64_t kLockSeconds = 3;  // QCASH_PAYMENT_QSIGN_LOCK_S for these tests
 constexpr absl::string_view kPassword = "q-sign-secret-1";
+// QCASH_PAYMENT_QSIGN_CHECKS_MAX for these tests: Q-sign checks and sets per seller per minute.
+constexpr int kQsignChecksMax = 20;
 
 // Obviously-development secrets, one per provider, written to a secrets file both the payment
 // service and the sandbox read (QCASH_PAYMENT_SECRETS_FILE).
@@ -57,6 +63,7 @@ struct Env {
   ServiceProcess payment;
   std::unique_ptr<pb::PaymentService::Stub> payment_stub;
   std::unique_ptr<wpb::WalletService::Stub> wallet_stub;
+  int payment_metrics_port = 0;
 };
 Env* env = nullptr;
 
@@ -117,8 +124,12 @@ class PaymentEnvironment : public ::testing::Environment {
     env->sandbox = std::move(*started);
     ASSERT_TRUE(WaitForHttp(env->sandbox_url, std::chrono::seconds(20)).ok());
 
+    env->payment_metrics_port = FreePort();
     env->payment_env = {
         {"QCASH_PAYMENT_DATABASE_URL", env->payment_db_url},
+        {"QCASH_METRICS_LISTEN", absl::StrCat("127.0.0.1:", env->payment_metrics_port)},
+        {"QCASH_PAYMENT_QSIGN_CHECKS_MAX", absl::StrCat(kQsignChecksMax)},
+        {"QCASH_PAYMENT_RETENTION_INTERVAL_S", "1"},
         {"QCASH_WALLET_TARGET", env->stack->wallet.address},
         {"QCASH_PAYMENT_DEV_SANDBOX", "1"},
         {"QCASH_PAYMENT_SANDBOX_URL", env->sandbox_url},
@@ -157,8 +168,8 @@ class PaymentEnvironment : public ::testing::Environment {
 
 template <typename Request, typename Response>
 grpc::Status Pay(const std::string& caller,
-                 Method<pb::PaymentService::Stub, Request, Response> method,
-                 const Request& request, Response* response) {
+                 Method<pb::PaymentService::Stub, Request, Response> method, const Request& request,
+                 Response* response) {
   return CallOn(env->payment_stub.get(), caller, method, request, response);
 }
 
@@ -550,17 +561,35 @@ int PostWebhook(const std::string& provider, const std::string& body, const std:
   return result ? result->status : 0;
 }
 
-int64_t Rejected(const std::string& reason) {
-  return QueryInt(
-      "SELECT count(*) FROM provider_notifications WHERE outcome = 3 "
-      "AND reject_reason = $1",
-      reason);
+// The sum of the payment service's metric `name` over the series whose labels contain
+// `label` (e.g. result="INVALID_SIGNATURE"); -1 when /metrics cannot be read.
+int64_t MetricSum(const std::string& name, const std::string& label) {
+  httplib::Client metrics("127.0.0.1", env->payment_metrics_port);
+  auto r = metrics.Get("/metrics");
+  if (!r || r->status != 200) return -1;
+  int64_t sum = 0;
+  std::istringstream lines(r->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (!absl::StartsWith(line, name + "{") || line.find(label) == std::string::npos) continue;
+    sum += std::atoll(line.c_str() + line.rfind(' ') + 1);
+  }
+  return sum;
 }
 
-// P7: a forged signature, a stale timestamp, an unknown order, a wrong amount, another
-// provider's secret, an unknown provider: each rejected with its reason, recorded, and never
-// applied. A forged event cannot claim the id of a real one.
-TEST_F(PaymentTest, P7ForgedStaleAndUnknownNotificationsAreRecordedNeverApplied) {
+// P7: rejected notifications are counted in metrics (by provider and reason), not stored.
+int64_t Rejected(const std::string& reason) {
+  return MetricSum("qcash_payment_notifications_total", absl::StrCat("result=\"", reason, "\""));
+}
+
+int64_t NotificationRows() {
+  return QueryInt("SELECT count(*) FROM provider_notifications WHERE $1 = $1", "");
+}
+
+// P7, DESIGN.md section 7: a forged signature, a stale timestamp, an unknown order, a wrong
+// amount, another provider's secret, an unknown provider: each rejected with its reason,
+// counted in the metrics, never stored and never applied. A forged event cannot claim the id
+// of a real one.
+TEST_F(PaymentTest, P7ForgedStaleAndUnknownNotificationsAreCountedNeverStoredOrApplied) {
   const std::string seller = NewSeller();
   OpenWallet(seller);
   pb::CreateChargeOrderResponse created;
@@ -569,6 +598,7 @@ TEST_F(PaymentTest, P7ForgedStaleAndUnknownNotificationsAreRecordedNeverApplied)
   const int64_t now_s = absl::ToUnixSeconds(absl::Now());
   const std::string paid = EventBody("evt_contested", order_id, 1'000, "paid");
   const std::string paypal_secret = DevSecret("paypal");
+  const int64_t rows_before = NotificationRows();
 
   const int64_t forged_before = Rejected("INVALID_SIGNATURE");
   EXPECT_EQ(PostWebhook("paypal", paid, "an-attacker-guessing-the-secret", now_s), 401);
@@ -583,16 +613,22 @@ TEST_F(PaymentTest, P7ForgedStaleAndUnknownNotificationsAreRecordedNeverApplied)
   const int64_t unknown_provider_before = Rejected("UNKNOWN_PROVIDER");
   EXPECT_EQ(PostWebhook("bitcoin", paid, paypal_secret, now_s), 404);
   EXPECT_EQ(Rejected("UNKNOWN_PROVIDER"), unknown_provider_before);
+  // Asked directly, payment refuses it too, and stores nothing.
+  pb::HandleProviderNotificationRequest bitcoin;
+  bitcoin.set_provider("bitcoin");
+  bitcoin.set_body(paid);
+  pb::HandleProviderNotificationResponse ignored;
+  EXPECT_GRPC_ERROR(
+      Pay("gateway", &pb::PaymentService::Stub::HandleProviderNotification, bitcoin, &ignored),
+      INVALID_ARGUMENT, "UNKNOWN_PROVIDER");
+  EXPECT_EQ(Rejected("UNKNOWN_PROVIDER"), unknown_provider_before + 1);
   const std::string unknown_order = "co_00000000000000000000000000000000";
   const int64_t unknown_before = Rejected("UNKNOWN_ORDER");
   EXPECT_EQ(
       PostWebhook("paypal", EventBody("evt_x", unknown_order, 1'000, "paid"), paypal_secret, now_s),
       404);
   EXPECT_EQ(Rejected("UNKNOWN_ORDER"), unknown_before + 1);
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM provider_notifications WHERE order_id = $1 "
-                     "AND outcome = 3",
-                     unknown_order),
-            1);
+  EXPECT_EQ(NotificationRows(), rows_before) << "a rejected notification must store nothing";
   // None of it moved the order.
   const pb::ChargeOrder untouched = GetOrder(seller, order_id);
   EXPECT_EQ(untouched.state(), pb::ORDER_STATE_AWAITING_PAYMENT);
@@ -613,6 +649,7 @@ TEST_F(PaymentTest, P7ForgedStaleAndUnknownNotificationsAreRecordedNeverApplied)
                         paypal_secret, now_s),
             400);
   EXPECT_EQ(Rejected("AMOUNT_MISMATCH"), amount_before + 1);
+  EXPECT_EQ(NotificationRows(), rows_before + 1) << "only the accepted event is stored";
   const pb::ChargeOrder flagged = GetOrder(seller, other.order().order_id());
   EXPECT_EQ(flagged.state(), pb::ORDER_STATE_AWAITING_PAYMENT);
   EXPECT_TRUE(absl::StartsWith(flagged.attention(), "AMOUNT_MISMATCH")) << flagged.attention();
@@ -676,12 +713,7 @@ TEST_F(PaymentTest, P5SigkillBetweenPaymentAndCreditIsCreditedOnceAfterRestart) 
 // the age of the oldest paid-but-uncredited order rise while the wallet is down and fall back
 // to 0 once the reconciler has credited.
 TEST_F(PaymentTest, ReconcilerBacklogIsPublishedAsMetrics) {
-  const int metrics_port = FreePort();
-  env->payment.process->Stop(SIGTERM);
-  auto restarted = StartPayment({{"QCASH_METRICS_LISTEN", absl::StrCat("127.0.0.1:", metrics_port)}},
-                                env->payment.address);
-  ASSERT_TRUE(restarted.ok()) << restarted.status();
-  env->payment = std::move(*restarted);
+  const int metrics_port = env->payment_metrics_port;
   httplib::Client metrics("127.0.0.1", metrics_port);
   auto gauge = [&](const std::string& name) -> double {
     auto r = metrics.Get("/metrics");
@@ -708,8 +740,8 @@ TEST_F(PaymentTest, ReconcilerBacklogIsPublishedAsMetrics) {
   CompleteAtCounter(order_id);
   WaitForState(seller, order_id, pb::ORDER_STATE_PAID);
   EXPECT_GE(wait_for("qcash_payment_reconciler_backlog", [](double v) { return v >= 1; }), 1);
-  EXPECT_GE(wait_for("qcash_payment_oldest_uncredited_age_seconds", [](double v) { return v >= 1; }),
-            1);
+  EXPECT_GE(
+      wait_for("qcash_payment_oldest_uncredited_age_seconds", [](double v) { return v >= 1; }), 1);
 
   auto wallet = StartService(QCASH_WALLET_BINARY, env->stack->wallet_env, "QCASH_WALLET_LISTEN",
                              env->stack->dir + "/wallet.log", env->stack->wallet.address);
@@ -717,8 +749,8 @@ TEST_F(PaymentTest, ReconcilerBacklogIsPublishedAsMetrics) {
   env->stack->wallet = std::move(*wallet);
   WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
   EXPECT_EQ(wait_for("qcash_payment_reconciler_backlog", [](double v) { return v == 0; }), 0);
-  EXPECT_EQ(wait_for("qcash_payment_oldest_uncredited_age_seconds", [](double v) { return v == 0; }),
-            0);
+  EXPECT_EQ(
+      wait_for("qcash_payment_oldest_uncredited_age_seconds", [](double v) { return v == 0; }), 0);
 }
 
 // The operator's view: qcashctl lists a paid order the wallet could not credit, and retries
@@ -907,6 +939,214 @@ TEST_F(PaymentTest, P3ChangingThePasswordNeedsTheCurrentOne) {
   EXPECT_EQ(created.order().state(), pb::ORDER_STATE_CREDITED);
 }
 
+// The retry delay a failed call carries (ErrorInfo metadata "retry_after_ms"), or zero.
+absl::Duration RetryDelayOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) {
+    return absl::ZeroDuration();
+  }
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (!any.UnpackTo(&info)) continue;
+    auto it = info.metadata().find("retry_after_ms");
+    int64_t ms = 0;
+    if (it != info.metadata().end() && absl::SimpleAtoi(it->second, &ms)) {
+      return absl::Milliseconds(ms);
+    }
+  }
+  return absl::ZeroDuration();
+}
+
+grpc::Status ChangePassword(const std::string& seller, const std::string& current,
+                            const std::string& next) {
+  pb::SetQsignPasswordRequest request;
+  request.set_seller_id(seller);
+  request.set_idempotency_key(NewKey());
+  request.set_current_password(current);
+  request.set_new_password(next);
+  pb::SetQsignPasswordResponse response;
+  return Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, request, &response);
+}
+
+// Milliseconds until the seller's Q-sign lock ends (<= 0: not locked), from PostgreSQL.
+int64_t LockLeftMs(const std::string& seller) {
+  return QueryInt(
+      "SELECT coalesce((extract(epoch FROM locked_until - clock_timestamp()) * 1000)::bigint, 0)"
+      " FROM qsign_credentials WHERE seller_id = $1",
+      seller);
+}
+
+// DESIGN.md section 7: whoever can write Redis cannot lock a seller out. A lock record forged
+// into the real Redis, in the format and under the key the service once mirrored its lock
+// to, changes nothing: the seller sees Qmoney available, changes the Q-sign password and pays.
+TEST_F(PaymentTest, S7AQsignLockForgedInRedisLocksNoSellerOut) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 1'000);
+  SetPassword(seller, kPassword);
+  // An attacker who owns Redis (every command on every key).
+  RedisClient redis(env->stack->redis->ClientOptions(RedisServer::kAdmin));
+  const std::string forged = absl::StrCat("5|", absl::ToUnixMillis(absl::Now() + absl::Hours(1)));
+  auto set = redis.Command(
+      {"SET", absl::StrCat("qcash:payment:qsign:{", seller, "}"), forged, "EX", "3600"});
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->type, RedisReply::Type::kStatus);
+
+  pb::ListChargeOptionsRequest options_request;
+  options_request.set_seller_id(seller);
+  pb::ListChargeOptionsResponse options;
+  ASSERT_TRUE(
+      Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, options_request, &options).ok());
+  for (const auto& m : options.methods()) {
+    if (m.method() == pb::PAYMENT_METHOD_QMONEY) {
+      EXPECT_TRUE(m.available()) << m.unavailable_reason();
+    }
+  }
+  const grpc::Status changed = ChangePassword(seller, std::string(kPassword), "changed-password");
+  EXPECT_TRUE(changed.ok()) << Reason(changed) << " " << changed.error_message();
+  pb::CreateChargeOrderResponse created;
+  const grpc::Status paid = Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "",
+                                   changed.ok() ? "changed-password" : std::string(kPassword));
+  ASSERT_TRUE(paid.ok()) << Reason(paid) << " " << paid.error_message();
+  EXPECT_EQ(created.order().state(), pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(Balance(seller).qmoney_yen(), 0);
+  EXPECT_EQ(QueryInt("SELECT failed_attempts FROM qsign_credentials WHERE seller_id = $1", seller),
+            0);
+}
+
+// P3: repeated lockouts escalate. The first lockout lasts the configured lock; the next one
+// within a day twice as long (instead of five fresh tries every lock period).
+TEST_F(PaymentTest, P3RepeatedLockoutsEscalate) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 1'000);
+  SetPassword(seller, kPassword);
+  pb::CreateChargeOrderResponse created;
+  auto five_wrong = [&] {
+    for (int attempt = 1; attempt <= 5; ++attempt) {
+      const grpc::Status s = Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(),
+                                    "", "wrong-password");
+      EXPECT_EQ(Reason(s), attempt < 5 ? "WRONG_QSIGN_PASSWORD" : "QSIGN_LOCKED") << attempt;
+    }
+  };
+  five_wrong();
+  const int64_t first_ms = LockLeftMs(seller);
+  EXPECT_GT(first_ms, 0);
+  EXPECT_LE(first_ms, kLockSeconds * 1000);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (LockLeftMs(seller) > -100 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  five_wrong();
+  const int64_t second_ms = LockLeftMs(seller);
+  EXPECT_GT(second_ms, kLockSeconds * 1000 + 500) << "the second lockout must last longer";
+  EXPECT_LE(second_ms, 2 * kLockSeconds * 1000);
+  EXPECT_EQ(QueryInt("SELECT lockouts FROM qsign_credentials WHERE seller_id = $1", seller), 2);
+  EXPECT_EQ(Balance(seller).qmoney_yen(), 1'000);
+}
+
+// P3: setting and checking the Q-sign password are limited per seller (kQsignChecksMax a
+// minute here), durably in PostgreSQL; past the limit RESOURCE_EXHAUSTED with a retry delay.
+// Another seller is not affected.
+TEST_F(PaymentTest, P3SettingAndCheckingTheQsignAreLimitedPerSeller) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 1'000);
+  SetPassword(seller, kPassword);
+  std::string current(kPassword);
+  for (int i = 1; i < kQsignChecksMax; ++i) {
+    const std::string next = absl::StrCat("password-number-", i);
+    const grpc::Status s = ChangePassword(seller, current, next);
+    ASSERT_TRUE(s.ok()) << i << " " << Reason(s) << " " << s.error_message();
+    current = next;
+  }
+  const grpc::Status limited = ChangePassword(seller, current, "one-too-many");
+  EXPECT_EQ(limited.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << limited.error_message();
+  EXPECT_EQ(Reason(limited), "QSIGN_RATE_LIMITED");
+  EXPECT_GT(RetryDelayOf(limited), absl::ZeroDuration());
+  pb::CreateChargeOrderResponse created;
+  EXPECT_GRPC_ERROR(
+      Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "", current),
+      RESOURCE_EXHAUSTED, "QSIGN_RATE_LIMITED");
+  EXPECT_EQ(OrdersOf(seller), 0);
+  EXPECT_EQ(QueryInt("SELECT failed_attempts FROM qsign_credentials WHERE seller_id = $1", seller),
+            0)
+      << "being limited is not a wrong password";
+  const std::string other = NewSeller();
+  SetPassword(other, kPassword);
+}
+
+// P3: argon2id runs in a bounded number of slots. A call that finds no slot within the
+// configured wait answers UNAVAILABLE (QSIGN_BUSY) with a retry delay instead of queueing
+// behind every other hash; it stored nothing, and a retry later succeeds.
+TEST_F(PaymentTest, P3HashingWaitsBoundedForASlotThenAnswersUnavailable) {
+  const std::string address = env->payment.address;
+  env->payment.process->Stop(SIGTERM);
+  auto restarted = StartPayment(
+      {{"QCASH_PAYMENT_QSIGN_HASHES_MAX", "1"}, {"QCASH_PAYMENT_QSIGN_HASH_WAIT_MS", "0"}},
+      address);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  env->payment = std::move(*restarted);
+  struct Restore {
+    ~Restore() {
+      env->payment.process->Stop(SIGTERM);
+      auto normal = StartPayment({}, env->payment.address);
+      EXPECT_TRUE(normal.ok()) << normal.status();
+      if (normal.ok()) env->payment = std::move(*normal);
+    }
+  } restore;
+
+  constexpr int kCalls = 16;
+  std::vector<std::string> sellers;
+  for (int i = 0; i < kCalls; ++i) sellers.push_back(NewSeller());
+  std::vector<grpc::Status> results(kCalls);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      pb::SetQsignPasswordRequest request;
+      request.set_seller_id(sellers[i]);
+      request.set_idempotency_key(NewKey());
+      request.set_new_password(std::string(kPassword));
+      pb::SetQsignPasswordResponse response;
+      ready.fetch_add(1);
+      while (ready.load() < kCalls) std::this_thread::yield();
+      results[i] = Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, request, &response);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int ok = 0;
+  std::vector<int> busy;
+  for (int i = 0; i < kCalls; ++i) {
+    if (results[i].ok()) {
+      ++ok;
+      continue;
+    }
+    EXPECT_EQ(results[i].error_code(), grpc::StatusCode::UNAVAILABLE) << results[i].error_message();
+    EXPECT_EQ(Reason(results[i]), "QSIGN_BUSY");
+    EXPECT_GT(RetryDelayOf(results[i]), absl::ZeroDuration());
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM qsign_credentials WHERE seller_id = $1", sellers[i]),
+              0);
+    busy.push_back(i);
+  }
+  EXPECT_GT(ok, 0);
+  EXPECT_GT(busy.size(), 0u) << "with one slot and no wait, concurrent hashes must be refused";
+  for (int i : busy) {
+    grpc::Status s;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      pb::SetQsignPasswordRequest request;
+      request.set_seller_id(sellers[i]);
+      request.set_idempotency_key(NewKey());
+      request.set_new_password(std::string(kPassword));
+      pb::SetQsignPasswordResponse response;
+      s = Pay("gateway", &pb::PaymentService::Stub::SetQsignPassword, request, &response);
+      if (s.ok() || Reason(s) != "QSIGN_BUSY") break;
+      std::this_thread::sleep_for(absl::ToChronoMilliseconds(RetryDelayOf(s)));
+    }
+    EXPECT_TRUE(s.ok()) << Reason(s) << " " << s.error_message();
+  }
+}
+
 // W2, P1: denomination 1,234 or a method "bitcoin" is INVALID_ARGUMENT, and nothing is stored.
 TEST_F(PaymentTest, W2P1UnknownDenominationOrMethodIsInvalidAndStoresNothing) {
   const std::string seller = NewSeller();
@@ -1081,8 +1321,8 @@ TEST_F(PaymentTest, P5UnpaidOrdersExpireAtTheirDeadline) {
     request.set_denomination(pb::DENOMINATION_500);
     request.set_method(method);
     pb::CreateChargeOrderResponse created;
-    const grpc::Status s = CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
-                                request, &created);
+    const grpc::Status s = CallOn(stub.get(), "gateway",
+                                  &pb::PaymentService::Stub::CreateChargeOrder, request, &created);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(created.order().state(), pb::ORDER_STATE_AWAITING_PAYMENT);
     orders.push_back(created.order().order_id());
@@ -1340,25 +1580,25 @@ TEST_F(PaymentTest, GatewayActsOnlyForTheSellerOfTheForwardedToken) {
       CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
       PERMISSION_DENIED, "SELLER_TOKEN_MISSING");
   EXPECT_GRPC_ERROR(CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
-                         create, &created, token(other)),
+                           create, &created, token(other)),
                     PERMISSION_DENIED, "SELLER_MISMATCH");
   EXPECT_GRPC_ERROR(CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder,
-                         create, &created, "not.a.token"),
+                           create, &created, "not.a.token"),
                     PERMISSION_DENIED, "SELLER_TOKEN_INVALID");
   EXPECT_EQ(OrdersOf(seller), 0);
   const grpc::Status made =
       CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create, &created,
-           token(seller));
+             token(seller));
   ASSERT_TRUE(made.ok()) << made.error_message();
   pb::GetChargeOrderRequest get;
   get.set_seller_id(seller);
   get.set_order_id(created.order().order_id());
   pb::GetChargeOrderResponse got;
   EXPECT_GRPC_ERROR(CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::GetChargeOrder, get,
-                         &got, token(other)),
+                           &got, token(other)),
                     PERMISSION_DENIED, "SELLER_MISMATCH");
   EXPECT_TRUE(CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::GetChargeOrder, get, &got,
-                   token(seller))
+                     token(seller))
                   .ok());
   EXPECT_TRUE(CallOn(stub.get(), "ops", &pb::PaymentService::Stub::GetChargeOrder, get, &got).ok());
   // A webhook acts for a provider, not a seller: no token, and the notification is judged on
@@ -1367,9 +1607,10 @@ TEST_F(PaymentTest, GatewayActsOnlyForTheSellerOfTheForwardedToken) {
   webhook.set_provider("paypal");
   webhook.set_body("{}");
   pb::HandleProviderNotificationResponse handled;
-  EXPECT_GRPC_ERROR(CallOn(stub.get(), "gateway",
-                         &pb::PaymentService::Stub::HandleProviderNotification, webhook, &handled),
-                    UNAUTHENTICATED, "MISSING_SIGNATURE");
+  EXPECT_GRPC_ERROR(
+      CallOn(stub.get(), "gateway", &pb::PaymentService::Stub::HandleProviderNotification, webhook,
+             &handled),
+      UNAUTHENTICATED, "MISSING_SIGNATURE");
   replica->process->Stop(SIGTERM);
 }
 
@@ -1403,12 +1644,12 @@ TEST_F(PaymentTest, OverMutualTlsIdentitiesComeFromCertificates) {
   pb::CreateChargeOrderResponse created;
   // The metadata claims `gateway`; with mTLS only the certificate counts.
   EXPECT_GRPC_ERROR(CallOn(as("points").get(), "gateway",
-                         &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
+                           &pb::PaymentService::Stub::CreateChargeOrder, create, &created),
                     PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
   auto plaintext = pb::PaymentService::NewStub(
       grpc::CreateChannel(payment->address, grpc::InsecureChannelCredentials()));
   EXPECT_EQ(CallOn(plaintext.get(), "gateway", &pb::PaymentService::Stub::CreateChargeOrder, create,
-                 &created)
+                   &created)
                 .error_code(),
             grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(OrdersOf(seller), 0);
@@ -1514,6 +1755,137 @@ TEST_F(PaymentTest, TheSandboxIsRefusedOutsideDevelopment) {
       << "the order stays CREATED, never AWAITING on the sandbox's word";
   replica->process->Stop(SIGTERM);
   EXPECT_EQ(Balance(seller).available_yen(), 0);
+}
+
+// P7, DESIGN.md section 7: an unauthenticated request costs no database write. A flood of
+// forged notifications (wrong secret) through the real gateway leaves the notification table
+// as it was; each is counted in the metrics; the order is untouched.
+TEST_F(PaymentTest, P7AFloodOfForgedNotificationsStoresNothing) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 1'000, pb::PAYMENT_METHOD_BANK_TRANSFER, &created).ok());
+  const std::string order_id = created.order().order_id();
+  const int64_t rows_before = NotificationRows();
+  const int64_t forged_before = Rejected("INVALID_SIGNATURE");
+  const int64_t now_s = absl::ToUnixSeconds(absl::Now());
+  constexpr int kForged = 150;
+  int unauthenticated = 0;
+  for (int i = 0; i < kForged; ++i) {
+    const int status =
+        PostWebhook(i % 2 == 0 ? "bank_transfer" : "paypal",
+                    EventBody(absl::StrCat("evt_flood_", i), order_id, 1'000, "paid"),
+                    absl::StrCat("forged-secret-", i), now_s);
+    // 429: a rate limit of the gateway turned it away before payment; never a 2xx.
+    EXPECT_TRUE(status == 401 || status == 429) << status;
+    if (status == 401) ++unauthenticated;
+  }
+  EXPECT_GT(unauthenticated, 0);
+  EXPECT_EQ(NotificationRows(), rows_before);
+  EXPECT_EQ(Rejected("INVALID_SIGNATURE"), forged_before + unauthenticated);
+  EXPECT_EQ(GetOrder(seller, order_id).state(), pb::ORDER_STATE_AWAITING_PAYMENT);
+}
+
+// P7: stored notifications are kept for the retention (90 days by default) and then deleted
+// in bounded batches by the reconciler; those of orders not final yet stay, and the orders'
+// histories (which name notification ids) still read.
+TEST_F(PaymentTest, P7StoredNotificationsAreDeletedAfterTheRetention) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  const std::string secret = DevSecret("bank_transfer");
+  const int64_t now_s = absl::ToUnixSeconds(absl::Now());
+  std::vector<std::string> orders;
+  for (int64_t yen : {1'000, 500, 100}) {
+    pb::CreateChargeOrderResponse created;
+    ASSERT_TRUE(Create(seller, yen, pb::PAYMENT_METHOD_BANK_TRANSFER, &created).ok());
+    orders.push_back(created.order().order_id());
+  }
+  const std::string& old_final = orders[0];
+  const std::string& old_open = orders[1];
+  const std::string& recent = orders[2];
+  EXPECT_EQ(
+      PostWebhook("bank_transfer", EventBody("evt_ret_a_" + old_final, old_final, 1'000, "paid"),
+                  secret, now_s),
+      200);
+  EXPECT_EQ(
+      PostWebhook("bank_transfer", EventBody("evt_ret_b_" + old_open, old_open, 500, "pending"),
+                  secret, now_s),
+      200);
+  EXPECT_EQ(PostWebhook("bank_transfer", EventBody("evt_ret_c_" + recent, recent, 100, "paid"),
+                        secret, now_s),
+            200);
+  WaitForState(seller, old_final, pb::ORDER_STATE_CREDITED);
+  WaitForState(seller, recent, pb::ORDER_STATE_CREDITED);
+  auto count = [](const std::string& order_id) {
+    return QueryInt("SELECT count(*) FROM provider_notifications WHERE order_id = $1", order_id);
+  };
+  ASSERT_EQ(count(old_final), 1);
+  ASSERT_EQ(count(old_open), 1);
+  {
+    auto conn = PgConnection::Connect(env->payment_db_url, "qcash-test");
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    auto aged = (*conn)->Exec(
+        "UPDATE provider_notifications SET received_at = clock_timestamp() - interval '400 days'"
+        " WHERE order_id = $1 OR order_id = $2",
+        {old_final, old_open});
+    ASSERT_TRUE(aged.ok()) << aged.status();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (count(old_final) != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(count(old_final), 0) << "a notification past the retention must be deleted";
+  EXPECT_EQ(count(old_open), 1) << "the order is not final: its notification stays";
+  EXPECT_EQ(count(recent), 1);
+  const pb::ChargeOrder history = GetOrder(seller, old_final);
+  EXPECT_EQ(history.state(), pb::ORDER_STATE_CREDITED);
+  EXPECT_GE(history.transitions_size(), 4);
+  EXPECT_EQ(CreditsOf(seller, old_final).size(), 1u);
+}
+
+// P7: a burst of 50 genuine (correctly signed) notifications at once through the real gateway
+// is accepted in full: calls beyond the gateway's concurrency to payment wait their turn (a
+// bounded queue) instead of being refused with 503.
+TEST_F(PaymentTest, P7ABurstOf50GenuineNotificationsIsAcceptedInFull) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  constexpr int kBurst = 50;
+  std::vector<std::string> orders;
+  for (int i = 0; i < kBurst; ++i) {
+    pb::CreateChargeOrderResponse created;
+    const grpc::Status s = Create(seller, 100, pb::PAYMENT_METHOD_BANK_TRANSFER, &created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    orders.push_back(created.order().order_id());
+  }
+  const std::string secret = DevSecret("bank_transfer");
+  std::vector<int> statuses(kBurst, 0);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kBurst; ++i) {
+    threads.emplace_back([&, i] {
+      const int64_t now_s = absl::ToUnixSeconds(absl::Now());
+      const std::string body =
+          EventBody(absl::StrCat("evt_burst_", orders[i]), orders[i], 100, "paid");
+      httplib::Client client(env->gateway->base_url());
+      client.set_read_timeout(std::chrono::seconds(30));
+      httplib::Headers headers = {{"X-Qcash-Timestamp", absl::StrCat(now_s)},
+                                  {"X-Qcash-Signature", payment::Sign(secret, now_s, body)}};
+      ready.fetch_add(1);
+      while (ready.load() < kBurst) std::this_thread::yield();
+      auto result = client.Post("/webhooks/bank_transfer", headers, body, "application/json");
+      statuses[i] = result ? result->status : -static_cast<int>(result.error());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int accepted = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    EXPECT_EQ(statuses[i], 200) << "notification " << i;
+    if (statuses[i] == 200) ++accepted;
+  }
+  EXPECT_EQ(accepted, kBurst);
+  for (const std::string& order_id : orders)
+    WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(Balance(seller).available_yen(), 100 * kBurst);
 }
 
 }  // namespace
