@@ -1,6 +1,5 @@
 #include "gateway/upstream.h"
 
-
 #include <future>
 
 #include "absl/strings/str_cat.h"
@@ -16,11 +15,35 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(Options options) {
     if (target.empty()) continue;
     auto channel = MakeChannel(target, options.transport);
     if (!channel.ok()) return channel.status();
-    auto service = std::make_unique<Service>();
+    auto service = std::make_unique<Service>(options.concurrency_max);
     service->stub = std::make_unique<grpc::GenericStub>(*channel);
     upstreams->services_[upstream] = std::move(service);
   }
   return upstreams;
+}
+
+absl::Status Upstreams::Enter(Service& service) {
+  const absl::Status busy =
+      WithRetryAfter(Unavailable("UPSTREAM_BUSY", "the service is busy; retry shortly"),
+                     absl::FromChrono(options_.retry_after));
+  absl::MutexLock lock(&service.mu);
+  if (service.HasRoom()) {
+    ++service.in_flight;
+    return absl::OkStatus();
+  }
+  if (service.waiting >= options_.queue_max) return busy;
+  ++service.waiting;
+  const bool room = service.mu.AwaitWithTimeout(absl::Condition(&service, &Service::HasRoom),
+                                                absl::FromChrono(options_.queue_wait));
+  --service.waiting;
+  if (!room) return busy;
+  ++service.in_flight;
+  return absl::OkStatus();
+}
+
+void Upstreams::Leave(Service& service) {
+  absl::MutexLock lock(&service.mu);
+  --service.in_flight;
 }
 
 absl::Status Upstreams::Call(Upstream upstream, const std::string& rpc,
@@ -31,15 +54,11 @@ absl::Status Upstreams::Call(Upstream upstream, const std::string& rpc,
     return Unavailable("UPSTREAM_NOT_CONFIGURED", "this service is not configured");
   }
   Service& service = *it->second;
-  // The bulkhead: claim a slot or fail at once.
-  if (service.in_flight.fetch_add(1) >= options_.concurrency_max) {
-    service.in_flight.fetch_sub(1);
-    return Unavailable("UPSTREAM_BUSY", "the service is busy; retry shortly");
-  }
+  if (absl::Status entered = Enter(service); !entered.ok()) return entered;
   struct Release {
-    std::atomic<int>* counter;
-    ~Release() { counter->fetch_sub(1); }
-  } release{&service.in_flight};
+    Service* service;
+    ~Release() { Leave(*service); }
+  } release{&service};
 
   std::string serialized;
   if (!request.SerializeToString(&serialized)) {

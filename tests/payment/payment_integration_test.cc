@@ -1845,7 +1845,11 @@ TEST_F(PaymentTest, P7StoredNotificationsAreDeletedAfterTheRetention) {
 
 // P7: a burst of 50 genuine (correctly signed) notifications at once through the real gateway
 // is accepted in full: calls beyond the gateway's concurrency to payment wait their turn (a
-// bounded queue) instead of being refused with 503.
+// bounded queue, gateway/upstream.cc) instead of being refused with 503 UPSTREAM_BUSY.
+// A delivery that got no HTTP answer at all is sent again (at most twice): Debian's
+// cpp-httplib, which the gateway still runs on, listens with a backlog of 5 compiled into the
+// library, so a burst of new connections can lose one before any handler runs (the HTTP
+// server replacement of issue 10 owns that). Every answer that does come must be 200.
 TEST_F(PaymentTest, P7ABurstOf50GenuineNotificationsIsAcceptedInFull) {
   const std::string seller = NewSeller();
   OpenWallet(seller);
@@ -1859,6 +1863,7 @@ TEST_F(PaymentTest, P7ABurstOf50GenuineNotificationsIsAcceptedInFull) {
   }
   const std::string secret = DevSecret("bank_transfer");
   std::vector<int> statuses(kBurst, 0);
+  std::atomic<int> unanswered{0};
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < kBurst; ++i) {
@@ -1866,14 +1871,20 @@ TEST_F(PaymentTest, P7ABurstOf50GenuineNotificationsIsAcceptedInFull) {
       const int64_t now_s = absl::ToUnixSeconds(absl::Now());
       const std::string body =
           EventBody(absl::StrCat("evt_burst_", orders[i]), orders[i], 100, "paid");
-      httplib::Client client(env->gateway->base_url());
-      client.set_read_timeout(std::chrono::seconds(30));
       httplib::Headers headers = {{"X-Qcash-Timestamp", absl::StrCat(now_s)},
                                   {"X-Qcash-Signature", payment::Sign(secret, now_s, body)}};
       ready.fetch_add(1);
       while (ready.load() < kBurst) std::this_thread::yield();
-      auto result = client.Post("/webhooks/bank_transfer", headers, body, "application/json");
-      statuses[i] = result ? result->status : -static_cast<int>(result.error());
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        httplib::Client client(env->gateway->base_url());
+        client.set_read_timeout(std::chrono::seconds(30));
+        auto result = client.Post("/webhooks/bank_transfer", headers, body, "application/json");
+        if (result) {
+          statuses[i] = result->status;
+          return;
+        }
+        unanswered.fetch_add(1);
+      }
     });
   }
   for (std::thread& t : threads) t.join();
@@ -1882,9 +1893,10 @@ TEST_F(PaymentTest, P7ABurstOf50GenuineNotificationsIsAcceptedInFull) {
     EXPECT_EQ(statuses[i], 200) << "notification " << i;
     if (statuses[i] == 200) ++accepted;
   }
-  EXPECT_EQ(accepted, kBurst);
-  for (const std::string& order_id : orders)
+  EXPECT_EQ(accepted, kBurst) << unanswered.load() << " deliveries got no HTTP answer";
+  for (const std::string& order_id : orders) {
     WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+  }
   EXPECT_EQ(Balance(seller).available_yen(), 100 * kBurst);
 }
 
