@@ -1,11 +1,20 @@
 #include "gateway/errors.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "common/status.h"
 #include "gateway/transcode.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace qcash::gateway {
+
+int64_t RetryAfterSeconds(const absl::Status& status) {
+  const std::optional<absl::Duration> delay = RetryAfterOf(status);
+  if (!delay.has_value() || *delay <= absl::ZeroDuration()) return 0;
+  return std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(*delay, absl::Seconds(1))));
+}
 
 int HttpStatusFor(absl::StatusCode code) {
   switch (code) {
@@ -228,10 +237,6 @@ std::string ErrorBody(const absl::Status& status, const std::string& domain,
   if (IsRequestId(request_id)) (*info.mutable_metadata())["requestId"] = request_id;
   body.add_details()->PackFrom(info);
   return ToJson(body);
-}
-
-std::string ErrorBody(const absl::Status& status, const std::string& domain) {
-  return ErrorBody(status, domain, "");
 }
 
 }  // namespace qcash::gateway

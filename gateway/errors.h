@@ -19,6 +19,7 @@
 #ifndef QCASH_GATEWAY_ERRORS_H_
 #define QCASH_GATEWAY_ERRORS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -38,8 +39,9 @@ int HttpStatusFor(absl::StatusCode code);
 std::string ErrorBody(const absl::Status& status, const std::string& domain,
                       const std::string& request_id);
 
-// As above without a request id (call sites that have none yet).
-std::string ErrorBody(const absl::Status& status, const std::string& domain);
+// The Retry-After header (whole seconds, at least 1) for a status that says when to retry
+// (common/status.h WithRetryAfter, e.g. QSIGN_BUSY, UPSTREAM_BUSY), or 0 when it says nothing.
+int64_t RetryAfterSeconds(const absl::Status& status);
 
 // The Japanese message a seller sees for `reason`, or the generic one for `code`'s class.
 absl::string_view SellerMessage(absl::string_view reason, absl::StatusCode code);

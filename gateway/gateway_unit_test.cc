@@ -56,11 +56,19 @@ TEST(GatewayErrorsTest, BodyIsGoogleRpcStatusJsonWithReasonJapaneseMessageAndReq
   EXPECT_NE(body.find("type.googleapis.com/google.rpc.ErrorInfo"), std::string::npos) << body;
   EXPECT_EQ(body.find("not enough"), std::string::npos) << body;
   // The two-argument form (the call sites not yet switched) leaves the request id out.
-  EXPECT_EQ(ErrorBody(NotFound("ORDER_NOT_FOUND", "x"), "gateway.qcash").find("requestId"),
+  EXPECT_EQ(ErrorBody(NotFound("ORDER_NOT_FOUND", "x"), "gateway.qcash", "").find("requestId"),
             std::string::npos);
 }
 
 // Issue 10 / DESIGN 7: PostgreSQL text (with DETAIL) and gRPC transport text reached sellers.
+TEST(GatewayErrorsTest, RetryAfterComesFromTheStatusInWholeSeconds) {
+  const absl::Status busy = Unavailable("QSIGN_BUSY", "every hashing slot is taken");
+  EXPECT_EQ(RetryAfterSeconds(busy), 0) << "no delay attached, no header";
+  EXPECT_EQ(RetryAfterSeconds(WithRetryAfter(busy, absl::Milliseconds(200))), 1);
+  EXPECT_EQ(RetryAfterSeconds(WithRetryAfter(busy, absl::Milliseconds(2500))), 3);
+  EXPECT_EQ(RetryAfterSeconds(WithRetryAfter(busy, absl::Seconds(60))), 60);
+}
+
 TEST(GatewayErrorsTest, InternalTextNeverReachesTheBody) {
   const std::vector<absl::Status> leaks = {
       Internal("DATABASE_ERROR",

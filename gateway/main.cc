@@ -23,6 +23,8 @@
 //   QCASH_GATEWAY_CONNECTIONS_PER_ADDRESS_MAX  open connections from one client address  64
 //   QCASH_GATEWAY_UPSTREAM_TIMEOUT_MS       deadline of each service call      5000
 //   QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX  calls in flight per service        16
+//   QCASH_GATEWAY_UPSTREAM_QUEUE_MAX        calls waiting for one of those     256
+//   QCASH_GATEWAY_UPSTREAM_QUEUE_WAIT_MS    the longest such wait (then 503)   2000
 //   QCASH_GATEWAY_DEV_LOGIN=1 with QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE
 //                                           the development login: development builds only
 //                                           (QCASH_DEVELOPMENT_BUILD); a release build refuses
@@ -91,6 +93,10 @@ absl::Status Run() {
   auto per_address_max = EnvInt("QCASH_GATEWAY_CONNECTIONS_PER_ADDRESS_MAX", 64, 1, 1'000'000);
   auto timeout = EnvInt("QCASH_GATEWAY_UPSTREAM_TIMEOUT_MS", 5000, 10, 120'000);
   auto concurrency = EnvInt("QCASH_GATEWAY_UPSTREAM_CONCURRENCY_MAX", 16, 1, 10'000);
+  auto upstream_queue = EnvInt("QCASH_GATEWAY_UPSTREAM_QUEUE_MAX", 256, 0, 100'000);
+  auto upstream_wait = EnvInt("QCASH_GATEWAY_UPSTREAM_QUEUE_WAIT_MS", 2000, 0, 60'000);
+  if (!upstream_queue.ok()) return upstream_queue.status();
+  if (!upstream_wait.ok()) return upstream_wait.status();
   auto unready_ms = EnvInt("QCASH_UNREADY_DELAY_MS", 0, 0, 120'000);
   auto drain_ms = EnvInt("QCASH_DRAIN_TIMEOUT_MS", 10'000, 0, 600'000);
   for (const auto* v : {&rate_limit, &rate_window, &threads, &queue_max, &io_threads, &headers_max,
@@ -144,6 +150,8 @@ absl::Status Run() {
   upstream.transport = *transport;
   upstream.timeout = std::chrono::milliseconds(*timeout);
   upstream.concurrency_max = static_cast<int>(*concurrency);
+  upstream.queue_max = static_cast<int>(*upstream_queue);
+  upstream.queue_wait = std::chrono::milliseconds(*upstream_wait);
   auto upstreams = qcash::gateway::Upstreams::Create(upstream);
   if (!upstreams.ok()) return upstreams.status();
 

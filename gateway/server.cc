@@ -102,6 +102,10 @@ void SendError(HttpResponse& response, const absl::Status& status, int http_stat
   if (status.code() == absl::StatusCode::kUnauthenticated) {
     response.SetHeader("WWW-Authenticate", "Bearer realm=\"qcash\"");
   }
+  if (const int64_t retry_after_s = RetryAfterSeconds(status);
+      retry_after_s > 0 && response.Header("Retry-After").empty()) {
+    response.SetHeader("Retry-After", absl::StrCat(retry_after_s));
+  }
   // The body carries the reason, a Japanese message and the request id, never the internal
   // text; that goes to the log under the same request id, where support finds it.
   const std::string request_id = response.Header("X-Request-Id");
