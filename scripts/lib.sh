@@ -159,7 +159,8 @@ qcash_secret_file() {
   echo "$file"
 }
 
-# The local Redis servers: "main" (wallet and payment) and "gateway" (its rate limits only).
+# The local Redis servers: "main" (the wallet's; payment uses no Redis) and "gateway" (its rate
+# limits only).
 qcash_redis_port() { if [ "$1" = gateway ]; then echo "$QCASH_GATEWAY_REDIS_PORT"; else echo "$QCASH_REDIS_PORT"; fi; }
 qcash_redis_dir() { if [ "$1" = gateway ]; then echo "$QCASH_LOCAL/redis-gateway"; else echo "$QCASH_LOCAL/redis"; fi; }
 qcash_redis_pidfile() { if [ "$1" = gateway ]; then echo "$QCASH_LOCAL/run/redis-gateway.pid"; else echo "$QCASH_LOCAL/run/redis.pid"; fi; }

@@ -27,7 +27,6 @@ qcash_start_service payment "$QCASH_BUILD/services/payment/qcash-payment" "127.0
   $(qcash_tls_env payment) \
   QCASH_PAYMENT_LISTEN="127.0.0.1:$QCASH_PAYMENT_PORT" \
   QCASH_PAYMENT_DATABASE_URL="$(qcash_pg_url qcash_payment)" \
-  $(qcash_redis_env main payment) \
   QCASH_WALLET_TARGET="127.0.0.1:$QCASH_WALLET_PORT" \
   QCASH_PAYMENT_DEV_SANDBOX=1 \
   QCASH_PAYMENT_SANDBOX_URL="http://127.0.0.1:$QCASH_SANDBOX_PORT" \

@@ -3,7 +3,6 @@
 // Configuration (environment):
 //   QCASH_PAYMENT_LISTEN              address to serve gRPC on              127.0.0.1:50052
 //   QCASH_PAYMENT_DATABASE_URL        PostgreSQL of the payment service     (required)
-//   QCASH_REDIS_HOST / _PORT / _USER / _PASSWORD_FILE  Redis as ACL user payment (common/redis.h)
 //   QCASH_WALLET_TARGET               the wallet's host:port                127.0.0.1:50051
 //   QCASH_PAYMENT_PROVIDER_URL_<P>    base URL of provider <P> (e.g. _PAYPAL); a provider
 //                                     without one is not offered (PROVIDER_NOT_CONFIGURED)
@@ -99,9 +98,6 @@ absl::Status Run() {
   if (options.database_url.empty()) {
     return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_PAYMENT_DATABASE_URL is required");
   }
-  auto redis = qcash::RedisOptionsFromEnv();
-  if (!redis.ok()) return redis.status();
-  options.redis = *redis;
   options.return_url = EnvString("QCASH_PAYMENT_RETURN_URL", options.return_url);
   auto skew_s = EnvInt("QCASH_PAYMENT_NOTIFY_SKEW_S", 300, 10, 3600);
   auto lock_s = EnvInt("QCASH_PAYMENT_QSIGN_LOCK_S", 1800, 1, 86'400);
@@ -134,7 +130,6 @@ absl::Status Run() {
   if (*dev_sandbox && !qcash::kDevelopmentBuild) {
     return qcash::DevelopmentOnly("QCASH_PAYMENT_DEV_SANDBOX=1");
   }
-  options.redis.pool_size_max = static_cast<int>(*workers + 2);
   options.qsign_lock.first_lock = absl::Seconds(*lock_s);
   options.qsign_lock.lock_max = std::max(absl::Seconds(*lock_max_s), absl::Seconds(*lock_s));
   options.qsign_throttle.checks_max = static_cast<int>(*checks_max);
@@ -174,7 +169,6 @@ absl::Status Run() {
 
   qcash::Log(qcash::LogLevel::kInfo, "starting",
              {{"database", qcash::RedactUrl(options.database_url)},
-              {"redis", absl::StrCat(options.redis.host, ":", options.redis.port)},
               {"wallet", wallet_options.target},
               {"dev_sandbox", *dev_sandbox},
               {"insecure_dev", transport.insecure_dev}});

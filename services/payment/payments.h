@@ -25,7 +25,6 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/pg.h"
-#include "common/redis.h"
 #include "services/payment/connectors/registry.h"
 #include "services/payment/order.h"
 #include "services/payment/qsign.h"
@@ -43,10 +42,6 @@ class Payments {
   struct Options {
     std::string database_url;
     int database_pool_size = 16;
-    // Unused: the payment service no longer talks to Redis (the Q-sign lock is decided by
-    // PostgreSQL alone, qsign.h). Kept only so that main.cc's Redis wiring still compiles
-    // until it is removed there.
-    RedisClient::Options redis;
     // Where a provider sends the seller back to after its page (the gateway); the order id is
     // appended as ?order_id=...
     std::string return_url = "http://127.0.0.1:8080/charge/done";

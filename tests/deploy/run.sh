@@ -70,6 +70,8 @@ no default-deny egress NetworkPolicy
 an egress rule lets out to anywhere
 an egress rule allows every port
 egress to 0.0.0.0/0 does not exclude the private ranges
+payment may reach Redis (it uses none)
+lets payment into Redis (it uses none)
 NEEDLES
 node -e 'const t = require("fs").readFileSync(0, "utf8");
          process.stdout.write(t.split(/^---$/m).filter((d) => !/name: default-deny-egress/.test(d)).join("---"));' \

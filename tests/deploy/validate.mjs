@@ -260,6 +260,44 @@ if (walletPolicy) {
     problem(walletPolicy, 'a rule lets anyone in');
   }
 }
+// Services that use no Redis cannot reach one (DESIGN.md section 7): the payment service's
+// Q-sign lock is in PostgreSQL alone, so no policy lets its pods out to a Redis port or into a
+// Redis, and neither its config nor its pods name a Redis user or secret.
+const REDIS_PORT = 6379;
+const NO_REDIS = ['payment', 'points'];
+const selectorSelects = (selector, app) => {
+  const labels = selector?.matchLabels ?? {};
+  const expressions = selector?.matchExpressions ?? [];
+  if (Object.keys(labels).length === 0 && expressions.length === 0) return true;  // every pod
+  if (labels['app.kubernetes.io/name'] !== undefined && labels['app.kubernetes.io/name'] !== app) {
+    return false;
+  }
+  return expressions.every((e) => e.key !== 'app.kubernetes.io/name' ||
+                                  (e.operator === 'In' && (e.values ?? []).includes(app)));
+};
+const hasPort = (rule, port) => (rule.ports ?? []).some((x) => x.port === port);
+for (const app of NO_REDIS) {
+  for (const p of byKind('NetworkPolicy')) {
+    if (selectorSelects(p.spec?.podSelector, app) &&
+        (p.spec?.egress ?? []).some((rule) => hasPort(rule, REDIS_PORT))) {
+      problem(p, `${app} may reach Redis (it uses none)`);
+    }
+    const fromApp = (p.spec?.ingress ?? []).some((rule) => hasPort(rule, REDIS_PORT) &&
+      (rule.from ?? []).some((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === app));
+    if (fromApp) problem(p, `lets ${app} into Redis (it uses none)`);
+  }
+  const config = named('ConfigMap', `${app}-config`);
+  for (const key of Object.keys(config?.data ?? {})) {
+    if (/^QCASH_REDIS_/.test(key)) problem(config, `${key}: ${app} uses no Redis`);
+  }
+  for (const d of qcash.filter((x) => x.metadata.name === app)) {
+    for (const v of d.spec?.template?.spec?.volumes ?? []) {
+      if (/redis/.test(v.secret?.secretName ?? '')) {
+        problem(d, `mounts the secret ${v.secret.secretName}: ${app} uses no Redis`);
+      }
+    }
+  }
+}
 if (qcash.length > 0 && !byKind('Ingress').some((i) => i.metadata?.name === 'gateway')) {
   problems.push('no Ingress for the gateway');
 }

@@ -699,7 +699,6 @@ TEST_F(GatewayApiTest, ZzLogsOfTheWholeRunHoldNoSecret) {
   // The Redis passwords and the wallet's replay key.
   for (const std::string& secret :
        {file_text(env->stack->redis->PasswordFile("wallet")),
-        file_text(env->stack->redis->PasswordFile("payment")),
         file_text(env->stack->gateway_redis->PasswordFile("gateway")),
         file_text(env->stack->wallet_env.at("QCASH_WALLET_REPLAY_KEY_FILE"))}) {
     ASSERT_GE(secret.size(), 16u) << "a secret file was not read";

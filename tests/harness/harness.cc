@@ -667,7 +667,6 @@ absl::StatusOr<PaymentProcesses> StartPaymentWithSandbox(
       {"QCASH_PAYMENT_RETURN_URL", gateway_url + "/charge/done"},
       {"QCASH_PAYMENT_RECONCILE_INTERVAL_MS", "200"},
   };
-  env.merge(stack.redis->ClientEnv("payment"));
   for (auto& [k, v] : extra_env) env[k] = v;
   auto payment = StartService(QCASH_PAYMENT_BINARY, env, "QCASH_PAYMENT_LISTEN",
                               stack.dir + "/payment.log", payment_address);

@@ -91,9 +91,10 @@ class PostgresServer {
 };
 
 // A Redis server of our own, without persistence (a cache: losing it loses speed only), with
-// the ACL users of deploy/redis/users.acl.rules for its `instance` ("main": wallet and payment;
-// "gateway": the gateway's rate limits), `default off`, and a test-only admin user. Each user's
-// password is made at Start and kept in a file under `dir` (mode 0600).
+// the ACL users of deploy/kustomize/components/in-cluster-data/redis-users.acl.rules for its
+// `instance` ("main": the wallet's; "gateway": the gateway's rate limits), `default off`, and a
+// test-only admin user. Each user's password is made at Start and kept in a file under `dir`
+// (mode 0600).
 class RedisServer {
  public:
   static constexpr const char* kAdmin = "qcash-test-admin";
@@ -147,7 +148,7 @@ absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
 // and `databases`), Redis, and a running wallet. The directory is removed on destruction unless
 // `keep` was set (a test binary sets it when a test failed, to keep the logs).
 //
-// Redis: `redis` is the wallet's and payment's (users wallet, payment), `gateway_redis` the
+// Redis: `redis` is the wallet's (user wallet; payment uses no Redis), `gateway_redis` the
 // gateway's own for its rate limits (user gateway). The wallet gets its replay key
 // (QCASH_WALLET_REPLAY_KEY_FILE) in `wallet_env`.
 struct Stack {

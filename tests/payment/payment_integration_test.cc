@@ -139,7 +139,8 @@ class PaymentEnvironment : public ::testing::Environment {
         {"QCASH_PAYMENT_RECONCILE_INTERVAL_MS", "200"},
         {"QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", "1000"},
     };
-    env->payment_env.merge(env->stack->redis->ClientEnv("payment"));
+    // No QCASH_REDIS_*: the payment service uses no Redis (its Q-sign lock is in PostgreSQL)
+    // and starts without any Redis settings.
     auto payment = StartPayment({}, payment_address);
     ASSERT_TRUE(payment.ok()) << payment.status();
     env->payment = std::move(*payment);
@@ -864,8 +865,9 @@ TEST_F(PaymentTest, P3WrongQsignPasswordLocksAfterFiveAndUnlocksWhenTheLockEnds)
   EXPECT_EQ(OrdersOf(seller), 1);
 }
 
-// P3, DESIGN.md section 2: Redis is never the only copy of the lock. With Redis stopped, and
-// after it comes back empty, a locked seller stays locked from the database.
+// P3, DESIGN.md section 2: Redis holds no copy of the lock (the payment service has no Redis
+// settings at all). With Redis stopped, and after it comes back empty, a locked seller stays
+// locked from the database.
 TEST_F(PaymentTest, P3TheLockHoldsWithoutRedis) {
   const std::string seller = NewSeller();
   OpenWallet(seller);

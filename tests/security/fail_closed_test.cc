@@ -50,11 +50,14 @@ class FailClosedTest : public ::testing::Test {
     spec.env = pki_->ServiceEnv(binary.identity);
     spec.env[binary.listen_env] = absl::StrCat("127.0.0.1:", FreePort());
     spec.env[binary.database_env] = "postgresql://qcash@127.0.0.1:1/nowhere?connect_timeout=2";
-    // What the services read before their transport: a Redis user and password, the wallet's
-    // replay key (none of them is used: the process stops before connecting anywhere).
-    spec.env["QCASH_REDIS_USER"] = binary.identity;
-    spec.env["QCASH_REDIS_PASSWORD_FILE"] = NewSecretFile(*dir_ + "/redis.password");
-    spec.env["QCASH_WALLET_REPLAY_KEY_FILE"] = NewSecretFile(*dir_ + "/wallet-replay.key");
+    // What the wallet reads before its transport: a Redis user and password and its replay key
+    // (none of them is used: the process stops before connecting anywhere). Payment and points
+    // use no Redis and get none.
+    if (std::string(binary.identity) == "wallet") {
+      spec.env["QCASH_REDIS_USER"] = binary.identity;
+      spec.env["QCASH_REDIS_PASSWORD_FILE"] = NewSecretFile(*dir_ + "/redis.password");
+      spec.env["QCASH_WALLET_REPLAY_KEY_FILE"] = NewSecretFile(*dir_ + "/wallet-replay.key");
+    }
     for (const auto& [k, v] : changes) spec.env[k] = v;
     static int n = 0;
     spec.log_file = absl::StrCat(*dir_, "/", binary.identity, "-", n++, ".log");

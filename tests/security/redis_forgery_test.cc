@@ -8,11 +8,16 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/redis.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/wallet/cache.h"
@@ -36,7 +41,7 @@ class ForgeryEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     env = new Env();
-    auto stack = StartStack("redis_forgery");
+    auto stack = StartStack("redis_forgery", {"qcash_payment"});
     ASSERT_TRUE(stack.ok()) << stack.status();
     env->stack = std::move(*stack);
     env->stub = pb::WalletService::NewStub(
@@ -312,35 +317,76 @@ TEST(RedisAclTest, DefaultUserIsOff) {
 
 TEST(RedisAclTest, EachServiceReachesOnlyItsOwnKeys) {
   RedisClient wallet(env->stack->redis->ClientOptions("wallet"));
-  RedisClient payment(env->stack->redis->ClientOptions("payment"));
   RedisClient gateway(env->stack->gateway_redis->ClientOptions("gateway"));
   auto ok = wallet.Command({"SET", "qcash:wallet:acl-test", "1"});
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->str, "OK");
-  // Payment cannot read or forge the wallet's replay records, nor the wallet payment's.
-  EXPECT_TRUE(IsErrorStarting(payment.Command({"GET", "qcash:wallet:acl-test"}), "NOPERM"));
-  EXPECT_TRUE(IsErrorStarting(payment.Command({"SET", "qcash:wallet:idem:{s}:payment:k", "D|x"}),
-                              "NOPERM"));
+  auto limit = gateway.Command({"INCR", "qcash:gateway:acl-test"});
+  ASSERT_TRUE(limit.ok()) << limit.status();
+  EXPECT_EQ(limit->type, RedisReply::Type::kInteger) << limit->str;
+  // The wallet reaches nothing outside qcash:wallet:*, directly or through a script (a script
+  // runs with its caller's rights).
   EXPECT_TRUE(IsErrorStarting(wallet.Command({"GET", "qcash:payment:qsign:{s}"}), "NOPERM"));
-  // Nor can they run what no service needs.
-  EXPECT_TRUE(IsErrorStarting(wallet.Command({"FLUSHALL"}), "NOPERM"));
-  EXPECT_TRUE(IsErrorStarting(wallet.Command({"KEYS", "*"}), "NOPERM"));
-  EXPECT_TRUE(IsErrorStarting(wallet.Command({"CONFIG", "GET", "*"}), "NOPERM"));
-  // A script runs with its caller's rights.
+  EXPECT_TRUE(IsErrorStarting(wallet.Command({"SET", "qcash:gateway:rl:{s}", "0"}), "NOPERM"));
+  EXPECT_TRUE(IsErrorStarting(wallet.Command({"GET", "other"}), "NOPERM"));
   EXPECT_TRUE(IsErrorStarting(
       wallet.Command({"EVAL", "return redis.call('GET', KEYS[1])", "1", "qcash:payment:x"}),
       "NOPERM"));
-  // The gateway's Redis is another server: its user reaches its rate limits only, and the
-  // wallet's Redis does not know it.
+  // Nor can it run what no service needs.
+  EXPECT_TRUE(IsErrorStarting(wallet.Command({"FLUSHALL"}), "NOPERM"));
+  EXPECT_TRUE(IsErrorStarting(wallet.Command({"KEYS", "*"}), "NOPERM"));
+  EXPECT_TRUE(IsErrorStarting(wallet.Command({"CONFIG", "GET", "*"}), "NOPERM"));
+  EXPECT_TRUE(IsErrorStarting(wallet.Command({"ACL", "LIST"}), "NOPERM"));
+  // The gateway's Redis is another server: its user reaches its rate limits only, cannot run
+  // what it does not need, and the wallet's Redis does not know it.
   EXPECT_TRUE(IsErrorStarting(gateway.Command({"GET", "qcash:wallet:acl-test"}), "NOPERM"));
   EXPECT_TRUE(IsErrorStarting(gateway.Command({"SET", "qcash:wallet:bal:{s}", "1"}), "NOPERM"));
+  EXPECT_TRUE(IsErrorStarting(gateway.Command({"INCR", "other"}), "NOPERM"));
+  EXPECT_TRUE(IsErrorStarting(gateway.Command({"FLUSHALL"}), "NOPERM"));
+  EXPECT_TRUE(IsErrorStarting(gateway.Command({"KEYS", "*"}), "NOPERM"));
   RedisClient::Options gateway_on_main = env->stack->gateway_redis->ClientOptions("gateway");
   gateway_on_main.port = env->stack->redis->port();
   EXPECT_FALSE(RedisClient(gateway_on_main).Command({"PING"}).ok());
   EXPECT_NE(env->stack->redis->port(), env->stack->gateway_redis->port());
+  // Nor does the gateway's Redis know the wallet.
+  RedisClient::Options wallet_on_gateway = env->stack->redis->ClientOptions("wallet");
+  wallet_on_gateway.port = env->stack->gateway_redis->port();
+  EXPECT_FALSE(RedisClient(wallet_on_gateway).Command({"PING"}).ok());
 }
 
-// A service without its Redis user or password does not start (DESIGN.md section 7).
+// The payment service uses no Redis (its Q-sign lock is in PostgreSQL alone): neither Redis has
+// a `payment` user, so a leaked or guessed payment credential opens nothing.
+TEST(RedisAclTest, NoPaymentUserExists) {
+  for (RedisServer* server : {env->stack->redis.get(), env->stack->gateway_redis.get()}) {
+    RedisClient admin(server->ClientOptions(RedisServer::kAdmin));
+    auto users = admin.Command({"ACL", "USERS"});
+    ASSERT_TRUE(users.ok()) << users.status();
+    ASSERT_EQ(users->type, RedisReply::Type::kArray);
+    std::vector<std::string> names;
+    for (const RedisReply& user : users->elements) names.push_back(user.str);
+    EXPECT_FALSE(names.empty());
+    EXPECT_EQ(std::count(names.begin(), names.end(), "payment"), 0) << absl::StrJoin(names, ",");
+    RedisClient::Options as_payment = server->ClientOptions("payment");
+    as_payment.user = "payment";
+    as_payment.password = "any-password-at-all-1234";
+    EXPECT_FALSE(RedisClient(as_payment).Command({"PING"}).ok());
+  }
+}
+
+// The payment service starts without any Redis setting (QCASH_REDIS_* are not set here: the
+// harness gives payment none), and its log names no Redis.
+TEST(RedisAclTest, PaymentStartsWithoutRedisSettings) {
+  auto payment = StartPaymentWithSandbox(*env->stack, "http://127.0.0.1:9");
+  ASSERT_TRUE(payment.ok()) << payment.status();
+  std::ifstream in(env->stack->dir + "/payment.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("starting"), std::string::npos) << text.str();
+  EXPECT_EQ(absl::AsciiStrToLower(text.str()).find("redis"), std::string::npos) << text.str();
+}
+
+// A service that uses Redis (the wallet here) without its Redis user or password does not start
+// (DESIGN.md section 7).
 TEST(RedisAclTest, ServicesRefuseToStartWithoutRedisCredentials) {
   for (const char* drop : {"QCASH_REDIS_USER", "QCASH_REDIS_PASSWORD_FILE"}) {
     std::map<std::string, std::string> settings = env->stack->wallet_env;
