@@ -346,6 +346,21 @@ int64_t OrdersOf(const std::string& seller) {
   return QueryInt("SELECT count(*) FROM charge_orders WHERE seller_id = $1", seller);
 }
 
+// The charge page's option for `method` of `seller` (ListChargeOptions as the gateway asks).
+pb::MethodOption OptionOf(const std::string& seller, pb::PaymentMethod method) {
+  pb::ListChargeOptionsRequest request;
+  request.set_seller_id(seller);
+  pb::ListChargeOptionsResponse options;
+  const grpc::Status s =
+      Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, request, &options);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  for (const pb::MethodOption& option : options.methods()) {
+    if (option.method() == method) return option;
+  }
+  ADD_FAILURE() << "no option for method " << method;
+  return {};
+}
+
 class PaymentTest : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -825,20 +840,10 @@ TEST_F(PaymentTest, P3WrongQsignPasswordLocksAfterFiveAndUnlocksWhenTheLockEnds)
   EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_PENDING_SETTLEMENT, &created, NewKey(),
                            "", std::string(kPassword)),
                     FAILED_PRECONDITION, "QSIGN_LOCKED");
-  pb::ListChargeOptionsRequest options_request;
-  options_request.set_seller_id(seller);
-  pb::ListChargeOptionsResponse options;
-  ASSERT_TRUE(
-      Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, options_request, &options).ok());
-  for (const auto& m : options.methods()) {
-    if (m.method() == pb::PAYMENT_METHOD_QMONEY) {
-      EXPECT_FALSE(m.available());
-      EXPECT_EQ(m.unavailable_reason(), "QSIGN_LOCKED");
-    }
-    if (m.method() == pb::PAYMENT_METHOD_CARD) {
-      EXPECT_TRUE(m.available());
-    }
-  }
+  const pb::MethodOption qmoney = OptionOf(seller, pb::PAYMENT_METHOD_QMONEY);
+  EXPECT_FALSE(qmoney.available());
+  EXPECT_EQ(qmoney.unavailable_reason(), "QSIGN_LOCKED");
+  EXPECT_TRUE(OptionOf(seller, pb::PAYMENT_METHOD_CARD).available());
   EXPECT_EQ(OrdersOf(seller), 0) << "a refused password stores no order";
   EXPECT_EQ(Balance(seller).qmoney_yen(), 5'000);
   EXPECT_EQ(QueryInt("SELECT failed_attempts FROM qsign_credentials WHERE seller_id = $1", seller),
@@ -994,16 +999,8 @@ TEST_F(PaymentTest, S7AQsignLockForgedInRedisLocksNoSellerOut) {
   ASSERT_TRUE(set.ok()) << set.status();
   ASSERT_EQ(set->type, RedisReply::Type::kStatus);
 
-  pb::ListChargeOptionsRequest options_request;
-  options_request.set_seller_id(seller);
-  pb::ListChargeOptionsResponse options;
-  ASSERT_TRUE(
-      Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, options_request, &options).ok());
-  for (const auto& m : options.methods()) {
-    if (m.method() == pb::PAYMENT_METHOD_QMONEY) {
-      EXPECT_TRUE(m.available()) << m.unavailable_reason();
-    }
-  }
+  const pb::MethodOption qmoney = OptionOf(seller, pb::PAYMENT_METHOD_QMONEY);
+  EXPECT_TRUE(qmoney.available()) << qmoney.unavailable_reason();
   const grpc::Status changed = ChangePassword(seller, std::string(kPassword), "changed-password");
   EXPECT_TRUE(changed.ok()) << Reason(changed) << " " << changed.error_message();
   pb::CreateChargeOrderResponse created;
