@@ -1756,6 +1756,65 @@ TEST_F(PaymentTest, TheSandboxIsRefusedOutsideDevelopment) {
   EXPECT_EQ(Balance(seller).available_yen(), 0);
 }
 
+// P3 with DESIGN.md 7: argon2id runs with no database transaction open, so a burst of hashes
+// holds no row lock and no connection mid-transaction. PostgreSQL itself is watched while four
+// sellers set, change and mistype their passwords at once: no payment session may wait in a
+// transaction after reading a Q-sign row (the hash is computed from that row: the old code read
+// it with SELECT ... FOR UPDATE and hashed before COMMIT, so every hash showed here for its
+// whole duration), nor keep a Q-sign transaction open for a second. The short transactions that
+// store a new hash after it was computed are allowed.
+TEST_F(PaymentTest, P3NoTransactionIsOpenWhileHashing) {
+  constexpr int kSellers = 4;
+  std::vector<std::string> sellers;
+  for (int i = 0; i < kSellers; ++i) sellers.push_back(NewSeller());
+  std::atomic<bool> done{false};
+  std::atomic<int> samples{0}, seen_in_transaction{0};
+  std::thread watcher([&] {
+    auto conn = PgConnection::Connect(env->payment_db_url, "qcash-test-watcher");
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    while (!done.load()) {
+      auto r = (*conn)->Exec(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+          " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+          " AND query ILIKE '%qsign%' AND (query ILIKE 'SELECT%'"
+          "      OR clock_timestamp() - xact_start > interval '1 second')");
+      ASSERT_TRUE(r.ok()) << r.status();
+      seen_in_transaction.fetch_add(static_cast<int>(r->GetInt64(0, 0)));
+      samples.fetch_add(1);
+    }
+  });
+  // More callers than hashing slots: QSIGN_BUSY is retried after its delay, as a client would.
+  auto change = [](const std::string& seller, const std::string& current, const std::string& next) {
+    grpc::Status s;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      s = ChangePassword(seller, current, next);
+      if (Reason(s) != "QSIGN_BUSY") break;
+      absl::SleepFor(RetryDelayOf(s));
+    }
+    return s;
+  };
+  std::vector<std::thread> threads;
+  std::vector<grpc::Status> set(kSellers), wrong(kSellers), changed(kSellers);
+  for (int i = 0; i < kSellers; ++i) {
+    threads.emplace_back([&, i] {
+      set[i] = change(sellers[i], "", std::string(kPassword));                    // a hash
+      wrong[i] = change(sellers[i], "not-the-password", "other-password");        // a verify
+      changed[i] = change(sellers[i], std::string(kPassword), "other-password");  // both
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  done.store(true);
+  watcher.join();
+  for (int i = 0; i < kSellers; ++i) {
+    EXPECT_TRUE(set[i].ok()) << Reason(set[i]) << " " << set[i].error_message();
+    EXPECT_EQ(Reason(wrong[i]), "WRONG_QSIGN_PASSWORD") << wrong[i].error_message();
+    EXPECT_TRUE(changed[i].ok()) << Reason(changed[i]) << " " << changed[i].error_message();
+  }
+  EXPECT_GT(samples.load(), 10) << "the watcher must have looked while the hashes ran";
+  EXPECT_EQ(seen_in_transaction.load(), 0)
+      << "a Q-sign transaction stayed open while the service hashed";
+}
+
 // P7, DESIGN.md section 7: an unauthenticated request costs no database write. A flood of
 // forged notifications (wrong secret) through the real gateway leaves the notification table
 // as it was; each is counted in the metrics; the order is untouched.
