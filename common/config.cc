@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -180,6 +181,14 @@ std::string RedactUrl(absl::string_view url) {
     return RedactUri(url, scheme_end);
   }
   return RedactKeywordValue(url);
+}
+
+absl::StatusOr<std::string> ReadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("INVALID_CONFIG", absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
 }
 
 absl::StatusOr<std::string> EnvSecretFile(absl::string_view name, size_t min_bytes,

@@ -26,6 +26,10 @@ absl::StatusOr<bool> EnvBool(absl::string_view name, bool fallback);
 // `url` with any password replaced by "***", for logs and `print config` output.
 std::string RedactUrl(absl::string_view url);
 
+// The whole contents of the configuration file at `path` (a certificate, a key, a secret).
+// Errors: INVALID_ARGUMENT (INVALID_CONFIG) "cannot read <path>"; the contents never appear.
+absl::StatusOr<std::string> ReadConfigFile(const std::string& path);
+
 // The contents of the secret file the variable `name` points to, without one trailing
 // newline. Required: unset, unreadable, shorter than `min_bytes` or longer than `max_bytes`
 // stops the process at start-up (DESIGN.md section 7). The message names the variable and the

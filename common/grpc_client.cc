@@ -2,35 +2,23 @@
 
 #include <grpcpp/create_channel.h>
 
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/config.h"
 #include "common/status.h"
 
 namespace qcash {
-namespace {
-
-absl::StatusOr<std::string> ReadPem(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return InvalidArgument("INVALID_CONFIG", absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-}  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const TransportConfig& config) {
   if (config.insecure_dev) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions options;
-  auto ca = ReadPem(config.ca_file);
+  auto ca = ReadConfigFile(config.ca_file);
   if (!ca.ok()) return ca.status();
-  auto key = ReadPem(config.key_file);
+  auto key = ReadConfigFile(config.key_file);
   if (!key.ok()) return key.status();
-  auto cert = ReadPem(config.cert_file);
+  auto cert = ReadConfigFile(config.cert_file);
   if (!cert.ok()) return cert.status();
   options.pem_root_certs = *ca;
   options.pem_private_key = *key;

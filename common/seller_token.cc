@@ -8,9 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -20,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/types/optional.h"
+#include "common/config.h"
 #include "common/status.h"
 #include "common/text.h"
 
@@ -150,12 +149,10 @@ absl::Status ValidateSellerTokenConfig(const SellerTokenConfig& config) {
 absl::StatusOr<std::vector<SellerTokenKey>> LoadSellerTokenKeys(const std::string& key_file,
                                                                 const std::string& key_dir) {
   auto read = [](const std::string& path) -> absl::StatusOr<std::string> {
-    std::ifstream in(path);
-    if (!in) return BadConfig(absl::StrCat("cannot read ", path));
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    if (buffer.str().empty()) return BadConfig(absl::StrCat(path, " is empty"));
-    return buffer.str();
+    auto text = ReadConfigFile(path);
+    if (!text.ok()) return BadConfig(text.status().message());
+    if (text->empty()) return BadConfig(absl::StrCat(path, " is empty"));
+    return text;
   };
   SellerTokenConfig config;
   if (!key_file.empty()) {

@@ -13,8 +13,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -26,14 +24,6 @@
 
 namespace qcash {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return InvalidArgument("INVALID_CONFIG", absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 sigset_t TerminationSignals() {
   sigset_t set;
@@ -196,11 +186,11 @@ absl::StatusOr<TransportConfig> TransportConfigFromEnv() {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TransportConfig& config) {
   if (config.insecure_dev) return grpc::InsecureServerCredentials();
-  auto cert = ReadFile(config.cert_file);
+  auto cert = ReadConfigFile(config.cert_file);
   if (!cert.ok()) return cert.status();
-  auto key = ReadFile(config.key_file);
+  auto key = ReadConfigFile(config.key_file);
   if (!key.ok()) return key.status();
-  auto ca = ReadFile(config.ca_file);
+  auto ca = ReadConfigFile(config.ca_file);
   if (!ca.ok()) return ca.status();
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);

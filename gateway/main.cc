@@ -33,8 +33,6 @@
 //   QCASH_UNREADY_DELAY_MS / QCASH_DRAIN_TIMEOUT_MS  shutdown, as for every service
 //   QCASH_TLS_* / QCASH_INSECURE_DEV        transport to the services (common/server.h)
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -56,12 +54,10 @@ using qcash::EnvString;
 absl::StatusOr<std::string> ReadSecretFile(const std::string& variable) {
   const std::string path = EnvString(variable, "");
   if (path.empty()) return qcash::InvalidArgument("INVALID_CONFIG", variable + " is required");
-  std::ifstream in(path);
-  if (!in) return qcash::InvalidArgument("INVALID_CONFIG", "cannot read " + variable);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (buffer.str().empty()) return qcash::InvalidArgument("INVALID_CONFIG", variable + " is empty");
-  return buffer.str();
+  auto text = qcash::ReadConfigFile(path);
+  if (!text.ok()) return qcash::InvalidArgument("INVALID_CONFIG", "cannot read " + variable);
+  if (text->empty()) return qcash::InvalidArgument("INVALID_CONFIG", variable + " is empty");
+  return text;
 }
 
 absl::Status Run() {
