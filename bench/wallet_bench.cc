@@ -19,16 +19,16 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,17 +59,25 @@ struct Flags {
 
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
-  f.run_id = absl::StrCat(std::chrono::system_clock::now().time_since_epoch().count() % 1'000'000'007);
+  f.run_id =
+      absl::StrCat(std::chrono::system_clock::now().time_since_epoch().count() % 1'000'000'007);
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string name = argv[i];
     const std::string value = argv[i + 1];
-    if (name == "--wallet") f.wallet = value;
-    else if (name == "--pgbench") f.pgbench = value;
-    else if (name == "--pgbench-url") f.pgbench_url = value;
-    else if (name == "--seconds") f.seconds = std::max(1, std::atoi(value.c_str()));
-    else if (name == "--sellers") f.sellers = std::max(1, std::atoi(value.c_str()));
-    else if (name == "--wallet-pid") f.wallet_pid = std::atoi(value.c_str());
-    else if (name == "--pki") f.pki = value;
+    if (name == "--wallet")
+      f.wallet = value;
+    else if (name == "--pgbench")
+      f.pgbench = value;
+    else if (name == "--pgbench-url")
+      f.pgbench_url = value;
+    else if (name == "--seconds")
+      f.seconds = std::max(1, std::atoi(value.c_str()));
+    else if (name == "--sellers")
+      f.sellers = std::max(1, std::atoi(value.c_str()));
+    else if (name == "--wallet-pid")
+      f.wallet_pid = std::atoi(value.c_str());
+    else if (name == "--pki")
+      f.pki = value;
     else if (name == "--clients") {
       f.clients.clear();
       for (absl::string_view c : absl::StrSplit(value, ',')) {
@@ -407,8 +415,8 @@ int main(int argc, char** argv) {
     }
   }
   if (f.wallet_pid > 0) {
-    std::printf("\nwallet process %d: peak RSS (VmHWM) %s, RSS now %s, threads %s\n",
-                f.wallet_pid, ProcStatus(f.wallet_pid, "VmHWM").c_str(),
+    std::printf("\nwallet process %d: peak RSS (VmHWM) %s, RSS now %s, threads %s\n", f.wallet_pid,
+                ProcStatus(f.wallet_pid, "VmHWM").c_str(),
                 ProcStatus(f.wallet_pid, "VmRSS").c_str(),
                 ProcStatus(f.wallet_pid, "Threads").c_str());
   }

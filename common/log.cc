@@ -79,7 +79,8 @@ std::string JsonQuote(absl::string_view text) {
 void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields) {
   if (level < log_min_level.load(std::memory_order_relaxed)) return;
   std::string line = absl::StrCat(
-      "{\"ts\":", JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())),
+      "{\"ts\":",
+      JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())),
       ",\"level\":\"", LevelName(level), "\"");
   {
     std::lock_guard<std::mutex> lock(log_mu);

@@ -12,7 +12,9 @@ TEST(LogTest, JsonQuoteEscapes) {
 }
 
 TEST(LogTest, JsonQuoteReplacesInvalidUtf8) {
-  EXPECT_EQ(JsonQuote("a\xff" "b"), "\"a\\ufffdb\"");
+  EXPECT_EQ(JsonQuote("a\xff"
+                      "b"),
+            "\"a\\ufffdb\"");
   EXPECT_EQ(JsonQuote("\xe6\xae"), "\"\\ufffd\\ufffd\"");  // truncated sequence
 }
 

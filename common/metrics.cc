@@ -35,8 +35,7 @@ std::string LabelText(const std::vector<std::string>& names, const Labels& value
   return out.empty() ? "" : absl::StrCat("{", out, "}");
 }
 
-void Header(std::string* out, const std::string& name, const std::string& help,
-            const char* type) {
+void Header(std::string* out, const std::string& name, const std::string& help, const char* type) {
   absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
 }
 
@@ -52,9 +51,9 @@ bool Admit(Map& map, const Labels& labels) {
 void CountDroppedSeries() { dropped_series.fetch_add(1); }
 
 const std::vector<double>& LatencyBuckets() {
-  static const auto* const kBuckets = new std::vector<double>{
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-      5, 10};
+  static const auto* const kBuckets =
+      new std::vector<double>{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                              0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
   return *kBuckets;
 }
 
@@ -111,8 +110,9 @@ void Histogram::Render(std::string* out) const {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < bounds_.size(); ++i) {
       cumulative += s.buckets[i];
-      absl::StrAppend(out, name_, "_bucket", LabelText(label_names_, labels, "le", Number(bounds_[i])),
-                      " ", cumulative, "\n");
+      absl::StrAppend(out, name_, "_bucket",
+                      LabelText(label_names_, labels, "le", Number(bounds_[i])), " ", cumulative,
+                      "\n");
     }
     absl::StrAppend(out, name_, "_bucket", LabelText(label_names_, labels, "le", "+Inf"), " ",
                     s.count, "\n");

@@ -26,7 +26,8 @@ class HttpMetricsServer final : public MetricsServer {
   }
 
   bool Listen(const std::string& host, int port) {
-    port_ = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
+    port_ =
+        port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
     if (port_ < 0) return false;
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     return true;

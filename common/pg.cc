@@ -39,7 +39,7 @@ class DatabaseTimer {
 
 absl::string_view PgResult::Get(int row, int column) const {
   return absl::string_view(PQgetvalue(result_.get(), row, column),
-                          PQgetlength(result_.get(), row, column));
+                           PQgetlength(result_.get(), row, column));
 }
 
 int64_t PgResult::GetInt64(int row, int column) const {
@@ -69,8 +69,8 @@ absl::Status PgError(PGconn* conn, const PGresult* result) {
   }
   const absl::string_view sqlstate(state);
   const std::string text = absl::StrCat("[", sqlstate, "] ", message);
-  if (absl::StartsWith(sqlstate, "08") || absl::StartsWith(sqlstate, "53") ||
-      sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
+  if (absl::StartsWith(sqlstate, "08") || absl::StartsWith(sqlstate, "53") || sqlstate == "57P01" ||
+      sqlstate == "57P02" || sqlstate == "57P03") {
     return Unavailable("DATABASE_UNAVAILABLE", text);
   }
   if (sqlstate == "40001" || sqlstate == "40P01") return Aborted("DATABASE_CONFLICT", text);

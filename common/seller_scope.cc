@@ -84,16 +84,15 @@ absl::Status SellerScope::Check(const grpc::ServerContextBase& context, absl::st
     return PermissionDenied("SELLER_TOKEN_MISSING",
                             "the gateway must forward the seller's token with this call");
   }
-  auto claims = verifier_->Verify(absl::string_view(it->second.data(), it->second.size()),
-                                  absl::Now());
+  auto claims =
+      verifier_->Verify(absl::string_view(it->second.data(), it->second.size()), absl::Now());
   if (!claims.ok()) {
-    return PermissionDenied("SELLER_TOKEN_INVALID",
-                            absl::StrCat("the forwarded seller token is not valid: ",
-                                         claims.status().message()));
+    return PermissionDenied(
+        "SELLER_TOKEN_INVALID",
+        absl::StrCat("the forwarded seller token is not valid: ", claims.status().message()));
   }
   if (claims->seller_id != seller_id) {
-    return PermissionDenied("SELLER_MISMATCH",
-                            "the forwarded seller token is for another seller");
+    return PermissionDenied("SELLER_MISMATCH", "the forwarded seller token is for another seller");
   }
   return absl::OkStatus();
 }

@@ -48,12 +48,23 @@ metrics::Histogram* RpcSeconds() {
 }
 
 const char* CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK",           "CANCELLED",        "UNKNOWN",         "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS",  "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",        "UNAVAILABLE",     "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
 }
@@ -72,7 +83,8 @@ class RpcObserver final : public grpc::experimental::Interceptor {
     // not), and every one of their requests names its seller in `seller_id`.
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
         method.rfind("/qcash.", 0) == 0) {
-      const auto* message = static_cast<const google::protobuf::Message*>(methods->GetRecvMessage());
+      const auto* message =
+          static_cast<const google::protobuf::Message*>(methods->GetRecvMessage());
       if (message != nullptr) {
         const auto* field = message->GetDescriptor()->FindFieldByName("seller_id");
         if (field != nullptr && field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&

@@ -9,8 +9,8 @@ namespace qcash {
 bool IsValidSellerId(absl::string_view seller_id) {
   if (seller_id.empty() || seller_id.size() > kSellerIdLengthMax) return false;
   return std::all_of(seller_id.begin(), seller_id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 

@@ -39,9 +39,9 @@ TEST(CleanTextTest, ValidUtf8WithoutControlCharacters) {
   EXPECT_TRUE(IsCleanText("広告 Qcash 充值 🎉"));
   EXPECT_FALSE(IsCleanText("line\nbreak"));
   EXPECT_FALSE(IsCleanText("del\x7f"));
-  EXPECT_FALSE(IsCleanText("\xe5\xba"));      // a cut 3-byte sequence
-  EXPECT_FALSE(IsCleanText("\xff"));          // never a lead byte
-  EXPECT_FALSE(IsCleanText("a\x80z"));        // a continuation byte alone
+  EXPECT_FALSE(IsCleanText("\xe5\xba"));  // a cut 3-byte sequence
+  EXPECT_FALSE(IsCleanText("\xff"));      // never a lead byte
+  EXPECT_FALSE(IsCleanText("a\x80z"));    // a continuation byte alone
   EXPECT_TRUE(IsPrintableAscii(" ~"));
   EXPECT_FALSE(IsPrintableAscii("é"));
 }

@@ -152,8 +152,8 @@ class SchemaBuilder {
           return std::move(Json::Object().Set("type", "string").Set("format", "date-time"));
         }
         if (m->full_name() == "google.protobuf.Any") {
-          return std::move(Json::Object().Set("type", "object").Set("additionalProperties",
-                                                                    Json::Bool(true)));
+          return std::move(
+              Json::Object().Set("type", "object").Set("additionalProperties", Json::Bool(true)));
         }
         queue_.insert(m);
         return Ref(m);
@@ -163,8 +163,10 @@ class SchemaBuilder {
 
   Json Field(const FieldDescriptor* f) {
     if (f->is_map()) {
-      return std::move(Json::Object().Set("type", "object").Set(
-          "additionalProperties", FieldValue(f->message_type()->map_value())));
+      return std::move(
+          Json::Object()
+              .Set("type", "object")
+              .Set("additionalProperties", FieldValue(f->message_type()->map_value())));
     }
     if (f->is_repeated()) {
       return std::move(Json::Object().Set("type", "array").Set("items", FieldValue(f)));
@@ -188,9 +190,9 @@ class SchemaBuilder {
         properties.Set(f->json_name(), Field(f));
       }
       done.emplace(SchemaName(d), std::move(Json::Object()
-                                               .Set("type", "object")
-                                               .Set("properties", std::move(properties))
-                                               .Set("additionalProperties", Json::Bool(false))));
+                                                .Set("type", "object")
+                                                .Set("properties", std::move(properties))
+                                                .Set("additionalProperties", Json::Bool(false))));
     }
     Json schemas = Json::Object();
     for (auto& [name, schema] : done) schemas.Set(name, std::move(schema));
@@ -208,11 +210,11 @@ class SchemaBuilder {
 
 Json ErrorResponse(const std::string& description) {
   Json content = Json::Object();
-  content.At("application/json").Set("schema",
-                                     std::move(Json::Object().Set(
-                                         "$ref", "#/components/schemas/google.rpc.Status")));
-  return std::move(Json::Object().Set("description", description).Set("content",
-                                                                       std::move(content)));
+  content.At("application/json")
+      .Set("schema",
+           std::move(Json::Object().Set("$ref", "#/components/schemas/google.rpc.Status")));
+  return std::move(
+      Json::Object().Set("description", description).Set("content", std::move(content)));
 }
 
 }  // namespace
@@ -275,27 +277,29 @@ std::string GenerateOpenApi(const std::vector<Route>& routes) {
       Json content = Json::Object();
       content.At("application/json").Set("schema", Ref(route.request));
       schemas.Add(route.request);
-      op.Set("requestBody", std::move(Json::Object()
-                                          .Set("required", Json::Bool(true))
-                                          .Set("content", std::move(content))));
-      parameters.Push(std::move(
-          Json::Object()
-              .Set("name", "X-CSRF-Token")
-              .Set("in", "header")
-              .Set("description", "Required when the token comes by the session cookie.")
-              .Set("schema", std::move(Json::Object().Set("type", "string")))));
+      op.Set(
+          "requestBody",
+          std::move(
+              Json::Object().Set("required", Json::Bool(true)).Set("content", std::move(content))));
+      parameters.Push(
+          std::move(Json::Object()
+                        .Set("name", "X-CSRF-Token")
+                        .Set("in", "header")
+                        .Set("description", "Required when the token comes by the session cookie.")
+                        .Set("schema", std::move(Json::Object().Set("type", "string")))));
     }
     op.Set("parameters", std::move(parameters));
     Json ok_content = Json::Object();
     ok_content.At("application/json").Set("schema", Ref(route.response));
     schemas.Add(route.response);
     Json responses = Json::Object();
-    responses.Set("200", std::move(Json::Object().Set("description", "OK").Set(
-                             "content", std::move(ok_content))));
-    responses.Set("default", ErrorResponse(
-                                 "An error: google.rpc.Status with a google.rpc.ErrorInfo "
-                                 "reason; the HTTP status follows the gRPC code as "
-                                 "grpc-gateway maps it."));
+    responses.Set(
+        "200",
+        std::move(Json::Object().Set("description", "OK").Set("content", std::move(ok_content))));
+    responses.Set("default",
+                  ErrorResponse("An error: google.rpc.Status with a google.rpc.ErrorInfo "
+                                "reason; the HTTP status follows the gRPC code as "
+                                "grpc-gateway maps it."));
     op.Set("responses", std::move(responses));
     std::string method = route.http_method;
     absl::AsciiStrToLower(&method);
@@ -310,12 +314,12 @@ std::string GenerateOpenApi(const std::vector<Route>& routes) {
   webhook.Set("tags", std::move(Json::Array().Push(Json::String("Webhooks"))));
   webhook.Set("security", Json::Array());
   webhook.Set("parameters",
-              std::move(Json::Array().Push(std::move(
-                  Json::Object()
-                      .Set("name", "provider")
-                      .Set("in", "path")
-                      .Set("required", Json::Bool(true))
-                      .Set("schema", std::move(Json::Object().Set("type", "string")))))));
+              std::move(Json::Array().Push(
+                  std::move(Json::Object()
+                                .Set("name", "provider")
+                                .Set("in", "path")
+                                .Set("required", Json::Bool(true))
+                                .Set("schema", std::move(Json::Object().Set("type", "string")))))));
   Json webhook_responses = Json::Object();
   webhook_responses.Set("200", std::move(Json::Object().Set("description", "Recorded")));
   webhook_responses.Set("default", ErrorResponse("Refused or not recorded; the provider retries."));
@@ -331,16 +335,17 @@ std::string GenerateOpenApi(const std::vector<Route>& routes) {
                                      "Generated from gateway/routes.cc and the protobuf "
                                      "contracts by qcash-openapi; bodies use the proto3 JSON "
                                      "mapping. Do not edit by hand.")));
-  doc.Set("security",
-          std::move(Json::Array().Push(std::move(Json::Object().Set("sellerToken", Json::Array())))));
+  doc.Set(
+      "security",
+      std::move(Json::Array().Push(std::move(Json::Object().Set("sellerToken", Json::Array())))));
   doc.Set("paths", std::move(paths));
   Json components = Json::Object();
   components.Set("securitySchemes",
-                 std::move(Json::Object().Set(
-                     "sellerToken", std::move(Json::Object()
-                                                  .Set("type", "http")
-                                                  .Set("scheme", "bearer")
-                                                  .Set("bearerFormat", "JWT (ES256)")))));
+                 std::move(Json::Object().Set("sellerToken",
+                                              std::move(Json::Object()
+                                                            .Set("type", "http")
+                                                            .Set("scheme", "bearer")
+                                                            .Set("bearerFormat", "JWT (ES256)")))));
   components.Set("schemas", schemas.Schemas());
   doc.Set("components", std::move(components));
   std::string out;

@@ -15,8 +15,7 @@ const std::vector<Route>& Routes() {
       // Qcash (W1, W6).
       {"GET", "/api/v1/balance", Upstream::kWallet, "/qcash.wallet.v1.WalletService/GetBalance",
        wallet::GetBalanceRequest::descriptor(), wallet::GetBalanceResponse::descriptor(),
-       "The seller's Qcash: available, held, total, Qmoney and pending settlement (W1).",
-       "Qcash"},
+       "The seller's Qcash: available, held, total, Qmoney and pending settlement (W1).", "Qcash"},
       {"GET", "/api/v1/history", Upstream::kWallet, "/qcash.wallet.v1.WalletService/ListHistory",
        wallet::ListHistoryRequest::descriptor(), wallet::ListHistoryResponse::descriptor(),
        "Every movement, newest first, with the balance after it (W6, 詳細); filter by types and "
@@ -63,7 +62,8 @@ const std::vector<Route>& Routes() {
        "/qcash.payment.v1.PaymentService/SetQsignPassword",
        payment::SetQsignPasswordRequest::descriptor(),
        payment::SetQsignPasswordResponse::descriptor(),
-       "Sets or changes the Q-sign password (Qサインパスワード, P3); changing needs the current one.",
+       "Sets or changes the Q-sign password (Qサインパスワード, P3); changing needs the current "
+       "one.",
        "Charge"},
 
       // Service points (S1-S5).
@@ -74,8 +74,8 @@ const std::vector<Route>& Routes() {
        "month (本月可以转换的积分, S3).",
        "Points"},
       {"POST", "/api/v1/points/conversions", Upstream::kPoints,
-       "/qcash.points.v1.PointsService/ConvertPoints",
-       points::ConvertPointsRequest::descriptor(), points::ConvertPointsResponse::descriptor(),
+       "/qcash.points.v1.PointsService/ConvertPoints", points::ConvertPointsRequest::descriptor(),
+       points::ConvertPointsResponse::descriptor(),
        "Converts last month's points into Qcash, whole hundreds only, once (S3).", "Points"},
       {"GET", "/api/v1/points/products", Upstream::kPoints,
        "/qcash.points.v1.PointsService/ListProductPoints",
@@ -88,8 +88,7 @@ const std::vector<Route>& Routes() {
        "/qcash.points.v1.PointsService/GetProductShippingDetail",
        points::GetProductShippingDetailRequest::descriptor(),
        points::GetProductShippingDetailResponse::descriptor(),
-       "One product's shipping points, general and reservation sales listed apart (S4).",
-       "Points"},
+       "One product's shipping points, general and reservation sales listed apart (S4).", "Points"},
       {"GET", "/api/v1/points/past", Upstream::kPoints,
        "/qcash.points.v1.PointsService/ListPastServicePoints",
        points::ListPastServicePointsRequest::descriptor(),

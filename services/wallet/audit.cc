@@ -168,9 +168,8 @@ absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
   auto holds = conn.Exec(kHeldMatchesHolds);
   if (!holds.ok()) return fail(holds.status());
   for (int i = 0; i < holds->rows(); ++i) {
-    report.problems.push_back(absl::StrCat("seller ", holds->Get(i, 0), ": held ",
-                                           holds->Get(i, 1), " yen but pending holds sum to ",
-                                           holds->Get(i, 2)));
+    report.problems.push_back(absl::StrCat("seller ", holds->Get(i, 0), ": held ", holds->Get(i, 1),
+                                           " yen but pending holds sum to ", holds->Get(i, 2)));
   }
 
   auto unknown = conn.Exec(kUnknownAccounts);

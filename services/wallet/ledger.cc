@@ -13,8 +13,8 @@ namespace {
 
 absl::Status CheckAmount(int64_t amount_yen) {
   if (amount_yen <= 0) {
-    return InvalidArgument("INVALID_AMOUNT", absl::StrCat("amount_yen must be positive, got ",
-                                                          amount_yen));
+    return InvalidArgument("INVALID_AMOUNT",
+                           absl::StrCat("amount_yen must be positive, got ", amount_yen));
   }
   if (amount_yen > kAmountMaxYen) {
     return InvalidArgument("INVALID_AMOUNT", absl::StrCat("amount_yen must be at most ",
@@ -25,8 +25,9 @@ absl::Status CheckAmount(int64_t amount_yen) {
 
 absl::Status CheckReference(absl::string_view reference, bool required, size_t length_max) {
   if (required && reference.empty()) {
-    return InvalidArgument("MISSING_REFERENCE", "a reference (booking, order or settlement id) "
-                                                "is required");
+    return InvalidArgument("MISSING_REFERENCE",
+                           "a reference (booking, order or settlement id) "
+                           "is required");
   }
   if (reference.size() > length_max || !IsCleanText(reference)) {
     return InvalidArgument("INVALID_REFERENCE",
@@ -44,8 +45,9 @@ absl::Status CheckHoldId(int64_t hold_id) {
 absl::Status CheckDenomination(int64_t amount_yen) {
   if (!IsDenomination(amount_yen)) {
     return InvalidArgument("UNKNOWN_DENOMINATION",
-                           absl::StrCat(amount_yen, " yen is not a charge voucher denomination "
-                                                    "(100, 500, 1,000 ... 1,000,000)"));
+                           absl::StrCat(amount_yen,
+                                        " yen is not a charge voucher denomination "
+                                        "(100, 500, 1,000 ... 1,000,000)"));
   }
   return absl::OkStatus();
 }
@@ -69,9 +71,9 @@ absl::Status ValidateByType(Op& op) {
         if (absl::Status s = CheckDenomination(op.amount_yen); !s.ok()) return s;  // W2
       } else if (op.code == static_cast<int16_t>(CreditSource::kPointsConversion)) {
         if (op.amount_yen % kConversionUnitPoints != 0) {  // S3
-          return InvalidArgument("INVALID_CONVERSION_AMOUNT",
-                                 absl::StrCat("points convert in whole hundreds, got ",
-                                              op.amount_yen));
+          return InvalidArgument(
+              "INVALID_CONVERSION_AMOUNT",
+              absl::StrCat("points convert in whole hundreds, got ", op.amount_yen));
         }
       } else {
         return InvalidArgument("UNKNOWN_CREDIT_SOURCE",
@@ -204,15 +206,14 @@ absl::Status OutcomeStatus(Outcome outcome, const Op& op) {
                                 absl::StrCat("seller ", op.seller_id, " has less than ",
                                              op.amount_yen, " yen available"));
     case Outcome::kHoldNotFound:
-      return NotFound("HOLD_NOT_FOUND", absl::StrCat("no hold ", op.hold_id, " for seller ",
-                                                     op.seller_id));
+      return NotFound("HOLD_NOT_FOUND",
+                      absl::StrCat("no hold ", op.hold_id, " for seller ", op.seller_id));
     case Outcome::kHoldResolved:
-      return FailedPrecondition("HOLD_ALREADY_RESOLVED",
-                                absl::StrCat("hold ", op.hold_id, " was already captured, "
-                                                                  "released or expired"));
+      return FailedPrecondition("HOLD_ALREADY_RESOLVED", absl::StrCat("hold ", op.hold_id,
+                                                                      " was already captured, "
+                                                                      "released or expired"));
     case Outcome::kHoldExpired:
-      return FailedPrecondition("HOLD_EXPIRED", absl::StrCat("hold ", op.hold_id,
-                                                             " has expired"));
+      return FailedPrecondition("HOLD_EXPIRED", absl::StrCat("hold ", op.hold_id, " has expired"));
     case Outcome::kCaptureExceedsHold:
       return FailedPrecondition("CAPTURE_EXCEEDS_HOLD",
                                 absl::StrCat("capturing ", op.amount_yen,
@@ -221,11 +222,11 @@ absl::Status OutcomeStatus(Outcome outcome, const Op& op) {
       return FailedPrecondition("BALANCE_LIMIT_EXCEEDED",
                                 "the balance would exceed the largest representable amount");
     case Outcome::kHoldNotDue:
-      return FailedPrecondition("HOLD_NOT_DUE", absl::StrCat("hold ", op.hold_id,
-                                                             " has not expired yet"));
+      return FailedPrecondition("HOLD_NOT_DUE",
+                                absl::StrCat("hold ", op.hold_id, " has not expired yet"));
     default:
-      return Internal("UNKNOWN_OUTCOME", absl::StrCat("unknown ledger outcome ",
-                                                      static_cast<int>(outcome)));
+      return Internal("UNKNOWN_OUTCOME",
+                      absl::StrCat("unknown ledger outcome ", static_cast<int>(outcome)));
   }
 }
 
@@ -279,8 +280,8 @@ class BatchApplier {
     result.outcome = Outcome::kApplied;
     result.balance = w.ToBalance();
     if (!op.idempotency_key.empty()) {
-      IdempotencyRecord record{op.caller, op.idempotency_key, op.seller_id, op.type,
-                               op.request_hash, result};
+      IdempotencyRecord record{op.caller, op.idempotency_key, op.seller_id,
+                               op.type,   op.request_hash,    result};
       writes_->records.push_back(record);
       snapshot_.records.emplace(RecordKey(op.caller, op.idempotency_key), std::move(record));
     }
@@ -315,9 +316,10 @@ class BatchApplier {
         const bool charge = op.code == static_cast<int16_t>(CreditSource::kCharge);
         Touch(w);
         w.available_yen += op.amount_yen;
-        result->entry_seq = Journal(w, op, charge ? EntryType::kCharge : EntryType::kPointsConversion,
-                                    charge ? Account::kProviderClearing : Account::kPointsProgramme,
-                                    Account::kSellerAvailable, op.amount_yen, 0, op.reference, 0);
+        result->entry_seq =
+            Journal(w, op, charge ? EntryType::kCharge : EntryType::kPointsConversion,
+                    charge ? Account::kProviderClearing : Account::kPointsProgramme,
+                    Account::kSellerAvailable, op.amount_yen, 0, op.reference, 0);
         return Outcome::kApplied;
       }
       case OpType::kSpend: {  // W3: available -> ad revenue
@@ -410,14 +412,14 @@ class BatchApplier {
       hold.state = HoldState::kCaptured;
       hold.captured_yen = op.amount_yen;
       w.held_yen -= op.amount_yen;
-      result->entry_seq = Journal(w, op, EntryType::kAdCapture, Account::kSellerHeld,
-                                  Account::kAdRevenue, op.amount_yen, hold.product,
-                                  hold.reference, hold.hold_id);
+      result->entry_seq =
+          Journal(w, op, EntryType::kAdCapture, Account::kSellerHeld, Account::kAdRevenue,
+                  op.amount_yen, hold.product, hold.reference, hold.hold_id);
       if (rest > 0) {
         w.held_yen -= rest;
         w.available_yen += rest;
-        Journal(w, op, EntryType::kAdHoldRemainder, Account::kSellerHeld,
-                Account::kSellerAvailable, rest, hold.product, hold.reference, hold.hold_id);
+        Journal(w, op, EntryType::kAdHoldRemainder, Account::kSellerHeld, Account::kSellerAvailable,
+                rest, hold.product, hold.reference, hold.hold_id);
       }
       result->amount_yen = op.amount_yen;
       result->amount2_yen = rest;
@@ -451,9 +453,9 @@ class BatchApplier {
       hold->state = HoldState::kForfeited;
       hold->resolved_at = snapshot_.now;
       w.held_yen -= hold->amount_yen;
-      const int64_t seq = Journal(w, op, EntryType::kForfeit, Account::kSellerHeld,
-                                  Account::kForfeiture, hold->amount_yen, hold->product,
-                                  hold->reference, hold->hold_id);
+      const int64_t seq =
+          Journal(w, op, EntryType::kForfeit, Account::kSellerHeld, Account::kForfeiture,
+                  hold->amount_yen, hold->product, hold->reference, hold->hold_id);
       if (result->entry_seq == 0) result->entry_seq = seq;
       result->amount_yen += hold->amount_yen;
     }

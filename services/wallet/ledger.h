@@ -81,9 +81,9 @@ struct Op {
   // kCredit: CreditSource; kSpend, kHold: AdProduct; kChargeFromFunds, kCreditFunds:
   // FundsAccount; otherwise 0.
   int16_t code = 0;
-  std::string reference;  // booking reference, order id, conversion id, settlement id, reason
-  int64_t hold_id = 0;    // kCapture, kRelease, kExpire
-  int64_t hold_ttl_s = 0; // kHold
+  std::string reference;   // booking reference, order id, conversion id, settlement id, reason
+  int64_t hold_id = 0;     // kCapture, kRelease, kExpire
+  int64_t hold_ttl_s = 0;  // kHold
   // RequestHash() of the above, filled in once the op is validated; empty for kExpire.
   std::string request_hash;
 };
@@ -127,13 +127,13 @@ enum class Outcome : int16_t {
 
 struct OpResult {
   Outcome outcome = Outcome::kApplied;
-  Balance balance;         // right after the operation (applied or replayed)
-  int64_t entry_seq = 0;   // the seller's journal seq of the first entry written, 0 if none
+  Balance balance;        // right after the operation (applied or replayed)
+  int64_t entry_seq = 0;  // the seller's journal seq of the first entry written, 0 if none
   int64_t hold_id = 0;
-  int64_t amount_yen = 0;  // hold: held; capture: captured; release/expire: released;
-                           // close: forfeited
-  int64_t amount2_yen = 0; // capture: the remainder returned to available
-  bool created = false;    // open: a new wallet
+  int64_t amount_yen = 0;   // hold: held; capture: captured; release/expire: released;
+                            // close: forfeited
+  int64_t amount2_yen = 0;  // capture: the remainder returned to available
+  bool created = false;     // open: a new wallet
   absl::Time expires_at = absl::InfinitePast();  // hold
 };
 
@@ -242,7 +242,7 @@ using RecordKey = std::pair<std::string, std::string>;  // (caller, idempotency 
 struct LedgerSnapshot {
   absl::Time now;  // the transaction's time
   absl::flat_hash_map<std::string, WalletRecord> wallets;
-  absl::flat_hash_set<std::string> created;  // wallets this transaction inserted (OpenWallet)
+  absl::flat_hash_set<std::string> created;        // wallets this transaction inserted (OpenWallet)
   absl::flat_hash_map<HoldKey, HoldRecord> holds;  // those the batch names, and every pending
                                                    // hold of a wallet being closed
   absl::flat_hash_map<RecordKey, IdempotencyRecord> records;  // those of the batch's keys
@@ -251,9 +251,9 @@ struct LedgerSnapshot {
 // What a batch must write, in the same transaction that read the snapshot.
 struct LedgerWrites {
   struct WalletChange {
-    WalletRecord wallet;       // the final state
-    int64_t old_version = 0;   // as read: the update applies only if still so
-    bool closed = false;       // closed by this batch
+    WalletRecord wallet;      // the final state
+    int64_t old_version = 0;  // as read: the update applies only if still so
+    bool closed = false;      // closed by this batch
   };
   std::vector<WalletChange> wallets;
   std::vector<JournalEntry> journal;

@@ -65,9 +65,10 @@ std::vector<OpResult> Apply(LedgerSnapshot& s, std::initializer_list<Op> ops, Le
 TEST(LedgerApplyTest, SpendsInOrderAndRefusesWhatNoLongerFits) {
   LedgerSnapshot s = Snapshot({Wallet("a", 1'000)});
   LedgerWrites w;
-  auto r = Apply(s, {MakeOp(OpType::kSpend, "a", 700, "k1"), MakeOp(OpType::kSpend, "a", 400, "k2"),
-                   MakeOp(OpType::kSpend, "a", 300, "k3")},
-               &w);
+  auto r = Apply(s,
+                 {MakeOp(OpType::kSpend, "a", 700, "k1"), MakeOp(OpType::kSpend, "a", 400, "k2"),
+                  MakeOp(OpType::kSpend, "a", 300, "k3")},
+                 &w);
   EXPECT_EQ(r[0].outcome, Outcome::kApplied);
   EXPECT_EQ(r[0].balance.available_yen, 300);
   EXPECT_EQ(r[0].entry_seq, 11);
@@ -87,8 +88,8 @@ TEST(LedgerApplyTest, SpendsInOrderAndRefusesWhatNoLongerFits) {
 TEST(LedgerApplyTest, RefusalChangesNothing) {
   LedgerSnapshot s = Snapshot({Wallet("a", 100)});
   LedgerWrites w;
-  auto r = Apply(s, {MakeOp(OpType::kSpend, "a", 101, "k1"), MakeOp(OpType::kSpend, "zz", 1, "k2")},
-               &w);
+  auto r =
+      Apply(s, {MakeOp(OpType::kSpend, "a", 101, "k1"), MakeOp(OpType::kSpend, "zz", 1, "k2")}, &w);
   EXPECT_EQ(r[0].outcome, Outcome::kInsufficientFunds);
   EXPECT_EQ(r[1].outcome, Outcome::kWalletNotFound);
   EXPECT_TRUE(w.empty());
@@ -99,8 +100,8 @@ TEST(LedgerApplyTest, CreditBeyondInt64IsRefused) {
   WalletRecord big = Wallet("a", std::numeric_limits<int64_t>::max() - 500);
   LedgerSnapshot s = Snapshot({big});
   LedgerWrites w;
-  auto r = Apply(s, {MakeOp(OpType::kCredit, "a", 1'000, "k1"), MakeOp(OpType::kCredit, "a", 500, "k2")},
-               &w);
+  auto r = Apply(
+      s, {MakeOp(OpType::kCredit, "a", 1'000, "k1"), MakeOp(OpType::kCredit, "a", 500, "k2")}, &w);
   EXPECT_EQ(r[0].outcome, Outcome::kBalanceLimit);
   EXPECT_EQ(r[1].outcome, Outcome::kApplied);
   EXPECT_EQ(r[1].balance.available_yen, std::numeric_limits<int64_t>::max());
@@ -110,10 +111,11 @@ TEST(LedgerApplyTest, CreditBeyondInt64IsRefused) {
 TEST(LedgerApplyTest, HoldThenCaptureForLessInOneBatch) {
   LedgerSnapshot s = Snapshot({Wallet("a", 1'000)});
   LedgerWrites w;
-  auto r = Apply(s, {MakeOp(OpType::kHold, "a", 600, "k1"),
-                   HoldOp(OpType::kCapture, "a", 11, 450, "k2"),
-                   HoldOp(OpType::kCapture, "a", 11, 10, "k3")},
-               &w);
+  auto r =
+      Apply(s,
+            {MakeOp(OpType::kHold, "a", 600, "k1"), HoldOp(OpType::kCapture, "a", 11, 450, "k2"),
+             HoldOp(OpType::kCapture, "a", 11, 10, "k3")},
+            &w);
   ASSERT_EQ(r[0].outcome, Outcome::kApplied);
   EXPECT_EQ(r[0].hold_id, 11);
   EXPECT_EQ(r[0].expires_at, kNow + absl::Hours(1));
@@ -138,20 +140,28 @@ TEST(LedgerApplyTest, HoldThenCaptureForLessInOneBatch) {
 
 TEST(LedgerApplyTest, ExistingHoldRules) {
   LedgerSnapshot s = Snapshot({Wallet("a", 0, 500)});
-  HoldRecord live{"a", 7, 300, 1, "app", HoldState::kPending, 0, kNow - absl::Hours(1),
-                  kNow + absl::Hours(1)};
-  HoldRecord due{"a", 8, 200, 1, "app", HoldState::kPending, 0, kNow - absl::Hours(2),
+  HoldRecord live{
+      "a", 7, 300, 1, "app", HoldState::kPending, 0, kNow - absl::Hours(1), kNow + absl::Hours(1)};
+  HoldRecord due{"a",
+                 8,
+                 200,
+                 1,
+                 "app",
+                 HoldState::kPending,
+                 0,
+                 kNow - absl::Hours(2),
                  kNow - absl::Seconds(1)};
   s.holds[{"a", 7}] = live;
   s.holds[{"a", 8}] = due;
   LedgerWrites w;
   Op expire_live = HoldOp(OpType::kExpire, "a", 7, 0, "");
   Op expire_due = HoldOp(OpType::kExpire, "a", 8, 0, "");
-  auto r = Apply(s, {HoldOp(OpType::kCapture, "a", 7, 301, "k1"),
-                   HoldOp(OpType::kCapture, "a", 8, 100, "k2"), expire_live, expire_due,
-                   HoldOp(OpType::kRelease, "a", 9, 0, "k3"),
-                   HoldOp(OpType::kRelease, "a", 7, 0, "k4")},
-               &w);
+  auto r =
+      Apply(s,
+            {HoldOp(OpType::kCapture, "a", 7, 301, "k1"),
+             HoldOp(OpType::kCapture, "a", 8, 100, "k2"), expire_live, expire_due,
+             HoldOp(OpType::kRelease, "a", 9, 0, "k3"), HoldOp(OpType::kRelease, "a", 7, 0, "k4")},
+            &w);
   EXPECT_EQ(r[0].outcome, Outcome::kCaptureExceedsHold);
   EXPECT_EQ(r[1].outcome, Outcome::kHoldExpired);
   EXPECT_EQ(r[2].outcome, Outcome::kHoldNotDue);
@@ -168,13 +178,13 @@ TEST(LedgerApplyTest, ExistingHoldRules) {
 // W5: closing voids pending holds, forfeits everything, and then refuses all but reads.
 TEST(LedgerApplyTest, CloseForfeitsHeldAndAvailable) {
   LedgerSnapshot s = Snapshot({Wallet("a", 1'000, 300)});
-  s.holds[{"a", 4}] = HoldRecord{"a", 4, 300, 2, "app", HoldState::kPending, 0, kNow,
-                                 kNow + absl::Hours(1)};
+  s.holds[{"a", 4}] =
+      HoldRecord{"a", 4, 300, 2, "app", HoldState::kPending, 0, kNow, kNow + absl::Hours(1)};
   LedgerWrites w;
   Op close = MakeOp(OpType::kClose, "a", 0, "k2");
-  auto r = Apply(s, {MakeOp(OpType::kHold, "a", 200, "k1"), close,
-                   MakeOp(OpType::kCredit, "a", 1'000, "k3")},
-               &w);
+  auto r = Apply(
+      s, {MakeOp(OpType::kHold, "a", 200, "k1"), close, MakeOp(OpType::kCredit, "a", 1'000, "k3")},
+      &w);
   ASSERT_EQ(r[1].outcome, Outcome::kApplied);
   EXPECT_EQ(r[1].amount_yen, 1'300);  // 300 + 200 held, 800 available
   EXPECT_EQ(r[1].balance.state, WalletState::kClosed);
@@ -202,9 +212,10 @@ TEST(LedgerApplyTest, RecordedKeysReplayOrRefuse) {
   record.result.balance.available_yen = 1'000;
   s.records[{"adbooking", "k1"}] = record;
   LedgerWrites w;
-  auto r = Apply(s, {earlier, MakeOp(OpType::kSpend, "a", 999, "k1"),
-                   MakeOp(OpType::kSpend, "a", 50, "k2"), MakeOp(OpType::kSpend, "a", 50, "k2")},
-               &w);
+  auto r = Apply(s,
+                 {earlier, MakeOp(OpType::kSpend, "a", 999, "k1"),
+                  MakeOp(OpType::kSpend, "a", 50, "k2"), MakeOp(OpType::kSpend, "a", 50, "k2")},
+                 &w);
   EXPECT_EQ(r[0].outcome, Outcome::kReplayed);
   EXPECT_EQ(r[0].entry_seq, 9);
   EXPECT_EQ(r[1].outcome, Outcome::kKeyReused);
@@ -219,8 +230,8 @@ TEST(LedgerApplyTest, OpenReportsCreatedOnce) {
   LedgerSnapshot s = Snapshot({Wallet("new", 0)});
   s.created.insert("new");
   LedgerWrites w;
-  auto r = Apply(s, {MakeOp(OpType::kOpen, "new", 0, "k1"), MakeOp(OpType::kOpen, "new", 0, "k2")},
-               &w);
+  auto r =
+      Apply(s, {MakeOp(OpType::kOpen, "new", 0, "k1"), MakeOp(OpType::kOpen, "new", 0, "k2")}, &w);
   EXPECT_TRUE(r[0].created);
   EXPECT_FALSE(r[1].created);
   EXPECT_TRUE(w.wallets.empty());  // opening changes no balance

@@ -49,9 +49,9 @@ Op ValidOp(OpType type) {
 std::string ReasonOfValidation(Op op) { return ReasonOf(ValidateOp(op)); }
 
 TEST(LedgerRulesTest, EveryValidOpPasses) {
-  for (OpType t : {OpType::kOpen, OpType::kCredit, OpType::kSpend, OpType::kHold,
-                   OpType::kCapture, OpType::kRelease, OpType::kChargeFromFunds,
-                   OpType::kCreditFunds, OpType::kClose}) {
+  for (OpType t :
+       {OpType::kOpen, OpType::kCredit, OpType::kSpend, OpType::kHold, OpType::kCapture,
+        OpType::kRelease, OpType::kChargeFromFunds, OpType::kCreditFunds, OpType::kClose}) {
     Op op = ValidOp(t);
     EXPECT_TRUE(ValidateOp(op).ok()) << OpTypeName(t) << ": " << ValidateOp(op);
   }

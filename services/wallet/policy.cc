@@ -13,12 +13,12 @@ constexpr uint32_t Bit(Permission p) { return PermissionBit(p); }
 // (conversions); only the ad-booking service spends it; only settlement moves the seller's
 // proceeds in or closes a shop; operators read.
 constexpr Grant kGrants[] = {
-    {"payment", Bit(Permission::kRead) | Bit(Permission::kCreditCharge) |
-                    Bit(Permission::kChargeFromFunds)},
+    {"payment",
+     Bit(Permission::kRead) | Bit(Permission::kCreditCharge) | Bit(Permission::kChargeFromFunds)},
     {"points", Bit(Permission::kRead) | Bit(Permission::kCreditConversion)},
     {"adbooking", Bit(Permission::kRead) | Bit(Permission::kAdBooking)},
-    {"settlement", Bit(Permission::kRead) | Bit(Permission::kOpen) |
-                       Bit(Permission::kCreditFunds) | Bit(Permission::kClose)},
+    {"settlement", Bit(Permission::kRead) | Bit(Permission::kOpen) | Bit(Permission::kCreditFunds) |
+                       Bit(Permission::kClose)},
     {"gateway", Bit(Permission::kRead) | Bit(Permission::kOpen)},
     {"ops", Bit(Permission::kRead) | Bit(Permission::kSweep)},
 };

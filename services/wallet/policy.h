@@ -5,22 +5,21 @@
 #ifndef QCASH_SERVICES_WALLET_POLICY_H_
 #define QCASH_SERVICES_WALLET_POLICY_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace qcash::wallet {
 
 enum class Permission {
-  kRead,                // GetBalance, ListHistory, GetHold
-  kOpen,                // OpenWallet
-  kCreditCharge,        // Credit(CHARGE)
-  kCreditConversion,    // Credit(POINTS_CONVERSION)
-  kAdBooking,           // Spend, Hold, CaptureHold, ReleaseHold
-  kChargeFromFunds,     // ChargeFromInternalFunds
-  kCreditFunds,         // CreditInternalFunds
-  kClose,               // CloseWallet
-  kSweep,               // ReleaseExpiredHolds
+  kRead,              // GetBalance, ListHistory, GetHold
+  kOpen,              // OpenWallet
+  kCreditCharge,      // Credit(CHARGE)
+  kCreditConversion,  // Credit(POINTS_CONVERSION)
+  kAdBooking,         // Spend, Hold, CaptureHold, ReleaseHold
+  kChargeFromFunds,   // ChargeFromInternalFunds
+  kCreditFunds,       // CreditInternalFunds
+  kClose,             // CloseWallet
+  kSweep,             // ReleaseExpiredHolds
 };
 
 // OK when `caller` holds `permission`. Errors: PERMISSION_DENIED (CALLER_NOT_ALLOWED).

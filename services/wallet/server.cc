@@ -75,11 +75,9 @@ static absl::StatusOr<std::string> Admit(const grpc::CallbackServerContext& cont
 }
 
 // Authenticates, authorizes and submits one mutation; `fill` writes the response on success.
-static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev,
-                                        const SellerScope* scope,
-                                        grpc::CallbackServerContext* context,
-                                        Permission permission, Op op,
-                                        absl::AnyInvocable<void(const OpResult&)> fill) {
+static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev, const SellerScope* scope,
+                                        grpc::CallbackServerContext* context, Permission permission,
+                                        Op op, absl::AnyInvocable<void(const OpResult&)> fill) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto caller = Admit(*context, insecure_dev, scope, permission, op.seller_id);
   if (!caller.ok()) {
@@ -134,8 +132,7 @@ grpc::ServerUnaryReactor* WalletServer::GetBalance(grpc::CallbackServerContext* 
                                                    const pb::GetBalanceRequest* request,
                                                    pb::GetBalanceResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller =
-      Admit(*context, insecure_dev_, scope_, Permission::kRead, request->seller_id());
+  auto caller = Admit(*context, insecure_dev_, scope_, Permission::kRead, request->seller_id());
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
@@ -239,27 +236,28 @@ grpc::ServerUnaryReactor* WalletServer::ReleaseHold(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* WalletServer::GetHold(grpc::CallbackServerContext* context,
                                                 const pb::GetHoldRequest* request,
                                                 pb::GetHoldResponse* response) {
-  return Read(reads_, insecure_dev_, scope_, context, request->seller_id(), [this, request, response]() -> absl::Status {
-    if (request->hold_id() <= 0) {
-      return InvalidArgument("INVALID_HOLD_ID", "hold_id must be positive");
-    }
-    auto hold = wallet_->GetHold(request->seller_id(), request->hold_id());
-    if (!hold.ok()) return hold.status();
-    pb::HoldInfo* out = response->mutable_hold();
-    out->set_seller_id(hold->seller_id);
-    out->set_hold_id(hold->hold_id);
-    out->set_amount_yen(hold->amount_yen);
-    out->set_product(static_cast<pb::AdProduct>(hold->product));
-    out->set_booking_reference(hold->reference);
-    out->set_state(static_cast<pb::HoldState>(hold->state));
-    out->set_captured_yen(hold->captured_yen);
-    SetTimestamp(hold->created_at, out->mutable_created_at());
-    SetTimestamp(hold->expires_at, out->mutable_expires_at());
-    if (hold->resolved_at != absl::InfinitePast()) {
-      SetTimestamp(hold->resolved_at, out->mutable_resolved_at());
-    }
-    return absl::OkStatus();
-  });
+  return Read(reads_, insecure_dev_, scope_, context, request->seller_id(),
+              [this, request, response]() -> absl::Status {
+                if (request->hold_id() <= 0) {
+                  return InvalidArgument("INVALID_HOLD_ID", "hold_id must be positive");
+                }
+                auto hold = wallet_->GetHold(request->seller_id(), request->hold_id());
+                if (!hold.ok()) return hold.status();
+                pb::HoldInfo* out = response->mutable_hold();
+                out->set_seller_id(hold->seller_id);
+                out->set_hold_id(hold->hold_id);
+                out->set_amount_yen(hold->amount_yen);
+                out->set_product(static_cast<pb::AdProduct>(hold->product));
+                out->set_booking_reference(hold->reference);
+                out->set_state(static_cast<pb::HoldState>(hold->state));
+                out->set_captured_yen(hold->captured_yen);
+                SetTimestamp(hold->created_at, out->mutable_created_at());
+                SetTimestamp(hold->expires_at, out->mutable_expires_at());
+                if (hold->resolved_at != absl::InfinitePast()) {
+                  SetTimestamp(hold->resolved_at, out->mutable_resolved_at());
+                }
+                return absl::OkStatus();
+              });
 }
 
 grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
@@ -272,7 +270,8 @@ grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
   op.amount_yen = request->amount_yen();
   op.code = Code(request->source());
   op.reference = request->order_id();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kChargeFromFunds, std::move(op),
+  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kChargeFromFunds,
+                std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
 
@@ -308,62 +307,64 @@ grpc::ServerUnaryReactor* WalletServer::CloseWallet(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext* context,
                                                     const pb::ListHistoryRequest* request,
                                                     pb::ListHistoryResponse* response) {
-  return Read(reads_, insecure_dev_, scope_, context, request->seller_id(), [this, request, response]() -> absl::Status {
-    HistoryQuery query;
-    query.seller_id = request->seller_id();
-    if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
-      return InvalidArgument("INVALID_PAGE_SIZE",
-                             absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
-    }
-    const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
-    query.page_size = page_size + 1;  // one more tells whether another page follows
-    auto before = DecodePageToken(request->page_token());
-    if (!before.ok()) return before.status();
-    query.before_seq = *before;
-    for (int type : request->types()) {
-      if (type < pb::ENTRY_TYPE_CHARGE || type > pb::ENTRY_TYPE_FORFEIT) {
-        return InvalidArgument("INVALID_ENTRY_TYPE", absl::StrCat("unknown entry type ", type));
-      }
-      query.types.push_back(static_cast<int16_t>(type));
-    }
-    if (request->has_from()) {
-      auto from = FromTimestamp(request->from(), "INVALID_TIME_RANGE");
-      if (!from.ok()) return from.status();
-      query.from = *from;
-    }
-    if (request->has_to()) {
-      auto to = FromTimestamp(request->to(), "INVALID_TIME_RANGE");
-      if (!to.ok()) return to.status();
-      query.to = *to;
-    }
-    if (query.from >= query.to) {
-      return InvalidArgument("INVALID_TIME_RANGE", "`from` must be before `to`");
-    }
-    auto entries = wallet_->ListHistory(query);
-    if (!entries.ok()) return entries.status();
-    const size_t shown = std::min(entries->size(), static_cast<size_t>(page_size));
-    for (size_t i = 0; i < shown; ++i) {
-      const HistoryEntry& e = (*entries)[i];
-      pb::HistoryEntry* out = response->add_entries();
-      out->set_seq(e.seq);
-      out->set_type(static_cast<pb::EntryType>(e.type));
-      out->set_amount_yen(e.amount_yen);
-      out->set_debit_account(static_cast<pb::Account>(e.debit));
-      out->set_credit_account(static_cast<pb::Account>(e.credit));
-      out->set_available_after_yen(e.available_after_yen);
-      out->set_held_after_yen(e.held_after_yen);
-      out->set_qmoney_after_yen(e.qmoney_after_yen);
-      out->set_pending_settlement_after_yen(e.pending_after_yen);
-      out->set_product(static_cast<pb::AdProduct>(e.product));
-      out->set_reference(e.reference);
-      out->set_hold_id(e.hold_id);
-      SetTimestamp(e.created_at, out->mutable_created_at());
-    }
-    if (entries->size() > shown) {
-      response->set_next_page_token(EncodePageToken((*entries)[shown - 1].seq));
-    }
-    return absl::OkStatus();
-  });
+  return Read(
+      reads_, insecure_dev_, scope_, context, request->seller_id(),
+      [this, request, response]() -> absl::Status {
+        HistoryQuery query;
+        query.seller_id = request->seller_id();
+        if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
+          return InvalidArgument("INVALID_PAGE_SIZE",
+                                 absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
+        }
+        const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
+        query.page_size = page_size + 1;  // one more tells whether another page follows
+        auto before = DecodePageToken(request->page_token());
+        if (!before.ok()) return before.status();
+        query.before_seq = *before;
+        for (int type : request->types()) {
+          if (type < pb::ENTRY_TYPE_CHARGE || type > pb::ENTRY_TYPE_FORFEIT) {
+            return InvalidArgument("INVALID_ENTRY_TYPE", absl::StrCat("unknown entry type ", type));
+          }
+          query.types.push_back(static_cast<int16_t>(type));
+        }
+        if (request->has_from()) {
+          auto from = FromTimestamp(request->from(), "INVALID_TIME_RANGE");
+          if (!from.ok()) return from.status();
+          query.from = *from;
+        }
+        if (request->has_to()) {
+          auto to = FromTimestamp(request->to(), "INVALID_TIME_RANGE");
+          if (!to.ok()) return to.status();
+          query.to = *to;
+        }
+        if (query.from >= query.to) {
+          return InvalidArgument("INVALID_TIME_RANGE", "`from` must be before `to`");
+        }
+        auto entries = wallet_->ListHistory(query);
+        if (!entries.ok()) return entries.status();
+        const size_t shown = std::min(entries->size(), static_cast<size_t>(page_size));
+        for (size_t i = 0; i < shown; ++i) {
+          const HistoryEntry& e = (*entries)[i];
+          pb::HistoryEntry* out = response->add_entries();
+          out->set_seq(e.seq);
+          out->set_type(static_cast<pb::EntryType>(e.type));
+          out->set_amount_yen(e.amount_yen);
+          out->set_debit_account(static_cast<pb::Account>(e.debit));
+          out->set_credit_account(static_cast<pb::Account>(e.credit));
+          out->set_available_after_yen(e.available_after_yen);
+          out->set_held_after_yen(e.held_after_yen);
+          out->set_qmoney_after_yen(e.qmoney_after_yen);
+          out->set_pending_settlement_after_yen(e.pending_after_yen);
+          out->set_product(static_cast<pb::AdProduct>(e.product));
+          out->set_reference(e.reference);
+          out->set_hold_id(e.hold_id);
+          SetTimestamp(e.created_at, out->mutable_created_at());
+        }
+        if (entries->size() > shown) {
+          response->set_next_page_token(EncodePageToken((*entries)[shown - 1].seq));
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* WalletServer::ReleaseExpiredHolds(

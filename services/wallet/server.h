@@ -57,9 +57,9 @@ class WalletServer final : public pb::WalletService::CallbackService {
   grpc::ServerUnaryReactor* ListHistory(grpc::CallbackServerContext* context,
                                         const pb::ListHistoryRequest* request,
                                         pb::ListHistoryResponse* response) override;
-  grpc::ServerUnaryReactor* ReleaseExpiredHolds(
-      grpc::CallbackServerContext* context, const pb::ReleaseExpiredHoldsRequest* request,
-      pb::ReleaseExpiredHoldsResponse* response) override;
+  grpc::ServerUnaryReactor* ReleaseExpiredHolds(grpc::CallbackServerContext* context,
+                                                const pb::ReleaseExpiredHoldsRequest* request,
+                                                pb::ReleaseExpiredHoldsResponse* response) override;
 
  private:
   Wallet* const wallet_;

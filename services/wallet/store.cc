@@ -30,7 +30,8 @@ constexpr PgStatement kListHistory = {
     "(extract(epoch FROM created_at) * 1000000)::bigint "
     "FROM journal WHERE seller_id = $1 AND ($2::bigint = 0 OR seq < $2) "
     "AND (cardinality($3::smallint[]) = 0 OR entry_type = ANY($3::smallint[])) "
-    "AND ($4::bigint IS NULL OR created_at >= 'epoch'::timestamptz + $4 * interval '1 microsecond') "
+    "AND ($4::bigint IS NULL OR created_at >= 'epoch'::timestamptz + $4 * interval '1 "
+    "microsecond') "
     "AND ($5::bigint IS NULL OR created_at < 'epoch'::timestamptz + $5 * interval '1 microsecond') "
     "ORDER BY seq DESC LIMIT $6"};
 
@@ -64,8 +65,7 @@ constexpr PgStatement kInsertOpened = {
     "INSERT INTO wallets (seller_id) SELECT s FROM unnest($1::text[]) AS s ORDER BY s "
     "ON CONFLICT DO NOTHING RETURNING seller_id"};
 
-constexpr PgStatement kNow = {"wallet_now",
-                              "SELECT (extract(epoch FROM now()) * 1000000)::bigint"};
+constexpr PgStatement kNow = {"wallet_now", "SELECT (extract(epoch FROM now()) * 1000000)::bigint"};
 
 constexpr PgStatement kLockWallets = {
     "wallet_lock_wallets",
@@ -79,21 +79,22 @@ constexpr const char* kHoldColumns =
     "(extract(epoch FROM expires_at) * 1000000)::bigint, "
     "(extract(epoch FROM resolved_at) * 1000000)::bigint";
 
-const std::string kLockHoldsSql = absl::StrCat(
-    "SELECT ", kHoldColumns, " FROM holds WHERE seller_id = ANY($1::text[]) "
-    "AND hold_id = ANY($2::bigint[]) "
-    "AND (seller_id, hold_id) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) "
-    "ORDER BY seller_id, hold_id FOR NO KEY UPDATE");
+const std::string kLockHoldsSql =
+    absl::StrCat("SELECT ", kHoldColumns,
+                 " FROM holds WHERE seller_id = ANY($1::text[]) "
+                 "AND hold_id = ANY($2::bigint[]) "
+                 "AND (seller_id, hold_id) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) "
+                 "ORDER BY seller_id, hold_id FOR NO KEY UPDATE");
 const PgStatement kLockHolds = {"wallet_lock_holds", kLockHoldsSql.c_str()};
 
-const std::string kLockPendingHoldsSql = absl::StrCat(
-    "SELECT ", kHoldColumns, " FROM holds WHERE seller_id = ANY($1::text[]) AND state = 1 "
-    "ORDER BY seller_id, hold_id FOR NO KEY UPDATE");
-const PgStatement kLockPendingHolds = {"wallet_lock_pending_holds",
-                                       kLockPendingHoldsSql.c_str()};
+const std::string kLockPendingHoldsSql =
+    absl::StrCat("SELECT ", kHoldColumns,
+                 " FROM holds WHERE seller_id = ANY($1::text[]) AND state = 1 "
+                 "ORDER BY seller_id, hold_id FOR NO KEY UPDATE");
+const PgStatement kLockPendingHolds = {"wallet_lock_pending_holds", kLockPendingHoldsSql.c_str()};
 
-const std::string kGetHoldSql = absl::StrCat("SELECT ", kHoldColumns,
-                                             " FROM holds WHERE seller_id = $1 AND hold_id = $2");
+const std::string kGetHoldSql =
+    absl::StrCat("SELECT ", kHoldColumns, " FROM holds WHERE seller_id = $1 AND hold_id = $2");
 const PgStatement kGetHold = {"wallet_get_hold", kGetHoldSql.c_str()};
 
 constexpr PgStatement kReadRecords = {
@@ -154,9 +155,7 @@ constexpr PgStatement kWriteBatch = {
     " 'ledger rows changed under their locks'),"
     " (SELECT count(*) FROM j), (SELECT count(*) FROM hn), (SELECT count(*) FROM k)"};
 
-int64_t Micros(absl::Time t) {
-  return t == absl::InfinitePast() ? -1 : absl::ToUnixMicros(t);
-}
+int64_t Micros(absl::Time t) { return t == absl::InfinitePast() ? -1 : absl::ToUnixMicros(t); }
 
 HoldRecord ReadHold(const PgResult& r, int row) {
   HoldRecord h;
@@ -174,8 +173,7 @@ HoldRecord ReadHold(const PgResult& r, int row) {
 }
 
 // Round trip 1: lock and read what `ops` name.
-absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn,
-                                            const std::vector<const Op*>& ops) {
+absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vector<const Op*>& ops) {
   std::set<std::string> sellers, opened, closing;
   std::set<HoldKey> holds;
   std::set<RecordKey> keys;
@@ -350,16 +348,61 @@ PgParams WriteParams(const LedgerWrites& writes) {
     kst.AddInt(static_cast<int64_t>(o.balance.state));
     kex.AddInt(Micros(o.expires_at));
   }
-  return {ws.Finish(),  wst.Finish(), wa.Finish(),  wh.Finish(),  wq.Finish(),  wp.Finish(),
-          wv.Finish(),  wl.Finish(),  wo.Finish(),  wc.Finish(),  js.Finish(),  jq.Finish(),
-          jt.Finish(),  jd.Finish(),  jc.Finish(),  ja.Finish(),  jav.Finish(), jhe.Finish(),
-          jqm.Finish(), jpe.Finish(), jp.Finish(),  jr.Finish(),  jh.Finish(),  jcl.Finish(),
-          ns.Finish(),  ni.Finish(),  na.Finish(),  np.Finish(),  nr.Finish(),  nst.Finish(),
-          nc.Finish(),  ne.Finish(),  us.Finish(),  ui.Finish(),  ust.Finish(), uc.Finish(),
-          kc.Finish(),  kk.Finish(),  ks.Finish(),  kt.Finish(),  kh.Finish(),  kes.Finish(),
-          khi.Finish(), ka.Finish(),  ka2.Finish(), kcr.Finish(), kav.Finish(), khe.Finish(),
-          kqm.Finish(), kpe.Finish(), kve.Finish(), kst.Finish(), kex.Finish(),
-          absl::StrCat(writes.wallets.size()), absl::StrCat(writes.resolved_holds.size())};
+  return {ws.Finish(),
+          wst.Finish(),
+          wa.Finish(),
+          wh.Finish(),
+          wq.Finish(),
+          wp.Finish(),
+          wv.Finish(),
+          wl.Finish(),
+          wo.Finish(),
+          wc.Finish(),
+          js.Finish(),
+          jq.Finish(),
+          jt.Finish(),
+          jd.Finish(),
+          jc.Finish(),
+          ja.Finish(),
+          jav.Finish(),
+          jhe.Finish(),
+          jqm.Finish(),
+          jpe.Finish(),
+          jp.Finish(),
+          jr.Finish(),
+          jh.Finish(),
+          jcl.Finish(),
+          ns.Finish(),
+          ni.Finish(),
+          na.Finish(),
+          np.Finish(),
+          nr.Finish(),
+          nst.Finish(),
+          nc.Finish(),
+          ne.Finish(),
+          us.Finish(),
+          ui.Finish(),
+          ust.Finish(),
+          uc.Finish(),
+          kc.Finish(),
+          kk.Finish(),
+          ks.Finish(),
+          kt.Finish(),
+          kh.Finish(),
+          kes.Finish(),
+          khi.Finish(),
+          ka.Finish(),
+          ka2.Finish(),
+          kcr.Finish(),
+          kav.Finish(),
+          khe.Finish(),
+          kqm.Finish(),
+          kpe.Finish(),
+          kve.Finish(),
+          kst.Finish(),
+          kex.Finish(),
+          absl::StrCat(writes.wallets.size()),
+          absl::StrCat(writes.resolved_holds.size())};
 }
 
 absl::StatusOr<std::vector<OpResult>> ApplyBatchLocked(PgConnection& conn,
@@ -385,7 +428,6 @@ absl::StatusOr<std::vector<OpResult>> ApplyBatch(PgConnection& conn,
   return results;
 }
 
-
 absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& seller_id) {
   auto r = conn.Exec(kLoadBalance, {seller_id});
   if (!r.ok()) return r.status();
@@ -406,9 +448,9 @@ absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& selle
 absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const HistoryQuery& q) {
   PgArrayLiteral types;
   for (int16_t t : q.types) types.AddInt(t);
-  auto r = conn.Exec(kListHistory, {q.seller_id, absl::StrCat(q.before_seq), types.Finish(),
-                                    MicrosOrNull(q.from), MicrosOrNull(q.to),
-                                    absl::StrCat(q.page_size)});
+  auto r = conn.Exec(kListHistory,
+                     {q.seller_id, absl::StrCat(q.before_seq), types.Finish(), MicrosOrNull(q.from),
+                      MicrosOrNull(q.to), absl::StrCat(q.page_size)});
   if (!r.ok()) return r.status();
   std::vector<HistoryEntry> out;
   out.reserve(r->rows());
@@ -444,8 +486,7 @@ absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller
   auto r = conn.Exec(kGetHold, {seller_id, absl::StrCat(hold_id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) {
-    return NotFound("HOLD_NOT_FOUND",
-                    absl::StrCat("no hold ", hold_id, " for seller ", seller_id));
+    return NotFound("HOLD_NOT_FOUND", absl::StrCat("no hold ", hold_id, " for seller ", seller_id));
   }
   return ReadHold(*r, 0);
 }

@@ -30,8 +30,8 @@ absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& selle
 struct HistoryQuery {
   std::string seller_id;
   int page_size = 50;
-  int64_t before_seq = 0;          // 0: from the newest entry
-  std::vector<int16_t> types;      // empty: all
+  int64_t before_seq = 0;      // 0: from the newest entry
+  std::vector<int16_t> types;  // empty: all
   absl::Time from = absl::InfinitePast();
   absl::Time to = absl::InfiniteFuture();
 };

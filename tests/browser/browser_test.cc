@@ -31,7 +31,7 @@ std::string ReadAll(const std::string& path) {
 
 // Runs a command to its end; returns the exit status, its output in `log`.
 int RunCommand(std::vector<std::string> argv, const std::string& log,
-        std::map<std::string, std::string> env = {}) {
+               std::map<std::string, std::string> env = {}) {
   Process::Spec spec;
   spec.argv = std::move(argv);
   spec.env = std::move(env);
@@ -45,8 +45,8 @@ int RunCommand(std::vector<std::string> argv, const std::string& log,
 // A point event for the seller, `days` into the month that starts at `month_start` (JST).
 points::PointEvent Event(const std::string& id, const std::string& seller,
                          const std::string& product_no, const std::string& name,
-                         points::Component component, points::SaleType sale_type,
-                         int64_t value, absl::Time at) {
+                         points::Component component, points::SaleType sale_type, int64_t value,
+                         absl::Time at) {
   points::PointEvent e;
   e.set_event_id(id);
   e.set_seller_id(seller);
@@ -68,7 +68,7 @@ TEST(BrowserTest, SellerJourney) {
   (*stack)->keep = true;  // cleared at the end when everything passed
   if (!fs::exists(browser_dir + "/node_modules/playwright-core")) {
     ASSERT_EQ(RunCommand({npm, "ci", "--prefix", browser_dir, "--no-audit", "--no-fund"},
-                  (*stack)->dir + "/npm.log"),
+                         (*stack)->dir + "/npm.log"),
               0)
         << ReadAll((*stack)->dir + "/npm.log");
   }
@@ -78,10 +78,10 @@ TEST(BrowserTest, SellerJourney) {
   const std::string gateway_url = absl::StrCat("http://127.0.0.1:", gateway_port);
   auto payment = StartPaymentWithSandbox(**stack, gateway_url);
   ASSERT_TRUE(payment.ok()) << payment.status();
-  auto gateway = StartGateway(**stack,
-                              {{"QCASH_GATEWAY_LISTEN", absl::StrCat("127.0.0.1:", gateway_port)},
-                               {"QCASH_POINTS_TARGET", points_service->address},
-                               {"QCASH_PAYMENT_TARGET", payment->payment.address}});
+  auto gateway =
+      StartGateway(**stack, {{"QCASH_GATEWAY_LISTEN", absl::StrCat("127.0.0.1:", gateway_port)},
+                             {"QCASH_POINTS_TARGET", points_service->address},
+                             {"QCASH_PAYMENT_TARGET", payment->payment.address}});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
 
   // Seed the seller's service points: last month 12,352 (the guide's example), this month a
@@ -93,13 +93,15 @@ TEST(BrowserTest, SellerJourney) {
   const absl::Time last_month_start = absl::FromCivil(this_month - 1, tokyo);
   const absl::Time this_month_start = absl::FromCivil(this_month, tokyo);
   points::RecordPointEventsRequest events;
-  *events.add_events() = Event("e1", seller, "P-100", "方眼ノート A5", points::COMPONENT_SHIPPING,
-                               points::SALE_TYPE_GENERAL, 9'000, last_month_start + absl::Hours(30));
-  *events.add_events() = Event("e2", seller, "P-200", "限定ボールペン", points::COMPONENT_SHIPPING,
-                               points::SALE_TYPE_GENERAL, 1'500, last_month_start + absl::Hours(50));
-  *events.add_events() = Event("e3", seller, "P-200", "限定ボールペン", points::COMPONENT_SHIPPING,
-                               points::SALE_TYPE_RESERVATION, 2'000,
-                               last_month_start + absl::Hours(80));
+  *events.add_events() =
+      Event("e1", seller, "P-100", "方眼ノート A5", points::COMPONENT_SHIPPING,
+            points::SALE_TYPE_GENERAL, 9'000, last_month_start + absl::Hours(30));
+  *events.add_events() =
+      Event("e2", seller, "P-200", "限定ボールペン", points::COMPONENT_SHIPPING,
+            points::SALE_TYPE_GENERAL, 1'500, last_month_start + absl::Hours(50));
+  *events.add_events() =
+      Event("e3", seller, "P-200", "限定ボールペン", points::COMPONENT_SHIPPING,
+            points::SALE_TYPE_RESERVATION, 2'000, last_month_start + absl::Hours(80));
   *events.add_events() = Event("e4", seller, "P-100", "方眼ノート A5", points::COMPONENT_CLAIM,
                                points::SALE_TYPE_GENERAL, -400, last_month_start + absl::Hours(90));
   *events.add_events() = Event("e5", seller, "P-100", "方眼ノート A5", points::COMPONENT_REVIEW,
@@ -123,16 +125,16 @@ TEST(BrowserTest, SellerJourney) {
   fs::create_directories(screenshots);
   const std::string log = (*stack)->dir + "/journey.log";
   const int status = RunCommand({"/usr/bin/node", browser_dir + "/seller_journey.mjs"}, log,
-                         {{"QCASH_BASE_URL", gateway->Url("")},
-                          {"QCASH_SELLER", seller},
-                          {"QCASH_SCREENSHOTS", screenshots},
-                          {"QCASH_LAST_MONTH", absl::FormatCivilTime(this_month - 1)}});
+                                {{"QCASH_BASE_URL", gateway->Url("")},
+                                 {"QCASH_SELLER", seller},
+                                 {"QCASH_SCREENSHOTS", screenshots},
+                                 {"QCASH_LAST_MONTH", absl::FormatCivilTime(this_month - 1)}});
   const std::string output = ReadAll(log);
   std::cout << output;
   EXPECT_EQ(status, 0) << output;
-  for (const char* shot : {"login", "balance", "points", "points-converted", "products",
-                           "products-detail", "past", "charge", "charge-card-done", "sandbox-redirect",
-                           "charge-done", "vouchers", "history"}) {
+  for (const char* shot :
+       {"login", "balance", "points", "points-converted", "products", "products-detail", "past",
+        "charge", "charge-card-done", "sandbox-redirect", "charge-done", "vouchers", "history"}) {
     EXPECT_TRUE(fs::exists(absl::StrCat(screenshots, "/", shot, ".png"))) << shot;
   }
   const absl::Status audit = AuditWalletLedger((*stack)->wallet_db_url);

@@ -102,9 +102,9 @@ absl::StatusOr<std::string> StateDirFor(const std::string& name, const std::stri
   const fs::path root =
       fs::absolute(base.empty() ? fs::path(build_dir) / "test-state" : fs::path(base));
   if (inside(root, source_dir) && !inside(root, build_dir)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "test state must not be written into the source tree (", root.string(),
-        "): use the build tree or a temporary directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("test state must not be written into the source tree (", root.string(),
+                     "): use the build tree or a temporary directory"));
   }
   return (root / absl::StrCat(name, "-", getpid())).string();
 }
@@ -730,7 +730,8 @@ absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
       {"QCASH_GATEWAY_LISTEN", absl::StrCat(gateway.host, ":", gateway.port)},
       {"QCASH_WALLET_TARGET", stack.wallet.address},
       {"QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE", write("token.pub", public_pem)},
-      {"QCASH_GATEWAY_CSRF_SECRET_FILE", write("csrf.secret", "test-csrf-secret-of-at-least-32-bytes")},
+      {"QCASH_GATEWAY_CSRF_SECRET_FILE",
+       write("csrf.secret", "test-csrf-secret-of-at-least-32-bytes")},
       {"QCASH_GATEWAY_DEV_LOGIN", "1"},
       {"QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE", write("token.key", private_pem)},
       {"QCASH_GATEWAY_SECURE_COOKIES", "false"},

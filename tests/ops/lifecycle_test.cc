@@ -64,8 +64,8 @@ void OpenAndFund(pb::WalletService::Stub* stub, const std::string& seller, int64
   open.set_seller_id(seller);
   open.set_idempotency_key("open-" + seller);
   pb::OpenWalletResponse opened;
-  ASSERT_TRUE(Call(stub, "settlement", [&](auto* c) { return stub->OpenWallet(c, open, &opened); })
-                  .ok());
+  ASSERT_TRUE(
+      Call(stub, "settlement", [&](auto* c) { return stub->OpenWallet(c, open, &opened); }).ok());
   pb::CreditRequest credit;
   credit.set_seller_id(seller);
   credit.set_idempotency_key("fund-" + seller);
@@ -73,8 +73,8 @@ void OpenAndFund(pb::WalletService::Stub* stub, const std::string& seller, int64
   credit.set_source(pb::CREDIT_SOURCE_CHARGE);
   credit.set_reference("order-" + seller);
   pb::CreditResponse credited;
-  ASSERT_TRUE(Call(stub, "payment", [&](auto* c) { return stub->Credit(c, credit, &credited); })
-                  .ok());
+  ASSERT_TRUE(
+      Call(stub, "payment", [&](auto* c) { return stub->Credit(c, credit, &credited); }).ok());
 }
 
 class LifecycleTest : public ::testing::Test {
@@ -116,8 +116,8 @@ TEST_F(LifecycleTest, ReadinessFallsFirstLivenessStaysExitWithinGrace) {
   pb::GetBalanceRequest read;
   read.set_seller_id("lifecycle-ready");
   pb::GetBalanceResponse balance;
-  EXPECT_TRUE(Call(stub.get(), "ops", [&](auto* c) { return stub->GetBalance(c, read, &balance); })
-                  .ok());
+  EXPECT_TRUE(
+      Call(stub.get(), "ops", [&](auto* c) { return stub->GetBalance(c, read, &balance); }).ok());
   auto exit = wallet.process->WaitExit(std::chrono::seconds(8));  // grace: 1.5 s + 3 s drain
   ASSERT_TRUE(exit.ok()) << "the wallet did not exit within its grace period";
   EXPECT_TRUE(WIFEXITED(*exit));
@@ -183,8 +183,8 @@ TEST_F(LifecycleTest, InFlightCallsDrainAndNothingIsLost) {
         spend.set_product(pb::AD_PRODUCT_TIME_SALE);
         spend.set_booking_reference("drain");
         pb::SpendResponse spent;
-        const grpc::Status s =
-            Call(stub.get(), "adbooking", [&](auto* ctx) { return stub->Spend(ctx, spend, &spent); });
+        const grpc::Status s = Call(stub.get(), "adbooking",
+                                    [&](auto* ctx) { return stub->Spend(ctx, spend, &spent); });
         (s.ok() ? ok : failed)++;
         if (!s.ok()) return;  // the server is going away
       }
@@ -204,8 +204,8 @@ TEST_F(LifecycleTest, InFlightCallsDrainAndNothingIsLost) {
   pb::GetBalanceRequest read;
   read.set_seller_id(seller);
   pb::GetBalanceResponse balance;
-  ASSERT_TRUE(Call(main.get(), "ops", [&](auto* c) { return main->GetBalance(c, read, &balance); })
-                  .ok());
+  ASSERT_TRUE(
+      Call(main.get(), "ops", [&](auto* c) { return main->GetBalance(c, read, &balance); }).ok());
   const int64_t journaled = 1'000'000 - balance.balance().available_yen();
   EXPECT_GE(journaled, ok.load()) << "a spend answered OK is missing from the ledger";
   EXPECT_LE(journaled, ok.load() + failed.load()) << "the ledger holds spends nobody asked for";
@@ -235,8 +235,10 @@ TEST_F(LifecycleTest, MetricsExposeWhatAlertsNeedWithoutSellerIds) {
   hold.set_product(pb::AD_PRODUCT_TIME_SALE);
   hold.set_booking_reference("m");
   pb::HoldResponse held;
-  ASSERT_TRUE(Call(stub.get(), "adbooking", [&](auto* c) { return stub->Hold(c, hold, &held); }).ok());
-  ASSERT_TRUE(Call(stub.get(), "adbooking", [&](auto* c) { return stub->Hold(c, hold, &held); }).ok());
+  ASSERT_TRUE(
+      Call(stub.get(), "adbooking", [&](auto* c) { return stub->Hold(c, hold, &held); }).ok());
+  ASSERT_TRUE(
+      Call(stub.get(), "adbooking", [&](auto* c) { return stub->Hold(c, hold, &held); }).ok());
   httplib::Client client("127.0.0.1", metrics_port);
   std::string body;
   const auto deadline = Clock::now() + std::chrono::seconds(10);
@@ -252,8 +254,10 @@ TEST_F(LifecycleTest, MetricsExposeWhatAlertsNeedWithoutSellerIds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   for (const char* expected :
-       {"qcash_grpc_server_handled_total{method=\"/qcash.wallet.v1.WalletService/Hold\",code=\"OK\"}",
-        "qcash_grpc_server_handling_seconds_bucket{method=\"/qcash.wallet.v1.WalletService/GetBalance\"",
+       {"qcash_grpc_server_handled_total{method=\"/qcash.wallet.v1.WalletService/"
+        "Hold\",code=\"OK\"}",
+        "qcash_grpc_server_handling_seconds_bucket{method=\"/qcash.wallet.v1.WalletService/"
+        "GetBalance\"",
         "qcash_db_seconds_count{statement=\"pipeline\"}", "qcash_redis_seconds_count",
         "qcash_wallet_cache_lookups_total{result=\"hit\"}",
         "qcash_wallet_idempotency_total{result=\"replayed_redis\"} 1",
@@ -305,7 +309,8 @@ TEST_F(LifecycleTest, QcashctlShowsSellersAuditsAndReleasesExpiredHolds) {
   hold.set_booking_reference("application-99");
   hold.set_ttl_seconds(1);
   pb::HoldResponse held;
-  ASSERT_TRUE(Call(stub.get(), "adbooking", [&](auto* c) { return stub->Hold(c, hold, &held); }).ok());
+  ASSERT_TRUE(
+      Call(stub.get(), "adbooking", [&](auto* c) { return stub->Hold(c, hold, &held); }).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   const std::map<std::string, std::string> ctl = {{"QCASHCTL_WALLET", wallet.address}};
   auto [released_status, released] = Qcashctl({"holds", "release-expired"}, ctl);

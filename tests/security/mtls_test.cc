@@ -146,8 +146,8 @@ TEST_F(MtlsTest, NoCertificateIsRefused) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
   // Nor does plaintext get anywhere, whatever metadata it sends.
   auto plain = StubAs(grpc::InsecureChannelCredentials());
-  const grpc::Status p = Call(plain.get(), &pb::WalletService::Stub::Credit,
-                              Charge(seller, 1'000), &response, {{"x-qcash-caller", "payment"}});
+  const grpc::Status p = Call(plain.get(), &pb::WalletService::Stub::Credit, Charge(seller, 1'000),
+                              &response, {{"x-qcash-caller", "payment"}});
   EXPECT_EQ(p.error_code(), grpc::StatusCode::UNAVAILABLE) << p.error_message();
   EXPECT_EQ(Available(seller), 0);
 }
@@ -170,8 +170,8 @@ TEST_F(MtlsTest, PointsCannotCreditACharge) {
   Open(seller);
   auto points = StubAs("points");
   pb::CreditResponse response;
-  const grpc::Status s = Call(points.get(), &pb::WalletService::Stub::Credit,
-                              Charge(seller, 1'000), &response, {{"x-qcash-caller", "payment"}});
+  const grpc::Status s = Call(points.get(), &pb::WalletService::Stub::Credit, Charge(seller, 1'000),
+                              &response, {{"x-qcash-caller", "payment"}});
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Reason(s), "CALLER_NOT_ALLOWED");
   EXPECT_EQ(Available(seller), 0);
@@ -183,17 +183,17 @@ TEST_F(MtlsTest, EachIdentityDoesWhatThePolicyAllowsAndNothingElse) {
   Open(seller);
   pb::CreditResponse credited;
   auto payment = StubAs("payment");
-  ASSERT_TRUE(Call(payment.get(), &pb::WalletService::Stub::Credit, Charge(seller, 5'000),
-                   &credited).ok());
+  ASSERT_TRUE(
+      Call(payment.get(), &pb::WalletService::Stub::Credit, Charge(seller, 5'000), &credited).ok());
 
   pb::CreditRequest conversion = Charge(seller, 300);
   conversion.set_source(pb::CREDIT_SOURCE_POINTS_CONVERSION);
   auto points = StubAs("points");
   EXPECT_TRUE(Call(points.get(), &pb::WalletService::Stub::Credit, conversion, &credited).ok());
   conversion.set_idempotency_key(Key());
-  EXPECT_EQ(Call(payment.get(), &pb::WalletService::Stub::Credit, conversion, &credited)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(payment.get(), &pb::WalletService::Stub::Credit, conversion, &credited).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
 
   pb::SpendRequest spend;
   spend.set_seller_id(seller);
@@ -226,9 +226,9 @@ TEST_F(MtlsTest, EachIdentityDoesWhatThePolicyAllowsAndNothingElse) {
   capture.set_hold_id(held.hold_id());
   capture.set_amount_yen(300);
   pb::CaptureHoldResponse captured;
-  EXPECT_EQ(Call(payment.get(), &pb::WalletService::Stub::CaptureHold, capture, &captured)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(payment.get(), &pb::WalletService::Stub::CaptureHold, capture, &captured).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(
       Call(adbooking.get(), &pb::WalletService::Stub::CaptureHold, capture, &captured).ok());
 
@@ -256,9 +256,9 @@ TEST_F(MtlsTest, EachIdentityDoesWhatThePolicyAllowsAndNothingElse) {
                  &charged)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_TRUE(Call(payment.get(), &pb::WalletService::Stub::ChargeFromInternalFunds, from_funds,
-                   &charged)
-                  .ok());
+  EXPECT_TRUE(
+      Call(payment.get(), &pb::WalletService::Stub::ChargeFromInternalFunds, from_funds, &charged)
+          .ok());
   // 5,000 + 300 - 100 - 300 (captured) + 3,000 (from Qmoney)
   EXPECT_EQ(Available(seller), 7'900);
 }

@@ -1,7 +1,8 @@
 // qcashctl: the operator's command line for Qcash.
 //
 //   qcashctl health <host:port> [service]     exit 0 when the server answers SERVING
-//   qcashctl audit [wallet-database-url]      the ledger audit (default $QCASH_WALLET_DATABASE_URL);
+//   qcashctl audit [wallet-database-url]      the ledger audit (default
+//   $QCASH_WALLET_DATABASE_URL);
 //                                             exit 1 when the books do not balance
 //   qcashctl seller <seller-id>               the seller's accounts and recent journal
 //   qcashctl holds release-expired            release every hold past its expiry now
@@ -13,14 +14,15 @@
 //                                             environment, secrets redacted (run it in a
 //                                             service's pod to see that service's)
 //
-// Services: QCASHCTL_WALLET (default 127.0.0.1:50051), QCASHCTL_PAYMENT (127.0.0.1:50052). Transport: mTLS with the operator's
-// certificate from QCASHCTL_TLS_CERT, QCASHCTL_TLS_KEY and QCASHCTL_TLS_CA (identity "ops");
-// plaintext with x-qcash-caller "ops" for a development run when they are unset.
+// Services: QCASHCTL_WALLET (default 127.0.0.1:50051), QCASHCTL_PAYMENT (127.0.0.1:50052).
+// Transport: mTLS with the operator's certificate from QCASHCTL_TLS_CERT, QCASHCTL_TLS_KEY and
+// QCASHCTL_TLS_CA (identity "ops"); plaintext with x-qcash-caller "ops" for a development run when
+// they are unset.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -96,7 +98,8 @@ int Health(const std::string& address, const std::string& service) {
 
 int Audit(const std::string& url) {
   if (url.empty()) {
-    std::fprintf(stderr, "qcashctl audit: no database URL (argument or QCASH_WALLET_DATABASE_URL)\n");
+    std::fprintf(stderr,
+                 "qcashctl audit: no database URL (argument or QCASH_WALLET_DATABASE_URL)\n");
     return 2;
   }
   auto conn = qcash::PgConnection::Connect(url, "qcashctl");
@@ -162,8 +165,8 @@ int ReleaseExpiredHolds() {
 }
 
 std::unique_ptr<qcash::payment::v1::PaymentService::Stub> Payment() {
-  return qcash::payment::v1::PaymentService::NewStub(grpc::CreateChannel(
-      qcash::EnvString("QCASHCTL_PAYMENT", "127.0.0.1:50052"), Credentials()));
+  return qcash::payment::v1::PaymentService::NewStub(
+      grpc::CreateChannel(qcash::EnvString("QCASHCTL_PAYMENT", "127.0.0.1:50052"), Credentials()));
 }
 
 void PrintOrder(const qcash::payment::v1::ChargeOrder& o) {
@@ -205,8 +208,8 @@ int RetryCredit(const std::string& seller, const std::string& order_id) {
   qcash::payment::v1::RetryCreditRequest request;
   request.set_seller_id(seller);
   request.set_order_id(order_id);
-  request.set_idempotency_key(absl::StrCat("qcashctl-retry/", order_id, "/",
-                                           absl::ToUnixSeconds(absl::Now())));
+  request.set_idempotency_key(
+      absl::StrCat("qcashctl-retry/", order_id, "/", absl::ToUnixSeconds(absl::Now())));
   grpc::ClientContext context;
   qcash::PrepareContext(&context, qcash::RetryPolicy{}, "ops", !Tls());
   qcash::payment::v1::RetryCreditResponse response;

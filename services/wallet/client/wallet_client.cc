@@ -45,10 +45,9 @@ WalletClient::WalletClient(std::shared_ptr<grpc::Channel> channel, Options optio
     : options_(std::move(options)), stub_(v1::WalletService::NewStub(channel)) {}
 
 template <typename Request, typename Response>
-absl::StatusOr<Response> WalletClient::Invoke(
-    grpc::Status (v1::WalletService::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                    Response*),
-    const Request& request) {
+absl::StatusOr<Response> WalletClient::Invoke(grpc::Status (v1::WalletService::Stub::*method)(
+                                                  grpc::ClientContext*, const Request&, Response*),
+                                              const Request& request) {
   absl::Status last;
   for (int attempt = 0; attempt < options_.retry.attempts_max; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(Backoff(options_.retry, attempt));

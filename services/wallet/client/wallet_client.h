@@ -30,20 +30,20 @@ namespace qcash::wallet {
 
 // What refused a call, from its ErrorInfo reason and code.
 enum class WalletErrorKind {
-  kNone,                // OK
-  kInvalidRequest,      // INVALID_ARGUMENT other than a reused key: fix the request
-  kKeyReused,           // the idempotency key was used for a different request
+  kNone,            // OK
+  kInvalidRequest,  // INVALID_ARGUMENT other than a reused key: fix the request
+  kKeyReused,       // the idempotency key was used for a different request
   kWalletNotFound,
   kHoldNotFound,
-  kInsufficientFunds,   // FAILED_PRECONDITION: wait for a charge
-  kWalletClosed,        // W5: the shop has closed; nothing more will succeed
-  kHoldResolved,        // already captured, released or expired
+  kInsufficientFunds,  // FAILED_PRECONDITION: wait for a charge
+  kWalletClosed,       // W5: the shop has closed; nothing more will succeed
+  kHoldResolved,       // already captured, released or expired
   kHoldExpired,
   kCaptureExceedsHold,
   kBalanceLimit,
-  kNotAllowed,          // PERMISSION_DENIED: this caller may not do that
+  kNotAllowed,  // PERMISSION_DENIED: this caller may not do that
   kUnauthenticated,
-  kUnavailable,         // still UNAVAILABLE, ABORTED or DEADLINE_EXCEEDED after every retry
+  kUnavailable,  // still UNAVAILABLE, ABORTED or DEADLINE_EXCEEDED after every retry
   kOther,
 };
 WalletErrorKind ErrorKindOf(const absl::Status& status);
@@ -51,9 +51,9 @@ WalletErrorKind ErrorKindOf(const absl::Status& status);
 class WalletClient {
  public:
   struct Options {
-    std::string target;        // host:port of the wallet
-    TransportConfig transport; // mTLS files, or insecure_dev
-    std::string caller;        // this service's identity (sent only in insecure dev mode)
+    std::string target;         // host:port of the wallet
+    TransportConfig transport;  // mTLS files, or insecure_dev
+    std::string caller;         // this service's identity (sent only in insecure dev mode)
     RetryPolicy retry;
   };
 
@@ -79,10 +79,9 @@ class WalletClient {
 
  private:
   template <typename Request, typename Response>
-  absl::StatusOr<Response> Invoke(
-      grpc::Status (v1::WalletService::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                      Response*),
-      const Request& request);
+  absl::StatusOr<Response> Invoke(grpc::Status (v1::WalletService::Stub::*method)(
+                                      grpc::ClientContext*, const Request&, Response*),
+                                  const Request& request);
 
   const Options options_;
   std::unique_ptr<v1::WalletService::Stub> stub_;
