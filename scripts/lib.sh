@@ -25,6 +25,7 @@ QCASH_PACKAGES=(
   libcpp-httplib-dev libjwt-dev libboost1.74-dev
   postgresql-15 redis-server tzdata openssl ca-certificates curl
   chromium fonts-ipafont-gothic
+  clang-16 libclang-rt-16-dev libfuzzer-16-dev clang-format-16 clang-tidy-16
 )
 
 qcash_log() { printf '\033[1m[qcash]\033[0m %s\n' "$*" >&2; }
