@@ -267,6 +267,11 @@ class BatchApplier {
     }
     auto found = snapshot_.wallets.find(op.seller_id);
     if (found == snapshot_.wallets.end()) return Refused(Outcome::kWalletNotFound);
+    // The store inserts the row of a wallet being opened before the batch runs; until the
+    // batch's open is applied, that wallet does not exist for the ops queued before it.
+    if (op.type != OpType::kOpen && snapshot_.created.contains(op.seller_id)) {
+      return Refused(Outcome::kWalletNotFound);
+    }
     WalletRecord& w = found->second;
     OpResult result;
     if (op.type == OpType::kOpen) {
@@ -298,6 +303,9 @@ class BatchApplier {
     for (const HoldKey& key : resolved_holds_) {
       writes_->resolved_holds.push_back(snapshot_.holds.at(key));
     }
+    // No op of the batch could touch these (Apply() refuses them until opened).
+    writes_->unopened.assign(snapshot_.created.begin(), snapshot_.created.end());
+    std::sort(writes_->unopened.begin(), writes_->unopened.end());
   }
 
  private:

@@ -242,7 +242,9 @@ using RecordKey = std::pair<std::string, std::string>;  // (caller, idempotency 
 struct LedgerSnapshot {
   absl::Time now;  // the transaction's time
   absl::flat_hash_map<std::string, WalletRecord> wallets;
-  absl::flat_hash_set<std::string> created;        // wallets this transaction inserted (OpenWallet)
+  // Wallets this transaction inserted for an OpenWallet of the batch; ApplyOps() treats each
+  // as absent until that open is applied, and removes it from the set then.
+  absl::flat_hash_set<std::string> created;
   absl::flat_hash_map<HoldKey, HoldRecord> holds;  // those the batch names, and every pending
                                                    // hold of a wallet being closed
   absl::flat_hash_map<RecordKey, IdempotencyRecord> records;  // those of the batch's keys
@@ -260,10 +262,13 @@ struct LedgerWrites {
   std::vector<HoldRecord> new_holds;       // created by this batch (in their final state)
   std::vector<HoldRecord> resolved_holds;  // existing pending holds this batch resolved
   std::vector<IdempotencyRecord> records;
+  // Wallets the store inserted for this batch (LedgerSnapshot::created) whose open was refused
+  // (IDEMPOTENCY_KEY_REUSED): their rows must be deleted, since a failed call has no effect.
+  std::vector<std::string> unopened;
 
   bool empty() const {
     return wallets.empty() && journal.empty() && new_holds.empty() && resolved_holds.empty() &&
-           records.empty();
+           records.empty() && unopened.empty();
   }
 };
 

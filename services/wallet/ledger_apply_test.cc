@@ -237,6 +237,49 @@ TEST(LedgerApplyTest, OpenReportsCreatedOnce) {
   EXPECT_TRUE(w.wallets.empty());  // opening changes no balance
 }
 
+// The store inserts the row of a wallet being opened before the batch runs. Ops queued
+// before the open must still find no wallet (found by the model test: a spend ahead of the
+// open answered INSUFFICIENT_FUNDS, a credit would have been applied).
+TEST(LedgerApplyTest, OpsBeforeTheOpenInTheSameBatchFindNoWallet) {
+  LedgerSnapshot s = Snapshot({Wallet("new", 0)});
+  s.wallets["new"].version = 0;
+  s.wallets["new"].last_seq = 0;
+  s.created.insert("new");
+  LedgerWrites w;
+  auto r =
+      Apply(s,
+            {MakeOp(OpType::kCredit, "new", 1'000, "k1"), MakeOp(OpType::kOpen, "new", 0, "k2"),
+             MakeOp(OpType::kCredit, "new", 1'000, "k3")},
+            &w);
+  EXPECT_EQ(r[0].outcome, Outcome::kWalletNotFound);
+  EXPECT_EQ(r[1].outcome, Outcome::kApplied);
+  EXPECT_TRUE(r[1].created);
+  EXPECT_EQ(r[1].balance.available_yen, 0);
+  EXPECT_EQ(r[2].outcome, Outcome::kApplied);
+  EXPECT_EQ(r[2].balance.available_yen, 1'000);
+  EXPECT_EQ(r[2].entry_seq, 1);
+  EXPECT_TRUE(w.unopened.empty());
+}
+
+// An open refused because its key was used for another request leaves no wallet behind: the
+// row the store inserted for it is listed for deletion, and no other op may use it (found by
+// the model test: the wallet existed afterwards although no open had succeeded).
+TEST(LedgerApplyTest, OpenRefusedForAReusedKeyLeavesNoWallet) {
+  LedgerSnapshot s = Snapshot({Wallet("old", 0), Wallet("new", 0)});
+  s.created.insert("new");
+  Op earlier = MakeOp(OpType::kOpen, "old", 0, "k1");
+  s.records[{"adbooking", "k1"}] =
+      IdempotencyRecord{"adbooking", "k1", "old", OpType::kOpen, earlier.request_hash, {}};
+  LedgerWrites w;
+  auto r = Apply(
+      s, {MakeOp(OpType::kOpen, "new", 0, "k1"), MakeOp(OpType::kCredit, "new", 500, "k2")}, &w);
+  EXPECT_EQ(r[0].outcome, Outcome::kKeyReused);
+  EXPECT_EQ(r[1].outcome, Outcome::kWalletNotFound);
+  EXPECT_TRUE(w.wallets.empty());
+  EXPECT_TRUE(w.journal.empty());
+  EXPECT_EQ(w.unopened, std::vector<std::string>{"new"});
+}
+
 // Double entry, for any sequence: each wallet's final balances equal its starting balances
 // plus the journal's credits minus its debits, every amount is positive, seqs have no gaps,
 // and no balance is ever negative.

@@ -65,6 +65,10 @@ constexpr PgStatement kInsertOpened = {
     "INSERT INTO wallets (seller_id) SELECT s FROM unnest($1::text[]) AS s ORDER BY s "
     "ON CONFLICT DO NOTHING RETURNING seller_id"};
 
+// A wallet inserted above whose open was then refused (its key reused): the row goes again.
+constexpr PgStatement kDeleteUnopened = {"wallet_delete_unopened",
+                                         "DELETE FROM wallets WHERE seller_id = ANY($1::text[])"};
+
 constexpr PgStatement kNow = {"wallet_now", "SELECT (extract(epoch FROM now()) * 1000000)::bigint"};
 
 constexpr PgStatement kLockWallets = {
@@ -413,6 +417,11 @@ absl::StatusOr<std::vector<OpResult>> ApplyBatchLocked(PgConnection& conn,
   std::vector<OpResult> results = ApplyOps(ops, *snapshot, &writes);
   std::vector<std::pair<const PgStatement*, PgParams>> statements;
   if (!writes.empty()) statements.push_back({&kWriteBatch, WriteParams(writes)});
+  if (!writes.unopened.empty()) {
+    PgArrayLiteral unopened;
+    for (const std::string& seller : writes.unopened) unopened.AddText(seller);
+    statements.push_back({&kDeleteUnopened, {unopened.Finish()}});
+  }
   statements.push_back({&kCommit, {}});
   auto committed = conn.Pipeline(statements);
   if (!committed.ok()) return committed.status();
