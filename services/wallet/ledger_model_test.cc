@@ -175,6 +175,19 @@ class Model {
     HoldState state = HoldState::kPending;
     int64_t captured_yen = 0;
     absl::Time expires_at;
+    int16_t product = 0;
+    std::string reference;
+  };
+  // One movement as W6 shows it: the seller's seq, what moved where, and what for.
+  struct Entry {
+    int64_t seq = 0;
+    EntryType type = EntryType::kCharge;
+    Account debit = Account::kSellerAvailable;
+    Account credit = Account::kSellerAvailable;
+    int64_t amount_yen = 0;
+    int16_t product = 0;
+    std::string reference;
+    int64_t hold_id = 0;
   };
   struct Wallet {
     bool closed = false;
@@ -182,6 +195,7 @@ class Model {
     int64_t version = 0;
     int64_t entries = 0;  // journal entries so far: the next one gets seq entries + 1
     std::map<int64_t, Hold> holds;
+    std::vector<Entry> journal;
   };
 
   explicit Model(const std::vector<Preload>& preloads) {
@@ -291,6 +305,13 @@ class Model {
     return r;
   }
 
+  static int64_t Add(Wallet& w, EntryType type, Account debit, Account credit, int64_t amount_yen,
+                     int16_t product, const std::string& reference, int64_t hold_id) {
+    w.entries += 1;
+    w.journal.push_back({w.entries, type, debit, credit, amount_yen, product, reference, hold_id});
+    return w.entries;
+  }
+
   Response Mutate(const Request& q, int64_t hold_id, int64_t ttl_s, absl::Time now) {
     auto found = wallets_.find(q.seller);
     if (q.type == OpType::kOpen) {
@@ -314,22 +335,28 @@ class Model {
         if (qcash + q.amount_yen > kMax) return precondition("BALANCE_LIMIT_EXCEEDED");
         w.available_yen += q.amount_yen;
         (q.code == 1 ? provider_ : points_) -= q.amount_yen;
-        r.entry_seq = ++w.entries;
+        r.entry_seq = q.code == 1 ? Add(w, EntryType::kCharge, Account::kProviderClearing,
+                                        Account::kSellerAvailable, q.amount_yen, 0, q.reference, 0)
+                                  : Add(w, EntryType::kPointsConversion, Account::kPointsProgramme,
+                                        Account::kSellerAvailable, q.amount_yen, 0, q.reference, 0);
         break;
       case OpType::kSpend:
         if (w.available_yen < q.amount_yen) return precondition("INSUFFICIENT_FUNDS");
         w.available_yen -= q.amount_yen;
         ad_revenue_ += q.amount_yen;
-        r.entry_seq = ++w.entries;
+        r.entry_seq = Add(w, EntryType::kAdSpend, Account::kSellerAvailable, Account::kAdRevenue,
+                          q.amount_yen, q.code, q.reference, 0);
         break;
       case OpType::kHold: {
         if (w.available_yen < q.amount_yen) return precondition("INSUFFICIENT_FUNDS");
         w.available_yen -= q.amount_yen;
         w.held_yen += q.amount_yen;
-        r.entry_seq = ++w.entries;
-        r.hold_id = r.entry_seq;  // the hold's id is the seq of its journal entry
+        r.hold_id = w.entries + 1;  // the hold's id is the seq of its journal entry
+        r.entry_seq = Add(w, EntryType::kAdHold, Account::kSellerAvailable, Account::kSellerHeld,
+                          q.amount_yen, q.code, q.reference, r.hold_id);
         r.expires_at = now + absl::Seconds(ttl_s);
-        w.holds[r.hold_id] = Hold{q.amount_yen, HoldState::kPending, 0, r.expires_at};
+        w.holds[r.hold_id] =
+            Hold{q.amount_yen, HoldState::kPending, 0, r.expires_at, q.code, q.reference};
         break;
       }
       case OpType::kCapture:
@@ -348,8 +375,12 @@ class Model {
           w.held_yen -= hold.amount_yen;
           w.available_yen += hold.amount_yen - q.amount_yen;
           ad_revenue_ += q.amount_yen;
-          r.entry_seq = ++w.entries;
-          if (hold.amount_yen > q.amount_yen) ++w.entries;  // the remainder's entry
+          r.entry_seq = Add(w, EntryType::kAdCapture, Account::kSellerHeld, Account::kAdRevenue,
+                            q.amount_yen, hold.product, hold.reference, hold_id);
+          if (hold.amount_yen > q.amount_yen) {
+            Add(w, EntryType::kAdHoldRemainder, Account::kSellerHeld, Account::kSellerAvailable,
+                hold.amount_yen - q.amount_yen, hold.product, hold.reference, hold_id);
+          }
           r.amount_yen = q.amount_yen;
           r.amount2_yen = hold.amount_yen - q.amount_yen;
         } else {
@@ -357,7 +388,10 @@ class Model {
           hold.state = q.type == OpType::kRelease ? HoldState::kReleased : HoldState::kExpired;
           w.held_yen -= hold.amount_yen;
           w.available_yen += hold.amount_yen;
-          r.entry_seq = ++w.entries;
+          r.entry_seq =
+              Add(w, q.type == OpType::kRelease ? EntryType::kAdRelease : EntryType::kAdHoldExpired,
+                  Account::kSellerHeld, Account::kSellerAvailable, hold.amount_yen, hold.product,
+                  hold.reference, hold_id);
           r.amount_yen = hold.amount_yen;
         }
         break;
@@ -368,7 +402,9 @@ class Model {
         if (qcash + q.amount_yen > kMax) return precondition("BALANCE_LIMIT_EXCEEDED");
         funds -= q.amount_yen;
         w.available_yen += q.amount_yen;
-        r.entry_seq = ++w.entries;
+        r.entry_seq = Add(w, EntryType::kInternalFundsCharge,
+                          q.code == 1 ? Account::kSellerQmoney : Account::kSellerPending,
+                          Account::kSellerAvailable, q.amount_yen, 0, q.reference, 0);
         break;
       }
       case OpType::kCreditFunds: {
@@ -376,7 +412,9 @@ class Model {
         if (Int128{funds} + q.amount_yen > kMax) return precondition("BALANCE_LIMIT_EXCEEDED");
         funds += q.amount_yen;
         settlement_ -= q.amount_yen;
-        r.entry_seq = ++w.entries;
+        r.entry_seq = Add(w, EntryType::kInternalFundsCredit, Account::kSettlement,
+                          q.code == 1 ? Account::kSellerQmoney : Account::kSellerPending,
+                          q.amount_yen, 0, q.reference, 0);
         break;
       }
       case OpType::kClose: {
@@ -387,12 +425,15 @@ class Model {
           if (hold.state != HoldState::kPending) continue;
           hold.state = HoldState::kForfeited;
           forfeited += hold.amount_yen;
-          if (r.entry_seq == 0) r.entry_seq = w.entries + 1;
-          ++w.entries;
+          const int64_t seq =
+              Add(w, EntryType::kForfeit, Account::kSellerHeld, Account::kForfeiture,
+                  hold.amount_yen, hold.product, hold.reference, id);
+          if (r.entry_seq == 0) r.entry_seq = seq;
         }
         if (w.available_yen > 0) {
-          if (r.entry_seq == 0) r.entry_seq = w.entries + 1;
-          ++w.entries;
+          const int64_t seq = Add(w, EntryType::kForfeit, Account::kSellerAvailable,
+                                  Account::kForfeiture, w.available_yen, 0, q.reference, 0);
+          if (r.entry_seq == 0) r.entry_seq = seq;
           forfeited += w.available_yen;
         }
         forfeiture_ += forfeited;
@@ -623,10 +664,7 @@ std::string Describe(const Request& q) {
       absl::StrAppend(&s, " hold=", q.hold_id);
     }
   }
-  if (q.type != OpType::kOpen && q.type != OpType::kClose && q.type != OpType::kCapture &&
-      q.type != OpType::kRelease && q.type != OpType::kExpire) {
-    absl::StrAppend(&s, " ref=\"", q.reference, "\"");
-  }
+  if (!q.reference.empty()) absl::StrAppend(&s, " ref=\"", q.reference, "\"");
   if (!q.key.empty()) absl::StrAppend(&s, " key=", q.caller, "/", q.key);
   return s;
 }
@@ -716,6 +754,36 @@ std::string CompareState(const Model& model, const Tables& tables,
     auto m = model.wallets().find(key.first);
     if (m == model.wallets().end() || m->second.holds.count(key.second) == 0) {
       out << "hold " << key.first << "/" << key.second << " is stored but the model has none\n";
+    }
+  }
+
+  // W6: the movements, entry by entry.
+  std::map<std::string, size_t> next_entry;
+  for (const JournalEntry& e : tables.journal()) {
+    auto m = model.wallets().find(e.seller_id);
+    size_t& i = next_entry[e.seller_id];
+    if (m == model.wallets().end() || i >= m->second.journal.size()) {
+      out << "journal " << e.seller_id << "/" << e.seq << ": an entry the model did not make\n";
+      continue;
+    }
+    const Model::Entry& x = m->second.journal[i++];
+    if (e.seq != x.seq || e.type != x.type || e.debit != x.debit || e.credit != x.credit ||
+        e.amount_yen != x.amount_yen || e.product != x.product || e.reference != x.reference ||
+        e.hold_id != x.hold_id) {
+      out << "journal " << e.seller_id << "/" << e.seq
+          << ": stored type=" << static_cast<int>(e.type) << " " << static_cast<int>(e.debit)
+          << "->" << static_cast<int>(e.credit) << " amount=" << e.amount_yen
+          << " product=" << e.product << " ref=\"" << e.reference << "\" hold=" << e.hold_id
+          << "; model seq=" << x.seq << " type=" << static_cast<int>(x.type) << " "
+          << static_cast<int>(x.debit) << "->" << static_cast<int>(x.credit)
+          << " amount=" << x.amount_yen << " product=" << x.product << " ref=\"" << x.reference
+          << "\" hold=" << x.hold_id << "\n";
+    }
+  }
+  for (const auto& [seller, m] : model.wallets()) {
+    if (next_entry[seller] != m.journal.size()) {
+      out << "journal " << seller << ": " << next_entry[seller]
+          << " entries stored, the model made " << m.journal.size() << "\n";
     }
   }
 
@@ -967,6 +1035,52 @@ class Generator {
     return key;
   }
 
+  // Changes one field the request's RPC carries (proto/qcash/wallet/v1/wallet.proto).
+  void ChangeContent(Request& q) {
+    const bool has_amount = q.type == OpType::kCredit || q.type == OpType::kSpend ||
+                            q.type == OpType::kHold || q.type == OpType::kCapture ||
+                            q.type == OpType::kChargeFromFunds || q.type == OpType::kCreditFunds;
+    const bool has_reference = has_amount && q.type != OpType::kCapture;
+    switch (Below(6)) {
+      case 0:
+        if (has_amount) {
+          q.amount_yen = q.type == OpType::kChargeFromFunds ? (q.amount_yen == 100 ? 500 : 100)
+                                                            : q.amount_yen + 100;
+          return;
+        }
+        break;
+      case 1:
+        if (has_reference || q.type == OpType::kClose) {
+          q.reference += "x";
+          return;
+        }
+        break;
+      case 2:
+        if (q.type == OpType::kSpend || q.type == OpType::kHold) {
+          q.type = q.type == OpType::kSpend ? OpType::kHold : OpType::kSpend;
+          q.ttl_s = 0;  // a spend has no TTL; a hold then takes the default
+          return;
+        }
+        break;
+      case 3:
+        if (q.type == OpType::kCapture || q.type == OpType::kRelease) {
+          q.hold_ref = -1;
+          q.hold_id = 1 + Below(9);
+          return;
+        }
+        break;
+      case 4:
+        if (q.type == OpType::kHold) {
+          q.ttl_s = q.ttl_s == 0 ? 72 * 3600 : 0;  // the same request: 0 means the default
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+    q.seller = AnySeller();
+  }
+
   Request Next() {
     if (!to_open_.empty() && Below(2) == 0) {  // most wallets open early, some ops first
       Request q;
@@ -981,26 +1095,10 @@ class Generator {
     // Replays of an earlier request: as it was, or with the same key and other content.
     if (!keyed_.empty() && roll < 120) {
       Request q = keyed_[Below(static_cast<int>(keyed_.size()))];
-      if (roll < 40) {
-        switch (Below(5)) {
-          case 0:
-            q.amount_yen += 100;
-            break;
-          case 1:
-            q.reference += "x";
-            break;
-          case 2:
-            q.seller = AnySeller();
-            break;
-          case 3:
-            q.type = q.type == OpType::kSpend ? OpType::kHold : OpType::kSpend;
-            if (q.type == OpType::kSpend) q.ttl_s = 0;  // a spend has no TTL to send
-            if (q.code == 0) q.code = 4;
-            break;
-          default:
-            if (q.type == OpType::kHold) q.ttl_s = q.ttl_s == 0 ? 72 * 3600 : 0;  // the same
-            break;
-        }
+      if (roll < 30) {
+        ChangeContent(q);  // the same key for a different request
+      } else if (roll < 45) {
+        q.key = Key();  // the same request again under a new key: a second, separate call
       }
       return q;
     }
