@@ -7,12 +7,15 @@
 //     closing wallets and idempotency records the batch names are read), with the LedgerWrites
 //     committed to an in-memory copy of the tables with the constraints of the schema;
 //   - to Model below: a small reference written from the documents, one op at a time, that
-//     shares no code with ledger.cc (not even ValidateOp or the hold-id arithmetic).
+//     shares no code with ledger.cc (not ValidateOp, not the hold-id arithmetic; only the
+//     contract's enum numbers from ledger.h).
 // After every op the outcome (status code and reason, or the whole response) must agree, and
-// after every batch the stored wallets, holds, the journal (gapless seqs, balances after each
-// entry) and the conservation of money (seller accounts + platform accounts = what was there
-// at the start) must agree too. A failing sequence is shrunk (whole batches, single ops,
-// amounts, time steps) and printed as a readable reproduction with its seed.
+// after every batch the stored wallets, holds, the journal entry by entry (W6: type, accounts,
+// amount, product, reference, hold; gapless seqs; balances after each entry equal to the sum
+// of the entries) and the conservation of money (seller accounts + platform accounts = what
+// was there at the start) must agree too. A failing sequence is shrunk (whole batches, single
+// ops, batch splits, amounts, time steps) and printed as a readable reproduction with its
+// seed.
 //
 // QCASH_MODEL_SEEDS=n runs n sequences (default 2,000); QCASH_MODEL_SEED=s runs only seed s
 // and prints its trace; QCASH_MODEL_OPS=n bounds the ops per sequence (default 60).
@@ -20,7 +23,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <functional>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -34,7 +36,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/status.h"
 #include "services/wallet/ledger.h"
