@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/mutex.h"
 #include "common/pg.h"
 #include "common/redis.h"
 #include "common/seller_scope.h"
@@ -1412,8 +1413,10 @@ TEST_F(PaymentTest, SameKeyIsOneOrderEvenConcurrently) {
   OpenWallet(seller);
   const std::string key = NewKey();
   constexpr int kCalls = 16;
-  std::mutex mu;
-  std::set<std::string> ids;
+  struct Seen {
+    qcash::Mutex mu;
+    std::set<std::string> ids ABSL_GUARDED_BY(mu);
+  } seen;
   std::atomic<int> ok{0}, replayed{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < kCalls; ++i) {
@@ -1425,11 +1428,16 @@ TEST_F(PaymentTest, SameKeyIsOneOrderEvenConcurrently) {
       if (!s.ok()) return;
       ok++;
       if (created.replayed()) replayed++;
-      std::lock_guard<std::mutex> lock(mu);
-      ids.insert(created.order().order_id());
+      qcash::MutexLock lock(&seen.mu);
+      seen.ids.insert(created.order().order_id());
     });
   }
   for (auto& t : threads) t.join();
+  std::set<std::string> ids;
+  {
+    qcash::MutexLock lock(&seen.mu);
+    ids = seen.ids;
+  }
   EXPECT_EQ(ok.load(), kCalls);
   EXPECT_EQ(replayed.load(), kCalls - 1);
   ASSERT_EQ(ids.size(), 1u);
