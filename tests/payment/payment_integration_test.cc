@@ -1558,7 +1558,11 @@ TEST_F(PaymentTest, W5PaidOrderOfAClosedShopIsFlaggedForOperators) {
 // DESIGN.md section 2 (seller scope): with the token check on, the gateway reaches a seller's
 // orders only with that seller's token; provider webhooks and operators need none.
 TEST_F(PaymentTest, GatewayActsOnlyForTheSellerOfTheForwardedToken) {
-  const auto [private_pem, public_pem] = NewEcKeyPair();
+  // Named references, not a structured binding: the lambdas below capture the key, and C++17
+  // cannot capture a structured binding (clang rejects it, gcc accepts it).
+  const std::pair<std::string, std::string> key_pair = NewEcKeyPair();
+  const std::string& private_pem = key_pair.first;
+  const std::string& public_pem = key_pair.second;
   const std::string key_file = env->stack->dir + "/seller-token.pub";
   {
     std::ofstream out(key_file);
