@@ -18,14 +18,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -36,7 +34,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 
@@ -168,10 +166,16 @@ Result Drive(int clients, int seconds, const StartCall& start) {
   std::vector<Client> state(clients);
   std::atomic<int64_t> errors{0};
   std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  int running = clients;
-  std::string first_error;
+  struct Shared {
+    qcash::Mutex mu;
+    qcash::CondVar cv;
+    int running ABSL_GUARDED_BY(mu) = 0;  // clients whose chain of calls has not ended
+    std::string first_error ABSL_GUARDED_BY(mu);
+  } shared;
+  {
+    qcash::MutexLock lock(&shared.mu);
+    shared.running = clients;
+  }
   std::function<void(int)> issue = [&](int c) {
     Client& client = state[c];
     client.t0 = Clock::now();
@@ -181,12 +185,12 @@ Result Drive(int clients, int seconds, const StartCall& start) {
       if (s.ok()) {
         cl.latencies_us.push_back(static_cast<uint32_t>(us.count()));
       } else if (errors.fetch_add(1) == 0) {
-        std::lock_guard<std::mutex> lock(mu);
-        first_error = absl::StrCat(s.error_code(), " ", s.error_message());
+        qcash::MutexLock lock(&shared.mu);
+        shared.first_error = absl::StrCat(s.error_code(), " ", s.error_message());
       }
       if (stop.load(std::memory_order_relaxed)) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (--running == 0) cv.notify_all();
+        qcash::MutexLock lock(&shared.mu);
+        if (--shared.running == 0) shared.cv.SignalAll();
         return;
       }
       issue(c);
@@ -200,20 +204,22 @@ Result Drive(int clients, int seconds, const StartCall& start) {
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   stop = true;
   const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  Result r;
   {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return running == 0; });
+    qcash::MutexLock lock(&shared.mu);
+    shared.cv.Wait(&shared.mu, [&shared]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared.mu) {
+      return shared.running == 0;
+    });
+    r.first_error = shared.first_error;
   }
   std::vector<uint32_t> all;
   for (auto& cl : state) all.insert(all.end(), cl.latencies_us.begin(), cl.latencies_us.end());
   std::sort(all.begin(), all.end());
-  Result r;
   r.per_second = all.size() / elapsed;
   r.p50_ms = Percentile(all, 0.50);
   r.p99_ms = Percentile(all, 0.99);
   r.p999_ms = Percentile(all, 0.999);
   r.errors = errors.load();
-  r.first_error = first_error;
   return r;
 }
 

@@ -2,18 +2,19 @@
 
 #include <atomic>
 #include <cstdio>
-#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace qcash {
 namespace {
 
-std::mutex log_mu;
-std::string* log_service = new std::string("qcash");
+// Serialises the lines on stderr (one write each, never interleaved) and guards the name.
+Mutex log_mu;
+std::string* const log_service ABSL_PT_GUARDED_BY(log_mu) = new std::string("qcash");
 std::atomic<LogLevel> log_min_level{LogLevel::kInfo};
 
 absl::string_view LevelName(LogLevel level) {
@@ -44,7 +45,7 @@ size_t Utf8Length(absl::string_view s, size_t i) {
 }  // namespace
 
 void InitLog(absl::string_view service, LogLevel min_level) {
-  std::lock_guard<std::mutex> lock(log_mu);
+  MutexLock lock(&log_mu);
   *log_service = std::string(service);
   log_min_level.store(min_level);
 }
@@ -83,7 +84,7 @@ void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField
       JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())),
       ",\"level\":\"", LevelName(level), "\"");
   {
-    std::lock_guard<std::mutex> lock(log_mu);
+    MutexLock lock(&log_mu);
     absl::StrAppend(&line, ",\"svc\":", JsonQuote(*log_service));
   }
   absl::StrAppend(&line, ",\"event\":", JsonQuote(event));
@@ -100,7 +101,7 @@ void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField
     }
   }
   line += "}\n";
-  std::lock_guard<std::mutex> lock(log_mu);
+  MutexLock lock(&log_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

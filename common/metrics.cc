@@ -58,38 +58,38 @@ const std::vector<double>& LatencyBuckets() {
 }
 
 void Counter::Add(const Labels& labels, double value) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (Admit(values_, labels)) values_[labels] += value;
 }
 
 void Counter::Render(std::string* out) const {
   Header(out, name_, help_, "counter");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [labels, value] : values_) {
     absl::StrAppend(out, name_, LabelText(label_names_, labels), " ", Number(value), "\n");
   }
 }
 
 void Gauge::Set(const Labels& labels, double value) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (Admit(values_, labels)) values_[labels] = value;
 }
 
 void Gauge::Add(const Labels& labels, double delta) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (Admit(values_, labels)) values_[labels] += delta;
 }
 
 void Gauge::Render(std::string* out) const {
   Header(out, name_, help_, "gauge");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [labels, value] : values_) {
     absl::StrAppend(out, name_, LabelText(label_names_, labels), " ", Number(value), "\n");
   }
 }
 
 void Histogram::Observe(const Labels& labels, double value) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!Admit(series_, labels)) return;
   Series& s = series_[labels];
   if (s.buckets.empty()) s.buckets.assign(bounds_.size(), 0);
@@ -105,7 +105,7 @@ void Histogram::Observe(const Labels& labels, double value) {
 
 void Histogram::Render(std::string* out) const {
   Header(out, name_, help_, "histogram");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [labels, s] : series_) {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < bounds_.size(); ++i) {
@@ -130,7 +130,7 @@ Counter* Registry::NewCounter(const std::string& name, const std::string& help,
                               std::vector<std::string> label_names) {
   auto metric = std::make_unique<Counter>(name, help, std::move(label_names));
   Counter* raw = metric.get();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   metrics_.push_back(std::move(metric));
   return raw;
 }
@@ -139,7 +139,7 @@ Gauge* Registry::NewGauge(const std::string& name, const std::string& help,
                           std::vector<std::string> label_names) {
   auto metric = std::make_unique<Gauge>(name, help, std::move(label_names));
   Gauge* raw = metric.get();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   metrics_.push_back(std::move(metric));
   return raw;
 }
@@ -149,7 +149,7 @@ Histogram* Registry::NewHistogram(const std::string& name, const std::string& he
                                   std::vector<double> bounds) {
   auto metric = std::make_unique<Histogram>(name, help, std::move(label_names), std::move(bounds));
   Histogram* raw = metric.get();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   metrics_.push_back(std::move(metric));
   return raw;
 }
@@ -157,7 +157,7 @@ Histogram* Registry::NewHistogram(const std::string& name, const std::string& he
 std::string Registry::Render() const {
   std::string out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& metric : metrics_) metric->Render(&out);
   }
   absl::StrAppend(&out,

@@ -10,11 +10,11 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace qcash::metrics {
 
@@ -39,7 +39,7 @@ class Counter final : public Metric {
  private:
   const std::string name_, help_;
   const std::vector<std::string> label_names_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<Labels, double> values_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -54,7 +54,7 @@ class Gauge final : public Metric {
  private:
   const std::string name_, help_;
   const std::vector<std::string> label_names_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<Labels, double> values_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -79,7 +79,7 @@ class Histogram final : public Metric {
   const std::string name_, help_;
   const std::vector<std::string> label_names_;
   const std::vector<double> bounds_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::map<Labels, Series> series_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -103,7 +103,7 @@ class Registry {
   std::string Render() const;
 
  private:
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::vector<std::unique_ptr<Metric>> metrics_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -243,10 +243,11 @@ PgPool::Lease::~Lease() {
 
 absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::chrono::milliseconds wait) {
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    const bool ready = cv_.wait_for(lock, wait, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !idle_.empty() || open_ < size_max_;
-    });
+    MutexLock lock(&mu_);
+    const bool ready =
+        cv_.WaitFor(&mu_, absl::FromChrono(wait), [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return !idle_.empty() || open_ < size_max_;
+        });
     if (!ready) {
       return Unavailable("POOL_EXHAUSTED", "no database connection became free in time");
     }
@@ -259,9 +260,9 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::chrono::milliseconds wait) {
   }
   auto conn = PgConnection::Connect(url_, application_name_);
   if (!conn.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     --open_;
-    cv_.notify_one();
+    cv_.Signal();
     return conn.status();
   }
   return Lease(this, std::move(*conn));
@@ -270,13 +271,13 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::chrono::milliseconds wait) {
 void PgPool::Return(std::unique_ptr<PgConnection> conn) {
   // A ROLLBACK round trip, when one is needed, happens before taking the pool's lock.
   const bool reusable = conn->ResetToIdle();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (reusable) {
     idle_.push_back(std::move(conn));
   } else {
     --open_;  // dropped; the next Acquire connects afresh
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 void AppendPgArrayElement(std::string* out, absl::string_view value) {

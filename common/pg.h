@@ -14,10 +14,8 @@
 #include <libpq-fe.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/mutex.h"
 
 namespace qcash {
 
@@ -130,13 +129,13 @@ class PgPool {
   const std::string& url() const { return url_; }
 
  private:
-  void Return(std::unique_ptr<PgConnection> conn);
+  void Return(std::unique_ptr<PgConnection> conn) ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string url_;
   const std::string application_name_;
   const int size_max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + leased
 };

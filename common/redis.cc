@@ -83,7 +83,7 @@ void Append(redisContext* ctx, const RedisCommand& argv) {
 RedisClient::RedisClient(Options options) : options_(std::move(options)) {}
 
 RedisClient::~RedisClient() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (redisContext* ctx : idle_) redisFree(ctx);
 }
 
@@ -101,11 +101,11 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
     return nullptr;
   }
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    const bool ready =
-        cv_.wait_for(lock, options_.timeout, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !idle_.empty() || open_ < options_.pool_size_max;
-        });
+    MutexLock lock(&mu_);
+    const bool ready = cv_.WaitFor(&mu_, absl::FromChrono(options_.timeout),
+                                   [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                                     return !idle_.empty() || open_ < options_.pool_size_max;
+                                   });
     if (!ready) {
       *status = Unavailable("REDIS_UNAVAILABLE", "no redis connection became free in time");
       return nullptr;
@@ -124,9 +124,9 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
                           absl::StrCat("cannot connect to redis: ", ctx ? ctx->errstr : "oom"));
     if (ctx != nullptr) redisFree(ctx);
     Trip();
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     --open_;
-    cv_.notify_one();
+    cv_.Signal();
     return nullptr;
   }
   redisSetTimeout(ctx, ToTimeval(options_.timeout));
@@ -151,9 +151,9 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
       }
       redisFree(ctx);
       Trip();
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       --open_;
-      cv_.notify_one();
+      cv_.Signal();
       *status = Unavailable("REDIS_UNAVAILABLE",
                             absl::StrCat("redis AUTH as ", options_.user, " failed: ", why));
       return nullptr;
@@ -163,14 +163,14 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
 }
 
 void RedisClient::Checkin(redisContext* ctx, bool healthy) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (healthy) {
     idle_.push_back(ctx);
   } else {
     redisFree(ctx);
     --open_;
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 absl::StatusOr<RedisReply> RedisClient::Command(const RedisCommand& argv) {
@@ -222,7 +222,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
   if (!retry.empty()) {
     std::vector<RedisCommand> evals;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       for (size_t i : retry) {
         RedisCommand eval = commands[i];
         auto it = scripts_.find(eval[1]);
@@ -255,7 +255,7 @@ std::string RedisClient::RegisterScript(const std::string& source) {
   SHA1(reinterpret_cast<const unsigned char*>(source.data()), source.size(), digest);
   std::string sha = absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   scripts_[sha] = source;
   return sha;
 }

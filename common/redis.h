@@ -14,9 +14,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/mutex.h"
 
 struct redisContext;
 
@@ -75,14 +74,14 @@ class RedisClient {
   bool available() const;
 
  private:
-  redisContext* Checkout(absl::Status* status);
-  void Checkin(redisContext* ctx, bool healthy);
+  redisContext* Checkout(absl::Status* status) ABSL_LOCKS_EXCLUDED(mu_);
+  void Checkin(redisContext* ctx, bool healthy) ABSL_LOCKS_EXCLUDED(mu_);
   void Trip();
 
   const Options options_;
   std::atomic<int64_t> open_until_ns_{0};  // breaker: fail fast until then (steady clock)
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_;
   std::vector<redisContext*> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, std::string> scripts_ ABSL_GUARDED_BY(mu_);  // sha -> source

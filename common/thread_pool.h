@@ -3,14 +3,13 @@
 #ifndef QCASH_COMMON_THREAD_POOL_H_
 #define QCASH_COMMON_THREAD_POOL_H_
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
+#include "common/mutex.h"
 
 namespace qcash {
 
@@ -23,14 +22,14 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   // Queues `task`; false (and `task` not run) when the queue is full or the pool stopping.
-  bool Post(absl::AnyInvocable<void() &&> task);
+  bool Post(absl::AnyInvocable<void() &&> task) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  void Run();
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
 
   const size_t queue_max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_;
   std::deque<absl::AnyInvocable<void() &&>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;  // constant after construction

@@ -30,7 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace qcash::gateway {
 
@@ -55,30 +55,32 @@ class WorkerPool {
   }
   ~WorkerPool() {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       done_ = true;
     }
+    ready_.SignalAll();
     for (std::thread& t : threads_) t.join();
   }
 
   // False when the queue is full (the caller answers 503).
-  bool TrySubmit(std::function<void()> job) {
-    absl::MutexLock lock(&mu_);
-    if (jobs_.size() >= queue_max_) return false;
-    jobs_.push_back(std::move(job));
+  bool TrySubmit(std::function<void()> job) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      MutexLock lock(&mu_);
+      if (jobs_.size() >= queue_max_) return false;
+      jobs_.push_back(std::move(job));
+    }
+    ready_.Signal();
     return true;
   }
 
  private:
-  void Run() {
+  void Run() ABSL_LOCKS_EXCLUDED(mu_) {
     while (true) {
       std::function<void()> job;
       {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](WorkerPool* p)
-                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return p->done_ || !p->jobs_.empty(); },
-            this));
+        MutexLock lock(&mu_);
+        ready_.Wait(
+            &mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_ || !jobs_.empty(); });
         if (jobs_.empty()) return;  // done_ and nothing left
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -88,7 +90,8 @@ class WorkerPool {
   }
 
   const size_t queue_max_;
-  absl::Mutex mu_;
+  Mutex mu_;
+  CondVar ready_;  // signalled when a job is queued or the pool is done
   std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mu_);
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;  // constant after construction
@@ -231,7 +234,7 @@ class HttpServer::Impl {
     for (std::thread& t : threads) t.join();
   }
 
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
   int connections() const { return connections_.load(); }
 
@@ -242,9 +245,9 @@ class HttpServer::Impl {
         net::make_strand(ioc_),
         [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
   }
-  void OnAccept(beast::error_code ec, tcp::socket socket);
+  void OnAccept(beast::error_code ec, tcp::socket socket) ABSL_LOCKS_EXCLUDED(mu_);
   // A Session's place in the counts, taken at accept and given back when it ends.
-  void Release(Session* session, const std::string& address);
+  void Release(Session* session, const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
   // The handler, with a throw turned into a 500.
   void RunHandler(const HttpRequest& request, HttpResponse& response) const;
 
@@ -256,7 +259,7 @@ class HttpServer::Impl {
   std::atomic<int> connections_{0};
   // Declared before the io_context: sessions its queue still holds end (and Release) in its
   // destructor.
-  absl::Mutex mu_;
+  Mutex mu_;
   std::map<Session*, std::weak_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> per_address_ ABSL_GUARDED_BY(mu_);
   net::io_context ioc_;
@@ -485,7 +488,7 @@ void HttpServer::Impl::Stop() {
   });
   std::vector<std::shared_ptr<Session>> sessions;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (const auto& [raw, weak] : sessions_) {
       if (auto session = weak.lock()) sessions.push_back(std::move(session));
     }
@@ -496,7 +499,7 @@ void HttpServer::Impl::Stop() {
 }
 
 void HttpServer::Impl::Release(Session* session, const std::string& address) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   sessions_.erase(session);
   auto it = per_address_.find(address);
   if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
@@ -527,7 +530,7 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   const std::string address = socket.remote_endpoint(endpoint_ec).address().to_string();
   bool admitted = false;
   if (!endpoint_ec) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     int& from_address = per_address_[address];
     if (connections_.load() < options_.connections_max &&
         from_address < options_.connections_per_address_max) {
@@ -541,7 +544,7 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (admitted) {
     auto session = std::make_shared<Session>(this, std::move(socket), address);
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       sessions_[session.get()] = session;
     }
     net::dispatch(session->executor(), [session] { session->Start(); });

@@ -9,7 +9,7 @@
 #include <atomic>
 #include <thread>
 
-#include "absl/synchronization/notification.h"
+#include "common/mutex.h"
 #include "tests/gateway/raw_http.h"
 
 namespace qcash::gateway {
@@ -78,7 +78,7 @@ class TestServer {
   std::atomic<int> calls_{0};
   std::atomic<int> started_{0};
   std::atomic<size_t> last_body_size_{0};
-  absl::Notification release_;
+  Notification release_;
 };
 
 std::string Get(const std::string& path) {

@@ -37,10 +37,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
+#include "common/mutex.h"
 #include "common/redis.h"
 #include "common/server.h"
 #include "common/status.h"
@@ -179,7 +179,7 @@ absl::Status Run() {
                                   &webhook_limiter, &webhook_address_limiter);
   const int bound = gateway.Bind(host, port);
   if (bound < 0) return qcash::Unavailable("LISTEN_FAILED", "cannot listen on " + listen);
-  absl::Notification served;
+  qcash::Notification served;
   std::thread serving([&gateway, &served] {
     gateway.Serve();
     served.Notify();

@@ -42,7 +42,7 @@ RateLimiter::Decision RateLimiter::Allow(const std::string& key, absl::Time now)
 }
 
 RateLimiter::Decision RateLimiter::AllowLocally(const std::string& key, absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto ended = [&](const Window& w) { return now >= w.start + window_ || now < w.start; };
   Window* window = nullptr;
   auto it = local_.find(key);
@@ -70,7 +70,7 @@ RateLimiter::Decision RateLimiter::AllowLocally(const std::string& key, absl::Ti
 }
 
 size_t RateLimiter::local_keys() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return local_.size();
 }
 

@@ -16,9 +16,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 #include "common/redis.h"
 
 namespace qcash::gateway {
@@ -44,7 +44,7 @@ class RateLimiter {
   size_t local_keys() const;
 
  private:
-  Decision AllowLocally(const std::string& key, absl::Time now);
+  Decision AllowLocally(const std::string& key, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   struct Window {
     absl::Time start;
@@ -56,7 +56,7 @@ class RateLimiter {
   const absl::Duration window_;
   const size_t local_keys_max_;
   const std::string script_sha_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<std::string, Window> local_ ABSL_GUARDED_BY(mu_);
   Window overflow_ ABSL_GUARDED_BY(mu_);  // every key that finds the table full
 };

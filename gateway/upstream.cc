@@ -26,15 +26,16 @@ absl::Status Upstreams::Enter(Service& service) {
   const absl::Status busy =
       WithRetryAfter(Unavailable("UPSTREAM_BUSY", "the service is busy; retry shortly"),
                      absl::FromChrono(options_.retry_after));
-  absl::MutexLock lock(&service.mu);
+  MutexLock lock(&service.mu);
   if (service.HasRoom()) {
     ++service.in_flight;
     return absl::OkStatus();
   }
   if (service.waiting >= options_.queue_max) return busy;
   ++service.waiting;
-  const bool room = service.mu.AwaitWithTimeout(absl::Condition(&service, &Service::HasRoom),
-                                                absl::FromChrono(options_.queue_wait));
+  const bool room = service.left.WaitFor(
+      &service.mu, absl::FromChrono(options_.queue_wait),
+      [&service]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(service.mu) { return service.HasRoom(); });
   --service.waiting;
   if (!room) return busy;
   ++service.in_flight;
@@ -42,8 +43,9 @@ absl::Status Upstreams::Enter(Service& service) {
 }
 
 void Upstreams::Leave(Service& service) {
-  absl::MutexLock lock(&service.mu);
+  MutexLock lock(&service.mu);
   --service.in_flight;
+  service.left.Signal();
 }
 
 absl::Status Upstreams::Call(Upstream upstream, const std::string& rpc,

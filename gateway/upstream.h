@@ -19,7 +19,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/server.h"
 #include "gateway/routes.h"
 
@@ -61,15 +61,16 @@ class Upstreams {
 
     const int concurrency_max;
     std::unique_ptr<grpc::GenericStub> stub;  // constant after Create
-    absl::Mutex mu;
+    Mutex mu;
+    CondVar left;  // signalled when a call leaves its slot
     int in_flight ABSL_GUARDED_BY(mu) = 0;
     int waiting ABSL_GUARDED_BY(mu) = 0;
   };
   explicit Upstreams(Options options) : options_(std::move(options)) {}
 
   // Takes a slot of `service`, waiting in its bounded queue. Errors: UNAVAILABLE (UPSTREAM_BUSY).
-  absl::Status Enter(Service& service);
-  static void Leave(Service& service);
+  absl::Status Enter(Service& service) ABSL_LOCKS_EXCLUDED(service.mu);
+  static void Leave(Service& service) ABSL_LOCKS_EXCLUDED(service.mu);
 
   const Options options_;
   std::map<Upstream, std::unique_ptr<Service>> services_;  // constant after Create

@@ -152,20 +152,20 @@ Payments::~Payments() { Stop(); }
 
 void Payments::Stop() {
   {
-    std::lock_guard<std::mutex> lock(reconcile_mu_);
+    MutexLock lock(&reconcile_mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  reconcile_cv_.notify_all();
+  reconcile_cv_.SignalAll();
   if (reconciler_.joinable()) reconciler_.join();
 }
 
 void Payments::Wake() {
   {
-    std::lock_guard<std::mutex> lock(reconcile_mu_);
+    MutexLock lock(&reconcile_mu_);
     woken_ = true;
   }
-  reconcile_cv_.notify_all();
+  reconcile_cv_.SignalAll();
 }
 
 absl::Duration Payments::TtlOf(Family family) const {
@@ -1120,9 +1120,9 @@ static void PublishBacklog(PgConnection& conn) {
 void Payments::ReconcileLoop() {
   for (;;) {
     {
-      std::unique_lock<std::mutex> lock(reconcile_mu_);
-      reconcile_cv_.wait_for(
-          lock, absl::ToChronoMilliseconds(options_.reconcile_interval),
+      MutexLock lock(&reconcile_mu_);
+      reconcile_cv_.WaitFor(
+          &reconcile_mu_, options_.reconcile_interval,
           [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reconcile_mu_) { return stopping_ || woken_; });
       if (stopping_) return;
       woken_ = false;

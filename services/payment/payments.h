@@ -12,10 +12,8 @@
 #ifndef QCASH_SERVICES_PAYMENT_PAYMENTS_H_
 #define QCASH_SERVICES_PAYMENT_PAYMENTS_H_
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -24,6 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 #include "common/pg.h"
 #include "services/payment/connectors/registry.h"
 #include "services/payment/order.h"
@@ -212,8 +211,8 @@ class Payments {
   LogSampler rejected_log_;
   absl::Time next_retention_ = absl::InfinitePast();  // reconciler thread only
 
-  std::mutex reconcile_mu_;
-  std::condition_variable reconcile_cv_;
+  Mutex reconcile_mu_;
+  CondVar reconcile_cv_;
   bool woken_ ABSL_GUARDED_BY(reconcile_mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(reconcile_mu_) = false;
   std::thread reconciler_;

@@ -104,8 +104,9 @@ QsignHashSlots::Slot::~Slot() {
 }
 
 absl::StatusOr<QsignHashSlots::Slot> QsignHashSlots::Acquire() {
-  absl::MutexLock lock(&mu_);
-  if (!mu_.AwaitWithTimeout(absl::Condition(this, &QsignHashSlots::SlotFree), wait_)) {
+  MutexLock lock(&mu_);
+  if (!freed_.WaitFor(&mu_, wait_,
+                      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return SlotFree(); })) {
     return WithRetryAfter(
         Unavailable("QSIGN_BUSY", "too many Q-sign passwords are being checked; retry shortly"),
         retry_after_);
@@ -115,8 +116,9 @@ absl::StatusOr<QsignHashSlots::Slot> QsignHashSlots::Acquire() {
 }
 
 void QsignHashSlots::Release() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   --in_use_;
+  freed_.Signal();
 }
 
 }  // namespace qcash::payment

@@ -28,8 +28,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace qcash::payment {
 
@@ -139,13 +139,14 @@ class QsignHashSlots {
   absl::StatusOr<Slot> Acquire();
 
  private:
-  void Release();
+  void Release() ABSL_LOCKS_EXCLUDED(mu_);
   bool SlotFree() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_use_ < slots_; }
 
   const int slots_;                   // constant
   const absl::Duration wait_;         // constant
   const absl::Duration retry_after_;  // constant
-  absl::Mutex mu_;
+  Mutex mu_;
+  CondVar freed_;  // signalled when a slot is released
   int in_use_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -3,7 +3,7 @@
 namespace qcash::payment {
 
 bool LogSampler::Sample(absl::Time now, int64_t* suppressed) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (now - window_start_ >= window_) {
     window_start_ = now;
     logged_ = 0;

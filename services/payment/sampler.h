@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace qcash::payment {
 
@@ -27,7 +27,7 @@ class LogSampler {
  private:
   const int per_window_;         // constant
   const absl::Duration window_;  // constant
-  absl::Mutex mu_;
+  Mutex mu_;
   absl::Time window_start_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int logged_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t suppressed_ ABSL_GUARDED_BY(mu_) = 0;

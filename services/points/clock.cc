@@ -4,12 +4,12 @@ namespace qcash::points {
 
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
 absl::Time SettableClock::Now() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return set_ ? now_ : absl::Now();
 }
 
 void SettableClock::Set(absl::Time t) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   set_ = true;
   now_ = t;
 }

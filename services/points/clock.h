@@ -10,8 +10,9 @@
 #define QCASH_SERVICES_POINTS_CLOCK_H_
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace qcash::points {
 
@@ -35,7 +36,7 @@ class SettableClock final : public Clock {
   void Set(absl::Time t);
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   bool set_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };

@@ -129,11 +129,11 @@ Points::~Points() { Stop(); }
 
 void Points::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (completer_.joinable()) completer_.join();
 }
 
@@ -479,18 +479,20 @@ absl::StatusOr<int> Points::CompleteStaleConversions() {
 }
 
 void Points::CompleterLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    cv_.wait_for(lock, options_.completer_interval);
-    if (stopping_) break;
-    lock.unlock();
+  for (;;) {
+    {
+      MutexLock lock(&mu_);
+      if (cv_.WaitFor(&mu_, absl::FromChrono(options_.completer_interval),
+                      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; })) {
+        return;
+      }
+    }
     auto done = CompleteStaleConversions();
     if (!done.ok()) {
       Log(LogLevel::kWarn, "completer_failed", {{"error", done.status().ToString()}});
     } else if (*done > 0) {
       Log(LogLevel::kInfo, "completer_completed", {{"conversions", *done}});
     }
-    lock.lock();
   }
 }
 

@@ -18,9 +18,7 @@
 #define QCASH_SERVICES_POINTS_POINTS_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/optional.h"
+#include "common/mutex.h"
 #include "common/pg.h"
 #include "services/points/calendar.h"
 #include "services/points/clock.h"
@@ -182,7 +181,7 @@ class Points {
   // `driver` ("request", "background") labels the metrics.
   absl::StatusOr<ConversionRecord> Drive(ConversionRecord intent, absl::string_view driver);
   absl::StatusOr<DayRange> ResolvePeriod(View view, const PeriodQuery& period);
-  void CompleterLoop();
+  void CompleterLoop() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
   const Calendar calendar_;
@@ -190,8 +189,8 @@ class Points {
   WalletCredit* const wallet_;
   std::unique_ptr<PgPool> pool_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;
+  CondVar cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread completer_;
 };

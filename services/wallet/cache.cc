@@ -268,7 +268,7 @@ RedisCommand Cache::PutBalanceCommand(const Balance& b) const {
 }
 
 void Cache::RememberPending(const std::vector<Balance>& balances) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const Balance& b : balances) {
     auto it = pending_.find(b.seller_id);
     if (it != pending_.end()) {
@@ -291,12 +291,12 @@ void Cache::PutBalances(const std::vector<Balance>& balances) {
 
 size_t Cache::FlushPending() {
   if (!has_pending_.load() || !redis_->available()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return pending_.size();
   }
   std::vector<Balance> batch;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (auto it = pending_.begin(); it != pending_.end() && batch.size() < 1000; ++it) {
       batch.push_back(it->second);
     }
@@ -304,7 +304,7 @@ size_t Cache::FlushPending() {
     has_pending_.store(!pending_.empty());
   }
   PutBalances(batch);  // failures go back into pending_
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return pending_.size();
 }
 

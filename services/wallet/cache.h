@@ -36,7 +36,6 @@
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +43,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "common/mutex.h"
 #include "common/redis.h"
 #include "services/wallet/ledger.h"
 
@@ -125,7 +125,7 @@ class Cache {
   std::string Mac(absl::string_view kind, std::initializer_list<absl::string_view> fields) const;
   bool MacMatches(absl::string_view mac, absl::string_view kind,
                   std::initializer_list<absl::string_view> fields) const;
-  void RememberPending(const std::vector<Balance>& balances);
+  void RememberPending(const std::vector<Balance>& balances) ABSL_LOCKS_EXCLUDED(mu_);
 
   RedisClient* const redis_;
   const Options options_;
@@ -134,7 +134,7 @@ class Cache {
   const std::string abandon_sha_;
   const std::string delete_if_sha_;
 
-  std::mutex mu_;
+  Mutex mu_;
   absl::flat_hash_map<std::string, Balance> pending_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> has_pending_{false};
 };

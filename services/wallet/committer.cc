@@ -71,7 +71,7 @@ void Committer::Submit(Op op, Callback done) {
   Lane* lane = lanes_[std::hash<std::string>{}(op.seller_id) % lanes_.size()].get();
   absl::Status refused;
   {
-    std::lock_guard<std::mutex> lock(lane->mu);
+    MutexLock lock(&lane->mu);
     if (lane->stopping) {
       refused = Unavailable("SHUTTING_DOWN", "the wallet is shutting down; retry elsewhere");
     } else if (lane->queue.size() >= static_cast<size_t>(options_.queue_max)) {
@@ -84,16 +84,16 @@ void Committer::Submit(Op op, Callback done) {
     std::move(done)(refused);
     return;
   }
-  lane->cv.notify_one();
+  lane->cv.Signal();
 }
 
 void Committer::Stop() {
   for (auto& lane : lanes_) {
-    std::lock_guard<std::mutex> lock(lane->mu);
+    MutexLock lock(&lane->mu);
     lane->stopping = true;
   }
   for (auto& lane : lanes_) {
-    lane->cv.notify_all();
+    lane->cv.SignalAll();
     if (lane->thread.joinable()) lane->thread.join();
   }
 }
@@ -108,8 +108,8 @@ void Committer::Run(Lane* lane) {
   batch.reserve(options_.batch_max);
   for (;;) {
     {
-      std::unique_lock<std::mutex> lock(lane->mu);
-      lane->cv.wait(lock, [lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane->mu) {
+      MutexLock lock(&lane->mu);
+      lane->cv.Wait(&lane->mu, [lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane->mu) {
         return !lane->queue.empty() || lane->stopping;
       });
       if (lane->queue.empty()) return;  // stopping and drained

@@ -18,11 +18,9 @@
 #define QCASH_SERVICES_WALLET_COMMITTER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +28,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 #include "common/pg.h"
 #include "services/wallet/cache.h"
 #include "services/wallet/ledger.h"
@@ -77,8 +76,8 @@ class Committer {
     Callback done;
   };
   struct Lane {
-    std::mutex mu;
-    std::condition_variable cv;
+    Mutex mu;
+    CondVar cv;
     std::deque<Pending> queue ABSL_GUARDED_BY(mu);
     bool stopping ABSL_GUARDED_BY(mu) = false;
     std::unique_ptr<PgConnection> conn;  // only the lane's thread touches it

@@ -72,11 +72,11 @@ Wallet::~Wallet() { Stop(); }
 
 void Wallet::Stop() {
   {
-    std::lock_guard<std::mutex> lock(sweep_mu_);
+    MutexLock lock(&sweep_mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  sweep_cv_.notify_all();
+  sweep_cv_.SignalAll();
   if (sweeper_.joinable()) sweeper_.join();
   if (committer_ != nullptr) committer_->Stop();
 }
@@ -201,8 +201,12 @@ void Wallet::SweepLoop() {
       logged_at = absl::Now();
     }
     {
-      std::unique_lock<std::mutex> lock(sweep_mu_);
-      if (sweep_cv_.wait_for(lock, options_.sweep_interval, [this] { return stopping_; })) return;
+      MutexLock lock(&sweep_mu_);
+      if (sweep_cv_.WaitFor(&sweep_mu_, absl::FromChrono(options_.sweep_interval),
+                            [this]()
+                                ABSL_EXCLUSIVE_LOCKS_REQUIRED(sweep_mu_) { return stopping_; })) {
+        return;
+      }
     }
     auto swept = SweepExpiredHolds();
     if (auto conn = read_pool_->Acquire(); conn.ok()) {

@@ -5,14 +5,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 #include "common/pg.h"
 #include "common/redis.h"
 #include "services/wallet/cache.h"
@@ -75,7 +75,7 @@ class Wallet {
 
  private:
   explicit Wallet(Options options);
-  void SweepLoop();
+  void SweepLoop() ABSL_LOCKS_EXCLUDED(sweep_mu_);
   void AuditAndPublish();
 
   const Options options_;
@@ -84,9 +84,9 @@ class Wallet {
   std::unique_ptr<PgPool> read_pool_;
   std::unique_ptr<Committer> committer_;
 
-  std::mutex sweep_mu_;
-  std::condition_variable sweep_cv_;
-  bool stopping_ = false;  // guarded by sweep_mu_
+  Mutex sweep_mu_;
+  CondVar sweep_cv_;
+  bool stopping_ ABSL_GUARDED_BY(sweep_mu_) = false;
   std::thread sweeper_;
 };
 

@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/mutex.h"
 #include "common/pg.h"
 #include "common/redis.h"
 #include "common/seller_scope.h"
@@ -1412,8 +1413,10 @@ TEST_F(PaymentTest, SameKeyIsOneOrderEvenConcurrently) {
   OpenWallet(seller);
   const std::string key = NewKey();
   constexpr int kCalls = 16;
-  std::mutex mu;
-  std::set<std::string> ids;
+  struct Seen {
+    qcash::Mutex mu;
+    std::set<std::string> ids ABSL_GUARDED_BY(mu);
+  } seen;
   std::atomic<int> ok{0}, replayed{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < kCalls; ++i) {
@@ -1425,11 +1428,16 @@ TEST_F(PaymentTest, SameKeyIsOneOrderEvenConcurrently) {
       if (!s.ok()) return;
       ok++;
       if (created.replayed()) replayed++;
-      std::lock_guard<std::mutex> lock(mu);
-      ids.insert(created.order().order_id());
+      qcash::MutexLock lock(&seen.mu);
+      seen.ids.insert(created.order().order_id());
     });
   }
   for (auto& t : threads) t.join();
+  std::set<std::string> ids;
+  {
+    qcash::MutexLock lock(&seen.mu);
+    ids = seen.ids;
+  }
   EXPECT_EQ(ok.load(), kCalls);
   EXPECT_EQ(replayed.load(), kCalls - 1);
   ASSERT_EQ(ids.size(), 1u);
@@ -1550,7 +1558,11 @@ TEST_F(PaymentTest, W5PaidOrderOfAClosedShopIsFlaggedForOperators) {
 // DESIGN.md section 2 (seller scope): with the token check on, the gateway reaches a seller's
 // orders only with that seller's token; provider webhooks and operators need none.
 TEST_F(PaymentTest, GatewayActsOnlyForTheSellerOfTheForwardedToken) {
-  const auto [private_pem, public_pem] = NewEcKeyPair();
+  // Named references, not a structured binding: the lambdas below capture the key, and C++17
+  // cannot capture a structured binding (clang rejects it, gcc accepts it).
+  const std::pair<std::string, std::string> key_pair = NewEcKeyPair();
+  const std::string& private_pem = key_pair.first;
+  const std::string& public_pem = key_pair.second;
   const std::string key_file = env->stack->dir + "/seller-token.pub";
   {
     std::ofstream out(key_file);

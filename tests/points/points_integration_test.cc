@@ -1101,7 +1101,11 @@ TEST_F(PointsTest, BadRequestsGetReasonsAndChangeNothing) {
 TEST_F(PointsTest, GatewayActsOnlyForTheSellerOfItsTokenAndMetricsNameNoSeller) {
   const std::string a = NewSeller(), b = NewSeller();
   OpenWallet(a);
-  const auto [private_pem, public_pem] = NewEcKeyPair();
+  // Named references, not a structured binding: the lambdas below capture the key, and C++17
+  // cannot capture a structured binding (clang rejects it, gcc accepts it).
+  const std::pair<std::string, std::string> key_pair = NewEcKeyPair();
+  const std::string& private_pem = key_pair.first;
+  const std::string& public_pem = key_pair.second;
   const std::string key_file = env->stack->dir + "/token.pub";
   std::ofstream(key_file) << public_pem;
   std::map<std::string, std::string> scoped_env = env->points_env;

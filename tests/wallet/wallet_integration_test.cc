@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/mutex.h"
 #include "common/pg.h"
 #include "common/redis.h"
 #include "common/status.h"
@@ -585,8 +586,10 @@ TEST_F(WalletTest, SameKeyConcurrentlyAppliesOnce) {
   const std::string key = NewKey();
   constexpr int kRetries = 100;
   std::atomic<int> ok{0}, in_flight{0}, other{0};
-  std::mutex mu;
-  std::set<int64_t> entry_seqs;
+  struct Seen {
+    qcash::Mutex mu;
+    std::set<int64_t> entry_seqs ABSL_GUARDED_BY(mu);
+  } seen;
   std::vector<std::thread> threads;
   for (int i = 0; i < kRetries; ++i) {
     threads.emplace_back([&] {
@@ -594,8 +597,8 @@ TEST_F(WalletTest, SameKeyConcurrentlyAppliesOnce) {
       const grpc::Status s = Spend(seller, 1'000, key, &response);
       if (s.ok()) {
         ok++;
-        std::lock_guard<std::mutex> lock(mu);
-        entry_seqs.insert(response.result().entry_seq());
+        qcash::MutexLock lock(&seen.mu);
+        seen.entry_seqs.insert(response.result().entry_seq());
       } else if (s.error_code() == grpc::StatusCode::ABORTED &&
                  Reason(s) == "IDEMPOTENCY_KEY_IN_FLIGHT") {
         in_flight++;
@@ -605,6 +608,11 @@ TEST_F(WalletTest, SameKeyConcurrentlyAppliesOnce) {
     });
   }
   for (auto& t : threads) t.join();
+  std::set<int64_t> entry_seqs;
+  {
+    qcash::MutexLock lock(&seen.mu);
+    entry_seqs = seen.entry_seqs;
+  }
   EXPECT_EQ(other.load(), 0);
   EXPECT_GE(ok.load(), 1);
   EXPECT_EQ(ok + in_flight, kRetries);

@@ -217,7 +217,7 @@ void Sandbox::CreatePayment(const std::string& provider, const httplib::Request&
   Event card_event;
   bool card_decided = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto known = by_reference_.find({provider, create.merchant_reference()});
     if (known != by_reference_.end()) {  // idempotent per merchant reference
       Payment& p = payments_[known->second];
@@ -293,7 +293,7 @@ void Sandbox::LookupOrCancel(const std::string& provider, bool cancel, const htt
     ReplyError(res, 400, "invalid_request", "merchant_reference is required");
     return;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto known = by_reference_.find({provider, ref.merchant_reference()});
   if (known == by_reference_.end()) {
     ReplyError(res, 404, "not_found", "no payment for this merchant reference");
@@ -309,7 +309,7 @@ void Sandbox::LookupOrCancel(const std::string& provider, bool cancel, const htt
 }
 
 void Sandbox::ShowPayPage(const std::string& payment_id, httplib::Response& res) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = payments_.find(payment_id);
   if (it == payments_.end()) {
     res.status = 404;
@@ -347,7 +347,7 @@ void Sandbox::Decide(const std::string& payment_id, const httplib::Request& req,
   std::string provider, return_url;
   Event event;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = payments_.find(payment_id);
     if (it == payments_.end() || it->second.provider == "card") {
       res.status = 404;
@@ -393,7 +393,7 @@ void Sandbox::Complete(const std::string& order_id, const httplib::Request& req,
   std::string provider, answer;
   Event event;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     Payment* p = FindByReference(order_id);
     if (p == nullptr) {
       ReplyError(res, 404, "not_found", "no payment for this order");
@@ -427,7 +427,7 @@ void Sandbox::Notify(const std::string& order_id, const httplib::Request& req,
   std::string provider;
   std::vector<Event> events;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     Payment* p = FindByReference(order_id);
     if (p == nullptr) {
       ReplyError(res, 404, "not_found", "no payment for this order");
@@ -456,8 +456,7 @@ Sandbox::DeliveryReport Sandbox::Deliver(const std::string& provider,
                                          const std::vector<Event>& events, int count,
                                          int parallel) {
   auto secret = options_.secrets.find(provider);
-  DeliveryReport report;
-  if (secret == options_.secrets.end()) return report;
+  if (secret == options_.secrets.end()) return DeliveryReport();
   const std::string path = absl::StrCat("/webhooks/", provider);
   // Every copy of an event is re-signed at sending time, as providers do on redelivery; the
   // event id stays the same.
@@ -465,7 +464,10 @@ Sandbox::DeliveryReport Sandbox::Deliver(const std::string& provider,
   for (const Event& event : events) {
     for (int i = 0; i < count; ++i) sends.push_back(&event);
   }
-  std::mutex report_mu;
+  struct Shared {
+    Mutex mu;
+    DeliveryReport report ABSL_GUARDED_BY(mu);
+  } shared;  // the senders add to one report
   auto send_range = [&](size_t begin, size_t step) {
     const size_t scheme = options_.webhook_base.find("://");
     const size_t slash =
@@ -483,10 +485,10 @@ Sandbox::DeliveryReport Sandbox::Deliver(const std::string& provider,
       auto result = client.Post(absl::StrCat(prefix, path).c_str(), headers, sends[i]->body,
                                 "application/json");
       const int status = result ? result->status : 0;
-      std::lock_guard<std::mutex> lock(report_mu);
-      report.attempted += 1;
-      report.succeeded += status >= 200 && status < 300 ? 1 : 0;
-      report.statuses[status] += 1;
+      MutexLock lock(&shared.mu);
+      shared.report.attempted += 1;
+      shared.report.succeeded += status >= 200 && status < 300 ? 1 : 0;
+      shared.report.statuses[status] += 1;
     }
   };
   const size_t threads = std::min<size_t>(static_cast<size_t>(parallel), sends.size());
@@ -494,7 +496,8 @@ Sandbox::DeliveryReport Sandbox::Deliver(const std::string& provider,
   for (size_t t = 1; t < threads; ++t) workers.emplace_back(send_range, t, threads);
   send_range(0, std::max<size_t>(threads, 1));
   for (std::thread& w : workers) w.join();
-  return report;
+  MutexLock lock(&shared.mu);
+  return shared.report;
 }
 
 std::string Sandbox::NotifyNewest(const std::string& provider, const Event& event,

@@ -23,13 +23,13 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 #include "common/thread_pool.h"
 #include "services/payment/secrets.h"
 
@@ -110,7 +110,7 @@ class Sandbox {
                            const std::string& mode);
 
   const Options options_;
-  std::mutex mu_;
+  Mutex mu_;
   std::map<std::string, Payment> payments_ ABSL_GUARDED_BY(mu_);  // by payment id
   std::map<std::pair<std::string, std::string>, std::string> by_reference_
       ABSL_GUARDED_BY(mu_);                 // (provider, merchant reference) -> payment id
