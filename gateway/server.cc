@@ -58,7 +58,7 @@ std::string RandomHex(int bytes) {
 
 // The caller's X-Request-Id when it is sane, else a new one.
 std::string RequestId(const HttpRequest& request) {
-  const std::string given = request.Header("X-Request-Id");
+  std::string given = request.Header("X-Request-Id");
   if (!given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
       })) {
