@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -266,9 +267,7 @@ std::string ProcStatus(int pid, const std::string& field) {
   return "?";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int RunBench(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const Flags f = ParseFlags(argc, argv);
   const int max_clients = *std::max_element(f.clients.begin(), f.clients.end());
@@ -424,4 +423,16 @@ int main(int argc, char** argv) {
                 ProcStatus(f.wallet_pid, "Threads").c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // gRPC, std::thread and std::regex may throw: report it instead of std::terminate.
+  try {
+    return RunBench(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wallet_bench: %s\n", e.what());
+    return 1;
+  }
 }
