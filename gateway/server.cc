@@ -189,7 +189,7 @@ std::string Gateway::CsrfCookieName() const {
 }
 
 std::string Gateway::CookiesForAuth(const HttpRequest& request) const {
-  const std::string cookies = request.Header("Cookie");
+  std::string cookies = request.Header("Cookie");
   if (!options_.secure_cookies) return cookies;
   const std::string session = CookieValue(cookies, SessionCookieName());
   return session.empty() ? "" : absl::StrCat(kSessionCookie, "=", session);
