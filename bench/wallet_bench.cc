@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -113,7 +114,7 @@ std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const std::string& pki,
 class Channels {
  public:
   Channels(const std::string& address, int count,
-           std::shared_ptr<grpc::ChannelCredentials> credentials) {
+           const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
     for (int i = 0; i < count; ++i) {
       grpc::ChannelArguments args;
       args.SetInt("qcash.bench.channel", i);  // distinct args: a connection of its own
@@ -179,7 +180,7 @@ Result Drive(int clients, int seconds, const StartCall& start) {
   std::function<void(int)> issue = [&](int c) {
     Client& client = state[c];
     client.t0 = Clock::now();
-    start(c, client.next++, [&, c](grpc::Status s) {
+    start(c, client.next++, [&, c](const grpc::Status& s) {
       Client& cl = state[c];
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - cl.t0);
       if (s.ok()) {
@@ -272,9 +273,7 @@ std::string ProcStatus(int pid, const std::string& field) {
   return "?";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int RunBench(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const Flags f = ParseFlags(argc, argv);
   const int max_clients = *std::max_element(f.clients.begin(), f.clients.end());
@@ -293,6 +292,7 @@ int main(int argc, char** argv) {
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> setup_errors{0};
   std::vector<std::thread> setup;
+  setup.reserve(32);
   for (int c = 0; c < 32; ++c) {
     setup.emplace_back([&, c] {
       for (int64_t n = next++; n <= f.sellers; n = next++) {
@@ -362,7 +362,9 @@ int main(int argc, char** argv) {
                         }));
     std::printf("N=%d: spends (hot seller) ...\n", n);
     std::fflush(stdout);
-    row.hot = Drive(n, f.seconds, spends("h", pb::AD_PRODUCT_TIME_SALE, [&] { return hot; }));
+    row.hot =
+        Drive(n, f.seconds,
+              spends("h", pb::AD_PRODUCT_TIME_SALE, [&]() -> const std::string& { return hot; }));
     std::printf("N=%d: balance reads ...\n", n);
     std::fflush(stdout);
     row.reads = Drive(n, f.seconds, [&](int c, int64_t, std::function<void(grpc::Status)> done) {
@@ -427,4 +429,16 @@ int main(int argc, char** argv) {
                 ProcStatus(f.wallet_pid, "Threads").c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // gRPC, std::thread and std::regex may throw: report it instead of std::terminate.
+  try {
+    return RunBench(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wallet_bench: %s\n", e.what());
+    return 1;
+  }
 }

@@ -58,7 +58,7 @@ std::string RandomHex(int bytes) {
 
 // The caller's X-Request-Id when it is sane, else a new one.
 std::string RequestId(const HttpRequest& request) {
-  const std::string given = request.Header("X-Request-Id");
+  std::string given = request.Header("X-Request-Id");
   if (!given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
       })) {
@@ -189,7 +189,7 @@ std::string Gateway::CsrfCookieName() const {
 }
 
 std::string Gateway::CookiesForAuth(const HttpRequest& request) const {
-  const std::string cookies = request.Header("Cookie");
+  std::string cookies = request.Header("Cookie");
   if (!options_.secure_cookies) return cookies;
   const std::string session = CookieValue(cookies, SessionCookieName());
   return session.empty() ? "" : absl::StrCat(kSessionCookie, "=", session);

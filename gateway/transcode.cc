@@ -297,10 +297,9 @@ absl::StatusOr<std::string> QueryValueToJson(const FieldDescriptor* field,
       if (value == "true" || value == "false") return value;
       return InvalidArgument("INVALID_PARAMETER",
                              absl::StrCat(field->json_name(), " must be true or false"));
-    case FieldDescriptor::CPPTYPE_MESSAGE:
-      return JsonQuote(value);  // google.protobuf.Timestamp: RFC 3339
     default:
-      // Strings, enums (by name) and numbers (proto3 JSON accepts them quoted).
+      // Strings, enums (by name), numbers (proto3 JSON accepts them quoted) and messages
+      // (google.protobuf.Timestamp, as RFC 3339).
       return JsonQuote(value);
   }
 }

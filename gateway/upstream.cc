@@ -1,6 +1,7 @@
 #include "gateway/upstream.h"
 
 #include <future>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_client.h"
@@ -10,12 +11,13 @@
 namespace qcash::gateway {
 
 absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(Options options) {
-  std::unique_ptr<Upstreams> upstreams(new Upstreams(options));
-  for (const auto& [upstream, target] : options.targets) {
+  std::unique_ptr<Upstreams> upstreams(new Upstreams(std::move(options)));
+  const Options& kept = upstreams->options_;
+  for (const auto& [upstream, target] : kept.targets) {
     if (target.empty()) continue;
-    auto channel = MakeChannel(target, options.transport);
+    auto channel = MakeChannel(target, kept.transport);
     if (!channel.ok()) return channel.status();
-    auto service = std::make_unique<Service>(options.concurrency_max);
+    auto service = std::make_unique<Service>(kept.concurrency_max);
     service->stub = std::make_unique<grpc::GenericStub>(*channel);
     upstreams->services_[upstream] = std::move(service);
   }
@@ -23,21 +25,23 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(Options options) {
 }
 
 absl::Status Upstreams::Enter(Service& service) {
-  const absl::Status busy =
-      WithRetryAfter(Unavailable("UPSTREAM_BUSY", "the service is busy; retry shortly"),
-                     absl::FromChrono(options_.retry_after));
+  // Built only on refusal: the path that finds room allocates nothing.
+  const auto busy = [this] {
+    return WithRetryAfter(Unavailable("UPSTREAM_BUSY", "the service is busy; retry shortly"),
+                          absl::FromChrono(options_.retry_after));
+  };
   MutexLock lock(&service.mu);
   if (service.HasRoom()) {
     ++service.in_flight;
     return absl::OkStatus();
   }
-  if (service.waiting >= options_.queue_max) return busy;
+  if (service.waiting >= options_.queue_max) return busy();
   ++service.waiting;
   const bool room = service.left.WaitFor(
       &service.mu, absl::FromChrono(options_.queue_wait),
       [&service]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(service.mu) { return service.HasRoom(); });
   --service.waiting;
-  if (!room) return busy;
+  if (!room) return busy();
   ++service.in_flight;
   return absl::OkStatus();
 }

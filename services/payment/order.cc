@@ -196,10 +196,8 @@ Decision DecideOnReport(const Order& order, ProviderStatus status, ReportContext
         case ProviderStatus::kNotFound:
           if (context == ReportContext::kSellerCancel) {
             d.to = OrderState::kCancelled;
-          } else if (context == ReportContext::kExpiry) {
-            d.to = OrderState::kExpired;
-          } else if (status == ProviderStatus::kExpired) {
-            d.to = OrderState::kExpired;
+          } else if (context == ReportContext::kExpiry || status == ProviderStatus::kExpired) {
+            d.to = OrderState::kExpired;  // our expiry asked for, or the provider's own
           } else if (status == ProviderStatus::kCancelled) {
             d.to = OrderState::kFailed;  // cancelled on the provider's side, not by us
           }

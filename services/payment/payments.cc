@@ -140,9 +140,10 @@ absl::StatusOr<std::unique_ptr<Payments>> Payments::Start(Options options, Walle
     if (!conn.ok()) return conn.status();
     if (absl::Status s = ApplyMigrations(**conn, Migrations()); !s.ok()) return s;
   }
-  std::unique_ptr<Payments> payments(new Payments(options, wallet, connectors));
+  std::unique_ptr<Payments> payments(new Payments(std::move(options), wallet, connectors));
+  const Options& kept = payments->options_;
   payments->pool_ =
-      std::make_unique<PgPool>(options.database_url, "qcash-payment", options.database_pool_size);
+      std::make_unique<PgPool>(kept.database_url, "qcash-payment", kept.database_pool_size);
   Payments* p = payments.get();
   payments->reconciler_ = std::thread([p] { p->ReconcileLoop(); });
   return payments;

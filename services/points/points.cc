@@ -118,8 +118,9 @@ absl::StatusOr<std::unique_ptr<Points>> Points::Start(Options options, const Clo
     if (!conn.ok()) return conn.status();
     if (absl::Status s = ApplyMigrations(**conn, Migrations()); !s.ok()) return s;
   }
-  std::unique_ptr<Points> points(new Points(options, *calendar, clock, wallet));
-  points->pool_ = std::make_unique<PgPool>(options.database_url, "qcash-points", options.pool_size);
+  std::unique_ptr<Points> points(new Points(std::move(options), *calendar, clock, wallet));
+  const Options& kept = points->options_;
+  points->pool_ = std::make_unique<PgPool>(kept.database_url, "qcash-points", kept.pool_size);
   Points* p = points.get();
   points->completer_ = std::thread([p] { p->CompleterLoop(); });
   return points;

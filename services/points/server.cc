@@ -89,7 +89,9 @@ ProductFilter FilterFrom(const pb::ProductFilter& f) {
 }
 
 // Enum values from the wire; anything outside int16 becomes 0, which validation refuses.
-int16_t Code(int value) { return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : 0; }
+int16_t Code(int value) {
+  return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : int16_t{0};
+}
 
 void FillProductPage(const ProductPage& page, pb::ListProductPointsResponse* out) {
   SetDate(page.days.from, out->mutable_from());
@@ -121,7 +123,7 @@ template <typename Request>
 ProductQuery ProductQueryFrom(const Request& request, PeriodQuery period) {
   ProductQuery query;
   query.seller_id = request.seller_id();
-  query.period = std::move(period);
+  query.period = period;
   query.filter = FilterFrom(request.filter());
   query.page_size = request.page_size();
   query.page_token = request.page_token();
@@ -259,8 +261,8 @@ grpc::ServerUnaryReactor* PointsServer::ListProductPoints(
              [this, request, response](const std::string&) -> absl::Status {
                auto period = PeriodFrom(request->period());
                if (!period.ok()) return period.status();
-               auto page = points_->ListProducts(View::kCurrent,
-                                                 ProductQueryFrom(*request, std::move(*period)));
+               auto page =
+                   points_->ListProducts(View::kCurrent, ProductQueryFrom(*request, *period));
                if (!page.ok()) return page.status();
                FillProductPage(*page, response);
                return absl::OkStatus();
@@ -274,8 +276,7 @@ grpc::ServerUnaryReactor* PointsServer::ListPastServicePoints(
              [this, request, response](const std::string&) -> absl::Status {
                auto period = PeriodFrom(request->period());
                if (!period.ok()) return period.status();
-               auto page = points_->ListProducts(View::kPast,
-                                                 ProductQueryFrom(*request, std::move(*period)));
+               auto page = points_->ListProducts(View::kPast, ProductQueryFrom(*request, *period));
                if (!page.ok()) return page.status();
                FillProductPage(*page, response);
                return absl::OkStatus();

@@ -81,7 +81,8 @@ void Committer::Submit(Op op, Callback done) {
     }
   }
   if (!refused.ok()) {
-    std::move(done)(refused);
+    // `done` was moved only into the queue, and then `refused` is OK.
+    std::move(done)(refused);  // NOLINT(bugprone-use-after-move)
     return;
   }
   lane->cv.Signal();

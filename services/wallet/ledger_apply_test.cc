@@ -58,6 +58,7 @@ Op HoldOp(OpType type, const std::string& seller, int64_t hold_id, int64_t amoun
 std::vector<OpResult> Apply(LedgerSnapshot& s, std::initializer_list<Op> ops, LedgerWrites* w) {
   std::vector<Op> owned(ops);
   std::vector<const Op*> ptrs;
+  ptrs.reserve(owned.size());
   for (const Op& op : owned) ptrs.push_back(&op);
   return ApplyOps(ptrs, s, w);
 }
@@ -285,6 +286,8 @@ TEST(LedgerApplyTest, OpenRefusedForAReusedKeyLeavesNoWallet) {
 // and no balance is ever negative.
 TEST(LedgerApplyTest, RandomBatchesKeepTheBooksBalanced) {
   std::mt19937_64 rng(20261127);
+  // A number in [0, n), as the int64_t amounts and ids are.
+  const auto below = [&rng](int64_t n) { return static_cast<int64_t>(rng() % n); };
   for (int round = 0; round < 200; ++round) {
     LedgerSnapshot s = Snapshot({Wallet("a", 5'000, 0), Wallet("b", 0, 0)});
     const LedgerSnapshot start = s;
@@ -297,19 +300,19 @@ TEST(LedgerApplyTest, RandomBatchesKeepTheBooksBalanced) {
           ops.push_back(MakeOp(OpType::kCredit, seller, 1'000, key));
           break;
         case 1:
-          ops.push_back(MakeOp(OpType::kSpend, seller, 1 + rng() % 2'000, key));
+          ops.push_back(MakeOp(OpType::kSpend, seller, 1 + below(2'000), key));
           break;
         case 2:
-          ops.push_back(MakeOp(OpType::kHold, seller, 1 + rng() % 2'000, key));
+          ops.push_back(MakeOp(OpType::kHold, seller, 1 + below(2'000), key));
           break;
         case 3:
-          ops.push_back(HoldOp(OpType::kCapture, seller, 11 + rng() % 20, 1 + rng() % 1'000, key));
+          ops.push_back(HoldOp(OpType::kCapture, seller, 11 + below(20), 1 + below(1'000), key));
           break;
         case 4:
-          ops.push_back(HoldOp(OpType::kRelease, seller, 11 + rng() % 20, 0, key));
+          ops.push_back(HoldOp(OpType::kRelease, seller, 11 + below(20), 0, key));
           break;
         case 5: {
-          Op funds = MakeOp(OpType::kCreditFunds, seller, 1 + rng() % 5'000, key);
+          Op funds = MakeOp(OpType::kCreditFunds, seller, 1 + below(5'000), key);
           funds.code = static_cast<int16_t>(FundsAccount::kQmoney);
           funds.request_hash = RequestHash(funds);
           ops.push_back(funds);
@@ -326,6 +329,7 @@ TEST(LedgerApplyTest, RandomBatchesKeepTheBooksBalanced) {
     }
     if (round % 10 == 0) ops.push_back(MakeOp(OpType::kClose, "a", 0, "close"));
     std::vector<const Op*> ptrs;
+    ptrs.reserve(ops.size());
     for (const Op& op : ops) ptrs.push_back(&op);
     LedgerWrites w;
     ApplyOps(ptrs, s, &w);

@@ -23,7 +23,9 @@ grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kD
 
 // Enum values from the wire as domain codes; anything out of range becomes -1, which
 // ValidateOp rejects (an int16 cast would otherwise wrap 65537 into a valid product).
-int16_t Code(int value) { return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : -1; }
+int16_t Code(int value) {
+  return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : int16_t{-1};
+}
 
 void FillBalance(const Balance& b, pb::Balance* out) {
   out->set_seller_id(b.seller_id);

@@ -55,14 +55,15 @@ absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options) {
     if (!conn.ok()) return conn.status();
     if (absl::Status s = ApplyMigrations(**conn, Migrations()); !s.ok()) return s;
   }
-  std::unique_ptr<Wallet> wallet(new Wallet(options));
-  wallet->redis_ = std::make_unique<RedisClient>(options.redis);
-  wallet->cache_ = std::make_unique<Cache>(wallet->redis_.get(), options.cache);
+  std::unique_ptr<Wallet> wallet(new Wallet(std::move(options)));
+  const Options& kept = wallet->options_;
+  wallet->redis_ = std::make_unique<RedisClient>(kept.redis);
+  wallet->cache_ = std::make_unique<Cache>(wallet->redis_.get(), kept.cache);
   wallet->read_pool_ =
-      std::make_unique<PgPool>(options.database_url, "qcash-wallet-read", options.read_pool_size);
-  Committer::Options committer = options.committer;
-  committer.database_url = options.database_url;
-  wallet->committer_ = std::make_unique<Committer>(committer, wallet->cache_.get());
+      std::make_unique<PgPool>(kept.database_url, "qcash-wallet-read", kept.read_pool_size);
+  Committer::Options committer = kept.committer;
+  committer.database_url = kept.database_url;
+  wallet->committer_ = std::make_unique<Committer>(std::move(committer), wallet->cache_.get());
   Wallet* w = wallet.get();
   wallet->sweeper_ = std::thread([w] { w->SweepLoop(); });
   return wallet;
@@ -142,7 +143,7 @@ absl::StatusOr<int64_t> Wallet::SweepExpiredHolds() {
     op.seller_id = hold.seller_id;
     op.caller = "wallet-sweeper";
     op.hold_id = hold.hold_id;
-    Submit(std::move(op), [promise](absl::StatusOr<OpResult> result) {
+    Submit(std::move(op), [promise](const absl::StatusOr<OpResult>& result) {
       // Another replica's sweeper, or a capture or release, may have resolved it first.
       promise->set_value(result.ok());
     });

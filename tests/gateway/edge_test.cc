@@ -328,7 +328,7 @@ TEST_F(EdgeTest, WebhooksAreRateLimitedPerClientAddress) {
     raw::SendAll(fd,
                  "POST /webhooks/paidy HTTP/1.1\r\nHost: qcash\r\nConnection: close\r\n"
                  "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
-    const std::string response = raw::ReadResponse(fd, seconds(10));
+    std::string response = raw::ReadResponse(fd, seconds(10));
     close(fd);
     return response;
   };

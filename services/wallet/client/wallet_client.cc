@@ -42,7 +42,7 @@ absl::StatusOr<std::unique_ptr<WalletClient>> WalletClient::Create(Options optio
 }
 
 WalletClient::WalletClient(std::shared_ptr<grpc::Channel> channel, Options options)
-    : options_(std::move(options)), stub_(v1::WalletService::NewStub(channel)) {}
+    : options_(std::move(options)), stub_(v1::WalletService::NewStub(std::move(channel))) {}
 
 template <typename Request, typename Response>
 absl::StatusOr<Response> WalletClient::Invoke(grpc::Status (v1::WalletService::Stub::*method)(
