@@ -26,7 +26,13 @@ absl::Status CheckIdempotencyKey(absl::string_view key);
 // Only printable ASCII (0x20..0x7e); true for the empty text.
 bool IsPrintableAscii(absl::string_view text);
 
-// Valid UTF-8 (no overlong lead bytes past 4) without control characters; true for the empty text.
+// Well-formed UTF-8 as the Unicode standard defines it (table 3-7): no overlong form, no
+// surrogate (U+D800..U+DFFF), nothing above U+10FFFF; what PostgreSQL (UTF8) and proto3 strings
+// take. True for the empty text.
+bool IsValidUtf8(absl::string_view text);
+
+// Valid UTF-8 (IsValidUtf8) without control characters (category Cc: U+0000..U+001F and
+// U+007F..U+009F); true for the empty text.
 bool IsCleanText(absl::string_view text);
 
 }  // namespace qcash

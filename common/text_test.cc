@@ -42,6 +42,14 @@ TEST(CleanTextTest, ValidUtf8WithoutControlCharacters) {
   EXPECT_FALSE(IsCleanText("\xe5\xba"));  // a cut 3-byte sequence
   EXPECT_FALSE(IsCleanText("\xff"));      // never a lead byte
   EXPECT_FALSE(IsCleanText("a\x80z"));    // a continuation byte alone
+  // Found by fuzz/text_fuzz.cc: accepted before, refused by PostgreSQL (UTF8) or the rule.
+  EXPECT_FALSE(IsCleanText("\xc2\x91"));          // U+0091, a C1 control character
+  EXPECT_FALSE(IsCleanText("\xed\xa0\x80"));      // U+D800, a surrogate
+  EXPECT_FALSE(IsCleanText("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsCleanText("\xe0\x80\xaf"));      // '/' as an overlong 3-byte form
+  EXPECT_TRUE(IsCleanText("\xc2\xa0\xef\xbf\xbd\xf4\x8f\xbf\xbf"));  // U+00A0 U+FFFD U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xc2\x91"));                              // well-formed, only not clean
+  EXPECT_FALSE(IsValidUtf8("\xed\xbf\xbf"));
   EXPECT_TRUE(IsPrintableAscii(" ~"));
   EXPECT_FALSE(IsPrintableAscii("é"));
 }

@@ -290,6 +290,51 @@ TEST(TranscodeTest, Utf8Validation) {
   EXPECT_TRUE(IsValidUtf8("チャージ"));
   EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));  // overlong '/'
   EXPECT_FALSE(IsValidUtf8("\xe3\x81"));  // truncated
+  // Found by fuzz/transcode_fuzz.cc: accepted before, refused by the services' protobuf parser.
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong 3-byte '/'
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+}
+
+// Found by fuzz/transcode_fuzz.cc: a path parameter (percent-decoded) or an Idempotency-Key
+// that is not UTF-8 went into a proto3 string the service could not parse (a 500, not a 400).
+TEST(TranscodeTest, PathParametersAndTheKeyHeaderMustBeUtf8) {
+  const Route& complete = RouteFor("/api/v1/charge/orders/{order_id}/complete");
+  HttpInput path;
+  path.method = "POST";
+  path.body = "{}";
+  path.path_params = {{"order_id", "co_\xd1"}};
+  auto refused = BuildRequest(complete, path, "shop-1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(ReasonOf(refused.status()), "INVALID_UTF8");
+  HttpInput key;
+  key.method = "POST";
+  key.body = "{}";
+  key.idempotency_key = "\xff\xfekey";
+  refused = BuildRequest(RouteFor("/api/v1/charge/orders"), key, "shop-1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(ReasonOf(refused.status()), "INVALID_UTF8");
+}
+
+// Found while writing fuzz/route_fuzz.cc: the std::regex the gateway matched paths with recursed
+// once per character and overflowed the stack from about 28,000 (a header limit the
+// configuration allows); MatchPath is linear with a constant stack.
+TEST(RoutesTest, MatchPathTakesOneSegmentPerParameterAtAnyLength) {
+  std::vector<std::string> params;
+  EXPECT_TRUE(MatchPath("/api/v1/charge/orders/{order_id}/complete",
+                        "/api/v1/charge/orders/co_1/complete", &params));
+  EXPECT_EQ(params, std::vector<std::string>{"co_1"});
+  EXPECT_FALSE(MatchPath("/api/v1/charge/orders/{order_id}", "/api/v1/charge/orders/", &params));
+  EXPECT_FALSE(MatchPath("/api/v1/charge/orders/{order_id}", "/api/v1/charge/orders/a/b", &params));
+  EXPECT_FALSE(MatchPath("/api/v1/balance", "/api/v1/balance/", &params));
+  const std::string long_id(1 << 20, 'x');
+  EXPECT_TRUE(
+      MatchPath("/api/v1/charge/orders/{order_id}", "/api/v1/charge/orders/" + long_id, &params));
+  EXPECT_EQ(params, std::vector<std::string>{long_id});
+  EXPECT_EQ(FindRoute("GET", "/static/" + long_id, &params), nullptr);
+  const Route* route = FindRoute("POST", "/api/v1/charge/orders/co_1/cancel", &params);
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->path, "/api/v1/charge/orders/{order_id}/cancel");
 }
 
 // The OpenAPI file in the repository is exactly what the routes and protos generate.

@@ -103,6 +103,159 @@ bool IEquals(beast::string_view a, absl::string_view b) {
 
 std::string Str(beast::string_view s) { return std::string(s.data(), s.size()); }
 
+using RequestParser = http::request_parser<http::string_body>;
+using ResponseMessage = http::response<http::string_body>;
+
+constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// What follows is shared by a served connection (Session) and ServeBytes, so that the fuzz
+// target exercises the code that serves.
+
+void LimitParser(RequestParser& parser, const HttpServer::Options& options) {
+  parser.header_limit(static_cast<std::uint32_t>(options.header_bytes_max));
+  parser.body_limit(options.body_bytes_max);
+}
+
+// After the header: no request decompression (a 65 KB gzip body must not become 64 MB), and no
+// transfer coding but chunked, which the parser decodes and counts against the body limit.
+std::optional<HttpRefusal> RefusalOfHeader(const RequestParser& parser) {
+  const auto& head = parser.get();
+  const auto encoding = head[http::field::content_encoding];
+  const auto transfer = head[http::field::transfer_encoding];
+  if ((!encoding.empty() && !IEquals(encoding, "identity")) ||
+      (!transfer.empty() && !IEquals(transfer, "chunked"))) {
+    return HttpRefusal::kContentEncoding;
+  }
+  return std::nullopt;
+}
+
+// Whether the client waits for "100 Continue" before it sends the body.
+bool WantsContinue(const RequestParser& parser) {
+  return IEquals(parser.get()[http::field::expect], "100-continue") && !parser.is_done();
+}
+
+// The refusal a read error deserves; none when the session just ends.
+std::optional<HttpRefusal> RefusalOfReadError(beast::error_code ec) {
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    return HttpRefusal::kHeadersTooLarge;
+  }
+  if (ec == http::error::body_limit) return HttpRefusal::kBodyTooLarge;
+  // Any other parse error gets a 400 (never the parser's words). The client closing, a reset,
+  // or the request deadline passing end the session without an answer.
+  static const auto& kHttpErrors = make_error_code(http::error::end_of_stream).category();
+  if (ec.category() == kHttpErrors && ec != http::error::end_of_stream &&
+      ec != http::error::partial_message) {
+    return HttpRefusal::kMalformed;
+  }
+  return std::nullopt;
+}
+
+// What was read of the request (the request line and headers once complete), without the body.
+HttpRequest RequestOf(const std::optional<RequestParser>& parser, const std::string& address) {
+  HttpRequest request;
+  request.client_address = address;
+  if (!parser || !parser->is_header_done()) return request;
+  const auto& head = parser->get();
+  request.method = Str(head.method_string());
+  request.target = Str(head.target());
+  const size_t q = request.target.find('?');
+  request.path = request.target.substr(0, q);
+  if (q != std::string::npos) request.query = request.target.substr(q + 1);
+  for (const auto& field : head) {
+    request.headers.emplace_back(Str(field.name_string()), Str(field.value()));
+  }
+  return request;
+}
+
+// The handler, with a throw turned into a 500.
+void RunHandler(const HttpServer::Handler& handler, const HttpServer::RefusalHandler& refusal,
+                const HttpRequest& request, HttpResponse& response) {
+  try {
+    handler(request, response);
+  } catch (...) {
+    response = HttpResponse();
+    refusal(HttpRefusal::kHandlerFailed, request, response);
+    response.status = HttpStatusOf(HttpRefusal::kHandlerFailed);
+  }
+}
+
+// The answer to a refused request.
+HttpResponse RefusalResponse(const HttpServer::RefusalHandler& refusal, HttpRefusal why,
+                             const HttpRequest& request) {
+  HttpResponse response;
+  refusal(why, request, response);
+  response.status = HttpStatusOf(why);
+  if (why == HttpRefusal::kBusy) response.SetHeader("Retry-After", "1");
+  return response;
+}
+
+// The message written for `response`: the default headers unless the handler set its own, and
+// for a HEAD request the headers GET would send, Content-Length included, without the body
+// (RFC 9110 9.3.2).
+ResponseMessage MessageOf(HttpResponse response, const HttpServer::Options& options,
+                          unsigned version, bool close, bool head_request) {
+  ResponseMessage message;
+  message.version(version == 10 ? 10 : 11);
+  message.result(static_cast<unsigned>(response.status));
+  for (const auto& [name, value] : options.default_headers) message.insert(name, value);
+  for (const auto& [name, value] : response.headers) message.erase(name);  // handler wins
+  for (const auto& [name, value] : response.headers) message.insert(name, value);
+  message.keep_alive(!close);
+  if (head_request) {
+    message.content_length(response.body.size());
+  } else {
+    message.body() = std::move(response.body);
+    message.prepare_payload();
+  }
+  return message;
+}
+
+// A SyncReadStream over the bytes a client sent, at most `read_size_max` at a time.
+class BytesStream {
+ public:
+  BytesStream(std::string_view bytes, size_t read_size_max)
+      : bytes_(bytes), read_size_max_(read_size_max) {}
+
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    if (bytes_.empty()) {
+      ec = net::error::eof;
+      return 0;
+    }
+    ec = {};
+    const size_t n = net::buffer_copy(
+        buffers, net::buffer(bytes_.data(), std::min(bytes_.size(), read_size_max_)));
+    bytes_.remove_prefix(n);
+    return n;
+  }
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    const size_t n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  std::string_view bytes_;
+  const size_t read_size_max_;
+};
+
+std::string Serialize(ResponseMessage& message) {
+  http::response_serializer<http::string_body> serializer(message);
+  std::string out;
+  beast::error_code ec;
+  do {
+    serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
+      for (auto buffer : beast::buffers_range_ref(buffers)) {
+        out.append(static_cast<const char*>(buffer.data()), buffer.size());
+      }
+      serializer.consume(beast::buffer_bytes(buffers));
+    });
+  } while (!ec && !serializer.is_done());
+  return out;
+}
+
 }  // namespace
 
 std::string HttpRequest::Header(const std::string& name) const {
@@ -310,8 +463,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     head_request_ = false;
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(options().header_bytes_max));
-    parser_->body_limit(options().body_bytes_max);
+    LimitParser(*parser_, options());
     // One deadline for the whole request, headers and body: a slow-loris client ends here.
     stream_.expires_after(options().request_timeout);
     http::async_read_header(
@@ -321,17 +473,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
-    const auto& head = parser_->get();
-    // No request decompression (a 65 KB gzip body must not become 64 MB), and no transfer
-    // coding but chunked, which the parser decodes and counts against the body limit.
-    const auto encoding = head[http::field::content_encoding];
-    const auto transfer = head[http::field::transfer_encoding];
-    if ((!encoding.empty() && !IEquals(encoding, "identity")) ||
-        (!transfer.empty() && !IEquals(transfer, "chunked"))) {
-      return Refuse(HttpRefusal::kContentEncoding);
-    }
-    if (IEquals(head[http::field::expect], "100-continue") && !parser_->is_done()) {
-      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (const std::optional<HttpRefusal> why = RefusalOfHeader(*parser_)) return Refuse(*why);
+    if (WantsContinue(*parser_)) {
       return net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
                               [self = shared_from_this()](beast::error_code ec, size_t) {
                                 if (!ec) self->ReadBody();
@@ -349,35 +492,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(beast::error_code ec) {
-    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-      return Refuse(HttpRefusal::kHeadersTooLarge);
-    }
-    if (ec == http::error::body_limit) return Refuse(HttpRefusal::kBodyTooLarge);
-    // Any other parse error gets a 400 (never the parser's words). The client closing, a
-    // reset, or the request deadline passing end the session without an answer.
-    static const auto& kHttpErrors = make_error_code(http::error::end_of_stream).category();
-    if (ec.category() == kHttpErrors && ec != http::error::end_of_stream &&
-        ec != http::error::partial_message) {
-      return Refuse(HttpRefusal::kMalformed);
-    }
+    if (const std::optional<HttpRefusal> why = RefusalOfReadError(ec)) Refuse(*why);
   }
 
   // What was read of the request, for the refusal handler and the log.
-  HttpRequest Head() const {
-    HttpRequest request;
-    request.client_address = address_;
-    if (!parser_ || !parser_->is_header_done()) return request;
-    const auto& head = parser_->get();
-    request.method = Str(head.method_string());
-    request.target = Str(head.target());
-    const size_t q = request.target.find('?');
-    request.path = request.target.substr(0, q);
-    if (q != std::string::npos) request.query = request.target.substr(q + 1);
-    for (const auto& field : head) {
-      request.headers.emplace_back(Str(field.name_string()), Str(field.value()));
-    }
-    return request;
-  }
+  HttpRequest Head() const { return RequestOf(parser_, address_); }
 
   void Dispatch() {
     HttpRequest request = Head();
@@ -408,30 +527,15 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   // Answers without the handler. Unless `close` is false, the connection closes after the
   // answer: what is left of the request is unread (and never will be).
   void Refuse(HttpRefusal why, bool close = true) {
-    HttpResponse response;
-    server_->refusal_(why, Head(), response);
-    response.status = HttpStatusOf(why);
-    if (why == HttpRefusal::kBusy) response.SetHeader("Retry-After", "1");
+    HttpResponse response = RefusalResponse(server_->refusal_, why, Head());
     if (parser_ && parser_->is_header_done()) version_ = parser_->get().version();
     Write(std::move(response), close, /*linger=*/close);
   }
 
   void Write(HttpResponse response, bool close, bool linger = false) {
     if (server_->stopping_.load()) close = true;
-    auto message = std::make_shared<http::response<http::string_body>>();
-    message->version(version_ == 10 ? 10 : 11);
-    message->result(static_cast<unsigned>(response.status));
-    for (const auto& [name, value] : options().default_headers) message->insert(name, value);
-    for (const auto& [name, value] : response.headers) message->erase(name);  // handler wins
-    for (const auto& [name, value] : response.headers) message->insert(name, value);
-    message->keep_alive(!close);
-    if (head_request_) {
-      // The headers GET would send, Content-Length included, and no body (RFC 9110 9.3.2).
-      message->content_length(response.body.size());
-    } else {
-      message->body() = std::move(response.body);
-      message->prepare_payload();
-    }
+    auto message = std::make_shared<ResponseMessage>(
+        MessageOf(std::move(response), options(), version_, close, head_request_));
     stream_.expires_after(options().request_timeout);
     http::async_write(
         stream_, *message,
@@ -470,7 +574,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   const std::string address_;
   beast::flat_buffer buffer_;  // unparsed bytes: at most the header limit and a little
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   bool waiting_ = false;  // between requests (Stop() may close the connection)
   bool keep_alive_ = false;
   bool head_request_ = false;  // the request being answered is a HEAD
@@ -507,13 +611,7 @@ void HttpServer::Impl::Release(Session* session, const std::string& address) {
 }
 
 void HttpServer::Impl::RunHandler(const HttpRequest& request, HttpResponse& response) const {
-  try {
-    handler_(request, response);
-  } catch (...) {
-    response = HttpResponse();
-    refusal_(HttpRefusal::kHandlerFailed, request, response);
-    response.status = HttpStatusOf(HttpRefusal::kHandlerFailed);
-  }
+  qcash::gateway::RunHandler(handler_, refusal_, request, response);
 }
 
 void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -571,5 +669,53 @@ void HttpServer::Serve() { impl_->Serve(); }
 void HttpServer::Stop() { impl_->Stop(); }
 
 int HttpServer::connections() const { return impl_->connections(); }
+
+HttpExchange ServeBytes(const HttpServer::Options& options, std::string_view bytes,
+                        size_t read_size_max, const HttpServer::Handler& handler,
+                        const HttpServer::RefusalHandler& refusal) {
+  static const std::string kAddress = "192.0.2.1";  // documentation range (RFC 5737)
+  BytesStream stream(bytes, std::max<size_t>(read_size_max, 1));
+  beast::flat_buffer buffer(options.header_bytes_max + 8192);  // as Session's buffer_
+  HttpExchange exchange;
+  unsigned version = 11;
+  std::optional<RequestParser> parser;
+  while (true) {
+    parser.emplace();
+    LimitParser(*parser, options);
+    beast::error_code ec;
+    http::read_header(stream, buffer, *parser, ec);
+    std::optional<HttpRefusal> why = ec ? RefusalOfReadError(ec) : RefusalOfHeader(*parser);
+    if (ec && !why) break;  // the client is done: no answer
+    if (!why) {
+      if (WantsContinue(*parser)) exchange.written += kContinue;
+      http::read(stream, buffer, *parser, ec);
+      if (ec) {
+        why = RefusalOfReadError(ec);
+        if (!why) break;
+      }
+    }
+    if (why) {
+      HttpResponse response = RefusalResponse(refusal, *why, RequestOf(parser, kAddress));
+      if (parser->is_header_done()) version = parser->get().version();
+      ResponseMessage message = MessageOf(std::move(response), options, version, true, false);
+      exchange.written += Serialize(message);
+      exchange.refusal = why;
+      break;
+    }
+    HttpRequest request = RequestOf(parser, kAddress);
+    request.body = std::move(parser->get().body());
+    const bool keep_alive = parser->get().keep_alive();
+    version = parser->get().version();
+    const bool head_request = parser->get().method() == http::verb::head;
+    HttpResponse response;
+    RunHandler(handler, refusal, request, response);
+    exchange.requests.push_back(std::move(request));
+    ResponseMessage message =
+        MessageOf(std::move(response), options, version, !keep_alive, head_request);
+    exchange.written += Serialize(message);
+    if (!keep_alive) break;
+  }
+  return exchange;
+}
 
 }  // namespace qcash::gateway

@@ -23,7 +23,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -114,6 +116,21 @@ class HttpServer {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// One connection without a socket: what a connection of a server with `options` reads from
+// `bytes` (all the client sent, handed to the parser at most `read_size_max` bytes at a time, as
+// a socket may deliver it) and what it writes back, with the same parser, limits, refusals and
+// response writing as a served connection; `handler` runs inline (no worker pool, no timers).
+// For the fuzz target (fuzz/http_request_fuzz.cc) and tests.
+struct HttpExchange {
+  std::vector<HttpRequest> requests;   // as the handler got them, in order
+  std::optional<HttpRefusal> refusal;  // the refusal that ended the connection, if one did
+  std::string written;                 // the bytes written back: every answer, in order
+};
+// REQUIRES: read_size_max >= 1.
+HttpExchange ServeBytes(const HttpServer::Options& options, std::string_view bytes,
+                        size_t read_size_max, const HttpServer::Handler& handler,
+                        const HttpServer::RefusalHandler& refusal);
 
 // The status line number of a refusal (400, 431, 413, 415, 503, 500).
 int HttpStatusOf(HttpRefusal why);

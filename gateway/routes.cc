@@ -1,5 +1,8 @@
 #include "gateway/routes.h"
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
 #include "qcash/payment/v1/payment.pb.h"
 #include "qcash/points/v1/points.pb.h"
 #include "qcash/wallet/v1/wallet.pb.h"
@@ -97,6 +100,43 @@ const std::vector<Route>& Routes() {
        "Points"},
   };
   return *kRoutes;
+}
+
+bool MatchPath(absl::string_view pattern, absl::string_view path,
+               std::vector<std::string>* params) {
+  std::vector<std::string> found;
+  size_t at = 0;    // in `path`
+  size_t from = 0;  // in `pattern`
+  while (true) {
+    const size_t pattern_end = std::min(pattern.find('/', from), pattern.size());
+    const size_t path_end = std::min(path.find('/', at), path.size());
+    const absl::string_view want = pattern.substr(from, pattern_end - from);
+    const absl::string_view have = path.substr(at, path_end - at);
+    if (absl::StartsWith(want, "{") && absl::EndsWith(want, "}")) {
+      if (have.empty()) return false;
+      found.emplace_back(have);
+    } else if (want != have) {
+      return false;
+    }
+    const bool pattern_done = pattern_end == pattern.size();
+    const bool path_done = path_end == path.size();
+    if (pattern_done || path_done) {
+      if (pattern_done != path_done) return false;
+      break;
+    }
+    from = pattern_end + 1;
+    at = path_end + 1;
+  }
+  if (params != nullptr) *params = std::move(found);
+  return true;
+}
+
+const Route* FindRoute(absl::string_view method, absl::string_view path,
+                       std::vector<std::string>* params) {
+  for (const Route& route : Routes()) {
+    if (route.http_method == method && MatchPath(route.path, path, params)) return &route;
+  }
+  return nullptr;
 }
 
 const std::vector<std::string>& WebhookProviders() {

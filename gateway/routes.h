@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace qcash::gateway {
 
 enum class Upstream { kWallet, kPayment, kPoints };
@@ -34,6 +36,19 @@ struct Route {
 
 // Every endpoint of the JSON API, in the order the OpenAPI description lists them.
 const std::vector<Route>& Routes();
+
+// Whether `path` (a request target before '?', not decoded) matches `pattern`, segment by
+// segment: a segment `{name}` of the pattern matches one non-empty segment of the path, every
+// other segment itself. On a match, `params` (when not null) gets the `{name}` segments of the
+// path in order, not decoded. Linear in the path, with a constant stack: a path is as long as
+// the header limit allows (up to 1 MiB, gateway/main.cc), and the std::regex this replaces
+// recursed once per character and overflowed the stack from about 28,000 (fuzz/route_fuzz.cc).
+bool MatchPath(absl::string_view pattern, absl::string_view path, std::vector<std::string>* params);
+
+// The route of Routes() with `method` whose path pattern `path` matches (MatchPath), with its
+// `{name}` segments in `params`; nullptr when none has.
+const Route* FindRoute(absl::string_view method, absl::string_view path,
+                       std::vector<std::string>* params);
 
 // The payment providers whose notifications POST /webhooks/<provider> takes: the providers of
 // the payment service's catalog (services/payment/catalog.h kMethods), and a unit test proves

@@ -9,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -116,21 +116,32 @@ void SendError(HttpResponse& response, const absl::Status& status, int http_stat
   response.SetContent(ErrorBody(status, kDomain, request_id), "application/json");
 }
 
-// `/api/v1/charge/orders/{order_id}` -> `/api/v1/charge/orders/([^/]+)`.
-std::string PathPattern(const std::string& path) {
-  static const std::regex param(R"(\{([a-z_]+)\})");
-  std::string pattern = absl::StrReplaceAll(path, {{".", "\\."}});
-  return std::regex_replace(pattern, param, "([^/]+)");
-}
-
 // The `{name}`s of a route's path, in order.
 std::vector<std::string> PathParamNames(const std::string& path) {
-  static const std::regex param(R"(\{([a-z_]+)\})");
   std::vector<std::string> names;
-  for (std::sregex_iterator it(path.begin(), path.end(), param), end; it != end; ++it) {
-    names.push_back((*it)[1].str());
+  for (absl::string_view segment : absl::StrSplit(path, '/')) {
+    if (absl::StartsWith(segment, "{") && absl::EndsWith(segment, "}") && segment.size() > 2) {
+      names.emplace_back(segment.substr(1, segment.size() - 2));
+    }
   }
   return names;
+}
+
+// A name /static/<name> serves: [a-z_]+\.(js|css).
+bool IsStaticName(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return false;
+  const std::string extension = name.substr(dot + 1);
+  return (extension == "js" || extension == "css") &&
+         std::all_of(name.begin(), name.begin() + dot,
+                     [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+}
+
+// A provider name as /webhooks/<name> takes it: [a-z0-9_-]{1,32}.
+bool IsProviderName(const std::string& name) {
+  return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
 }
 
 // The media type of a Content-Type header, lowercased, without parameters.
@@ -202,13 +213,10 @@ void Gateway::Handle(const HttpRequest& request, HttpResponse& response) {
   // HEAD is answered as GET (the server sends no body).
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
   for (const PathRoute& route : routes_) {
-    std::smatch match;
-    if (route.method != method || !std::regex_match(request.path, match, route.pattern)) {
-      continue;
+    if (route.method == method && MatchPath(route.pattern, request.path, &params)) {
+      found = &route;
+      break;
     }
-    found = &route;
-    for (size_t i = 1; i < match.size(); ++i) params.push_back(match[i].str());
-    break;
   }
   if (found != nullptr) {
     found->handle(request, params, response);
@@ -263,16 +271,19 @@ void Gateway::RegisterRoutes() {
   using Params = std::vector<std::string>;
   auto add = [this](std::string method, const std::string& pattern,
                     std::function<void(const HttpRequest&, const Params&, HttpResponse&)> handle) {
-    routes_.push_back({std::move(method), std::regex(pattern), std::move(handle)});
+    routes_.push_back({std::move(method), pattern, std::move(handle)});
   };
   for (const Route& route : Routes()) {
-    add(route.http_method, PathPattern(route.path),
+    add(route.http_method, route.path,
         [this, &route](const HttpRequest& request, const Params& params, HttpResponse& response) {
           HandleApi(route, request, params, response);
         });
   }
-  add("POST", R"(/webhooks/([a-z0-9_-]{1,32}))",
+  add("POST", "/webhooks/{provider}",
       [this](const HttpRequest& request, const Params& params, HttpResponse& response) {
+        if (!IsProviderName(params[0])) {
+          return SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
+        }
         HandleWebhook(request, params[0], response);
       });
   add("GET", "/openapi.json", [this](const HttpRequest&, const Params&, HttpResponse& response) {
@@ -310,14 +321,15 @@ void Gateway::RegisterRoutes() {
                                                         {"/points", "points.html"},
                                                         {"/points/products", "products.html"},
                                                         {"/points/past", "past.html"}}) {
-    add("GET", PathPattern(path),
+    add("GET", path,
         [this, page = page](const HttpRequest& request, const Params&, HttpResponse& response) {
           HandlePage(page, request, response);
         });
   }
-  add("GET", R"(/static/([a-z_]+\.(js|css)))",
+  // Only the scripts and style sheets ([a-z_]+.js|css): the pages have paths of their own.
+  add("GET", "/static/{file}",
       [](const HttpRequest&, const Params& params, HttpResponse& response) {
-        const Asset* asset = FindAsset(params[0]);
+        const Asset* asset = IsStaticName(params[0]) ? FindAsset(params[0]) : nullptr;
         if (asset == nullptr) {
           return SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
         }

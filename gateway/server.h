@@ -23,7 +23,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -76,11 +75,11 @@ class Gateway {
   std::string CsrfCookieName() const;
 
  private:
-  // One row of the routing table: method, a path pattern, and what answers it. The handler
-  // gets the pattern's captures (path parameters), not yet decoded.
+  // One row of the routing table: method, a path pattern (routes.h MatchPath), and what
+  // answers it. The handler gets the pattern's `{name}` segments, not yet decoded.
   struct PathRoute {
     std::string method;
-    std::regex pattern;
+    std::string pattern;
     std::function<void(const HttpRequest&, const std::vector<std::string>&, HttpResponse&)> handle;
   };
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/text.h"
 
 namespace qcash::gateway {
 namespace {
@@ -406,19 +407,7 @@ absl::Status SetString(google::protobuf::Message* message, const FieldDescriptor
 
 }  // namespace
 
-bool IsValidUtf8(absl::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = text[i];
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > text.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
-    }
-    if (n == 2 && c < 0xC2) return false;  // overlong
-    i += n;
-  }
-  return true;
-}
+bool IsValidUtf8(absl::string_view text) { return qcash::IsValidUtf8(text); }
 
 std::unique_ptr<google::protobuf::Message> NewMessage(
     const google::protobuf::Descriptor* descriptor) {
@@ -444,6 +433,17 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequest(
     }
     if (absl::Status s = JsonKeyChecker(input.body).Check(route.request); !s.ok()) return s;
     if (absl::Status s = ParseJson(input.body, message.get()); !s.ok()) return s;
+  }
+  // Path parameters (percent-decoded) and the header become proto3 strings too, which the
+  // service cannot parse unless they are UTF-8 (found by fuzz/transcode_fuzz.cc: a 500 where
+  // this 400 was due).
+  for (const auto& [name, value] : input.path_params) {
+    if (!IsValidUtf8(value)) {
+      return InvalidArgument("INVALID_UTF8", "path parameters must be UTF-8");
+    }
+  }
+  if (!IsValidUtf8(input.idempotency_key)) {
+    return InvalidArgument("INVALID_UTF8", "the Idempotency-Key header must be UTF-8");
   }
   const google::protobuf::Descriptor* d = route.request;
   const auto* reflection = message->GetReflection();

@@ -25,7 +25,8 @@ struct HttpInput {
 
 // The route's request message: fields from the JSON body (non-GET) or the query string (GET),
 // `{path}` parameters, the Idempotency-Key header, and `seller_id` from the token.
-// Errors: INVALID_ARGUMENT with reason INVALID_UTF8, BODY_MISSING (a non-GET request with an
+// Errors: INVALID_ARGUMENT with reason INVALID_UTF8 (the body, a query parameter, a path
+// parameter or the Idempotency-Key header is not UTF-8), BODY_MISSING (a non-GET request with an
 // empty body: send `{}` for no fields), MALFORMED_JSON (not strict JSON, nested more than 32
 // deep, unknown fields, wrong types, numbers out of range; the message is fixed text, never the
 // parser's output), DUPLICATE_JSON_KEY (an object names a key, or one field by two spellings,
@@ -41,7 +42,8 @@ std::unique_ptr<google::protobuf::Message> NewMessage(
 // `message` in the proto3 JSON mapping, zero values included.
 std::string ToJson(const google::protobuf::Message& message);
 
-// True when `text` is valid UTF-8.
+// True when `text` is well-formed UTF-8 (common/text.h IsValidUtf8: no overlong form, no
+// surrogate, nothing above U+10FFFF), as proto3 strings must be.
 bool IsValidUtf8(absl::string_view text);
 
 }  // namespace qcash::gateway

@@ -265,6 +265,9 @@ absl::StatusOr<std::optional<PageCursor>> DecodePageToken(absl::string_view toke
     return invalid;
   }
   cursor.order_id = parts[2];
+  // Only the exact text issued: the decoder skips whitespace and SimpleAtoi takes "+7" and "007"
+  // (fuzz/page_token_fuzz.cc found such tokens accepted).
+  if (EncodePageToken(cursor) != token) return invalid;
   return std::optional<PageCursor>(cursor);
 }
 

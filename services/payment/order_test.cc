@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 
 namespace qcash::payment {
@@ -184,6 +186,13 @@ TEST(OrderTest, OrderIdsAndPageTokens) {
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
   EXPECT_EQ(ReasonOf(DecodePageToken("not-a-token").status()), "INVALID_PAGE_TOKEN");
+  // Found by fuzz/page_token_fuzz.cc: other spellings of the same cursor were accepted.
+  const std::string issued = EncodePageToken(cursor);
+  const std::string plus =
+      absl::WebSafeBase64Escape(absl::StrCat("o:+", cursor.created_at_us, ":", id));
+  EXPECT_EQ(ReasonOf(DecodePageToken(plus).status()), "INVALID_PAGE_TOKEN");
+  const std::string spaced = issued.substr(0, 4) + "\r\n" + issued.substr(4);
+  EXPECT_EQ(ReasonOf(DecodePageToken(spaced).status()), "INVALID_PAGE_TOKEN");
 }
 
 TEST(OrderTest, RetryBackoffIsBounded) {

@@ -6,12 +6,12 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/migrate.h"
 #include "common/status.h"
+#include "services/points/page_token.h"
 
 namespace qcash::points {
 
@@ -24,23 +24,6 @@ namespace {
 // meanwhile): decide again, at most this many times.
 constexpr int kDecideAttemptsMax = 3;
 constexpr absl::string_view kDecideAgain = "DECIDE_AGAIN";
-
-constexpr char kPageTokenPrefix[] = "after:";
-constexpr size_t kPageTokenPrefixLength = sizeof(kPageTokenPrefix) - 1;
-
-std::string EncodePageToken(absl::string_view product_no) {
-  return absl::WebSafeBase64Escape(absl::StrCat(kPageTokenPrefix, product_no));
-}
-
-absl::StatusOr<std::string> DecodePageToken(const std::string& token) {
-  if (token.empty()) return std::string();
-  std::string text;
-  if (!absl::WebSafeBase64Unescape(token, &text) || text.rfind(kPageTokenPrefix, 0) != 0 ||
-      !IsPrintableAscii(text.substr(kPageTokenPrefixLength), kProductNoLengthMax)) {
-    return InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued");
-  }
-  return text.substr(kPageTokenPrefixLength);
-}
 
 absl::Status CheckFilter(const ProductFilter& filter) {
   if (!filter.product_no.empty() && !IsPrintableAscii(filter.product_no, kProductNoLengthMax)) {
@@ -525,7 +508,7 @@ absl::StatusOr<ProductPage> Points::ListProducts(View view, const ProductQuery& 
         absl::StrCat("page_size must be 0 (default ", kPageSizeDefault, ") to ", kPageSizeMax));
   }
   const int page_size = query.page_size == 0 ? kPageSizeDefault : query.page_size;
-  auto after = DecodePageToken(query.page_token);
+  auto after = DecodeProductPageToken(query.page_token);
   if (!after.ok()) return after.status();
   auto days = ResolvePeriod(view, query.period);
   if (!days.ok()) return days.status();
@@ -539,7 +522,7 @@ absl::StatusOr<ProductPage> Points::ListProducts(View view, const ProductQuery& 
   page.products = std::move(*rows);
   if (page.products.size() > static_cast<size_t>(page_size)) {
     page.products.resize(page_size);
-    page.next_page_token = EncodePageToken(page.products.back().product_no);
+    page.next_page_token = EncodeProductPageToken(page.products.back().product_no);
   }
   return page;
 }

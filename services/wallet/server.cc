@@ -2,14 +2,13 @@
 
 #include <utility>
 
-#include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
 #include "common/server.h"
 #include "common/service_call.h"
 #include "common/status.h"
+#include "services/wallet/page_token.h"
 #include "services/wallet/policy.h"
 
 namespace qcash::wallet {
@@ -47,21 +46,6 @@ void FillMutation(const OpResult& r, pb::Mutation* out) {
 Permission CreditPermission(int source) {
   return source == pb::CREDIT_SOURCE_POINTS_CONVERSION ? Permission::kCreditConversion
                                                        : Permission::kCreditCharge;
-}
-
-std::string EncodePageToken(int64_t before_seq) {
-  return absl::WebSafeBase64Escape(absl::StrCat("seq:", before_seq));
-}
-
-absl::StatusOr<int64_t> DecodePageToken(const std::string& token) {
-  if (token.empty()) return 0;
-  std::string text;
-  int64_t seq = 0;
-  if (!absl::WebSafeBase64Unescape(token, &text) || text.rfind("seq:", 0) != 0 ||
-      !absl::SimpleAtoi(text.substr(4), &seq) || seq <= 0) {
-    return InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued");
-  }
-  return seq;
 }
 
 }  // namespace
@@ -320,7 +304,7 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
         }
         const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
         query.page_size = page_size + 1;  // one more tells whether another page follows
-        auto before = DecodePageToken(request->page_token());
+        auto before = DecodeHistoryPageToken(request->page_token());
         if (!before.ok()) return before.status();
         query.before_seq = *before;
         for (int type : request->types()) {
@@ -363,7 +347,7 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
           SetTimestamp(e.created_at, out->mutable_created_at());
         }
         if (entries->size() > shown) {
-          response->set_next_page_token(EncodePageToken((*entries)[shown - 1].seq));
+          response->set_next_page_token(EncodeHistoryPageToken((*entries)[shown - 1].seq));
         }
         return absl::OkStatus();
       });

@@ -1,0 +1,24 @@
+// The page token of ListHistory: an opaque cursor (the sequence number the next page starts
+// before) that the wallet issues and takes back. Kept apart from the gRPC layer so that the
+// fuzz target (fuzz/page_token_fuzz.cc) and tests reach it without a server.
+#ifndef QCASH_SERVICES_WALLET_PAGE_TOKEN_H_
+#define QCASH_SERVICES_WALLET_PAGE_TOKEN_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace qcash::wallet {
+
+// REQUIRES: before_seq > 0.
+std::string EncodeHistoryPageToken(int64_t before_seq);
+
+// 0 for the empty token (the first page), else the cursor of a token EncodeHistoryPageToken
+// issued. Errors: INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+absl::StatusOr<int64_t> DecodeHistoryPageToken(absl::string_view token);
+
+}  // namespace qcash::wallet
+
+#endif  // QCASH_SERVICES_WALLET_PAGE_TOKEN_H_
