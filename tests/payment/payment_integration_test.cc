@@ -1550,7 +1550,10 @@ TEST_F(PaymentTest, W5PaidOrderOfAClosedShopIsFlaggedForOperators) {
 // DESIGN.md section 2 (seller scope): with the token check on, the gateway reaches a seller's
 // orders only with that seller's token; provider webhooks and operators need none.
 TEST_F(PaymentTest, GatewayActsOnlyForTheSellerOfTheForwardedToken) {
-  const auto [private_pem, public_pem] = NewEcKeyPair();
+  // Not a structured binding: a lambda below captures the key, which C++17 cannot do with one.
+  const auto key_pair = NewEcKeyPair();
+  const std::string& private_pem = key_pair.first;
+  const std::string& public_pem = key_pair.second;
   const std::string key_file = env->stack->dir + "/seller-token.pub";
   {
     std::ofstream out(key_file);
