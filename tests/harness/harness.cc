@@ -32,10 +32,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/pg.h"
 #include "common/redis.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "services/wallet/audit.h"
 
 extern char** environ;
@@ -76,6 +79,19 @@ void GiveToPostgres(const std::string& path) {
 }
 
 }  // namespace
+
+int TimeScale() {
+  static const int scale = [] {
+    int value = 1;
+    const char* text = std::getenv("QCASH_TEST_TIME_SCALE");
+    if (text != nullptr && (!absl::SimpleAtoi(text, &value) || value < 1 || value > 20)) {
+      std::fprintf(stderr, "QCASH_TEST_TIME_SCALE must be a whole number 1..20, not %s\n", text);
+      std::abort();
+    }
+    return value;
+  }();
+  return scale;
+}
 
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -124,13 +140,32 @@ std::string MakeStateDir(const std::string& name) {
 absl::StatusOr<std::unique_ptr<Process>> Process::Start(const Spec& spec) {
   // Everything the child needs is prepared before fork(): after it, only async-signal-safe
   // calls are allowed in a multithreaded parent.
+  std::map<std::string, std::string> child_env = spec.env;
+  const std::string binary = spec.argv.empty() ? "" : spec.argv[0];
+  std::string sanitizer_log;
+  if (kSanitizerBuild && binary.rfind(std::string(QCASH_BUILD_DIR) + "/", 0) == 0) {
+    // Our binary, instrumented like this one: its reports go to a file of their own that the
+    // destructor checks (see the class comment). The sanitizers read their options in order,
+    // so log_path appended here wins over one the environment may carry.
+    sanitizer_log = spec.log_file + ".sanitizer";
+    for (const char* var : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"}) {
+      std::string options;
+      if (auto it = child_env.find(var); it != child_env.end()) {
+        options = it->second;
+      } else if (const char* inherited = std::getenv(var); inherited != nullptr) {
+        options = inherited;
+      }
+      child_env[var] =
+          absl::StrCat(options, options.empty() ? "" : ":", "log_path=", sanitizer_log);
+    }
+  }
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry(*e);
     const std::string key = entry.substr(0, entry.find('='));
-    if (spec.env.count(key) == 0) env_strings.push_back(entry);
+    if (child_env.count(key) == 0) env_strings.push_back(entry);
   }
-  for (const auto& [key, value] : spec.env) env_strings.push_back(absl::StrCat(key, "=", value));
+  for (const auto& [key, value] : child_env) env_strings.push_back(absl::StrCat(key, "=", value));
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -170,11 +205,38 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(const Spec& spec) {
     _exit(127);
   }
   close(log_fd);
-  return std::unique_ptr<Process>(new Process(pid));
+  auto process = std::unique_ptr<Process>(new Process(pid));
+  process->binary_ = binary;
+  process->sanitizer_log_ = sanitizer_log;
+  return process;
 }
 
 Process::~Process() {
-  if (!reaped_) Stop(SIGKILL, std::chrono::seconds(5));
+  if (sanitizer_log_.empty()) {
+    if (!reaped_) Stop(SIGKILL, std::chrono::seconds(5));
+    return;
+  }
+  // An instrumented binary of ours: a normal exit first, so that LeakSanitizer checks it (a
+  // SIGKILLed process reports nothing). Every service drains and exits on SIGTERM.
+  if (!reaped_) Stop(SIGTERM, Scaled(std::chrono::seconds(30)));
+  const std::string report = SanitizerReport();
+  if (report.empty()) return;
+  // The first lines name the error and where it happened; the whole report stays in the file.
+  std::vector<std::string> lines = absl::StrSplit(report, '\n');
+  if (lines.size() > 40) lines.resize(40);
+  const std::string message =
+      absl::StrCat("sanitizer report from ", binary_, " (pid ", pid_, ", ", sanitizer_log_, ".",
+                   pid_, "):\n", absl::StrJoin(lines, "\n"));
+  std::fprintf(stderr, "%s\n", message.c_str());
+  ADD_FAILURE() << message;
+}
+
+std::string Process::SanitizerReport() const {
+  if (sanitizer_log_.empty()) return "";
+  std::ifstream in(absl::StrCat(sanitizer_log_, ".", pid_));
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
 }
 
 bool Process::Running() {
@@ -464,7 +526,7 @@ absl::StatusOr<bool> IsServing(const std::string& address,
   if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, credentials));
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  context.set_deadline(std::chrono::system_clock::now() + Scaled(std::chrono::milliseconds(500)));
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
@@ -558,7 +620,7 @@ absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
     Pki pki{fs::path(spec.env["QCASH_TLS_CA"]).parent_path().string()};
     credentials = pki.Client(fs::path(spec.env["QCASH_TLS_CERT"]).stem().string());
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline = std::chrono::steady_clock::now() + Scaled(std::chrono::seconds(30));
   while (std::chrono::steady_clock::now() < deadline) {
     auto serving = IsServing(service.address, credentials, "");
     if (serving.ok() && *serving) return service;
@@ -652,7 +714,7 @@ absl::StatusOr<PaymentProcesses> StartPaymentWithSandbox(
   httplib::Client probe("127.0.0.1", sandbox_port);
   probe.set_connection_timeout(0, 200000);
   bool up = false;
-  for (int i = 0; i < 200 && !up; ++i) {
+  for (int i = 0; i < 200 * TimeScale() && !up; ++i) {
     auto r = probe.Get("/healthz");
     up = r && r->status == 200;
     if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -747,7 +809,7 @@ absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
   gateway.process = std::move(*p);
   httplib::Client client(gateway.host, gateway.port);
   client.set_connection_timeout(1, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline = std::chrono::steady_clock::now() + Scaled(std::chrono::seconds(30));
   while (std::chrono::steady_clock::now() < deadline) {
     auto response = client.Get("/readyz");
     if (response && response->status == 200) return gateway;
@@ -763,7 +825,7 @@ ReflectionAnswer ListServicesByReflection(const std::string& address,
   grpc::GenericStub stub(grpc::CreateChannel(address, credentials));
   grpc::CompletionQueue cq;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  context.set_deadline(std::chrono::system_clock::now() + Scaled(std::chrono::seconds(5)));
   auto call = stub.PrepareCall(
       &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   void* tag = nullptr;

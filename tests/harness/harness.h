@@ -22,6 +22,15 @@
 
 namespace qcash::testing {
 
+// How much longer than normal the tests' own deadlines are: $QCASH_TEST_TIME_SCALE (a whole
+// number, default 1; scripts/sanitize sets it, instrumented code runs several times slower).
+int TimeScale();
+// `wait` stretched by TimeScale(): the deadline of a wait for something that must happen.
+template <typename Duration>
+Duration Scaled(Duration wait) {
+  return wait * TimeScale();
+}
+
 // A free TCP port on 127.0.0.1 (bound and released; the window for a race is small).
 int FreePort();
 
@@ -36,7 +45,17 @@ absl::StatusOr<std::string> StateDirFor(const std::string& name, const std::stri
                                         const std::string& source_dir,
                                         const std::string& build_dir);
 
+// True in a sanitizer build (-DQCASH_SANITIZE=...): our binaries are instrumented too.
+inline constexpr bool kSanitizerBuild = QCASH_SANITIZER_BUILD;
+
 // A child process with its stdout and stderr appended to a log file.
+//
+// In a sanitizer build a process started from a binary of this build tree (a service, the
+// sandbox, qcashctl) writes its sanitizer reports to `<log_file>.sanitizer.<pid>` instead of
+// its log (log_path in ASAN_/UBSAN_/TSAN_OPTIONS), and is stopped with SIGTERM before SIGKILL,
+// so that LeakSanitizer runs at its exit. When the Process is destroyed and such a report
+// exists, the running test fails with the report's first lines: an error inside a service
+// fails the test that drove it, not just the service's log.
 class Process {
  public:
   struct Spec {
@@ -57,12 +76,16 @@ class Process {
   int Stop(int signal, std::chrono::milliseconds wait = std::chrono::seconds(10));
   // Exit status if the process has exited, waiting at most `wait`.
   absl::StatusOr<int> WaitExit(std::chrono::milliseconds wait);
+  // The sanitizer report this process wrote so far (empty: none, or not a sanitizer build).
+  std::string SanitizerReport() const;
 
  private:
   explicit Process(pid_t pid) : pid_(pid) {}
   pid_t pid_;
   bool reaped_ = false;
   int status_ = 0;
+  std::string binary_;
+  std::string sanitizer_log_;  // log_path given to the sanitizers; empty: not instrumented
 };
 
 // A PostgreSQL 15 cluster of our own: initdb'd on first start, trust authentication on
