@@ -266,6 +266,10 @@ absl::StatusOr<RedisClient::Options> RedisOptionsFromEnv(absl::string_view prefi
   auto port = EnvInt(absl::StrCat(prefix, "_PORT"), 6379, 1, 65535);
   if (!port.ok()) return port.status();
   options.port = static_cast<int>(*port);
+  // Longer in the sanitizer test runs, whose instrumented services answer several times slower.
+  auto timeout_ms = EnvInt(absl::StrCat(prefix, "_TIMEOUT_MS"), 200, 10, 10'000);
+  if (!timeout_ms.ok()) return timeout_ms.status();
+  options.timeout = std::chrono::milliseconds(*timeout_ms);
   const std::string user_variable = absl::StrCat(prefix, "_USER");
   options.user = EnvString(user_variable, "");
   if (options.user.empty()) {

@@ -91,6 +91,7 @@ class RedisClient {
 //   <prefix>_HOST, <prefix>_PORT          where                  127.0.0.1 / 6379
 //   <prefix>_USER                         the ACL user           (required)
 //   <prefix>_PASSWORD_FILE                a file holding its password, 16..512 bytes (required)
+//   <prefix>_TIMEOUT_MS                   connect and each command, 10..10000   200
 // The user and the password are required: Redis runs with `default off`, and a service that
 // would connect as nobody fails at start-up with a message naming the variable (DESIGN.md
 // section 7: fail closed). Errors: INVALID_ARGUMENT (INVALID_CONFIG).

@@ -30,7 +30,7 @@ class RedisOptionsTest : public ::testing::Test {
   }
   void TearDown() override {
     for (const char* v : {"QCASH_TEST_REDIS_HOST", "QCASH_TEST_REDIS_PORT", "QCASH_TEST_REDIS_USER",
-                          "QCASH_TEST_REDIS_PASSWORD_FILE"}) {
+                          "QCASH_TEST_REDIS_PASSWORD_FILE", "QCASH_TEST_REDIS_TIMEOUT_MS"}) {
       unsetenv(v);
     }
     unlink(password_file_.c_str());
@@ -46,6 +46,22 @@ TEST_F(RedisOptionsTest, ReadsUserAndPasswordWithoutTheNewline) {
   EXPECT_EQ(options->port, 6380);
   EXPECT_EQ(options->user, "wallet");
   EXPECT_EQ(options->password, "0123456789abcdef0123456789abcdef");
+}
+
+TEST_F(RedisOptionsTest, TimeoutIs200MsUnlessSetWithinBounds) {
+  auto options = RedisOptionsFromEnv("QCASH_TEST_REDIS");
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->timeout, std::chrono::milliseconds(200));
+  setenv("QCASH_TEST_REDIS_TIMEOUT_MS", "800", 1);
+  options = RedisOptionsFromEnv("QCASH_TEST_REDIS");
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->timeout, std::chrono::milliseconds(800));
+  for (const char* refused : {"0", "9", "10001", "soon"}) {
+    setenv("QCASH_TEST_REDIS_TIMEOUT_MS", refused, 1);
+    EXPECT_EQ(RedisOptionsFromEnv("QCASH_TEST_REDIS").status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << refused;
+  }
 }
 
 TEST_F(RedisOptionsTest, RefusesToRunWithoutUserOrPassword) {

@@ -458,10 +458,13 @@ std::string RedisServer::PasswordFile(const std::string& user) const {
 
 std::map<std::string, std::string> RedisServer::ClientEnv(const std::string& user,
                                                           const std::string& prefix) const {
-  return {{prefix + "_HOST", "127.0.0.1"},
-          {prefix + "_PORT", absl::StrCat(port_)},
-          {prefix + "_USER", user},
-          {prefix + "_PASSWORD_FILE", PasswordFile(user)}};
+  std::map<std::string, std::string> env = {{prefix + "_HOST", "127.0.0.1"},
+                                            {prefix + "_PORT", absl::StrCat(port_)},
+                                            {prefix + "_USER", user},
+                                            {prefix + "_PASSWORD_FILE", PasswordFile(user)}};
+  // Instrumented services are slower: the default 200 ms of a Redis call, stretched.
+  if (TimeScale() > 1) env[prefix + "_TIMEOUT_MS"] = absl::StrCat(200 * TimeScale());
+  return env;
 }
 
 RedisClient::Options RedisServer::ClientOptions(const std::string& user) const {

@@ -30,6 +30,38 @@ Fn Real(const char* symbol) {
   return reinterpret_cast<Fn>(fn);
 }
 
+// absl evaluates a wait's condition inside the library, holding the lock, in the waiting thread
+// or in the one that unlocks: the condition must see what earlier holders wrote, so each
+// evaluation acquires the lock's clock first.
+struct Guarded {
+  const absl::Condition* condition;
+  absl::Mutex* mu;
+};
+
+bool EvalGuarded(void* arg) {
+  const auto* guarded = static_cast<const Guarded*>(arg);
+  __tsan_acquire(guarded->mu);
+  const bool result = guarded->condition->Eval();
+  // What it read is ordered before whoever holds the lock next (the evaluator holds it now).
+  __tsan_release(guarded->mu);
+  return result;
+}
+
+// The condition handed to the library in place of the caller's (a temporary of the call).
+class GuardedCondition {
+ public:
+  GuardedCondition(const absl::Condition& condition, absl::Mutex* mu)
+      : guarded_{&condition, mu}, condition_(&EvalGuarded, &guarded_) {
+    __tsan_release(mu);  // the thread that evaluates it may be another: it reads guarded_
+  }
+  GuardedCondition(const GuardedCondition&) = delete;
+  operator const absl::Condition&() const { return condition_; }
+
+ private:
+  Guarded guarded_;
+  absl::Condition condition_;
+};
+
 }  // namespace
 
 // One definition per function: the symbol it replaces, the library's, and the annotation.
@@ -85,28 +117,28 @@ using absl::Time;
 QCASH_LOCK(QcashMutexLock, "_ZN4absl7debian35Mutex4LockEv", (Mutex * mu), (mu))
 QCASH_LOCK(QcashMutexReaderLock, "_ZN4absl7debian35Mutex10ReaderLockEv", (Mutex * mu), (mu))
 QCASH_LOCK(QcashMutexLockWhen, "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE",
-           (Mutex * mu, const Condition& c), (mu, c))
+           (Mutex * mu, const Condition& c), (mu, GuardedCondition(c, mu)))
 QCASH_LOCK(QcashMutexReaderLockWhen, "_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE",
-           (Mutex * mu, const Condition& c), (mu, c))
+           (Mutex * mu, const Condition& c), (mu, GuardedCondition(c, mu)))
 QCASH_TRY_LOCK(QcashMutexLockWhenWithTimeout,
                "_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE",
-               (Mutex * mu, const Condition& c, Duration d), (mu, c, d))
+               (Mutex * mu, const Condition& c, Duration d), (mu, GuardedCondition(c, mu), d))
 QCASH_TRY_LOCK(QcashMutexLockWhenWithDeadline,
                "_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE",
-               (Mutex * mu, const Condition& c, Time t), (mu, c, t))
+               (Mutex * mu, const Condition& c, Time t), (mu, GuardedCondition(c, mu), t))
 QCASH_TRY_LOCK(QcashMutexTryLock, "_ZN4absl7debian35Mutex7TryLockEv", (Mutex * mu), (mu))
 QCASH_TRY_LOCK(QcashMutexReaderTryLock, "_ZN4absl7debian35Mutex13ReaderTryLockEv", (Mutex * mu),
                (mu))
 QCASH_UNLOCK(QcashMutexUnlock, "_ZN4absl7debian35Mutex6UnlockEv", (Mutex * mu), (mu))
 QCASH_UNLOCK(QcashMutexReaderUnlock, "_ZN4absl7debian35Mutex12ReaderUnlockEv", (Mutex * mu), (mu))
 QCASH_WAIT_VOID(QcashMutexAwait, "_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE",
-                (Mutex * mu, const Condition& c), (mu, c))
+                (Mutex * mu, const Condition& c), (mu, GuardedCondition(c, mu)))
 QCASH_WAIT(QcashMutexAwaitWithTimeout,
            "_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE", bool,
-           (Mutex * mu, const Condition& c, Duration d), (mu, c, d))
+           (Mutex * mu, const Condition& c, Duration d), (mu, GuardedCondition(c, mu), d))
 QCASH_WAIT(QcashMutexAwaitWithDeadline,
            "_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE", bool,
-           (Mutex * mu, const Condition& c, Time t), (mu, c, t))
+           (Mutex * mu, const Condition& c, Time t), (mu, GuardedCondition(c, mu), t))
 QCASH_WAIT_VOID(QcashCondVarWait, "_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE",
                 (CondVar * cv, Mutex* mu), (cv, mu))
 QCASH_WAIT(QcashCondVarWaitWithTimeout,
