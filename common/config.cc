@@ -24,10 +24,11 @@ absl::StatusOr<int64_t> EnvInt(absl::string_view name, int64_t fallback, int64_t
   if (text.empty()) return fallback;
   int64_t value = 0;
   if (!absl::SimpleAtoi(text, &value)) {
-    return InvalidArgument("INVALID_CONFIG", absl::StrCat(name, "=", text, " is not an integer"));
+    return InvalidArgument(common::v1::INVALID_CONFIG,
+                           absl::StrCat(name, "=", text, " is not an integer"));
   }
   if (value < min || value > max) {
-    return InvalidArgument("INVALID_CONFIG",
+    return InvalidArgument(common::v1::INVALID_CONFIG,
                            absl::StrCat(name, "=", text, " is outside [", min, ", ", max, "]"));
   }
   return value;
@@ -38,7 +39,8 @@ absl::StatusOr<bool> EnvBool(absl::string_view name, bool fallback) {
   if (text.empty()) return fallback;
   if (text == "1" || text == "true" || text == "yes") return true;
   if (text == "0" || text == "false" || text == "no") return false;
-  return InvalidArgument("INVALID_CONFIG", absl::StrCat(name, "=", text, " is not a boolean"));
+  return InvalidArgument(common::v1::INVALID_CONFIG,
+                         absl::StrCat(name, "=", text, " is not a boolean"));
 }
 
 namespace {
@@ -185,7 +187,7 @@ std::string RedactUrl(absl::string_view url) {
 
 absl::StatusOr<std::string> ReadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument("INVALID_CONFIG", absl::StrCat("cannot read ", path));
+  if (!in) return InvalidArgument(common::v1::INVALID_CONFIG, absl::StrCat("cannot read ", path));
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
@@ -195,11 +197,13 @@ absl::StatusOr<std::string> EnvSecretFile(absl::string_view name, size_t min_byt
                                           size_t max_bytes) {
   const std::string path = EnvString(name, "");
   if (path.empty()) {
-    return InvalidArgument("INVALID_CONFIG", absl::StrCat(name, " is required (a secret file)"));
+    return InvalidArgument(common::v1::INVALID_CONFIG,
+                           absl::StrCat(name, " is required (a secret file)"));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return InvalidArgument("INVALID_CONFIG", absl::StrCat(name, "=", path, " cannot be read"));
+    return InvalidArgument(common::v1::INVALID_CONFIG,
+                           absl::StrCat(name, "=", path, " cannot be read"));
   }
   // Read one byte past the bound, so that an oversized file is refused without reading it all.
   std::string text;
@@ -209,9 +213,9 @@ absl::StatusOr<std::string> EnvSecretFile(absl::string_view name, size_t min_byt
   if (!text.empty() && text.back() == '\n') text.pop_back();
   if (!text.empty() && text.back() == '\r') text.pop_back();
   if (text.size() < min_bytes || text.size() > max_bytes) {
-    return InvalidArgument(
-        "INVALID_CONFIG", absl::StrCat(name, "=", path, " must hold ", min_bytes, " to ", max_bytes,
-                                       " bytes (it holds ", text.size(), ")"));
+    return InvalidArgument(common::v1::INVALID_CONFIG,
+                           absl::StrCat(name, "=", path, " must hold ", min_bytes, " to ",
+                                        max_bytes, " bytes (it holds ", text.size(), ")"));
   }
   return text;
 }

@@ -14,7 +14,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
   std::string reason = ReasonOf(status);
-  if (reason.empty()) reason = "UNSPECIFIED";
+  if (reason.empty()) reason = common::v1::ErrorReason_Name(common::v1::UNSPECIFIED);
   google::rpc::ErrorInfo info;
   info.set_reason(reason);
   info.set_domain(std::string(domain));
@@ -36,7 +36,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
     for (const auto& any : details.details()) {
       google::rpc::ErrorInfo info;
       if (any.UnpackTo(&info)) {
-        absl::Status out = Error(code, info.reason(), status.error_message());
+        absl::Status out = ReceivedError(code, info.reason(), status.error_message());
         out.SetPayload("type.qcash/domain", absl::Cord(info.domain()));
         int64_t retry_after_ms = 0;
         auto delay = info.metadata().find("retry_after_ms");

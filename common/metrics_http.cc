@@ -52,11 +52,11 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
   const size_t colon = address.rfind(':');
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return InvalidArgument("INVALID_CONFIG", "the metrics address must be host:port");
+    return InvalidArgument(common::v1::INVALID_CONFIG, "the metrics address must be host:port");
   }
   auto server = std::make_unique<HttpMetricsServer>();
   if (!server->Listen(address.substr(0, colon), port)) {
-    return Unavailable("LISTEN_FAILED", "cannot listen on " + address + " for metrics");
+    return Unavailable(common::v1::LISTEN_FAILED, "cannot listen on " + address + " for metrics");
   }
   return server;
 }

@@ -23,7 +23,8 @@ absl::Status ApplyLocked(PgConnection& conn, const std::vector<Migration>& migra
   int64_t previous = 0;
   for (const Migration& m : migrations) {
     if (m.version <= previous) {
-      return Internal("MIGRATION_ORDER", absl::StrCat("migration ", m.name, " out of order"));
+      return Internal(common::v1::MIGRATION_ORDER,
+                      absl::StrCat("migration ", m.name, " out of order"));
     }
     previous = m.version;
     if (m.version <= current) continue;

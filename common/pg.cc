@@ -65,20 +65,22 @@ absl::Status PgError(PGconn* conn, const PGresult* result) {
   std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(conn);
   absl::StripTrailingAsciiWhitespace(&message);
   if (state == nullptr || PQstatus(conn) != CONNECTION_OK) {
-    return Unavailable("DATABASE_UNAVAILABLE", absl::StrCat("database unavailable: ", message));
+    return Unavailable(common::v1::DATABASE_UNAVAILABLE,
+                       absl::StrCat("database unavailable: ", message));
   }
   const absl::string_view sqlstate(state);
   const std::string text = absl::StrCat("[", sqlstate, "] ", message);
   if (absl::StartsWith(sqlstate, "08") || absl::StartsWith(sqlstate, "53") || sqlstate == "57P01" ||
       sqlstate == "57P02" || sqlstate == "57P03") {
-    return Unavailable("DATABASE_UNAVAILABLE", text);
+    return Unavailable(common::v1::DATABASE_UNAVAILABLE, text);
   }
-  if (sqlstate == "40001" || sqlstate == "40P01") return Aborted("DATABASE_CONFLICT", text);
+  if (sqlstate == "40001" || sqlstate == "40P01")
+    return Aborted(common::v1::DATABASE_CONFLICT, text);
   if (sqlstate == "23505") {
-    return Error(absl::StatusCode::kAlreadyExists, "UNIQUE_VIOLATION", text);
+    return Error(absl::StatusCode::kAlreadyExists, common::v1::UNIQUE_VIOLATION, text);
   }
-  if (sqlstate == "57014") return Unavailable("DATABASE_TIMEOUT", text);
-  return Internal("DATABASE_ERROR", text);
+  if (sqlstate == "57014") return Unavailable(common::v1::DATABASE_TIMEOUT, text);
+  return Internal(common::v1::DATABASE_ERROR, text);
 }
 
 namespace {
@@ -104,12 +106,13 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
                             nullptr};
   const char* values[] = {"3", app.c_str(), "30", url.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
-  if (conn == nullptr) return Unavailable("DATABASE_UNAVAILABLE", "out of memory connecting");
+  if (conn == nullptr)
+    return Unavailable(common::v1::DATABASE_UNAVAILABLE, "out of memory connecting");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = PQerrorMessage(conn);
     absl::StripTrailingAsciiWhitespace(&message);
     PQfinish(conn);
-    return Unavailable("DATABASE_UNAVAILABLE", absl::StrCat("cannot connect: ", message));
+    return Unavailable(common::v1::DATABASE_UNAVAILABLE, absl::StrCat("cannot connect: ", message));
   }
   PQsetNoticeReceiver(conn, LogNotice, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
@@ -249,7 +252,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::chrono::milliseconds wait) {
           return !idle_.empty() || open_ < size_max_;
         });
     if (!ready) {
-      return Unavailable("POOL_EXHAUSTED", "no database connection became free in time");
+      return Unavailable(common::v1::POOL_EXHAUSTED, "no database connection became free in time");
     }
     if (!idle_.empty()) {
       std::unique_ptr<PgConnection> conn = std::move(idle_.back());

@@ -12,7 +12,7 @@ absl::Status AuthorizeCaller(absl::Span<const Grant> grants, absl::string_view c
     if ((grant.permissions & permission_bit) != 0) return absl::OkStatus();
     break;
   }
-  return PermissionDenied("CALLER_NOT_ALLOWED",
+  return PermissionDenied(common::v1::CALLER_NOT_ALLOWED,
                           absl::StrCat("caller '", caller, "' may not ", what));
 }
 

@@ -20,11 +20,10 @@ void SetTimestampIfAny(absl::Time t, google::protobuf::Timestamp* out) {
   if (t != absl::InfinitePast() && t != absl::InfiniteFuture()) SetTimestamp(t, out);
 }
 
-absl::StatusOr<absl::Time> FromTimestamp(const google::protobuf::Timestamp& ts,
-                                         absl::string_view reason) {
+std::optional<absl::Time> TimeOf(const google::protobuf::Timestamp& ts) {
   if (ts.seconds() < -62'135'596'800 || ts.seconds() > 253'402'300'799 || ts.nanos() < 0 ||
       ts.nanos() > 999'999'999) {
-    return InvalidArgument(reason, "a timestamp is out of range");
+    return std::nullopt;
   }
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }

@@ -97,7 +97,7 @@ void RedisClient::Trip() {
 
 redisContext* RedisClient::Checkout(absl::Status* status) {
   if (!available()) {
-    *status = Unavailable("REDIS_UNAVAILABLE", "redis circuit breaker open");
+    *status = Unavailable(common::v1::REDIS_UNAVAILABLE, "redis circuit breaker open");
     return nullptr;
   }
   {
@@ -107,7 +107,8 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
                                      return !idle_.empty() || open_ < options_.pool_size_max;
                                    });
     if (!ready) {
-      *status = Unavailable("REDIS_UNAVAILABLE", "no redis connection became free in time");
+      *status =
+          Unavailable(common::v1::REDIS_UNAVAILABLE, "no redis connection became free in time");
       return nullptr;
     }
     if (!idle_.empty()) {
@@ -120,7 +121,7 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
   redisContext* ctx =
       redisConnectWithTimeout(options_.host.c_str(), options_.port, ToTimeval(options_.timeout));
   if (ctx == nullptr || ctx->err != 0) {
-    *status = Unavailable("REDIS_UNAVAILABLE",
+    *status = Unavailable(common::v1::REDIS_UNAVAILABLE,
                           absl::StrCat("cannot connect to redis: ", ctx ? ctx->errstr : "oom"));
     if (ctx != nullptr) redisFree(ctx);
     Trip();
@@ -154,7 +155,7 @@ redisContext* RedisClient::Checkout(absl::Status* status) {
       MutexLock lock(&mu_);
       --open_;
       cv_.Signal();
-      *status = Unavailable("REDIS_UNAVAILABLE",
+      *status = Unavailable(common::v1::REDIS_UNAVAILABLE,
                             absl::StrCat("redis AUTH as ", options_.user, " failed: ", why));
       return nullptr;
     }
@@ -206,7 +207,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
       std::string why = ctx->errstr;
       Checkin(ctx, /*healthy=*/false);
       Trip();
-      return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: ", why));
+      return Unavailable(common::v1::REDIS_UNAVAILABLE, absl::StrCat("redis: ", why));
     }
     out.push_back(Convert(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
@@ -239,7 +240,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
         if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
           Checkin(ctx, false);
           Trip();
-          return Unavailable("REDIS_UNAVAILABLE", "redis lost while reloading a script");
+          return Unavailable(common::v1::REDIS_UNAVAILABLE, "redis lost while reloading a script");
         }
         out[i] = Convert(static_cast<redisReply*>(raw));
         freeReplyObject(raw);
@@ -273,13 +274,14 @@ absl::StatusOr<RedisClient::Options> RedisOptionsFromEnv(absl::string_view prefi
   const std::string user_variable = absl::StrCat(prefix, "_USER");
   options.user = EnvString(user_variable, "");
   if (options.user.empty()) {
-    return InvalidArgument("INVALID_CONFIG",
+    return InvalidArgument(common::v1::INVALID_CONFIG,
                            absl::StrCat(user_variable,
                                         " is required: Redis runs with ACL users per service "
                                         "and the default user off"));
   }
   if (options.user.size() > 64 || options.user.find_first_of(" \t\r\n") != std::string::npos) {
-    return InvalidArgument("INVALID_CONFIG", absl::StrCat(user_variable, " is not a user name"));
+    return InvalidArgument(common::v1::INVALID_CONFIG,
+                           absl::StrCat(user_variable, " is not a user name"));
   }
   auto password = EnvSecretFile(absl::StrCat(prefix, "_PASSWORD_FILE"), 16, 512);
   if (!password.ok()) return password.status();

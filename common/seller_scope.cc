@@ -44,7 +44,7 @@ absl::StatusOr<std::unique_ptr<SellerScope>> SellerScope::FromEnv(bool insecure_
     // Fail closed: with real credentials, a missing key would let the gateway (or whoever
     // holds its certificate) act for any seller.
     if (!insecure_dev) {
-      return InvalidArgument("INVALID_CONFIG",
+      return InvalidArgument(common::v1::INVALID_CONFIG,
                              "QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE (or _DIR) is required with TLS: "
                              "without it the gateway's calls could act for any seller");
     }
@@ -62,7 +62,7 @@ absl::StatusOr<std::unique_ptr<SellerScope>> SellerScope::FromEnv(bool insecure_
   for (const SellerTokenKey& key : *keys) {
     if (!IsP256PublicKey(key.public_key_pem)) {
       return InvalidArgument(
-          "INVALID_CONFIG",
+          common::v1::INVALID_CONFIG,
           absl::StrCat("seller token key ", key.key_id.empty() ? path : key.key_id,
                        " holds no EC P-256 public key in PEM"));
     }
@@ -81,18 +81,19 @@ absl::Status SellerScope::Check(const grpc::ServerContextBase& context, absl::st
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(kSellerTokenMetadata);
   if (it == metadata.end() || it->second.empty()) {
-    return PermissionDenied("SELLER_TOKEN_MISSING",
+    return PermissionDenied(common::v1::SELLER_TOKEN_MISSING,
                             "the gateway must forward the seller's token with this call");
   }
   auto claims =
       verifier_->Verify(absl::string_view(it->second.data(), it->second.size()), absl::Now());
   if (!claims.ok()) {
     return PermissionDenied(
-        "SELLER_TOKEN_INVALID",
+        common::v1::SELLER_TOKEN_INVALID,
         absl::StrCat("the forwarded seller token is not valid: ", claims.status().message()));
   }
   if (claims->seller_id != seller_id) {
-    return PermissionDenied("SELLER_MISMATCH", "the forwarded seller token is for another seller");
+    return PermissionDenied(common::v1::SELLER_MISMATCH,
+                            "the forwarded seller token is for another seller");
   }
   return absl::OkStatus();
 }

@@ -31,11 +31,12 @@ struct JwtDeleter {
 using JwtPtr = std::unique_ptr<jwt_t, JwtDeleter>;
 
 absl::Status Invalid(absl::string_view why) {
-  return Unauthenticated("TOKEN_INVALID", absl::StrCat("the seller token is invalid: ", why));
+  return Unauthenticated(common::v1::TOKEN_INVALID,
+                         absl::StrCat("the seller token is invalid: ", why));
 }
 
 absl::Status BadConfig(absl::string_view why) {
-  return InvalidArgument("INVALID_CONFIG", absl::StrCat("seller token keys: ", why));
+  return InvalidArgument(common::v1::INVALID_CONFIG, absl::StrCat("seller token keys: ", why));
 }
 
 bool IsKeyId(absl::string_view id) {
@@ -245,10 +246,10 @@ absl::StatusOr<SellerClaims> SellerTokenVerifier::Verify(absl::string_view token
   if (absl::Status s = OptionalSeconds(*claims, "iat", &iat); !s.ok()) return s;
   const absl::Time expires_at = absl::FromUnixSeconds(exp);
   if (now > expires_at + config_.leeway) {
-    return Unauthenticated("TOKEN_EXPIRED", "the seller token has expired; log in again");
+    return Unauthenticated(common::v1::TOKEN_EXPIRED, "the seller token has expired; log in again");
   }
   if (nbf.has_value() && now + config_.leeway < absl::FromUnixSeconds(*nbf)) {
-    return Unauthenticated("TOKEN_NOT_YET_VALID", "the seller token is not valid yet");
+    return Unauthenticated(common::v1::TOKEN_NOT_YET_VALID, "the seller token is not valid yet");
   }
   const std::string subject = StringClaim(*claims, "sub");
   if (!IsValidSellerId(subject)) return Invalid("no seller in `sub`");
@@ -264,7 +265,7 @@ absl::StatusOr<std::string> IssueSellerToken(const std::string& private_key_pem,
                                              const std::string& seller_id, absl::Time now,
                                              absl::Duration ttl, const std::string& key_id) {
   jwt_t* raw = nullptr;
-  if (jwt_new(&raw) != 0) return Internal("TOKEN_ISSUE_FAILED", "jwt_new failed");
+  if (jwt_new(&raw) != 0) return Internal(common::v1::TOKEN_ISSUE_FAILED, "jwt_new failed");
   JwtPtr jwt(raw);
   const long iat = static_cast<long>(absl::ToUnixSeconds(now));
   if (jwt_add_grant(jwt.get(), "iss", issuer.c_str()) != 0 ||
@@ -273,18 +274,19 @@ absl::StatusOr<std::string> IssueSellerToken(const std::string& private_key_pem,
       jwt_add_grant_int(jwt.get(), "iat", iat) != 0 ||
       jwt_add_grant_int(jwt.get(), "nbf", iat) != 0 ||
       jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(absl::ToUnixSeconds(now + ttl))) != 0) {
-    return Internal("TOKEN_ISSUE_FAILED", "cannot set the token's claims");
+    return Internal(common::v1::TOKEN_ISSUE_FAILED, "cannot set the token's claims");
   }
   if (!key_id.empty() && jwt_add_header(jwt.get(), "kid", key_id.c_str()) != 0) {
-    return Internal("TOKEN_ISSUE_FAILED", "cannot set the token's key id");
+    return Internal(common::v1::TOKEN_ISSUE_FAILED, "cannot set the token's key id");
   }
   if (jwt_set_alg(jwt.get(), JWT_ALG_ES256,
                   reinterpret_cast<const unsigned char*>(private_key_pem.data()),
                   static_cast<int>(private_key_pem.size())) != 0) {
-    return Internal("TOKEN_ISSUE_FAILED", "the signing key is not an EC P-256 private key");
+    return Internal(common::v1::TOKEN_ISSUE_FAILED,
+                    "the signing key is not an EC P-256 private key");
   }
   char* encoded = jwt_encode_str(jwt.get());
-  if (encoded == nullptr) return Internal("TOKEN_ISSUE_FAILED", "cannot sign the token");
+  if (encoded == nullptr) return Internal(common::v1::TOKEN_ISSUE_FAILED, "cannot sign the token");
   std::string token(encoded);
   std::free(encoded);
   return token;

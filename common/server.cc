@@ -156,7 +156,7 @@ class WithoutReflection final : public grpc::ServerBuilderOption {
 }  // namespace
 
 absl::Status DevelopmentOnly(absl::string_view setting) {
-  return InvalidArgument("INVALID_CONFIG",
+  return InvalidArgument(common::v1::INVALID_CONFIG,
                          absl::StrCat(setting,
                                       " is a development convenience, and this is a release "
                                       "build without it (build with -DQCASH_DEVELOPMENT=ON for "
@@ -178,13 +178,13 @@ absl::StatusOr<TransportConfig> TransportConfigFromEnv() {
   // Some of the files but not all is a broken TLS configuration, never a reason to fall back
   // to plaintext.
   if (tls_files != 0 && tls_files != 3) {
-    return InvalidArgument("INVALID_CONFIG",
+    return InvalidArgument(common::v1::INVALID_CONFIG,
                            "QCASH_TLS_CERT, QCASH_TLS_KEY and QCASH_TLS_CA go together: "
                            "one of them is empty");
   }
   const bool tls = tls_files == 3;
   if (!tls && !config.insecure_dev) {
-    return InvalidArgument("INVALID_CONFIG",
+    return InvalidArgument(common::v1::INVALID_CONFIG,
                            kDevelopmentBuild
                                ? "set QCASH_TLS_CERT, QCASH_TLS_KEY and QCASH_TLS_CA, or "
                                  "QCASH_INSECURE_DEV=1 for plaintext development"
@@ -229,7 +229,7 @@ absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& contex
     }
   }
 #endif
-  return Unauthenticated("NO_CALLER_IDENTITY", "the caller's identity is unknown");
+  return Unauthenticated(common::v1::NO_CALLER_IDENTITY, "the caller's identity is unknown");
 }
 
 void InitProcess(absl::string_view service) {
@@ -303,7 +303,8 @@ absl::Status Serve(const ServeOptions& options) {
   builder.experimental().SetInterceptorCreators(std::move(observers));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
-    return Unavailable("LISTEN_FAILED", absl::StrCat("cannot listen on ", options.listen_address));
+    return Unavailable(common::v1::LISTEN_FAILED,
+                       absl::StrCat("cannot listen on ", options.listen_address));
   }
   // The probe port is a server of its own, so that plaintext reaches the health service and
   // nothing else: no service, no reflection (a port shared with the main server would serve
@@ -323,7 +324,7 @@ absl::Status Serve(const ServeOptions& options) {
     probe = probe_builder.BuildAndStart();
     if (probe == nullptr || health_port == 0) {
       server->Shutdown();
-      return Unavailable("LISTEN_FAILED",
+      return Unavailable(common::v1::LISTEN_FAILED,
                          absl::StrCat("cannot listen on ", options.health_listen_address));
     }
   }

@@ -28,8 +28,8 @@ void FinishOnPool(ThreadPool* pool, grpc::ServerUnaryReactor* reactor,
     reactor->Finish(ToGrpcStatus(std::move(work)(), error_domain));
   };
   if (!pool->Post(std::move(task))) {
-    reactor->Finish(ToGrpcStatus(Unavailable("OVERLOADED", "too many calls queued; retry later"),
-                                 error_domain));
+    reactor->Finish(ToGrpcStatus(
+        Unavailable(common::v1::OVERLOADED, "too many calls queued; retry later"), error_domain));
   }
 }
 

@@ -12,38 +12,43 @@ namespace {
 
 constexpr absl::string_view kReasonUrl = "type.qcash/reason";
 constexpr absl::string_view kRetryAfterUrl = "type.qcash/retry_after_ms";
+constexpr absl::string_view kDomainUrl = "type.qcash/domain";
 
 }  // namespace
 
-absl::Status Error(absl::StatusCode code, absl::string_view reason, absl::string_view message) {
+namespace internal_status {
+
+absl::Status ErrorNamed(absl::StatusCode code, bool unspecified, absl::string_view reason,
+                        absl::string_view message) {
+  absl::Status status(code, message);
+  if (!unspecified) status.SetPayload(kReasonUrl, absl::Cord(reason));
+  return status;
+}
+
+absl::Status Renamed(const absl::Status& upstream, absl::string_view reason,
+                     absl::string_view was) {
+  absl::Status status =
+      was.empty() ? upstream
+                  : WithMessage(upstream, absl::StrCat(upstream.message(), " (", was, ")"));
+  status.SetPayload(kReasonUrl, absl::Cord(reason));
+  status.ErasePayload(kDomainUrl);
+  return status;
+}
+
+}  // namespace internal_status
+
+absl::Status ReceivedError(absl::StatusCode code, absl::string_view reason,
+                           absl::string_view message) {
   absl::Status status(code, message);
   status.SetPayload(kReasonUrl, absl::Cord(reason));
   return status;
 }
 
-absl::Status InvalidArgument(absl::string_view reason, absl::string_view message) {
-  return Error(absl::StatusCode::kInvalidArgument, reason, message);
-}
-absl::Status NotFound(absl::string_view reason, absl::string_view message) {
-  return Error(absl::StatusCode::kNotFound, reason, message);
-}
-absl::Status FailedPrecondition(absl::string_view reason, absl::string_view message) {
-  return Error(absl::StatusCode::kFailedPrecondition, reason, message);
-}
-absl::Status Aborted(absl::string_view reason, absl::string_view message) {
-  return Error(absl::StatusCode::kAborted, reason, message);
-}
-absl::Status Unavailable(absl::string_view reason, absl::string_view message) {
-  return Error(absl::StatusCode::kUnavailable, reason, message);
-}
-absl::Status PermissionDenied(absl::string_view reason, absl::string_view message) {
-  return Error(absl::StatusCode::kPermissionDenied, reason, message);
-}
-absl::Status Unauthenticated(absl::string_view reason, absl::string_view message) {
-  return Error(absl::StatusCode::kUnauthenticated, reason, message);
-}
-absl::Status Internal(absl::string_view reason, absl::string_view message) {
-  return Error(absl::StatusCode::kInternal, reason, message);
+absl::Status WithMessage(const absl::Status& status, absl::string_view message) {
+  absl::Status out(status.code(), message);
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
 }
 
 std::string ReasonOf(const absl::Status& status) {

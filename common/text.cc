@@ -17,7 +17,7 @@ bool IsValidSellerId(absl::string_view seller_id) {
 
 absl::Status CheckSellerId(absl::string_view seller_id) {
   if (!IsValidSellerId(seller_id)) {
-    return InvalidArgument("INVALID_SELLER_ID",
+    return InvalidArgument(common::v1::INVALID_SELLER_ID,
                            "seller_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
   }
   return absl::OkStatus();
@@ -25,7 +25,7 @@ absl::Status CheckSellerId(absl::string_view seller_id) {
 
 absl::Status CheckIdempotencyKey(absl::string_view key) {
   if (key.empty() || key.size() > kIdempotencyKeyLengthMax || !IsPrintableAscii(key)) {
-    return InvalidArgument("INVALID_IDEMPOTENCY_KEY",
+    return InvalidArgument(common::v1::INVALID_IDEMPOTENCY_KEY,
                            "idempotency_key must be 1 to 128 printable ASCII characters");
   }
   return absl::OkStatus();

@@ -6,6 +6,7 @@
 
 #include "common/proto_time.h"
 #include "common/status.h"
+#include "qcash/points/v1/error_reason.pb.h"
 
 namespace qcash {
 namespace {
@@ -59,7 +60,7 @@ TEST(ProtoTimeTest, RoundTripsMicrosecondsAndRoundsDownBefore1970) {
   SetTimestamp(absl::FromUnixMicros(1'700'000'000'123'456), &ts);
   EXPECT_EQ(ts.seconds(), 1'700'000'000);
   EXPECT_EQ(ts.nanos(), 123'456'000);
-  auto back = FromTimestamp(ts, "INVALID_TIME");
+  auto back = FromTimestamp(ts, points::v1::INVALID_TIME);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(absl::ToUnixMicros(*back), 1'700'000'000'123'456);
 
@@ -76,10 +77,12 @@ TEST(ProtoTimeTest, RoundTripsMicrosecondsAndRoundsDownBefore1970) {
 TEST(ProtoTimeTest, RefusesOutOfRangeWithTheCallersReason) {
   google::protobuf::Timestamp ts;
   ts.set_seconds(253'402'300'800);  // 10000-01-01
-  EXPECT_EQ(ReasonOf(FromTimestamp(ts, "INVALID_OCCURRED_AT").status()), "INVALID_OCCURRED_AT");
+  EXPECT_EQ(ReasonOf(FromTimestamp(ts, points::v1::INVALID_OCCURRED_AT).status()),
+            "INVALID_OCCURRED_AT");
   ts.set_seconds(0);
   ts.set_nanos(1'000'000'000);
-  EXPECT_EQ(FromTimestamp(ts, "X").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FromTimestamp(ts, points::v1::INVALID_TIME).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

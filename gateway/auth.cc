@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
+#include "qcash/gateway/v1/error_reason.pb.h"
 
 namespace qcash::gateway {
 
@@ -30,7 +31,7 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(SellerToken
   }
   if (csrf_secret.size() < kCsrfSecretBytesMin) {
     return InvalidArgument(
-        "INVALID_CONFIG",
+        common::v1::INVALID_CONFIG,
         absl::StrCat("the CSRF secret has ", csrf_secret.size(), " bytes; at least ",
                      kCsrfSecretBytesMin, " are required (e.g. `openssl rand -hex 32`)"));
   }
@@ -43,7 +44,7 @@ absl::StatusOr<Caller> Authenticator::Authenticate(absl::string_view authorizati
   Caller caller;
   if (!authorization.empty()) {
     if (!absl::StartsWithIgnoreCase(authorization, "Bearer ")) {
-      return Unauthenticated("NO_TOKEN", "use `Authorization: Bearer <seller token>`");
+      return Unauthenticated(gateway::v1::NO_TOKEN, "use `Authorization: Bearer <seller token>`");
     }
     caller.token = std::string(absl::StripAsciiWhitespace(authorization.substr(7)));
   } else {
@@ -51,7 +52,7 @@ absl::StatusOr<Caller> Authenticator::Authenticate(absl::string_view authorizati
     caller.via_cookie = true;
   }
   if (caller.token.empty()) {
-    return Unauthenticated("NO_TOKEN", "log in first: no seller token in the request");
+    return Unauthenticated(gateway::v1::NO_TOKEN, "log in first: no seller token in the request");
   }
   auto claims = verifier_.Verify(caller.token, now);
   if (!claims.ok()) return claims.status();
@@ -73,7 +74,7 @@ absl::Status Authenticator::CheckCsrf(const Caller& caller, absl::string_view cs
   const std::string expected = CsrfToken(caller.token);
   if (csrf_header.size() != expected.size() ||
       CRYPTO_memcmp(csrf_header.data(), expected.data(), expected.size()) != 0) {
-    return PermissionDenied("CSRF_TOKEN_INVALID",
+    return PermissionDenied(gateway::v1::CSRF_TOKEN_INVALID,
                             "this request did not come from a Qcash page; reload the page");
   }
   return absl::OkStatus();

@@ -50,9 +50,10 @@ int HttpStatusFor(absl::StatusCode code) {
 
 namespace {
 
-// Reason -> what the seller should do, in Japanese. Reasons of internal failures (SQL,
-// serialisation, invariants) are deliberately absent: they get the generic text of their
-// status class, which asks the seller to retry or contact support with the request id.
+// Reason -> what the seller should do, in Japanese. Keys are names of ErrorReason values (of
+// the gateway, a service or common; gateway_unit_test fails on any other). Reasons of internal
+// failures (SQL, serialisation, invariants) are deliberately absent: they get the generic text of
+// their status class, which asks the seller to retry or contact support with the request id.
 struct ReasonMessage {
   absl::string_view reason;
   absl::string_view message;
@@ -214,6 +215,12 @@ bool IsRequestId(absl::string_view text) {
 
 }  // namespace
 
+std::vector<absl::string_view> ReasonsWithMessages() {
+  std::vector<absl::string_view> reasons;
+  for (const ReasonMessage& entry : kReasonMessages) reasons.push_back(entry.reason);
+  return reasons;
+}
+
 absl::string_view SellerMessage(absl::string_view reason, absl::StatusCode code) {
   for (const ReasonMessage& entry : kReasonMessages) {
     if (entry.reason == reason) return entry.message;
@@ -226,7 +233,7 @@ std::string ErrorBody(const absl::Status& status, const std::string& domain,
   google::rpc::Status body;
   body.set_code(static_cast<int>(status.code()));
   std::string reason = ReasonOf(status);
-  if (!IsReason(reason)) reason = "UNSPECIFIED";
+  if (!IsReason(reason)) reason = common::v1::ErrorReason_Name(common::v1::UNSPECIFIED);
   // Never status.message(): see the header.
   body.set_message(std::string(SellerMessage(reason, status.code())));
   google::rpc::ErrorInfo info;

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -45,6 +46,10 @@ int64_t RetryAfterSeconds(const absl::Status& status);
 
 // The Japanese message a seller sees for `reason`, or the generic one for `code`'s class.
 absl::string_view SellerMessage(absl::string_view reason, absl::StatusCode code);
+
+// The reasons SellerMessage has a message of their own for. Each is the name of an
+// ErrorReason value of some service (gateway_unit_test checks against the enums).
+std::vector<absl::string_view> ReasonsWithMessages();
 
 }  // namespace qcash::gateway
 

@@ -16,7 +16,11 @@
 #include "gateway/openapi.h"
 #include "gateway/rate_limit.h"
 #include "gateway/transcode.h"
+#include "qcash/gateway/v1/error_reason.pb.h"
+#include "qcash/payment/v1/error_reason.pb.h"
+#include "qcash/points/v1/error_reason.pb.h"
 #include "qcash/points/v1/points.pb.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 #include "qcash/wallet/v1/wallet.pb.h"
 
 namespace qcash::gateway {
@@ -46,8 +50,8 @@ TEST(GatewayErrorsTest, CodesMapLikeGrpcGateway) {
 }
 
 TEST(GatewayErrorsTest, BodyIsGoogleRpcStatusJsonWithReasonJapaneseMessageAndRequestId) {
-  const std::string body =
-      ErrorBody(FailedPrecondition("INSUFFICIENT_FUNDS", "not enough"), "gateway.qcash", "req-123");
+  const std::string body = ErrorBody(
+      FailedPrecondition(wallet::v1::INSUFFICIENT_FUNDS, "not enough"), "gateway.qcash", "req-123");
   EXPECT_NE(body.find("\"code\":9"), std::string::npos) << body;
   EXPECT_NE(body.find("\"message\":\"残高が足りません。"), std::string::npos) << body;
   EXPECT_NE(body.find("\"reason\":\"INSUFFICIENT_FUNDS\""), std::string::npos) << body;
@@ -56,13 +60,48 @@ TEST(GatewayErrorsTest, BodyIsGoogleRpcStatusJsonWithReasonJapaneseMessageAndReq
   EXPECT_NE(body.find("type.googleapis.com/google.rpc.ErrorInfo"), std::string::npos) << body;
   EXPECT_EQ(body.find("not enough"), std::string::npos) << body;
   // The two-argument form (the call sites not yet switched) leaves the request id out.
-  EXPECT_EQ(ErrorBody(NotFound("ORDER_NOT_FOUND", "x"), "gateway.qcash", "").find("requestId"),
-            std::string::npos);
+  EXPECT_EQ(
+      ErrorBody(NotFound(payment::v1::ORDER_NOT_FOUND, "x"), "gateway.qcash", "").find("requestId"),
+      std::string::npos);
 }
 
 // Issue 10 / DESIGN 7: PostgreSQL text (with DETAIL) and gRPC transport text reached sellers.
+// Every reason with a Japanese message is one some contract documents (AIP-193 enums), so a
+// renamed or removed reason cannot leave a message behind that no error ever shows.
+TEST(GatewayErrorsTest, EveryMessageIsForADocumentedReason) {
+  const google::protobuf::EnumDescriptor* enums[] = {
+      gateway::v1::ErrorReason_descriptor(), common::v1::ErrorReason_descriptor(),
+      wallet::v1::ErrorReason_descriptor(), payment::v1::ErrorReason_descriptor(),
+      points::v1::ErrorReason_descriptor()};
+  const std::vector<absl::string_view> reasons = ReasonsWithMessages();
+  EXPECT_GT(reasons.size(), 50u);
+  for (absl::string_view reason : reasons) {
+    bool documented = false;
+    for (const google::protobuf::EnumDescriptor* e : enums) {
+      const google::protobuf::EnumValueDescriptor* value = e->FindValueByName(std::string(reason));
+      documented = documented || (value != nullptr && value->number() != 0);
+    }
+    EXPECT_TRUE(documented) << reason << " has a message but no ErrorReason enum lists it";
+  }
+}
+
+// The seller pages switch on these; their message must not fall back to the generic one.
+TEST(GatewayErrorsTest, ReasonsSellersMeetHaveTheirOwnMessage) {
+  for (absl::string_view reason :
+       {gateway::v1::ErrorReason_Name(gateway::v1::NO_TOKEN),
+        common::v1::ErrorReason_Name(common::v1::SELLER_MISMATCH),
+        common::v1::ErrorReason_Name(common::v1::OVERLOADED),
+        wallet::v1::ErrorReason_Name(wallet::v1::INSUFFICIENT_FUNDS),
+        payment::v1::ErrorReason_Name(payment::v1::QSIGN_LOCKED),
+        points::v1::ErrorReason_Name(points::v1::OUTSIDE_CONVERSION_WINDOW)}) {
+    EXPECT_NE(SellerMessage(reason, absl::StatusCode::kUnavailable),
+              SellerMessage("", absl::StatusCode::kUnavailable))
+        << reason;
+  }
+}
+
 TEST(GatewayErrorsTest, RetryAfterComesFromTheStatusInWholeSeconds) {
-  const absl::Status busy = Unavailable("QSIGN_BUSY", "every hashing slot is taken");
+  const absl::Status busy = Unavailable(payment::v1::QSIGN_BUSY, "every hashing slot is taken");
   EXPECT_EQ(RetryAfterSeconds(busy), 0) << "no delay attached, no header";
   EXPECT_EQ(RetryAfterSeconds(WithRetryAfter(busy, absl::Milliseconds(200))), 1);
   EXPECT_EQ(RetryAfterSeconds(WithRetryAfter(busy, absl::Milliseconds(2500))), 3);
@@ -71,14 +110,14 @@ TEST(GatewayErrorsTest, RetryAfterComesFromTheStatusInWholeSeconds) {
 
 TEST(GatewayErrorsTest, InternalTextNeverReachesTheBody) {
   const std::vector<absl::Status> leaks = {
-      Internal("DATABASE_ERROR",
+      Internal(common::v1::DATABASE_ERROR,
                "ERROR:  duplicate key value violates unique constraint \"points_keys_pkey\"\n"
                "DETAIL:  Key (key)=(k-1) already exists.\nINSERT INTO conversions VALUES ($1)"),
-      Unavailable("WALLET_UNAVAILABLE",
+      Unavailable(payment::v1::WALLET_UNAVAILABLE,
                   "failed to connect to all addresses; last error: UNKNOWN: "
                   "ipv4:127.0.0.1:50053: Failed to connect to remote host: Connection refused"),
       absl::UnavailableError("failed to connect to all addresses ... 127.0.0.1:50053"),
-      InvalidArgument("MALFORMED_JSON", "INVALID_ARGUMENT:Unexpected token.\n{\"a\": ^"),
+      InvalidArgument(gateway::v1::MALFORMED_JSON, "INVALID_ARGUMENT:Unexpected token.\n{\"a\": ^"),
   };
   for (const absl::Status& status : leaks) {
     const std::string body = ErrorBody(status, "gateway.qcash", "r1");
@@ -88,13 +127,14 @@ TEST(GatewayErrorsTest, InternalTextNeverReachesTheBody) {
     }
     EXPECT_NE(body.find("\"requestId\":\"r1\""), std::string::npos) << body;
   }
-  // An unknown reason gets the generic Japanese text of its status class.
-  const std::string generic = ErrorBody(Unavailable("SOMETHING_NEW", "x at 10.0.0.7"), "g", "r");
+  // An unknown reason (from a newer service) gets the generic Japanese text of its status class.
+  const std::string generic = ErrorBody(
+      ReceivedError(absl::StatusCode::kUnavailable, "SOMETHING_NEW", "x at 10.0.0.7"), "g", "r");
   EXPECT_NE(generic.find("\"message\":\"ただいまサービスを利用できません。"), std::string::npos)
       << generic;
   EXPECT_NE(generic.find("\"reason\":\"SOMETHING_NEW\""), std::string::npos) << generic;
   // A reason, domain or request id that is not a plain identifier is not passed on.
-  absl::Status odd = Internal("DROP TABLE x; --", "y");
+  absl::Status odd = ReceivedError(absl::StatusCode::kInternal, "DROP TABLE x; --", "y");
   odd.SetPayload("type.qcash/domain", absl::Cord("<script>"));
   const std::string sanitised = ErrorBody(odd, "gateway.qcash", "id\"with<quote>");
   EXPECT_NE(sanitised.find("\"reason\":\"UNSPECIFIED\""), std::string::npos) << sanitised;

@@ -53,10 +53,13 @@ using qcash::EnvString;
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& variable) {
   const std::string path = EnvString(variable, "");
-  if (path.empty()) return qcash::InvalidArgument("INVALID_CONFIG", variable + " is required");
+  if (path.empty())
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG, variable + " is required");
   auto text = qcash::ReadConfigFile(path);
-  if (!text.ok()) return qcash::InvalidArgument("INVALID_CONFIG", "cannot read " + variable);
-  if (text->empty()) return qcash::InvalidArgument("INVALID_CONFIG", variable + " is empty");
+  if (!text.ok())
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG, "cannot read " + variable);
+  if (text->empty())
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG, variable + " is empty");
   return text;
 }
 
@@ -65,7 +68,8 @@ absl::Status Run() {
   const size_t colon = listen.rfind(':');
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
-    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_GATEWAY_LISTEN must be host:port");
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "QCASH_GATEWAY_LISTEN must be host:port");
   }
   const std::string host = listen.substr(0, colon);
   // One key file, or a directory of <kid>.pem files while keys rotate; neither stops start-up.
@@ -130,7 +134,7 @@ absl::Status Run() {
   // one is a mistake to stop at, not to ignore.
   if (*dev_login) {
     return qcash::InvalidArgument(
-        "INVALID_CONFIG",
+        qcash::common::v1::INVALID_CONFIG,
         "QCASH_GATEWAY_DEV_LOGIN is set, but this is a release build without the development "
         "login; unset it (or build with the development option for local use)");
   }
@@ -178,7 +182,8 @@ absl::Status Run() {
   qcash::gateway::Gateway gateway(options, auth->get(), upstreams->get(), &limiter,
                                   &webhook_limiter, &webhook_address_limiter);
   const int bound = gateway.Bind(host, port);
-  if (bound < 0) return qcash::Unavailable("LISTEN_FAILED", "cannot listen on " + listen);
+  if (bound < 0)
+    return qcash::Unavailable(qcash::common::v1::LISTEN_FAILED, "cannot listen on " + listen);
   qcash::Notification served;
   std::thread serving([&gateway, &served] {
     gateway.Serve();

@@ -9,6 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "qcash/common/v1/error_reason.pb.h"
+#include "qcash/gateway/v1/error_reason.pb.h"
+#include "qcash/payment/v1/error_reason.pb.h"
+#include "qcash/points/v1/error_reason.pb.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 
 namespace qcash::gateway {
 namespace {
@@ -298,8 +303,9 @@ std::string GenerateOpenApi(const std::vector<Route>& routes) {
         std::move(Json::Object().Set("description", "OK").Set("content", std::move(ok_content))));
     responses.Set("default",
                   ErrorResponse("An error: google.rpc.Status with a google.rpc.ErrorInfo "
-                                "reason; the HTTP status follows the gRPC code as "
-                                "grpc-gateway maps it."));
+                                "whose reason is a value of the ErrorReason schema of its "
+                                "domain (or qcash.common.v1.ErrorReason); the HTTP status "
+                                "follows the gRPC code as grpc-gateway maps it."));
     op.Set("responses", std::move(responses));
     std::string method = route.http_method;
     absl::AsciiStrToLower(&method);
@@ -346,7 +352,32 @@ std::string GenerateOpenApi(const std::vector<Route>& routes) {
                                                             .Set("type", "http")
                                                             .Set("scheme", "bearer")
                                                             .Set("bearerFormat", "JWT (ES256)")))));
-  components.Set("schemas", schemas.Schemas());
+  Json all = schemas.Schemas();
+  // AIP-193: ErrorInfo.reason is the name of an ErrorReason value; one schema per domain, from
+  // proto/qcash/*/v1/error_reason.proto (the zero value is never sent, except common's
+  // UNSPECIFIED for a failure nobody classified).
+  const std::pair<const google::protobuf::EnumDescriptor*, const char*> reasons[] = {
+      {common::v1::ErrorReason_descriptor(), "any domain (shared plumbing)"},
+      {gateway::v1::ErrorReason_descriptor(), "gateway.qcash"},
+      {wallet::v1::ErrorReason_descriptor(), "wallet.qcash"},
+      {payment::v1::ErrorReason_descriptor(), "payment.qcash"},
+      {points::v1::ErrorReason_descriptor(), "points.qcash"},
+  };
+  for (const auto& [e, domain] : reasons) {
+    Json values = Json::Array();
+    for (int i = 0; i < e->value_count(); ++i) {
+      if (e->value(i)->number() == 0 && e != reasons[0].first) continue;
+      values.Push(Json::String(e->value(i)->name()));
+    }
+    all.Set(e->full_name(),
+            std::move(Json::Object()
+                          .Set("type", "string")
+                          .Set("description", absl::StrCat("google.rpc.ErrorInfo.reason when "
+                                                           "ErrorInfo.domain is ",
+                                                           domain))
+                          .Set("enum", std::move(values))));
+  }
+  components.Set("schemas", std::move(all));
   doc.Set("components", std::move(components));
   std::string out;
   doc.Write(&out, 0);

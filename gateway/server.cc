@@ -18,6 +18,7 @@
 #include "gateway/errors.h"
 #include "gateway/openapi.h"
 #include "gateway/transcode.h"
+#include "qcash/gateway/v1/error_reason.pb.h"
 #include "qcash/payment/v1/payment.pb.h"
 #include "qcash/wallet/v1/wallet.pb.h"
 
@@ -221,7 +222,7 @@ void Gateway::Handle(const HttpRequest& request, HttpResponse& response) {
   if (found != nullptr) {
     found->handle(request, params, response);
   } else {
-    SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
+    SendError(response, NotFound(gateway::v1::NO_SUCH_PAGE, "there is nothing here"));
   }
   // Never the query string or the body: they may carry what must not be logged.
   Log(LogLevel::kInfo, "http",
@@ -237,24 +238,26 @@ void Gateway::Refuse(HttpRefusal why, const HttpRequest& request, HttpResponse& 
   absl::Status status;
   switch (why) {
     case HttpRefusal::kMalformed:
-      status = InvalidArgument("MALFORMED_REQUEST", "the request is not HTTP/1.1 we accept");
+      status =
+          InvalidArgument(gateway::v1::MALFORMED_REQUEST, "the request is not HTTP/1.1 we accept");
       break;
     case HttpRefusal::kHeadersTooLarge:
-      status = InvalidArgument("HEADERS_TOO_LARGE", "the request headers are too large");
+      status = InvalidArgument(gateway::v1::HEADERS_TOO_LARGE, "the request headers are too large");
       break;
     case HttpRefusal::kBodyTooLarge:
-      status = InvalidArgument("BODY_TOO_LARGE", "the request body is too large");
+      status = InvalidArgument(gateway::v1::BODY_TOO_LARGE, "the request body is too large");
       break;
     case HttpRefusal::kContentEncoding:
-      status = InvalidArgument("UNSUPPORTED_CONTENT_ENCODING",
+      status = InvalidArgument(gateway::v1::UNSUPPORTED_CONTENT_ENCODING,
                                "send the request body uncompressed (no Content-Encoding)");
       break;
     case HttpRefusal::kBusy:
-      status = Unavailable("GATEWAY_BUSY", "the gateway is busy; retry after Retry-After");
+      status =
+          Unavailable(gateway::v1::GATEWAY_BUSY, "the gateway is busy; retry after Retry-After");
       break;
     case HttpRefusal::kHandlerFailed:
     default:
-      status = Internal("GATEWAY_ERROR", "the gateway failed; retry");
+      status = Internal(gateway::v1::GATEWAY_ERROR, "the gateway failed; retry");
       break;
   }
   SendError(response, status, HttpStatusOf(why));
@@ -282,7 +285,7 @@ void Gateway::RegisterRoutes() {
   add("POST", "/webhooks/{provider}",
       [this](const HttpRequest& request, const Params& params, HttpResponse& response) {
         if (!IsProviderName(params[0])) {
-          return SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
+          return SendError(response, NotFound(gateway::v1::NO_SUCH_PAGE, "there is nothing here"));
         }
         HandleWebhook(request, params[0], response);
       });
@@ -331,7 +334,7 @@ void Gateway::RegisterRoutes() {
       [](const HttpRequest&, const Params& params, HttpResponse& response) {
         const Asset* asset = IsStaticName(params[0]) ? FindAsset(params[0]) : nullptr;
         if (asset == nullptr) {
-          return SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
+          return SendError(response, NotFound(gateway::v1::NO_SUCH_PAGE, "there is nothing here"));
         }
         response.SetContent(asset->body, asset->content_type);
         response.SetHeader("Cache-Control", "no-cache");
@@ -352,18 +355,19 @@ void Gateway::HandleApi(const Route& route, const HttpRequest& request,
   const RateLimiter::Decision decision = limiter_->Allow(caller->claims.seller_id);
   if (!decision.allowed) {
     response.SetHeader("Retry-After", absl::StrCat(decision.retry_after_s));
-    return SendError(response, Error(absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
-                                     "too many requests; retry after the Retry-After seconds"));
+    return SendError(response,
+                     Error(absl::StatusCode::kResourceExhausted, gateway::v1::RATE_LIMITED,
+                           "too many requests; retry after the Retry-After seconds"));
   }
   // A body is JSON or nothing: a text/plain or form body must not become a charge order.
   if (route.http_method != "GET" && request.body.empty()) {
-    return SendError(response, InvalidArgument("BODY_MISSING",
+    return SendError(response, InvalidArgument(gateway::v1::BODY_MISSING,
                                                "the request has no body: send a JSON object "
                                                "({} when there is nothing to say)"));
   }
   if (!request.body.empty() && MediaType(request.Header("Content-Type")) != "application/json") {
     return SendError(response,
-                     InvalidArgument("UNSUPPORTED_MEDIA_TYPE",
+                     InvalidArgument(gateway::v1::UNSUPPORTED_MEDIA_TYPE,
                                      "send the request body as Content-Type: application/json"),
                      415);
   }
@@ -398,7 +402,8 @@ void Gateway::HandleWebhook(const HttpRequest& request, const std::string& provi
   RequestTimer timer("POST /webhooks/{provider}", response);
   // Only the payment service's providers: any other name costs the payment service nothing.
   if (!IsWebhookProvider(provider)) {
-    return SendError(response, NotFound("UNKNOWN_PROVIDER", "no payment provider of that name"));
+    return SendError(response,
+                     NotFound(gateway::v1::UNKNOWN_PROVIDER, "no payment provider of that name"));
   }
   // A flood of junk must neither fill the payment service's record of rejected notifications
   // nor use up a real provider's budget: limited per client address first, then per provider.
@@ -409,8 +414,9 @@ void Gateway::HandleWebhook(const HttpRequest& request, const std::string& provi
     const RateLimiter::Decision decision = limiter->Allow(key);
     if (!decision.allowed) {
       response.SetHeader("Retry-After", absl::StrCat(decision.retry_after_s));
-      return SendError(response, Error(absl::StatusCode::kResourceExhausted, "RATE_LIMITED",
-                                       "too many notifications; deliver again later"));
+      return SendError(response,
+                       Error(absl::StatusCode::kResourceExhausted, gateway::v1::RATE_LIMITED,
+                             "too many notifications; deliver again later"));
     }
   }
   // Untouched: the raw body (whatever its content type) and the headers, for the payment
@@ -503,7 +509,7 @@ void Gateway::HandlePage(const std::string& name, const HttpRequest& request,
   }
   const Asset* asset = FindAsset(name);
   if (asset == nullptr)
-    return SendError(response, NotFound("NO_SUCH_PAGE", "there is nothing here"));
+    return SendError(response, NotFound(gateway::v1::NO_SUCH_PAGE, "there is nothing here"));
   // Pages are static: whatever they show, app.js sets with textContent, never as HTML.
   response.SetContent(asset->body, asset->content_type);
 }

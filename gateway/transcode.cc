@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/text.h"
+#include "qcash/gateway/v1/error_reason.pb.h"
 
 namespace qcash::gateway {
 namespace {
@@ -31,7 +32,7 @@ absl::Status ParseJson(const std::string& json, google::protobuf::Message* messa
   if (!status.ok()) {
     // The parser's own text (positions, fragments of the body, type names) is not passed on:
     // it is internal text, and an echo of the caller's input (issue 10).
-    return InvalidArgument("MALFORMED_JSON",
+    return InvalidArgument(gateway::v1::MALFORMED_JSON,
                            "the request body does not match the fields and types of this "
                            "endpoint (see the API description)");
   }
@@ -66,7 +67,7 @@ class JsonKeyChecker {
 
  private:
   static absl::Status Malformed() {
-    return InvalidArgument("MALFORMED_JSON", "the request body is not valid JSON");
+    return InvalidArgument(gateway::v1::MALFORMED_JSON, "the request body is not valid JSON");
   }
 
   void SkipSpace() {
@@ -120,7 +121,7 @@ class JsonKeyChecker {
 
   absl::Status Object(const google::protobuf::Descriptor* d, int depth) {
     if (depth > kJsonDepthMax) {
-      return InvalidArgument("MALFORMED_JSON", "the request body is nested too deeply");
+      return InvalidArgument(gateway::v1::MALFORMED_JSON, "the request body is nested too deeply");
     }
     ++at_;  // '{'
     absl::flat_hash_set<std::string> seen;
@@ -135,7 +136,7 @@ class JsonKeyChecker {
       const std::string canonical =
           field == nullptr ? absl::StrCat("\"", key) : absl::StrCat("#", field->number());
       if (!seen.insert(canonical).second) {
-        return InvalidArgument("DUPLICATE_JSON_KEY",
+        return InvalidArgument(gateway::v1::DUPLICATE_JSON_KEY,
                                "a key appears twice in one JSON object; give each field once");
       }
       SkipSpace();
@@ -151,7 +152,7 @@ class JsonKeyChecker {
   // `element` is the message type of the elements when they are messages.
   absl::Status Array(const google::protobuf::Descriptor* element, int depth) {
     if (depth > kJsonDepthMax) {
-      return InvalidArgument("MALFORMED_JSON", "the request body is nested too deeply");
+      return InvalidArgument(gateway::v1::MALFORMED_JSON, "the request body is nested too deeply");
     }
     ++at_;  // '['
     SkipSpace();
@@ -296,7 +297,7 @@ absl::StatusOr<std::string> QueryValueToJson(const FieldDescriptor* field,
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_BOOL:
       if (value == "true" || value == "false") return value;
-      return InvalidArgument("INVALID_PARAMETER",
+      return InvalidArgument(gateway::v1::INVALID_PARAMETER,
                              absl::StrCat(field->json_name(), " must be true or false"));
     default:
       // Strings, enums (by name), numbers (proto3 JSON accepts them quoted) and messages
@@ -317,11 +318,13 @@ class QueryObject {
     const FieldDescriptor* field = nullptr;
     for (absl::string_view part : absl::StrSplit(key, '.')) {
       if (at == nullptr) {
-        return InvalidArgument("UNKNOWN_PARAMETER", absl::StrCat("unknown parameter ", key));
+        return InvalidArgument(gateway::v1::UNKNOWN_PARAMETER,
+                               absl::StrCat("unknown parameter ", key));
       }
       field = FindField(at, std::string(part));
       if (field == nullptr) {
-        return InvalidArgument("UNKNOWN_PARAMETER", absl::StrCat("unknown parameter ", key));
+        return InvalidArgument(gateway::v1::UNKNOWN_PARAMETER,
+                               absl::StrCat("unknown parameter ", key));
       }
       node = &node->children[field->json_name()];
       node->field = field;
@@ -331,13 +334,14 @@ class QueryObject {
       at = nested ? field->message_type() : nullptr;
     }
     if (at != nullptr) {
-      return InvalidArgument("INVALID_PARAMETER",
+      return InvalidArgument(gateway::v1::INVALID_PARAMETER,
                              absl::StrCat(key, " is a group of fields; name one of them"));
     }
     auto json = QueryValueToJson(field, value);
     if (!json.ok()) return json.status();
     if (!field->is_repeated() && !node->values.empty()) {
-      return InvalidArgument("INVALID_PARAMETER", absl::StrCat(key, " is given more than once"));
+      return InvalidArgument(gateway::v1::INVALID_PARAMETER,
+                             absl::StrCat(key, " is given more than once"));
     }
     node->values.push_back(*json);
     return absl::OkStatus();
@@ -376,7 +380,7 @@ absl::Status FillFromQuery(const std::multimap<std::string, std::string>& query,
   QueryObject object;
   for (const auto& [key, value] : query) {
     if (!IsValidUtf8(key) || !IsValidUtf8(value)) {
-      return InvalidArgument("INVALID_UTF8", "query parameters must be UTF-8");
+      return InvalidArgument(gateway::v1::INVALID_UTF8, "query parameters must be UTF-8");
     }
     if (absl::Status s = object.Add(message->GetDescriptor(), key, value); !s.ok()) return s;
   }
@@ -393,14 +397,14 @@ absl::Status SetString(google::protobuf::Message* message, const FieldDescriptor
     case FieldDescriptor::CPPTYPE_INT64: {
       int64_t v = 0;
       if (!absl::SimpleAtoi(value, &v)) {
-        return InvalidArgument("INVALID_PARAMETER",
+        return InvalidArgument(gateway::v1::INVALID_PARAMETER,
                                absl::StrCat(field->json_name(), " must be an integer"));
       }
       reflection->SetInt64(message, field, v);
       return absl::OkStatus();
     }
     default:
-      return Internal("ROUTE_MISCONFIGURED",
+      return Internal(gateway::v1::ROUTE_MISCONFIGURED,
                       absl::StrCat("path parameter ", field->name(), " has an unsupported type"));
   }
 }
@@ -422,13 +426,14 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequest(
     if (absl::Status s = FillFromQuery(input.query, message.get()); !s.ok()) return s;
   } else {
     if (!input.query.empty()) {
-      return InvalidArgument("UNKNOWN_PARAMETER", "this endpoint takes a JSON body, not a query");
+      return InvalidArgument(gateway::v1::UNKNOWN_PARAMETER,
+                             "this endpoint takes a JSON body, not a query");
     }
     if (!IsValidUtf8(input.body)) {
-      return InvalidArgument("INVALID_UTF8", "the request body must be UTF-8 JSON");
+      return InvalidArgument(gateway::v1::INVALID_UTF8, "the request body must be UTF-8 JSON");
     }
     if (absl::StripAsciiWhitespace(input.body).empty()) {
-      return InvalidArgument("BODY_MISSING",
+      return InvalidArgument(gateway::v1::BODY_MISSING,
                              "this endpoint takes a JSON object in the body; send {} for none");
     }
     if (absl::Status s = JsonKeyChecker(input.body).Check(route.request); !s.ok()) return s;
@@ -439,28 +444,28 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequest(
   // this 400 was due).
   for (const auto& [name, value] : input.path_params) {
     if (!IsValidUtf8(value)) {
-      return InvalidArgument("INVALID_UTF8", "path parameters must be UTF-8");
+      return InvalidArgument(gateway::v1::INVALID_UTF8, "path parameters must be UTF-8");
     }
   }
   if (!IsValidUtf8(input.idempotency_key)) {
-    return InvalidArgument("INVALID_UTF8", "the Idempotency-Key header must be UTF-8");
+    return InvalidArgument(gateway::v1::INVALID_UTF8, "the Idempotency-Key header must be UTF-8");
   }
   const google::protobuf::Descriptor* d = route.request;
   const auto* reflection = message->GetReflection();
   for (const auto& [name, value] : input.path_params) {
     const FieldDescriptor* field = d->FindFieldByName(name);
     if (field == nullptr) {
-      return Internal("ROUTE_MISCONFIGURED", absl::StrCat("no field for {", name, "}"));
+      return Internal(gateway::v1::ROUTE_MISCONFIGURED, absl::StrCat("no field for {", name, "}"));
     }
     if (reflection->HasField(*message, field) && reflection->GetString(*message, field) != value) {
-      return InvalidArgument("INVALID_PARAMETER",
+      return InvalidArgument(gateway::v1::INVALID_PARAMETER,
                              absl::StrCat(name, " differs between the path and the body"));
     }
     if (absl::Status s = SetString(message.get(), field, value); !s.ok()) return s;
   }
   if (const FieldDescriptor* seller = d->FindFieldByName("seller_id")) {
     if (!reflection->GetString(*message, seller).empty()) {
-      return InvalidArgument("SELLER_ID_FROM_TOKEN",
+      return InvalidArgument(gateway::v1::SELLER_ID_FROM_TOKEN,
                              "the seller is the one in your token; do not send seller_id");
     }
     reflection->SetString(message.get(), seller, seller_id);
@@ -469,7 +474,7 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequest(
     if (!input.idempotency_key.empty()) {
       const std::string in_body = reflection->GetString(*message, key);
       if (!in_body.empty() && in_body != input.idempotency_key) {
-        return InvalidArgument("IDEMPOTENCY_KEY_MISMATCH",
+        return InvalidArgument(gateway::v1::IDEMPOTENCY_KEY_MISMATCH,
                                "the Idempotency-Key header and the body's idempotencyKey differ");
       }
       reflection->SetString(message.get(), key, input.idempotency_key);

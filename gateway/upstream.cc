@@ -7,6 +7,7 @@
 #include "common/grpc_client.h"
 #include "common/grpc_status.h"
 #include "common/status.h"
+#include "qcash/gateway/v1/error_reason.pb.h"
 
 namespace qcash::gateway {
 
@@ -27,8 +28,9 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(Options options) {
 absl::Status Upstreams::Enter(Service& service) {
   // Built only on refusal: the path that finds room allocates nothing.
   const auto busy = [this] {
-    return WithRetryAfter(Unavailable("UPSTREAM_BUSY", "the service is busy; retry shortly"),
-                          absl::FromChrono(options_.retry_after));
+    return WithRetryAfter(
+        Unavailable(gateway::v1::UPSTREAM_BUSY, "the service is busy; retry shortly"),
+        absl::FromChrono(options_.retry_after));
   };
   MutexLock lock(&service.mu);
   if (service.HasRoom()) {
@@ -57,7 +59,7 @@ absl::Status Upstreams::Call(Upstream upstream, const std::string& rpc,
                              google::protobuf::Message* response, const CallMeta& meta) {
   auto it = services_.find(upstream);
   if (it == services_.end()) {
-    return Unavailable("UPSTREAM_NOT_CONFIGURED", "this service is not configured");
+    return Unavailable(gateway::v1::UPSTREAM_NOT_CONFIGURED, "this service is not configured");
   }
   Service& service = *it->second;
   if (absl::Status entered = Enter(service); !entered.ok()) return entered;
@@ -68,7 +70,7 @@ absl::Status Upstreams::Call(Upstream upstream, const std::string& rpc,
 
   std::string serialized;
   if (!request.SerializeToString(&serialized)) {
-    return Internal("SERIALIZE_FAILED", "cannot serialize the request");
+    return Internal(gateway::v1::SERIALIZE_FAILED, "cannot serialize the request");
   }
   grpc::Slice slice(serialized);
   grpc::ByteBuffer request_bytes(&slice, 1);
@@ -93,7 +95,7 @@ absl::Status Upstreams::Call(Upstream upstream, const std::string& rpc,
     }
   }
   if (!response->ParseFromString(received)) {
-    return Internal("DESERIALIZE_FAILED", "the service's answer could not be read");
+    return Internal(gateway::v1::DESERIALIZE_FAILED, "the service's answer could not be read");
   }
   return absl::OkStatus();
 }

@@ -1,7 +1,7 @@
 // What a seller can buy and how they can pay: the twelve charge vouchers (W2), the eleven
 // payment methods (P1) and their families (P2), with the names the seller guide uses
-// (/work/shared/seeds/000_7599fd3937ed459f.txt). Constants only; numbers match
-// qcash.payment.v1 and the payment schema and never change.
+// (/work/shared/seeds/000_7599fd3937ed459f.txt). Constants only; the numbers are the payment
+// schema's and qcash.payment.v1's and never change (enums.h fails the build if one differs).
 #ifndef QCASH_SERVICES_PAYMENT_CATALOG_H_
 #define QCASH_SERVICES_PAYMENT_CATALOG_H_
 

@@ -69,7 +69,7 @@ absl::StatusOr<qcash::payment::RegistryConfig> ProviderConfig(bool dev_sandbox) 
   const std::string sandbox = EnvString("QCASH_PAYMENT_SANDBOX_URL", "");
   if (!sandbox.empty() && !dev_sandbox) {
     // The sandbox plays every provider and pays without money: never in production.
-    return qcash::InvalidArgument("INVALID_CONFIG",
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
                                   "QCASH_PAYMENT_SANDBOX_URL is set but QCASH_PAYMENT_DEV_SANDBOX "
                                   "is not: the provider sandbox is a development tool");
   }
@@ -96,7 +96,8 @@ absl::Status Run() {
   qcash::payment::Payments::Options options;
   options.database_url = EnvString("QCASH_PAYMENT_DATABASE_URL", "");
   if (options.database_url.empty()) {
-    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_PAYMENT_DATABASE_URL is required");
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "QCASH_PAYMENT_DATABASE_URL is required");
   }
   options.return_url = EnvString("QCASH_PAYMENT_RETURN_URL", options.return_url);
   auto skew_s = EnvInt("QCASH_PAYMENT_NOTIFY_SKEW_S", 300, 10, 3600);

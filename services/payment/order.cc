@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "common/hash.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 
 namespace qcash::payment {
 namespace {
@@ -82,7 +83,8 @@ bool CanTransition(Family family, OrderState from, OrderState to) {
 absl::Status CheckOrderId(absl::string_view order_id) {
   if (order_id.size() != kOrderIdLength || order_id.substr(0, 3) != "co_" ||
       !std::all_of(order_id.begin() + 3, order_id.end(), IsLowerHex)) {
-    return InvalidArgument("INVALID_ORDER_ID", "order_id must be an id this service issued");
+    return InvalidArgument(payment::v1::INVALID_ORDER_ID,
+                           "order_id must be an id this service issued");
   }
   return absl::OkStatus();
 }
@@ -92,7 +94,7 @@ absl::StatusOr<const MethodInfo*> ValidateCreate(const CreateRequest& request) {
   if (absl::Status s = CheckIdempotencyKey(request.idempotency_key); !s.ok()) return s;
   if (!IsDenomination(request.denomination_yen)) {  // W2
     return InvalidArgument(
-        "UNKNOWN_DENOMINATION",
+        payment::v1::UNKNOWN_DENOMINATION,
         absl::StrCat(request.denomination_yen,
                      " is not a charge voucher; the twelve are 100, 500, 1,000, 3,000, 5,000, "
                      "10,000, 30,000, 50,000, 100,000, 300,000, 500,000 and 1,000,000 yen"));
@@ -100,30 +102,31 @@ absl::StatusOr<const MethodInfo*> ValidateCreate(const CreateRequest& request) {
   const MethodInfo* method = FindMethod(request.method_code);
   if (method == nullptr) {  // P1
     return InvalidArgument(
-        "UNKNOWN_PAYMENT_METHOD",
+        payment::v1::UNKNOWN_PAYMENT_METHOD,
         absl::StrCat("payment method ", request.method_code, " is not one of the eleven methods"));
   }
   if (method->method == Method::kCard) {
     if (request.payment_token.empty()) {
-      return InvalidArgument("MISSING_PAYMENT_TOKEN",
+      return InvalidArgument(payment::v1::MISSING_PAYMENT_TOKEN,
                              "a card payment needs the token of the card provider's page");
     }
     if (request.payment_token.size() > kPaymentTokenLengthMax ||
         !IsPrintableAscii(request.payment_token)) {
-      return InvalidArgument("INVALID_PAYMENT_TOKEN",
+      return InvalidArgument(payment::v1::INVALID_PAYMENT_TOKEN,
                              "payment_token must be 1 to 256 printable ASCII characters");
     }
   } else if (!request.payment_token.empty()) {
-    return InvalidArgument("UNEXPECTED_PAYMENT_TOKEN", "only a card payment takes a token");
+    return InvalidArgument(payment::v1::UNEXPECTED_PAYMENT_TOKEN,
+                           "only a card payment takes a token");
   }
   if (method->family == Family::kInternalFunds) {
     if (request.qsign_password.empty()) {  // P3
-      return InvalidArgument("MISSING_QSIGN_PASSWORD",
+      return InvalidArgument(payment::v1::MISSING_QSIGN_PASSWORD,
                              "Qmoney and pending settlement need the Q-sign password");
     }
   } else if (!request.qsign_password.empty()) {
     // A password sent where none is needed is a client bug that spreads a secret; refuse it.
-    return InvalidArgument("UNEXPECTED_QSIGN_PASSWORD",
+    return InvalidArgument(payment::v1::UNEXPECTED_QSIGN_PASSWORD,
                            "only Qmoney and pending settlement take the Q-sign password");
   }
   return method;
@@ -256,7 +259,7 @@ absl::StatusOr<std::optional<PageCursor>> DecodePageToken(absl::string_view toke
   if (token.empty()) return std::optional<PageCursor>();
   std::string text;
   const absl::Status invalid =
-      InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued");
+      InvalidArgument(payment::v1::INVALID_PAGE_TOKEN, "page_token is not one this service issued");
   if (token.size() > 256 || !absl::WebSafeBase64Unescape(token, &text)) return invalid;
   std::vector<std::string> parts = absl::StrSplit(text, ':');
   PageCursor cursor;

@@ -28,7 +28,7 @@ namespace qcash::payment {
 inline constexpr size_t kPaymentTokenLengthMax = 256;
 inline constexpr size_t kOrderIdLength = 35;  // "co_" + 32 hex digits
 
-// Numbers as in qcash.payment.v1.OrderState and the schema.
+// Numbers as in the schema and qcash.payment.v1.OrderState (checked in enums.h).
 enum class OrderState : int16_t {
   kCreated = 1,
   kAwaitingPayment = 2,

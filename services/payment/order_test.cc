@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 
 namespace qcash::payment {
 namespace {
@@ -200,8 +201,8 @@ TEST(OrderTest, RetryBackoffIsBounded) {
   EXPECT_EQ(RetryBackoff(1, absl::Seconds(60)), absl::Seconds(1));
   EXPECT_EQ(RetryBackoff(3, absl::Seconds(60)), absl::Seconds(4));
   EXPECT_EQ(RetryBackoff(1'000'000, absl::Seconds(60)), absl::Seconds(60));
-  EXPECT_TRUE(IsDefinitiveRefusal(FailedPrecondition("WALLET_CLOSED", "")));
-  EXPECT_FALSE(IsDefinitiveRefusal(Unavailable("WALLET_UNAVAILABLE", "")));
+  EXPECT_TRUE(IsDefinitiveRefusal(FailedPrecondition(payment::v1::WALLET_CLOSED, "")));
+  EXPECT_FALSE(IsDefinitiveRefusal(Unavailable(payment::v1::WALLET_UNAVAILABLE, "")));
   EXPECT_FALSE(IsDefinitiveRefusal(absl::DeadlineExceededError("")));
 }
 

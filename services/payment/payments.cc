@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 #include "common/migrate.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 #include "services/payment/signature.h"
 
 namespace qcash::payment {
@@ -26,22 +27,22 @@ std::string ProviderActor(absl::string_view provider) {
 }
 
 absl::Status OrderNotFound() {
-  return NotFound("ORDER_NOT_FOUND", "no such charge order for this seller");
+  return NotFound(payment::v1::ORDER_NOT_FOUND, "no such charge order for this seller");
 }
 
 // The wallet's answer as ours: a missing or closed wallet keeps its reason; anything else
 // means the wallet could not be asked (a refusal of this service's identity is a
 // configuration fault, not the gateway's: it must not read as the gateway being refused).
 absl::Status WalletError(const absl::Status& status) {
-  if (IsDefinitiveRefusal(status)) return status;
-  return Unavailable("WALLET_UNAVAILABLE",
+  if (IsDefinitiveRefusal(status)) return Relay(status, v1::WALLET_REFUSED);
+  return Unavailable(payment::v1::WALLET_UNAVAILABLE,
                      absl::StrCat("the wallet could not be asked: ", status.message()));
 }
 
 bool IsProviderFamily(Family family) { return family != Family::kInternalFunds; }
 
 absl::Status NotConfigured(const Order& order) {
-  return FailedPrecondition("PROVIDER_NOT_CONFIGURED",
+  return FailedPrecondition(payment::v1::PROVIDER_NOT_CONFIGURED,
                             absl::StrCat("provider ", order.provider, " is not configured here"));
 }
 
@@ -117,7 +118,7 @@ absl::StatusOr<bool> FindReplay(PgConnection& conn, const std::string& caller,
   if (!key.ok()) return key.status();
   if (!key->has_value()) return false;
   if ((*key)->rpc != rpc || (*key)->request_hash != request_hash) {
-    return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
+    return InvalidArgument(payment::v1::IDEMPOTENCY_KEY_REUSED,
                            "this idempotency key was used for a different request");
   }
   return true;
@@ -212,7 +213,7 @@ absl::StatusOr<bool> Payments::Move(PgConnection& conn, const Order& order, Orde
         {{"order_id", order.order_id},
          {"from", std::string(StateName(order.state))},
          {"to", std::string(StateName(change.to))}});
-    return Internal("ILLEGAL_TRANSITION",
+    return Internal(payment::v1::ILLEGAL_TRANSITION,
                     absl::StrCat(StateName(order.state), " -> ", StateName(change.to)));
   }
   change.from = order.state;
@@ -355,7 +356,7 @@ absl::StatusOr<Order> Payments::StartAtProvider(PgConnection& conn, const Order&
   start.payment_token = payment_token;
   auto payment = connector->Start(start);
   if (!payment.ok()) {
-    if (ReasonOf(payment.status()) == "PROVIDER_REJECTED") {
+    if (ReasonIs(payment.status(), v1::PROVIDER_REJECTED)) {
       OrderChange change;
       change.to = OrderState::kFailed;
       change.actor = ProviderActor(order.provider);
@@ -370,9 +371,9 @@ absl::StatusOr<Order> Payments::StartAtProvider(PgConnection& conn, const Order&
          {"error", payment.status().ToString()}});
     // The order stays CREATED: a retry with the same key, or the reconciler, finds out what
     // the provider did with it.
-    return Error(payment.status().code(), ReasonOf(payment.status()),
-                 absl::StrCat("order ", order.order_id, " is stored; ", payment.status().message(),
-                              "; retry with the same key"));
+    return WithMessage(payment.status(),
+                       absl::StrCat("order ", order.order_id, " is stored; ",
+                                    payment.status().message(), "; retry with the same key"));
   }
   auto moved = ApplyReport(conn, order, *payment, ReportContext::kObserved,
                            ProviderActor(order.provider), std::nullopt);
@@ -414,14 +415,15 @@ absl::StatusOr<Payments::ChargeOptions> Payments::ListChargeOptions(const std::s
                                                                     int64_t denomination_yen) {
   if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
   if (denomination_yen != 0 && !IsDenomination(denomination_yen)) {
-    return InvalidArgument("UNKNOWN_DENOMINATION",
+    return InvalidArgument(payment::v1::UNKNOWN_DENOMINATION,
                            absl::StrCat(denomination_yen, " is not a charge voucher"));
   }
   const int64_t price_yen = denomination_yen != 0 ? denomination_yen : kDenominationsYen[0];
   auto balance = wallet_->GetBalance(seller_id);
   if (!balance.ok() && IsDefinitiveRefusal(balance.status())) return balance.status();
   if (balance.ok() && balance->closed) {
-    return FailedPrecondition("WALLET_CLOSED", "the shop has closed; it charges nothing (W5)");
+    return FailedPrecondition(payment::v1::WALLET_CLOSED,
+                              "the shop has closed; it charges nothing (W5)");
   }
   std::string qsign_problem;
   {
@@ -476,7 +478,7 @@ absl::StatusOr<Payments::OrderResult> Payments::CreateOrder(const CreateRequest&
   auto resume_existing = [&](PgConnection& conn,
                              const Order& existing) -> absl::StatusOr<OrderResult> {
     if (existing.request_hash != hash) {
-      return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
+      return InvalidArgument(payment::v1::IDEMPOTENCY_KEY_REUSED,
                              "this idempotency key was used for a different order");
     }
     auto resumed = Resume(conn, existing, request.caller, request.payment_token);
@@ -497,7 +499,8 @@ absl::StatusOr<Payments::OrderResult> Payments::CreateOrder(const CreateRequest&
   auto balance = wallet_->GetBalance(request.seller_id);
   if (!balance.ok()) return WalletError(balance.status());
   if (balance->closed) {
-    return FailedPrecondition("WALLET_CLOSED", "the shop has closed; it charges nothing (W5)");
+    return FailedPrecondition(payment::v1::WALLET_CLOSED,
+                              "the shop has closed; it charges nothing (W5)");
   }
   const MethodInfo& info = **method;
   if (info.family == Family::kInternalFunds) {
@@ -509,11 +512,12 @@ absl::StatusOr<Payments::OrderResult> Payments::CreateOrder(const CreateRequest&
         info.method == Method::kQmoney ? balance->qmoney_yen : balance->pending_settlement_yen;
     if (funds_yen < request.denomination_yen) {  // P4 (the wallet checks again, atomically)
       return FailedPrecondition(
-          "INSUFFICIENT_FUNDS",
+          payment::v1::INSUFFICIENT_FUNDS,
           absl::StrCat(info.label, " does not cover ", request.denomination_yen, " yen"));
     }
   } else if (connectors_->ForMethod(info.method) == nullptr) {
-    return FailedPrecondition("PROVIDER_NOT_CONFIGURED", "the method has no provider here");
+    return FailedPrecondition(payment::v1::PROVIDER_NOT_CONFIGURED,
+                              "the method has no provider here");
   }
 
   auto conn = pool_->Acquire();
@@ -540,7 +544,8 @@ absl::StatusOr<Payments::OrderResult> Payments::CreateOrder(const CreateRequest&
   if (!*inserted) {  // the same key concurrently: one order, the other call resumes it
     auto raced = FindOrderByKey(**conn, request.seller_id, request.caller, request.idempotency_key);
     if (!raced.ok()) return raced.status();
-    if (!raced->has_value()) return Aborted("DATABASE_CONFLICT", "retry with the same key");
+    if (!raced->has_value())
+      return Aborted(common::v1::DATABASE_CONFLICT, "retry with the same key");
     return resume_existing(**conn, **raced);
   }
   Log(LogLevel::kInfo, "order_created",
@@ -576,7 +581,7 @@ absl::StatusOr<Order> Payments::CompleteRedirect(const std::string& caller,
   auto order = Load(**conn, seller_id, order_id);
   if (!order.ok()) return order.status();
   if (order->family != Family::kRedirect) {
-    return FailedPrecondition("NOT_A_REDIRECT_ORDER",
+    return FailedPrecondition(payment::v1::NOT_A_REDIRECT_ORDER,
                               "only orders of the redirect family come back from a provider");
   }
   if (order->state == OrderState::kCreated || order->state == OrderState::kAwaitingPayment) {
@@ -629,17 +634,17 @@ absl::StatusOr<Payments::OrderResult> Payments::CancelOrder(const std::string& c
       }
       case OrderState::kPaid:
       case OrderState::kCredited:
-        return FailedPrecondition("ORDER_ALREADY_PAID",
+        return FailedPrecondition(payment::v1::ORDER_ALREADY_PAID,
                                   "the order is paid; after payment there is no cancellation (P5)");
       case OrderState::kFailed:
       case OrderState::kExpired:
-        return FailedPrecondition("ORDER_CLOSED",
+        return FailedPrecondition(payment::v1::ORDER_CLOSED,
                                   absl::StrCat("the order is ", StateName(order->state)));
       default:
         break;
     }
     if (!IsProviderFamily(order->family)) {
-      return FailedPrecondition("ORDER_IN_PROGRESS",
+      return FailedPrecondition(payment::v1::ORDER_IN_PROGRESS,
                                 "the seller signed the internal-funds charge; it completes");
     }
     // The provider first: it alone knows whether the seller paid meanwhile.
@@ -657,7 +662,7 @@ absl::StatusOr<Payments::OrderResult> Payments::CancelOrder(const std::string& c
     const Decision decision =
         DecideOnReport(*order, report.status, ReportContext::kSellerCancel, report.decline_reason);
     if (!decision.to.has_value()) {
-      return Unavailable("PROVIDER_UNAVAILABLE",
+      return Unavailable(payment::v1::PROVIDER_UNAVAILABLE,
                          "the provider did not confirm the cancellation; retry with the same key");
     }
     if (*decision.to == OrderState::kCancelled) {
@@ -690,10 +695,11 @@ absl::StatusOr<Payments::OrderResult> Payments::CancelOrder(const std::string& c
   if (order->state == OrderState::kPaid) (void)Resume(**conn, *order, caller, std::nullopt);
   if (order->state == OrderState::kPaid || order->state == OrderState::kCredited) {
     return FailedPrecondition(
-        "ORDER_ALREADY_PAID",
+        payment::v1::ORDER_ALREADY_PAID,
         "the seller paid before the cancellation; the Qcash is being credited");
   }
-  return FailedPrecondition("ORDER_CLOSED", absl::StrCat("the order is ", StateName(order->state)));
+  return FailedPrecondition(payment::v1::ORDER_CLOSED,
+                            absl::StrCat("the order is ", StateName(order->state)));
 }
 
 absl::StatusOr<std::vector<Order>> Payments::ListOrders(const std::string& seller_id,
@@ -730,7 +736,7 @@ absl::StatusOr<Order> Payments::RetryCredit(const std::string& caller, const std
   if (*replay) return order;
   if (order->state != OrderState::kPaid) {
     return FailedPrecondition(
-        "ORDER_NOT_PAID",
+        payment::v1::ORDER_NOT_PAID,
         absl::StrCat("only a PAID order is credited; it is ", StateName(order->state)));
   }
   {
@@ -761,7 +767,7 @@ absl::StatusOr<std::optional<QsignRow>> Payments::AdmitQsign(PgConnection& conn,
   if (!row.ok()) return row.status();
   if (!row->has_value() && require_password) {
     QsignChecks()->Add({"not_set"});
-    return FailedPrecondition("QSIGN_PASSWORD_NOT_SET",
+    return FailedPrecondition(payment::v1::QSIGN_PASSWORD_NOT_SET,
                               "set a Q-sign password before paying with Qmoney or pending "
                               "settlement");
   }
@@ -824,11 +830,12 @@ absl::Status Payments::RecordQsignCheck(const std::string& seller_id, QsignRow r
     auto reread = LoadQsign(**conn, seller_id);
     if (!reread.ok()) return reread.status();
     if (!reread->has_value() || (*reread)->password_hash != row.password_hash) {
-      return Aborted("DATABASE_CONFLICT", "the Q-sign password changed meanwhile; retry");
+      return Aborted(common::v1::DATABASE_CONFLICT, "the Q-sign password changed meanwhile; retry");
     }
     row = std::move(**reread);
   }
-  return Aborted("DATABASE_CONFLICT", "the Q-sign password is checked concurrently; retry");
+  return Aborted(common::v1::DATABASE_CONFLICT,
+                 "the Q-sign password is checked concurrently; retry");
 }
 
 absl::Status Payments::CheckQsignPassword(const std::string& seller_id,
@@ -866,7 +873,7 @@ absl::StatusOr<bool> Payments::SetQsignPassword(const std::string& caller,
     if (!current.ok()) return current.status();
     if (current->has_value() && current_password.empty() &&
         !IsLocked((*current)->attempts, absl::Now())) {
-      return InvalidArgument("MISSING_QSIGN_PASSWORD",
+      return InvalidArgument(payment::v1::MISSING_QSIGN_PASSWORD,
                              "changing the Q-sign password needs the current one");
     }
     auto admitted = AdmitQsign(**conn, seller_id, /*require_password=*/false);
@@ -898,19 +905,19 @@ absl::StatusOr<bool> Payments::SetQsignPassword(const std::string& caller,
     auto stored = StoreQsignHash(**conn, seller_id, *hash, row->version);
     if (!stored.ok()) return stored.status();
     if (!*stored) {
-      return Aborted("DATABASE_CONFLICT", "the Q-sign password changed meanwhile; retry");
+      return Aborted(common::v1::DATABASE_CONFLICT, "the Q-sign password changed meanwhile; retry");
     }
   } else {
     auto created = CreateQsign(**conn, seller_id, *hash);
     if (!created.ok()) return created.status();
     if (!*created) {
       // Another call set the first password meanwhile: changing it needs that one now.
-      return Aborted("DATABASE_CONFLICT", "the password was set concurrently; retry");
+      return Aborted(common::v1::DATABASE_CONFLICT, "the password was set concurrently; retry");
     }
   }
   auto recorded = InsertRequestKey(**conn, caller, seller_id, idempotency_key, {"qsign", "", ""});
   if (!recorded.ok()) return recorded.status();
-  if (!*recorded) return Aborted("DATABASE_CONFLICT", "retry with the same key");
+  if (!*recorded) return Aborted(common::v1::DATABASE_CONFLICT, "retry with the same key");
   if (absl::Status s = tx->Commit(); !s.ok()) return s;
   QsignChecks()->Add({"ok"});
   Log(LogLevel::kInfo, "qsign_password_set",
@@ -942,16 +949,17 @@ absl::StatusOr<Payments::NotificationResult> Payments::HandleNotification(
   // section 7): a rejected delivery is counted and sampled in the log, never stored.
   Connector* connector = connectors_->ForProvider(provider);
   if (connector == nullptr) {
-    return Reject(provider, InvalidArgument("UNKNOWN_PROVIDER",
+    return Reject(provider, InvalidArgument(payment::v1::UNKNOWN_PROVIDER,
                                             "no provider of that name sends notifications here"));
   }
   if (headers.size() > kNotificationHeadersMax) {
-    return Reject(provider, InvalidArgument("HEADERS_TOO_LARGE",
+    return Reject(provider, InvalidArgument(payment::v1::HEADERS_TOO_LARGE,
                                             absl::StrCat("at most ", kNotificationHeadersMax,
                                                          " headers are accepted")));
   }
   if (body.size() > kNotificationBodyLengthMax) {
-    return Reject(provider, InvalidArgument("BODY_TOO_LARGE", "a notification is at most 64 KiB"));
+    return Reject(provider,
+                  InvalidArgument(payment::v1::BODY_TOO_LARGE, "a notification is at most 64 KiB"));
   }
   auto parsed = connector->ParseNotification(body, headers, absl::Now());
   if (!parsed.ok()) return Reject(provider, parsed.status());
@@ -972,7 +980,8 @@ absl::StatusOr<Payments::NotificationResult> Payments::HandleNotification(
   }
   if (!order.has_value()) {
     tx->Commit().IgnoreError();
-    return Reject(provider, NotFound("UNKNOWN_ORDER", "the notification names no order of ours"),
+    return Reject(provider,
+                  NotFound(payment::v1::UNKNOWN_ORDER, "the notification names no order of ours"),
                   order_id);
   }
   auto duplicate = CountDuplicate(**conn, provider, n.event_id);
@@ -984,9 +993,10 @@ absl::StatusOr<Payments::NotificationResult> Payments::HandleNotification(
   }
   absl::Status mismatch;
   if (order->provider != provider) {
-    mismatch = InvalidArgument("PROVIDER_MISMATCH", "the order is paid through another provider");
+    mismatch = InvalidArgument(payment::v1::PROVIDER_MISMATCH,
+                               "the order is paid through another provider");
   } else if (n.payment.amount_yen != order->amount_yen || n.payment.currency != "JPY") {
-    mismatch = InvalidArgument("AMOUNT_MISMATCH",
+    mismatch = InvalidArgument(payment::v1::AMOUNT_MISMATCH,
                                absl::StrCat("the order is for ", order->amount_yen, " JPY"));
   }
   if (!mismatch.ok()) {
@@ -1071,8 +1081,9 @@ void Payments::Reconcile(PgConnection& conn, const Order& order) {
                   actor, std::nullopt);
   if (moved.ok() && *moved) return;
   if (expired) {
-    (void)Backoff(conn, order,
-                  Unavailable("PROVIDER_UNAVAILABLE", "the provider did not confirm the expiry"));
+    (void)Backoff(
+        conn, order,
+        Unavailable(payment::v1::PROVIDER_UNAVAILABLE, "the provider did not confirm the expiry"));
     return;
   }
   (void)Reschedule(conn, order.order_id, order.state, NextLook(order, order.state, absl::Now()),

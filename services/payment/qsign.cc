@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/text.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 
 namespace qcash::payment {
 
@@ -15,7 +16,7 @@ absl::Status ValidateQsignPassword(absl::string_view password) {
   if (password.size() < kQsignPasswordLengthMin || password.size() > kQsignPasswordLengthMax ||
       !IsCleanText(password)) {
     return InvalidArgument(
-        "INVALID_QSIGN_PASSWORD",
+        payment::v1::INVALID_QSIGN_PASSWORD,
         absl::StrCat("the Q-sign password must be ", kQsignPasswordLengthMin, " to ",
                      kQsignPasswordLengthMax, " bytes of text without control characters"));
   }
@@ -30,7 +31,7 @@ absl::StatusOr<std::string> HashQsignPassword(absl::string_view password) {
   if (crypto_pwhash_str_alg(hash, password.data(), password.size(),
                             crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
                             crypto_pwhash_ALG_ARGON2ID13) != 0) {
-    return Internal("HASH_FAILED", "argon2id could not allocate its memory");
+    return Internal(payment::v1::HASH_FAILED, "argon2id could not allocate its memory");
   }
   return std::string(hash);
 }
@@ -73,16 +74,17 @@ QsignAttempts AfterRightPassword(const QsignAttempts& attempts) {
 
 absl::Status LockedStatus(absl::Time locked_until) {
   return FailedPrecondition(
-      "QSIGN_LOCKED",
+      payment::v1::QSIGN_LOCKED,
       absl::StrCat("Qmoney and pending settlement are locked after ", kQsignAttemptsMax,
                    " wrong Q-sign passwords until ",
                    absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", locked_until, absl::UTCTimeZone())));
 }
 
 absl::Status WrongPasswordStatus(const QsignAttempts& attempts) {
-  return PermissionDenied("WRONG_QSIGN_PASSWORD", absl::StrCat("wrong Q-sign password; ",
-                                                               kQsignAttemptsMax - attempts.failed,
-                                                               " attempts left before the lock"));
+  return PermissionDenied(
+      payment::v1::WRONG_QSIGN_PASSWORD,
+      absl::StrCat("wrong Q-sign password; ", kQsignAttemptsMax - attempts.failed,
+                   " attempts left before the lock"));
 }
 
 absl::Status ThrottleStatus(const QsignWindow& window, absl::Time now,
@@ -90,7 +92,7 @@ absl::Status ThrottleStatus(const QsignWindow& window, absl::Time now,
   if (window.checks <= policy.checks_max) return absl::OkStatus();
   const absl::Duration left = std::max(window.start + policy.window - now, absl::Seconds(1));
   return WithRetryAfter(
-      Error(absl::StatusCode::kResourceExhausted, "QSIGN_RATE_LIMITED",
+      Error(absl::StatusCode::kResourceExhausted, payment::v1::QSIGN_RATE_LIMITED,
             absl::StrCat("at most ", policy.checks_max, " Q-sign password checks per ",
                          absl::FormatDuration(policy.window), "; retry later")),
       left);
@@ -107,9 +109,9 @@ absl::StatusOr<QsignHashSlots::Slot> QsignHashSlots::Acquire() {
   MutexLock lock(&mu_);
   if (!freed_.WaitFor(&mu_, wait_,
                       [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return SlotFree(); })) {
-    return WithRetryAfter(
-        Unavailable("QSIGN_BUSY", "too many Q-sign passwords are being checked; retry shortly"),
-        retry_after_);
+    return WithRetryAfter(Unavailable(payment::v1::QSIGN_BUSY,
+                                      "too many Q-sign passwords are being checked; retry shortly"),
+                          retry_after_);
   }
   ++in_use_;
   return Slot(this);

@@ -16,18 +16,18 @@ constexpr size_t kSecretsFileLinesMax = 1000;
 absl::StatusOr<ProviderSecrets> ReadSecretsFile(const std::string& path) {
   ProviderSecrets secrets;
   std::ifstream in(path);
-  if (!in) return InvalidArgument("INVALID_CONFIG", absl::StrCat("cannot read ", path));
+  if (!in) return InvalidArgument(common::v1::INVALID_CONFIG, absl::StrCat("cannot read ", path));
   std::string line;
   for (size_t number = 1; std::getline(in, line); ++number) {
     if (number > kSecretsFileLinesMax) {
-      return InvalidArgument("INVALID_CONFIG", absl::StrCat(path, " has too many lines"));
+      return InvalidArgument(common::v1::INVALID_CONFIG, absl::StrCat(path, " has too many lines"));
     }
     const absl::string_view text = absl::StripAsciiWhitespace(line);
     if (text.empty() || text[0] == '#') continue;
     const size_t eq = text.find('=');
     if (eq == absl::string_view::npos || eq == 0) {
       // The line may hold a secret: name only its number.
-      return InvalidArgument("INVALID_CONFIG",
+      return InvalidArgument(common::v1::INVALID_CONFIG,
                              absl::StrCat(path, ":", number, " is not provider=secret"));
     }
     secrets[std::string(absl::StripAsciiWhitespace(text.substr(0, eq)))] =
@@ -80,13 +80,13 @@ absl::StatusOr<ProviderSecrets> LoadProviderSecrets(const std::vector<std::strin
       if (it != from_file.end()) secret = it->second;
     }
     if (secret.empty()) {
-      return InvalidArgument("INVALID_CONFIG",
+      return InvalidArgument(common::v1::INVALID_CONFIG,
                              absl::StrCat("no secret for provider ", provider, ": set ", variable,
                                           ", or put it in QCASH_PAYMENT_WEBHOOK_SECRETS_DIR or "
                                           "QCASH_PAYMENT_SECRETS_FILE"));
     }
     if (secret.size() < kSecretLengthMin || secret.size() > kSecretLengthMax) {
-      return InvalidArgument("INVALID_CONFIG",
+      return InvalidArgument(common::v1::INVALID_CONFIG,
                              absl::StrCat("the secret of provider ", provider, " must be ",
                                           kSecretLengthMin, "..", kSecretLengthMax, " bytes"));
     }

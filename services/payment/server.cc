@@ -8,6 +8,8 @@
 #include "common/server.h"
 #include "common/service_call.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
+#include "services/payment/enums.h"
 #include "services/payment/policy.h"
 
 namespace qcash::payment {
@@ -23,7 +25,7 @@ grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kD
 
 absl::StatusOr<int> PageSize(int32_t requested, int fallback) {
   if (requested < 0 || requested > kPageMax) {
-    return InvalidArgument("INVALID_PAGE_SIZE",
+    return InvalidArgument(pb::INVALID_PAGE_SIZE,
                            absl::StrCat("page_size must be in [0, ", kPageMax, "]"));
   }
   return requested == 0 ? fallback : requested;
@@ -76,11 +78,11 @@ grpc::ServerUnaryReactor* Run(const Gate& gate, grpc::CallbackServerContext* con
 void FillOrder(const Order& order, pb::ChargeOrder* out) {
   out->set_order_id(order.order_id);
   out->set_seller_id(order.seller_id);
-  out->set_denomination(static_cast<pb::Denomination>(order.amount_yen));
+  out->set_denomination(DenominationOf(order.amount_yen));
   out->set_amount_yen(order.amount_yen);
-  out->set_method(static_cast<pb::PaymentMethod>(order.method));
-  out->set_family(static_cast<pb::PaymentFamily>(order.family));
-  out->set_state(static_cast<pb::OrderState>(order.state));
+  out->set_method(ToProto(order.method));
+  out->set_family(ToProto(order.family));
+  out->set_state(ToProto(order.state));
   out->set_failure_reason(order.failure_reason);
   SetTimestampIfAny(order.created_at, out->mutable_created_at());
   SetTimestampIfAny(order.deadline, out->mutable_deadline());
@@ -115,19 +117,19 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOptions(
                if (!options.ok()) return options.status();
                for (int64_t yen : kDenominationsYen) {
                  pb::DenominationOption* d = response->add_denominations();
-                 d->set_denomination(static_cast<pb::Denomination>(yen));
+                 d->set_denomination(DenominationOf(yen));
                  d->set_price_yen(yen);
                  d->set_label(DenominationLabel(yen));
                }
                for (const Payments::MethodAvailability& m : options->methods) {
                  pb::MethodOption* out = response->add_methods();
-                 out->set_method(static_cast<pb::PaymentMethod>(m.info->method));
-                 out->set_family(static_cast<pb::PaymentFamily>(m.info->family));
+                 out->set_method(ToProto(m.info->method));
+                 out->set_family(ToProto(m.info->family));
                  out->set_label(std::string(m.info->label));
                  out->set_available(m.available);
                  out->set_unavailable_reason(m.unavailable_reason);
                  for (int64_t yen : m.denominations_yen) {
-                   out->add_available_denominations(static_cast<pb::Denomination>(yen));
+                   out->add_available_denominations(DenominationOf(yen));
                  }
                  out->set_funds_balance_yen(m.funds_balance_yen);
                }
@@ -146,7 +148,10 @@ grpc::ServerUnaryReactor* PaymentServer::CreateChargeOrder(
                create.caller = caller;
                create.idempotency_key = request->idempotency_key();
                create.denomination_yen = request->denomination();
-               create.method_code = request->method();
+               // An unknown number stays as sent, for UNKNOWN_PAYMENT_METHOD to name it.
+               const std::optional<Method> method = FromProto(request->method());
+               create.method_code =
+                   method.has_value() ? static_cast<int64_t>(*method) : int64_t{request->method()};
                create.payment_token = request->payment_token();
                create.qsign_password = request->qsign_password();
                auto result = payments_->CreateOrder(create);
@@ -168,8 +173,8 @@ grpc::ServerUnaryReactor* PaymentServer::GetChargeOrder(grpc::CallbackServerCont
                FillOrder(view->order, out);
                for (const Transition& t : view->transitions) {
                  pb::Transition* tr = out->add_transitions();
-                 if (t.from.has_value()) tr->set_from(static_cast<pb::OrderState>(*t.from));
-                 tr->set_to(static_cast<pb::OrderState>(t.to));
+                 if (t.from.has_value()) tr->set_from(ToProto(*t.from));
+                 tr->set_to(ToProto(t.to));
                  tr->set_actor(t.actor);
                  tr->set_reason(t.reason);
                  SetTimestampIfAny(t.at, tr->mutable_at());
@@ -217,14 +222,15 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOrders(
         if (!after.ok()) return after.status();
         std::vector<int16_t> states;
         if (request->states_size() > 7) {
-          return InvalidArgument("INVALID_ORDER_STATE", "at most the seven states");
+          return InvalidArgument(pb::INVALID_ORDER_STATE, "at most the seven states");
         }
         for (int state : request->states()) {
-          if (!IsOrderState(state)) {
-            return InvalidArgument("INVALID_ORDER_STATE",
+          const std::optional<OrderState> known = FromProto(static_cast<pb::OrderState>(state));
+          if (!known.has_value()) {
+            return InvalidArgument(pb::INVALID_ORDER_STATE,
                                    absl::StrCat("unknown order state ", state));
           }
-          states.push_back(static_cast<int16_t>(state));
+          states.push_back(static_cast<int16_t>(*known));
         }
         auto orders = payments_->ListOrders(request->seller_id(), *after, states, *page_size + 1);
         if (!orders.ok()) return orders.status();
@@ -288,7 +294,7 @@ grpc::ServerUnaryReactor* PaymentServer::ListStuckOrders(grpc::CallbackServerCon
         auto after = DecodePageToken(request->page_token());
         if (!after.ok()) return after.status();
         if (request->min_age_seconds() < 0 || request->min_age_seconds() > 86'400 * 365) {
-          return InvalidArgument("INVALID_MIN_AGE", "min_age_seconds must be in [0, one year]");
+          return InvalidArgument(pb::INVALID_MIN_AGE, "min_age_seconds must be in [0, one year]");
         }
         const int64_t min_age_s =
             request->min_age_seconds() == 0 ? kStuckMinAgeDefaultS : request->min_age_seconds();

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 
 namespace qcash::payment {
 namespace {
@@ -61,12 +62,12 @@ absl::Status VerifySignature(absl::string_view secret,
   if (timestamp.empty() || timestamp.size() > kTimestampDigitsMax ||
       !std::all_of(timestamp.begin(), timestamp.end(), absl::ascii_isdigit) ||
       !absl::SimpleAtoi(timestamp, &timestamp_s)) {
-    return Unauthenticated("MISSING_SIGNATURE",
+    return Unauthenticated(payment::v1::MISSING_SIGNATURE,
                            absl::StrCat(kTimestampHeader, " must be unix seconds"));
   }
   if (!absl::StartsWith(signature, kVersionPrefix) ||
       signature.size() != kVersionPrefix.size() + crypto_auth_hmacsha256_BYTES * 2) {
-    return Unauthenticated("MISSING_SIGNATURE",
+    return Unauthenticated(payment::v1::MISSING_SIGNATURE,
                            absl::StrCat(kSignatureHeader, " must be v1=<64 hex digits>"));
   }
   unsigned char given[crypto_auth_hmacsha256_BYTES];
@@ -75,20 +76,20 @@ absl::Status VerifySignature(absl::string_view secret,
   if (sodium_hex2bin(given, sizeof(given), hex.data(), hex.size(), nullptr, &given_length,
                      nullptr) != 0 ||
       given_length != sizeof(given)) {
-    return Unauthenticated("MISSING_SIGNATURE",
+    return Unauthenticated(payment::v1::MISSING_SIGNATURE,
                            absl::StrCat(kSignatureHeader, " must be v1=<64 hex digits>"));
   }
   unsigned char expected[crypto_auth_hmacsha256_BYTES];
   Mac(secret, timestamp, body, expected);
   if (sodium_memcmp(given, expected, sizeof(expected)) != 0) {
-    return Unauthenticated("INVALID_SIGNATURE", "the signature does not match the body");
+    return Unauthenticated(payment::v1::INVALID_SIGNATURE, "the signature does not match the body");
   }
   // P7: bounded clock skew, checked only on an authentic message so that the answer says
   // nothing about the timing to a forger.
   const absl::Duration age = now - absl::FromUnixSeconds(timestamp_s);
   if (absl::AbsDuration(age) > skew) {
     return Unauthenticated(
-        "STALE_TIMESTAMP",
+        payment::v1::STALE_TIMESTAMP,
         absl::StrCat("the signed timestamp is ", absl::FormatDuration(age), " from now; at most ",
                      absl::FormatDuration(skew), " is accepted"));
   }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 
 namespace qcash::payment {
 namespace {
@@ -270,7 +271,8 @@ Transaction::~Transaction() {
 }
 
 absl::Status Transaction::Commit() {
-  if (conn_ == nullptr) return Internal("TRANSACTION_CLOSED", "commit of a closed transaction");
+  if (conn_ == nullptr)
+    return Internal(payment::v1::TRANSACTION_CLOSED, "commit of a closed transaction");
   PgConnection* conn = conn_;
   conn_ = nullptr;
   absl::Status status = conn->ExecScript("COMMIT");

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 #include "services/payment/order.h"
 
 namespace qcash::payment {
@@ -15,10 +16,10 @@ namespace wpb = ::qcash::wallet::v1;
 absl::Status Normalize(const absl::Status& status) {
   if (IsDefinitiveRefusal(status) || status.code() == absl::StatusCode::kPermissionDenied ||
       status.code() == absl::StatusCode::kUnauthenticated) {
-    return status;
+    return Relay(status, ::qcash::payment::v1::WALLET_REFUSED);
   }
   const std::string reason = ReasonOf(status);
-  return Unavailable("WALLET_UNAVAILABLE",
+  return Unavailable(payment::v1::WALLET_UNAVAILABLE,
                      absl::StrCat("the wallet did not answer: ", status.message(),
                                   reason.empty() ? "" : absl::StrCat(" (", reason, ")")));
 }

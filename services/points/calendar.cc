@@ -3,13 +3,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status.h"
+#include "qcash/points/v1/error_reason.pb.h"
 
 namespace qcash::points {
 
 absl::StatusOr<Calendar> Calendar::Load() {
   absl::TimeZone zone;
   if (!absl::LoadTimeZone(kPointsTimeZone, &zone)) {
-    return Internal("TIME_ZONE_DATA_MISSING",
+    return Internal(points::v1::TIME_ZONE_DATA_MISSING,
                     absl::StrCat("cannot load the time zone ", kPointsTimeZone,
                                  "; install the zone data (Debian package tzdata)"));
   }
@@ -52,7 +53,7 @@ absl::CivilMonth MonthFromNumber(int64_t number) {
 absl::StatusOr<absl::CivilMonth> MakeMonth(int64_t year, int64_t month) {
   if (year < kEarliestDay.year() || year > kLatestDay.year() || month < 1 || month > 12) {
     return InvalidArgument(
-        "INVALID_MONTH",
+        points::v1::INVALID_MONTH,
         absl::StrCat("a month needs a year in ", kEarliestDay.year(), "..", kLatestDay.year(),
                      " and a month in 1..12, got ", year, "-", month));
   }
@@ -68,7 +69,7 @@ absl::StatusOr<absl::CivilDay> MakeDay(int64_t year, int64_t month, int64_t day,
                              static_cast<int>(in_bounds ? day : 1));
   if (!in_bounds || civil.month() != month || civil.day() != day || civil < kEarliestDay) {
     return InvalidArgument(
-        "INVALID_DATE_RANGE",
+        points::v1::INVALID_DATE_RANGE,
         absl::StrCat("`", what, "` is not a date between ", absl::FormatCivilTime(kEarliestDay),
                      " and ", absl::FormatCivilTime(kLatestDay), ": ", year, "-", month, "-", day));
   }
@@ -81,25 +82,25 @@ DayRange DaysOfMonth(absl::CivilMonth month) {
 
 absl::Status CheckViewRange(View view, const DayRange& days) {
   if (days.from > days.to) {
-    return InvalidArgument("INVALID_DATE_RANGE",
+    return InvalidArgument(points::v1::INVALID_DATE_RANGE,
                            absl::StrCat("the range starts (", absl::FormatCivilTime(days.from),
                                         ") after it ends (", absl::FormatCivilTime(days.to), ")"));
   }
   if (days.to - days.from + 1 > kDateRangeDaysMax) {
-    return InvalidArgument("INVALID_DATE_RANGE",
+    return InvalidArgument(points::v1::INVALID_DATE_RANGE,
                            absl::StrCat("a range spans at most ", kDateRangeDaysMax, " days"));
   }
   // S5: the two views never share a date, so a range is answered whole by one view or not at
   // all; mixing old and new scoring in one answer would mislead.
   if (view == View::kCurrent && days.from < kRuleChangeDay) {
     return InvalidArgument(
-        "USE_PAST_SERVICE_POINTS_VIEW",
+        points::v1::USE_PAST_SERVICE_POINTS_VIEW,
         "the scoring rules changed on 2019-07-01: this view answers dates from 2019-07-01; "
         "dates up to 2019-06-30 are in the past service points view (过去的服务积分)");
   }
   if (view == View::kPast && days.to >= kRuleChangeDay) {
     return InvalidArgument(
-        "USE_CURRENT_SERVICE_POINTS_VIEW",
+        points::v1::USE_CURRENT_SERVICE_POINTS_VIEW,
         "the scoring rules changed on 2019-07-01: the past service points view (过去的服务积分) "
         "answers dates up to 2019-06-30; dates from 2019-07-01 are in the current service "
         "points views");

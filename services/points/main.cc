@@ -49,7 +49,8 @@ absl::Status Run() {
   qcash::points::Points::Options options;
   options.database_url = EnvString("QCASH_POINTS_DATABASE_URL", "");
   if (options.database_url.empty()) {
-    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_POINTS_DATABASE_URL is required");
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "QCASH_POINTS_DATABASE_URL is required");
   }
   const std::string wallet_target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051");
   auto threads = EnvInt("QCASH_POINTS_THREADS", 16, 1, 256);
@@ -64,7 +65,7 @@ absl::Status Run() {
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
   if (!failpoint.empty() && failpoint != kFailpointExitAfterCredit) {
     return qcash::InvalidArgument(
-        "INVALID_CONFIG",
+        qcash::common::v1::INVALID_CONFIG,
         absl::StrCat("QCASH_POINTS_FAILPOINT=", failpoint,
                      " is unknown (the only one: ", kFailpointExitAfterCredit, ")"));
   }
@@ -83,7 +84,7 @@ absl::Status Run() {
   // The test switches change what time it is and crash the process on purpose: never with
   // real credentials.
   if ((*test_clock || !failpoint.empty()) && !transport.insecure_dev) {
-    return qcash::InvalidArgument("INVALID_CONFIG",
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
                                   "QCASH_POINTS_TEST_CLOCK and QCASH_POINTS_FAILPOINT are for "
                                   "development and tests only (QCASH_INSECURE_DEV=1)");
   }

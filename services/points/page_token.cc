@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/points/v1/error_reason.pb.h"
 #include "services/points/rules.h"
 
 namespace qcash::points {
@@ -25,7 +26,8 @@ absl::StatusOr<std::string> DecodeProductPageToken(absl::string_view token) {
       // Only the exact text issued: the decoder skips whitespace inside the token
       // (fuzz/page_token_fuzz.cc found such tokens accepted).
       EncodeProductPageToken(text.substr(kPrefix.size())) != token) {
-    return InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued");
+    return InvalidArgument(points::v1::INVALID_PAGE_TOKEN,
+                           "page_token is not one this service issued");
   }
   return text.substr(kPrefix.size());
 }

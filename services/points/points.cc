@@ -11,6 +11,8 @@
 #include "common/metrics.h"
 #include "common/migrate.h"
 #include "common/status.h"
+#include "qcash/points/v1/error_reason.pb.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 #include "services/points/page_token.h"
 
 namespace qcash::points {
@@ -23,19 +25,18 @@ namespace {
 // A decision lost a race with a concurrent request (its insert found a row committed
 // meanwhile): decide again, at most this many times.
 constexpr int kDecideAttemptsMax = 3;
-constexpr absl::string_view kDecideAgain = "DECIDE_AGAIN";
 
 absl::Status CheckFilter(const ProductFilter& filter) {
   if (!filter.product_no.empty() && !IsPrintableAscii(filter.product_no, kProductNoLengthMax)) {
-    return InvalidArgument("INVALID_FILTER",
+    return InvalidArgument(v1::INVALID_FILTER,
                            "the product_no filter must be at most 64 printable ASCII characters");
   }
   if (!IsCleanText(filter.category, kCategoryLengthMax)) {
-    return InvalidArgument("INVALID_FILTER",
+    return InvalidArgument(v1::INVALID_FILTER,
                            "the category filter must be at most 128 bytes of UTF-8 text");
   }
   if (!IsCleanText(filter.product_name_contains, kProductNameLengthMax)) {
-    return InvalidArgument("INVALID_FILTER",
+    return InvalidArgument(v1::INVALID_FILTER,
                            "the product name filter must be at most 256 bytes of UTF-8 text");
   }
   return absl::OkStatus();
@@ -44,22 +45,21 @@ absl::Status CheckFilter(const ProductFilter& filter) {
 // What the seller gets when the wallet refused a conversion: the wallet's own reason where
 // the seller can act on it, otherwise an internal error (a bug or a misconfiguration of ours).
 absl::Status SellerFacingRefusal(const absl::Status& wallet_status) {
-  const std::string reason = ReasonOf(wallet_status);
-  if (reason == "WALLET_CLOSED") {
-    return FailedPrecondition("WALLET_CLOSED",
+  if (ReasonIs(wallet_status, wallet::v1::WALLET_CLOSED)) {
+    return FailedPrecondition(v1::WALLET_CLOSED,
                               "the shop's wallet is closed (W5): nothing was converted");
   }
-  if (reason == "BALANCE_LIMIT_EXCEEDED") {
-    return FailedPrecondition("BALANCE_LIMIT_EXCEEDED",
+  if (ReasonIs(wallet_status, wallet::v1::BALANCE_LIMIT_EXCEEDED)) {
+    return FailedPrecondition(v1::BALANCE_LIMIT_EXCEEDED,
                               "the wallet cannot take this credit: nothing was converted");
   }
-  if (reason == "WALLET_NOT_FOUND") {
-    return NotFound("WALLET_NOT_FOUND",
+  if (ReasonIs(wallet_status, wallet::v1::WALLET_NOT_FOUND)) {
+    return NotFound(v1::WALLET_NOT_FOUND,
                     "the seller has no Qcash wallet yet: nothing was converted; open the "
                     "wallet and convert again within the window");
   }
-  return Internal("WALLET_REJECTED", absl::StrCat("the wallet refused the conversion credit: ",
-                                                  wallet_status.ToString()));
+  return Internal(v1::WALLET_REJECTED, absl::StrCat("the wallet refused the conversion credit: ",
+                                                    wallet_status.ToString()));
 }
 
 void Rollback(PgConnection& conn) { (void)conn.ResetToIdle(); }
@@ -125,10 +125,10 @@ void Points::Stop() {
 
 absl::StatusOr<std::vector<bool>> Points::RecordEvents(const std::string& caller,
                                                        const std::vector<PointEvent>& events) {
-  if (events.empty()) return InvalidArgument("NO_EVENTS", "events must not be empty");
+  if (events.empty()) return InvalidArgument(v1::NO_EVENTS, "events must not be empty");
   if (events.size() > kEventsPerCallMax) {
     return InvalidArgument(
-        "TOO_MANY_EVENTS",
+        v1::TOO_MANY_EVENTS,
         absl::StrCat("at most ", kEventsPerCallMax, " events per call, got ", events.size()));
   }
   const absl::Time now = clock_->Now();
@@ -136,7 +136,7 @@ absl::StatusOr<std::vector<bool>> Points::RecordEvents(const std::string& caller
   hashes.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     if (absl::Status s = ValidateEvent(events[i], now); !s.ok()) {
-      return Error(s.code(), ReasonOf(s), absl::StrCat("events[", i, "]: ", s.message()));
+      return WithMessage(s, absl::StrCat("events[", i, "]: ", s.message()));
     }
     hashes.push_back(EventHash(events[i]));
   }
@@ -151,7 +151,7 @@ absl::StatusOr<std::vector<bool>> Points::RecordEvents(const std::string& caller
       unique.push_back(&events[i]);
       unique_hashes.push_back(hashes[i]);
     } else if (unique_hashes[it->second] != hashes[i]) {
-      return InvalidArgument("EVENT_ID_REUSED",
+      return InvalidArgument(v1::EVENT_ID_REUSED,
                              absl::StrCat("events[", i, "]: event id '", events[i].event_id,
                                           "' appears earlier in this call with different "
                                           "content"));
@@ -184,7 +184,7 @@ absl::StatusOr<MonthSummary> Points::GetSummary(const std::string& seller_id,
   MonthSummary summary;
   summary.month = month.value_or(current);
   if (summary.month > current) {
-    return InvalidArgument("MONTH_IN_FUTURE",
+    return InvalidArgument(v1::MONTH_IN_FUTURE,
                            absl::StrCat(FormatMonth(summary.month),
                                         " has not begun (now: ", FormatMonth(current), " JST)"));
   }
@@ -230,7 +230,7 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
     ConversionRecord record = **by_key;
     if (record.request_hash != request_hash) {
       Rollback(conn);
-      return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
+      return InvalidArgument(v1::IDEMPOTENCY_KEY_REUSED,
                              "this idempotency_key was used for a different conversion request");
     }
     if (record.state == ConversionState::kCompleted) {
@@ -250,7 +250,7 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
     if (!claimed.ok()) return claimed.status();
     if (auto committed = conn.Exec("COMMIT"); !committed.ok()) return committed.status();
     if (!*claimed) {
-      return Aborted("CONVERSION_IN_PROGRESS",
+      return Aborted(v1::CONVERSION_IN_PROGRESS,
                      "this conversion is being processed; retry with the same key shortly");
     }
     return Decision{std::move(record), /*drive=*/true, /*replayed=*/true};
@@ -270,13 +270,13 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
       case ConversionState::kCompleted:
         Rollback(conn);
         return FailedPrecondition(
-            "ALREADY_CONVERTED",
+            v1::ALREADY_CONVERTED,
             absl::StrCat("the points of ", FormatMonth(*target), " were already converted (",
                          record.converted_points, " points, conversion ", record.conversion_id,
                          "); 本月可以转换的积分 is 0"));
       case ConversionState::kPending:
         Rollback(conn);
-        return Aborted("CONVERSION_IN_PROGRESS",
+        return Aborted(v1::CONVERSION_IN_PROGRESS,
                        absl::StrCat("the conversion of ", FormatMonth(*target),
                                     " is being processed; retry shortly"));
       case ConversionState::kFailed: {
@@ -290,14 +290,14 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
         if (!claimed.ok()) return claimed.status();
         if (auto committed = conn.Exec("COMMIT"); !committed.ok()) return committed.status();
         if (!*claimed) {
-          return Aborted("CONVERSION_IN_PROGRESS",
+          return Aborted(v1::CONVERSION_IN_PROGRESS,
                          "this conversion is being processed; retry shortly");
         }
         return Decision{std::move(record), /*drive=*/true, /*replayed=*/false};
       }
       default:
         Rollback(conn);
-        return Internal("UNKNOWN_CONVERSION_STATE", "a conversion row has an unknown state");
+        return Internal(v1::UNKNOWN_CONVERSION_STATE, "a conversion row has an unknown state");
     }
   }
 
@@ -307,7 +307,7 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
   if (converted == 0) {
     Rollback(conn);
     return FailedPrecondition(
-        "POINTS_BELOW_MINIMUM",
+        v1::POINTS_BELOW_MINIMUM,
         absl::StrCat("the service points of ", FormatMonth(*target), " total ", totals->total,
                      "; at least 100 are needed to convert (S3)"));
   }
@@ -327,13 +327,13 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
   if (record.converted_points % kConversionUnitPoints != 0 || record.leftover_points() < 0 ||
       record.leftover_points() >= kConversionUnitPoints) {
     Rollback(conn);
-    return Internal("CONVERSION_INVARIANT", "a conversion amount broke S3; nothing recorded");
+    return Internal(v1::CONVERSION_INVARIANT, "a conversion amount broke S3; nothing recorded");
   }
   auto inserted = InsertIntent(conn, record, options_.conversion_lease);
   if (!inserted.ok()) return inserted.status();
   if (!*inserted) {
     Rollback(conn);
-    return Aborted(kDecideAgain, "a concurrent request recorded this conversion first");
+    return Aborted(v1::DECIDE_AGAIN, "a concurrent request recorded this conversion first");
   }
   if (auto committed = conn.Exec("COMMIT"); !committed.ok()) return committed.status();
   return Decision{std::move(record), /*drive=*/true, /*replayed=*/false};
@@ -351,9 +351,11 @@ absl::StatusOr<ConvertResult> Points::Convert(const ConvertRequest& request) {
       decision = Decide(**conn, request, request_hash);
     }  // the connection goes back before the wallet call: no transaction spans it
     if (!decision.ok()) {
-      const std::string reason = ReasonOf(decision.status());
       // Lost a race on the insert (our marker, or a unique key on the take-over): again.
-      if (reason == kDecideAgain || reason == "UNIQUE_VIOLATION") continue;
+      if (ReasonIs(decision.status(), v1::DECIDE_AGAIN) ||
+          ReasonIs(decision.status(), common::v1::UNIQUE_VIOLATION)) {
+        continue;
+      }
       return decision.status();
     }
     if (!decision->drive) return ConvertResult{std::move(decision->record), decision->replayed};
@@ -361,7 +363,7 @@ absl::StatusOr<ConvertResult> Points::Convert(const ConvertRequest& request) {
     if (!driven.ok()) return driven.status();
     return ConvertResult{std::move(*driven), decision->replayed};
   }
-  return Aborted("CONVERSION_IN_PROGRESS", "concurrent requests for this conversion; retry");
+  return Aborted(v1::CONVERSION_IN_PROGRESS, "concurrent requests for this conversion; retry");
 }
 
 absl::StatusOr<ConversionRecord> Points::Drive(ConversionRecord intent, absl::string_view driver) {
@@ -423,7 +425,7 @@ absl::StatusOr<ConversionRecord> Points::Drive(ConversionRecord intent, absl::st
       {{"seller_id", intent.seller_id},
        {"conversion_id", intent.conversion_id},
        {"error", refused.ToString()}});
-  return Unavailable("WALLET_UNAVAILABLE",
+  return Unavailable(v1::WALLET_UNAVAILABLE,
                      "the wallet did not confirm the credit; the conversion is recorded and "
                      "will complete: retry with the same key");
 }
@@ -491,7 +493,7 @@ absl::StatusOr<DayRange> Points::ResolvePeriod(View view, const PeriodQuery& per
   } else if (view == View::kCurrent) {
     days = DaysOfMonth(calendar_.MonthOf(clock_->Now()));
   } else {
-    return InvalidArgument("PERIOD_REQUIRED",
+    return InvalidArgument(v1::PERIOD_REQUIRED,
                            "the past service points view (过去的服务积分) needs a month or a date "
                            "range up to 2019-06-30");
   }
@@ -504,7 +506,7 @@ absl::StatusOr<ProductPage> Points::ListProducts(View view, const ProductQuery& 
   if (absl::Status s = CheckFilter(query.filter); !s.ok()) return s;
   if (query.page_size < 0 || query.page_size > kPageSizeMax) {
     return InvalidArgument(
-        "INVALID_PAGE_SIZE",
+        v1::INVALID_PAGE_SIZE,
         absl::StrCat("page_size must be 0 (default ", kPageSizeDefault, ") to ", kPageSizeMax));
   }
   const int page_size = query.page_size == 0 ? kPageSizeDefault : query.page_size;
@@ -532,7 +534,7 @@ absl::StatusOr<ShippingDetail> Points::GetShippingDetail(const std::string& sell
                                                          const PeriodQuery& period) {
   if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
   if (!IsPrintableAscii(product_no, kProductNoLengthMax)) {
-    return InvalidArgument("INVALID_PRODUCT",
+    return InvalidArgument(v1::INVALID_PRODUCT,
                            "product_no must be 1 to 64 printable ASCII characters");
   }
   auto days = ResolvePeriod(View::kCurrent, period);
@@ -555,7 +557,7 @@ absl::StatusOr<ShippingDetail> Points::GetShippingDetail(const std::string& sell
     for (const ShippingBucket& b : *buckets) {
       if (b.sale_type != static_cast<int16_t>(type)) continue;
       if (b.day_index < 0 || b.day_index >= static_cast<int64_t>(day_starts.size())) {
-        return Internal("DAY_OUT_OF_RANGE", "an event fell outside the queried days");
+        return Internal(v1::DAY_OUT_OF_RANGE, "an event fell outside the queried days");
       }
       per.points += b.points;
       per.events += b.events;

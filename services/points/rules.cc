@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
 #include "common/status.h"
+#include "qcash/points/v1/error_reason.pb.h"
 #include "services/points/calendar.h"
 
 namespace qcash::points {
@@ -19,21 +20,21 @@ bool IsCleanText(absl::string_view text, size_t length_max) {
 
 absl::Status ValidateEvent(const PointEvent& event, absl::Time now) {
   if (!IsPrintableAscii(event.event_id, kEventIdLengthMax)) {
-    return InvalidArgument("INVALID_EVENT_ID",
+    return InvalidArgument(points::v1::INVALID_EVENT_ID,
                            "event_id must be 1 to 128 printable ASCII characters");
   }
   if (absl::Status s = CheckSellerId(event.seller_id); !s.ok()) return s;
   if (!IsPrintableAscii(event.product_no, kProductNoLengthMax)) {
-    return InvalidArgument("INVALID_PRODUCT",
+    return InvalidArgument(points::v1::INVALID_PRODUCT,
                            "product_no must be 1 to 64 printable ASCII characters");
   }
   if (event.product_name.empty() || !IsCleanText(event.product_name, kProductNameLengthMax)) {
-    return InvalidArgument("INVALID_PRODUCT",
+    return InvalidArgument(points::v1::INVALID_PRODUCT,
                            "product_name must be 1 to 256 bytes of UTF-8 without control "
                            "characters");
   }
   if (event.category.empty() || !IsCleanText(event.category, kCategoryLengthMax)) {
-    return InvalidArgument("INVALID_PRODUCT",
+    return InvalidArgument(points::v1::INVALID_PRODUCT,
                            "category must be 1 to 128 bytes of UTF-8 without control "
                            "characters");
   }
@@ -41,25 +42,29 @@ absl::Status ValidateEvent(const PointEvent& event, absl::Time now) {
   if (event.component != static_cast<int16_t>(Component::kShipping) &&
       event.component != static_cast<int16_t>(Component::kClaim) &&
       event.component != static_cast<int16_t>(Component::kReview)) {
-    return InvalidArgument("INVALID_COMPONENT", "component must be SHIPPING, CLAIM or REVIEW");
+    return InvalidArgument(points::v1::INVALID_COMPONENT,
+                           "component must be SHIPPING, CLAIM or REVIEW");
   }
   // S4: every event says how the product was sold, so the shipping split is complete.
   if (event.sale_type != static_cast<int16_t>(SaleType::kGeneral) &&
       event.sale_type != static_cast<int16_t>(SaleType::kReservation)) {
-    return InvalidArgument("INVALID_SALE_TYPE", "sale_type must be GENERAL or RESERVATION");
+    return InvalidArgument(points::v1::INVALID_SALE_TYPE,
+                           "sale_type must be GENERAL or RESERVATION");
   }
   // S1: negative points are legitimate (claims); zero carries no information.
   if (event.points == 0 || event.points > kEventPointsMax || event.points < -kEventPointsMax) {
-    return InvalidArgument("INVALID_POINTS", absl::StrCat("points must be non-zero and within +-",
-                                                          kEventPointsMax, ", got ", event.points));
+    return InvalidArgument(points::v1::INVALID_POINTS,
+                           absl::StrCat("points must be non-zero and within +-", kEventPointsMax,
+                                        ", got ", event.points));
   }
   const absl::Time earliest = absl::FromCivil(absl::CivilSecond(kEarliestDay), absl::UTCTimeZone());
   if (event.occurred_at < earliest || event.occurred_at == absl::InfiniteFuture()) {
-    return InvalidArgument("INVALID_OCCURRED_AT", "occurred_at must be set, from 2010-01-01");
+    return InvalidArgument(points::v1::INVALID_OCCURRED_AT,
+                           "occurred_at must be set, from 2010-01-01");
   }
   if (event.occurred_at > now + kEventFutureTolerance) {
     return InvalidArgument(
-        "OCCURRED_AT_IN_FUTURE",
+        points::v1::OCCURRED_AT_IN_FUTURE,
         absl::StrCat("occurred_at ", absl::FormatTime(event.occurred_at),
                      " is later than the service's clock (", absl::FormatTime(now), ") allows"));
   }
@@ -91,7 +96,7 @@ absl::StatusOr<absl::CivilMonth> ConvertibleMonth(absl::CivilMonth current,
   if (!requested.has_value() || *requested == convertible) return convertible;
   const absl::CivilMonth window = *requested + 1;
   return FailedPrecondition(
-      "OUTSIDE_CONVERSION_WINDOW",
+      points::v1::OUTSIDE_CONVERSION_WINDOW,
       absl::StrCat("the points of ", FormatMonth(*requested), " can be converted only during ",
                    FormatMonth(window), " (1st 00:00:00 to the last day 23:59:59 JST), ",
                    window < current ? "which has passed: they have lapsed" : "which has not begun",

@@ -20,9 +20,11 @@
 
 namespace qcash::points {
 
-// S1: the three components. Numbers match qcash.points.v1.Component and the schema.
+// S1: the three components. Numbers as in the schema and qcash.points.v1.Component (checked in
+// enums.h).
 enum class Component : int16_t { kShipping = 1, kClaim = 2, kReview = 3 };
-// S4: 一般商品 / 预约商品. Numbers match qcash.points.v1.SaleType and the schema.
+// S4: 一般商品 / 预约商品. Numbers as in the schema and qcash.points.v1.SaleType (checked in
+// enums.h).
 enum class SaleType : int16_t { kGeneral = 1, kReservation = 2 };
 
 // S3: conversions are whole hundreds of points; 1 point = 1 Qcash = 1 yen.
@@ -119,7 +121,8 @@ struct ConversionRecord {
   int64_t leftover_points() const { return month_total_points - converted_points; }
 };
 
-// What 本月可以转换的积分 shows. Numbers match qcash.points.v1.ConversionState.
+// What 本月可以转换的积分 shows. Numbers as in qcash.points.v1.ConversionState (checked in
+// enums.h).
 enum class WindowState : int16_t {
   kConvertible = 1,
   kBelowMinimum = 2,

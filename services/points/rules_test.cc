@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "common/status.h"
+#include "qcash/points/v1/error_reason.pb.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 
 namespace qcash::points {
 namespace {
@@ -201,15 +203,15 @@ TEST(RulesTest, KeysAndIds) {
 
 TEST(RulesTest, WalletOutcomesAreClassifiedByWhatTheyMean) {
   // Refusals: nothing was credited and nothing will be.
-  EXPECT_TRUE(IsDefiniteWalletRefusal(FailedPrecondition("WALLET_CLOSED", "")));
-  EXPECT_TRUE(IsDefiniteWalletRefusal(NotFound("WALLET_NOT_FOUND", "")));
-  EXPECT_TRUE(IsDefiniteWalletRefusal(InvalidArgument("INVALID_CONVERSION_AMOUNT", "")));
-  EXPECT_TRUE(IsDefiniteWalletRefusal(PermissionDenied("CALLER_NOT_ALLOWED", "")));
+  EXPECT_TRUE(IsDefiniteWalletRefusal(FailedPrecondition(wallet::v1::WALLET_CLOSED, "")));
+  EXPECT_TRUE(IsDefiniteWalletRefusal(NotFound(wallet::v1::WALLET_NOT_FOUND, "")));
+  EXPECT_TRUE(IsDefiniteWalletRefusal(InvalidArgument(wallet::v1::INVALID_CONVERSION_AMOUNT, "")));
+  EXPECT_TRUE(IsDefiniteWalletRefusal(PermissionDenied(common::v1::CALLER_NOT_ALLOWED, "")));
   // Unknown outcomes: must be retried with the same key.
-  EXPECT_FALSE(IsDefiniteWalletRefusal(Unavailable("DATABASE_UNAVAILABLE", "")));
+  EXPECT_FALSE(IsDefiniteWalletRefusal(Unavailable(common::v1::DATABASE_UNAVAILABLE, "")));
   EXPECT_FALSE(IsDefiniteWalletRefusal(absl::DeadlineExceededError("")));
-  EXPECT_FALSE(IsDefiniteWalletRefusal(Aborted("IDEMPOTENCY_KEY_IN_FLIGHT", "")));
-  EXPECT_FALSE(IsDefiniteWalletRefusal(Internal("DATABASE_ERROR", "")));
+  EXPECT_FALSE(IsDefiniteWalletRefusal(Aborted(wallet::v1::IDEMPOTENCY_KEY_IN_FLIGHT, "")));
+  EXPECT_FALSE(IsDefiniteWalletRefusal(Internal(common::v1::DATABASE_ERROR, "")));
   EXPECT_FALSE(IsDefiniteWalletRefusal(absl::UnknownError("")));
 }
 

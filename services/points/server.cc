@@ -9,6 +9,8 @@
 #include "common/server.h"
 #include "common/service_call.h"
 #include "common/status.h"
+#include "qcash/points/v1/error_reason.pb.h"
+#include "services/points/enums.h"
 #include "services/points/policy.h"
 
 namespace qcash::points {
@@ -75,7 +77,7 @@ absl::StatusOr<PeriodQuery> PeriodFrom(const pb::Period& period) {
     case pb::Period::KIND_NOT_SET:
       break;
     default:
-      return InvalidArgument("INVALID_PERIOD", "unknown kind of period");
+      return InvalidArgument(pb::INVALID_PERIOD, "unknown kind of period");
   }
   return query;
 }
@@ -86,11 +88,6 @@ ProductFilter FilterFrom(const pb::ProductFilter& f) {
   filter.product_no = f.product_no();
   filter.product_name_contains = f.product_name_contains();
   return filter;
-}
-
-// Enum values from the wire; anything outside int16 becomes 0, which validation refuses.
-int16_t Code(int value) {
-  return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : int16_t{0};
 }
 
 void FillProductPage(const ProductPage& page, pb::ListProductPointsResponse* out) {
@@ -164,7 +161,7 @@ grpc::ServerUnaryReactor* PointsServer::RecordPointEvents(
              [this, request, response](const std::string& caller) -> absl::Status {
                if (request->events_size() > static_cast<int>(kEventsPerCallMax)) {
                  return InvalidArgument(
-                     "TOO_MANY_EVENTS",
+                     pb::TOO_MANY_EVENTS,
                      absl::StrCat("at most ", kEventsPerCallMax, " events per call"));
                }
                std::vector<PointEvent> events;
@@ -177,16 +174,16 @@ grpc::ServerUnaryReactor* PointsServer::RecordPointEvents(
                  e.product_no = in.product_no();
                  e.product_name = in.product_name();
                  e.category = in.category();
-                 e.component = Code(in.component());
-                 e.sale_type = Code(in.sale_type());
+                 e.component = CodeOf(in.component());
+                 e.sale_type = CodeOf(in.sale_type());
                  e.points = in.points();
                  if (!in.has_occurred_at()) {
-                   return InvalidArgument("INVALID_OCCURRED_AT",
+                   return InvalidArgument(pb::INVALID_OCCURRED_AT,
                                           absl::StrCat("events[", i, "]: occurred_at is required"));
                  }
-                 auto at = FromTimestamp(in.occurred_at(), "INVALID_OCCURRED_AT");
+                 auto at = FromTimestamp(in.occurred_at(), pb::INVALID_OCCURRED_AT);
                  if (!at.ok()) {
-                   return InvalidArgument("INVALID_OCCURRED_AT",
+                   return InvalidArgument(pb::INVALID_OCCURRED_AT,
                                           absl::StrCat("events[", i, "]: ", at.status().message()));
                  }
                  e.occurred_at = *at;
@@ -222,7 +219,7 @@ grpc::ServerUnaryReactor* PointsServer::GetMonthSummary(grpc::CallbackServerCont
                SetMonth(summary->points_month, window->mutable_points_month());
                SetTotals(summary->previous_month_points, window->mutable_previous_month_points());
                window->set_convertible_points(summary->verdict.convertible_points);
-               window->set_state(static_cast<pb::ConversionState>(summary->verdict.state));
+               window->set_state(ToProto(summary->verdict.state));
                SetTimestamp(summary->window.start, window->mutable_opens_at());
                SetTimestamp(summary->window.end, window->mutable_closes_at());
                if (summary->conversion.has_value()) {
@@ -298,7 +295,7 @@ grpc::ServerUnaryReactor* PointsServer::GetProductShippingDetail(
                response->set_product_no(detail->product_no);
                for (const ShippingDetail::PerSaleType& per : detail->details) {
                  auto* out = response->add_details();
-                 out->set_sale_type(static_cast<pb::SaleType>(per.sale_type));
+                 out->set_sale_type(ToProto(per.sale_type));
                  out->set_shipping_points(per.points);
                  out->set_events(per.events);
                  for (const ShippingDetail::Day& day : per.days) {
@@ -327,10 +324,10 @@ grpc::ServerUnaryReactor* TestClockServer::SetTime(grpc::CallbackServerContext* 
     return reactor;
   }
   if (!request->has_time()) {
-    reactor->Finish(ToGrpc(InvalidArgument("INVALID_TIME", "time is required")));
+    reactor->Finish(ToGrpc(InvalidArgument(pb::INVALID_TIME, "time is required")));
     return reactor;
   }
-  auto t = FromTimestamp(request->time(), "INVALID_TIME");
+  auto t = FromTimestamp(request->time(), pb::INVALID_TIME);
   if (!t.ok()) {
     reactor->Finish(ToGrpc(t.status()));
     return reactor;

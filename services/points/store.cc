@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/points/v1/error_reason.pb.h"
 
 namespace qcash::points {
 namespace {
@@ -226,12 +227,13 @@ absl::StatusOr<std::vector<bool>> RecordEvents(PgConnection& conn, const std::st
       if (it == stored_hash.end()) {
         // Neither inserted nor found: cannot happen under a unique key; refuse to guess.
         (void)conn.Exec(kRollback, {});
-        return Aborted("DATABASE_CONFLICT", "an event id vanished under its insert; retry");
+        return Aborted(common::v1::DATABASE_CONFLICT,
+                       "an event id vanished under its insert; retry");
       }
       if (it->second != hashes[i]) {
         (void)conn.Exec(kRollback, {});
         return InvalidArgument(
-            "EVENT_ID_REUSED",
+            points::v1::EVENT_ID_REUSED,
             absl::StrCat("events[", i, "]: event id '", events[i]->event_id,
                          "' was recorded before with different content; nothing of this call "
                          "was recorded"));

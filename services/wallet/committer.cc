@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 #include "services/wallet/store.h"
 
 namespace qcash::wallet {
@@ -73,9 +74,11 @@ void Committer::Submit(Op op, Callback done) {
   {
     MutexLock lock(&lane->mu);
     if (lane->stopping) {
-      refused = Unavailable("SHUTTING_DOWN", "the wallet is shutting down; retry elsewhere");
+      refused =
+          Unavailable(common::v1::SHUTTING_DOWN, "the wallet is shutting down; retry elsewhere");
     } else if (lane->queue.size() >= static_cast<size_t>(options_.queue_max)) {
-      refused = Unavailable("OVERLOADED", "the wallet's ledger queue is full; retry later");
+      refused =
+          Unavailable(common::v1::OVERLOADED, "the wallet's ledger queue is full; retry later");
     } else {
       lane->queue.push_back({std::move(op), std::move(done)});
     }
@@ -161,7 +164,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   std::vector<const Op*> ops(n);
   for (size_t i = 0; i < n; ++i) ops[i] = &batch[i].op;
 
-  std::vector<absl::StatusOr<OpResult>> answers(n, Internal("UNANSWERED", "no answer"));
+  std::vector<absl::StatusOr<OpResult>> answers(n, Internal(wallet::v1::UNANSWERED, "no answer"));
   std::vector<bool> claimed(n, false);
   std::vector<size_t> todo;
   todo.reserve(n);
@@ -173,7 +176,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
     switch (claims[i].claim) {
       case Cache::Claim::kInFlight:
         Idempotency()->Add({"in_flight"});
-        answers[i] = Aborted("IDEMPOTENCY_KEY_IN_FLIGHT",
+        answers[i] = Aborted(wallet::v1::IDEMPOTENCY_KEY_IN_FLIGHT,
                              absl::StrCat("a call with idempotency key ", ops[i]->idempotency_key,
                                           " is still in progress; retry with the same key"));
         break;
@@ -224,7 +227,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
           {{"ops", static_cast<int64_t>(todo.size())},
            {"error", std::string(results.status().message())}});
       for (size_t i : todo) {
-        absl::StatusOr<std::vector<OpResult>> one = Internal("UNANSWERED", "no answer");
+        absl::StatusOr<std::vector<OpResult>> one = Internal(wallet::v1::UNANSWERED, "no answer");
         for (int attempt = 0; attempt < kSingleOpAttemptsMax; ++attempt) {
           one = Apply(lane, {ops[i]});
           if (one.ok() || !Retryable(one.status())) break;

@@ -7,30 +7,32 @@
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
 #include "common/status.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 
 namespace qcash::wallet {
 namespace {
 
 absl::Status CheckAmount(int64_t amount_yen) {
   if (amount_yen <= 0) {
-    return InvalidArgument("INVALID_AMOUNT",
+    return InvalidArgument(wallet::v1::INVALID_AMOUNT,
                            absl::StrCat("amount_yen must be positive, got ", amount_yen));
   }
   if (amount_yen > kAmountMaxYen) {
-    return InvalidArgument("INVALID_AMOUNT", absl::StrCat("amount_yen must be at most ",
-                                                          kAmountMaxYen, ", got ", amount_yen));
+    return InvalidArgument(
+        wallet::v1::INVALID_AMOUNT,
+        absl::StrCat("amount_yen must be at most ", kAmountMaxYen, ", got ", amount_yen));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckReference(absl::string_view reference, bool required, size_t length_max) {
   if (required && reference.empty()) {
-    return InvalidArgument("MISSING_REFERENCE",
+    return InvalidArgument(wallet::v1::MISSING_REFERENCE,
                            "a reference (booking, order or settlement id) "
                            "is required");
   }
   if (reference.size() > length_max || !IsCleanText(reference)) {
-    return InvalidArgument("INVALID_REFERENCE",
+    return InvalidArgument(wallet::v1::INVALID_REFERENCE,
                            absl::StrCat("the reference must be at most ", length_max,
                                         " bytes of UTF-8 text without control characters"));
   }
@@ -38,13 +40,13 @@ absl::Status CheckReference(absl::string_view reference, bool required, size_t l
 }
 
 absl::Status CheckHoldId(int64_t hold_id) {
-  if (hold_id <= 0) return InvalidArgument("INVALID_HOLD_ID", "hold_id must be positive");
+  if (hold_id <= 0) return InvalidArgument(wallet::v1::INVALID_HOLD_ID, "hold_id must be positive");
   return absl::OkStatus();
 }
 
 absl::Status CheckDenomination(int64_t amount_yen) {
   if (!IsDenomination(amount_yen)) {
-    return InvalidArgument("UNKNOWN_DENOMINATION",
+    return InvalidArgument(wallet::v1::UNKNOWN_DENOMINATION,
                            absl::StrCat(amount_yen,
                                         " yen is not a charge voucher denomination "
                                         "(100, 500, 1,000 ... 1,000,000)"));
@@ -55,7 +57,7 @@ absl::Status CheckDenomination(int64_t amount_yen) {
 absl::Status CheckFundsAccount(int16_t code) {
   if (code != static_cast<int16_t>(FundsAccount::kQmoney) &&
       code != static_cast<int16_t>(FundsAccount::kPendingSettlement)) {
-    return InvalidArgument("UNKNOWN_FUNDS_ACCOUNT",
+    return InvalidArgument(wallet::v1::UNKNOWN_FUNDS_ACCOUNT,
                            "the funds account must be QMONEY or PENDING_SETTLEMENT");
   }
   return absl::OkStatus();
@@ -72,11 +74,11 @@ absl::Status ValidateByType(Op& op) {
       } else if (op.code == static_cast<int16_t>(CreditSource::kPointsConversion)) {
         if (op.amount_yen % kConversionUnitPoints != 0) {  // S3
           return InvalidArgument(
-              "INVALID_CONVERSION_AMOUNT",
+              wallet::v1::INVALID_CONVERSION_AMOUNT,
               absl::StrCat("points convert in whole hundreds, got ", op.amount_yen));
         }
       } else {
-        return InvalidArgument("UNKNOWN_CREDIT_SOURCE",
+        return InvalidArgument(wallet::v1::UNKNOWN_CREDIT_SOURCE,
                                "the credit source must be CHARGE or POINTS_CONVERSION");
       }
       return CheckReference(op.reference, /*required=*/true, kReferenceLengthMax);
@@ -85,14 +87,14 @@ absl::Status ValidateByType(Op& op) {
     case OpType::kHold: {
       if (absl::Status s = CheckAmount(op.amount_yen); !s.ok()) return s;
       if (!IsAdProduct(op.code)) {  // W3
-        return InvalidArgument("UNKNOWN_AD_PRODUCT",
+        return InvalidArgument(wallet::v1::UNKNOWN_AD_PRODUCT,
                                absl::StrCat("unknown ad product ", op.code,
                                             "; Qcash pays for the eight products of W3"));
       }
       if (op.type == OpType::kHold) {
         if (op.hold_ttl_s == 0) op.hold_ttl_s = kHoldTtlDefaultS;
         if (op.hold_ttl_s < kHoldTtlMinS || op.hold_ttl_s > kHoldTtlMaxS) {
-          return InvalidArgument("INVALID_HOLD_TTL",
+          return InvalidArgument(wallet::v1::INVALID_HOLD_TTL,
                                  absl::StrCat("ttl_seconds must be in [", kHoldTtlMinS, ", ",
                                               kHoldTtlMaxS, "], got ", op.hold_ttl_s));
         }
@@ -118,7 +120,7 @@ absl::Status ValidateByType(Op& op) {
     case OpType::kClose:
       return CheckReference(op.reference, /*required=*/false, kCloseReasonLengthMax);
     default:
-      return InvalidArgument("UNKNOWN_OPERATION", "unknown operation");
+      return InvalidArgument(wallet::v1::UNKNOWN_OPERATION, "unknown operation");
   }
 }
 
@@ -165,7 +167,7 @@ absl::Status ValidateOp(Op& op) {
   if (absl::Status s = CheckSellerId(op.seller_id); !s.ok()) return s;
   if (op.type == OpType::kExpire) {
     if (!op.idempotency_key.empty()) {
-      return InvalidArgument("INVALID_IDEMPOTENCY_KEY", "expiry is not keyed");
+      return InvalidArgument(common::v1::INVALID_IDEMPOTENCY_KEY, "expiry is not keyed");
     }
   } else if (absl::Status s = CheckIdempotencyKey(op.idempotency_key); !s.ok()) {
     return s;
@@ -192,40 +194,43 @@ absl::Status OutcomeStatus(Outcome outcome, const Op& op) {
     case Outcome::kReplayed:
       return absl::OkStatus();
     case Outcome::kKeyReused:
-      return InvalidArgument("IDEMPOTENCY_KEY_REUSED",
+      return InvalidArgument(wallet::v1::IDEMPOTENCY_KEY_REUSED,
                              absl::StrCat("idempotency key ", op.idempotency_key,
                                           " was already used for a different request"));
     case Outcome::kWalletNotFound:
-      return NotFound("WALLET_NOT_FOUND", absl::StrCat("no wallet for seller ", op.seller_id));
+      return NotFound(wallet::v1::WALLET_NOT_FOUND,
+                      absl::StrCat("no wallet for seller ", op.seller_id));
     case Outcome::kWalletClosed:
-      return FailedPrecondition("WALLET_CLOSED",
+      return FailedPrecondition(wallet::v1::WALLET_CLOSED,
                                 absl::StrCat("the wallet of seller ", op.seller_id,
                                              " is closed; its Qcash was forfeited (W5)"));
     case Outcome::kInsufficientFunds:
-      return FailedPrecondition("INSUFFICIENT_FUNDS",
+      return FailedPrecondition(wallet::v1::INSUFFICIENT_FUNDS,
                                 absl::StrCat("seller ", op.seller_id, " has less than ",
                                              op.amount_yen, " yen available"));
     case Outcome::kHoldNotFound:
-      return NotFound("HOLD_NOT_FOUND",
+      return NotFound(wallet::v1::HOLD_NOT_FOUND,
                       absl::StrCat("no hold ", op.hold_id, " for seller ", op.seller_id));
     case Outcome::kHoldResolved:
-      return FailedPrecondition("HOLD_ALREADY_RESOLVED", absl::StrCat("hold ", op.hold_id,
-                                                                      " was already captured, "
-                                                                      "released or expired"));
+      return FailedPrecondition(wallet::v1::HOLD_ALREADY_RESOLVED,
+                                absl::StrCat("hold ", op.hold_id,
+                                             " was already captured, "
+                                             "released or expired"));
     case Outcome::kHoldExpired:
-      return FailedPrecondition("HOLD_EXPIRED", absl::StrCat("hold ", op.hold_id, " has expired"));
+      return FailedPrecondition(wallet::v1::HOLD_EXPIRED,
+                                absl::StrCat("hold ", op.hold_id, " has expired"));
     case Outcome::kCaptureExceedsHold:
-      return FailedPrecondition("CAPTURE_EXCEEDS_HOLD",
+      return FailedPrecondition(wallet::v1::CAPTURE_EXCEEDS_HOLD,
                                 absl::StrCat("capturing ", op.amount_yen,
                                              " yen exceeds the amount of hold ", op.hold_id));
     case Outcome::kBalanceLimit:
-      return FailedPrecondition("BALANCE_LIMIT_EXCEEDED",
+      return FailedPrecondition(wallet::v1::BALANCE_LIMIT_EXCEEDED,
                                 "the balance would exceed the largest representable amount");
     case Outcome::kHoldNotDue:
-      return FailedPrecondition("HOLD_NOT_DUE",
+      return FailedPrecondition(wallet::v1::HOLD_NOT_DUE,
                                 absl::StrCat("hold ", op.hold_id, " has not expired yet"));
     default:
-      return Internal("UNKNOWN_OUTCOME",
+      return Internal(wallet::v1::UNKNOWN_OUTCOME,
                       absl::StrCat("unknown ledger outcome ", static_cast<int>(outcome)));
   }
 }

@@ -40,7 +40,8 @@ inline constexpr size_t kCloseReasonLengthMax = 256;
 
 bool IsDenomination(int64_t amount_yen);
 
-// Numbers match qcash.wallet.v1 and the ledger schema; they never change.
+// The numbers are the ledger schema's and qcash.wallet.v1's, and never change; enums.h
+// converts to and from the contract and fails the build if a number differs.
 enum class AdProduct : int16_t {
   kGroupBuying = 1,
   kPlusKeyword = 2,
@@ -109,7 +110,8 @@ struct Balance {
   int64_t total_yen() const { return available_yen + held_yen; }
 };
 
-// The ledger's verdict on one operation. Numbers match the `outcome` of wallet_apply_one().
+// The ledger's verdict on one operation, as ApplyOps() decides it; OutcomeStatus() says what
+// the caller gets for each. Only this process uses the numbers (they are stored nowhere).
 enum class Outcome : int16_t {
   kApplied = 0,
   kReplayed = 1,
@@ -142,7 +144,7 @@ absl::Status OutcomeStatus(Outcome outcome, const Op& op);
 
 // ---------------------------------------------------------------------------- the ledger
 
-// Ledger accounts (numbers as in qcash.wallet.v1.Account and the journal).
+// Ledger accounts (numbers as in the journal and qcash.wallet.v1.Account; checked in enums.h).
 enum class Account : int16_t {
   kSellerAvailable = 1,
   kSellerHeld = 2,
@@ -155,7 +157,8 @@ enum class Account : int16_t {
   kSettlement = 105,
 };
 
-// Journal entry types (numbers as in qcash.wallet.v1.EntryType).
+// Journal entry types (numbers as in the journal and qcash.wallet.v1.EntryType; checked in
+// enums.h).
 enum class EntryType : int16_t {
   kCharge = 1,
   kPointsConversion = 2,

@@ -42,7 +42,8 @@ absl::Status Run() {
   qcash::wallet::Wallet::Options options;
   options.database_url = EnvString("QCASH_WALLET_DATABASE_URL", "");
   if (options.database_url.empty()) {
-    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_WALLET_DATABASE_URL is required");
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "QCASH_WALLET_DATABASE_URL is required");
   }
   auto redis = qcash::RedisOptionsFromEnv();
   if (!redis.ok()) return redis.status();

@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 
 namespace qcash::wallet {
 
@@ -20,7 +21,8 @@ absl::StatusOr<int64_t> DecodeHistoryPageToken(absl::string_view token) {
       // Only the exact text issued: the decoder skips whitespace and SimpleAtoi takes "+7" and
       // "007" (fuzz/page_token_fuzz.cc found such tokens accepted).
       EncodeHistoryPageToken(seq) != token) {
-    return InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not one this service issued");
+    return InvalidArgument(wallet::v1::INVALID_PAGE_TOKEN,
+                           "page_token is not one this service issued");
   }
   return seq;
 }

@@ -8,6 +8,8 @@
 #include "common/server.h"
 #include "common/service_call.h"
 #include "common/status.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
+#include "services/wallet/enums.h"
 #include "services/wallet/page_token.h"
 #include "services/wallet/policy.h"
 
@@ -20,12 +22,6 @@ constexpr int kPageSizeMax = 500;
 
 grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
 
-// Enum values from the wire as domain codes; anything out of range becomes -1, which
-// ValidateOp rejects (an int16 cast would otherwise wrap 65537 into a valid product).
-int16_t Code(int value) {
-  return value >= 0 && value <= 1000 ? static_cast<int16_t>(value) : int16_t{-1};
-}
-
 void FillBalance(const Balance& b, pb::Balance* out) {
   out->set_seller_id(b.seller_id);
   out->set_available_yen(b.available_yen);
@@ -34,7 +30,7 @@ void FillBalance(const Balance& b, pb::Balance* out) {
   out->set_qmoney_yen(b.qmoney_yen);
   out->set_pending_settlement_yen(b.pending_yen);
   out->set_version(b.version);
-  out->set_state(static_cast<pb::WalletState>(b.state));
+  out->set_state(ToProto(b.state));
 }
 
 void FillMutation(const OpResult& r, pb::Mutation* out) {
@@ -147,7 +143,7 @@ grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* cont
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = Code(request->source());
+  op.code = CodeOf(request->source());
   op.reference = request->reference();
   return Mutate(wallet_, insecure_dev_, scope_, context, CreditPermission(request->source()),
                 std::move(op),
@@ -162,7 +158,7 @@ grpc::ServerUnaryReactor* WalletServer::Spend(grpc::CallbackServerContext* conte
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = Code(request->product());
+  op.code = CodeOf(request->product());
   op.reference = request->booking_reference();
   return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
@@ -176,7 +172,7 @@ grpc::ServerUnaryReactor* WalletServer::Hold(grpc::CallbackServerContext* contex
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = Code(request->product());
+  op.code = CodeOf(request->product());
   op.reference = request->booking_reference();
   op.hold_ttl_s = request->ttl_seconds();
   return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
@@ -225,7 +221,7 @@ grpc::ServerUnaryReactor* WalletServer::GetHold(grpc::CallbackServerContext* con
   return Read(reads_, insecure_dev_, scope_, context, request->seller_id(),
               [this, request, response]() -> absl::Status {
                 if (request->hold_id() <= 0) {
-                  return InvalidArgument("INVALID_HOLD_ID", "hold_id must be positive");
+                  return InvalidArgument(pb::INVALID_HOLD_ID, "hold_id must be positive");
                 }
                 auto hold = wallet_->GetHold(request->seller_id(), request->hold_id());
                 if (!hold.ok()) return hold.status();
@@ -233,9 +229,9 @@ grpc::ServerUnaryReactor* WalletServer::GetHold(grpc::CallbackServerContext* con
                 out->set_seller_id(hold->seller_id);
                 out->set_hold_id(hold->hold_id);
                 out->set_amount_yen(hold->amount_yen);
-                out->set_product(static_cast<pb::AdProduct>(hold->product));
+                out->set_product(AdProductToProto(hold->product));
                 out->set_booking_reference(hold->reference);
-                out->set_state(static_cast<pb::HoldState>(hold->state));
+                out->set_state(ToProto(hold->state));
                 out->set_captured_yen(hold->captured_yen);
                 SetTimestamp(hold->created_at, out->mutable_created_at());
                 SetTimestamp(hold->expires_at, out->mutable_expires_at());
@@ -254,7 +250,7 @@ grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = Code(request->source());
+  op.code = CodeOf(request->source());
   op.reference = request->order_id();
   return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kChargeFromFunds,
                 std::move(op),
@@ -269,7 +265,7 @@ grpc::ServerUnaryReactor* WalletServer::CreditInternalFunds(
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = Code(request->account());
+  op.code = CodeOf(request->account());
   op.reference = request->settlement_reference();
   return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kCreditFunds, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
@@ -299,7 +295,7 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
         HistoryQuery query;
         query.seller_id = request->seller_id();
         if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
-          return InvalidArgument("INVALID_PAGE_SIZE",
+          return InvalidArgument(pb::INVALID_PAGE_SIZE,
                                  absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
         }
         const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
@@ -308,23 +304,25 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
         if (!before.ok()) return before.status();
         query.before_seq = *before;
         for (int type : request->types()) {
-          if (type < pb::ENTRY_TYPE_CHARGE || type > pb::ENTRY_TYPE_FORFEIT) {
-            return InvalidArgument("INVALID_ENTRY_TYPE", absl::StrCat("unknown entry type ", type));
+          const std::optional<EntryType> known = FromProto(static_cast<pb::EntryType>(type));
+          if (!known.has_value()) {
+            return InvalidArgument(pb::INVALID_ENTRY_TYPE,
+                                   absl::StrCat("unknown entry type ", type));
           }
-          query.types.push_back(static_cast<int16_t>(type));
+          query.types.push_back(static_cast<int16_t>(*known));
         }
         if (request->has_from()) {
-          auto from = FromTimestamp(request->from(), "INVALID_TIME_RANGE");
+          auto from = FromTimestamp(request->from(), pb::INVALID_TIME_RANGE);
           if (!from.ok()) return from.status();
           query.from = *from;
         }
         if (request->has_to()) {
-          auto to = FromTimestamp(request->to(), "INVALID_TIME_RANGE");
+          auto to = FromTimestamp(request->to(), pb::INVALID_TIME_RANGE);
           if (!to.ok()) return to.status();
           query.to = *to;
         }
         if (query.from >= query.to) {
-          return InvalidArgument("INVALID_TIME_RANGE", "`from` must be before `to`");
+          return InvalidArgument(pb::INVALID_TIME_RANGE, "`from` must be before `to`");
         }
         auto entries = wallet_->ListHistory(query);
         if (!entries.ok()) return entries.status();
@@ -333,15 +331,15 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
           const HistoryEntry& e = (*entries)[i];
           pb::HistoryEntry* out = response->add_entries();
           out->set_seq(e.seq);
-          out->set_type(static_cast<pb::EntryType>(e.type));
+          out->set_type(ToProto(e.type));
           out->set_amount_yen(e.amount_yen);
-          out->set_debit_account(static_cast<pb::Account>(e.debit));
-          out->set_credit_account(static_cast<pb::Account>(e.credit));
+          out->set_debit_account(ToProto(e.debit));
+          out->set_credit_account(ToProto(e.credit));
           out->set_available_after_yen(e.available_after_yen);
           out->set_held_after_yen(e.held_after_yen);
           out->set_qmoney_after_yen(e.qmoney_after_yen);
           out->set_pending_settlement_after_yen(e.pending_after_yen);
-          out->set_product(static_cast<pb::AdProduct>(e.product));
+          out->set_product(AdProductToProto(e.product));
           out->set_reference(e.reference);
           out->set_hold_id(e.hold_id);
           SetTimestamp(e.created_at, out->mutable_created_at());

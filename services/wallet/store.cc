@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 
 namespace qcash::wallet {
 namespace {
@@ -441,7 +442,7 @@ absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& selle
   auto r = conn.Exec(kLoadBalance, {seller_id});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) {
-    return NotFound("WALLET_NOT_FOUND", absl::StrCat("no wallet for seller ", seller_id));
+    return NotFound(wallet::v1::WALLET_NOT_FOUND, absl::StrCat("no wallet for seller ", seller_id));
   }
   Balance b;
   b.seller_id = seller_id;
@@ -484,7 +485,8 @@ absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const 
     auto exists = conn.Exec(kWalletExists, {q.seller_id});
     if (!exists.ok()) return exists.status();
     if (exists->rows() == 0) {
-      return NotFound("WALLET_NOT_FOUND", absl::StrCat("no wallet for seller ", q.seller_id));
+      return NotFound(wallet::v1::WALLET_NOT_FOUND,
+                      absl::StrCat("no wallet for seller ", q.seller_id));
     }
   }
   return out;
@@ -495,7 +497,8 @@ absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller
   auto r = conn.Exec(kGetHold, {seller_id, absl::StrCat(hold_id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) {
-    return NotFound("HOLD_NOT_FOUND", absl::StrCat("no hold ", hold_id, " for seller ", seller_id));
+    return NotFound(wallet::v1::HOLD_NOT_FOUND,
+                    absl::StrCat("no hold ", hold_id, " for seller ", seller_id));
   }
   return ReadHold(*r, 0);
 }

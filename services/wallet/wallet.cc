@@ -47,8 +47,9 @@ Wallet::Wallet(Options options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options) {
   if (options.cache.replay_key.size() < Cache::kReplayKeyBytesMin) {
-    return InvalidArgument("INVALID_CONFIG", absl::StrCat("the replay key must hold at least ",
-                                                          Cache::kReplayKeyBytesMin, " bytes"));
+    return InvalidArgument(
+        common::v1::INVALID_CONFIG,
+        absl::StrCat("the replay key must hold at least ", Cache::kReplayKeyBytesMin, " bytes"));
   }
   {
     auto conn = PgConnection::Connect(options.database_url, "qcash-wallet-migrate");

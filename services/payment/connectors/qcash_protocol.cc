@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 #include "services/payment/connectors/provider_api.pb.h"
 
 namespace qcash::payment {
@@ -14,7 +15,7 @@ namespace {
 namespace wire = ::qcash::payment::provider::v1;
 
 absl::Status ProviderUnavailable(absl::string_view provider, absl::string_view what) {
-  return Unavailable("PROVIDER_UNAVAILABLE", absl::StrCat(provider, ": ", what));
+  return Unavailable(payment::v1::PROVIDER_UNAVAILABLE, absl::StrCat(provider, ": ", what));
 }
 
 std::string ToJson(const google::protobuf::Message& message) {
@@ -40,7 +41,7 @@ absl::StatusOr<ProviderStatus> ParseProviderStatus(absl::string_view status) {
   if (status == "declined") return ProviderStatus::kDeclined;
   if (status == "cancelled") return ProviderStatus::kCancelled;
   if (status == "expired") return ProviderStatus::kExpired;
-  return InvalidArgument("MALFORMED_NOTIFICATION",
+  return InvalidArgument(payment::v1::MALFORMED_NOTIFICATION,
                          absl::StrCat("unknown payment status '", status.substr(0, 32), "'"));
 }
 
@@ -69,11 +70,11 @@ absl::StatusOr<ProviderNotification> ParseQcashNotification(
   if (absl::Status s = VerifySignature(secret, headers, body, now, skew); !s.ok()) return s;
   wire::Event event;
   if (!FromJson(body, &event)) {
-    return InvalidArgument("MALFORMED_NOTIFICATION", "the body is not a provider event");
+    return InvalidArgument(payment::v1::MALFORMED_NOTIFICATION, "the body is not a provider event");
   }
   if (event.event_id().empty() || event.event_id().size() > 128 ||
       event.payment().merchant_reference().empty()) {
-    return InvalidArgument("MALFORMED_NOTIFICATION",
+    return InvalidArgument(payment::v1::MALFORMED_NOTIFICATION,
                            "an event needs an event_id (1..128) and the merchant_reference");
   }
   auto status = ParseProviderStatus(event.payment().status());
@@ -115,14 +116,15 @@ absl::StatusOr<std::string> QcashProtocolConnector::Post(absl::string_view path,
   }
   const httplib::Response& response = *result;
   if (response.has_header(std::string(kSandboxHeader).c_str()) && !config_.allow_sandbox) {
-    return FailedPrecondition("SANDBOX_REFUSED",
+    return FailedPrecondition(payment::v1::SANDBOX_REFUSED,
                               absl::StrCat(provider(),
                                            " answered from the development sandbox; "
                                            "set QCASH_PAYMENT_DEV_SANDBOX=1 only in "
                                            "development"));
   }
   if (response.body.size() > kProviderBodyLengthMax) {
-    return Unavailable("PROVIDER_BAD_ANSWER", absl::StrCat(provider(), ": answer too large"));
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
+                       absl::StrCat(provider(), ": answer too large"));
   }
   if (response.status == 200) return response.body;
   wire::Error error;
@@ -130,17 +132,17 @@ absl::StatusOr<std::string> QcashProtocolConnector::Post(absl::string_view path,
   const std::string detail =
       absl::StrCat(provider(), " answered ", response.status, " ", error.code().substr(0, 64), ": ",
                    error.message().substr(0, 200));
-  if (response.status == 404) return NotFound("PAYMENT_NOT_FOUND", detail);
+  if (response.status == 404) return NotFound(payment::v1::PAYMENT_NOT_FOUND, detail);
   if (response.status == 401 || response.status == 403) {
     // Our credentials are wrong (a rotated or mistyped secret): a fault of this deployment,
     // not of the order, which stays open until the configuration is fixed.
-    return Unavailable("PROVIDER_AUTH_FAILED", detail);
+    return Unavailable(payment::v1::PROVIDER_AUTH_FAILED, detail);
   }
   if (response.status >= 400 && response.status < 500 && response.status != 408 &&
       response.status != 429) {
-    return InvalidArgument("PROVIDER_REJECTED", detail);
+    return InvalidArgument(payment::v1::PROVIDER_REJECTED, detail);
   }
-  return Unavailable("PROVIDER_UNAVAILABLE", detail);
+  return Unavailable(payment::v1::PROVIDER_UNAVAILABLE, detail);
 }
 
 absl::StatusOr<ProviderPayment> QcashProtocolConnector::Call(absl::string_view path,
@@ -150,16 +152,16 @@ absl::StatusOr<ProviderPayment> QcashProtocolConnector::Call(absl::string_view p
   if (!answer.ok()) return answer.status();
   wire::Payment payment;
   if (!FromJson(*answer, &payment)) {
-    return Unavailable("PROVIDER_BAD_ANSWER",
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
                        absl::StrCat(provider(), ": the answer is not a payment"));
   }
   auto status = ParseProviderStatus(payment.status());
   if (!status.ok()) {
-    return Unavailable("PROVIDER_BAD_ANSWER", std::string(status.status().message()));
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER, std::string(status.status().message()));
   }
   // An answer about another payment is a provider bug; never apply it to this order.
   if (payment.merchant_reference() != order_id) {
-    return Unavailable("PROVIDER_BAD_ANSWER",
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
                        absl::StrCat(provider(), ": the answer is about another order"));
   }
   ProviderPayment out = FromWire(payment);
@@ -180,7 +182,7 @@ absl::StatusOr<ProviderPayment> QcashProtocolConnector::Start(const StartRequest
   auto payment = Call("/v1/payments", ToJson(create), request.order_id);
   if (!payment.ok()) return payment.status();
   if (payment->amount_yen != request.amount_yen || payment->currency != "JPY") {
-    return Unavailable("PROVIDER_BAD_ANSWER",
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
                        absl::StrCat(provider(), ": the payment is for another amount"));
   }
   if (absl::Status s = CheckStarted(*payment); !s.ok()) return s;
@@ -207,7 +209,7 @@ absl::StatusOr<ProviderNotification> QcashProtocolConnector::ParseNotification(
 
 absl::Status InstantConnector::CheckStarted(const ProviderPayment& payment) const {
   if (payment.status != ProviderStatus::kPaid && payment.status != ProviderStatus::kDeclined) {
-    return Unavailable("PROVIDER_BAD_ANSWER",
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
                        absl::StrCat(provider(), ": an instant payment must be decided at once"));
   }
   return absl::OkStatus();
@@ -217,7 +219,7 @@ absl::Status RedirectConnector::CheckStarted(const ProviderPayment& payment) con
   if (payment.status == ProviderStatus::kPending &&
       !absl::StartsWith(payment.redirect_url, "https://") &&
       !absl::StartsWith(payment.redirect_url, "http://")) {
-    return Unavailable("PROVIDER_BAD_ANSWER",
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
                        absl::StrCat(provider(), ": a pending redirect payment needs its URL"));
   }
   return absl::OkStatus();
@@ -225,7 +227,7 @@ absl::Status RedirectConnector::CheckStarted(const ProviderPayment& payment) con
 
 absl::Status CounterConnector::CheckStarted(const ProviderPayment& payment) const {
   if (payment.status == ProviderStatus::kPending && payment.instructions.empty()) {
-    return Unavailable("PROVIDER_BAD_ANSWER",
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
                        absl::StrCat(provider(), ": a counter payment needs its instructions"));
   }
   return absl::OkStatus();

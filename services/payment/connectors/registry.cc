@@ -33,12 +33,12 @@ absl::StatusOr<std::unique_ptr<ConnectorRegistry>> ConnectorRegistry::Create(
     auto url = config.provider_urls.find(provider);
     if (url == config.provider_urls.end()) continue;  // not offered here
     if (!(absl::StartsWith(url->second, "https://") || absl::StartsWith(url->second, "http://"))) {
-      return InvalidArgument("INVALID_CONFIG",
+      return InvalidArgument(common::v1::INVALID_CONFIG,
                              absl::StrCat("provider ", provider, " has no http(s) URL"));
     }
     auto secret = config.secrets.find(provider);
     if (secret == config.secrets.end()) {
-      return InvalidArgument("INVALID_CONFIG",
+      return InvalidArgument(common::v1::INVALID_CONFIG,
                              absl::StrCat("provider ", provider, " has no secret"));
     }
     ConnectorConfig connector;

@@ -17,30 +17,35 @@
 #include "common/log.h"
 #include "common/server.h"
 #include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 #include "services/payment/sandbox/sandbox.h"
 
 namespace {
 
 absl::Status Run() {
-  if (sodium_init() < 0) return qcash::Internal("SODIUM", "libsodium failed to initialize");
+  if (sodium_init() < 0)
+    return qcash::Internal(qcash::payment::v1::SODIUM, "libsodium failed to initialize");
   const std::string listen = qcash::EnvString("QCASH_SANDBOX_LISTEN", "127.0.0.1:18080");
   const size_t colon = listen.rfind(':');
   int port = 0;
   const std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
   if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
       port <= 0 || port > 65535) {
-    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_SANDBOX_LISTEN must be host:port");
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "QCASH_SANDBOX_LISTEN must be host:port");
   }
   if (host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
     // A development tool that "pays" anything must never be reachable from outside.
-    return qcash::InvalidArgument("INVALID_CONFIG", "the sandbox listens on loopback only");
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "the sandbox listens on loopback only");
   }
   qcash::payment::sandbox::Sandbox::Options options;
   options.public_url =
       qcash::EnvString("QCASH_SANDBOX_PUBLIC_URL", absl::StrCat("http://", listen));
   options.webhook_base = qcash::EnvString("QCASH_SANDBOX_WEBHOOK_BASE", "");
   if (options.webhook_base.empty()) {
-    return qcash::InvalidArgument("INVALID_CONFIG", "QCASH_SANDBOX_WEBHOOK_BASE is required");
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "QCASH_SANDBOX_WEBHOOK_BASE is required");
   }
   auto secrets = qcash::payment::LoadProviderSecrets(qcash::payment::AllProviders());
   if (!secrets.ok()) return secrets.status();
@@ -50,7 +55,8 @@ absl::Status Run() {
   httplib::Server server;
   sandbox.Register(server);
   if (!server.bind_to_port(host == "[::1]" ? "::1" : host, port)) {
-    return qcash::Unavailable("LISTEN_FAILED", absl::StrCat("cannot listen on ", listen));
+    return qcash::Unavailable(qcash::common::v1::LISTEN_FAILED,
+                              absl::StrCat("cannot listen on ", listen));
   }
   qcash::Log(qcash::LogLevel::kWarn, "sandbox_serving",
              {{"address", listen},

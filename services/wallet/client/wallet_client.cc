@@ -4,21 +4,21 @@
 
 #include "common/grpc_status.h"
 #include "common/status.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 
 namespace qcash::wallet {
 
 WalletErrorKind ErrorKindOf(const absl::Status& status) {
   if (status.ok()) return WalletErrorKind::kNone;
-  const std::string reason = ReasonOf(status);
-  if (reason == "IDEMPOTENCY_KEY_REUSED") return WalletErrorKind::kKeyReused;
-  if (reason == "WALLET_NOT_FOUND") return WalletErrorKind::kWalletNotFound;
-  if (reason == "HOLD_NOT_FOUND") return WalletErrorKind::kHoldNotFound;
-  if (reason == "INSUFFICIENT_FUNDS") return WalletErrorKind::kInsufficientFunds;
-  if (reason == "WALLET_CLOSED") return WalletErrorKind::kWalletClosed;
-  if (reason == "HOLD_ALREADY_RESOLVED") return WalletErrorKind::kHoldResolved;
-  if (reason == "HOLD_EXPIRED") return WalletErrorKind::kHoldExpired;
-  if (reason == "CAPTURE_EXCEEDS_HOLD") return WalletErrorKind::kCaptureExceedsHold;
-  if (reason == "BALANCE_LIMIT_EXCEEDED") return WalletErrorKind::kBalanceLimit;
+  if (ReasonIs(status, v1::IDEMPOTENCY_KEY_REUSED)) return WalletErrorKind::kKeyReused;
+  if (ReasonIs(status, v1::WALLET_NOT_FOUND)) return WalletErrorKind::kWalletNotFound;
+  if (ReasonIs(status, v1::HOLD_NOT_FOUND)) return WalletErrorKind::kHoldNotFound;
+  if (ReasonIs(status, v1::INSUFFICIENT_FUNDS)) return WalletErrorKind::kInsufficientFunds;
+  if (ReasonIs(status, v1::WALLET_CLOSED)) return WalletErrorKind::kWalletClosed;
+  if (ReasonIs(status, v1::HOLD_ALREADY_RESOLVED)) return WalletErrorKind::kHoldResolved;
+  if (ReasonIs(status, v1::HOLD_EXPIRED)) return WalletErrorKind::kHoldExpired;
+  if (ReasonIs(status, v1::CAPTURE_EXCEEDS_HOLD)) return WalletErrorKind::kCaptureExceedsHold;
+  if (ReasonIs(status, v1::BALANCE_LIMIT_EXCEEDED)) return WalletErrorKind::kBalanceLimit;
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
       return WalletErrorKind::kInvalidRequest;
