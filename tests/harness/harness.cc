@@ -94,16 +94,24 @@ int TimeScale() {
 }
 
 int FreePort() {
+  // A port the kernel just handed out on loopback. A failure here is the machine's (no socket
+  // left, no loopback): every caller would otherwise start a server on port 0, so stop loudly.
+  auto fail = [](const char* what) {
+    std::fprintf(stderr, "harness: FreePort: %s: %s\n", what, std::strerror(errno));
+    std::abort();
+  };
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail("socket");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) fail("bind");
   socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) fail("getsockname");
   const int port = ntohs(addr.sin_port);
   close(fd);
+  if (port == 0) fail("no port assigned");
   return port;
 }
 
