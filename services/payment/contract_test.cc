@@ -3,32 +3,24 @@
 // enums.h).
 #include <gtest/gtest.h>
 
+#include "common/enum_contract_testing.h"
 #include "google/protobuf/descriptor.h"
 #include "services/payment/enums.h"
 
 namespace qcash::payment {
 namespace {
 
-template <typename Proto>
-void ExpectEveryProtoValueHasItsDomainValue(const google::protobuf::EnumDescriptor* d) {
-  for (int i = 0; i < d->value_count(); ++i) {
-    const int number = d->value(i)->number();
-    const auto domain = FromProto(static_cast<Proto>(number));
-    if (number == 0) {
-      EXPECT_FALSE(domain.has_value()) << d->value(i)->full_name();
-      continue;
-    }
-    ASSERT_TRUE(domain.has_value()) << d->value(i)->full_name() << " has no domain value";
-    EXPECT_EQ(static_cast<int>(*domain), number) << d->value(i)->full_name();
-    EXPECT_EQ(ToProto(*domain), static_cast<Proto>(number)) << d->value(i)->full_name();
-  }
-  EXPECT_FALSE(FromProto(static_cast<Proto>(9'999)).has_value());
-}
+// The conversions of enums.h, for ExpectEveryProtoValueHasItsDomainValue.
+const auto kFromProto = [](auto p) { return FromProto(p); };
+const auto kToProto = [](auto d) { return ToProto(d); };
 
 TEST(PaymentContractTest, EveryProtoEnumValueHasItsDomainValue) {
-  ExpectEveryProtoValueHasItsDomainValue<v1::PaymentMethod>(v1::PaymentMethod_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::PaymentFamily>(v1::PaymentFamily_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::OrderState>(v1::OrderState_descriptor());
+  ExpectEveryProtoValueHasItsDomainValue<v1::PaymentMethod>(v1::PaymentMethod_descriptor(),
+                                                            kFromProto, kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::PaymentFamily>(v1::PaymentFamily_descriptor(),
+                                                            kFromProto, kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::OrderState>(v1::OrderState_descriptor(), kFromProto,
+                                                         kToProto);
 }
 
 // W2: the twelve vouchers are the contract's twelve denominations, each numbered by its price.

@@ -2,32 +2,24 @@
 // domain value with the same number (the domain side is checked at compile time in enums.h).
 #include <gtest/gtest.h>
 
+#include "common/enum_contract_testing.h"
 #include "google/protobuf/descriptor.h"
 #include "services/points/enums.h"
 
 namespace qcash::points {
 namespace {
 
-template <typename Proto>
-void ExpectEveryProtoValueHasItsDomainValue(const google::protobuf::EnumDescriptor* d) {
-  for (int i = 0; i < d->value_count(); ++i) {
-    const int number = d->value(i)->number();
-    const auto domain = FromProto(static_cast<Proto>(number));
-    if (number == 0) {
-      EXPECT_FALSE(domain.has_value()) << d->value(i)->full_name();
-      continue;
-    }
-    ASSERT_TRUE(domain.has_value()) << d->value(i)->full_name() << " has no domain value";
-    EXPECT_EQ(static_cast<int>(*domain), number) << d->value(i)->full_name();
-    EXPECT_EQ(ToProto(*domain), static_cast<Proto>(number)) << d->value(i)->full_name();
-  }
-  EXPECT_FALSE(FromProto(static_cast<Proto>(9'999)).has_value());
-}
+// The conversions of enums.h, for ExpectEveryProtoValueHasItsDomainValue.
+const auto kFromProto = [](auto p) { return FromProto(p); };
+const auto kToProto = [](auto d) { return ToProto(d); };
 
 TEST(PointsContractTest, EveryProtoEnumValueHasItsDomainValue) {
-  ExpectEveryProtoValueHasItsDomainValue<v1::Component>(v1::Component_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::SaleType>(v1::SaleType_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::ConversionState>(v1::ConversionState_descriptor());
+  ExpectEveryProtoValueHasItsDomainValue<v1::Component>(v1::Component_descriptor(), kFromProto,
+                                                        kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::SaleType>(v1::SaleType_descriptor(), kFromProto,
+                                                       kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::ConversionState>(v1::ConversionState_descriptor(),
+                                                              kFromProto, kToProto);
 }
 
 TEST(PointsContractTest, RequestEnumsBecomeDomainCodesOrARefusal) {

@@ -4,6 +4,7 @@
 // promises in words.
 #include <gtest/gtest.h>
 
+#include "common/enum_contract_testing.h"
 #include "common/status.h"
 #include "google/protobuf/descriptor.h"
 #include "qcash/wallet/v1/error_reason.pb.h"
@@ -13,32 +14,25 @@
 namespace qcash::wallet {
 namespace {
 
-// Every value of `Proto` but UNSPECIFIED has the domain value of its number, and back.
-template <typename Proto>
-void ExpectEveryProtoValueHasItsDomainValue(const google::protobuf::EnumDescriptor* d) {
-  for (int i = 0; i < d->value_count(); ++i) {
-    const int number = d->value(i)->number();
-    const auto domain = FromProto(static_cast<Proto>(number));
-    if (number == 0) {
-      EXPECT_FALSE(domain.has_value()) << d->value(i)->full_name();
-      continue;
-    }
-    ASSERT_TRUE(domain.has_value()) << d->value(i)->full_name() << " has no domain value";
-    EXPECT_EQ(static_cast<int>(*domain), number) << d->value(i)->full_name();
-    EXPECT_EQ(ToProto(*domain), static_cast<Proto>(number)) << d->value(i)->full_name();
-  }
-  // A number from a newer client is no domain value.
-  EXPECT_FALSE(FromProto(static_cast<Proto>(9'999)).has_value());
-}
+// The conversions of enums.h, for ExpectEveryProtoValueHasItsDomainValue.
+const auto kFromProto = [](auto p) { return FromProto(p); };
+const auto kToProto = [](auto d) { return ToProto(d); };
 
 TEST(WalletContractTest, EveryProtoEnumValueHasItsDomainValue) {
-  ExpectEveryProtoValueHasItsDomainValue<v1::AdProduct>(v1::AdProduct_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::CreditSource>(v1::CreditSource_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::FundsAccount>(v1::FundsAccount_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::WalletState>(v1::WalletState_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::HoldState>(v1::HoldState_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::EntryType>(v1::EntryType_descriptor());
-  ExpectEveryProtoValueHasItsDomainValue<v1::Account>(v1::Account_descriptor());
+  ExpectEveryProtoValueHasItsDomainValue<v1::AdProduct>(v1::AdProduct_descriptor(), kFromProto,
+                                                        kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::CreditSource>(v1::CreditSource_descriptor(),
+                                                           kFromProto, kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::FundsAccount>(v1::FundsAccount_descriptor(),
+                                                           kFromProto, kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::WalletState>(v1::WalletState_descriptor(), kFromProto,
+                                                          kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::HoldState>(v1::HoldState_descriptor(), kFromProto,
+                                                        kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::EntryType>(v1::EntryType_descriptor(), kFromProto,
+                                                        kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::Account>(v1::Account_descriptor(), kFromProto,
+                                                      kToProto);
 }
 
 TEST(WalletContractTest, RequestEnumsBecomeDomainCodesOrARefusal) {
