@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -133,8 +134,9 @@ bool IsStaticName(const std::string& name) {
   const size_t dot = name.rfind('.');
   if (dot == std::string::npos || dot == 0) return false;
   const std::string extension = name.substr(dot + 1);
+  const std::string_view stem(name.data(), dot);
   return (extension == "js" || extension == "css") &&
-         std::all_of(name.begin(), name.begin() + dot,
+         std::all_of(stem.begin(), stem.end(),
                      [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
 }
 
