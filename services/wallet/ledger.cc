@@ -537,4 +537,16 @@ std::vector<OpResult> ApplyOps(const std::vector<const Op*>& ops, LedgerSnapshot
   return results;
 }
 
+BatchRows RowsOf(const std::vector<const Op*>& ops) {
+  BatchRows rows;
+  for (const Op* op : ops) {
+    rows.sellers.insert(op->seller_id);
+    if (op->type == OpType::kOpen) rows.opened.insert(op->seller_id);
+    if (op->type == OpType::kClose) rows.closing.insert(op->seller_id);
+    if (op->hold_id > 0) rows.holds.emplace(op->seller_id, op->hold_id);
+    if (!op->idempotency_key.empty()) rows.keys.emplace(op->caller, op->idempotency_key);
+  }
+  return rows;
+}
+
 }  // namespace qcash::wallet

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -239,6 +240,16 @@ struct IdempotencyRecord {
 
 using HoldKey = std::pair<std::string, int64_t>;        // (seller_id, hold_id)
 using RecordKey = std::pair<std::string, std::string>;  // (caller, idempotency key)
+
+// The rows a batch names, which its snapshot must hold (sorted, so that rows are locked in
+// one order by every transaction): the wallets of its sellers, the wallets it opens, those it
+// closes (whose pending holds it also needs), the holds it names and its idempotency records.
+struct BatchRows {
+  std::set<std::string> sellers, opened, closing;
+  std::set<HoldKey> holds;
+  std::set<RecordKey> keys;
+};
+BatchRows RowsOf(const std::vector<const Op*>& ops);
 
 // What a batch reads, as loaded under row locks; ApplyOps() updates it as it goes, so later
 // operations of the batch see the effects of earlier ones.

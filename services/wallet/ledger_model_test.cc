@@ -483,16 +483,7 @@ class Tables {
   }
 
   LedgerSnapshot LoadSnapshot(const std::vector<const Op*>& ops, absl::Time now) {
-    std::set<std::string> sellers, opened, closing;
-    std::set<HoldKey> holds;
-    std::set<RecordKey> keys;
-    for (const Op* op : ops) {
-      sellers.insert(op->seller_id);
-      if (op->type == OpType::kOpen) opened.insert(op->seller_id);
-      if (op->type == OpType::kClose) closing.insert(op->seller_id);
-      if (op->hold_id > 0) holds.emplace(op->seller_id, op->hold_id);
-      if (!op->idempotency_key.empty()) keys.emplace(op->caller, op->idempotency_key);
-    }
+    const auto [sellers, opened, closing, holds, keys] = RowsOf(ops);
     LedgerSnapshot s;
     s.now = now;
     for (const std::string& seller : opened) {  // INSERT ... ON CONFLICT DO NOTHING RETURNING

@@ -179,16 +179,7 @@ HoldRecord ReadHold(const PgResult& r, int row) {
 
 // Round trip 1: lock and read what `ops` name.
 absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vector<const Op*>& ops) {
-  std::set<std::string> sellers, opened, closing;
-  std::set<HoldKey> holds;
-  std::set<RecordKey> keys;
-  for (const Op* op : ops) {
-    sellers.insert(op->seller_id);
-    if (op->type == OpType::kOpen) opened.insert(op->seller_id);
-    if (op->type == OpType::kClose) closing.insert(op->seller_id);
-    if (op->hold_id > 0) holds.emplace(op->seller_id, op->hold_id);
-    if (!op->idempotency_key.empty()) keys.emplace(op->caller, op->idempotency_key);
-  }
+  const auto [sellers, opened, closing, holds, keys] = RowsOf(ops);
   auto texts = [](const auto& items) {
     PgArrayLiteral a;
     for (const auto& item : items) a.AddText(item);
