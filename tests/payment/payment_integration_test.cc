@@ -809,7 +809,9 @@ TEST_F(PaymentTest, QcashctlListsStuckOrdersAndRetriesTheirCredit) {
   auto [retry_status, retried] = qcashctl({"orders", "retry", seller, order_id});
   // The reconciler retries on its own too, every 200 ms here: where qcashctl starts slowly (a
   // sanitizer build) it may find the order credited already, and must say so.
-  if (retried.find("it is CREDITED") == std::string::npos) EXPECT_EQ(retry_status, 0) << retried;
+  if (retried.find("it is CREDITED") == std::string::npos) {
+    EXPECT_EQ(retry_status, 0) << retried;
+  }
   const pb::ChargeOrder credited = WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
   EXPECT_EQ(CreditsOf(seller, order_id).size(), 1u);
   EXPECT_EQ(Balance(seller).available_yen(), 10'000);
