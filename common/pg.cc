@@ -283,6 +283,32 @@ void PgPool::Return(std::unique_ptr<PgConnection> conn) {
   cv_.Signal();
 }
 
+absl::StatusOr<PgTransaction> PgTransaction::Begin(PgConnection& conn, absl::string_view begin) {
+  if (absl::Status s = conn.ExecScript(begin); !s.ok()) {
+    (void)conn.ResetToIdle();
+    return s;
+  }
+  return PgTransaction(&conn);
+}
+
+absl::Status PgTransaction::Commit() {
+  if (conn_ == nullptr) {
+    return Internal(common::v1::TRANSACTION_CLOSED, "commit of a closed transaction");
+  }
+  PgConnection* conn = conn_;
+  conn_ = nullptr;
+  absl::Status status = conn->ExecScript("COMMIT");
+  if (!status.ok()) (void)conn->ResetToIdle();
+  return status;
+}
+
+void PgTransaction::Rollback() {
+  if (conn_ == nullptr) return;
+  PgConnection* conn = conn_;
+  conn_ = nullptr;
+  (void)conn->ResetToIdle();
+}
+
 void AppendPgArrayElement(std::string* out, absl::string_view value) {
   out->push_back('"');
   for (char c : value) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,8 @@ class PgConnection {
 
   // False once the connection is lost; the pool then replaces it.
   bool ok() const;
+  // True when no transaction is open (or aborted) on the connection.
+  bool idle() const { return PQtransactionStatus(conn_) == PQTRANS_IDLE; }
   // Rolls back a transaction left open by an error; false when the connection is unusable.
   bool ResetToIdle();
 
@@ -96,6 +99,67 @@ class PgConnection {
   PGconn* conn_;
   absl::flat_hash_set<std::string> prepared_;
 };
+
+// One transaction on one connection: BEGIN when made, ROLLBACK when destroyed without a
+// successful Commit(). Every service opens its transactions with this type (or
+// WithTransaction below), so that no early return can leave a transaction open on a pooled
+// connection.
+class PgTransaction {
+ public:
+  // Sends `begin`: "BEGIN", or e.g. "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".
+  // Errors: the database's.
+  static absl::StatusOr<PgTransaction> Begin(PgConnection& conn, absl::string_view begin = "BEGIN");
+  // A transaction whose BEGIN the caller sent itself, in a pipeline with its first statements
+  // (the wallet's batches): from here on it is rolled back unless committed.
+  static PgTransaction Adopt(PgConnection& conn) { return PgTransaction(&conn); }
+
+  PgTransaction(PgTransaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+  PgTransaction& operator=(PgTransaction&&) = delete;
+  PgTransaction(const PgTransaction&) = delete;
+  PgTransaction& operator=(const PgTransaction&) = delete;
+  ~PgTransaction() { Rollback(); }
+
+  // REQUIRES: open().
+  PgConnection& conn() const { return *conn_; }
+  bool open() const { return conn_ != nullptr; }
+
+  // Sends COMMIT. Afterwards the transaction is closed whatever the outcome (a failed COMMIT
+  // has rolled back). Errors: INTERNAL (TRANSACTION_CLOSED) when already closed; the
+  // database's.
+  absl::Status Commit();
+  // The caller sent COMMIT itself, pipelined with its last statements, and it succeeded.
+  void MarkCommitted() { conn_ = nullptr; }
+  // Rolls back now, if still open (a lost connection has rolled back on the server).
+  void Rollback();
+
+ private:
+  explicit PgTransaction(PgConnection* conn) : conn_(conn) {}
+  PgConnection* conn_;
+};
+
+namespace pg_internal {
+template <typename T>
+struct IsStatusOr : std::false_type {};
+template <typename T>
+struct IsStatusOr<absl::StatusOr<T>> : std::true_type {};
+}  // namespace pg_internal
+
+// Runs `body(conn)` inside one transaction: commits when it returns OK, rolls back when it
+// returns an error (which is then returned unchanged). `body` returns absl::Status or
+// absl::StatusOr<T>; a failed COMMIT's error replaces its value.
+template <typename Body>
+auto WithTransaction(PgConnection& conn, Body&& body, absl::string_view begin = "BEGIN")
+    -> decltype(body(conn)) {
+  using Result = decltype(body(conn));
+  static_assert(std::is_same_v<Result, absl::Status> || pg_internal::IsStatusOr<Result>::value,
+                "the body returns absl::Status or absl::StatusOr<T>");
+  absl::StatusOr<PgTransaction> tx = PgTransaction::Begin(conn, begin);
+  if (!tx.ok()) return tx.status();
+  Result result = body(conn);
+  if (!result.ok()) return result;  // ~PgTransaction rolls back
+  if (absl::Status committed = tx->Commit(); !committed.ok()) return committed;
+  return result;
+}
 
 // The absl::Status for a failed libpq result (or nullptr result) on `conn`.
 absl::Status PgError(PGconn* conn, const PGresult* result);

@@ -156,10 +156,6 @@ Decision DecideOnReport(const Order& order, ProviderStatus status, ReportContext
 
 // ---------------------------------------------------------------------------- crediting
 
-// Whether a refusal of the wallet is for good (do not retry until someone changes something)
-// rather than a failure to retry: FAILED_PRECONDITION, NOT_FOUND, INVALID_ARGUMENT.
-bool IsDefinitiveRefusal(const absl::Status& status);
-
 // The wait before the reconciler's attempt number `attempts` + 1 at crediting or asking a
 // provider: 1 s, 2 s, 4 s, ... at most `max`.
 absl::Duration RetryBackoff(int64_t attempts, absl::Duration max);

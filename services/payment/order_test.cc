@@ -201,9 +201,6 @@ TEST(OrderTest, RetryBackoffIsBounded) {
   EXPECT_EQ(RetryBackoff(1, absl::Seconds(60)), absl::Seconds(1));
   EXPECT_EQ(RetryBackoff(3, absl::Seconds(60)), absl::Seconds(4));
   EXPECT_EQ(RetryBackoff(1'000'000, absl::Seconds(60)), absl::Seconds(60));
-  EXPECT_TRUE(IsDefinitiveRefusal(FailedPrecondition(payment::v1::WALLET_CLOSED, "")));
-  EXPECT_FALSE(IsDefinitiveRefusal(Unavailable(payment::v1::WALLET_UNAVAILABLE, "")));
-  EXPECT_FALSE(IsDefinitiveRefusal(absl::DeadlineExceededError("")));
 }
 
 }  // namespace

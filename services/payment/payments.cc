@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "qcash/payment/v1/error_reason.pb.h"
 #include "services/payment/signature.h"
+#include "services/wallet/client/refusal.h"
 
 namespace qcash::payment {
 
@@ -34,7 +35,7 @@ absl::Status OrderNotFound() {
 // means the wallet could not be asked (a refusal of this service's identity is a
 // configuration fault, not the gateway's: it must not read as the gateway being refused).
 absl::Status WalletError(const absl::Status& status) {
-  if (IsDefinitiveRefusal(status)) return Relay(status, v1::WALLET_REFUSED);
+  if (wallet::IsDefiniteRefusal(status)) return Relay(status, v1::WALLET_REFUSED);
   return Unavailable(payment::v1::WALLET_UNAVAILABLE,
                      absl::StrCat("the wallet could not be asked: ", status.message()));
 }
@@ -280,7 +281,7 @@ absl::Status Payments::Backoff(PgConnection& conn, const Order& order, const abs
 absl::Status Payments::Credit(PgConnection& conn, const Order& order, const std::string& actor) {
   auto seq = wallet_->CreditCharge(order.seller_id, order.order_id, order.amount_yen);
   if (!seq.ok()) {
-    const bool blocked = IsDefinitiveRefusal(seq.status());
+    const bool blocked = wallet::IsDefiniteRefusal(seq.status());
     Credits()->Add({blocked ? "refused" : "retry"});
     Log(blocked ? LogLevel::kError : LogLevel::kWarn, "credit_failed",
         {{"order_id", order.order_id},
@@ -328,7 +329,7 @@ absl::Status Payments::ChargeInternal(PgConnection& conn, const Order& order,
     change.wallet_entry_seq = *seq;
     change.reason = absl::StrCat(InfoOf(order.method).label, " moved into ", order.amount_yen,
                                  " Qcash in one ledger transaction (journal entry ", *seq, ")");
-  } else if (IsDefinitiveRefusal(seq.status())) {
+  } else if (wallet::IsDefiniteRefusal(seq.status())) {
     change.to = OrderState::kFailed;
     change.reason = absl::StrCat(ReasonOf(seq.status()), ": ", seq.status().message());
     change.failure_reason = change.reason;
@@ -420,7 +421,7 @@ absl::StatusOr<Payments::ChargeOptions> Payments::ListChargeOptions(const std::s
   }
   const int64_t price_yen = denomination_yen != 0 ? denomination_yen : kDenominationsYen[0];
   auto balance = wallet_->GetBalance(seller_id);
-  if (!balance.ok() && IsDefinitiveRefusal(balance.status())) return balance.status();
+  if (!balance.ok() && wallet::IsDefiniteRefusal(balance.status())) return balance.status();
   if (balance.ok() && balance->closed) {
     return FailedPrecondition(payment::v1::WALLET_CLOSED,
                               "the shop has closed; it charges nothing (W5)");
@@ -666,7 +667,7 @@ absl::StatusOr<Payments::OrderResult> Payments::CancelOrder(const std::string& c
                          "the provider did not confirm the cancellation; retry with the same key");
     }
     if (*decision.to == OrderState::kCancelled) {
-      auto tx = Transaction::Begin(**conn);
+      auto tx = PgTransaction::Begin(**conn);
       if (!tx.ok()) return tx.status();
       OrderChange change;
       change.to = OrderState::kCancelled;
@@ -740,7 +741,7 @@ absl::StatusOr<Order> Payments::RetryCredit(const std::string& caller, const std
         absl::StrCat("only a PAID order is credited; it is ", StateName(order->state)));
   }
   {
-    auto tx = Transaction::Begin(**conn);
+    auto tx = PgTransaction::Begin(**conn);
     if (!tx.ok()) return tx.status();
     if (absl::Status s = Reschedule(**conn, order_id, OrderState::kPaid, absl::Now(),
                                     /*reset_attempts=*/true);
@@ -897,7 +898,7 @@ absl::StatusOr<bool> Payments::SetQsignPassword(const std::string& caller,
   if (!hash.ok()) return hash.status();
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
-  auto tx = Transaction::Begin(**conn);
+  auto tx = PgTransaction::Begin(**conn);
   if (!tx.ok()) return tx.status();
   if (row.has_value()) {
     // Only if nothing changed since the current password was checked (no lock, no other new
@@ -968,7 +969,7 @@ absl::StatusOr<Payments::NotificationResult> Payments::HandleNotification(
 
   auto conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
-  auto tx = Transaction::Begin(**conn);
+  auto tx = PgTransaction::Begin(**conn);
   if (!tx.ok()) return tx.status();
   // The order's row lock serializes every delivery for the order, so of 100 copies of one
   // event exactly one finds no earlier record.

@@ -261,25 +261,6 @@ std::string Hex(absl::string_view bytes) {
 
 }  // namespace
 
-absl::StatusOr<Transaction> Transaction::Begin(PgConnection& conn) {
-  if (absl::Status s = conn.ExecScript("BEGIN"); !s.ok()) return s;
-  return Transaction(&conn);
-}
-
-Transaction::~Transaction() {
-  if (conn_ != nullptr) (void)conn_->ResetToIdle();
-}
-
-absl::Status Transaction::Commit() {
-  if (conn_ == nullptr)
-    return Internal(payment::v1::TRANSACTION_CLOSED, "commit of a closed transaction");
-  PgConnection* conn = conn_;
-  conn_ = nullptr;
-  absl::Status status = conn->ExecScript("COMMIT");
-  if (!status.ok()) (void)conn->ResetToIdle();
-  return status;
-}
-
 absl::StatusOr<std::optional<Order>> FindOrderByKey(PgConnection& conn,
                                                     const std::string& seller_id,
                                                     const std::string& caller,

@@ -18,22 +18,6 @@
 
 namespace qcash::payment {
 
-// BEGIN on construction; ROLLBACK on destruction unless committed.
-class Transaction {
- public:
-  // Errors: the database's.
-  static absl::StatusOr<Transaction> Begin(PgConnection& conn);
-  Transaction(Transaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  ~Transaction();
-  absl::Status Commit();
-
- private:
-  explicit Transaction(PgConnection* conn) : conn_(conn) {}
-  PgConnection* conn_;  // null once committed or rolled back
-};
-
 // ---------------------------------------------------------------------------- orders
 
 absl::StatusOr<std::optional<Order>> FindOrderByKey(PgConnection& conn,

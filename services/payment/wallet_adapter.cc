@@ -4,6 +4,7 @@
 #include "common/status.h"
 #include "qcash/payment/v1/error_reason.pb.h"
 #include "services/payment/order.h"
+#include "services/wallet/client/refusal.h"
 
 namespace qcash::payment {
 namespace {
@@ -14,8 +15,7 @@ namespace wpb = ::qcash::wallet::v1;
 // a wallet that could not be reached after the client's retries is WALLET_UNAVAILABLE, so
 // the order's record says what happened.
 absl::Status Normalize(const absl::Status& status) {
-  if (IsDefinitiveRefusal(status) || status.code() == absl::StatusCode::kPermissionDenied ||
-      status.code() == absl::StatusCode::kUnauthenticated) {
+  if (wallet::IsDefiniteRefusal(status)) {
     return Relay(status, ::qcash::payment::v1::WALLET_REFUSED);
   }
   const std::string reason = ReasonOf(status);

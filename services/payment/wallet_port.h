@@ -3,7 +3,7 @@
 // library (services/wallet/client) in the server library.
 //
 // Errors keep the wallet's codes and ErrorInfo reasons (WALLET_NOT_FOUND, WALLET_CLOSED,
-// INSUFFICIENT_FUNDS, ...), so the domain can tell a refusal for good (IsDefinitiveRefusal)
+// INSUFFICIENT_FUNDS, ...), so the domain can tell a refusal for good (wallet::IsDefiniteRefusal)
 // from a failure to retry (UNAVAILABLE after the client's own retries).
 #ifndef QCASH_SERVICES_PAYMENT_WALLET_PORT_H_
 #define QCASH_SERVICES_PAYMENT_WALLET_PORT_H_

@@ -104,8 +104,7 @@ absl::Status Run() {
   if (!wallet_client.ok()) return wallet_client.status();
   qcash::points::WalletCreditClient wallet(std::move(*wallet_client));
 
-  qcash::points::SystemClock system_clock;
-  const qcash::points::Clock* clock = &system_clock;
+  const qcash::Clock* clock = qcash::SystemClock::Get();
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
   qcash::points::SettableClock settable_clock;
   if (*test_clock) clock = &settable_clock;

@@ -14,6 +14,7 @@
 #include "qcash/points/v1/error_reason.pb.h"
 #include "qcash/wallet/v1/error_reason.pb.h"
 #include "services/points/page_token.h"
+#include "services/wallet/client/refusal.h"
 
 namespace qcash::points {
 
@@ -400,7 +401,7 @@ absl::StatusOr<ConversionRecord> Points::Drive(ConversionRecord intent, absl::st
   }
   const absl::Status refused = receipt.status();
   auto conn = pool_->Acquire();
-  if (IsDefiniteWalletRefusal(refused)) {
+  if (wallet::IsDefiniteRefusal(refused)) {
     std::string reason = ReasonOf(refused);
     if (reason.empty()) reason = "WALLET_REFUSED";
     if (conn.ok()) {

@@ -45,7 +45,7 @@ class WalletCredit {
   };
   virtual ~WalletCredit() = default;
   // Credits `amount_yen` (source POINTS_CONVERSION) with `idempotency_key` and `reference`.
-  // Errors: the wallet's, after its client's bounded retries (IsDefiniteWalletRefusal tells
+  // Errors: the wallet's, after its client's bounded retries (wallet::IsDefiniteRefusal tells
   // a refusal from an unknown outcome).
   virtual absl::StatusOr<Receipt> CreditConversion(const std::string& seller_id,
                                                    const std::string& idempotency_key,

@@ -135,19 +135,4 @@ WindowVerdict DecideWindow(absl::CivilMonth month, absl::CivilMonth current,
   return {WindowState::kConvertible, convertible};
 }
 
-bool IsDefiniteWalletRefusal(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kAlreadyExists:
-      return true;
-    default:  // UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, INTERNAL, UNKNOWN, ...
-      return false;
-  }
-}
-
 }  // namespace qcash::points

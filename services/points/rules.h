@@ -144,12 +144,6 @@ struct WindowVerdict {
 WindowVerdict DecideWindow(absl::CivilMonth month, absl::CivilMonth current,
                            int64_t previous_month_total_points, const ConversionRecord* conversion);
 
-// True when a failed wallet Credit certainly credited nothing and will not by itself (the
-// wallet refused: closed, missing, limit, bad request, not allowed). False when the outcome
-// is unknown (unavailable, timed out, in flight): the conversion must then be retried with
-// the same key until the wallet answers.
-bool IsDefiniteWalletRefusal(const absl::Status& status);
-
 }  // namespace qcash::points
 
 #endif  // QCASH_SERVICES_POINTS_RULES_H_

@@ -201,19 +201,5 @@ TEST(RulesTest, KeysAndIds) {
   EXPECT_FALSE(IsValidSellerId("{shop}"));
 }
 
-TEST(RulesTest, WalletOutcomesAreClassifiedByWhatTheyMean) {
-  // Refusals: nothing was credited and nothing will be.
-  EXPECT_TRUE(IsDefiniteWalletRefusal(FailedPrecondition(wallet::v1::WALLET_CLOSED, "")));
-  EXPECT_TRUE(IsDefiniteWalletRefusal(NotFound(wallet::v1::WALLET_NOT_FOUND, "")));
-  EXPECT_TRUE(IsDefiniteWalletRefusal(InvalidArgument(wallet::v1::INVALID_CONVERSION_AMOUNT, "")));
-  EXPECT_TRUE(IsDefiniteWalletRefusal(PermissionDenied(common::v1::CALLER_NOT_ALLOWED, "")));
-  // Unknown outcomes: must be retried with the same key.
-  EXPECT_FALSE(IsDefiniteWalletRefusal(Unavailable(common::v1::DATABASE_UNAVAILABLE, "")));
-  EXPECT_FALSE(IsDefiniteWalletRefusal(absl::DeadlineExceededError("")));
-  EXPECT_FALSE(IsDefiniteWalletRefusal(Aborted(wallet::v1::IDEMPOTENCY_KEY_IN_FLIGHT, "")));
-  EXPECT_FALSE(IsDefiniteWalletRefusal(Internal(common::v1::DATABASE_ERROR, "")));
-  EXPECT_FALSE(IsDefiniteWalletRefusal(absl::UnknownError("")));
-}
-
 }  // namespace
 }  // namespace qcash::points

@@ -24,29 +24,11 @@
 #include "absl/status/statusor.h"
 #include "common/grpc_client.h"
 #include "common/server.h"
+#include "services/wallet/client/refusal.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 
 namespace qcash::wallet {
 
-// What refused a call, from its ErrorInfo reason and code.
-enum class WalletErrorKind {
-  kNone,            // OK
-  kInvalidRequest,  // INVALID_ARGUMENT other than a reused key: fix the request
-  kKeyReused,       // the idempotency key was used for a different request
-  kWalletNotFound,
-  kHoldNotFound,
-  kInsufficientFunds,  // FAILED_PRECONDITION: wait for a charge
-  kWalletClosed,       // W5: the shop has closed; nothing more will succeed
-  kHoldResolved,       // already captured, released or expired
-  kHoldExpired,
-  kCaptureExceedsHold,
-  kBalanceLimit,
-  kNotAllowed,  // PERMISSION_DENIED: this caller may not do that
-  kUnauthenticated,
-  kUnavailable,  // still UNAVAILABLE, ABORTED or DEADLINE_EXCEEDED after every retry
-  kOther,
-};
-WalletErrorKind ErrorKindOf(const absl::Status& status);
 
 class WalletClient {
  public:
