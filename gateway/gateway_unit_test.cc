@@ -1,4 +1,5 @@
-// The gateway's pure parts: error mapping, HTTP -> protobuf transcoding, the OpenAPI file, CSRF.
+// The gateway's pure parts: error mapping, HTTP -> protobuf transcoding, the OpenAPI file, CSRF,
+// the seller pages as composed from their one layout.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,9 +9,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/redis.h"
 #include "common/status.h"
+#include "gateway/assets.h"
 #include "gateway/auth.h"
 #include "gateway/errors.h"
 #include "gateway/openapi.h"
@@ -475,6 +478,62 @@ TEST(RateLimitTest, FallbackMemoryIsBoundedAndAFloodOfKeysSharesOneCounter) {
   // Once their windows end, the table makes room for new keys again.
   EXPECT_TRUE(limiter.Allow("late", t0 + absl::Seconds(61)).allowed);
   EXPECT_LE(limiter.local_keys(), 4u);
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// The pages are composed at build time from web/layout.html (cmake/ComposePage.cmake): each
+// comes whole, with the shared head, header and navigation, its own entry marked current, and
+// nothing of the layout's placeholders or markers left over.
+TEST(PagesTest, EverySignedInPageComesWholeInTheOneLayout) {
+  for (const auto& [page, current] :
+       std::vector<std::pair<std::string, std::string>>{{"index", "/"},
+                                                        {"charge", "/charge"},
+                                                        {"charge_done", "/charge"},
+                                                        {"history", "/history"},
+                                                        {"vouchers", "/vouchers"},
+                                                        {"points", "/points"},
+                                                        {"products", "/points"},
+                                                        {"past", "/points"}}) {
+    SCOPED_TRACE(page);
+    const Asset* asset = FindAsset(page + ".html");
+    ASSERT_NE(asset, nullptr);
+    const std::string& html = asset->body;
+    EXPECT_EQ(asset->content_type, "text/html; charset=utf-8");
+    EXPECT_EQ(html.rfind("<!doctype html>\n<html lang=\"ja\">\n<head>\n", 0), 0u);
+    EXPECT_EQ(Count(html, " | Qキャッシュ</title>\n"), 1u);
+    EXPECT_EQ(Count(html, "<script src=\"/static/app.js\" defer></script>\n"), 1u);
+    EXPECT_EQ(Count(html, absl::StrCat("<body data-page=\"", page, "\">\n<header>\n<h1>")), 1u);
+    EXPECT_EQ(Count(html, "<nav><ul>\n"), 1u);
+    EXPECT_EQ(Count(html, "<li><a href="), 5u);
+    EXPECT_EQ(Count(html, "aria-current"), 1u);
+    EXPECT_EQ(Count(html, absl::StrCat("<li><a href=\"", current, "\" aria-current=\"page\">")),
+              1u);
+    EXPECT_EQ(Count(html, "<main>\n<p class=\"error hidden\" id=\"error\" role=\"alert\"></p>\n"),
+              1u);
+    EXPECT_EQ(Count(html, "{{"), 0u);
+    EXPECT_EQ(Count(html, "<!--"), 0u);
+    EXPECT_GT(html.size(), 1'000u);  // the page's own content is there
+    EXPECT_TRUE(absl::EndsWith(html, "</section>\n</main>\n</body>\n</html>\n"));
+  }
+}
+
+TEST(PagesTest, TheLoginPageHasTheLayoutWithoutScriptNavigationOrErrorLine) {
+  const Asset* login = FindAsset("login.html");
+  ASSERT_NE(login, nullptr);
+  EXPECT_EQ(login->body.rfind("<!doctype html>\n", 0), 0u);
+  EXPECT_EQ(Count(login->body, "<title>開発用ログイン | Qキャッシュ</title>"), 1u);
+  EXPECT_EQ(Count(login->body, "<body data-page=\"login\">"), 1u);
+  EXPECT_EQ(Count(login->body, "<form method=\"post\" action=\"/dev/login\">"), 1u);
+  for (const char* absent : {"<script", "<nav>", "id=\"error\"", "{{", "<!--"}) {
+    EXPECT_EQ(Count(login->body, absent), 0u) << absent;
+  }
+  // The layout itself is no page.
+  EXPECT_EQ(FindAsset("layout.html"), nullptr);
 }
 
 }  // namespace

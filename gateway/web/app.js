@@ -122,6 +122,30 @@ const OUTGOING = new Set(['ENTRY_TYPE_AD_SPEND', 'ENTRY_TYPE_AD_HOLD', 'ENTRY_TY
 
 const PAGES = {};
 
+// A table filled a page at a time (history, charge vouchers, products): fetchPage(pageToken)
+// appends one page's rows to `body` and returns the next page's token. The page's "more"
+// button fetches the next page, its "filters" form (if it has one) starts over, and "empty"
+// shows when there are no rows. Returns load: load(true) starts over, load(false) goes on.
+function pagedTable(body, fetchPage) {
+  const more = document.getElementById('more');
+  let pageToken = '';
+  async function load(reset) {
+    if (reset) { body.textContent = ''; pageToken = ''; }
+    pageToken = await fetchPage(pageToken);
+    more.classList.toggle('hidden', !pageToken);
+    document.getElementById('empty').classList.toggle('hidden', body.children.length > 0);
+  }
+  const filters = document.getElementById('filters');
+  if (filters) {
+    filters.addEventListener('submit', (event) => {
+      event.preventDefault();
+      load(true).catch((e) => Q.showError(e.message));
+    });
+  }
+  more.addEventListener('click', () => load(false).catch((e) => Q.showError(e.message)));
+  return load;
+}
+
 PAGES.index = async () => {
   const { balance } = await Q.api('/api/v1/balance');
   for (const [id, field] of [['total', 'totalYen'], ['available', 'availableYen'], ['held', 'heldYen']]) {
@@ -133,10 +157,7 @@ PAGES.index = async () => {
 
 PAGES.history = async () => {
   const body = document.getElementById('entries');
-  const more = document.getElementById('more');
-  let pageToken = '';
-  async function load(reset) {
-    if (reset) { body.textContent = ''; pageToken = ''; }
+  const load = pagedTable(body, async (pageToken) => {
     const from = document.getElementById('from').value;
     const to = document.getElementById('to').value;
     const data = await Q.api('/api/v1/history', {
@@ -154,15 +175,8 @@ PAGES.history = async () => {
                  Q.el('td', [AD_PRODUCTS[e.product], e.reference].filter(Boolean).join(' / '), 'optional'));
       body.append(row);
     }
-    pageToken = data.nextPageToken;
-    more.classList.toggle('hidden', !pageToken);
-    document.getElementById('empty').classList.toggle('hidden', body.children.length > 0);
-  }
-  document.getElementById('filters').addEventListener('submit', (event) => {
-    event.preventDefault();
-    load(true).catch((e) => Q.showError(e.message));
+    return data.nextPageToken;
   });
-  more.addEventListener('click', () => load(false).catch((e) => Q.showError(e.message)));
   await load(true);
 };
 
@@ -332,10 +346,7 @@ PAGES.charge_done = async () => {
 
 PAGES.vouchers = async () => {
   const body = document.getElementById('orders');
-  const more = document.getElementById('more');
-  let pageToken = '';
-  async function load(reset) {
-    if (reset) { body.textContent = ''; pageToken = ''; }
+  const load = pagedTable(body, async (pageToken) => {
     const data = await Q.api('/api/v1/charge/orders', { query: { pageSize: 20, pageToken } });
     const { methods } = await Q.api('/api/v1/charge/options');
     const methodNames = Object.fromEntries(methods.map((m) => [m.method, m.label]));
@@ -364,11 +375,8 @@ PAGES.vouchers = async () => {
       row.append(actions);
       body.append(row);
     }
-    pageToken = data.nextPageToken;
-    more.classList.toggle('hidden', !pageToken);
-    document.getElementById('empty').classList.toggle('hidden', body.children.length > 0);
-  }
-  more.addEventListener('click', () => load(false).catch((e) => Q.showError(e.message)));
+    return data.nextPageToken;
+  });
   await load(true);
 };
 
@@ -485,8 +493,6 @@ const dateLabel = (d) => `${d.year}/${String(d.month).padStart(2, '0')}/${String
 
 PAGES.products = async () => {
   const body = document.getElementById('products');
-  const more = document.getElementById('more');
-  let pageToken = '';
   async function showDetail(product) {
     const query = periodAndFilter();
     for (const k of Object.keys(query)) if (k.startsWith('filter.')) delete query[k];
@@ -510,23 +516,15 @@ PAGES.products = async () => {
     }
     document.getElementById('detail').classList.remove('hidden');
   }
-  async function load(reset) {
-    if (reset) { body.textContent = ''; pageToken = ''; }
+  const load = pagedTable(body, async (pageToken) => {
     const data = await Q.api('/api/v1/points/products', { query: { ...periodAndFilter(), pageSize: 50, pageToken } });
     document.getElementById('period').textContent = data.from ? `期間：${dateLabel(data.from)}〜${dateLabel(data.to)}` : '';
     for (const product of data.products || []) {
       body.append(productRow(product, (p) => showDetail(p).catch((e) => Q.showError(e.message))));
     }
-    pageToken = data.nextPageToken;
-    more.classList.toggle('hidden', !pageToken);
-    document.getElementById('empty').classList.toggle('hidden', body.children.length > 0);
     Q.showError('');
-  }
-  document.getElementById('filters').addEventListener('submit', (event) => {
-    event.preventDefault();
-    load(true).catch((e) => Q.showError(e.message));
+    return data.nextPageToken;
   });
-  more.addEventListener('click', () => load(false).catch((e) => Q.showError(e.message)));
   await load(true);
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The deployment checks (ctest: deploy_test): renders every kustomize overlay with kubectl and
 # validates each object against the Kubernetes schemas and Qcash's rules (validate.mjs), checks
-# the Dockerfiles (check_dockerfiles.mjs), and proves both checkers fail on broken samples.
+# the Dockerfile (check_dockerfiles.mjs), and proves both checkers fail on broken samples.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -18,8 +18,9 @@ for overlay in dev prod; do
   kubectl kustomize "$root/deploy/kustomize/overlays/$overlay" >"$out/$overlay.yaml"
   node validate.mjs "$overlay" "$out/$overlay.yaml"
 done
-mapfile -t dockerfiles < <(ls "$root"/services/*/Dockerfile "$root"/gateway/Dockerfile)
-node check_dockerfiles.mjs "$root" "${dockerfiles[@]}"
+# One Dockerfile, one image target a service (docker build --target <service>).
+images=--images=wallet,payment,points,gateway
+node check_dockerfiles.mjs "$root" "$images" "$root/Dockerfile"
 
 # The checkers must be able to fail: every planted problem is reported.
 expect_failure() {  # <what> <command...>; stdin: lines that must appear in its output
@@ -64,6 +65,15 @@ installs build tools
 runs as root
 no exec-form ENTRYPOINT
 copies something secret
+builds the development conveniences in unasked
+NEEDLES
+expect_failure "the broken stages" \
+  node check_dockerfiles.mjs "$root" "$images" fixtures/Dockerfile.broken-stages <<'NEEDLES'
+ARG DEBIAN_RELEASE has no default
+QCASH_DEVELOPMENT=ON: images are release builds
+no image stage points
+no image stage gateway
+image wallet: the final image installs build tools: cmake, libpq-dev
 NEEDLES
 expect_failure "the egress mistakes" node validate.mjs fixture fixtures/networkpolicy-broken.yaml <<'NEEDLES'
 no default-deny egress NetworkPolicy
