@@ -66,8 +66,8 @@ class FakeWallet final : public WalletCredit {
 
   absl::StatusOr<Receipt> CreditConversion(const std::string& seller_id,
                                            const std::string& idempotency_key, int64_t amount_yen,
-                                           const std::string& reference) override
-      ABSL_LOCKS_EXCLUDED(mu_) {
+                                           const std::string& reference)
+      ABSL_LOCKS_EXCLUDED(mu_) override {
     MutexLock lock(&mu_);
     calls_.push_back(Call{seller_id, idempotency_key, amount_yen, reference});
     Answer answer = Answer::kCredit;
