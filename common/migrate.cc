@@ -28,14 +28,16 @@ absl::Status ApplyLocked(PgConnection& conn, const std::vector<Migration>& migra
     }
     previous = m.version;
     if (m.version <= current) continue;
-    absl::Status status = conn.ExecScript(absl::StrCat("BEGIN;\n", m.sql, "\n;"));
-    if (status.ok()) {
-      auto recorded = conn.Exec("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                {absl::StrCat(m.version), m.name});
-      status = recorded.ok() ? conn.ExecScript("COMMIT") : recorded.status();
-    }
+    // A migration and its schema_migrations row commit together or not at all.
+    absl::Status status = WithTransaction(conn, [&m](PgConnection& tx_conn) -> absl::Status {
+      // The trailing ";" ends a last statement the file left open, as before.
+      if (absl::Status s = tx_conn.ExecScript(absl::StrCat(m.sql, "\n;")); !s.ok()) return s;
+      return tx_conn
+          .Exec("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                {absl::StrCat(m.version), m.name})
+          .status();
+    });
     if (!status.ok()) {
-      conn.ResetToIdle();
       return absl::Status(status.code(),
                           absl::StrCat("migration ", m.name, " failed: ", status.message()));
     }

@@ -63,8 +63,6 @@ absl::Status SellerFacingRefusal(const absl::Status& wallet_status) {
                                                     wallet_status.ToString()));
 }
 
-void Rollback(PgConnection& conn) { (void)conn.ResetToIdle(); }
-
 // Labels come from fixed sets only (never seller ids or keys).
 metrics::Counter* EventsCounter() {
   static auto* const counter = metrics::Registry::Global().NewCounter(
@@ -220,7 +218,9 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
                                                 const std::string& request_hash) {
   const absl::Time now = clock_->Now();
   const absl::CivilMonth current = calendar_.MonthOf(now);
-  if (auto begun = conn.Exec("BEGIN"); !begun.ok()) return begun.status();
+  // Every return below without a Commit() rolls the transaction back (~PgTransaction).
+  auto tx = PgTransaction::Begin(conn);
+  if (!tx.ok()) return tx.status();
 
   // Idempotency first: a retry answers for the month of the original request, whatever the
   // clock says now.
@@ -230,26 +230,23 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
   if (by_key->has_value()) {
     ConversionRecord record = **by_key;
     if (record.request_hash != request_hash) {
-      Rollback(conn);
       return InvalidArgument(v1::IDEMPOTENCY_KEY_REUSED,
                              "this idempotency_key was used for a different conversion request");
     }
     if (record.state == ConversionState::kCompleted) {
-      Rollback(conn);
       return Decision{std::move(record), /*drive=*/false, /*replayed=*/true};
     }
     if (record.state == ConversionState::kFailed) {
       // Asked again after a refusal: a new attempt, still only within the month's window.
       auto window = ConvertibleMonth(current, record.points_month);
       if (!window.ok()) {
-        Rollback(conn);
         return window.status();
       }
       record.requested_at = now;
     }
     auto claimed = ClaimConversion(conn, record, options_.conversion_lease);
     if (!claimed.ok()) return claimed.status();
-    if (auto committed = conn.Exec("COMMIT"); !committed.ok()) return committed.status();
+    if (absl::Status committed = tx->Commit(); !committed.ok()) return committed;
     if (!*claimed) {
       return Aborted(v1::CONVERSION_IN_PROGRESS,
                      "this conversion is being processed; retry with the same key shortly");
@@ -260,7 +257,6 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
   // S3: during month M only M-1 converts.
   auto target = ConvertibleMonth(current, request.points_month);
   if (!target.ok()) {
-    Rollback(conn);
     return target.status();
   }
   auto existing = LockConversion(conn, request.seller_id, *target);
@@ -269,14 +265,12 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
     ConversionRecord record = **existing;
     switch (record.state) {
       case ConversionState::kCompleted:
-        Rollback(conn);
         return FailedPrecondition(
             v1::ALREADY_CONVERTED,
             absl::StrCat("the points of ", FormatMonth(*target), " were already converted (",
                          record.converted_points, " points, conversion ", record.conversion_id,
                          "); 本月可以转换的积分 is 0"));
       case ConversionState::kPending:
-        Rollback(conn);
         return Aborted(v1::CONVERSION_IN_PROGRESS,
                        absl::StrCat("the conversion of ", FormatMonth(*target),
                                     " is being processed; retry shortly"));
@@ -289,7 +283,7 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
         record.requested_at = now;
         auto claimed = ClaimConversion(conn, record, options_.conversion_lease);
         if (!claimed.ok()) return claimed.status();
-        if (auto committed = conn.Exec("COMMIT"); !committed.ok()) return committed.status();
+        if (absl::Status committed = tx->Commit(); !committed.ok()) return committed;
         if (!*claimed) {
           return Aborted(v1::CONVERSION_IN_PROGRESS,
                          "this conversion is being processed; retry shortly");
@@ -297,7 +291,6 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
         return Decision{std::move(record), /*drive=*/true, /*replayed=*/false};
       }
       default:
-        Rollback(conn);
         return Internal(v1::UNKNOWN_CONVERSION_STATE, "a conversion row has an unknown state");
     }
   }
@@ -306,7 +299,6 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
   if (!totals.ok()) return totals.status();
   const int64_t converted = ConvertiblePoints(totals->total);
   if (converted == 0) {
-    Rollback(conn);
     return FailedPrecondition(
         v1::POINTS_BELOW_MINIMUM,
         absl::StrCat("the service points of ", FormatMonth(*target), " total ", totals->total,
@@ -327,16 +319,14 @@ absl::StatusOr<Points::Decision> Points::Decide(PgConnection& conn, const Conver
   // Two guards of S3 before the write (the table's CHECKs are the third).
   if (record.converted_points % kConversionUnitPoints != 0 || record.leftover_points() < 0 ||
       record.leftover_points() >= kConversionUnitPoints) {
-    Rollback(conn);
     return Internal(v1::CONVERSION_INVARIANT, "a conversion amount broke S3; nothing recorded");
   }
   auto inserted = InsertIntent(conn, record, options_.conversion_lease);
   if (!inserted.ok()) return inserted.status();
   if (!*inserted) {
-    Rollback(conn);
     return Aborted(v1::DECIDE_AGAIN, "a concurrent request recorded this conversion first");
   }
-  if (auto committed = conn.Exec("COMMIT"); !committed.ok()) return committed.status();
+  if (absl::Status committed = tx->Commit(); !committed.ok()) return committed;
   return Decision{std::move(record), /*drive=*/true, /*replayed=*/false};
 }
 
@@ -446,7 +436,8 @@ absl::StatusOr<int> Points::CompleteStaleConversions() {
     {
       auto conn = pool_->Acquire();
       if (!conn.ok()) return conn.status();
-      if (auto begun = (*conn)->Exec("BEGIN"); !begun.ok()) return begun.status();
+      auto tx = PgTransaction::Begin(**conn);
+      if (!tx.ok()) return tx.status();
       auto locked = LockConversion(**conn, candidate.seller_id, candidate.points_month);
       if (!locked.ok()) return locked.status();
       if (locked->has_value() && (*locked)->state == ConversionState::kPending) {
@@ -454,7 +445,7 @@ absl::StatusOr<int> Points::CompleteStaleConversions() {
         if (!ok.ok()) return ok.status();
         if (*ok) claimed = **locked;
       }
-      if (auto committed = (*conn)->Exec("COMMIT"); !committed.ok()) return committed.status();
+      if (absl::Status committed = tx->Commit(); !committed.ok()) return committed;
     }
     if (!claimed.has_value()) continue;  // someone else is on it, or it finished meanwhile
     Log(LogLevel::kInfo, "conversion_resumed",

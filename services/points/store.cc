@@ -17,10 +17,6 @@ std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
 #define QCASH_TS(n) "('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond')"
 #define QCASH_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
-constexpr PgStatement kBegin = {"points_begin", "BEGIN"};
-constexpr PgStatement kCommit = {"points_commit", "COMMIT"};
-constexpr PgStatement kRollback = {"points_rollback", "ROLLBACK"};
-
 // Inserted in event id order, so two concurrent calls with overlapping ids wait for each
 // other in the same order instead of deadlocking.
 constexpr PgStatement kInsertEvents = {
@@ -197,52 +193,51 @@ absl::StatusOr<std::vector<bool>> RecordEvents(PgConnection& conn, const std::st
     occurred.AddInt(absl::ToUnixMicros(e.occurred_at));
     request_hashes.AddText(hashes[i]);
   }
-  if (auto begun = conn.Exec(kBegin, {}); !begun.ok()) return begun.status();
-  auto inserted = conn.Exec(
-      kInsertEvents, {caller, ids.Finish(), sellers.Finish(), products.Finish(), names.Finish(),
-                      categories.Finish(), components.Finish(), sale_types.Finish(),
-                      points.Finish(), occurred.Finish(), request_hashes.Finish()});
-  if (!inserted.ok()) return inserted.status();  // the pool rolls the transaction back
-  absl::flat_hash_set<std::string> new_ids;
-  for (int row = 0; row < inserted->rows(); ++row)
-    new_ids.insert(std::string(inserted->Get(row, 0)));
+  // One transaction: either every new event of the call is recorded or none is.
+  return WithTransaction(conn, [&](PgConnection& conn) -> absl::StatusOr<std::vector<bool>> {
+    auto inserted = conn.Exec(
+        kInsertEvents, {caller, ids.Finish(), sellers.Finish(), products.Finish(), names.Finish(),
+                        categories.Finish(), components.Finish(), sale_types.Finish(),
+                        points.Finish(), occurred.Finish(), request_hashes.Finish()});
+    if (!inserted.ok()) return inserted.status();
+    absl::flat_hash_set<std::string> new_ids;
+    for (int row = 0; row < inserted->rows(); ++row)
+      new_ids.insert(std::string(inserted->Get(row, 0)));
 
-  std::vector<bool> replayed(events.size(), false);
-  if (new_ids.size() != events.size()) {
-    PgArrayLiteral old_ids;
-    for (const PointEvent* e : events) {
-      if (!new_ids.contains(e->event_id)) old_ids.AddText(e->event_id);
-    }
-    // READ COMMITTED: this statement sees the rows a concurrent call committed while our
-    // insert waited for it.
-    auto stored = conn.Exec(kEventHashes, {caller, old_ids.Finish()});
-    if (!stored.ok()) return stored.status();
-    absl::flat_hash_map<std::string, std::string> stored_hash;
-    for (int row = 0; row < stored->rows(); ++row) {
-      stored_hash[std::string(stored->Get(row, 0))] = std::string(stored->Get(row, 1));
-    }
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (new_ids.contains(events[i]->event_id)) continue;
-      auto it = stored_hash.find(events[i]->event_id);
-      if (it == stored_hash.end()) {
-        // Neither inserted nor found: cannot happen under a unique key; refuse to guess.
-        (void)conn.Exec(kRollback, {});
-        return Aborted(common::v1::DATABASE_CONFLICT,
-                       "an event id vanished under its insert; retry");
+    std::vector<bool> replayed(events.size(), false);
+    if (new_ids.size() != events.size()) {
+      PgArrayLiteral old_ids;
+      for (const PointEvent* e : events) {
+        if (!new_ids.contains(e->event_id)) old_ids.AddText(e->event_id);
       }
-      if (it->second != hashes[i]) {
-        (void)conn.Exec(kRollback, {});
-        return InvalidArgument(
-            points::v1::EVENT_ID_REUSED,
-            absl::StrCat("events[", i, "]: event id '", events[i]->event_id,
-                         "' was recorded before with different content; nothing of this call "
-                         "was recorded"));
+      // READ COMMITTED: this statement sees the rows a concurrent call committed while our
+      // insert waited for it.
+      auto stored = conn.Exec(kEventHashes, {caller, old_ids.Finish()});
+      if (!stored.ok()) return stored.status();
+      absl::flat_hash_map<std::string, std::string> stored_hash;
+      for (int row = 0; row < stored->rows(); ++row) {
+        stored_hash[std::string(stored->Get(row, 0))] = std::string(stored->Get(row, 1));
       }
-      replayed[i] = true;
+      for (size_t i = 0; i < events.size(); ++i) {
+        if (new_ids.contains(events[i]->event_id)) continue;
+        auto it = stored_hash.find(events[i]->event_id);
+        if (it == stored_hash.end()) {
+          // Neither inserted nor found: cannot happen under a unique key; refuse to guess.
+          return Aborted(common::v1::DATABASE_CONFLICT,
+                         "an event id vanished under its insert; retry");
+        }
+        if (it->second != hashes[i]) {
+          return InvalidArgument(
+              points::v1::EVENT_ID_REUSED,
+              absl::StrCat("events[", i, "]: event id '", events[i]->event_id,
+                           "' was recorded before with different content; nothing of this call "
+                           "was recorded"));
+        }
+        replayed[i] = true;
+      }
     }
-  }
-  if (auto committed = conn.Exec(kCommit, {}); !committed.ok()) return committed.status();
-  return replayed;
+    return replayed;
+  });
 }
 
 absl::StatusOr<Totals> SumPoints(PgConnection& conn, const std::string& seller_id,

@@ -105,17 +105,13 @@ std::string AuditReport::ToString() const {
 
 absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
   AuditReport report;
-  if (absl::Status s = conn.ExecScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      !s.ok()) {
-    return s;
-  }
-  auto fail = [&conn](absl::Status s) {
-    conn.ResetToIdle();
-    return s;
-  };
+  // One snapshot for every check, so that the figures agree with each other while writers go
+  // on; any early return rolls it back (~PgTransaction).
+  auto tx = PgTransaction::Begin(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  if (!tx.ok()) return tx.status();
 
   auto mismatched = conn.Exec(kBalancesMatchJournal);
-  if (!mismatched.ok()) return fail(mismatched.status());
+  if (!mismatched.ok()) return mismatched.status();
   for (int i = 0; i < mismatched->rows(); ++i) {
     report.problems.push_back(absl::StrCat(
         "seller ", mismatched->Get(i, 0), ": stored balances (available ", mismatched->Get(i, 1),
@@ -125,7 +121,7 @@ absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
   }
 
   auto platform = conn.Exec(kPlatformBalances);
-  if (!platform.ok()) return fail(platform.status());
+  if (!platform.ok()) return platform.status();
   int64_t platform_total = 0;
   for (int i = 0; i < platform->rows(); ++i) {
     const int64_t balance = platform->GetInt64(i, 1);
@@ -134,7 +130,7 @@ absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
   }
 
   auto sellers = conn.Exec(kSellerTotal);
-  if (!sellers.ok()) return fail(sellers.status());
+  if (!sellers.ok()) return sellers.status();
   report.total_yen = sellers->GetInt64(0, 0) + platform_total;
   report.wallets = sellers->GetInt64(0, 1);
   if (sellers->GetInt64(0, 2) != 0) {
@@ -146,11 +142,11 @@ absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
   }
 
   auto entries = conn.Exec("SELECT count(*) FROM journal");
-  if (!entries.ok()) return fail(entries.status());
+  if (!entries.ok()) return entries.status();
   report.entries = entries->GetInt64(0, 0);
 
   auto gaps = conn.Exec(kJournalContinuity);
-  if (!gaps.ok()) return fail(gaps.status());
+  if (!gaps.ok()) return gaps.status();
   for (int i = 0; i < gaps->rows(); ++i) {
     report.problems.push_back(absl::StrCat("seller ", gaps->Get(i, 0), ": journal has ",
                                            gaps->Get(i, 1), " entries up to seq ", gaps->Get(i, 2),
@@ -158,7 +154,7 @@ absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
   }
 
   auto newest = conn.Exec(kNewestEntryMatches);
-  if (!newest.ok()) return fail(newest.status());
+  if (!newest.ok()) return newest.status();
   for (int i = 0; i < newest->rows(); ++i) {
     report.problems.push_back(absl::StrCat("seller ", newest->Get(i, 0),
                                            ": newest journal entry's balances differ from the "
@@ -166,21 +162,21 @@ absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
   }
 
   auto holds = conn.Exec(kHeldMatchesHolds);
-  if (!holds.ok()) return fail(holds.status());
+  if (!holds.ok()) return holds.status();
   for (int i = 0; i < holds->rows(); ++i) {
     report.problems.push_back(absl::StrCat("seller ", holds->Get(i, 0), ": held ", holds->Get(i, 1),
                                            " yen but pending holds sum to ", holds->Get(i, 2)));
   }
 
   auto unknown = conn.Exec(kUnknownAccounts);
-  if (!unknown.ok()) return fail(unknown.status());
+  if (!unknown.ok()) return unknown.status();
   for (int i = 0; i < unknown->rows(); ++i) {
     report.problems.push_back(absl::StrCat("seller ", unknown->Get(i, 0), " entry ",
                                            unknown->Get(i, 1), " moves an unknown account"));
   }
 
   if (report.problems.size() > kProblemsMax) report.problems.resize(kProblemsMax);
-  if (absl::Status s = conn.ExecScript("COMMIT"); !s.ok()) return fail(s);
+  if (absl::Status s = tx->Commit(); !s.ok()) return s;
   return report;
 }
 

@@ -73,11 +73,11 @@ metrics::Counter* Unverified() {
 
 // Counts every unverified record and logs a sample: at most one line per 10 s per process,
 // with how many went unlogged since, so that a flood of forgeries cannot flood the log.
-void ReportUnverified(absl::string_view record, absl::string_view key) {
+void ReportUnverified(absl::string_view record, absl::string_view key, absl::Time now) {
   Unverified()->Add({std::string(record)});
   static std::atomic<int64_t> last_logged_s{0};
   static std::atomic<int64_t> unlogged{0};
-  const int64_t now_s = absl::ToUnixSeconds(absl::Now());
+  const int64_t now_s = absl::ToUnixSeconds(now);
   int64_t last = last_logged_s.load();
   if (now_s - last < 10 || !last_logged_s.compare_exchange_strong(last, now_s)) {
     unlogged.fetch_add(1);
@@ -106,9 +106,10 @@ bool ParseInts(absl::string_view text, std::vector<int64_t>* out) {
 
 }  // namespace
 
-Cache::Cache(RedisClient* redis, Options options)
+Cache::Cache(RedisClient* redis, Options options, const Clock* clock)
     : redis_(redis),
       options_(std::move(options)),
+      clock_(clock),
       put_balance_sha_(redis->RegisterScript(kPutBalanceLua)),
       begin_sha_(redis->RegisterScript(kBeginLua)),
       abandon_sha_(redis->RegisterScript(kAbandonLua)),
@@ -248,7 +249,7 @@ std::optional<Balance> Cache::GetBalance(const std::string& seller_id) {
   if (!balance.has_value()) {
     // Not ours: remove it (unless it changed meanwhile), or its version would keep our
     // compare-and-set from caching the real balance until it expires.
-    ReportUnverified("balance", key);
+    ReportUnverified("balance", key, clock_->Now());
     CacheLookups()->Add({"miss"});
     (void)redis_->Command({"EVALSHA", delete_if_sha_, "1", key, reply->str});
     return std::nullopt;
@@ -312,7 +313,7 @@ std::vector<Cache::ClaimResult> Cache::BeginBatch(const std::vector<const Op*>& 
   std::vector<ClaimResult> out(ops.size());
   std::vector<RedisCommand> commands;
   std::vector<size_t> index;
-  const absl::Time now = absl::Now();
+  const absl::Time now = clock_->Now();
   const absl::Time expires = now + absl::Milliseconds(options_.in_flight_ttl_ms);
   for (size_t i = 0; i < ops.size(); ++i) {
     if (ops[i]->idempotency_key.empty()) continue;
@@ -337,7 +338,7 @@ std::vector<Cache::ClaimResult> Cache::BeginBatch(const std::vector<const Op*>& 
       ReportUnverified(reply.str.rfind("D|", 0) == 0   ? "done"
                        : reply.str.rfind("P|", 0) == 0 ? "in_flight"
                                                        : "malformed",
-                       commands[k][3]);
+                       commands[k][3], now);
     }
   }
   return out;

@@ -43,6 +43,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "common/clock.h"
 #include "common/mutex.h"
 #include "common/redis.h"
 #include "services/wallet/ledger.h"
@@ -77,8 +78,9 @@ class Cache {
     OpResult stored;  // kDone
   };
 
+  // `clock` dates in-flight markers and judges their expiry; it outlives the cache.
   // REQUIRES: options.replay_key.size() >= kReplayKeyBytesMin.
-  Cache(RedisClient* redis, Options options);
+  Cache(RedisClient* redis, Options options, const Clock* clock);
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
@@ -129,6 +131,7 @@ class Cache {
 
   RedisClient* const redis_;
   const Options options_;
+  const Clock* const clock_;
   const std::string put_balance_sha_;
   const std::string begin_sha_;
   const std::string abandon_sha_;

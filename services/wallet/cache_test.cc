@@ -64,13 +64,13 @@ class CacheMacTest : public ::testing::Test {
     op.caller = "adbooking";
     op.idempotency_key = key;
     op.amount_yen = 300;
-    op.code = static_cast<int16_t>(AdProduct::kTimeSale);
+    op.product = AdProduct::kTimeSale;
     op.reference = "booking-1";
     op.request_hash = RequestHash(op);
     return op;
   }
   RedisClient redis_{RedisClient::Options{}};  // never connected: these tests send nothing
-  Cache cache_{&redis_, WithKey(std::string(32, 'k'))};
+  Cache cache_{&redis_, WithKey(std::string(32, 'k')), qcash::SystemClock::Get()};
   const absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
 };
 
@@ -103,7 +103,7 @@ TEST_F(CacheMacTest, DoneRecordAnswersOnlyItsOwnKeyCallerAndRequest) {
                 .claim,
             Cache::Claim::kUnverified);
   // Another replay key (a rotation): a miss, not an answer.
-  Cache rotated(&redis_, WithKey(std::string(32, 'x')));
+  Cache rotated(&redis_, WithKey(std::string(32, 'x')), qcash::SystemClock::Get());
   EXPECT_EQ(rotated.ReadClaim(op, record, now_).claim, Cache::Claim::kUnverified);
 }
 

@@ -1,5 +1,6 @@
 #include "services/wallet/committer.h"
 
+#include <chrono>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -168,8 +169,12 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   std::vector<bool> claimed(n, false);
   std::vector<size_t> todo;
   todo.reserve(n);
-  auto since = [](absl::Time t) { return absl::ToInt64Microseconds(absl::Now() - t); };
-  absl::Time t0 = absl::Now();
+  // Latency for the stats only: a monotonic clock, not the injected one (nothing decides on it).
+  using Steady = std::chrono::steady_clock;
+  auto since = [](Steady::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - t).count();
+  };
+  Steady::time_point t0 = Steady::now();
   std::vector<Cache::ClaimResult> claims = cache_->BeginBatch(ops);
   claim_us_.fetch_add(since(t0), std::memory_order_relaxed);
   for (size_t i = 0; i < n; ++i) {
@@ -207,7 +212,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
     batches_.fetch_add(1, std::memory_order_relaxed);
     BatchSizes()->Observe({}, static_cast<double>(db_ops.size()));
     ops_.fetch_add(static_cast<int64_t>(db_ops.size()), std::memory_order_relaxed);
-    t0 = absl::Now();
+    t0 = Steady::now();
     auto results = Apply(lane, db_ops);
     apply_us_.fetch_add(since(t0), std::memory_order_relaxed);
     if (results.ok()) {
@@ -249,7 +254,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
   for (size_t i : todo) {
     if (answers[i].ok()) finished[i] = &*answers[i];
   }
-  t0 = absl::Now();
+  t0 = Steady::now();
   cache_->FinishBatch(ops, finished, claimed);
   finish_us_.fetch_add(since(t0), std::memory_order_relaxed);
 

@@ -36,13 +36,11 @@ TEST(WalletContractTest, EveryProtoEnumValueHasItsDomainValue) {
 }
 
 TEST(WalletContractTest, RequestEnumsBecomeDomainCodesOrARefusal) {
-  EXPECT_EQ(CodeOf(v1::CREDIT_SOURCE_POINTS_CONVERSION),
-            static_cast<int16_t>(CreditSource::kPointsConversion));
-  EXPECT_EQ(CodeOf(v1::AD_PRODUCT_PREMIUM_DISPLAY),
-            static_cast<int16_t>(AdProduct::kPremiumDisplay));
-  // 65537 would wrap into a valid int16 product; it must become a code ValidateOp refuses.
-  EXPECT_EQ(CodeOf(static_cast<v1::AdProduct>(65'537)), -1);
-  EXPECT_EQ(CodeOf(v1::FUNDS_ACCOUNT_UNSPECIFIED), -1);
+  EXPECT_EQ(DomainOf(v1::CREDIT_SOURCE_POINTS_CONVERSION), CreditSource::kPointsConversion);
+  EXPECT_EQ(DomainOf(v1::AD_PRODUCT_PREMIUM_DISPLAY), AdProduct::kPremiumDisplay);
+  // 65537 would wrap into a valid int16 product; it must become kNone, which ValidateOp refuses.
+  EXPECT_EQ(DomainOf(static_cast<v1::AdProduct>(65'537)), AdProduct::kNone);
+  EXPECT_EQ(DomainOf(v1::FUNDS_ACCOUNT_UNSPECIFIED), FundsAccount::kNone);
   EXPECT_EQ(AdProductToProto(0), v1::AD_PRODUCT_UNSPECIFIED);  // entries that are not ad entries
   EXPECT_EQ(AdProductToProto(4), v1::AD_PRODUCT_TIME_SALE);
 }
@@ -69,7 +67,7 @@ TEST(WalletContractTest, OpenWalletOnAClosedWalletAnswersItClosedAndChangesNothi
   spend.caller = "adbooking";
   spend.idempotency_key = "spend-1";
   spend.amount_yen = 100;
-  spend.code = static_cast<int16_t>(AdProduct::kTimeSale);
+  spend.product = AdProduct::kTimeSale;
   spend.reference = "app-1";
   spend.request_hash = RequestHash(spend);
   LedgerWrites writes;
@@ -97,7 +95,7 @@ TEST(WalletContractTest, AmountCapIsTenToTheTwelfthYen) {
   op.seller_id = "shop";
   op.caller = "settlement";
   op.idempotency_key = "k";
-  op.code = static_cast<int16_t>(FundsAccount::kQmoney);
+  op.funds = FundsAccount::kQmoney;
   op.reference = "settlement-1";
   op.amount_yen = kAmountMaxYen;
   EXPECT_TRUE(ValidateOp(op).ok());

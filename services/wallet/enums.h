@@ -15,6 +15,7 @@ namespace qcash::wallet {
 
 constexpr v1::AdProduct ToProto(AdProduct p) {
   switch (p) {
+    QCASH_ENUM_CASE(AdProduct::kNone, v1::AD_PRODUCT_UNSPECIFIED);
     QCASH_ENUM_CASE(AdProduct::kGroupBuying, v1::AD_PRODUCT_GROUP_BUYING);
     QCASH_ENUM_CASE(AdProduct::kPlusKeyword, v1::AD_PRODUCT_PLUS_KEYWORD);
     QCASH_ENUM_CASE(AdProduct::kPlusCategory, v1::AD_PRODUCT_PLUS_CATEGORY);
@@ -47,6 +48,7 @@ inline v1::AdProduct AdProductToProto(int64_t code) {
 
 constexpr v1::CreditSource ToProto(CreditSource s) {
   switch (s) {
+    QCASH_ENUM_CASE(CreditSource::kNone, v1::CREDIT_SOURCE_UNSPECIFIED);
     QCASH_ENUM_CASE(CreditSource::kCharge, v1::CREDIT_SOURCE_CHARGE);
     QCASH_ENUM_CASE(CreditSource::kPointsConversion, v1::CREDIT_SOURCE_POINTS_CONVERSION);
   }
@@ -63,6 +65,7 @@ constexpr std::optional<CreditSource> FromProto(v1::CreditSource s) {
 
 constexpr v1::FundsAccount ToProto(FundsAccount a) {
   switch (a) {
+    QCASH_ENUM_CASE(FundsAccount::kNone, v1::FUNDS_ACCOUNT_UNSPECIFIED);
     QCASH_ENUM_CASE(FundsAccount::kQmoney, v1::FUNDS_ACCOUNT_QMONEY);
     QCASH_ENUM_CASE(FundsAccount::kPendingSettlement, v1::FUNDS_ACCOUNT_PENDING_SETTLEMENT);
   }
@@ -179,12 +182,12 @@ constexpr std::optional<Account> FromProto(v1::Account a) {
   }
 }
 
-// A request's enum as the domain code of Op::code, or -1 (which ValidateOp refuses) for a value
-// the domain does not have.
+// A request's AdProduct, CreditSource or FundsAccount as the domain's, or kNone (which
+// ValidateOp refuses) for a value the domain does not have (UNSPECIFIED, or a newer client's).
 template <typename Proto>
-int16_t CodeOf(Proto value) {
-  const auto domain = FromProto(value);
-  return domain.has_value() ? static_cast<int16_t>(*domain) : int16_t{-1};
+auto DomainOf(Proto value) {
+  using Domain = typename decltype(FromProto(value))::value_type;
+  return FromProto(value).value_or(Domain::kNone);
 }
 
 }  // namespace qcash::wallet

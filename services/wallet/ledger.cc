@@ -54,9 +54,8 @@ absl::Status CheckDenomination(int64_t amount_yen) {
   return absl::OkStatus();
 }
 
-absl::Status CheckFundsAccount(int16_t code) {
-  if (code != static_cast<int16_t>(FundsAccount::kQmoney) &&
-      code != static_cast<int16_t>(FundsAccount::kPendingSettlement)) {
+absl::Status CheckFundsAccount(FundsAccount funds) {
+  if (funds != FundsAccount::kQmoney && funds != FundsAccount::kPendingSettlement) {
     return InvalidArgument(wallet::v1::UNKNOWN_FUNDS_ACCOUNT,
                            "the funds account must be QMONEY or PENDING_SETTLEMENT");
   }
@@ -69,9 +68,9 @@ absl::Status ValidateByType(Op& op) {
       return absl::OkStatus();
     case OpType::kCredit: {
       if (absl::Status s = CheckAmount(op.amount_yen); !s.ok()) return s;
-      if (op.code == static_cast<int16_t>(CreditSource::kCharge)) {
+      if (op.source == CreditSource::kCharge) {
         if (absl::Status s = CheckDenomination(op.amount_yen); !s.ok()) return s;  // W2
-      } else if (op.code == static_cast<int16_t>(CreditSource::kPointsConversion)) {
+      } else if (op.source == CreditSource::kPointsConversion) {
         if (op.amount_yen % kConversionUnitPoints != 0) {  // S3
           return InvalidArgument(
               wallet::v1::INVALID_CONVERSION_AMOUNT,
@@ -86,9 +85,9 @@ absl::Status ValidateByType(Op& op) {
     case OpType::kSpend:
     case OpType::kHold: {
       if (absl::Status s = CheckAmount(op.amount_yen); !s.ok()) return s;
-      if (!IsAdProduct(op.code)) {  // W3
+      if (!IsAdProduct(static_cast<int64_t>(op.product))) {  // W3
         return InvalidArgument(wallet::v1::UNKNOWN_AD_PRODUCT,
-                               absl::StrCat("unknown ad product ", op.code,
+                               absl::StrCat("unknown ad product ", static_cast<int>(op.product),
                                             "; Qcash pays for the eight products of W3"));
       }
       if (op.type == OpType::kHold) {
@@ -108,12 +107,12 @@ absl::Status ValidateByType(Op& op) {
     case OpType::kExpire:
       return CheckHoldId(op.hold_id);
     case OpType::kChargeFromFunds: {
-      if (absl::Status s = CheckFundsAccount(op.code); !s.ok()) return s;
+      if (absl::Status s = CheckFundsAccount(op.funds); !s.ok()) return s;
       if (absl::Status s = CheckDenomination(op.amount_yen); !s.ok()) return s;  // W2
       return CheckReference(op.reference, /*required=*/true, kReferenceLengthMax);
     }
     case OpType::kCreditFunds: {
-      if (absl::Status s = CheckFundsAccount(op.code); !s.ok()) return s;
+      if (absl::Status s = CheckFundsAccount(op.funds); !s.ok()) return s;
       if (absl::Status s = CheckAmount(op.amount_yen); !s.ok()) return s;
       return CheckReference(op.reference, /*required=*/true, kReferenceLengthMax);
     }
@@ -175,13 +174,35 @@ absl::Status ValidateOp(Op& op) {
   return ValidateByType(op);
 }
 
+namespace {
+
+// The one number RequestHash() has always fingerprinted for the type's enum (before Op had a
+// field per enum), so that the hashes stored with idempotency records in PostgreSQL and Redis
+// still match a retry after an upgrade.
+int16_t StoredCodeOf(const Op& op) {
+  switch (op.type) {
+    case OpType::kCredit:
+      return static_cast<int16_t>(op.source);
+    case OpType::kSpend:
+    case OpType::kHold:
+      return static_cast<int16_t>(op.product);
+    case OpType::kChargeFromFunds:
+    case OpType::kCreditFunds:
+      return static_cast<int16_t>(op.funds);
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
 std::string RequestHash(const Op& op) {
   Fingerprint fp;
   fp.Add(static_cast<int64_t>(op.type))
       .Add(op.seller_id)
       .Add(op.caller)
       .Add(op.amount_yen)
-      .Add(int64_t{op.code})
+      .Add(int64_t{StoredCodeOf(op)})
       .Add(op.reference)
       .Add(op.hold_id)
       .Add(op.hold_ttl_s);
@@ -245,9 +266,8 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 // Room left below int64 for the seller's Qcash (available + held) or one funds account.
 bool Fits(int64_t balance_yen, int64_t amount_yen) { return balance_yen <= kInt64Max - amount_yen; }
 
-Account FundsAccountOf(int16_t code) {
-  return code == static_cast<int16_t>(FundsAccount::kQmoney) ? Account::kSellerQmoney
-                                                             : Account::kSellerPending;
+Account FundsAccountOf(FundsAccount funds) {
+  return funds == FundsAccount::kQmoney ? Account::kSellerQmoney : Account::kSellerPending;
 }
 
 // The application of one batch to a snapshot.
@@ -326,7 +346,7 @@ class BatchApplier {
     switch (op.type) {
       case OpType::kCredit: {  // W2 charge or S3 conversion: platform -> available
         if (!Fits(w.available_yen + w.held_yen, op.amount_yen)) return Outcome::kBalanceLimit;
-        const bool charge = op.code == static_cast<int16_t>(CreditSource::kCharge);
+        const bool charge = op.source == CreditSource::kCharge;
         Touch(w);
         w.available_yen += op.amount_yen;
         result->entry_seq =
@@ -339,8 +359,9 @@ class BatchApplier {
         if (w.available_yen < op.amount_yen) return Outcome::kInsufficientFunds;
         Touch(w);
         w.available_yen -= op.amount_yen;
-        result->entry_seq = Journal(w, op, EntryType::kAdSpend, Account::kSellerAvailable,
-                                    Account::kAdRevenue, op.amount_yen, op.code, op.reference, 0);
+        result->entry_seq =
+            Journal(w, op, EntryType::kAdSpend, Account::kSellerAvailable, Account::kAdRevenue,
+                    op.amount_yen, static_cast<int16_t>(op.product), op.reference, 0);
         return Outcome::kApplied;
       }
       case OpType::kHold: {  // W3: available -> held, with an expiry
@@ -350,12 +371,12 @@ class BatchApplier {
         w.held_yen += op.amount_yen;
         const int64_t hold_id = w.last_seq + 1;
         Journal(w, op, EntryType::kAdHold, Account::kSellerAvailable, Account::kSellerHeld,
-                op.amount_yen, op.code, op.reference, hold_id);
+                op.amount_yen, static_cast<int16_t>(op.product), op.reference, hold_id);
         HoldRecord hold;
         hold.seller_id = op.seller_id;
         hold.hold_id = hold_id;
         hold.amount_yen = op.amount_yen;
-        hold.product = op.code;
+        hold.product = static_cast<int16_t>(op.product);
         hold.reference = op.reference;
         hold.created_at = snapshot_.now;
         hold.expires_at = snapshot_.now + absl::Seconds(op.hold_ttl_s);
@@ -373,7 +394,7 @@ class BatchApplier {
       case OpType::kExpire:
         return ResolveHold(op, w, result);
       case OpType::kChargeFromFunds: {  // P1: Qmoney / pending settlement -> available
-        const Account source = FundsAccountOf(op.code);
+        const Account source = FundsAccountOf(op.funds);
         int64_t& funds = source == Account::kSellerQmoney ? w.qmoney_yen : w.pending_yen;
         if (funds < op.amount_yen) return Outcome::kInsufficientFunds;
         if (!Fits(w.available_yen + w.held_yen, op.amount_yen)) return Outcome::kBalanceLimit;
@@ -385,7 +406,7 @@ class BatchApplier {
         return Outcome::kApplied;
       }
       case OpType::kCreditFunds: {  // settlement -> Qmoney / pending settlement
-        const Account target = FundsAccountOf(op.code);
+        const Account target = FundsAccountOf(op.funds);
         int64_t& funds = target == Account::kSellerQmoney ? w.qmoney_yen : w.pending_yen;
         if (!Fits(funds, op.amount_yen)) return Outcome::kBalanceLimit;
         Touch(w);

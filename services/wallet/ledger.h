@@ -44,6 +44,7 @@ bool IsDenomination(int64_t amount_yen);
 // The numbers are the ledger schema's and qcash.wallet.v1's, and never change; enums.h
 // converts to and from the contract and fails the build if a number differs.
 enum class AdProduct : int16_t {
+  kNone = 0,  // not an ad operation (or entry); never a product
   kGroupBuying = 1,
   kPlusKeyword = 2,
   kPlusCategory = 3,
@@ -55,8 +56,10 @@ enum class AdProduct : int16_t {
 };
 bool IsAdProduct(int64_t code);
 
-enum class CreditSource : int16_t { kCharge = 1, kPointsConversion = 2 };
-enum class FundsAccount : int16_t { kQmoney = 1, kPendingSettlement = 2 };
+// kNone (0) in each: not set (the op's type does not use it, or a request named a value the
+// domain does not have); ValidateOp refuses it where the type needs one.
+enum class CreditSource : int16_t { kNone = 0, kCharge = 1, kPointsConversion = 2 };
+enum class FundsAccount : int16_t { kNone = 0, kQmoney = 1, kPendingSettlement = 2 };
 enum class WalletState : int16_t { kOpen = 1, kClosed = 2 };
 
 enum class OpType : int16_t {
@@ -80,9 +83,11 @@ struct Op {
   std::string caller;           // the authenticated identity of the calling service
   std::string idempotency_key;  // empty only for kExpire
   int64_t amount_yen = 0;
-  // kCredit: CreditSource; kSpend, kHold: AdProduct; kChargeFromFunds, kCreditFunds:
-  // FundsAccount; otherwise 0.
-  int16_t code = 0;
+  // Each names what only some types need; the others leave it at kNone (0), and ValidateOp
+  // refuses a type whose field is kNone or a value the enum does not have.
+  AdProduct product = AdProduct::kNone;       // kSpend, kHold (W3)
+  CreditSource source = CreditSource::kNone;  // kCredit (W2 charge or S3 conversion)
+  FundsAccount funds = FundsAccount::kNone;   // kChargeFromFunds, kCreditFunds (P1)
   std::string reference;   // booking reference, order id, conversion id, settlement id, reason
   int64_t hold_id = 0;     // kCapture, kRelease, kExpire
   int64_t hold_ttl_s = 0;  // kHold

@@ -39,9 +39,9 @@ Op MakeOp(OpType type, const std::string& seller, int64_t amount, const std::str
   op.amount_yen = amount;
   op.reference = "ref";
   if (type == OpType::kSpend || type == OpType::kHold) {
-    op.code = static_cast<int16_t>(AdProduct::kTimeSale);
+    op.product = AdProduct::kTimeSale;
   }
-  if (type == OpType::kCredit) op.code = static_cast<int16_t>(CreditSource::kCharge);
+  if (type == OpType::kCredit) op.source = CreditSource::kCharge;
   if (type == OpType::kHold) op.hold_ttl_s = 3600;
   op.request_hash = RequestHash(op);
   return op;
@@ -313,14 +313,14 @@ TEST(LedgerApplyTest, RandomBatchesKeepTheBooksBalanced) {
           break;
         case 5: {
           Op funds = MakeOp(OpType::kCreditFunds, seller, 1 + below(5'000), key);
-          funds.code = static_cast<int16_t>(FundsAccount::kQmoney);
+          funds.funds = FundsAccount::kQmoney;
           funds.request_hash = RequestHash(funds);
           ops.push_back(funds);
           break;
         }
         default: {
           Op charge = MakeOp(OpType::kChargeFromFunds, seller, 1'000, key);
-          charge.code = static_cast<int16_t>(FundsAccount::kQmoney);
+          charge.funds = FundsAccount::kQmoney;
           charge.request_hash = RequestHash(charge);
           ops.push_back(charge);
           break;

@@ -668,7 +668,22 @@ Op ToOp(const Request& q, int64_t hold_id) {
   op.caller = q.caller;
   op.idempotency_key = q.key;
   op.amount_yen = q.amount_yen;
-  op.code = q.code;
+  // The model keeps one number per request; the ledger's Op has a typed field per enum.
+  switch (q.type) {
+    case OpType::kCredit:
+      op.source = static_cast<CreditSource>(q.code);
+      break;
+    case OpType::kSpend:
+    case OpType::kHold:
+      op.product = static_cast<AdProduct>(q.code);
+      break;
+    case OpType::kChargeFromFunds:
+    case OpType::kCreditFunds:
+      op.funds = static_cast<FundsAccount>(q.code);
+      break;
+    default:
+      break;
+  }
   op.reference = q.reference;
   op.hold_id = hold_id;
   op.hold_ttl_s = q.ttl_s;

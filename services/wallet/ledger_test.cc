@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/hash.h"
 #include "common/status.h"
 
 namespace qcash::wallet {
@@ -18,12 +19,12 @@ Op ValidOp(OpType type) {
   switch (type) {
     case OpType::kCredit:
       op.amount_yen = 1'000;
-      op.code = static_cast<int16_t>(CreditSource::kCharge);
+      op.source = CreditSource::kCharge;
       break;
     case OpType::kSpend:
     case OpType::kHold:
       op.amount_yen = 500;
-      op.code = static_cast<int16_t>(AdProduct::kTimeSale);
+      op.product = AdProduct::kTimeSale;
       break;
     case OpType::kCapture:
       op.amount_yen = 100;
@@ -34,11 +35,11 @@ Op ValidOp(OpType type) {
       break;
     case OpType::kChargeFromFunds:
       op.amount_yen = 3'000;
-      op.code = static_cast<int16_t>(FundsAccount::kQmoney);
+      op.funds = FundsAccount::kQmoney;
       break;
     case OpType::kCreditFunds:
       op.amount_yen = 12'345;
-      op.code = static_cast<int16_t>(FundsAccount::kPendingSettlement);
+      op.funds = FundsAccount::kPendingSettlement;
       break;
     default:
       break;
@@ -78,7 +79,7 @@ TEST(LedgerRulesTest, W2ChargeMustBeADenomination) {
 // S3: conversions are whole hundreds.
 TEST(LedgerRulesTest, S3ConversionInHundreds) {
   Op op = ValidOp(OpType::kCredit);
-  op.code = static_cast<int16_t>(CreditSource::kPointsConversion);
+  op.source = CreditSource::kPointsConversion;
   op.amount_yen = 12'300;
   EXPECT_TRUE(ValidateOp(op).ok());
   op.amount_yen = 12'352;
@@ -99,11 +100,40 @@ TEST(LedgerRulesTest, AmountsMustBePositiveAndBounded) {
   }
 }
 
+// The request hash is stored with every idempotency record (PostgreSQL, Redis): it must stay
+// what it was when Op carried one `int16_t code` for the type's enum, or a retry after an
+// upgrade would be refused as a reused key.
+TEST(LedgerRulesTest, RequestHashFingerprintsTheTypesEnumAsTheOldCode) {
+  struct Case {
+    OpType type;
+    int64_t code;
+  };
+  for (const Case& c :
+       {Case{OpType::kCredit, static_cast<int64_t>(CreditSource::kCharge)},
+        Case{OpType::kSpend, static_cast<int64_t>(AdProduct::kTimeSale)},
+        Case{OpType::kHold, static_cast<int64_t>(AdProduct::kTimeSale)},
+        Case{OpType::kChargeFromFunds, static_cast<int64_t>(FundsAccount::kQmoney)},
+        Case{OpType::kCreditFunds, static_cast<int64_t>(FundsAccount::kPendingSettlement)},
+        Case{OpType::kCapture, 0}, Case{OpType::kClose, 0}}) {
+    const Op op = ValidOp(c.type);
+    Fingerprint old;
+    old.Add(static_cast<int64_t>(op.type))
+        .Add(op.seller_id)
+        .Add(op.caller)
+        .Add(op.amount_yen)
+        .Add(c.code)
+        .Add(op.reference)
+        .Add(op.hold_id)
+        .Add(op.hold_ttl_s);
+    EXPECT_EQ(RequestHash(op), old.Hex()) << OpTypeName(c.type);
+  }
+}
+
 // W3: exactly eight ad products.
 TEST(LedgerRulesTest, W3UnknownAdProductRejected) {
   for (int16_t code : {int16_t{0}, int16_t{9}, int16_t{-1}, int16_t{100}}) {
     Op op = ValidOp(OpType::kSpend);
-    op.code = code;
+    op.product = static_cast<AdProduct>(code);
     EXPECT_EQ(ReasonOfValidation(op), "UNKNOWN_AD_PRODUCT") << code;
   }
   for (int16_t code = 1; code <= 8; ++code) EXPECT_TRUE(IsAdProduct(code));

@@ -24,6 +24,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
@@ -87,7 +88,7 @@ absl::Status Run() {
               {"insecure_dev", transport.insecure_dev}});
   auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
   if (!metrics.ok()) return metrics.status();
-  auto wallet = qcash::wallet::Wallet::Start(options);
+  auto wallet = qcash::wallet::Wallet::Start(options, qcash::SystemClock::Get());
   if (!wallet.ok()) return wallet.status();
 
   qcash::ThreadPool reads(static_cast<int>(*read_threads), 10'000);

@@ -143,7 +143,7 @@ grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* cont
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = CodeOf(request->source());
+  op.source = DomainOf(request->source());
   op.reference = request->reference();
   return Mutate(wallet_, insecure_dev_, scope_, context, CreditPermission(request->source()),
                 std::move(op),
@@ -158,7 +158,7 @@ grpc::ServerUnaryReactor* WalletServer::Spend(grpc::CallbackServerContext* conte
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = CodeOf(request->product());
+  op.product = DomainOf(request->product());
   op.reference = request->booking_reference();
   return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
@@ -172,7 +172,7 @@ grpc::ServerUnaryReactor* WalletServer::Hold(grpc::CallbackServerContext* contex
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = CodeOf(request->product());
+  op.product = DomainOf(request->product());
   op.reference = request->booking_reference();
   op.hold_ttl_s = request->ttl_seconds();
   return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
@@ -250,7 +250,7 @@ grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = CodeOf(request->source());
+  op.funds = DomainOf(request->source());
   op.reference = request->order_id();
   return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kChargeFromFunds,
                 std::move(op),
@@ -265,7 +265,7 @@ grpc::ServerUnaryReactor* WalletServer::CreditInternalFunds(
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.amount_yen = request->amount_yen();
-  op.code = CodeOf(request->account());
+  op.funds = DomainOf(request->account());
   op.reference = request->settlement_reference();
   return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kCreditFunds, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });

@@ -58,6 +58,9 @@ constexpr PgStatement kDueHolds = {
 // know how many rows an unnest() brings. Every lookup therefore also names its keys with
 // `= ANY(array)` or a LATERAL subquery, which keeps it on the primary-key index whatever the
 // planner guesses, instead of a hash join over a whole table.
+//
+// BEGIN and COMMIT ride in the pipelines, so they are statements here; ApplyBatch() holds the
+// transaction as a PgTransaction (Adopt / MarkCommitted), which rolls back on any failure.
 constexpr PgStatement kBegin = {"wallet_begin", "BEGIN"};
 constexpr PgStatement kCommit = {"wallet_commit", "COMMIT"};
 
@@ -401,8 +404,12 @@ PgParams WriteParams(const LedgerWrites& writes) {
           absl::StrCat(writes.resolved_holds.size())};
 }
 
-absl::StatusOr<std::vector<OpResult>> ApplyBatchLocked(PgConnection& conn,
-                                                       const std::vector<const Op*>& ops) {
+}  // namespace
+
+absl::StatusOr<std::vector<OpResult>> ApplyBatch(PgConnection& conn,
+                                                 const std::vector<const Op*>& ops) {
+  // LoadSnapshot sends the BEGIN in its pipeline; from here on any failure rolls back.
+  PgTransaction tx = PgTransaction::Adopt(conn);
   auto snapshot = LoadSnapshot(conn, ops);
   if (!snapshot.ok()) return snapshot.status();
   LedgerWrites writes;
@@ -417,15 +424,7 @@ absl::StatusOr<std::vector<OpResult>> ApplyBatchLocked(PgConnection& conn,
   statements.push_back({&kCommit, {}});
   auto committed = conn.Pipeline(statements);
   if (!committed.ok()) return committed.status();
-  return results;
-}
-
-}  // namespace
-
-absl::StatusOr<std::vector<OpResult>> ApplyBatch(PgConnection& conn,
-                                                 const std::vector<const Op*>& ops) {
-  auto results = ApplyBatchLocked(conn, ops);
-  if (!results.ok()) conn.ResetToIdle();  // roll back whatever the failure left open
+  tx.MarkCommitted();
   return results;
 }
 

@@ -43,9 +43,9 @@ metrics::Gauge* AuditProblems() {
 
 }  // namespace
 
-Wallet::Wallet(Options options) : options_(std::move(options)) {}
+Wallet::Wallet(Options options, const Clock* clock) : options_(std::move(options)), clock_(clock) {}
 
-absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options) {
+absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options, const Clock* clock) {
   if (options.cache.replay_key.size() < Cache::kReplayKeyBytesMin) {
     return InvalidArgument(
         common::v1::INVALID_CONFIG,
@@ -56,10 +56,10 @@ absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options) {
     if (!conn.ok()) return conn.status();
     if (absl::Status s = ApplyMigrations(**conn, Migrations()); !s.ok()) return s;
   }
-  std::unique_ptr<Wallet> wallet(new Wallet(std::move(options)));
+  std::unique_ptr<Wallet> wallet(new Wallet(std::move(options), clock));
   const Options& kept = wallet->options_;
   wallet->redis_ = std::make_unique<RedisClient>(kept.redis);
-  wallet->cache_ = std::make_unique<Cache>(wallet->redis_.get(), kept.cache);
+  wallet->cache_ = std::make_unique<Cache>(wallet->redis_.get(), kept.cache, clock);
   wallet->read_pool_ =
       std::make_unique<PgPool>(kept.database_url, "qcash-wallet-read", kept.read_pool_size);
   Committer::Options committer = kept.committer;
@@ -166,7 +166,7 @@ void Wallet::AuditAndPublish() {
   }
   AuditOk()->Set({}, report->ok() ? 1 : 0);
   AuditProblems()->Set({}, static_cast<double>(report->problems.size()));
-  AuditLastRun()->Set({}, absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  AuditLastRun()->Set({}, absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch()));
   Log(report->ok() ? LogLevel::kInfo : LogLevel::kError, "ledger_audit",
       {{"ok", report->ok()},
        {"wallets", report->wallets},
@@ -176,15 +176,15 @@ void Wallet::AuditAndPublish() {
 
 void Wallet::SweepLoop() {
   Committer::Stats logged = committer_->stats();
-  absl::Time logged_at = absl::Now();
+  absl::Time logged_at = clock_->Now();
   absl::Time audited_at = absl::InfinitePast();
   for (;;) {
     if (options_.audit_interval > absl::ZeroDuration() &&
-        absl::Now() - audited_at >= options_.audit_interval) {
+        clock_->Now() - audited_at >= options_.audit_interval) {
       AuditAndPublish();
-      audited_at = absl::Now();
+      audited_at = clock_->Now();
     }
-    if (absl::Now() - logged_at >= absl::Seconds(10)) {
+    if (clock_->Now() - logged_at >= absl::Seconds(10)) {
       const Committer::Stats now = committer_->stats();
       if (now.ops != logged.ops) {
         const int64_t batches = now.batches - logged.batches;
@@ -200,7 +200,7 @@ void Wallet::SweepLoop() {
               batches > 0 ? (now.finish_us - logged.finish_us) / batches : 0}});
       }
       logged = now;
-      logged_at = absl::Now();
+      logged_at = clock_->Now();
     }
     {
       MutexLock lock(&sweep_mu_);

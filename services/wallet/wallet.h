@@ -12,6 +12,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/clock.h"
 #include "common/mutex.h"
 #include "common/pg.h"
 #include "common/redis.h"
@@ -41,7 +42,10 @@ class Wallet {
   // Errors: INVALID_ARGUMENT (INVALID_CONFIG) for a replay key shorter than
   // Cache::kReplayKeyBytesMin; UNAVAILABLE when PostgreSQL cannot be reached; a failed
   // migration's error.
-  static absl::StatusOr<std::unique_ptr<Wallet>> Start(Options options);
+  // `clock` (SystemClock::Get() in a process) dates the cache's in-flight markers and paces
+  // the audit and the stats log; it outlives the wallet. The ledger itself takes "now" from
+  // the database's transaction time (store.cc), one clock for every replica.
+  static absl::StatusOr<std::unique_ptr<Wallet>> Start(Options options, const Clock* clock);
   ~Wallet();  // Stop()
   Wallet(const Wallet&) = delete;
   Wallet& operator=(const Wallet&) = delete;
@@ -74,11 +78,12 @@ class Wallet {
   Committer::Stats committer_stats() const { return committer_->stats(); }
 
  private:
-  explicit Wallet(Options options);
+  Wallet(Options options, const Clock* clock);
   void SweepLoop() ABSL_LOCKS_EXCLUDED(sweep_mu_);
   void AuditAndPublish();
 
   const Options options_;
+  const Clock* const clock_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<Cache> cache_;
   std::unique_ptr<PgPool> read_pool_;

@@ -107,7 +107,7 @@ class RedisForgeryTest : public ::testing::Test {
     op.caller = "payment";
     op.idempotency_key = key;
     op.amount_yen = yen;
-    op.code = static_cast<int16_t>(wallet::CreditSource::kCharge);
+    op.source = wallet::CreditSource::kCharge;
     op.reference = absl::StrCat("order-", key);
     EXPECT_TRUE(wallet::ValidateOp(op).ok());
     op.request_hash = wallet::RequestHash(op);
@@ -120,7 +120,7 @@ class RedisForgeryTest : public ::testing::Test {
     op.caller = "adbooking";
     op.idempotency_key = key;
     op.amount_yen = yen;
-    op.code = static_cast<int16_t>(wallet::AdProduct::kTimeSale);
+    op.product = wallet::AdProduct::kTimeSale;
     op.reference = "booking-1";
     EXPECT_TRUE(wallet::ValidateOp(op).ok());
     op.request_hash = wallet::RequestHash(op);
