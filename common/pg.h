@@ -112,6 +112,10 @@ class PgTransaction {
   // A transaction whose BEGIN the caller sent itself, in a pipeline with its first statements
   // (the wallet's batches): from here on it is rolled back unless committed.
   static PgTransaction Adopt(PgConnection& conn) { return PgTransaction(&conn); }
+  // The statements such a caller pipelines: kBegin first, then Adopt(); kCommit last, then
+  // MarkCommitted() once the pipeline succeeded.
+  static constexpr PgStatement kBegin = {"qcash_tx_begin", "BEGIN"};
+  static constexpr PgStatement kCommit = {"qcash_tx_commit", "COMMIT"};
 
   PgTransaction(PgTransaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
   PgTransaction& operator=(PgTransaction&&) = delete;

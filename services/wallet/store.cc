@@ -59,10 +59,8 @@ constexpr PgStatement kDueHolds = {
 // `= ANY(array)` or a LATERAL subquery, which keeps it on the primary-key index whatever the
 // planner guesses, instead of a hash join over a whole table.
 //
-// BEGIN and COMMIT ride in the pipelines, so they are statements here; ApplyBatch() holds the
-// transaction as a PgTransaction (Adopt / MarkCommitted), which rolls back on any failure.
-constexpr PgStatement kBegin = {"wallet_begin", "BEGIN"};
-constexpr PgStatement kCommit = {"wallet_commit", "COMMIT"};
+// BEGIN and COMMIT ride in the pipelines (PgTransaction::kBegin / kCommit); ApplyBatch() holds
+// the transaction as a PgTransaction (Adopt / MarkCommitted), which rolls back on any failure.
 
 constexpr PgStatement kInsertOpened = {
     "wallet_insert_opened",
@@ -189,7 +187,7 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
     return a.Finish();
   };
   std::vector<std::pair<const PgStatement*, PgParams>> statements;
-  statements.push_back({&kBegin, {}});
+  statements.push_back({&PgTransaction::kBegin, {}});
   const int opened_at = opened.empty() ? -1 : static_cast<int>(statements.size());
   if (!opened.empty()) statements.push_back({&kInsertOpened, {texts(opened)}});
   const int now_at = static_cast<int>(statements.size());
@@ -421,7 +419,7 @@ absl::StatusOr<std::vector<OpResult>> ApplyBatch(PgConnection& conn,
     for (const std::string& seller : writes.unopened) unopened.AddText(seller);
     statements.push_back({&kDeleteUnopened, {unopened.Finish()}});
   }
-  statements.push_back({&kCommit, {}});
+  statements.push_back({&PgTransaction::kCommit, {}});
   auto committed = conn.Pipeline(statements);
   if (!committed.ok()) return committed.status();
   tx.MarkCommitted();

@@ -123,18 +123,16 @@ TEST_F(PgTransactionTest, FailedCommitIsReturnedInsteadOfTheValue) {
 }
 
 TEST_F(PgTransactionTest, AdoptedPipelinedTransactionRollsBackUnlessMarkedCommitted) {
-  const PgStatement begin = {"tx_test_begin", "BEGIN"};
   const PgStatement insert = {"tx_test_insert", "INSERT INTO t VALUES ($1::int)"};
-  const PgStatement commit = {"tx_test_commit", "COMMIT"};
   {
-    ASSERT_TRUE(conn_->Pipeline({{&begin, {}}, {&insert, {"1"}}}).ok());
+    ASSERT_TRUE(conn_->Pipeline({{&PgTransaction::kBegin, {}}, {&insert, {"1"}}}).ok());
     PgTransaction tx = PgTransaction::Adopt(*conn_);
   }
   EXPECT_EQ(Count(), 0);
   {
-    ASSERT_TRUE(conn_->Pipeline({{&begin, {}}, {&insert, {"2"}}}).ok());
+    ASSERT_TRUE(conn_->Pipeline({{&PgTransaction::kBegin, {}}, {&insert, {"2"}}}).ok());
     PgTransaction tx = PgTransaction::Adopt(*conn_);
-    ASSERT_TRUE(tx.conn().Pipeline({{&commit, {}}}).ok());
+    ASSERT_TRUE(tx.conn().Pipeline({{&PgTransaction::kCommit, {}}}).ok());
     tx.MarkCommitted();
   }
   EXPECT_EQ(Count(), 1);
