@@ -1,10 +1,15 @@
 #include "services/payment/store.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/migrate.h"
 #include "common/status.h"
 #include "qcash/payment/v1/error_reason.pb.h"
 
 namespace qcash::payment {
+
+// Defined by qcash_embed_migrations() from migrations/*.sql.
+const std::vector<Migration>& Migrations();
+
 namespace {
 
 // Times travel as microseconds since the epoch, both ways.
@@ -153,12 +158,18 @@ constexpr PgStatement kLoadTransitions = {
 constexpr PgStatement kClaimDue = {
     "payment_claim_due",
     "UPDATE charge_orders SET"
-    "  next_attempt_at = clock_timestamp() + $2::bigint * interval '1 millisecond',"
+    "  next_attempt_at = " QCASH_TS("$3") " + $2::bigint * interval '1 millisecond',"
     "  attempts = attempts + 1"
     " WHERE order_id IN (SELECT order_id FROM charge_orders"
-    "   WHERE next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at LIMIT $1"
+    "   WHERE next_attempt_at <= " QCASH_TS("$3") " ORDER BY next_attempt_at LIMIT $1"
     "   FOR UPDATE SKIP LOCKED)"
     " RETURNING " QCASH_ORDER_COLUMNS};
+
+// The backlog between payment and credit (P5): what operators alert on.
+constexpr PgStatement kBacklog = {
+    "payment_backlog",
+    "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(paid_at)), 0)::bigint "
+    "FROM charge_orders WHERE state = 3"};
 
 constexpr PgStatement kListOrders = {
     "payment_list_orders",
@@ -261,38 +272,37 @@ std::string Hex(absl::string_view bytes) {
 
 }  // namespace
 
-absl::StatusOr<std::optional<Order>> FindOrderByKey(PgConnection& conn,
-                                                    const std::string& seller_id,
-                                                    const std::string& caller,
-                                                    const std::string& idempotency_key) {
-  auto r = conn.Exec(kFindByKey, {seller_id, caller, idempotency_key});
+absl::StatusOr<std::optional<Order>> OrderStore::Session::FindOrderByKey(
+    const std::string& seller_id, const std::string& caller, const std::string& idempotency_key) {
+  auto r = conn_.Exec(kFindByKey, {seller_id, caller, idempotency_key});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<Order>();
   return std::optional<Order>(OrderAt(*r, 0));
 }
 
-absl::StatusOr<std::optional<Order>> LoadOrder(PgConnection& conn, const std::string& order_id,
-                                               bool for_update) {
-  auto r = conn.Exec(for_update ? kLoadOrderForUpdate : kLoadOrder, {order_id});
+absl::StatusOr<std::optional<Order>> OrderStore::Session::LoadOrder(const std::string& order_id,
+                                                                    bool for_update) {
+  auto r = conn_.Exec(for_update ? kLoadOrderForUpdate : kLoadOrder, {order_id});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<Order>();
   return std::optional<Order>(OrderAt(*r, 0));
 }
 
-absl::StatusOr<bool> InsertOrder(PgConnection& conn, const Order& order, absl::Time next_attempt_at,
-                                 const Transition& created) {
-  auto r =
-      conn.Exec(kInsertOrder,
-                {order.order_id, order.seller_id, order.caller, order.idempotency_key,
-                 order.request_hash, Int(order.amount_yen), Int(static_cast<int64_t>(order.method)),
-                 Int(static_cast<int64_t>(order.family)), order.provider, Micros(order.deadline),
-                 Micros(next_attempt_at), created.actor, created.reason});
+absl::StatusOr<bool> OrderStore::Session::InsertOrder(const Order& order,
+                                                      absl::Time next_attempt_at,
+                                                      const Transition& created) {
+  auto r = conn_.Exec(
+      kInsertOrder,
+      {order.order_id, order.seller_id, order.caller, order.idempotency_key, order.request_hash,
+       Int(order.amount_yen), Int(static_cast<int64_t>(order.method)),
+       Int(static_cast<int64_t>(order.family)), order.provider, Micros(order.deadline),
+       Micros(next_attempt_at), created.actor, created.reason});
   if (!r.ok()) return r.status();
   return r->rows() == 1;
 }
 
-absl::StatusOr<bool> ApplyChange(PgConnection& conn, const std::string& order_id,
-                                 const OrderChange& change) {
+absl::StatusOr<bool> OrderStore::Session::ApplyChange(const std::string& order_id,
+                                                      const OrderChange& change) {
   const bool with_instructions = change.instructions.has_value();
   const Instructions none;
   const Instructions& ins = with_instructions ? *change.instructions : none;
@@ -316,29 +326,30 @@ absl::StatusOr<bool> ApplyChange(PgConnection& conn, const std::string& order_id
       change.notification_id.has_value() ? std::optional<std::string>(Int(*change.notification_id))
                                          : std::nullopt,
   };
-  auto r = conn.Exec(kApplyChange, params);
+  auto r = conn_.Exec(kApplyChange, params);
   if (!r.ok()) return r.status();
   return r->rows() == 1;
 }
 
-absl::Status Reschedule(PgConnection& conn, const std::string& order_id, OrderState state,
-                        std::optional<absl::Time> next_attempt_at, bool reset_attempts,
-                        const std::string& error, bool blocked) {
-  return conn
+absl::Status OrderStore::Session::Reschedule(const std::string& order_id, OrderState state,
+                                             std::optional<absl::Time> next_attempt_at,
+                                             bool reset_attempts, const std::string& error,
+                                             bool blocked) {
+  return conn_
       .Exec(kReschedule,
             {order_id, MicrosOrNull(next_attempt_at), reset_attempts ? "t" : "f",
              error.substr(0, 1000), blocked ? "t" : "f", Int(static_cast<int64_t>(state))})
       .status();
 }
 
-absl::Status SetAttention(PgConnection& conn, const std::string& order_id,
-                          const std::string& attention) {
-  return conn.Exec(kSetAttention, {order_id, attention.substr(0, 1000)}).status();
+absl::Status OrderStore::Session::SetAttention(const std::string& order_id,
+                                               const std::string& attention) {
+  return conn_.Exec(kSetAttention, {order_id, attention.substr(0, 1000)}).status();
 }
 
-absl::StatusOr<std::vector<Transition>> LoadTransitions(PgConnection& conn,
-                                                        const std::string& order_id) {
-  auto r = conn.Exec(kLoadTransitions, {order_id});
+absl::StatusOr<std::vector<Transition>> OrderStore::Session::LoadTransitions(
+    const std::string& order_id) {
+  auto r = conn_.Exec(kLoadTransitions, {order_id});
   if (!r.ok()) return r.status();
   std::vector<Transition> transitions;
   for (int i = 0; i < r->rows(); ++i) {
@@ -353,16 +364,17 @@ absl::StatusOr<std::vector<Transition>> LoadTransitions(PgConnection& conn,
   return transitions;
 }
 
-absl::StatusOr<std::vector<Order>> ClaimDue(PgConnection& conn, int limit, absl::Duration lease) {
-  auto r = conn.Exec(kClaimDue, {Int(limit), Int(absl::ToInt64Milliseconds(lease))});
+absl::StatusOr<std::vector<Order>> OrderStore::Session::ClaimDue(int limit, absl::Duration lease,
+                                                                 absl::Time now) {
+  auto r = conn_.Exec(kClaimDue, {Int(limit), Int(absl::ToInt64Milliseconds(lease)), Micros(now)});
   if (!r.ok()) return r.status();
   return Orders(*r);
 }
 
-absl::StatusOr<std::vector<Order>> ListOrders(PgConnection& conn, const std::string& seller_id,
-                                              const std::optional<PageCursor>& after,
-                                              const std::vector<int16_t>& states, int limit) {
-  auto r = conn.Exec(
+absl::StatusOr<std::vector<Order>> OrderStore::Session::ListOrders(
+    const std::string& seller_id, const std::optional<PageCursor>& after,
+    const std::vector<int16_t>& states, int limit) {
+  auto r = conn_.Exec(
       kListOrders,
       {seller_id, after ? std::optional<std::string>(Int(after->created_at_us)) : std::nullopt,
        after ? after->order_id : std::string(), SmallintArray(states), Int(limit)});
@@ -370,18 +382,18 @@ absl::StatusOr<std::vector<Order>> ListOrders(PgConnection& conn, const std::str
   return Orders(*r);
 }
 
-absl::StatusOr<std::vector<Order>> ListStuck(PgConnection& conn, absl::Duration min_age,
-                                             const std::optional<PageCursor>& after, int limit) {
-  auto r = conn.Exec(kListStuck,
-                     {Int(absl::ToInt64Seconds(min_age)),
-                      after ? std::optional<std::string>(Int(after->created_at_us)) : std::nullopt,
-                      after ? after->order_id : std::string(), Int(limit)});
+absl::StatusOr<std::vector<Order>> OrderStore::Session::ListStuck(
+    absl::Duration min_age, const std::optional<PageCursor>& after, int limit) {
+  auto r = conn_.Exec(kListStuck,
+                      {Int(absl::ToInt64Seconds(min_age)),
+                       after ? std::optional<std::string>(Int(after->created_at_us)) : std::nullopt,
+                       after ? after->order_id : std::string(), Int(limit)});
   if (!r.ok()) return r.status();
   return Orders(*r);
 }
 
-absl::StatusOr<int64_t> InsertNotification(PgConnection& conn, const NotificationRecord& record) {
-  auto r = conn.Exec(
+absl::StatusOr<int64_t> OrderStore::Session::InsertNotification(const NotificationRecord& record) {
+  auto r = conn_.Exec(
       kInsertNotification,
       {record.provider.substr(0, 64), record.event_id, record.order_id.substr(0, 128),
        record.provider_status.substr(0, 32), Int(record.amount_yen), Int(record.outcome),
@@ -391,24 +403,23 @@ absl::StatusOr<int64_t> InsertNotification(PgConnection& conn, const Notificatio
   return r->GetInt64(0, 0);
 }
 
-absl::StatusOr<std::optional<int64_t>> CountDuplicate(PgConnection& conn,
-                                                      const std::string& provider,
-                                                      const std::string& event_id) {
-  auto r = conn.Exec(kCountDuplicate, {provider, event_id});
+absl::StatusOr<std::optional<int64_t>> OrderStore::Session::CountDuplicate(
+    const std::string& provider, const std::string& event_id) {
+  auto r = conn_.Exec(kCountDuplicate, {provider, event_id});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<int64_t>();
   return std::optional<int64_t>(r->GetInt64(0, 0));
 }
 
-absl::StatusOr<int64_t> DeleteOldNotifications(PgConnection& conn, absl::Duration age, int limit) {
-  auto r = conn.Exec(kDeleteOldNotifications, {Int(absl::ToInt64Seconds(age)), Int(limit)});
+absl::StatusOr<int64_t> OrderStore::Session::DeleteOldNotifications(absl::Duration age, int limit) {
+  auto r = conn_.Exec(kDeleteOldNotifications, {Int(absl::ToInt64Seconds(age)), Int(limit)});
   if (!r.ok()) return r.status();
   return r->affected();
 }
 
-absl::StatusOr<std::optional<QsignRow>> LoadQsign(PgConnection& conn,
-                                                  const std::string& seller_id) {
-  auto r = conn.Exec(kLoadQsign, {seller_id});
+absl::StatusOr<std::optional<QsignRow>> OrderStore::Session::LoadQsign(
+    const std::string& seller_id) {
+  auto r = conn_.Exec(kLoadQsign, {seller_id});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<QsignRow>();
   QsignRow row;
@@ -420,36 +431,38 @@ absl::StatusOr<std::optional<QsignRow>> LoadQsign(PgConnection& conn,
   return std::optional<QsignRow>(std::move(row));
 }
 
-absl::StatusOr<bool> CreateQsign(PgConnection& conn, const std::string& seller_id,
-                                 const std::string& password_hash) {
-  auto r = conn.Exec(kCreateQsign, {seller_id, password_hash});
+absl::StatusOr<bool> OrderStore::Session::CreateQsign(const std::string& seller_id,
+                                                      const std::string& password_hash) {
+  auto r = conn_.Exec(kCreateQsign, {seller_id, password_hash});
   if (!r.ok()) return r.status();
   return r->affected() == 1;
 }
 
-absl::StatusOr<bool> StoreQsignHash(PgConnection& conn, const std::string& seller_id,
-                                    const std::string& password_hash, int64_t version) {
-  auto r = conn.Exec(kStoreQsignHash, {seller_id, password_hash, Int(version)});
+absl::StatusOr<bool> OrderStore::Session::StoreQsignHash(const std::string& seller_id,
+                                                         const std::string& password_hash,
+                                                         int64_t version) {
+  auto r = conn_.Exec(kStoreQsignHash, {seller_id, password_hash, Int(version)});
   if (!r.ok()) return r.status();
   return r->affected() == 1;
 }
 
-absl::StatusOr<bool> StoreQsignAttempts(PgConnection& conn, const std::string& seller_id,
-                                        const QsignAttempts& attempts, int64_t version) {
-  auto r = conn.Exec(kStoreQsignAttempts,
-                     {seller_id, Int(attempts.failed),
-                      attempts.locked_until == absl::InfinitePast()
-                          ? std::nullopt
-                          : std::optional<std::string>(Micros(attempts.locked_until)),
-                      Int(attempts.lockouts), Int(version)});
+absl::StatusOr<bool> OrderStore::Session::StoreQsignAttempts(const std::string& seller_id,
+                                                             const QsignAttempts& attempts,
+                                                             int64_t version) {
+  auto r = conn_.Exec(kStoreQsignAttempts,
+                      {seller_id, Int(attempts.failed),
+                       attempts.locked_until == absl::InfinitePast()
+                           ? std::nullopt
+                           : std::optional<std::string>(Micros(attempts.locked_until)),
+                       Int(attempts.lockouts), Int(version)});
   if (!r.ok()) return r.status();
   return r->affected() == 1;
 }
 
-absl::StatusOr<QsignCount> CountQsignCheck(PgConnection& conn, const std::string& seller_id,
-                                           const QsignThrottlePolicy& policy) {
-  auto r = conn.Exec(kCountQsignCheck, {seller_id, Int(absl::ToInt64Milliseconds(policy.window)),
-                                        Int(policy.checks_max)});
+absl::StatusOr<QsignCount> OrderStore::Session::CountQsignCheck(const std::string& seller_id,
+                                                                const QsignThrottlePolicy& policy) {
+  auto r = conn_.Exec(kCountQsignCheck, {seller_id, Int(absl::ToInt64Milliseconds(policy.window)),
+                                         Int(policy.checks_max)});
   if (!r.ok()) return r.status();
   QsignCount count;
   count.window.start = TimeAt(*r, 0, 0);
@@ -458,11 +471,9 @@ absl::StatusOr<QsignCount> CountQsignCheck(PgConnection& conn, const std::string
   return count;
 }
 
-absl::StatusOr<std::optional<RequestKey>> FindRequestKey(PgConnection& conn,
-                                                         const std::string& caller,
-                                                         const std::string& seller_id,
-                                                         const std::string& key) {
-  auto r = conn.Exec(kFindRequestKey, {caller, seller_id, key});
+absl::StatusOr<std::optional<RequestKey>> OrderStore::Session::FindRequestKey(
+    const std::string& caller, const std::string& seller_id, const std::string& key) {
+  auto r = conn_.Exec(kFindRequestKey, {caller, seller_id, key});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<RequestKey>();
   RequestKey found;
@@ -472,13 +483,32 @@ absl::StatusOr<std::optional<RequestKey>> FindRequestKey(PgConnection& conn,
   return std::optional<RequestKey>(std::move(found));
 }
 
-absl::StatusOr<bool> InsertRequestKey(PgConnection& conn, const std::string& caller,
-                                      const std::string& seller_id, const std::string& key,
-                                      const RequestKey& record) {
-  auto r = conn.Exec(kInsertRequestKey,
-                     {caller, seller_id, key, record.rpc, record.request_hash, record.order_id});
+absl::StatusOr<bool> OrderStore::Session::InsertRequestKey(const std::string& caller,
+                                                           const std::string& seller_id,
+                                                           const std::string& key,
+                                                           const RequestKey& record) {
+  auto r = conn_.Exec(kInsertRequestKey,
+                      {caller, seller_id, key, record.rpc, record.request_hash, record.order_id});
   if (!r.ok()) return r.status();
   return r->affected() == 1;
+}
+
+absl::StatusOr<OrderStore::Session::Backlog> OrderStore::Session::LoadBacklog() {
+  auto r = conn_.Exec(kBacklog, {});
+  if (!r.ok()) return r.status();
+  return Backlog{r->GetInt64(0, 0), r->GetInt64(0, 1)};
+}
+
+OrderStore::OrderStore(PgPool* pool) : pool_(pool) {}
+
+absl::StatusOr<std::unique_ptr<PgPool>> OrderStore::OpenPool(const std::string& database_url,
+                                                             int pool_size) {
+  {
+    auto conn = PgConnection::Connect(database_url, "qcash-payment-migrate");
+    if (!conn.ok()) return conn.status();
+    if (absl::Status s = ApplyMigrations(**conn, Migrations()); !s.ok()) return s;
+  }
+  return std::make_unique<PgPool>(database_url, "qcash-payment", pool_size);
 }
 
 }  // namespace qcash::payment
