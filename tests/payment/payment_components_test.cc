@@ -56,7 +56,6 @@ class FakeWallet final : public WalletPort {
     Hook("CreditCharge");
     MutexLock lock(&mu_);
     ++credit_calls_[order_id];
-    if (!next_error_.ok()) return std::exchange(next_error_, absl::OkStatus());
     if (!fail_with_.ok()) return fail_with_;
     auto [it, applied] = entries_.try_emplace(order_id, next_seq_);
     if (applied) {
@@ -117,7 +116,6 @@ class FakeWallet final : public WalletPort {
   int64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t qmoney_yen_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
-  absl::Status next_error_ ABSL_GUARDED_BY(mu_);
   bool lose_next_answer_ ABSL_GUARDED_BY(mu_) = false;
 };
 
