@@ -94,6 +94,18 @@ absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
     Result result;
     absl::Status rejected;
   };
+  auto rejected = [](absl::Status why) {
+    Intake out;
+    out.rejected = std::move(why);
+    return out;
+  };
+  auto accepted = [&](Disposition disposition, int64_t notification_id) {
+    Intake out;
+    out.result.disposition = disposition;
+    out.result.notification_id = notification_id;
+    out.result.order_id = order_id;
+    return out;
+  };
   auto intake = store_->Transact([&](OrderStore::Session& session) -> absl::StatusOr<Intake> {
     std::optional<Order> order;
     if (CheckOrderId(order_id).ok()) {
@@ -102,13 +114,13 @@ absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
       order = std::move(*loaded);
     }
     if (!order.has_value()) {
-      return Intake{
-          {}, NotFound(payment::v1::UNKNOWN_ORDER, "the notification names no order of ours")};
+      return rejected(
+          NotFound(payment::v1::UNKNOWN_ORDER, "the notification names no order of ours"));
     }
     auto duplicate = session.CountDuplicate(provider, n.event_id);
     if (!duplicate.ok()) return duplicate.status();
     if (duplicate->has_value()) {
-      return Intake{{Disposition::kDuplicate, **duplicate, order_id}, absl::OkStatus()};
+      return accepted(Disposition::kDuplicate, **duplicate);
     }
     absl::Status mismatch;
     if (order->provider != provider) {
@@ -126,7 +138,7 @@ absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
                                                  "does not match the order"))
             .IgnoreError();  // a note for operators; the rejection stands either way
       }
-      return Intake{{}, mismatch};
+      return rejected(mismatch);
     }
     const Decision decision = DecideOnReport(*order, n.payment.status, ReportContext::kObserved,
                                              n.payment.decline_reason);
@@ -147,8 +159,7 @@ absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
     auto moved = flow_->ApplyReport(session, *order, n.payment, ReportContext::kObserved,
                                     ProviderActor(provider), *id);
     if (!moved.ok()) return moved.status();
-    return Intake{{*moved ? Disposition::kApplied : Disposition::kNoEffect, *id, order_id},
-                  absl::OkStatus()};
+    return accepted(*moved ? Disposition::kApplied : Disposition::kNoEffect, *id);
   });
   // Durable before the provider hears OK (P7): only then may it stop delivering.
   if (!intake.ok()) return intake.status();
