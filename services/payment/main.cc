@@ -45,6 +45,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
@@ -53,7 +54,13 @@
 #include "common/status.h"
 #include "common/thread_pool.h"
 #include "services/payment/connectors/registry.h"
-#include "services/payment/payments.h"
+#include "services/payment/notifications.h"
+#include "services/payment/operator_queries.h"
+#include "services/payment/order_flow.h"
+#include "services/payment/orders.h"
+#include "services/payment/parts.h"
+#include "services/payment/qsign_vault.h"
+#include "services/payment/reconciler.h"
 #include "services/payment/secrets.h"
 #include "services/payment/server.h"
 #include "services/payment/wallet_adapter.h"
@@ -93,7 +100,7 @@ absl::StatusOr<qcash::payment::RegistryConfig> ProviderConfig(bool dev_sandbox) 
 }
 
 absl::Status Run() {
-  qcash::payment::Payments::Options options;
+  qcash::payment::PaymentOptions options;
   options.database_url = EnvString("QCASH_PAYMENT_DATABASE_URL", "");
   if (options.database_url.empty()) {
     return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
@@ -179,15 +186,28 @@ absl::Status Run() {
   }
   auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
   if (!metrics.ok()) return metrics.status();
-  auto payments = qcash::payment::Payments::Start(options, &wallet, connectors->get());
-  if (!payments.ok()) return payments.status();
+  // The parts of the service, over one store, one clock, the wallet and the providers.
+  namespace payment = qcash::payment;
+  auto db_pool = payment::OrderStore::OpenPool(options.database_url, options.database_pool_size);
+  if (!db_pool.ok()) return db_pool.status();
+  payment::OrderStore store(db_pool->get());
+  const qcash::Clock* clock = qcash::SystemClock::Get();
+  const payment::ConnectorRegistry* registry = connectors->get();
+  payment::Wakeup wakeup;
+  payment::OrderFlow flow(&store, &wallet, registry, clock, &wakeup, options);
+  payment::QsignVault qsign(&store, clock, options);
+  payment::Orders orders(&store, &flow, &qsign, &wallet, registry, clock);
+  payment::NotificationIntake notifications(&store, &flow, registry, clock, &wakeup, options);
+  payment::OperatorQueries operator_queries(&store, &flow, clock);
+  payment::Reconciler reconciler(&store, &flow, &notifications, registry, clock, &wakeup, options);
+  reconciler.Start();
+  const payment::PaymentParts parts{&orders, &qsign, &notifications, &operator_queries};
 
   qcash::ThreadPool pool(static_cast<int>(*workers), 10'000);
-  qcash::payment::PaymentServer server(payments->get(), &pool, scope->get(),
-                                       transport.insecure_dev);
+  qcash::payment::PaymentServer server(&parts, &pool, scope->get(), transport.insecure_dev);
   serve->services = {&server};
   absl::Status served = qcash::Serve(*serve);
-  (*payments)->Stop();
+  reconciler.Stop();
   return served;
 }
 

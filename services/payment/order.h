@@ -1,6 +1,6 @@
 // The charge order and its state machine (P5), and the rules that need no state: request
 // validation (W2, P1), fingerprints for idempotency, and what a provider's report does to an
-// order. No gRPC, no SQL, no I/O: store.cc persists these types, payments.cc drives them.
+// order. No gRPC, no SQL, no I/O: store.cc persists these types, order_flow.cc drives them.
 //
 //   CREATED ──► AWAITING_PAYMENT ──► PAID ──► CREDITED
 //      │  │            │   │

@@ -4,7 +4,7 @@
 // in a row lock the internal-funds methods for a while; each further lockout within a day of
 // the previous one lasts twice as long (30 min, 1 h, 2 h, ... at most 24 h).
 //
-// This file holds the rules, pure and tested without I/O (qsign_test.cc); payments.cc applies
+// This file holds the rules, pure and tested without I/O (qsign_test.cc); qsign_vault.cc applies
 // them. Who decides (DESIGN.md section 7): PostgreSQL alone. The attempt counter, the lock and
 // the per-seller limit live only in the payment database. Redis holds no copy: an earlier
 // version mirrored the lock there ("failed|locked_until") so that a locked seller could be

@@ -112,8 +112,8 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOptions(
     pb::ListChargeOptionsResponse* response) {
   return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
              [this, request, response](const std::string&) -> absl::Status {
-               auto options =
-                   payments_->ListChargeOptions(request->seller_id(), request->denomination());
+               auto options = payments_->orders->ListChargeOptions(request->seller_id(),
+                                                                   request->denomination());
                if (!options.ok()) return options.status();
                for (int64_t yen : kDenominationsYen) {
                  pb::DenominationOption* d = response->add_denominations();
@@ -121,7 +121,7 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOptions(
                  d->set_price_yen(yen);
                  d->set_label(DenominationLabel(yen));
                }
-               for (const Payments::MethodAvailability& m : options->methods) {
+               for (const Orders::MethodAvailability& m : options->methods) {
                  pb::MethodOption* out = response->add_methods();
                  out->set_method(ToProto(m.info->method));
                  out->set_family(ToProto(m.info->family));
@@ -154,7 +154,7 @@ grpc::ServerUnaryReactor* PaymentServer::CreateChargeOrder(
                    method.has_value() ? static_cast<int64_t>(*method) : int64_t{request->method()};
                create.payment_token = request->payment_token();
                create.qsign_password = request->qsign_password();
-               auto result = payments_->CreateOrder(create);
+               auto result = payments_->orders->CreateOrder(create);
                if (!result.ok()) return result.status();
                FillOrder(result->order, response->mutable_order());
                response->set_replayed(result->replayed);
@@ -167,7 +167,7 @@ grpc::ServerUnaryReactor* PaymentServer::GetChargeOrder(grpc::CallbackServerCont
                                                         pb::GetChargeOrderResponse* response) {
   return Run({workers_, scope_, insecure_dev_, Permission::kRead, &request->seller_id()}, context,
              [this, request, response](const std::string&) -> absl::Status {
-               auto view = payments_->GetOrder(request->seller_id(), request->order_id());
+               auto view = payments_->orders->GetOrder(request->seller_id(), request->order_id());
                if (!view.ok()) return view.status();
                pb::ChargeOrder* out = response->mutable_order();
                FillOrder(view->order, out);
@@ -188,8 +188,8 @@ grpc::ServerUnaryReactor* PaymentServer::CompleteRedirect(
     pb::CompleteRedirectResponse* response) {
   return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
              [this, request, response](const std::string& caller) -> absl::Status {
-               auto order =
-                   payments_->CompleteRedirect(caller, request->seller_id(), request->order_id());
+               auto order = payments_->orders->CompleteRedirect(caller, request->seller_id(),
+                                                                request->order_id());
                if (!order.ok()) return order.status();
                FillOrder(*order, response->mutable_order());
                return absl::OkStatus();
@@ -201,7 +201,7 @@ grpc::ServerUnaryReactor* PaymentServer::CancelChargeOrder(
     pb::CancelChargeOrderResponse* response) {
   return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
              [this, request, response](const std::string& caller) -> absl::Status {
-               auto result = payments_->CancelOrder(
+               auto result = payments_->orders->CancelOrder(
                    caller, request->seller_id(), request->idempotency_key(), request->order_id());
                if (!result.ok()) return result.status();
                FillOrder(result->order, response->mutable_order());
@@ -232,7 +232,8 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOrders(
           }
           states.push_back(static_cast<int16_t>(*known));
         }
-        auto orders = payments_->ListOrders(request->seller_id(), *after, states, *page_size + 1);
+        auto orders =
+            payments_->orders->ListOrders(request->seller_id(), *after, states, *page_size + 1);
         if (!orders.ok()) return orders.status();
         response->set_next_page_token(FillPage(*orders, *page_size, response->mutable_orders()));
         return absl::OkStatus();
@@ -244,7 +245,7 @@ grpc::ServerUnaryReactor* PaymentServer::SetQsignPassword(
     pb::SetQsignPasswordResponse* response) {
   return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
              [this, request, response](const std::string& caller) -> absl::Status {
-               auto replayed = payments_->SetQsignPassword(
+               auto replayed = payments_->qsign->SetPassword(
                    caller, request->seller_id(), request->idempotency_key(),
                    request->current_password(), request->new_password());
                if (!replayed.ok()) return replayed.status();
@@ -261,17 +262,18 @@ grpc::ServerUnaryReactor* PaymentServer::HandleProviderNotification(
       [this, request, response](const std::string&) -> absl::Status {
         const std::map<std::string, std::string> headers(request->headers().begin(),
                                                          request->headers().end());
-        auto result = payments_->HandleNotification(request->provider(), request->body(), headers);
+        auto result =
+            payments_->notifications->Handle(request->provider(), request->body(), headers);
         if (!result.ok()) return result.status();
         switch (result->disposition) {
-          case Payments::Disposition::kApplied:
+          case NotificationIntake::Disposition::kApplied:
             response->set_disposition(pb::HandleProviderNotificationResponse::DISPOSITION_APPLIED);
             break;
-          case Payments::Disposition::kDuplicate:
+          case NotificationIntake::Disposition::kDuplicate:
             response->set_disposition(
                 pb::HandleProviderNotificationResponse::DISPOSITION_DUPLICATE);
             break;
-          case Payments::Disposition::kNoEffect:
+          case NotificationIntake::Disposition::kNoEffect:
           default:
             response->set_disposition(
                 pb::HandleProviderNotificationResponse::DISPOSITION_NO_EFFECT);
@@ -298,7 +300,8 @@ grpc::ServerUnaryReactor* PaymentServer::ListStuckOrders(grpc::CallbackServerCon
         }
         const int64_t min_age_s =
             request->min_age_seconds() == 0 ? kStuckMinAgeDefaultS : request->min_age_seconds();
-        auto orders = payments_->ListStuck(absl::Seconds(min_age_s), *after, *page_size + 1);
+        auto orders = payments_->operator_queries->ListStuck(absl::Seconds(min_age_s), *after,
+                                                             *page_size + 1);
         if (!orders.ok()) return orders.status();
         response->set_next_page_token(FillPage(*orders, *page_size, response->mutable_orders()));
         return absl::OkStatus();
@@ -310,8 +313,8 @@ grpc::ServerUnaryReactor* PaymentServer::RetryCredit(grpc::CallbackServerContext
                                                      pb::RetryCreditResponse* response) {
   return Run({workers_, scope_, insecure_dev_, Permission::kOperate, &request->seller_id()},
              context, [this, request, response](const std::string& caller) -> absl::Status {
-               auto order = payments_->RetryCredit(caller, request->seller_id(),
-                                                   request->idempotency_key(), request->order_id());
+               auto order = payments_->operator_queries->RetryCredit(
+                   caller, request->seller_id(), request->idempotency_key(), request->order_id());
                if (!order.ok()) return order.status();
                FillOrder(*order, response->mutable_order());
                return absl::OkStatus();

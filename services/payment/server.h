@@ -10,7 +10,7 @@
 #include "common/seller_scope.h"
 #include "common/thread_pool.h"
 #include "qcash/payment/v1/payment.grpc.pb.h"
-#include "services/payment/payments.h"
+#include "services/payment/parts.h"
 
 namespace qcash::payment {
 
@@ -19,7 +19,7 @@ namespace pb = ::qcash::payment::v1;
 class PaymentServer final : public pb::PaymentService::CallbackService {
  public:
   // REQUIRES: every pointer outlives the server.
-  PaymentServer(Payments* payments, ThreadPool* workers, const SellerScope* scope,
+  PaymentServer(const PaymentParts* payments, ThreadPool* workers, const SellerScope* scope,
                 bool insecure_dev)
       : payments_(payments), workers_(workers), scope_(scope), insecure_dev_(insecure_dev) {}
 
@@ -55,7 +55,7 @@ class PaymentServer final : public pb::PaymentService::CallbackService {
                                         pb::RetryCreditResponse* response) override;
 
  private:
-  Payments* const payments_;
+  const PaymentParts* const payments_;
   ThreadPool* const workers_;
   const SellerScope* const scope_;
   const bool insecure_dev_;

@@ -1,15 +1,22 @@
 #include "services/payment/store.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/migrate.h"
 #include "common/status.h"
 #include "qcash/payment/v1/error_reason.pb.h"
+#include "services/payment/store_sql.h"
 
 namespace qcash::payment {
+
+// Defined by qcash_embed_migrations() from migrations/*.sql.
+const std::vector<Migration>& Migrations();
+
 namespace {
 
-// Times travel as microseconds since the epoch, both ways.
-#define QCASH_US(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
-#define QCASH_TS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 microsecond')"
+using store_sql::Int;
+using store_sql::Micros;
+using store_sql::MicrosOrNull;
+using store_sql::TimeAt;
 
 #define QCASH_ORDER_COLUMNS \
   "order_id, seller_id, caller, idempotency_key, request_hash, amount_yen, method, family, "   \
@@ -20,19 +27,6 @@ namespace {
   "coalesce((instructions->>'pay_by_us')::bigint, 0), failure_reason, attention, "             \
   QCASH_US("created_at") ", " QCASH_US("deadline") ", " QCASH_US("paid_at") ", "               \
   QCASH_US("credited_at") ", wallet_entry_seq, attempts, credit_blocked, credit_error"
-
-std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
-
-std::optional<std::string> MicrosOrNull(std::optional<absl::Time> t) {
-  if (!t.has_value()) return std::nullopt;
-  return Micros(*t);
-}
-
-absl::Time TimeAt(const PgResult& r, int row, int column) {
-  if (r.IsNull(row, column)) return absl::InfinitePast();
-  const int64_t us = r.GetInt64(row, column);
-  return us == 0 ? absl::InfinitePast() : absl::FromUnixMicros(us);
-}
 
 Order OrderAt(const PgResult& r, int row) {
   Order o;
@@ -73,8 +67,6 @@ std::vector<Order> Orders(const PgResult& r) {
   for (int i = 0; i < r.rows(); ++i) orders.push_back(OrderAt(r, i));
   return orders;
 }
-
-std::string Int(int64_t v) { return absl::StrCat(v); }
 
 std::string SmallintArray(const std::vector<int16_t>& values) {
   std::string text = "{";
@@ -153,12 +145,18 @@ constexpr PgStatement kLoadTransitions = {
 constexpr PgStatement kClaimDue = {
     "payment_claim_due",
     "UPDATE charge_orders SET"
-    "  next_attempt_at = clock_timestamp() + $2::bigint * interval '1 millisecond',"
+    "  next_attempt_at = " QCASH_TS("$3") " + $2::bigint * interval '1 millisecond',"
     "  attempts = attempts + 1"
     " WHERE order_id IN (SELECT order_id FROM charge_orders"
-    "   WHERE next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at LIMIT $1"
+    "   WHERE next_attempt_at <= " QCASH_TS("$3") " ORDER BY next_attempt_at LIMIT $1"
     "   FOR UPDATE SKIP LOCKED)"
     " RETURNING " QCASH_ORDER_COLUMNS};
+
+// The backlog between payment and credit (P5): what operators alert on.
+constexpr PgStatement kBacklog = {
+    "payment_backlog",
+    "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(paid_at)), 0)::bigint "
+    "FROM charge_orders WHERE state = 3"};
 
 constexpr PgStatement kListOrders = {
     "payment_list_orders",
@@ -179,120 +177,39 @@ constexpr PgStatement kListStuck = {
     " AND ($2::bigint IS NULL OR (created_at, order_id) > (" QCASH_TS("$2") ", $3::text))"
     " ORDER BY created_at, order_id LIMIT $4"};
 
-constexpr PgStatement kInsertNotification = {
-    "payment_insert_notification",
-    "INSERT INTO provider_notifications (provider, event_id, order_id, provider_status,"
-    "  amount_yen, outcome, signed_at, body)"
-    " VALUES ($1, $2, $3, $4, $5, $6,"
-    "  CASE WHEN $7::bigint IS NULL THEN NULL ELSE " QCASH_TS("$7") " END, decode($8, 'hex'))"
-    " RETURNING notification_id"};
-
-constexpr PgStatement kCountDuplicate = {
-    "payment_count_duplicate",
-    "UPDATE provider_notifications SET deliveries = deliveries + 1,"
-    "  last_delivered_at = clock_timestamp()"
-    " WHERE provider = $1 AND event_id = $2 AND outcome IN (1, 2) RETURNING notification_id"};
-
-// SKIP LOCKED: two replicas' retention passes share the work instead of waiting on each other.
-constexpr PgStatement kDeleteOldNotifications = {
-    "payment_delete_old_notifications",
-    "DELETE FROM provider_notifications WHERE notification_id IN ("
-    "  SELECT n.notification_id FROM provider_notifications n"
-    "  WHERE n.received_at < clock_timestamp() - $1::bigint * interval '1 second'"
-    "    AND NOT EXISTS (SELECT 1 FROM charge_orders o"
-    "                    WHERE o.order_id = n.order_id AND o.state IN (1, 2, 3))"
-    "  ORDER BY n.received_at LIMIT $2 FOR UPDATE SKIP LOCKED)"};
-
-constexpr PgStatement kLoadQsign = {
-    "payment_load_qsign",
-    "SELECT password_hash, failed_attempts, coalesce(" QCASH_US("locked_until") ", 0),"
-    " lockouts, version FROM qsign_credentials WHERE seller_id = $1"};
-
-constexpr PgStatement kCreateQsign = {
-    "payment_create_qsign",
-    "INSERT INTO qsign_credentials (seller_id, password_hash) VALUES ($1, $2)"
-    " ON CONFLICT (seller_id) DO NOTHING"};
-
-constexpr PgStatement kStoreQsignHash = {
-    "payment_store_qsign_hash",
-    "UPDATE qsign_credentials SET password_hash = $2, failed_attempts = 0,"
-    "  version = version + 1, updated_at = clock_timestamp()"
-    " WHERE seller_id = $1 AND version = $3"};
-
-constexpr PgStatement kStoreQsignAttempts = {
-    "payment_store_qsign_attempts",
-    "UPDATE qsign_credentials SET failed_attempts = $2,"
-    "  locked_until = CASE WHEN $3::bigint IS NULL THEN NULL ELSE " QCASH_TS("$3") " END,"
-    "  lockouts = $4, version = version + 1, updated_at = clock_timestamp()"
-    " WHERE seller_id = $1 AND version = $5"};
-
-// One statement, so concurrent checks of one seller are each counted (the row lock of the
-// upsert serializes them).
-constexpr PgStatement kCountQsignCheck = {
-    "payment_count_qsign_check",
-    "INSERT INTO qsign_throttle AS t (seller_id, window_start, checks)"
-    " VALUES ($1, clock_timestamp(), 1)"
-    " ON CONFLICT (seller_id) DO UPDATE SET"
-    "  window_start = CASE WHEN t.window_start <= clock_timestamp() - $2::bigint * interval"
-    "    '1 millisecond' THEN clock_timestamp() ELSE t.window_start END,"
-    "  checks = CASE WHEN t.window_start <= clock_timestamp() - $2::bigint * interval"
-    "    '1 millisecond' THEN 1 ELSE least(t.checks + 1, $3::int + 1) END"
-    " RETURNING " QCASH_US("window_start") ", checks, " QCASH_US("clock_timestamp()")};
-
-constexpr PgStatement kFindRequestKey = {"payment_find_request_key",
-                                         "SELECT rpc, request_hash, order_id FROM request_keys"
-                                         " WHERE caller = $1 AND seller_id = $2 AND idem_key = $3"};
-
-constexpr PgStatement kInsertRequestKey = {
-    "payment_insert_request_key",
-    "INSERT INTO request_keys (caller, seller_id, idem_key, rpc, request_hash, order_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"};
-
-std::string Hex(absl::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
-
 }  // namespace
 
-absl::StatusOr<std::optional<Order>> FindOrderByKey(PgConnection& conn,
-                                                    const std::string& seller_id,
-                                                    const std::string& caller,
-                                                    const std::string& idempotency_key) {
-  auto r = conn.Exec(kFindByKey, {seller_id, caller, idempotency_key});
+absl::StatusOr<std::optional<Order>> OrderStore::Session::FindOrderByKey(
+    const std::string& seller_id, const std::string& caller, const std::string& idempotency_key) {
+  auto r = conn_.Exec(kFindByKey, {seller_id, caller, idempotency_key});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<Order>();
   return std::optional<Order>(OrderAt(*r, 0));
 }
 
-absl::StatusOr<std::optional<Order>> LoadOrder(PgConnection& conn, const std::string& order_id,
-                                               bool for_update) {
-  auto r = conn.Exec(for_update ? kLoadOrderForUpdate : kLoadOrder, {order_id});
+absl::StatusOr<std::optional<Order>> OrderStore::Session::LoadOrder(const std::string& order_id,
+                                                                    bool for_update) {
+  auto r = conn_.Exec(for_update ? kLoadOrderForUpdate : kLoadOrder, {order_id});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<Order>();
   return std::optional<Order>(OrderAt(*r, 0));
 }
 
-absl::StatusOr<bool> InsertOrder(PgConnection& conn, const Order& order, absl::Time next_attempt_at,
-                                 const Transition& created) {
-  auto r =
-      conn.Exec(kInsertOrder,
-                {order.order_id, order.seller_id, order.caller, order.idempotency_key,
-                 order.request_hash, Int(order.amount_yen), Int(static_cast<int64_t>(order.method)),
-                 Int(static_cast<int64_t>(order.family)), order.provider, Micros(order.deadline),
-                 Micros(next_attempt_at), created.actor, created.reason});
+absl::StatusOr<bool> OrderStore::Session::InsertOrder(const Order& order,
+                                                      absl::Time next_attempt_at,
+                                                      const Transition& created) {
+  auto r = conn_.Exec(
+      kInsertOrder,
+      {order.order_id, order.seller_id, order.caller, order.idempotency_key, order.request_hash,
+       Int(order.amount_yen), Int(static_cast<int64_t>(order.method)),
+       Int(static_cast<int64_t>(order.family)), order.provider, Micros(order.deadline),
+       Micros(next_attempt_at), created.actor, created.reason});
   if (!r.ok()) return r.status();
   return r->rows() == 1;
 }
 
-absl::StatusOr<bool> ApplyChange(PgConnection& conn, const std::string& order_id,
-                                 const OrderChange& change) {
+absl::StatusOr<bool> OrderStore::Session::ApplyChange(const std::string& order_id,
+                                                      const OrderChange& change) {
   const bool with_instructions = change.instructions.has_value();
   const Instructions none;
   const Instructions& ins = with_instructions ? *change.instructions : none;
@@ -316,29 +233,30 @@ absl::StatusOr<bool> ApplyChange(PgConnection& conn, const std::string& order_id
       change.notification_id.has_value() ? std::optional<std::string>(Int(*change.notification_id))
                                          : std::nullopt,
   };
-  auto r = conn.Exec(kApplyChange, params);
+  auto r = conn_.Exec(kApplyChange, params);
   if (!r.ok()) return r.status();
   return r->rows() == 1;
 }
 
-absl::Status Reschedule(PgConnection& conn, const std::string& order_id, OrderState state,
-                        std::optional<absl::Time> next_attempt_at, bool reset_attempts,
-                        const std::string& error, bool blocked) {
-  return conn
+absl::Status OrderStore::Session::Reschedule(const std::string& order_id, OrderState state,
+                                             std::optional<absl::Time> next_attempt_at,
+                                             bool reset_attempts, const std::string& error,
+                                             bool blocked) {
+  return conn_
       .Exec(kReschedule,
             {order_id, MicrosOrNull(next_attempt_at), reset_attempts ? "t" : "f",
              error.substr(0, 1000), blocked ? "t" : "f", Int(static_cast<int64_t>(state))})
       .status();
 }
 
-absl::Status SetAttention(PgConnection& conn, const std::string& order_id,
-                          const std::string& attention) {
-  return conn.Exec(kSetAttention, {order_id, attention.substr(0, 1000)}).status();
+absl::Status OrderStore::Session::SetAttention(const std::string& order_id,
+                                               const std::string& attention) {
+  return conn_.Exec(kSetAttention, {order_id, attention.substr(0, 1000)}).status();
 }
 
-absl::StatusOr<std::vector<Transition>> LoadTransitions(PgConnection& conn,
-                                                        const std::string& order_id) {
-  auto r = conn.Exec(kLoadTransitions, {order_id});
+absl::StatusOr<std::vector<Transition>> OrderStore::Session::LoadTransitions(
+    const std::string& order_id) {
+  auto r = conn_.Exec(kLoadTransitions, {order_id});
   if (!r.ok()) return r.status();
   std::vector<Transition> transitions;
   for (int i = 0; i < r->rows(); ++i) {
@@ -353,16 +271,17 @@ absl::StatusOr<std::vector<Transition>> LoadTransitions(PgConnection& conn,
   return transitions;
 }
 
-absl::StatusOr<std::vector<Order>> ClaimDue(PgConnection& conn, int limit, absl::Duration lease) {
-  auto r = conn.Exec(kClaimDue, {Int(limit), Int(absl::ToInt64Milliseconds(lease))});
+absl::StatusOr<std::vector<Order>> OrderStore::Session::ClaimDue(int limit, absl::Duration lease,
+                                                                 absl::Time now) {
+  auto r = conn_.Exec(kClaimDue, {Int(limit), Int(absl::ToInt64Milliseconds(lease)), Micros(now)});
   if (!r.ok()) return r.status();
   return Orders(*r);
 }
 
-absl::StatusOr<std::vector<Order>> ListOrders(PgConnection& conn, const std::string& seller_id,
-                                              const std::optional<PageCursor>& after,
-                                              const std::vector<int16_t>& states, int limit) {
-  auto r = conn.Exec(
+absl::StatusOr<std::vector<Order>> OrderStore::Session::ListOrders(
+    const std::string& seller_id, const std::optional<PageCursor>& after,
+    const std::vector<int16_t>& states, int limit) {
+  auto r = conn_.Exec(
       kListOrders,
       {seller_id, after ? std::optional<std::string>(Int(after->created_at_us)) : std::nullopt,
        after ? after->order_id : std::string(), SmallintArray(states), Int(limit)});
@@ -370,115 +289,32 @@ absl::StatusOr<std::vector<Order>> ListOrders(PgConnection& conn, const std::str
   return Orders(*r);
 }
 
-absl::StatusOr<std::vector<Order>> ListStuck(PgConnection& conn, absl::Duration min_age,
-                                             const std::optional<PageCursor>& after, int limit) {
-  auto r = conn.Exec(kListStuck,
-                     {Int(absl::ToInt64Seconds(min_age)),
-                      after ? std::optional<std::string>(Int(after->created_at_us)) : std::nullopt,
-                      after ? after->order_id : std::string(), Int(limit)});
+absl::StatusOr<std::vector<Order>> OrderStore::Session::ListStuck(
+    absl::Duration min_age, const std::optional<PageCursor>& after, int limit) {
+  auto r = conn_.Exec(kListStuck,
+                      {Int(absl::ToInt64Seconds(min_age)),
+                       after ? std::optional<std::string>(Int(after->created_at_us)) : std::nullopt,
+                       after ? after->order_id : std::string(), Int(limit)});
   if (!r.ok()) return r.status();
   return Orders(*r);
 }
 
-absl::StatusOr<int64_t> InsertNotification(PgConnection& conn, const NotificationRecord& record) {
-  auto r = conn.Exec(
-      kInsertNotification,
-      {record.provider.substr(0, 64), record.event_id, record.order_id.substr(0, 128),
-       record.provider_status.substr(0, 32), Int(record.amount_yen), Int(record.outcome),
-       record.signed_at ? std::optional<std::string>(Micros(*record.signed_at)) : std::nullopt,
-       Hex(record.body)});
+absl::StatusOr<OrderStore::Session::Backlog> OrderStore::Session::LoadBacklog() {
+  auto r = conn_.Exec(kBacklog, {});
   if (!r.ok()) return r.status();
-  return r->GetInt64(0, 0);
+  return Backlog{r->GetInt64(0, 0), r->GetInt64(0, 1)};
 }
 
-absl::StatusOr<std::optional<int64_t>> CountDuplicate(PgConnection& conn,
-                                                      const std::string& provider,
-                                                      const std::string& event_id) {
-  auto r = conn.Exec(kCountDuplicate, {provider, event_id});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<int64_t>();
-  return std::optional<int64_t>(r->GetInt64(0, 0));
-}
+OrderStore::OrderStore(PgPool* pool) : pool_(pool) {}
 
-absl::StatusOr<int64_t> DeleteOldNotifications(PgConnection& conn, absl::Duration age, int limit) {
-  auto r = conn.Exec(kDeleteOldNotifications, {Int(absl::ToInt64Seconds(age)), Int(limit)});
-  if (!r.ok()) return r.status();
-  return r->affected();
-}
-
-absl::StatusOr<std::optional<QsignRow>> LoadQsign(PgConnection& conn,
-                                                  const std::string& seller_id) {
-  auto r = conn.Exec(kLoadQsign, {seller_id});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<QsignRow>();
-  QsignRow row;
-  row.password_hash = std::string(r->Get(0, 0));
-  row.attempts.failed = r->GetInt64(0, 1);
-  row.attempts.locked_until = TimeAt(*r, 0, 2);
-  row.attempts.lockouts = r->GetInt64(0, 3);
-  row.version = r->GetInt64(0, 4);
-  return std::optional<QsignRow>(std::move(row));
-}
-
-absl::StatusOr<bool> CreateQsign(PgConnection& conn, const std::string& seller_id,
-                                 const std::string& password_hash) {
-  auto r = conn.Exec(kCreateQsign, {seller_id, password_hash});
-  if (!r.ok()) return r.status();
-  return r->affected() == 1;
-}
-
-absl::StatusOr<bool> StoreQsignHash(PgConnection& conn, const std::string& seller_id,
-                                    const std::string& password_hash, int64_t version) {
-  auto r = conn.Exec(kStoreQsignHash, {seller_id, password_hash, Int(version)});
-  if (!r.ok()) return r.status();
-  return r->affected() == 1;
-}
-
-absl::StatusOr<bool> StoreQsignAttempts(PgConnection& conn, const std::string& seller_id,
-                                        const QsignAttempts& attempts, int64_t version) {
-  auto r = conn.Exec(kStoreQsignAttempts,
-                     {seller_id, Int(attempts.failed),
-                      attempts.locked_until == absl::InfinitePast()
-                          ? std::nullopt
-                          : std::optional<std::string>(Micros(attempts.locked_until)),
-                      Int(attempts.lockouts), Int(version)});
-  if (!r.ok()) return r.status();
-  return r->affected() == 1;
-}
-
-absl::StatusOr<QsignCount> CountQsignCheck(PgConnection& conn, const std::string& seller_id,
-                                           const QsignThrottlePolicy& policy) {
-  auto r = conn.Exec(kCountQsignCheck, {seller_id, Int(absl::ToInt64Milliseconds(policy.window)),
-                                        Int(policy.checks_max)});
-  if (!r.ok()) return r.status();
-  QsignCount count;
-  count.window.start = TimeAt(*r, 0, 0);
-  count.window.checks = r->GetInt64(0, 1);
-  count.now = TimeAt(*r, 0, 2);
-  return count;
-}
-
-absl::StatusOr<std::optional<RequestKey>> FindRequestKey(PgConnection& conn,
-                                                         const std::string& caller,
-                                                         const std::string& seller_id,
-                                                         const std::string& key) {
-  auto r = conn.Exec(kFindRequestKey, {caller, seller_id, key});
-  if (!r.ok()) return r.status();
-  if (r->rows() == 0) return std::optional<RequestKey>();
-  RequestKey found;
-  found.rpc = std::string(r->Get(0, 0));
-  found.request_hash = std::string(r->Get(0, 1));
-  found.order_id = std::string(r->Get(0, 2));
-  return std::optional<RequestKey>(std::move(found));
-}
-
-absl::StatusOr<bool> InsertRequestKey(PgConnection& conn, const std::string& caller,
-                                      const std::string& seller_id, const std::string& key,
-                                      const RequestKey& record) {
-  auto r = conn.Exec(kInsertRequestKey,
-                     {caller, seller_id, key, record.rpc, record.request_hash, record.order_id});
-  if (!r.ok()) return r.status();
-  return r->affected() == 1;
+absl::StatusOr<std::unique_ptr<PgPool>> OrderStore::OpenPool(const std::string& database_url,
+                                                             int pool_size) {
+  {
+    auto conn = PgConnection::Connect(database_url, "qcash-payment-migrate");
+    if (!conn.ok()) return conn.status();
+    if (absl::Status s = ApplyMigrations(**conn, Migrations()); !s.ok()) return s;
+  }
+  return std::make_unique<PgPool>(database_url, "qcash-payment", pool_size);
 }
 
 }  // namespace qcash::payment

@@ -1471,10 +1471,25 @@ TEST_F(PaymentTest, DeclinedCardFailsWithoutCredit) {
   EXPECT_EQ(created.order().state(), pb::ORDER_STATE_FAILED);
   EXPECT_NE(created.order().failure_reason().find("card_declined"), std::string::npos)
       << created.order().failure_reason();
+  const std::string card_order_id = created.order().order_id();
   ASSERT_TRUE(Create(seller, 1'000, pb::PAYMENT_METHOD_PAYPAL, &created).ok());
   DecideOnProviderPage(created.order(), "decline");
   WaitForState(seller, created.order().order_id(), pb::ORDER_STATE_FAILED);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the card's async notification
+  // The sandbox also sends the card's decline as an asynchronous notification: wait until it
+  // has been accepted and stored, so that what follows is checked after it, not before.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int64_t card_notifications = 0;
+  while ((card_notifications = QueryInt(
+              "SELECT count(*) FROM provider_notifications WHERE order_id = $1", card_order_id)) ==
+             0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(card_notifications, 1) << "the card's notification never arrived";
+  // Whichever came first, the start's answer or the notification, the order failed once and
+  // nothing was credited.
+  EXPECT_EQ(GetOrder(seller, card_order_id).state(), pb::ORDER_STATE_FAILED);
+  EXPECT_TRUE(CreditsOf(seller, card_order_id).empty());
   EXPECT_EQ(Balance(seller).available_yen(), 0);
 }
 

@@ -53,6 +53,16 @@ absl::StatusOr<std::unique_ptr<ConnectorRegistry>> ConnectorRegistry::Create(
   return registry;
 }
 
+std::unique_ptr<ConnectorRegistry> ConnectorRegistry::Of(
+    std::vector<std::unique_ptr<Connector>> connectors) {
+  auto registry = std::unique_ptr<ConnectorRegistry>(new ConnectorRegistry());
+  for (auto& connector : connectors) {
+    const Method method = connector->method();
+    registry->connectors_[method] = std::move(connector);
+  }
+  return registry;
+}
+
 Connector* ConnectorRegistry::ForMethod(Method method) const {
   auto it = connectors_.find(method);
   return it == connectors_.end() ? nullptr : it->second.get();

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "services/payment/connectors/connector.h"
@@ -30,6 +31,10 @@ class ConnectorRegistry {
   // Errors: INVALID_ARGUMENT (INVALID_CONFIG) naming a provider whose URL is not http(s) or
   // that has no secret.
   static absl::StatusOr<std::unique_ptr<ConnectorRegistry>> Create(const RegistryConfig& config);
+
+  // A registry of the given connectors (one per method; a later one of the same method
+  // replaces an earlier): what component tests use to put a fake provider in its place.
+  static std::unique_ptr<ConnectorRegistry> Of(std::vector<std::unique_ptr<Connector>> connectors);
 
   // The connector of a provider method; nullptr for the internal-funds methods and for
   // providers not configured here.

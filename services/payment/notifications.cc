@@ -1,0 +1,201 @@
+#include "services/payment/notifications.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "qcash/payment/v1/error_reason.pb.h"
+#include "services/payment/catalog.h"
+#include "services/payment/signature.h"
+
+namespace qcash::payment {
+namespace {
+
+metrics::Counter* Notifications() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_payment_notifications_total",
+      "Provider notifications by result: applied, no_effect, duplicate, or the reject reason.",
+      {"provider", "result"});
+  return counter;
+}
+
+metrics::Counter* NotificationsDeleted() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_payment_notifications_deleted_total",
+      "Stored provider notifications deleted after the retention (P7).", {});
+  return counter;
+}
+
+// Label values come from a fixed set: the catalog's provider names, never the caller's.
+std::string ProviderLabel(absl::string_view provider) {
+  return FindProvider(provider) != nullptr ? std::string(provider) : "unknown";
+}
+
+}  // namespace
+
+NotificationIntake::NotificationIntake(OrderStore* store, OrderFlow* flow,
+                                       const ConnectorRegistry* connectors, const Clock* clock,
+                                       Wakeup* wakeup, const PaymentOptions& options)
+    : store_(store),
+      flow_(flow),
+      connectors_(connectors),
+      clock_(clock),
+      wakeup_(wakeup),
+      retention_(options.notification_retention),
+      retention_batch_max_(options.retention_batch_max),
+      retention_batches_max_(options.retention_batches_max),
+      rejected_log_(options.rejected_log_per_minute, absl::Minutes(1)) {}
+
+absl::Status NotificationIntake::Reject(const std::string& provider, const absl::Status& why,
+                                        const std::string& order_id) {
+  const std::string reason = ReasonOf(why);
+  Notifications()->Add({ProviderLabel(provider), reason});
+  int64_t suppressed = 0;
+  if (rejected_log_.Sample(clock_->Now(), &suppressed)) {
+    Log(LogLevel::kWarn, "notification_rejected",
+        {{"provider", ProviderLabel(provider)},
+         {"reason", reason},
+         {"order_id", order_id.substr(0, 128)},
+         {"not_logged_before", suppressed}});
+  }
+  return why;
+}
+
+absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
+    const std::string& provider, const std::string& body,
+    const std::map<std::string, std::string>& headers) {
+  Connector* connector = connectors_->ForProvider(provider);
+  if (connector == nullptr) {
+    return Reject(provider, InvalidArgument(payment::v1::UNKNOWN_PROVIDER,
+                                            "no provider of that name sends notifications here"));
+  }
+  if (headers.size() > kNotificationHeadersMax) {
+    return Reject(provider, InvalidArgument(payment::v1::HEADERS_TOO_LARGE,
+                                            absl::StrCat("at most ", kNotificationHeadersMax,
+                                                         " headers are accepted")));
+  }
+  if (body.size() > kNotificationBodyLengthMax) {
+    return Reject(provider,
+                  InvalidArgument(payment::v1::BODY_TOO_LARGE, "a notification is at most 64 KiB"));
+  }
+  // Parsing verifies the signature locally (no remote call).
+  auto parsed = connector->ParseNotification(body, headers, clock_->Now());
+  if (!parsed.ok()) return Reject(provider, parsed.status());
+  const ProviderNotification& n = *parsed;
+  const std::string& order_id = n.payment.merchant_reference;
+
+  // What the transaction decided; `rejected` is returned after its commit (a mismatch may
+  // have flagged the order for an operator, which must stay).
+  struct Intake {
+    Result result;
+    absl::Status rejected;
+  };
+  auto rejected = [](absl::Status why) {
+    Intake out;
+    out.rejected = std::move(why);
+    return out;
+  };
+  auto accepted = [&](Disposition disposition, int64_t notification_id) {
+    Intake out;
+    out.result.disposition = disposition;
+    out.result.notification_id = notification_id;
+    out.result.order_id = order_id;
+    return out;
+  };
+  auto intake = store_->Transact([&](OrderStore::Session& session) -> absl::StatusOr<Intake> {
+    std::optional<Order> order;
+    if (CheckOrderId(order_id).ok()) {
+      auto loaded = session.LoadOrder(order_id, /*for_update=*/true);
+      if (!loaded.ok()) return loaded.status();
+      order = std::move(*loaded);
+    }
+    if (!order.has_value()) {
+      return rejected(
+          NotFound(payment::v1::UNKNOWN_ORDER, "the notification names no order of ours"));
+    }
+    auto duplicate = session.CountDuplicate(provider, n.event_id);
+    if (!duplicate.ok()) return duplicate.status();
+    if (duplicate->has_value()) {
+      return accepted(Disposition::kDuplicate, **duplicate);
+    }
+    absl::Status mismatch;
+    if (order->provider != provider) {
+      mismatch = InvalidArgument(payment::v1::PROVIDER_MISMATCH,
+                                 "the order is paid through another provider");
+    } else if (n.payment.amount_yen != order->amount_yen || n.payment.currency != "JPY") {
+      mismatch = InvalidArgument(payment::v1::AMOUNT_MISMATCH,
+                                 absl::StrCat("the order is for ", order->amount_yen, " JPY"));
+    }
+    if (!mismatch.ok()) {
+      if (n.payment.status == ProviderStatus::kPaid) {
+        session
+            .SetAttention(order_id, absl::StrCat(ReasonOf(mismatch),
+                                                 ": a provider reported a payment that "
+                                                 "does not match the order"))
+            .IgnoreError();  // a note for operators; the rejection stands either way
+      }
+      return rejected(mismatch);
+    }
+    const Decision decision = DecideOnReport(*order, n.payment.status, ReportContext::kObserved,
+                                             n.payment.decline_reason);
+    NotificationRecord record;
+    record.provider = provider;
+    record.event_id = n.event_id;
+    record.order_id = order_id;
+    record.provider_status = std::string(ProviderStatusName(n.payment.status));
+    record.amount_yen = n.payment.amount_yen;
+    record.outcome = decision.to.has_value() ? kOutcomeApplied : kOutcomeNoEffect;
+    record.body = body;
+    int64_t signed_s = 0;
+    if (absl::SimpleAtoi(HeaderValue(headers, kTimestampHeader), &signed_s)) {
+      record.signed_at = absl::FromUnixSeconds(signed_s);
+    }
+    auto id = session.InsertNotification(record);
+    if (!id.ok()) return id.status();
+    auto moved = flow_->ApplyReport(session, *order, n.payment, ReportContext::kObserved,
+                                    ProviderActor(provider), *id);
+    if (!moved.ok()) return moved.status();
+    return accepted(*moved ? Disposition::kApplied : Disposition::kNoEffect, *id);
+  });
+  // Durable before the provider hears OK (P7): only then may it stop delivering.
+  if (!intake.ok()) return intake.status();
+  if (!intake->rejected.ok()) return Reject(provider, intake->rejected, order_id);
+  switch (intake->result.disposition) {
+    case Disposition::kDuplicate:
+      Notifications()->Add({provider, "duplicate"});
+      break;
+    case Disposition::kApplied:
+      Notifications()->Add({provider, "applied"});
+      wakeup_->Wake();  // now that the PAID row is visible to the reconciler
+      break;
+    case Disposition::kNoEffect:
+    default:
+      Notifications()->Add({provider, "no_effect"});
+      break;
+  }
+  return intake->result;
+}
+
+absl::StatusOr<int64_t> NotificationIntake::DeleteExpired() {
+  int64_t deleted_total = 0;
+  for (int batch = 0; batch < retention_batches_max_; ++batch) {
+    auto deleted = store_->Run([&](OrderStore::Session& session) {
+      return session.DeleteOldNotifications(retention_, retention_batch_max_);
+    });
+    if (!deleted.ok()) return deleted.status();
+    deleted_total += *deleted;
+    if (*deleted < retention_batch_max_) break;
+  }
+  if (deleted_total > 0) {
+    NotificationsDeleted()->Add({}, static_cast<double>(deleted_total));
+    Log(LogLevel::kInfo, "notifications_deleted",
+        {{"rows", deleted_total}, {"older_than_days", absl::ToInt64Hours(retention_) / 24}});
+  }
+  return deleted_total;
+}
+
+}  // namespace qcash::payment

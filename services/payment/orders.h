@@ -1,0 +1,95 @@
+// Charge orders as sellers see them: the charge options (P4), creating an order, reading it,
+// the seller's return from a provider's page, cancelling, and the purchase history (P6). The
+// moves themselves (the P5 state machine applied to the store, crediting) are OrderFlow's.
+//
+// RULE: no database connection is held across a remote call. Every operation here loads what
+// it needs in one short OrderStore session (lease, read, release), then asks the wallet or the
+// provider holding no lease, then applies the outcome in a fresh session as a change guarded
+// by the state it saw (a move that finds the order moved on writes nothing). A slow provider
+// therefore slows its own request only. Held by payment_components_test NoLeaseAcrossRemoteCall.
+#ifndef QCASH_SERVICES_PAYMENT_ORDERS_H_
+#define QCASH_SERVICES_PAYMENT_ORDERS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "services/payment/connectors/registry.h"
+#include "services/payment/order.h"
+#include "services/payment/order_flow.h"
+#include "services/payment/qsign_vault.h"
+#include "services/payment/store.h"
+#include "services/payment/wallet_port.h"
+
+namespace qcash::payment {
+
+class Orders {
+ public:
+  // REQUIRES: every pointer outlives this object.
+  Orders(OrderStore* store, OrderFlow* flow, QsignVault* vault, WalletPort* wallet,
+         const ConnectorRegistry* connectors, const Clock* clock);
+  Orders(const Orders&) = delete;
+  Orders& operator=(const Orders&) = delete;
+
+  struct MethodAvailability {
+    const MethodInfo* info = nullptr;
+    bool available = false;
+    std::string unavailable_reason;
+    std::vector<int64_t> denominations_yen;  // the denominations it can pay now
+    int64_t funds_balance_yen = 0;           // internal funds
+  };
+  struct ChargeOptions {
+    std::vector<MethodAvailability> methods;  // catalog order
+    int64_t qcash_available_yen = 0;
+  };
+  // P4. `denomination_yen` 0: availability for the smallest denomination.
+  // Errors: INVALID_ARGUMENT (UNKNOWN_DENOMINATION, a bad seller id), FAILED_PRECONDITION
+  // (WALLET_CLOSED), the wallet's definite refusal, the database's.
+  absl::StatusOr<ChargeOptions> ListChargeOptions(const std::string& seller_id,
+                                                  int64_t denomination_yen);
+
+  struct OrderResult {
+    Order order;
+    bool replayed = false;
+  };
+  // Creates the order (or resumes the one this idempotency key made) and takes it as far as
+  // it goes now: started at the provider, or charged from internal funds and credited.
+  absl::StatusOr<OrderResult> CreateOrder(const CreateRequest& request);
+
+  struct OrderView {
+    Order order;
+    std::vector<Transition> transitions;
+  };
+  // Errors: NOT_FOUND (ORDER_NOT_FOUND) also for another seller's order.
+  absl::StatusOr<OrderView> GetOrder(const std::string& seller_id, const std::string& order_id);
+
+  // The seller came back from a redirect provider's page: ask the provider (never trust the
+  // browser, P2) and resume. Errors: FAILED_PRECONDITION (NOT_A_REDIRECT_ORDER), the provider's.
+  absl::StatusOr<Order> CompleteRedirect(const std::string& caller, const std::string& seller_id,
+                                         const std::string& order_id);
+
+  // Cancels an unpaid provider order once the provider confirms. Errors: FAILED_PRECONDITION
+  // (ORDER_ALREADY_PAID, ORDER_CLOSED, ORDER_IN_PROGRESS), UNAVAILABLE (PROVIDER_UNAVAILABLE).
+  absl::StatusOr<OrderResult> CancelOrder(const std::string& caller, const std::string& seller_id,
+                                          const std::string& idempotency_key,
+                                          const std::string& order_id);
+
+  // P6: newest first.
+  absl::StatusOr<std::vector<Order>> ListOrders(const std::string& seller_id,
+                                                const std::optional<PageCursor>& after,
+                                                const std::vector<int16_t>& states, int limit);
+
+ private:
+  OrderStore* const store_;
+  OrderFlow* const flow_;
+  QsignVault* const vault_;
+  WalletPort* const wallet_;
+  const ConnectorRegistry* const connectors_;
+  const Clock* const clock_;
+};
+
+}  // namespace qcash::payment
+
+#endif  // QCASH_SERVICES_PAYMENT_ORDERS_H_
