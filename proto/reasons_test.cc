@@ -50,7 +50,7 @@ const std::map<std::string, const EnumDescriptor*>& Enums() {
 // this one passes on with Relay() (common/status.h), which keeps a name its enum has.
 const std::map<std::string, std::set<std::string>>& Relayed() {
   static const auto* relayed = new std::map<std::string, std::set<std::string>>{
-      // services/payment: the wallet's refusals of a charge credit (payments.cc WalletError,
+      // services/payment: the wallet's refusals of a charge credit (order_flow.cc WalletError,
       // wallet_adapter.cc Normalize).
       {"payment", {"WALLET_NOT_FOUND", "BALANCE_LIMIT_EXCEEDED"}},
   };
