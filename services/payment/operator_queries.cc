@@ -23,9 +23,7 @@ absl::StatusOr<Order> OperatorQueries::RetryCredit(const std::string& caller,
                                                    const std::string& seller_id,
                                                    const std::string& idempotency_key,
                                                    const std::string& order_id) {
-  if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
-  if (absl::Status s = CheckIdempotencyKey(idempotency_key); !s.ok()) return s;
-  if (!CheckOrderId(order_id).ok()) return OrderNotFound();
+  if (absl::Status s = CheckOrderRequest(seller_id, idempotency_key, order_id); !s.ok()) return s;
   const std::string hash = Fingerprint().Add("retry_credit").Add(seller_id).Add(order_id).Hex();
   struct Requeued {
     Order order;

@@ -59,6 +59,21 @@ std::string ProviderActor(absl::string_view provider) {
   return absl::StrCat("provider:", provider);
 }
 
+absl::Status CheckOrderRequest(const std::string& seller_id, const std::string& idempotency_key,
+                               const std::string& order_id) {
+  if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
+  if (absl::Status s = CheckIdempotencyKey(idempotency_key); !s.ok()) return s;
+  if (!CheckOrderId(order_id).ok()) return OrderNotFound();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ProviderPayment> ReportOf(absl::StatusOr<ProviderPayment> answer) {
+  if (answer.ok() || answer.status().code() != absl::StatusCode::kNotFound) return answer;
+  ProviderPayment report;
+  report.status = ProviderStatus::kNotFound;
+  return report;
+}
+
 absl::Status OrderNotFound() {
   return NotFound(payment::v1::ORDER_NOT_FOUND, "no such charge order for this seller");
 }

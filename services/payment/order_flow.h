@@ -52,6 +52,13 @@ absl::Status NotConfigured(const Order& order);
 // means the wallet could not be asked.
 absl::Status WalletError(const absl::Status& status);
 std::string ProviderActor(absl::string_view provider);
+// The checks of a keyed request about one order: seller id and idempotency key as malformed
+// requests (INVALID_ARGUMENT), an order id that cannot exist as NOT_FOUND (ORDER_NOT_FOUND).
+absl::Status CheckOrderRequest(const std::string& seller_id, const std::string& idempotency_key,
+                               const std::string& order_id);
+// What a provider's answer to Lookup or Cancel reports: NOT_FOUND is a report too (the
+// provider knows no such payment); any other error stays an error.
+absl::StatusOr<ProviderPayment> ReportOf(absl::StatusOr<ProviderPayment> answer);
 inline bool IsProviderFamily(Family family) { return family != Family::kInternalFunds; }
 // The order as stored now. Errors: NOT_FOUND (ORDER_NOT_FOUND) also for another seller's.
 absl::StatusOr<Order> LoadSellerOrder(OrderStore::Session& session, const std::string& seller_id,

@@ -215,9 +215,7 @@ absl::StatusOr<Orders::OrderResult> Orders::CancelOrder(const std::string& calle
                                                         const std::string& seller_id,
                                                         const std::string& idempotency_key,
                                                         const std::string& order_id) {
-  if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
-  if (absl::Status s = CheckIdempotencyKey(idempotency_key); !s.ok()) return s;
-  if (!CheckOrderId(order_id).ok()) return OrderNotFound();
+  if (absl::Status s = CheckOrderRequest(seller_id, idempotency_key, order_id); !s.ok()) return s;
   const std::string hash = Fingerprint().Add("cancel").Add(seller_id).Add(order_id).Hex();
   const RequestKey key_record{"cancel", hash, order_id};
   auto load = [&] {
@@ -264,15 +262,9 @@ absl::StatusOr<Orders::OrderResult> Orders::CancelOrder(const std::string& calle
     // The provider first (no lease held): it alone knows whether the seller paid meanwhile.
     Connector* connector = connectors_->ForMethod(order->method);
     if (connector == nullptr) return NotConfigured(*order);
-    auto payment = connector->Cancel(order_id);
-    ProviderPayment report;
-    if (payment.ok()) {
-      report = std::move(*payment);
-    } else if (payment.status().code() == absl::StatusCode::kNotFound) {
-      report.status = ProviderStatus::kNotFound;
-    } else {
-      return payment.status();
-    }
+    auto answer = ReportOf(connector->Cancel(order_id));
+    if (!answer.ok()) return answer.status();
+    const ProviderPayment report = std::move(*answer);
     const Decision decision =
         DecideOnReport(*order, report.status, ReportContext::kSellerCancel, report.decline_reason);
     if (!decision.to.has_value()) {

@@ -91,18 +91,15 @@ void Reconciler::Reconcile(const Order& order) {
   const bool expired = clock_->Now() >= order.deadline;
   // Past the deadline the provider must confirm the cancellation: it alone knows whether the
   // seller paid at the last minute. Before it, a look catches a notification that was lost.
-  auto payment = expired ? connector->Cancel(order.order_id) : connector->Lookup(order.order_id);
-  ProviderPayment report;
-  if (payment.ok()) {
-    report = std::move(*payment);
-  } else if (payment.status().code() == absl::StatusCode::kNotFound) {
-    report.status = ProviderStatus::kNotFound;
-  } else {
+  auto answer =
+      ReportOf(expired ? connector->Cancel(order.order_id) : connector->Lookup(order.order_id));
+  if (!answer.ok()) {
     Log(LogLevel::kWarn, "provider_check_failed",
-        {{"order_id", order.order_id}, {"error", payment.status().ToString()}});
-    backoff(payment.status());
+        {{"order_id", order.order_id}, {"error", answer.status().ToString()}});
+    backoff(answer.status());
     return;
   }
+  const ProviderPayment report = std::move(*answer);
   auto moved = store_->Run([&](OrderStore::Session& session) {
     return flow_->ApplyReport(session, order, report,
                               expired ? ReportContext::kExpiry : ReportContext::kObserved, actor,
