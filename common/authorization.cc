@@ -117,8 +117,12 @@ class AuthorizationInterceptor final : public grpc::experimental::Interceptor {
         methods->ModifySendMessage(empty_response_.get());
       }
     }
+    // Except that a method no table names keeps gRPC's UNIMPLEMENTED when the server does not
+    // serve it at all: nothing ran, nothing is sent, and the truth tells the caller no more.
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
-        !refusal_.ok()) {
+        !refusal_.ok() &&
+        !(unknown_method_ &&
+          methods->GetSendStatus().error_code() == grpc::StatusCode::UNIMPLEMENTED)) {
       methods->ModifySendStatus(refusal_);
     }
     methods->Proceed();
@@ -143,14 +147,22 @@ class AuthorizationInterceptor final : public grpc::experimental::Interceptor {
     auto admitted = DecideCall(*options_, method, decision.identity,
                                it == metadata.end() ? nullptr : &token, request);
     decision.verdict = admitted.status();
+    unknown_method_ = DomainOf(method).empty();
     if (!admitted.ok()) refusal_ = ToGrpcStatus(admitted.status(), ErrorDomain(method));
     Decisions::Get().Put(&context, this, std::move(decision));
   }
 
-  absl::string_view ErrorDomain(absl::string_view method) const {
+  // The domain of the table that names `method`; empty when none does.
+  absl::string_view DomainOf(absl::string_view method) const {
     for (const AccessTable* table : options_->tables) {
       if (FindMethodRule(*table, method) != nullptr) return table->error_domain;
     }
+    return {};
+  }
+
+  absl::string_view ErrorDomain(absl::string_view method) const {
+    const absl::string_view domain = DomainOf(method);
+    if (!domain.empty()) return domain;
     return options_->tables.empty() ? absl::string_view("qcash")
                                     : options_->tables.front()->error_domain;
   }
@@ -158,6 +170,7 @@ class AuthorizationInterceptor final : public grpc::experimental::Interceptor {
   grpc::experimental::ServerRpcInfo* const info_;
   const AuthorizationOptions* const options_;
   bool decided_ = false;
+  bool unknown_method_ = false;                                // no table names the method
   grpc::Status refusal_;                                       // OK unless the call was refused
   std::unique_ptr<google::protobuf::Message> empty_response_;  // sent in place of a refused
                                                                // call's response

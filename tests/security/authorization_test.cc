@@ -305,8 +305,9 @@ class InterceptedServer {
     factories.push_back(MakeAuthorizationInterceptorFactory(std::move(options)));
     builder.experimental().SetInterceptorCreators(std::move(factories));
     server_ = builder.BuildAndStart();
+    address_ = absl::StrCat("127.0.0.1:", port);
     stub_ = wpb::WalletService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
   }
   ~InterceptedServer() { server_->Shutdown(); }
 
@@ -322,6 +323,7 @@ class InterceptedServer {
   }
 
   ForgetfulWallet wallet_;
+  std::string address_;
 
  private:
   std::unique_ptr<grpc::Server> server_;
@@ -346,6 +348,19 @@ TEST(InterceptorTest, AMethodMissingFromTheTableIsRefusedWhateverItsHandlerAnswe
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_EQ(WireReason(status), "CALLER_NOT_ALLOWED");
   EXPECT_FALSE(response.has_balance());  // the forgetful handler's answer is not sent
+}
+
+// A method the server does not serve at all stays UNIMPLEMENTED (as gRPC answers it).
+TEST(InterceptorTest, AMethodTheServerDoesNotServeStaysUnimplemented) {
+  InterceptedServer server(&wallet::AccessPolicy(), /*insecure_dev=*/true);
+  auto stub = payment::v1::PaymentService::NewStub(
+      grpc::CreateChannel(server.address_, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.AddMetadata("x-qcash-caller", "ops");
+  payment::v1::ListStuckOrdersResponse response;
+  const grpc::Status status =
+      stub->ListStuckOrders(&context, payment::v1::ListStuckOrdersRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
 }
 
 TEST(InterceptorTest, HandlersGetTheAdmittedCallerAndRefusedCallsDoNoWork) {
