@@ -17,8 +17,6 @@ namespace {
 
 constexpr absl::string_view kDomain = "points.qcash";
 
-grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
-
 // The proto3 Timestamp range: 0001-01-01 .. 9999-12-31.
 void SetMonth(absl::CivilMonth m, pb::Month* out) {
   out->set_year(static_cast<int32_t>(m.year()));
@@ -289,16 +287,16 @@ grpc::ServerUnaryReactor* TestClockServer::SetTime(grpc::CallbackServerContext* 
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto caller = AdmittedCaller(*context);
   if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
+    reactor->Finish(ToGrpcStatus(caller.status(), kDomain));
     return reactor;
   }
   if (!request->has_time()) {
-    reactor->Finish(ToGrpc(InvalidArgument(pb::INVALID_TIME, "time is required")));
+    reactor->Finish(ToGrpcStatus(InvalidArgument(pb::INVALID_TIME, "time is required"), kDomain));
     return reactor;
   }
   auto t = FromTimestamp(request->time(), pb::INVALID_TIME);
   if (!t.ok()) {
-    reactor->Finish(ToGrpc(t.status()));
+    reactor->Finish(ToGrpcStatus(t.status(), kDomain));
     return reactor;
   }
   clock_->Set(*t);
