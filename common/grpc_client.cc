@@ -1,14 +1,53 @@
 #include "common/grpc_client.h"
 
 #include <grpcpp/create_channel.h>
+#include <grpcpp/support/client_interceptor.h>
 
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/status.h"
 
 namespace qcash {
+
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+namespace {
+
+// Insecure development mode: the caller's identity as x-qcash-caller metadata on every call
+// (with mTLS the certificate says who calls).
+class DevelopmentCaller final : public grpc::experimental::Interceptor {
+ public:
+  explicit DevelopmentCaller(const std::string* caller) : caller_(caller) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("x-qcash-caller", *caller_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* const caller_;  // the factory's, which the channel keeps
+};
+
+class DevelopmentCallerFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit DevelopmentCallerFactory(std::string caller) : caller_(std::move(caller)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new DevelopmentCaller(&caller_);
+  }
+
+ private:
+  const std::string caller_;
+};
+
+}  // namespace
+#endif
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const TransportConfig& config) {
@@ -27,9 +66,19 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
-                                                           const TransportConfig& config) {
+                                                           const TransportConfig& config,
+                                                           const std::string& caller) {
   auto credentials = MakeChannelCredentials(config);
   if (!credentials.ok()) return credentials.status();
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+  // Development builds only (DESIGN.md section 7); a release build has no insecure mode.
+  if (config.insecure_dev && !caller.empty()) {
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> callers;
+    callers.push_back(std::make_unique<DevelopmentCallerFactory>(caller));
+    return grpc::experimental::CreateCustomChannelWithInterceptors(
+        target, *credentials, grpc::ChannelArguments(), std::move(callers));
+  }
+#endif
   return grpc::CreateChannel(target, *credentials);
 }
 
@@ -54,13 +103,8 @@ std::chrono::milliseconds Backoff(const RetryPolicy& policy, int attempt) {
   return std::chrono::milliseconds(jitter(rng));
 }
 
-void PrepareContext(grpc::ClientContext* context, const RetryPolicy& policy,
-                    const std::string& caller, bool insecure_dev) {
+void PrepareContext(grpc::ClientContext* context, const RetryPolicy& policy) {
   context->set_deadline(std::chrono::system_clock::now() + policy.attempt_timeout);
-#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
-  // Development builds only (DESIGN.md section 7); a release build has no insecure mode.
-  if (insecure_dev && !caller.empty()) context->AddMetadata("x-qcash-caller", caller);
-#endif
 }
 
 }  // namespace qcash

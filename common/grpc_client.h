@@ -23,9 +23,13 @@ namespace qcash {
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const TransportConfig& config);
 
-// A channel to `target` ("host:port") with `config`'s credentials.
+// A channel to `target` ("host:port") with `config`'s credentials, for calls as `caller`. With
+// mTLS the certificate says who calls; in insecure development mode (development builds only)
+// every call on the channel carries `caller` as the x-qcash-caller metadata. Decided here, once:
+// no call site knows which mode it is in.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& target,
-                                                           const TransportConfig& config);
+                                                           const TransportConfig& config,
+                                                           const std::string& caller);
 
 // When and how a client retries a call (DESIGN.md section 5): UNAVAILABLE and ABORTED, and
 // DEADLINE_EXCEEDED for calls that carry an idempotency key, are retried with the same request
@@ -43,10 +47,8 @@ bool IsRetryable(const absl::Status& status, bool idempotent);
 // The wait before attempt `attempt` (1 = the first retry): exponential with full jitter.
 std::chrono::milliseconds Backoff(const RetryPolicy& policy, int attempt);
 
-// Prepares `context` for one attempt: its deadline, and in insecure development mode the
-// caller's identity as x-qcash-caller metadata (with mTLS the certificate says who calls).
-void PrepareContext(grpc::ClientContext* context, const RetryPolicy& policy,
-                    const std::string& caller, bool insecure_dev);
+// Prepares `context` for one attempt: its deadline.
+void PrepareContext(grpc::ClientContext* context, const RetryPolicy& policy);
 
 }  // namespace qcash
 

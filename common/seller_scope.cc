@@ -74,18 +74,15 @@ absl::StatusOr<std::unique_ptr<SellerScope>> SellerScope::FromEnv(bool insecure_
   return std::make_unique<SellerScope>(std::make_unique<SellerTokenVerifier>(config));
 }
 
-absl::Status SellerScope::Check(const grpc::ServerContextBase& context, absl::string_view caller,
-                                absl::string_view seller_id) const {
+absl::Status SellerScope::Check(absl::string_view caller, absl::string_view seller_id,
+                                const absl::string_view* token) const {
   // Only the gateway acts for sellers; every other caller is a service acting for itself.
   if (caller != "gateway" || verifier_ == nullptr) return absl::OkStatus();
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(kSellerTokenMetadata);
-  if (it == metadata.end() || it->second.empty()) {
+  if (token == nullptr || token->empty()) {
     return PermissionDenied(common::v1::SELLER_TOKEN_MISSING,
                             "the gateway must forward the seller's token with this call");
   }
-  auto claims =
-      verifier_->Verify(absl::string_view(it->second.data(), it->second.size()), absl::Now());
+  auto claims = verifier_->Verify(*token, absl::Now());
   if (!claims.ok()) {
     return PermissionDenied(
         common::v1::SELLER_TOKEN_INVALID,

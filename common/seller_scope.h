@@ -6,8 +6,6 @@
 #ifndef QCASH_COMMON_SELLER_SCOPE_H_
 #define QCASH_COMMON_SELLER_SCOPE_H_
 
-#include <grpcpp/server_context.h>
-
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -33,10 +31,10 @@ class SellerScope {
       : verifier_(std::move(verifier)) {}
 
   // OK when `caller` does not act for sellers, or when it forwarded a valid token for
-  // `seller_id`. Errors: PERMISSION_DENIED (SELLER_TOKEN_MISSING, SELLER_TOKEN_INVALID,
-  // SELLER_MISMATCH).
-  absl::Status Check(const grpc::ServerContextBase& context, absl::string_view caller,
-                     absl::string_view seller_id) const;
+  // `seller_id`; `token` is the call's kSellerTokenMetadata, null when it has none.
+  // Errors: PERMISSION_DENIED (SELLER_TOKEN_MISSING, SELLER_TOKEN_INVALID, SELLER_MISMATCH).
+  absl::Status Check(absl::string_view caller, absl::string_view seller_id,
+                     const absl::string_view* token) const;
 
   bool enforced() const { return verifier_ != nullptr; }
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/authorization.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -72,8 +73,8 @@ const char* CodeName(grpc::StatusCode code) {
 // request id, the caller's identity and, for Qcash's own services, the seller it concerns.
 class RpcObserver final : public grpc::experimental::Interceptor {
  public:
-  RpcObserver(grpc::experimental::ServerRpcInfo* info, bool insecure_dev)
-      : info_(info), insecure_dev_(insecure_dev), start_(absl::Now()) {}
+  explicit RpcObserver(grpc::experimental::ServerRpcInfo* info)
+      : info_(info), start_(absl::Now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
@@ -99,7 +100,6 @@ class RpcObserver final : public grpc::experimental::Interceptor {
       RpcSeconds()->Observe({method}, seconds);
       if (method.rfind("/grpc.health.", 0) != 0) {
         const grpc::ServerContextBase* context = info_->server_context();
-        auto caller = CallerIdentity(*context, insecure_dev_);
         std::string request_id;
         const auto& metadata = context->client_metadata();
         if (auto it = metadata.find("x-request-id"); it != metadata.end()) {
@@ -109,7 +109,7 @@ class RpcObserver final : public grpc::experimental::Interceptor {
             {{"method", method},
              {"code", CodeName(status.error_code())},
              {"duration_ms", seconds * 1000},
-             {"caller", caller.ok() ? *caller : std::string("unauthenticated")},
+             {"caller", CallerForLogs(*context)},
              {"seller_id", seller_id_},
              {"request_id", request_id}});
       }
@@ -119,21 +119,16 @@ class RpcObserver final : public grpc::experimental::Interceptor {
 
  private:
   grpc::experimental::ServerRpcInfo* const info_;
-  const bool insecure_dev_;
   const absl::Time start_;
   std::string seller_id_;
 };
 
 class RpcObserverFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit RpcObserverFactory(bool insecure_dev) : insecure_dev_(insecure_dev) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new RpcObserver(info, insecure_dev_);
+    return new RpcObserver(info);
   }
-
- private:
-  const bool insecure_dev_;
 };
 
 // Leaves gRPC's server reflection out of one server. The reflection library registers its
@@ -273,6 +268,9 @@ absl::StatusOr<ServeOptions> ServeOptionsFromEnv(absl::string_view service_name,
   auto credentials = MakeServerCredentials(options.transport);
   if (!credentials.ok()) return credentials.status();
   options.credentials = *credentials;
+  auto scope = SellerScope::FromEnv(options.transport.insecure_dev);
+  if (!scope.ok()) return scope.status();
+  options.seller_scope = std::move(*scope);
   return options;
 }
 
@@ -298,9 +296,17 @@ absl::Status Serve(const ServeOptions& options) {
   int bound_port = 0;
   builder.AddListeningPort(options.listen_address, options.credentials, &bound_port);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> observers;
-  observers.push_back(std::make_unique<RpcObserverFactory>(options.transport.insecure_dev));
-  builder.experimental().SetInterceptorCreators(std::move(observers));
+  // Authorization first: every call of every service, decided before its handler runs
+  // (common/authorization.h); the development identity only if the transport was chosen so.
+  AuthorizationOptions authorization;
+  authorization.tables = options.access_tables;
+  authorization.open_prefixes = {"/grpc.health.v1.Health/", "/grpc.reflection."};
+  authorization.insecure_dev = options.transport.insecure_dev;
+  authorization.seller_scope = options.seller_scope.get();
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeAuthorizationInterceptorFactory(std::move(authorization)));
+  interceptors.push_back(std::make_unique<RpcObserverFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
     return Unavailable(common::v1::LISTEN_FAILED,

@@ -18,6 +18,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/policy.h"
+#include "common/seller_scope.h"
 
 namespace qcash {
 
@@ -55,7 +57,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TransportConfig& config);
 
 // The calling service's identity: the common name of its client certificate; in insecure
-// development mode (development builds only) the `x-qcash-caller` metadata.
+// development mode (development builds only) the `x-qcash-caller` metadata. Handlers do not
+// call this: the authorization interceptor does (common/authorization.h AdmittedCaller).
 // Errors: UNAUTHENTICATED (NO_CALLER_IDENTITY).
 absl::StatusOr<std::string> CallerIdentity(const grpc::ServerContextBase& context,
                                            bool insecure_dev);
@@ -79,9 +82,15 @@ inline constexpr char kLivenessService[] = "liveness";
 struct ServeOptions {
   std::string service_name;  // for health and logs, e.g. "qcash.wallet.v1.WalletService"
   std::string listen_address;
-  TransportConfig transport;  // insecure_dev: caller identities in logs come from metadata
+  TransportConfig transport;  // decides, once, where caller identities come from
   std::shared_ptr<grpc::ServerCredentials> credentials;  // made from `transport`
   std::vector<grpc::Service*> services;
+  // The one table of each service in `services` (common/policy.h): the authorization
+  // interceptor refuses every call of a method that none of them names.
+  std::vector<const AccessTable*> access_tables;
+  // Checks the seller tokens the gateway forwards for SellerScoped::kRequestSeller methods
+  // (null: such methods are refused).
+  std::shared_ptr<const SellerScope> seller_scope;
   // gRPC server reflection on the main port (grpcurl's convenience; it tells anyone who can
   // connect every method there is). Never on the probe port.
   bool reflection = false;
@@ -103,6 +112,7 @@ struct ServeOptions {
 //   QCASH_GRPC_REFLECTION   server reflection on the main port  on only with QCASH_INSECURE_DEV
 //   QCASH_UNREADY_DELAY_MS  not-ready time before draining      0
 //   QCASH_DRAIN_TIMEOUT_MS  in-flight calls' time to finish     10000
+//   QCASH_SELLER_TOKEN_*    the seller scope (SellerScope::FromEnv; with TLS, required)
 // `services` is left for the caller to fill. Errors: INVALID_ARGUMENT (INVALID_CONFIG).
 absl::StatusOr<ServeOptions> ServeOptionsFromEnv(absl::string_view service_name,
                                                  const char* listen_env,

@@ -2,25 +2,11 @@
 
 #include <utility>
 
+#include "common/authorization.h"
 #include "common/grpc_status.h"
-#include "common/server.h"
 #include "common/status.h"
 
 namespace qcash {
-
-absl::StatusOr<std::string> AdmitCall(const grpc::ServerContextBase& context, bool insecure_dev,
-                                      absl::FunctionRef<absl::Status(absl::string_view)> authorize,
-                                      const SellerScope& scope, const std::string* seller_id) {
-  auto caller = CallerIdentity(context, insecure_dev);
-  if (!caller.ok()) return caller.status();
-  if (absl::Status allowed = authorize(*caller); !allowed.ok()) return allowed;
-  if (seller_id != nullptr) {
-    if (absl::Status scoped = scope.Check(context, *caller, *seller_id); !scoped.ok()) {
-      return scoped;
-    }
-  }
-  return caller;
-}
 
 void FinishOnPool(ThreadPool* pool, grpc::ServerUnaryReactor* reactor,
                   absl::string_view error_domain, absl::AnyInvocable<absl::Status() &&> work) {
@@ -31,6 +17,21 @@ void FinishOnPool(ThreadPool* pool, grpc::ServerUnaryReactor* reactor,
     reactor->Finish(ToGrpcStatus(
         Unavailable(common::v1::OVERLOADED, "too many calls queued; retry later"), error_domain));
   }
+}
+
+grpc::ServerUnaryReactor* RunAdmitted(grpc::CallbackServerContext* context, ThreadPool* pool,
+                                      absl::string_view error_domain, AdmittedWork work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = AdmittedCaller(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status(), error_domain));
+    return reactor;
+  }
+  FinishOnPool(pool, reactor, error_domain,
+               [caller = std::move(*caller), work = std::move(work)]() mutable {
+                 return std::move(work)(caller);
+               });
+  return reactor;
 }
 
 }  // namespace qcash

@@ -1,6 +1,7 @@
-// The two steps every service's unary handler takes around its work: admit the call (who is
-// calling, may it do this, and for a seller's call did the gateway forward that seller's
-// token), then run the work off the gRPC threads and finish the call with its status.
+// The steps every service's unary handler takes around its work: take the caller the
+// authorization interceptor admitted (common/authorization.h: identity, the method's
+// permission in the service's table, and for a seller's call the token the gateway forwarded),
+// then run the work off the gRPC threads and finish the call with its status.
 #ifndef QCASH_COMMON_SERVICE_CALL_H_
 #define QCASH_COMMON_SERVICE_CALL_H_
 
@@ -10,26 +11,25 @@
 #include <string>
 
 #include "absl/functional/any_invocable.h"
-#include "absl/functional/function_ref.h"
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "common/seller_scope.h"
 #include "common/thread_pool.h"
 
 namespace qcash {
-
-// The caller's identity (common/server.h CallerIdentity) once `authorize` allows it and, when
-// `seller_id` is not null, `scope` accepts the seller token it forwarded for that seller.
-// Errors: those of CallerIdentity, `authorize` and SellerScope::Check.
-absl::StatusOr<std::string> AdmitCall(const grpc::ServerContextBase& context, bool insecure_dev,
-                                      absl::FunctionRef<absl::Status(absl::string_view)> authorize,
-                                      const SellerScope& scope, const std::string* seller_id);
 
 // Runs `work` on `pool` and finishes `reactor` with its status, as `error_domain`'s ErrorInfo.
 // Finishes at once with UNAVAILABLE (OVERLOADED) when the pool's queue is full.
 // REQUIRES: `error_domain` lives as long as the process (the service's constant).
 void FinishOnPool(ThreadPool* pool, grpc::ServerUnaryReactor* reactor,
                   absl::string_view error_domain, absl::AnyInvocable<absl::Status() &&> work);
+
+using AdmittedWork = absl::AnyInvocable<absl::Status(const std::string& caller) &&>;
+
+// The whole of a handler around its work: finishes at once with the interceptor's refusal
+// (AdmittedCaller) for a refused call, or runs `work` with the admitted caller on `pool`
+// (FinishOnPool). Returns the call's reactor.
+grpc::ServerUnaryReactor* RunAdmitted(grpc::CallbackServerContext* context, ThreadPool* pool,
+                                      absl::string_view error_domain, AdmittedWork work);
 
 }  // namespace qcash
 

@@ -16,7 +16,7 @@ absl::StatusOr<std::unique_ptr<Upstreams>> Upstreams::Create(Options options) {
   const Options& kept = upstreams->options_;
   for (const auto& [upstream, target] : kept.targets) {
     if (target.empty()) continue;
-    auto channel = MakeChannel(target, kept.transport);
+    auto channel = MakeChannel(target, kept.transport, "gateway");
     if (!channel.ok()) return channel.status();
     auto service = std::make_unique<Service>(kept.concurrency_max);
     service->stub = std::make_unique<grpc::GenericStub>(*channel);
@@ -77,7 +77,7 @@ absl::Status Upstreams::Call(Upstream upstream, const std::string& rpc,
   grpc::ClientContext context;
   RetryPolicy policy;
   policy.attempt_timeout = options_.timeout;
-  PrepareContext(&context, policy, "gateway", options_.transport.insecure_dev);
+  PrepareContext(&context, policy);
   if (!meta.request_id.empty()) context.AddMetadata("x-request-id", meta.request_id);
   if (!meta.seller_token.empty()) context.AddMetadata("x-qcash-seller-token", meta.seller_token);
   grpc::ByteBuffer response_bytes;

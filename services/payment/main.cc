@@ -49,7 +49,6 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
-#include "common/seller_scope.h"
 #include "common/server.h"
 #include "common/status.h"
 #include "common/thread_pool.h"
@@ -59,6 +58,7 @@
 #include "services/payment/order_flow.h"
 #include "services/payment/orders.h"
 #include "services/payment/parts.h"
+#include "services/payment/policy.h"
 #include "services/payment/qsign_vault.h"
 #include "services/payment/reconciler.h"
 #include "services/payment/secrets.h"
@@ -165,8 +165,6 @@ absl::Status Run() {
                                           "127.0.0.1:50052");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
-  auto scope = qcash::SellerScope::FromEnv(transport.insecure_dev);
-  if (!scope.ok()) return scope.status();
   qcash::wallet::WalletClient::Options wallet_options;
   wallet_options.target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051");
   wallet_options.transport = transport;
@@ -204,8 +202,9 @@ absl::Status Run() {
   const payment::PaymentParts parts{&orders, &qsign, &notifications, &operator_queries};
 
   qcash::ThreadPool pool(static_cast<int>(*workers), 10'000);
-  qcash::payment::PaymentServer server(&parts, &pool, scope->get(), transport.insecure_dev);
+  qcash::payment::PaymentServer server(&parts, &pool);
   serve->services = {&server};
+  serve->access_tables = {&qcash::payment::AccessPolicy()};
   absl::Status served = qcash::Serve(*serve);
   reconciler.Stop();
   return served;

@@ -2,8 +2,6 @@
 
 #include <cstdint>
 
-#include "common/policy.h"
-
 namespace qcash::payment {
 namespace {
 
@@ -15,6 +13,27 @@ constexpr uint32_t Bit(Permission p) { return PermissionBit(p); }
 constexpr Grant kGrants[] = {
     {"gateway", Bit(Permission::kRead) | Bit(Permission::kSeller) | Bit(Permission::kNotify)},
     {"ops", Bit(Permission::kRead) | Bit(Permission::kOperate)},
+};
+
+constexpr int P(Permission p) { return static_cast<int>(p); }
+constexpr SellerScoped kSeller = SellerScoped::kRequestSeller;
+
+// Every method, what it needs, and whether it acts for the seller its request names (then the
+// gateway must forward that seller's token).
+const MethodRule kMethods[] = {
+    {"/qcash.payment.v1.PaymentService/ListChargeOptions", P(Permission::kSeller), kSeller},
+    {"/qcash.payment.v1.PaymentService/CreateChargeOrder", P(Permission::kSeller), kSeller},
+    {"/qcash.payment.v1.PaymentService/GetChargeOrder", P(Permission::kRead), kSeller},
+    {"/qcash.payment.v1.PaymentService/CompleteRedirect", P(Permission::kSeller), kSeller},
+    {"/qcash.payment.v1.PaymentService/CancelChargeOrder", P(Permission::kSeller), kSeller},
+    {"/qcash.payment.v1.PaymentService/ListChargeOrders", P(Permission::kRead), kSeller},
+    {"/qcash.payment.v1.PaymentService/SetQsignPassword", P(Permission::kSeller), kSeller},
+    // Webhooks and operators' lists act for no seller.
+    {"/qcash.payment.v1.PaymentService/HandleProviderNotification", P(Permission::kNotify),
+     SellerScoped::kNo},
+    {"/qcash.payment.v1.PaymentService/ListStuckOrders", P(Permission::kOperate),
+     SellerScoped::kNo},
+    {"/qcash.payment.v1.PaymentService/RetryCredit", P(Permission::kOperate), kSeller},
 };
 
 absl::string_view PermissionName(Permission p) {
@@ -32,7 +51,14 @@ absl::string_view PermissionName(Permission p) {
   }
 }
 
+absl::string_view PermissionNameOf(int p) { return PermissionName(static_cast<Permission>(p)); }
+
 }  // namespace
+
+const AccessTable& AccessPolicy() {
+  static const AccessTable table{"payment.qcash", kGrants, kMethods, PermissionNameOf};
+  return table;
+}
 
 absl::Status Authorize(absl::string_view caller, Permission permission) {
   return AuthorizeCaller(kGrants, caller, Bit(permission), PermissionName(permission));

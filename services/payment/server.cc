@@ -5,12 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
-#include "common/server.h"
 #include "common/service_call.h"
 #include "common/status.h"
 #include "qcash/payment/v1/error_reason.pb.h"
 #include "services/payment/enums.h"
-#include "services/payment/policy.h"
 
 namespace qcash::payment {
 namespace {
@@ -20,8 +18,6 @@ constexpr int kOrdersPageDefault = 20;
 constexpr int kStuckPageDefault = 50;
 constexpr int kPageMax = 100;
 constexpr int64_t kStuckMinAgeDefaultS = 60;
-
-grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
 
 absl::StatusOr<int> PageSize(int32_t requested, int fallback) {
   if (requested < 0 || requested > kPageMax) {
@@ -41,37 +37,10 @@ std::string FillPage(const std::vector<Order>& orders, int page_size, Repeated* 
   return EncodePageToken({absl::ToUnixMicros(last.created_at), last.order_id});
 }
 
-// What a call needs before its work runs.
-struct Gate {
-  ThreadPool* workers;
-  const SellerScope* scope;
-  bool insecure_dev;
-  Permission permission;
-  // The seller the call acts for: the gateway must forward that seller's token. Empty for
-  // calls that act for no seller (webhooks, operators).
-  const std::string* seller_id;
-};
-
-// Authenticates and authorizes the call, then runs `work` (given the caller's identity) on
-// the worker pool; its status finishes the call.
-grpc::ServerUnaryReactor* Run(const Gate& gate, grpc::CallbackServerContext* context,
-                              absl::AnyInvocable<absl::Status(const std::string&) &&> work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const Permission permission = gate.permission;
-  auto caller = AdmitCall(
-      *context, gate.insecure_dev,
-      [permission](absl::string_view caller) { return Authorize(caller, permission); }, *gate.scope,
-      gate.seller_id);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  FinishOnPool(gate.workers, reactor, kDomain,
-               [caller = std::move(*caller), work = std::move(work)]() mutable {
-                 return std::move(work)(caller);
-               });
-  return reactor;
-}
+// Runs `work` (given the caller the interceptor admitted by the payment table,
+// services/payment/policy.h) on the worker pool; its status finishes the call. A refused call
+// finishes with its refusal.
+constexpr auto& Run = RunAdmitted;
 
 }  // namespace
 
@@ -110,38 +79,38 @@ void FillOrder(const Order& order, pb::ChargeOrder* out) {
 grpc::ServerUnaryReactor* PaymentServer::ListChargeOptions(
     grpc::CallbackServerContext* context, const pb::ListChargeOptionsRequest* request,
     pb::ListChargeOptionsResponse* response) {
-  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
-             [this, request, response](const std::string&) -> absl::Status {
-               auto options = payments_->orders->ListChargeOptions(request->seller_id(),
-                                                                   request->denomination());
-               if (!options.ok()) return options.status();
-               for (int64_t yen : kDenominationsYen) {
-                 pb::DenominationOption* d = response->add_denominations();
-                 d->set_denomination(DenominationOf(yen));
-                 d->set_price_yen(yen);
-                 d->set_label(DenominationLabel(yen));
-               }
-               for (const Orders::MethodAvailability& m : options->methods) {
-                 pb::MethodOption* out = response->add_methods();
-                 out->set_method(ToProto(m.info->method));
-                 out->set_family(ToProto(m.info->family));
-                 out->set_label(std::string(m.info->label));
-                 out->set_available(m.available);
-                 out->set_unavailable_reason(m.unavailable_reason);
-                 for (int64_t yen : m.denominations_yen) {
-                   out->add_available_denominations(DenominationOf(yen));
-                 }
-                 out->set_funds_balance_yen(m.funds_balance_yen);
-               }
-               response->set_qcash_available_yen(options->qcash_available_yen);
-               return absl::OkStatus();
-             });
+  return Run(
+      context, workers_, kDomain, [this, request, response](const std::string&) -> absl::Status {
+        auto options =
+            payments_->orders->ListChargeOptions(request->seller_id(), request->denomination());
+        if (!options.ok()) return options.status();
+        for (int64_t yen : kDenominationsYen) {
+          pb::DenominationOption* d = response->add_denominations();
+          d->set_denomination(DenominationOf(yen));
+          d->set_price_yen(yen);
+          d->set_label(DenominationLabel(yen));
+        }
+        for (const Orders::MethodAvailability& m : options->methods) {
+          pb::MethodOption* out = response->add_methods();
+          out->set_method(ToProto(m.info->method));
+          out->set_family(ToProto(m.info->family));
+          out->set_label(std::string(m.info->label));
+          out->set_available(m.available);
+          out->set_unavailable_reason(m.unavailable_reason);
+          for (int64_t yen : m.denominations_yen) {
+            out->add_available_denominations(DenominationOf(yen));
+          }
+          out->set_funds_balance_yen(m.funds_balance_yen);
+        }
+        response->set_qcash_available_yen(options->qcash_available_yen);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* PaymentServer::CreateChargeOrder(
     grpc::CallbackServerContext* context, const pb::CreateChargeOrderRequest* request,
     pb::CreateChargeOrderResponse* response) {
-  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+  return Run(context, workers_, kDomain,
              [this, request, response](const std::string& caller) -> absl::Status {
                CreateRequest create;
                create.seller_id = request->seller_id();
@@ -165,7 +134,7 @@ grpc::ServerUnaryReactor* PaymentServer::CreateChargeOrder(
 grpc::ServerUnaryReactor* PaymentServer::GetChargeOrder(grpc::CallbackServerContext* context,
                                                         const pb::GetChargeOrderRequest* request,
                                                         pb::GetChargeOrderResponse* response) {
-  return Run({workers_, scope_, insecure_dev_, Permission::kRead, &request->seller_id()}, context,
+  return Run(context, workers_, kDomain,
              [this, request, response](const std::string&) -> absl::Status {
                auto view = payments_->orders->GetOrder(request->seller_id(), request->order_id());
                if (!view.ok()) return view.status();
@@ -186,7 +155,7 @@ grpc::ServerUnaryReactor* PaymentServer::GetChargeOrder(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* PaymentServer::CompleteRedirect(
     grpc::CallbackServerContext* context, const pb::CompleteRedirectRequest* request,
     pb::CompleteRedirectResponse* response) {
-  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+  return Run(context, workers_, kDomain,
              [this, request, response](const std::string& caller) -> absl::Status {
                auto order = payments_->orders->CompleteRedirect(caller, request->seller_id(),
                                                                 request->order_id());
@@ -199,7 +168,7 @@ grpc::ServerUnaryReactor* PaymentServer::CompleteRedirect(
 grpc::ServerUnaryReactor* PaymentServer::CancelChargeOrder(
     grpc::CallbackServerContext* context, const pb::CancelChargeOrderRequest* request,
     pb::CancelChargeOrderResponse* response) {
-  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+  return Run(context, workers_, kDomain,
              [this, request, response](const std::string& caller) -> absl::Status {
                auto result = payments_->orders->CancelOrder(
                    caller, request->seller_id(), request->idempotency_key(), request->order_id());
@@ -214,8 +183,7 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOrders(
     grpc::CallbackServerContext* context, const pb::ListChargeOrdersRequest* request,
     pb::ListChargeOrdersResponse* response) {
   return Run(
-      {workers_, scope_, insecure_dev_, Permission::kRead, &request->seller_id()}, context,
-      [this, request, response](const std::string&) -> absl::Status {
+      context, workers_, kDomain, [this, request, response](const std::string&) -> absl::Status {
         auto page_size = PageSize(request->page_size(), kOrdersPageDefault);
         if (!page_size.ok()) return page_size.status();
         auto after = DecodePageToken(request->page_token());
@@ -243,7 +211,7 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOrders(
 grpc::ServerUnaryReactor* PaymentServer::SetQsignPassword(
     grpc::CallbackServerContext* context, const pb::SetQsignPasswordRequest* request,
     pb::SetQsignPasswordResponse* response) {
-  return Run({workers_, scope_, insecure_dev_, Permission::kSeller, &request->seller_id()}, context,
+  return Run(context, workers_, kDomain,
              [this, request, response](const std::string& caller) -> absl::Status {
                auto replayed = payments_->qsign->SetPassword(
                    caller, request->seller_id(), request->idempotency_key(),
@@ -258,8 +226,7 @@ grpc::ServerUnaryReactor* PaymentServer::HandleProviderNotification(
     grpc::CallbackServerContext* context, const pb::HandleProviderNotificationRequest* request,
     pb::HandleProviderNotificationResponse* response) {
   return Run(
-      {workers_, scope_, insecure_dev_, Permission::kNotify, nullptr}, context,
-      [this, request, response](const std::string&) -> absl::Status {
+      context, workers_, kDomain, [this, request, response](const std::string&) -> absl::Status {
         const std::map<std::string, std::string> headers(request->headers().begin(),
                                                          request->headers().end());
         auto result =
@@ -289,8 +256,7 @@ grpc::ServerUnaryReactor* PaymentServer::ListStuckOrders(grpc::CallbackServerCon
                                                          const pb::ListStuckOrdersRequest* request,
                                                          pb::ListStuckOrdersResponse* response) {
   return Run(
-      {workers_, scope_, insecure_dev_, Permission::kOperate, nullptr}, context,
-      [this, request, response](const std::string&) -> absl::Status {
+      context, workers_, kDomain, [this, request, response](const std::string&) -> absl::Status {
         auto page_size = PageSize(request->page_size(), kStuckPageDefault);
         if (!page_size.ok()) return page_size.status();
         auto after = DecodePageToken(request->page_token());
@@ -311,8 +277,8 @@ grpc::ServerUnaryReactor* PaymentServer::ListStuckOrders(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* PaymentServer::RetryCredit(grpc::CallbackServerContext* context,
                                                      const pb::RetryCreditRequest* request,
                                                      pb::RetryCreditResponse* response) {
-  return Run({workers_, scope_, insecure_dev_, Permission::kOperate, &request->seller_id()},
-             context, [this, request, response](const std::string& caller) -> absl::Status {
+  return Run(context, workers_, kDomain,
+             [this, request, response](const std::string& caller) -> absl::Status {
                auto order = payments_->operator_queries->RetryCredit(
                    caller, request->seller_id(), request->idempotency_key(), request->order_id());
                if (!order.ok()) return order.status();

@@ -1,13 +1,12 @@
 // The gRPC face of the payment service: qcash.payment.v1.PaymentService on the callback API.
-// Thin by design: authenticate the caller, authorize by the policy table, check that the
-// seller token the gateway forwards names the seller of the request (common/seller_scope.h),
-// translate the request, run the domain call on the worker pool (everything here waits on
-// PostgreSQL, the wallet, a provider or argon2id, and must not hold a gRPC thread), translate the
-// answer.
+// Thin by design: take the caller the authorization interceptor admitted by the payment table
+// (services/payment/policy.h: the caller's permission, and that the seller token the gateway
+// forwards names the seller of the request), translate the request, run the domain call on the
+// worker pool (everything here waits on PostgreSQL, the wallet, a provider or argon2id, and must
+// not hold a gRPC thread), translate the answer.
 #ifndef QCASH_SERVICES_PAYMENT_SERVER_H_
 #define QCASH_SERVICES_PAYMENT_SERVER_H_
 
-#include "common/seller_scope.h"
 #include "common/thread_pool.h"
 #include "qcash/payment/v1/payment.grpc.pb.h"
 #include "services/payment/parts.h"
@@ -18,10 +17,10 @@ namespace pb = ::qcash::payment::v1;
 
 class PaymentServer final : public pb::PaymentService::CallbackService {
  public:
-  // REQUIRES: every pointer outlives the server.
-  PaymentServer(const PaymentParts* payments, ThreadPool* workers, const SellerScope* scope,
-                bool insecure_dev)
-      : payments_(payments), workers_(workers), scope_(scope), insecure_dev_(insecure_dev) {}
+  // REQUIRES: every pointer outlives the server. Serve it with AccessPolicy() among the
+  // ServeOptions' access tables (services/payment/policy.h).
+  PaymentServer(const PaymentParts* payments, ThreadPool* workers)
+      : payments_(payments), workers_(workers) {}
 
   grpc::ServerUnaryReactor* ListChargeOptions(grpc::CallbackServerContext* context,
                                               const pb::ListChargeOptionsRequest* request,
@@ -57,8 +56,6 @@ class PaymentServer final : public pb::PaymentService::CallbackService {
  private:
   const PaymentParts* const payments_;
   ThreadPool* const workers_;
-  const SellerScope* const scope_;
-  const bool insecure_dev_;
 };
 
 // The wire form of an order, its next action included (exposed for tests).

@@ -28,12 +28,12 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
-#include "common/seller_scope.h"
 #include "common/server.h"
 #include "common/status.h"
 #include "common/thread_pool.h"
 #include "services/points/clock.h"
 #include "services/points/points.h"
+#include "services/points/policy.h"
 #include "services/points/server.h"
 #include "services/points/wallet_credit.h"
 
@@ -79,8 +79,6 @@ absl::Status Run() {
                                           "127.0.0.1:50053");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
-  auto scope = qcash::SellerScope::FromEnv(transport.insecure_dev);
-  if (!scope.ok()) return scope.status();
   // The test switches change what time it is and crash the process on purpose: never with
   // real credentials.
   if ((*test_clock || !failpoint.empty()) && !transport.insecure_dev) {
@@ -124,11 +122,15 @@ absl::Status Run() {
   if (!points.ok()) return points.status();
 
   qcash::ThreadPool work(static_cast<int>(*threads), 10'000);
-  qcash::points::PointsServer server(points->get(), &work, scope->get(), transport.insecure_dev);
+  qcash::points::PointsServer server(points->get(), &work);
   serve->services = {&server};
+  serve->access_tables = {&qcash::points::AccessPolicy()};
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
-  qcash::points::TestClockServer clock_server(&settable_clock, transport.insecure_dev);
-  if (*test_clock) serve->services.push_back(&clock_server);
+  qcash::points::TestClockServer clock_server(&settable_clock);
+  if (*test_clock) {
+    serve->services.push_back(&clock_server);
+    serve->access_tables.push_back(&qcash::points::TestClockAccessPolicy());
+  }
 #endif
   absl::Status served = qcash::Serve(*serve);
   (*points)->Stop();

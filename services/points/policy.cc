@@ -2,8 +2,6 @@
 
 #include <cstdint>
 
-#include "common/policy.h"
-
 namespace qcash::points {
 namespace {
 
@@ -17,6 +15,28 @@ constexpr Grant kGrants[] = {
     {"gateway", Bit(Permission::kRead) | Bit(Permission::kConvert)},
     {"ops", Bit(Permission::kRead) | Bit(Permission::kSetTestClock)},
 };
+
+constexpr int P(Permission p) { return static_cast<int>(p); }
+constexpr SellerScoped kSeller = SellerScoped::kRequestSeller;
+
+// Every method, what it needs, and whether it acts for the seller its request names (then the
+// gateway must forward that seller's token).
+const MethodRule kMethods[] = {
+    // The marketplace records for many sellers at once and acts for none.
+    {"/qcash.points.v1.PointsService/RecordPointEvents", P(Permission::kRecordEvents),
+     SellerScoped::kNo},
+    {"/qcash.points.v1.PointsService/GetMonthSummary", P(Permission::kRead), kSeller},
+    {"/qcash.points.v1.PointsService/ConvertPoints", P(Permission::kConvert), kSeller},
+    {"/qcash.points.v1.PointsService/ListProductPoints", P(Permission::kRead), kSeller},
+    {"/qcash.points.v1.PointsService/GetProductShippingDetail", P(Permission::kRead), kSeller},
+    {"/qcash.points.v1.PointsService/ListPastServicePoints", P(Permission::kRead), kSeller},
+};
+
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+const MethodRule kTestClockMethods[] = {
+    {"/qcash.points.v1.PointsTestClock/SetTime", P(Permission::kSetTestClock), SellerScoped::kNo},
+};
+#endif
 
 absl::string_view PermissionName(Permission p) {
   switch (p) {
@@ -33,7 +53,23 @@ absl::string_view PermissionName(Permission p) {
   }
 }
 
+absl::string_view PermissionNameOf(int p) { return PermissionName(static_cast<Permission>(p)); }
+
+constexpr char kDomain[] = "points.qcash";
+
 }  // namespace
+
+const AccessTable& AccessPolicy() {
+  static const AccessTable table{kDomain, kGrants, kMethods, PermissionNameOf};
+  return table;
+}
+
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+const AccessTable& TestClockAccessPolicy() {
+  static const AccessTable table{kDomain, kGrants, kTestClockMethods, PermissionNameOf};
+  return table;
+}
+#endif
 
 absl::Status Authorize(absl::string_view caller, Permission permission) {
   return AuthorizeCaller(kGrants, caller, Bit(permission), PermissionName(permission));

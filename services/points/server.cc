@@ -4,21 +4,18 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
+#include "common/authorization.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
-#include "common/server.h"
 #include "common/service_call.h"
 #include "common/status.h"
 #include "qcash/points/v1/error_reason.pb.h"
 #include "services/points/enums.h"
-#include "services/points/policy.h"
 
 namespace qcash::points {
 namespace {
 
 constexpr absl::string_view kDomain = "points.qcash";
-
-grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
 
 // The proto3 Timestamp range: 0001-01-01 .. 9999-12-31.
 void SetMonth(absl::CivilMonth m, pb::Month* out) {
@@ -127,28 +124,12 @@ ProductQuery ProductQueryFrom(const Request& request, PeriodQuery period) {
   return query;
 }
 
-using Work = absl::AnyInvocable<absl::Status(const std::string& caller) &&>;
-
-// Authenticates and authorizes the caller; for a seller's call (`seller_id` not null) also
-// checks that the gateway forwarded that seller's token. Then runs `work` on the pool and
-// finishes with its status.
-grpc::ServerUnaryReactor* Run(ThreadPool* pool, bool insecure_dev,
-                              grpc::CallbackServerContext* context, Permission permission,
-                              const SellerScope& scope, const std::string* seller_id, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = AdmitCall(
-      *context, insecure_dev,
-      [permission](absl::string_view caller) { return Authorize(caller, permission); }, scope,
-      seller_id);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  FinishOnPool(pool, reactor, kDomain,
-               [caller = std::move(*caller), work = std::move(work)]() mutable {
-                 return std::move(work)(caller);
-               });
-  return reactor;
+// Runs `work` on the pool as the caller the interceptor admitted (its table says which
+// permission each method needs and which act for the request's seller) and finishes with its
+// status; a refused call finishes with its refusal.
+grpc::ServerUnaryReactor* Run(ThreadPool* pool, grpc::CallbackServerContext* context,
+                              AdmittedWork work) {
+  return RunAdmitted(context, pool, kDomain, std::move(work));
 }
 
 }  // namespace
@@ -156,157 +137,147 @@ grpc::ServerUnaryReactor* Run(ThreadPool* pool, bool insecure_dev,
 grpc::ServerUnaryReactor* PointsServer::RecordPointEvents(
     grpc::CallbackServerContext* context, const pb::RecordPointEventsRequest* request,
     pb::RecordPointEventsResponse* response) {
-  // The marketplace records for many sellers at once and acts for none: no seller scope.
-  return Run(work_, insecure_dev_, context, Permission::kRecordEvents, *scope_, nullptr,
-             [this, request, response](const std::string& caller) -> absl::Status {
-               if (request->events_size() > static_cast<int>(kEventsPerCallMax)) {
-                 return InvalidArgument(
-                     pb::TOO_MANY_EVENTS,
-                     absl::StrCat("at most ", kEventsPerCallMax, " events per call"));
-               }
-               std::vector<PointEvent> events;
-               events.reserve(request->events_size());
-               for (int i = 0; i < request->events_size(); ++i) {
-                 const pb::PointEvent& in = request->events(i);
-                 PointEvent e;
-                 e.event_id = in.event_id();
-                 e.seller_id = in.seller_id();
-                 e.product_no = in.product_no();
-                 e.product_name = in.product_name();
-                 e.category = in.category();
-                 e.component = CodeOf(in.component());
-                 e.sale_type = CodeOf(in.sale_type());
-                 e.points = in.points();
-                 if (!in.has_occurred_at()) {
-                   return InvalidArgument(pb::INVALID_OCCURRED_AT,
-                                          absl::StrCat("events[", i, "]: occurred_at is required"));
-                 }
-                 auto at = FromTimestamp(in.occurred_at(), pb::INVALID_OCCURRED_AT);
-                 if (!at.ok()) {
-                   return InvalidArgument(pb::INVALID_OCCURRED_AT,
-                                          absl::StrCat("events[", i, "]: ", at.status().message()));
-                 }
-                 e.occurred_at = *at;
-                 events.push_back(std::move(e));
-               }
-               auto replayed = points_->RecordEvents(caller, events);
-               if (!replayed.ok()) return replayed.status();
-               for (size_t i = 0; i < events.size(); ++i) {
-                 auto* result = response->add_results();
-                 result->set_event_id(events[i].event_id);
-                 result->set_replayed((*replayed)[i]);
-               }
-               return absl::OkStatus();
-             });
+  return Run(work_, context, [this, request, response](const std::string& caller) -> absl::Status {
+    if (request->events_size() > static_cast<int>(kEventsPerCallMax)) {
+      return InvalidArgument(pb::TOO_MANY_EVENTS,
+                             absl::StrCat("at most ", kEventsPerCallMax, " events per call"));
+    }
+    std::vector<PointEvent> events;
+    events.reserve(request->events_size());
+    for (int i = 0; i < request->events_size(); ++i) {
+      const pb::PointEvent& in = request->events(i);
+      PointEvent e;
+      e.event_id = in.event_id();
+      e.seller_id = in.seller_id();
+      e.product_no = in.product_no();
+      e.product_name = in.product_name();
+      e.category = in.category();
+      e.component = CodeOf(in.component());
+      e.sale_type = CodeOf(in.sale_type());
+      e.points = in.points();
+      if (!in.has_occurred_at()) {
+        return InvalidArgument(pb::INVALID_OCCURRED_AT,
+                               absl::StrCat("events[", i, "]: occurred_at is required"));
+      }
+      auto at = FromTimestamp(in.occurred_at(), pb::INVALID_OCCURRED_AT);
+      if (!at.ok()) {
+        return InvalidArgument(pb::INVALID_OCCURRED_AT,
+                               absl::StrCat("events[", i, "]: ", at.status().message()));
+      }
+      e.occurred_at = *at;
+      events.push_back(std::move(e));
+    }
+    auto replayed = points_->RecordEvents(caller, events);
+    if (!replayed.ok()) return replayed.status();
+    for (size_t i = 0; i < events.size(); ++i) {
+      auto* result = response->add_results();
+      result->set_event_id(events[i].event_id);
+      result->set_replayed((*replayed)[i]);
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* PointsServer::GetMonthSummary(grpc::CallbackServerContext* context,
                                                         const pb::GetMonthSummaryRequest* request,
                                                         pb::GetMonthSummaryResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kRead, *scope_, &request->seller_id(),
-             [this, request, response](const std::string&) -> absl::Status {
-               absl::optional<absl::CivilMonth> month;
-               if (request->has_month()) {
-                 auto m = MonthFrom(request->month());
-                 if (!m.ok()) return m.status();
-                 month = *m;
-               }
-               auto summary = points_->GetSummary(request->seller_id(), month);
-               if (!summary.ok()) return summary.status();
-               SetMonth(summary->month, response->mutable_month());
-               SetTotals(summary->points, response->mutable_points());
-               auto* window = response->mutable_conversion();
-               SetMonth(summary->points_month, window->mutable_points_month());
-               SetTotals(summary->previous_month_points, window->mutable_previous_month_points());
-               window->set_convertible_points(summary->verdict.convertible_points);
-               window->set_state(ToProto(summary->verdict.state));
-               SetTimestamp(summary->window.start, window->mutable_opens_at());
-               SetTimestamp(summary->window.end, window->mutable_closes_at());
-               if (summary->conversion.has_value()) {
-                 SetConversion(*summary->conversion, window->mutable_conversion());
-               }
-               return absl::OkStatus();
-             });
+  return Run(work_, context, [this, request, response](const std::string&) -> absl::Status {
+    absl::optional<absl::CivilMonth> month;
+    if (request->has_month()) {
+      auto m = MonthFrom(request->month());
+      if (!m.ok()) return m.status();
+      month = *m;
+    }
+    auto summary = points_->GetSummary(request->seller_id(), month);
+    if (!summary.ok()) return summary.status();
+    SetMonth(summary->month, response->mutable_month());
+    SetTotals(summary->points, response->mutable_points());
+    auto* window = response->mutable_conversion();
+    SetMonth(summary->points_month, window->mutable_points_month());
+    SetTotals(summary->previous_month_points, window->mutable_previous_month_points());
+    window->set_convertible_points(summary->verdict.convertible_points);
+    window->set_state(ToProto(summary->verdict.state));
+    SetTimestamp(summary->window.start, window->mutable_opens_at());
+    SetTimestamp(summary->window.end, window->mutable_closes_at());
+    if (summary->conversion.has_value()) {
+      SetConversion(*summary->conversion, window->mutable_conversion());
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* PointsServer::ConvertPoints(grpc::CallbackServerContext* context,
                                                       const pb::ConvertPointsRequest* request,
                                                       pb::ConvertPointsResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kConvert, *scope_, &request->seller_id(),
-             [this, request, response](const std::string& caller) -> absl::Status {
-               ConvertRequest convert;
-               convert.caller = caller;
-               convert.seller_id = request->seller_id();
-               convert.idempotency_key = request->idempotency_key();
-               if (request->has_points_month()) {
-                 auto m = MonthFrom(request->points_month());
-                 if (!m.ok()) return m.status();
-                 convert.points_month = *m;
-               }
-               auto result = points_->Convert(convert);
-               if (!result.ok()) return result.status();
-               SetConversion(result->conversion, response->mutable_conversion());
-               response->set_replayed(result->replayed);
-               return absl::OkStatus();
-             });
+  return Run(work_, context, [this, request, response](const std::string& caller) -> absl::Status {
+    ConvertRequest convert;
+    convert.caller = caller;
+    convert.seller_id = request->seller_id();
+    convert.idempotency_key = request->idempotency_key();
+    if (request->has_points_month()) {
+      auto m = MonthFrom(request->points_month());
+      if (!m.ok()) return m.status();
+      convert.points_month = *m;
+    }
+    auto result = points_->Convert(convert);
+    if (!result.ok()) return result.status();
+    SetConversion(result->conversion, response->mutable_conversion());
+    response->set_replayed(result->replayed);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* PointsServer::ListProductPoints(
     grpc::CallbackServerContext* context, const pb::ListProductPointsRequest* request,
     pb::ListProductPointsResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kRead, *scope_, &request->seller_id(),
-             [this, request, response](const std::string&) -> absl::Status {
-               auto period = PeriodFrom(request->period());
-               if (!period.ok()) return period.status();
-               auto page =
-                   points_->ListProducts(View::kCurrent, ProductQueryFrom(*request, *period));
-               if (!page.ok()) return page.status();
-               FillProductPage(*page, response);
-               return absl::OkStatus();
-             });
+  return Run(work_, context, [this, request, response](const std::string&) -> absl::Status {
+    auto period = PeriodFrom(request->period());
+    if (!period.ok()) return period.status();
+    auto page = points_->ListProducts(View::kCurrent, ProductQueryFrom(*request, *period));
+    if (!page.ok()) return page.status();
+    FillProductPage(*page, response);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* PointsServer::ListPastServicePoints(
     grpc::CallbackServerContext* context, const pb::ListPastServicePointsRequest* request,
     pb::ListProductPointsResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kRead, *scope_, &request->seller_id(),
-             [this, request, response](const std::string&) -> absl::Status {
-               auto period = PeriodFrom(request->period());
-               if (!period.ok()) return period.status();
-               auto page = points_->ListProducts(View::kPast, ProductQueryFrom(*request, *period));
-               if (!page.ok()) return page.status();
-               FillProductPage(*page, response);
-               return absl::OkStatus();
-             });
+  return Run(work_, context, [this, request, response](const std::string&) -> absl::Status {
+    auto period = PeriodFrom(request->period());
+    if (!period.ok()) return period.status();
+    auto page = points_->ListProducts(View::kPast, ProductQueryFrom(*request, *period));
+    if (!page.ok()) return page.status();
+    FillProductPage(*page, response);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* PointsServer::GetProductShippingDetail(
     grpc::CallbackServerContext* context, const pb::GetProductShippingDetailRequest* request,
     pb::GetProductShippingDetailResponse* response) {
-  return Run(work_, insecure_dev_, context, Permission::kRead, *scope_, &request->seller_id(),
-             [this, request, response](const std::string&) -> absl::Status {
-               auto period = PeriodFrom(request->period());
-               if (!period.ok()) return period.status();
-               auto detail =
-                   points_->GetShippingDetail(request->seller_id(), request->product_no(), *period);
-               if (!detail.ok()) return detail.status();
-               SetDate(detail->days.from, response->mutable_from());
-               SetDate(detail->days.to, response->mutable_to());
-               response->set_product_no(detail->product_no);
-               for (const ShippingDetail::PerSaleType& per : detail->details) {
-                 auto* out = response->add_details();
-                 out->set_sale_type(ToProto(per.sale_type));
-                 out->set_shipping_points(per.points);
-                 out->set_events(per.events);
-                 for (const ShippingDetail::Day& day : per.days) {
-                   auto* d = out->add_days();
-                   SetDate(day.day, d->mutable_date());
-                   d->set_shipping_points(day.points);
-                   d->set_events(day.events);
-                 }
-               }
-               return absl::OkStatus();
-             });
+  return Run(work_, context, [this, request, response](const std::string&) -> absl::Status {
+    auto period = PeriodFrom(request->period());
+    if (!period.ok()) return period.status();
+    auto detail = points_->GetShippingDetail(request->seller_id(), request->product_no(), *period);
+    if (!detail.ok()) return detail.status();
+    SetDate(detail->days.from, response->mutable_from());
+    SetDate(detail->days.to, response->mutable_to());
+    response->set_product_no(detail->product_no);
+    for (const ShippingDetail::PerSaleType& per : detail->details) {
+      auto* out = response->add_details();
+      out->set_sale_type(ToProto(per.sale_type));
+      out->set_shipping_points(per.points);
+      out->set_events(per.events);
+      for (const ShippingDetail::Day& day : per.days) {
+        auto* d = out->add_days();
+        SetDate(day.day, d->mutable_date());
+        d->set_shipping_points(day.points);
+        d->set_events(day.events);
+      }
+    }
+    return absl::OkStatus();
+  });
 }
 
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
@@ -314,22 +285,18 @@ grpc::ServerUnaryReactor* TestClockServer::SetTime(grpc::CallbackServerContext* 
                                                    const pb::SetTimeRequest* request,
                                                    pb::SetTimeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = CallerIdentity(*context, insecure_dev_);
+  auto caller = AdmittedCaller(*context);
   if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  if (absl::Status allowed = Authorize(*caller, Permission::kSetTestClock); !allowed.ok()) {
-    reactor->Finish(ToGrpc(allowed));
+    reactor->Finish(ToGrpcStatus(caller.status(), kDomain));
     return reactor;
   }
   if (!request->has_time()) {
-    reactor->Finish(ToGrpc(InvalidArgument(pb::INVALID_TIME, "time is required")));
+    reactor->Finish(ToGrpcStatus(InvalidArgument(pb::INVALID_TIME, "time is required"), kDomain));
     return reactor;
   }
   auto t = FromTimestamp(request->time(), pb::INVALID_TIME);
   if (!t.ok()) {
-    reactor->Finish(ToGrpc(t.status()));
+    reactor->Finish(ToGrpcStatus(t.status(), kDomain));
     return reactor;
   }
   clock_->Set(*t);

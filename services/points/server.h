@@ -1,13 +1,13 @@
 // The gRPC face of the points service: qcash.points.v1.PointsService (and, in test
 // configurations of development builds only, qcash.points.v1.PointsTestClock) on the callback
 // API. Thin by design:
-// authenticate the caller, authorize by the policy table, translate the request to domain
-// types, run the domain call on a worker pool (every call waits on PostgreSQL, conversions
-// also on the wallet), translate the answer back. No rule of the domain lives here.
+// take the caller the authorization interceptor admitted by the points table
+// (services/points/policy.h), translate the request to domain types, run the domain call on a
+// worker pool (every call waits on PostgreSQL, conversions also on the wallet), translate the
+// answer back. No rule of the domain lives here.
 #ifndef QCASH_SERVICES_POINTS_SERVER_H_
 #define QCASH_SERVICES_POINTS_SERVER_H_
 
-#include "common/seller_scope.h"
 #include "common/thread_pool.h"
 #include "qcash/points/v1/points.grpc.pb.h"
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
@@ -22,10 +22,9 @@ namespace pb = ::qcash::points::v1;
 
 class PointsServer final : public pb::PointsService::CallbackService {
  public:
-  // `work` runs the calls; `scope` checks that the gateway acts only for the seller of the
-  // token it forwards (common/seller_scope.h). Both must outlive the server.
-  PointsServer(Points* points, ThreadPool* work, const SellerScope* scope, bool insecure_dev)
-      : points_(points), work_(work), scope_(scope), insecure_dev_(insecure_dev) {}
+  // `work` runs the calls; it must outlive the server. Serve it with AccessPolicy() among the
+  // ServeOptions' access tables (services/points/policy.h).
+  PointsServer(Points* points, ThreadPool* work) : points_(points), work_(work) {}
 
   grpc::ServerUnaryReactor* RecordPointEvents(grpc::CallbackServerContext* context,
                                               const pb::RecordPointEventsRequest* request,
@@ -49,18 +48,15 @@ class PointsServer final : public pb::PointsService::CallbackService {
  private:
   Points* const points_;
   ThreadPool* const work_;
-  const SellerScope* const scope_;
-  const bool insecure_dev_;
 };
 
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
 // TEST-ONLY, development builds only (DESIGN.md section 7): sets the SettableClock the Points
 // read. main.cc registers it only when QCASH_POINTS_TEST_CLOCK=1 together with
-// QCASH_INSECURE_DEV=1.
+// QCASH_INSECURE_DEV=1, with TestClockAccessPolicy() among the access tables.
 class TestClockServer final : public pb::PointsTestClock::CallbackService {
  public:
-  TestClockServer(SettableClock* clock, bool insecure_dev)
-      : clock_(clock), insecure_dev_(insecure_dev) {}
+  explicit TestClockServer(SettableClock* clock) : clock_(clock) {}
 
   grpc::ServerUnaryReactor* SetTime(grpc::CallbackServerContext* context,
                                     const pb::SetTimeRequest* request,
@@ -68,7 +64,6 @@ class TestClockServer final : public pb::PointsTestClock::CallbackService {
 
  private:
   SettableClock* const clock_;
-  const bool insecure_dev_;
 };
 #endif
 

@@ -28,10 +28,10 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
-#include "common/seller_scope.h"
 #include "common/server.h"
 #include "common/status.h"
 #include "common/thread_pool.h"
+#include "services/wallet/policy.h"
 #include "services/wallet/server.h"
 #include "services/wallet/wallet.h"
 
@@ -77,8 +77,6 @@ absl::Status Run() {
                                           "127.0.0.1:50051");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
-  auto scope = qcash::SellerScope::FromEnv(transport.insecure_dev);
-  if (!scope.ok()) return scope.status();
 
   qcash::Log(qcash::LogLevel::kInfo, "starting",
              {{"database", qcash::RedactUrl(options.database_url)},
@@ -92,8 +90,9 @@ absl::Status Run() {
   if (!wallet.ok()) return wallet.status();
 
   qcash::ThreadPool reads(static_cast<int>(*read_threads), 10'000);
-  qcash::wallet::WalletServer server(wallet->get(), &reads, scope->get(), transport.insecure_dev);
+  qcash::wallet::WalletServer server(wallet->get(), &reads);
   serve->services = {&server};
+  serve->access_tables = {&qcash::wallet::AccessPolicy()};
   absl::Status served = qcash::Serve(*serve);
   (*wallet)->Stop();
   return served;

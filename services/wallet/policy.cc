@@ -2,8 +2,6 @@
 
 #include <cstdint>
 
-#include "common/policy.h"
-
 namespace qcash::wallet {
 namespace {
 
@@ -21,6 +19,32 @@ constexpr Grant kGrants[] = {
                        Bit(Permission::kClose)},
     {"gateway", Bit(Permission::kRead) | Bit(Permission::kOpen)},
     {"ops", Bit(Permission::kRead) | Bit(Permission::kSweep)},
+};
+
+constexpr int P(Permission p) { return static_cast<int>(p); }
+constexpr SellerScoped kSeller = SellerScoped::kRequestSeller;
+
+// Every method, what it needs, and whether it acts for the seller its request names (then the
+// gateway must forward that seller's token).
+const MethodRule kMethods[] = {
+    {"/qcash.wallet.v1.WalletService/OpenWallet", P(Permission::kOpen), kSeller},
+    {"/qcash.wallet.v1.WalletService/GetBalance", P(Permission::kRead), kSeller},
+    // Money enters from a charge (payment) or a points conversion (points): one permission each.
+    {"/qcash.wallet.v1.WalletService/Credit", P(Permission::kCreditCharge), kSeller, "source",
+     kCreditSourcePointsConversion, P(Permission::kCreditConversion)},
+    {"/qcash.wallet.v1.WalletService/Spend", P(Permission::kAdBooking), kSeller},
+    {"/qcash.wallet.v1.WalletService/Hold", P(Permission::kAdBooking), kSeller},
+    {"/qcash.wallet.v1.WalletService/CaptureHold", P(Permission::kAdBooking), kSeller},
+    {"/qcash.wallet.v1.WalletService/ReleaseHold", P(Permission::kAdBooking), kSeller},
+    {"/qcash.wallet.v1.WalletService/GetHold", P(Permission::kRead), kSeller},
+    {"/qcash.wallet.v1.WalletService/ChargeFromInternalFunds", P(Permission::kChargeFromFunds),
+     kSeller},
+    {"/qcash.wallet.v1.WalletService/CreditInternalFunds", P(Permission::kCreditFunds), kSeller},
+    {"/qcash.wallet.v1.WalletService/CloseWallet", P(Permission::kClose), kSeller},
+    {"/qcash.wallet.v1.WalletService/ListHistory", P(Permission::kRead), kSeller},
+    // Every seller's expired holds at once: acts for none.
+    {"/qcash.wallet.v1.WalletService/ReleaseExpiredHolds", P(Permission::kSweep),
+     SellerScoped::kNo},
 };
 
 absl::string_view PermissionName(Permission p) {
@@ -48,7 +72,14 @@ absl::string_view PermissionName(Permission p) {
   }
 }
 
+absl::string_view PermissionNameOf(int p) { return PermissionName(static_cast<Permission>(p)); }
+
 }  // namespace
+
+const AccessTable& AccessPolicy() {
+  static const AccessTable table{"wallet.qcash", kGrants, kMethods, PermissionNameOf};
+  return table;
+}
 
 absl::Status Authorize(absl::string_view caller, Permission permission) {
   return AuthorizeCaller(kGrants, caller, Bit(permission), PermissionName(permission));

@@ -1,4 +1,5 @@
-// Who may do what to the wallet (DESIGN.md section 2): one table, consulted for every call.
+// Who may do what to the wallet (DESIGN.md section 2): one table, consulted for every call by
+// the authorization interceptor (common/authorization.h) before any handler runs.
 //
 // Caller identities are the common names of the services' client certificates (or, in
 // insecure development mode, the x-qcash-caller metadata).
@@ -7,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/policy.h"
 
 namespace qcash::wallet {
 
@@ -21,6 +23,14 @@ enum class Permission {
   kClose,             // CloseWallet
   kSweep,             // ReleaseExpiredHolds
 };
+
+// The wallet's one table: its grants and, for every method of qcash.wallet.v1.WalletService,
+// the permission it needs (Credit: by its source) and whether it acts for the request's seller.
+const AccessTable& AccessPolicy();
+
+// The value of CreditRequest.source that needs kCreditConversion (CREDIT_SOURCE_POINTS_CONVERSION;
+// the table test holds the two equal).
+inline constexpr int kCreditSourcePointsConversion = 2;
 
 // OK when `caller` holds `permission`. Errors: PERMISSION_DENIED (CALLER_NOT_ALLOWED).
 absl::Status Authorize(absl::string_view caller, Permission permission);

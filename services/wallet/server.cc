@@ -3,15 +3,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/authorization.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
-#include "common/server.h"
 #include "common/service_call.h"
 #include "common/status.h"
 #include "qcash/wallet/v1/error_reason.pb.h"
 #include "services/wallet/enums.h"
 #include "services/wallet/page_token.h"
-#include "services/wallet/policy.h"
+#include "services/wallet/policy.h"  // kCreditSourcePointsConversion
 
 namespace qcash::wallet {
 namespace {
@@ -39,29 +39,17 @@ void FillMutation(const OpResult& r, pb::Mutation* out) {
   out->set_replayed(r.outcome == Outcome::kReplayed);
 }
 
-Permission CreditPermission(int source) {
-  return source == pb::CREDIT_SOURCE_POINTS_CONVERSION ? Permission::kCreditConversion
-                                                       : Permission::kCreditCharge;
-}
+static_assert(kCreditSourcePointsConversion == pb::CREDIT_SOURCE_POINTS_CONVERSION,
+              "the wallet's table names the conversion source by its number");
 
 }  // namespace
 
-// The caller's identity, if it may use `permission` for `seller_id`.
-static absl::StatusOr<std::string> Admit(const grpc::CallbackServerContext& context,
-                                         bool insecure_dev, const SellerScope* scope,
-                                         Permission permission, const std::string& seller_id) {
-  return AdmitCall(
-      context, insecure_dev,
-      [permission](absl::string_view caller) { return Authorize(caller, permission); }, *scope,
-      &seller_id);
-}
-
-// Authenticates, authorizes and submits one mutation; `fill` writes the response on success.
-static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev, const SellerScope* scope,
-                                        grpc::CallbackServerContext* context, Permission permission,
-                                        Op op, absl::AnyInvocable<void(const OpResult&)> fill) {
+// Submits one mutation as the caller the interceptor admitted; `fill` writes the response on
+// success.
+static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, grpc::CallbackServerContext* context, Op op,
+                                        absl::AnyInvocable<void(const OpResult&)> fill) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = Admit(*context, insecure_dev, scope, permission, op.seller_id);
+  auto caller = AdmittedCaller(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
@@ -79,21 +67,13 @@ static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, bool insecure_dev, const
   return reactor;
 }
 
-// Authenticates, authorizes and runs a read on the read pool, so that database waits never
-// hold a gRPC thread; `read` returns its status.
-static grpc::ServerUnaryReactor* Read(ThreadPool* reads, bool insecure_dev,
-                                      const SellerScope* scope,
-                                      grpc::CallbackServerContext* context,
-                                      const std::string& seller_id,
+// Runs an admitted read on the read pool, so that database waits never hold a gRPC thread;
+// `read` returns its status.
+static grpc::ServerUnaryReactor* Read(ThreadPool* reads, grpc::CallbackServerContext* context,
                                       absl::AnyInvocable<absl::Status() &&> read) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = Admit(*context, insecure_dev, scope, Permission::kRead, seller_id);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  FinishOnPool(reads, reactor, kDomain, std::move(read));
-  return reactor;
+  return RunAdmitted(context, reads, kDomain, [read = std::move(read)](const std::string&) mutable {
+    return std::move(read)();
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::OpenWallet(grpc::CallbackServerContext* context,
@@ -103,18 +83,17 @@ grpc::ServerUnaryReactor* WalletServer::OpenWallet(grpc::CallbackServerContext* 
   op.type = OpType::kOpen;
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kOpen, std::move(op),
-                [response](const OpResult& r) {
-                  FillMutation(r, response->mutable_result());
-                  response->set_created(r.created);
-                });
+  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
+    FillMutation(r, response->mutable_result());
+    response->set_created(r.created);
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::GetBalance(grpc::CallbackServerContext* context,
                                                    const pb::GetBalanceRequest* request,
                                                    pb::GetBalanceResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = Admit(*context, insecure_dev_, scope_, Permission::kRead, request->seller_id());
+  auto caller = AdmittedCaller(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
@@ -145,8 +124,7 @@ grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* cont
   op.amount_yen = request->amount_yen();
   op.source = DomainOf(request->source());
   op.reference = request->reference();
-  return Mutate(wallet_, insecure_dev_, scope_, context, CreditPermission(request->source()),
-                std::move(op),
+  return Mutate(wallet_, context, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
 
@@ -160,7 +138,7 @@ grpc::ServerUnaryReactor* WalletServer::Spend(grpc::CallbackServerContext* conte
   op.amount_yen = request->amount_yen();
   op.product = DomainOf(request->product());
   op.reference = request->booking_reference();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
+  return Mutate(wallet_, context, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
 
@@ -175,12 +153,11 @@ grpc::ServerUnaryReactor* WalletServer::Hold(grpc::CallbackServerContext* contex
   op.product = DomainOf(request->product());
   op.reference = request->booking_reference();
   op.hold_ttl_s = request->ttl_seconds();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
-                [response](const OpResult& r) {
-                  FillMutation(r, response->mutable_result());
-                  response->set_hold_id(r.hold_id);
-                  SetTimestamp(r.expires_at, response->mutable_expires_at());
-                });
+  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
+    FillMutation(r, response->mutable_result());
+    response->set_hold_id(r.hold_id);
+    SetTimestamp(r.expires_at, response->mutable_expires_at());
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::CaptureHold(grpc::CallbackServerContext* context,
@@ -192,12 +169,11 @@ grpc::ServerUnaryReactor* WalletServer::CaptureHold(grpc::CallbackServerContext*
   op.idempotency_key = request->idempotency_key();
   op.hold_id = request->hold_id();
   op.amount_yen = request->amount_yen();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
-                [response](const OpResult& r) {
-                  FillMutation(r, response->mutable_result());
-                  response->set_captured_yen(r.amount_yen);
-                  response->set_returned_yen(r.amount2_yen);
-                });
+  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
+    FillMutation(r, response->mutable_result());
+    response->set_captured_yen(r.amount_yen);
+    response->set_returned_yen(r.amount2_yen);
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::ReleaseHold(grpc::CallbackServerContext* context,
@@ -208,38 +184,36 @@ grpc::ServerUnaryReactor* WalletServer::ReleaseHold(grpc::CallbackServerContext*
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.hold_id = request->hold_id();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kAdBooking, std::move(op),
-                [response](const OpResult& r) {
-                  FillMutation(r, response->mutable_result());
-                  response->set_released_yen(r.amount_yen);
-                });
+  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
+    FillMutation(r, response->mutable_result());
+    response->set_released_yen(r.amount_yen);
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::GetHold(grpc::CallbackServerContext* context,
                                                 const pb::GetHoldRequest* request,
                                                 pb::GetHoldResponse* response) {
-  return Read(reads_, insecure_dev_, scope_, context, request->seller_id(),
-              [this, request, response]() -> absl::Status {
-                if (request->hold_id() <= 0) {
-                  return InvalidArgument(pb::INVALID_HOLD_ID, "hold_id must be positive");
-                }
-                auto hold = wallet_->GetHold(request->seller_id(), request->hold_id());
-                if (!hold.ok()) return hold.status();
-                pb::HoldInfo* out = response->mutable_hold();
-                out->set_seller_id(hold->seller_id);
-                out->set_hold_id(hold->hold_id);
-                out->set_amount_yen(hold->amount_yen);
-                out->set_product(AdProductToProto(hold->product));
-                out->set_booking_reference(hold->reference);
-                out->set_state(ToProto(hold->state));
-                out->set_captured_yen(hold->captured_yen);
-                SetTimestamp(hold->created_at, out->mutable_created_at());
-                SetTimestamp(hold->expires_at, out->mutable_expires_at());
-                if (hold->resolved_at != absl::InfinitePast()) {
-                  SetTimestamp(hold->resolved_at, out->mutable_resolved_at());
-                }
-                return absl::OkStatus();
-              });
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    if (request->hold_id() <= 0) {
+      return InvalidArgument(pb::INVALID_HOLD_ID, "hold_id must be positive");
+    }
+    auto hold = wallet_->GetHold(request->seller_id(), request->hold_id());
+    if (!hold.ok()) return hold.status();
+    pb::HoldInfo* out = response->mutable_hold();
+    out->set_seller_id(hold->seller_id);
+    out->set_hold_id(hold->hold_id);
+    out->set_amount_yen(hold->amount_yen);
+    out->set_product(AdProductToProto(hold->product));
+    out->set_booking_reference(hold->reference);
+    out->set_state(ToProto(hold->state));
+    out->set_captured_yen(hold->captured_yen);
+    SetTimestamp(hold->created_at, out->mutable_created_at());
+    SetTimestamp(hold->expires_at, out->mutable_expires_at());
+    if (hold->resolved_at != absl::InfinitePast()) {
+      SetTimestamp(hold->resolved_at, out->mutable_resolved_at());
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
@@ -252,8 +226,7 @@ grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
   op.amount_yen = request->amount_yen();
   op.funds = DomainOf(request->source());
   op.reference = request->order_id();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kChargeFromFunds,
-                std::move(op),
+  return Mutate(wallet_, context, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
 
@@ -267,7 +240,7 @@ grpc::ServerUnaryReactor* WalletServer::CreditInternalFunds(
   op.amount_yen = request->amount_yen();
   op.funds = DomainOf(request->account());
   op.reference = request->settlement_reference();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kCreditFunds, std::move(op),
+  return Mutate(wallet_, context, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
 
@@ -279,94 +252,83 @@ grpc::ServerUnaryReactor* WalletServer::CloseWallet(grpc::CallbackServerContext*
   op.seller_id = request->seller_id();
   op.idempotency_key = request->idempotency_key();
   op.reference = request->reason();
-  return Mutate(wallet_, insecure_dev_, scope_, context, Permission::kClose, std::move(op),
-                [response](const OpResult& r) {
-                  FillMutation(r, response->mutable_result());
-                  response->set_forfeited_yen(r.amount_yen);
-                });
+  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
+    FillMutation(r, response->mutable_result());
+    response->set_forfeited_yen(r.amount_yen);
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext* context,
                                                     const pb::ListHistoryRequest* request,
                                                     pb::ListHistoryResponse* response) {
-  return Read(
-      reads_, insecure_dev_, scope_, context, request->seller_id(),
-      [this, request, response]() -> absl::Status {
-        HistoryQuery query;
-        query.seller_id = request->seller_id();
-        if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
-          return InvalidArgument(pb::INVALID_PAGE_SIZE,
-                                 absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
-        }
-        const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
-        query.page_size = page_size + 1;  // one more tells whether another page follows
-        auto before = DecodeHistoryPageToken(request->page_token());
-        if (!before.ok()) return before.status();
-        query.before_seq = *before;
-        for (int type : request->types()) {
-          const std::optional<EntryType> known = FromProto(static_cast<pb::EntryType>(type));
-          if (!known.has_value()) {
-            return InvalidArgument(pb::INVALID_ENTRY_TYPE,
-                                   absl::StrCat("unknown entry type ", type));
-          }
-          query.types.push_back(static_cast<int16_t>(*known));
-        }
-        if (request->has_from()) {
-          auto from = FromTimestamp(request->from(), pb::INVALID_TIME_RANGE);
-          if (!from.ok()) return from.status();
-          query.from = *from;
-        }
-        if (request->has_to()) {
-          auto to = FromTimestamp(request->to(), pb::INVALID_TIME_RANGE);
-          if (!to.ok()) return to.status();
-          query.to = *to;
-        }
-        if (query.from >= query.to) {
-          return InvalidArgument(pb::INVALID_TIME_RANGE, "`from` must be before `to`");
-        }
-        auto entries = wallet_->ListHistory(query);
-        if (!entries.ok()) return entries.status();
-        const size_t shown = std::min(entries->size(), static_cast<size_t>(page_size));
-        for (size_t i = 0; i < shown; ++i) {
-          const HistoryEntry& e = (*entries)[i];
-          pb::HistoryEntry* out = response->add_entries();
-          out->set_seq(e.seq);
-          out->set_type(ToProto(e.type));
-          out->set_amount_yen(e.amount_yen);
-          out->set_debit_account(ToProto(e.debit));
-          out->set_credit_account(ToProto(e.credit));
-          out->set_available_after_yen(e.available_after_yen);
-          out->set_held_after_yen(e.held_after_yen);
-          out->set_qmoney_after_yen(e.qmoney_after_yen);
-          out->set_pending_settlement_after_yen(e.pending_after_yen);
-          out->set_product(AdProductToProto(e.product));
-          out->set_reference(e.reference);
-          out->set_hold_id(e.hold_id);
-          SetTimestamp(e.created_at, out->mutable_created_at());
-        }
-        if (entries->size() > shown) {
-          response->set_next_page_token(EncodeHistoryPageToken((*entries)[shown - 1].seq));
-        }
-        return absl::OkStatus();
-      });
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    HistoryQuery query;
+    query.seller_id = request->seller_id();
+    if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
+      return InvalidArgument(pb::INVALID_PAGE_SIZE,
+                             absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
+    }
+    const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
+    query.page_size = page_size + 1;  // one more tells whether another page follows
+    auto before = DecodeHistoryPageToken(request->page_token());
+    if (!before.ok()) return before.status();
+    query.before_seq = *before;
+    for (int type : request->types()) {
+      const std::optional<EntryType> known = FromProto(static_cast<pb::EntryType>(type));
+      if (!known.has_value()) {
+        return InvalidArgument(pb::INVALID_ENTRY_TYPE, absl::StrCat("unknown entry type ", type));
+      }
+      query.types.push_back(static_cast<int16_t>(*known));
+    }
+    if (request->has_from()) {
+      auto from = FromTimestamp(request->from(), pb::INVALID_TIME_RANGE);
+      if (!from.ok()) return from.status();
+      query.from = *from;
+    }
+    if (request->has_to()) {
+      auto to = FromTimestamp(request->to(), pb::INVALID_TIME_RANGE);
+      if (!to.ok()) return to.status();
+      query.to = *to;
+    }
+    if (query.from >= query.to) {
+      return InvalidArgument(pb::INVALID_TIME_RANGE, "`from` must be before `to`");
+    }
+    auto entries = wallet_->ListHistory(query);
+    if (!entries.ok()) return entries.status();
+    const size_t shown = std::min(entries->size(), static_cast<size_t>(page_size));
+    for (size_t i = 0; i < shown; ++i) {
+      const HistoryEntry& e = (*entries)[i];
+      pb::HistoryEntry* out = response->add_entries();
+      out->set_seq(e.seq);
+      out->set_type(ToProto(e.type));
+      out->set_amount_yen(e.amount_yen);
+      out->set_debit_account(ToProto(e.debit));
+      out->set_credit_account(ToProto(e.credit));
+      out->set_available_after_yen(e.available_after_yen);
+      out->set_held_after_yen(e.held_after_yen);
+      out->set_qmoney_after_yen(e.qmoney_after_yen);
+      out->set_pending_settlement_after_yen(e.pending_after_yen);
+      out->set_product(AdProductToProto(e.product));
+      out->set_reference(e.reference);
+      out->set_hold_id(e.hold_id);
+      SetTimestamp(e.created_at, out->mutable_created_at());
+    }
+    if (entries->size() > shown) {
+      response->set_next_page_token(EncodeHistoryPageToken((*entries)[shown - 1].seq));
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::ReleaseExpiredHolds(
     grpc::CallbackServerContext* context, const pb::ReleaseExpiredHoldsRequest* request,
     pb::ReleaseExpiredHoldsResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = Admit(*context, insecure_dev_, scope_, Permission::kSweep, "");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  FinishOnPool(reads_, reactor, kDomain, [this, response]() -> absl::Status {
+  return Read(reads_, context, [this, response]() -> absl::Status {
     auto released = wallet_->SweepExpiredHolds();
     if (!released.ok()) return released.status();
     response->set_released(*released);
     return absl::OkStatus();
   });
-  return reactor;
 }
 
 }  // namespace qcash::wallet

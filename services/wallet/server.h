@@ -1,11 +1,10 @@
 // The gRPC face of the wallet: qcash.wallet.v1.WalletService on the callback API. Thin and
-// boring by design: authenticate the caller, authorize by the policy table, translate the
-// request to a domain Op, hand it to the Wallet, translate the answer back. No rule of the
-// domain lives here.
+// boring by design: take the caller the authorization interceptor admitted by the wallet's
+// table (services/wallet/policy.h), translate the request to a domain Op, hand it to the Wallet,
+// translate the answer back. No rule of the domain lives here.
 #ifndef QCASH_SERVICES_WALLET_SERVER_H_
 #define QCASH_SERVICES_WALLET_SERVER_H_
 
-#include "common/seller_scope.h"
 #include "common/thread_pool.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/wallet/wallet.h"
@@ -16,10 +15,9 @@ namespace pb = ::qcash::wallet::v1;
 
 class WalletServer final : public pb::WalletService::CallbackService {
  public:
-  // `reads` runs the calls that block on Redis or PostgreSQL reads; `scope` checks the seller
-  // tokens the gateway forwards.
-  WalletServer(Wallet* wallet, ThreadPool* reads, const SellerScope* scope, bool insecure_dev)
-      : wallet_(wallet), reads_(reads), scope_(scope), insecure_dev_(insecure_dev) {}
+  // `reads` runs the calls that block on Redis or PostgreSQL reads. Serve it with
+  // AccessPolicy() among the ServeOptions' access tables (services/wallet/policy.h).
+  WalletServer(Wallet* wallet, ThreadPool* reads) : wallet_(wallet), reads_(reads) {}
 
   grpc::ServerUnaryReactor* OpenWallet(grpc::CallbackServerContext* context,
                                        const pb::OpenWalletRequest* request,
@@ -64,8 +62,6 @@ class WalletServer final : public pb::WalletService::CallbackService {
  private:
   Wallet* const wallet_;
   ThreadPool* const reads_;
-  const SellerScope* const scope_;
-  const bool insecure_dev_;
 };
 
 }  // namespace qcash::wallet

@@ -64,14 +64,21 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials() {
   return grpc::SslCredentials(options);
 }
 
+// A channel to `address` as the operator: over TLS its certificate says so; in plaintext (a
+// development stack) the channel names "ops" in metadata (common/grpc_client.h MakeChannel).
+std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+  if (Tls()) return grpc::CreateChannel(address, Credentials());
+  qcash::TransportConfig plaintext;
+  plaintext.insecure_dev = true;
+  return *qcash::MakeChannel(address, plaintext, "ops");  // plaintext reads no file: never fails
+}
+
 std::unique_ptr<qcash::wallet::WalletClient> Wallet() {
   qcash::wallet::WalletClient::Options options;
   options.target = qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:50051");
-  options.transport.insecure_dev = !Tls();
   options.caller = "ops";
   options.retry.attempts_max = 2;
-  return std::make_unique<qcash::wallet::WalletClient>(
-      grpc::CreateChannel(options.target, Credentials()), options);
+  return std::make_unique<qcash::wallet::WalletClient>(Channel(options.target), options);
 }
 
 int Fail(const absl::Status& status) {
@@ -80,7 +87,7 @@ int Fail(const absl::Status& status) {
 }
 
 int Health(const std::string& address, const std::string& service) {
-  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, Credentials()));
+  auto stub = grpc::health::v1::Health::NewStub(Channel(address));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
   grpc::health::v1::HealthCheckRequest request;
@@ -150,9 +157,9 @@ int Seller(const std::string& seller) {
 int ReleaseExpiredHolds() {
   qcash::RetryPolicy policy;
   grpc::ClientContext context;
-  qcash::PrepareContext(&context, policy, "ops", !Tls());
-  auto stub = pb::WalletService::NewStub(
-      grpc::CreateChannel(qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:50051"), Credentials()));
+  qcash::PrepareContext(&context, policy);
+  auto stub =
+      pb::WalletService::NewStub(Channel(qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:50051")));
   pb::ReleaseExpiredHoldsRequest request;
   pb::ReleaseExpiredHoldsResponse response;
   const grpc::Status status = stub->ReleaseExpiredHolds(&context, request, &response);
@@ -166,7 +173,7 @@ int ReleaseExpiredHolds() {
 
 std::unique_ptr<qcash::payment::v1::PaymentService::Stub> Payment() {
   return qcash::payment::v1::PaymentService::NewStub(
-      grpc::CreateChannel(qcash::EnvString("QCASHCTL_PAYMENT", "127.0.0.1:50052"), Credentials()));
+      Channel(qcash::EnvString("QCASHCTL_PAYMENT", "127.0.0.1:50052")));
 }
 
 void PrintOrder(const qcash::payment::v1::ChargeOrder& o) {
@@ -185,7 +192,7 @@ int StuckOrders(int64_t min_age_s) {
   int shown = 0;
   for (int page = 0; page < 100; ++page) {
     grpc::ClientContext context;
-    qcash::PrepareContext(&context, qcash::RetryPolicy{}, "ops", !Tls());
+    qcash::PrepareContext(&context, qcash::RetryPolicy{});
     qcash::payment::v1::ListStuckOrdersResponse response;
     const grpc::Status status = stub->ListStuckOrders(&context, request, &response);
     if (!status.ok()) {
@@ -211,7 +218,7 @@ int RetryCredit(const std::string& seller, const std::string& order_id) {
   request.set_idempotency_key(
       absl::StrCat("qcashctl-retry/", order_id, "/", absl::ToUnixSeconds(absl::Now())));
   grpc::ClientContext context;
-  qcash::PrepareContext(&context, qcash::RetryPolicy{}, "ops", !Tls());
+  qcash::PrepareContext(&context, qcash::RetryPolicy{});
   qcash::payment::v1::RetryCreditResponse response;
   const grpc::Status status = stub->RetryCredit(&context, request, &response);
   if (!status.ok()) {

@@ -8,7 +8,7 @@
 namespace qcash::wallet {
 
 absl::StatusOr<std::unique_ptr<WalletClient>> WalletClient::Create(Options options) {
-  auto channel = MakeChannel(options.target, options.transport);
+  auto channel = MakeChannel(options.target, options.transport, options.caller);
   if (!channel.ok()) return channel.status();
   return std::make_unique<WalletClient>(std::move(*channel), std::move(options));
 }
@@ -24,7 +24,7 @@ absl::StatusOr<Response> WalletClient::Invoke(grpc::Status (v1::WalletService::S
   for (int attempt = 0; attempt < options_.retry.attempts_max; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(Backoff(options_.retry, attempt));
     grpc::ClientContext context;
-    PrepareContext(&context, options_.retry, options_.caller, options_.transport.insecure_dev);
+    PrepareContext(&context, options_.retry);
     Response response;
     const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
     if (status.ok()) return response;

@@ -24,18 +24,18 @@
 #include "absl/status/statusor.h"
 #include "common/grpc_client.h"
 #include "common/server.h"
-#include "services/wallet/client/refusal.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "services/wallet/client/refusal.h"
 
 namespace qcash::wallet {
-
 
 class WalletClient {
  public:
   struct Options {
     std::string target;         // host:port of the wallet
-    TransportConfig transport;  // mTLS files, or insecure_dev
-    std::string caller;         // this service's identity (sent only in insecure dev mode)
+    TransportConfig transport;  // mTLS files, or plaintext development (Create's channel)
+    std::string caller;         // this service's identity (Create's channel sends it only in
+                                // plaintext development, common/grpc_client.h MakeChannel)
     RetryPolicy retry;
   };
 
