@@ -36,7 +36,8 @@ std::optional<PageTokenReader> PageTokenReader::Open(absl::string_view kind,
     return std::nullopt;
   }
   // The last field keeps any ':' it has.
-  std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits(':', fields));
+  std::vector<std::string> parts =
+      absl::StrSplit(text, absl::MaxSplits(':', static_cast<int>(fields)));
   if (parts.size() != fields + 1 || parts[0] != kind) return std::nullopt;
   parts.erase(parts.begin());
   return PageTokenReader(std::move(parts));
