@@ -23,6 +23,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <thread>
@@ -126,6 +127,21 @@ std::optional<HttpRefusal> RefusalOfHeader(const RequestParser& parser) {
       (!transfer.empty() && !IEquals(transfer, "chunked"))) {
     return HttpRefusal::kContentEncoding;
   }
+  return std::nullopt;
+}
+
+// The number of fields the request has now: after the header, its header fields.
+size_t FieldCount(const RequestParser& parser) {
+  const auto& head = parser.get();
+  return static_cast<size_t>(std::distance(head.begin(), head.end()));
+}
+
+// After the body. The parser adds a chunked body's trailer fields to the header fields, where
+// they would arrive after RefusalOfHeader's checks: a trailer "Content-Encoding: gzip", or a
+// webhook's signature header sent after the body it signs (fuzz/http_request_fuzz.cc found
+// the first). A request with trailer fields is refused: no client of ours sends them.
+std::optional<HttpRefusal> RefusalOfTrailers(const RequestParser& parser, size_t header_fields) {
+  if (FieldCount(parser) != header_fields) return HttpRefusal::kMalformed;
   return std::nullopt;
 }
 
@@ -474,6 +490,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     if (const std::optional<HttpRefusal> why = RefusalOfHeader(*parser_)) return Refuse(*why);
+    header_fields_ = FieldCount(*parser_);
     if (WantsContinue(*parser_)) {
       return net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
                               [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -487,6 +504,10 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) return self->OnReadError(ec);
+                       if (const std::optional<HttpRefusal> why =
+                               RefusalOfTrailers(*self->parser_, self->header_fields_)) {
+                         return self->Refuse(*why);
+                       }
                        self->Dispatch();
                      });
   }
@@ -575,7 +596,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   const std::string address_;
   beast::flat_buffer buffer_;  // unparsed bytes: at most the header limit and a little
   std::optional<RequestParser> parser_;
-  bool waiting_ = false;  // between requests (Stop() may close the connection)
+  size_t header_fields_ = 0;  // of parser_'s request, once its header is read
+  bool waiting_ = false;      // between requests (Stop() may close the connection)
   bool keep_alive_ = false;
   bool head_request_ = false;  // the request being answered is a HEAD
   unsigned version_ = 11;
@@ -687,11 +709,14 @@ HttpExchange ServeBytes(const HttpServer::Options& options, std::string_view byt
     std::optional<HttpRefusal> why = ec ? RefusalOfReadError(ec) : RefusalOfHeader(*parser);
     if (ec && !why) break;  // the client is done: no answer
     if (!why) {
+      const size_t header_fields = FieldCount(*parser);
       if (WantsContinue(*parser)) exchange.written += kContinue;
       http::read(stream, buffer, *parser, ec);
       if (ec) {
         why = RefusalOfReadError(ec);
         if (!why) break;
+      } else {
+        why = RefusalOfTrailers(*parser, header_fields);
       }
     }
     if (why) {

@@ -166,6 +166,27 @@ TEST(HttpServerTest, EncodedBodiesAreRefusedUnread) {
   EXPECT_EQ(server.calls(), 1);
 }
 
+// A chunked body's trailer fields would join the headers after their checks (a trailer
+// Content-Encoding, or a webhook signature sent after the body): such a request is refused
+// and never reaches the handler (found by fuzz/http_request_fuzz.cc).
+TEST(HttpServerTest, TrailerFieldsAreRefused) {
+  TestServer server({});
+  for (const char* trailer : {"Content-Encoding: gzip\r\n", "X-Signature: t=1,v1=00\r\n"}) {
+    const std::string response = raw::Exchange(
+        server.port(), std::string("POST /c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n") +
+                           trailer + "\r\n");
+    EXPECT_EQ(raw::StatusOf(response), 400) << trailer << "\n" << response;
+  }
+  EXPECT_EQ(server.calls(), 0);
+  const std::string plain = raw::Exchange(
+      server.port(),
+      "POST /c HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
+      "\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(raw::StatusOf(plain), 200) << plain;
+  EXPECT_EQ(server.calls(), 1);
+}
+
 TEST(HttpServerTest, EndlessHeaderLineIsCutAtTheHeaderLimit) {
   HttpServer::Options options;
   options.header_bytes_max = 4096;
