@@ -10,7 +10,7 @@
 // and prints the ratio of each wallet figure to pgbench's. A client is one connection doing
 // one call at a time; all traffic stays on loopback.
 //
-//   wallet_bench --wallet 127.0.0.1:50051 --pgbench-url postgresql://.../pgbench
+//   wallet_bench --wallet 127.0.0.1:25051 --pgbench-url postgresql://.../pgbench
 //                [--pgbench /usr/lib/postgresql/15/bin/pgbench] [--clients 1,8,32,64]
 //                [--seconds 5] [--sellers 10000] [--wallet-pid PID] [--pki DIR]
 #include <grpcpp/grpcpp.h>
@@ -45,7 +45,7 @@ namespace pb = ::qcash::wallet::v1;
 using Clock = std::chrono::steady_clock;
 
 struct Flags {
-  std::string wallet = "127.0.0.1:50051";
+  std::string wallet = "127.0.0.1:25051";
   std::string pgbench = "/usr/lib/postgresql/15/bin/pgbench";
   std::string pgbench_url;
   std::vector<int> clients = {1, 8, 32, 64};

@@ -122,6 +122,17 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 
 bool PgConnection::ok() const { return PQstatus(conn_) == CONNECTION_OK; }
 
+bool PgConnection::CheckAlive() {
+  if (!ok()) return false;
+  // Non-blocking: reads only what is already there. A server that closed the connection left
+  // a FATAL message and then the end of the stream; libpq returns after reading the message,
+  // and sees the end (CONNECTION_BAD) on the next read.
+  for (int read = 0; read < 2; ++read) {
+    if (PQconsumeInput(conn_) == 0) return false;
+  }
+  return ok();
+}
+
 bool PgConnection::ResetToIdle() {
   if (!ok()) return false;
   const PGTransactionStatusType state = PQtransactionStatus(conn_);
@@ -257,9 +268,12 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(std::chrono::milliseconds wait) {
     if (!idle_.empty()) {
       std::unique_ptr<PgConnection> conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn));
+      // One the server closed while it sat in the pool (a restart, a failover: the new
+      // primary is elsewhere) is replaced here, not handed to a caller to fail on.
+      if (conn->CheckAlive()) return Lease(this, std::move(conn));
+    } else {
+      ++open_;  // reserve a slot, connect outside the lock
     }
-    ++open_;  // reserve a slot, connect outside the lock
   }
   auto conn = PgConnection::Connect(url_, application_name_);
   if (!conn.ok()) {

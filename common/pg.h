@@ -86,6 +86,11 @@ class PgConnection {
 
   // False once the connection is lost; the pool then replaces it.
   bool ok() const;
+  // Reads what the server sent while the connection was idle, without waiting: a connection
+  // the server closed meanwhile (a shutdown, a failover, an idle timeout) is then no longer
+  // ok(). Use it before sending on a connection that sat idle, so that a failure is not taken
+  // for one of the statements about to be sent.
+  bool CheckAlive();
   // True when no transaction is open (or aborted) on the connection.
   bool idle() const { return PQtransactionStatus(conn_) == PQTRANS_IDLE; }
   // Rolls back a transaction left open by an error; false when the connection is unusable.

@@ -144,7 +144,7 @@ absl::Status Run() {
 
   qcash::gateway::Upstreams::Options upstream;
   upstream.targets = {
-      {qcash::gateway::Upstream::kWallet, EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051")},
+      {qcash::gateway::Upstream::kWallet, EnvString("QCASH_WALLET_TARGET", "127.0.0.1:25051")},
       {qcash::gateway::Upstream::kPayment, EnvString("QCASH_PAYMENT_TARGET", "")},
       {qcash::gateway::Upstream::kPoints, EnvString("QCASH_POINTS_TARGET", "")}};
   upstream.transport = *transport;

@@ -12,10 +12,10 @@ QCASH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QCASH_LOCAL="${QCASH_LOCAL:-$QCASH_ROOT/.local}"
 QCASH_BUILD="${QCASH_BUILD:-$QCASH_ROOT/build}"
 QCASH_PG_BIN="${QCASH_PG_BIN:-/usr/lib/postgresql/15/bin}"
-QCASH_PG_PORT="${QCASH_PG_PORT:-55432}"
-QCASH_REDIS_PORT="${QCASH_REDIS_PORT:-56379}"
-QCASH_GATEWAY_REDIS_PORT="${QCASH_GATEWAY_REDIS_PORT:-56380}"
-QCASH_WALLET_PORT="${QCASH_WALLET_PORT:-50051}"
+QCASH_PG_PORT="${QCASH_PG_PORT:-25432}"
+QCASH_REDIS_PORT="${QCASH_REDIS_PORT:-26379}"
+QCASH_GATEWAY_REDIS_PORT="${QCASH_GATEWAY_REDIS_PORT:-26380}"
+QCASH_WALLET_PORT="${QCASH_WALLET_PORT:-25051}"
 
 # Debian packages the build, the tests and the local run need.
 QCASH_PACKAGES=(
@@ -250,28 +250,58 @@ _qcash_http_ready() { curl -fsS -o /dev/null "$1" 2>/dev/null; }
 _qcash_start() {
   local name="$1" binary="$2" where="$3" probe="$4" target="$5"; shift 5
   local pidfile="$QCASH_LOCAL/run/$name.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    qcash_log "$name already running (pid $(cat "$pidfile"))"
-    return
+  if [ -f "$pidfile" ] && qcash_pid_runs "$(cat "$pidfile")" "$binary"; then
+    if "$probe" "$target"; then
+      qcash_log "$name already running (pid $(cat "$pidfile"))"
+      return
+    fi
+    # Alive but not ready: shutting down (draining after SIGTERM) or stuck. It still holds
+    # its port; wait for it to be gone, then start a new one.
+    qcash_log "$name (pid $(cat "$pidfile")) runs but is not ready; waiting for it to exit"
+    qcash_wait_gone "$(cat "$pidfile")" "$binary"
   fi
   qcash_log "starting $name $where"
   env "$@" nohup "$binary" >>"$QCASH_LOCAL/log/$name.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 150); do
     if "$probe" "$target"; then return; fi
-    kill -0 "$(cat "$pidfile")" 2>/dev/null || qcash_die "$name exited: $QCASH_LOCAL/log/$name.log"
+    qcash_pid_runs "$(cat "$pidfile")" "$binary" || qcash_die "$name exited: $QCASH_LOCAL/log/$name.log"
     sleep 0.2
   done
   qcash_die "$name did not become ready: $QCASH_LOCAL/log/$name.log"
 }
 
+# qcash_pid_runs <pid> <binary>: true when <pid> is a live process (not a zombie: `kill -0`
+# succeeds for an exited process its parent has not reaped yet) running <binary> (the file
+# may have been rebuilt since: /proc then says "<path> (deleted)"). A pid file can outlive its
+# process, and the pid can be reused by another program.
+qcash_pid_runs() {
+  local pid="$1" binary="$2" state exe
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" || return 1
+  case "$state" in ''|Z|X|x) return 1 ;; esac
+  exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
+  [ "${exe% (deleted)}" = "$(readlink -f "$binary")" ]
+}
+
+# qcash_wait_gone <pid> <binary>: waits until <pid> no longer runs <binary> (SIGKILL after 30 s),
+# so that its listening port is free again. A zombie has closed its sockets already.
+qcash_wait_gone() {
+  local pid="$1" binary="$2"
+  for _ in $(seq 300); do qcash_pid_runs "$pid" "$binary" || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do qcash_pid_runs "$pid" "$binary" || return 0; sleep 0.1; done
+  qcash_die "pid $pid ($binary) is still there after SIGKILL"
+}
+
 qcash_stop_service() {
   local pidfile="$QCASH_LOCAL/run/$1.pid"
   [ -f "$pidfile" ] || return 0
-  local pid; pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
+  local pid binary; pid="$(cat "$pidfile")"
+  binary="$(readlink "/proc/$pid/exe" 2>/dev/null | sed 's/ (deleted)$//')"
+  if [ -n "$binary" ] && qcash_pid_runs "$pid" "$binary"; then
     kill -TERM "$pid"
-    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 150); do qcash_pid_runs "$pid" "$binary" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"

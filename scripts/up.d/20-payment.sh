@@ -3,7 +3,7 @@
 # the payment service accepts it only with QCASH_PAYMENT_DEV_SANDBOX=1). The gateway
 # (40-gateway.sh) reaches the payment service through QCASH_PAYMENT_PORT, and the sandbox
 # sends provider notifications to the gateway's /webhooks/<provider>.
-QCASH_PAYMENT_PORT="${QCASH_PAYMENT_PORT:-50052}"
+QCASH_PAYMENT_PORT="${QCASH_PAYMENT_PORT:-25052}"
 QCASH_SANDBOX_PORT="${QCASH_SANDBOX_PORT:-18080}"
 QCASH_PAYMENT_SECRETS_FILE="$QCASH_SECRETS/payment-providers.txt"
 if [ ! -f "$QCASH_PAYMENT_SECRETS_FILE" ]; then

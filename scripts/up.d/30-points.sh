@@ -1,7 +1,7 @@
 # Sourced by scripts/up: the points service (service points and their conversion into Qcash),
 # with mTLS; it credits conversions to the wallet as `points`. The gateway (40-gateway.sh)
 # reaches it through QCASH_POINTS_PORT.
-QCASH_POINTS_PORT="${QCASH_POINTS_PORT:-50053}"
+QCASH_POINTS_PORT="${QCASH_POINTS_PORT:-25053}"
 qcash_create_database qcash_points
 # shellcheck disable=SC2046
 qcash_start_service points "$QCASH_BUILD/services/points/qcash-points" "127.0.0.1:$QCASH_POINTS_PORT" \

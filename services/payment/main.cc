@@ -1,9 +1,9 @@
 // qcash-payment: the payment service process.
 //
 // Configuration (environment):
-//   QCASH_PAYMENT_LISTEN              address to serve gRPC on              127.0.0.1:50052
+//   QCASH_PAYMENT_LISTEN              address to serve gRPC on              127.0.0.1:25052
 //   QCASH_PAYMENT_DATABASE_URL        PostgreSQL of the payment service     (required)
-//   QCASH_WALLET_TARGET               the wallet's host:port                127.0.0.1:50051
+//   QCASH_WALLET_TARGET               the wallet's host:port                127.0.0.1:25051
 //   QCASH_PAYMENT_PROVIDER_URL_<P>    base URL of provider <P> (e.g. _PAYPAL); a provider
 //                                     without one is not offered (PROVIDER_NOT_CONFIGURED)
 //   QCASH_PAYMENT_SANDBOX_URL         development: every provider is the sandbox at this URL
@@ -162,11 +162,11 @@ absl::Status Run() {
   if (!connectors.ok()) return connectors.status();
 
   auto serve = qcash::ServeOptionsFromEnv("qcash.payment.v1.PaymentService", "QCASH_PAYMENT_LISTEN",
-                                          "127.0.0.1:50052");
+                                          "127.0.0.1:25052");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
   qcash::wallet::WalletClient::Options wallet_options;
-  wallet_options.target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051");
+  wallet_options.target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:25051");
   wallet_options.transport = transport;
   wallet_options.caller = "payment";
   auto wallet_client = qcash::wallet::WalletClient::Create(wallet_options);

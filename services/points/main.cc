@@ -1,9 +1,9 @@
 // qcash-points: the points service process.
 //
 // Configuration (environment):
-//   QCASH_POINTS_LISTEN                  address to serve gRPC on          127.0.0.1:50053
+//   QCASH_POINTS_LISTEN                  address to serve gRPC on          127.0.0.1:25053
 //   QCASH_POINTS_DATABASE_URL            PostgreSQL of the points service  (required)
-//   QCASH_WALLET_TARGET                  the wallet's host:port            127.0.0.1:50051
+//   QCASH_WALLET_TARGET                  the wallet's host:port            127.0.0.1:25051
 //   QCASH_POINTS_THREADS                 worker threads for calls          16
 //   QCASH_POINTS_CONVERSION_LEASE_MS     one process's turn on a conversion 30000
 //   QCASH_POINTS_COMPLETER_INTERVAL_MS   background completion period      5000
@@ -52,7 +52,7 @@ absl::Status Run() {
     return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
                                   "QCASH_POINTS_DATABASE_URL is required");
   }
-  const std::string wallet_target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:50051");
+  const std::string wallet_target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:25051");
   auto threads = EnvInt("QCASH_POINTS_THREADS", 16, 1, 256);
   auto lease_ms = EnvInt("QCASH_POINTS_CONVERSION_LEASE_MS", 30'000, 100, 3'600'000);
   auto completer_ms = EnvInt("QCASH_POINTS_COMPLETER_INTERVAL_MS", 5'000, 10, 3'600'000);
@@ -76,7 +76,7 @@ absl::Status Run() {
 #endif
 
   auto serve = qcash::ServeOptionsFromEnv("qcash.points.v1.PointsService", "QCASH_POINTS_LISTEN",
-                                          "127.0.0.1:50053");
+                                          "127.0.0.1:25053");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
   // The test switches change what time it is and crash the process on purpose: never with

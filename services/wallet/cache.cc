@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <cstdlib>
 
@@ -106,9 +107,28 @@ bool ParseInts(absl::string_view text, std::vector<int64_t>* out) {
 
 }  // namespace
 
+namespace {
+
+// 64 random bits as hex: a wallet process's instance id.
+std::string NewInstanceId() {
+  unsigned char bytes[8];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    Log(LogLevel::kError, "instance_id_random_failed", {});
+    std::abort();
+  }
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+}  // namespace
+
 Cache::Cache(RedisClient* redis, Options options, const Clock* clock)
+    : Cache(redis, std::move(options), clock, NewInstanceId()) {}
+
+Cache::Cache(RedisClient* redis, Options options, const Clock* clock, std::string instance)
     : redis_(redis),
       options_(std::move(options)),
+      instance_(std::move(instance)),
       clock_(clock),
       put_balance_sha_(redis->RegisterScript(kPutBalanceLua)),
       begin_sha_(redis->RegisterScript(kBeginLua)),
@@ -149,10 +169,10 @@ std::string Cache::DoneRecord(const Op& op, const OpResult& result) const {
 }
 
 std::string Cache::InFlightRecord(const Op& op, absl::Time expires) const {
-  const std::string expires_ms = absl::StrCat(absl::ToUnixMillis(expires));
+  const std::string payload = absl::StrCat(absl::ToUnixMillis(expires), "/", instance_);
   return absl::StrCat(
-      "P|", op.request_hash, "|", expires_ms, "|",
-      Mac("P", {op.caller, op.seller_id, op.idempotency_key, op.request_hash, expires_ms}));
+      "P|", op.request_hash, "|", payload, "|",
+      Mac("P", {op.caller, op.seller_id, op.idempotency_key, op.request_hash, payload}));
 }
 
 std::string Cache::BalanceRecord(const Balance& b) const {
@@ -176,8 +196,14 @@ Cache::ClaimResult Cache::ReadClaim(const Op& op, absl::string_view value, absl:
   const absl::string_view payload = body.substr(bar + 1);
   if (value[0] == 'P') {
     int64_t expires_ms = 0;
-    if (!absl::SimpleAtoi(payload, &expires_ms) ||
+    const size_t slash = payload.find('/');
+    if (slash == absl::string_view::npos ||
+        !absl::SimpleAtoi(payload.substr(0, slash), &expires_ms) ||
         !MacMatches(mac, "P", {op.caller, op.seller_id, op.idempotency_key, hash, payload})) {
+      return claim;
+    }
+    if (payload.substr(slash + 1) != instance_) {
+      claim.claim = Claim::kForeign;
       return claim;
     }
     // Past its expiry, or further ahead than any marker we write: it decides nothing.

@@ -5,7 +5,8 @@
 //
 // Keys carry the seller as a hash tag, so one seller's keys share a Redis Cluster slot:
 //   qcash:wallet:bal:{S}                  "version|state|available|held|qmoney|pending|mac"
-//   qcash:wallet:idem:{S}:<caller>:<key>  "P|<hash>|<expires unix ms>|mac" while in flight,
+//   qcash:wallet:idem:{S}:<caller>:<key>  "P|<hash>|<expires unix ms>/<instance>|mac" while
+//                                         in flight,
 //                                         "D|<hash>|<result>|mac" once committed (24 h)
 //
 // Trust (DESIGN.md section 7): whoever can write to Redis must not be able to move money or
@@ -25,6 +26,15 @@
 // PostgreSQL, whose unique idempotency record settles any real race. So an attacker who keeps
 // re-writing a marker (forged, or an authentic one copied back after its time) cannot block a
 // key for longer than one in-flight TTL; a genuine marker's own TTL is the bound it always was.
+//
+// A marker also names the wallet process that wrote it (a random instance id made when the
+// process starts), and only that process's own markers answer "in flight": a marker of
+// another instance decides nothing (kForeign), and PostgreSQL's unique idempotency record
+// settles the race if that instance really is still applying the key. So a restarted wallet is
+// never blocked by the markers of the process it replaced (killed mid-batch, its markers would
+// otherwise answer ABORTED until their TTL: issue 13), and a marker of a live replica costs
+// only a trip to PostgreSQL. Within one process a seller's operations run on one lane in
+// order, so a marker of our own instance is in flight here: the same key twice in one batch.
 //
 // What the MAC does not stop, and need not: an attacker can delete records (calls then go to
 // PostgreSQL: slower, never wrong) or write back an older authentic balance of the same seller
@@ -72,6 +82,8 @@ class Cache {
     kUnavailable,  // Redis is down or the op has no key: PostgreSQL decides
     kUnverified,   // Redis held a record whose MAC did not verify, or a stale marker:
                    // PostgreSQL decides
+    kForeign,      // an authentic in-flight marker of another wallet process (or one that no
+                   // longer exists): PostgreSQL decides
   };
   struct ClaimResult {
     Claim claim = Claim::kUnavailable;
@@ -81,6 +93,8 @@ class Cache {
   // `clock` dates in-flight markers and judges their expiry; it outlives the cache.
   // REQUIRES: options.replay_key.size() >= kReplayKeyBytesMin.
   Cache(RedisClient* redis, Options options, const Clock* clock);
+  // As above with a given instance id (tests: two "processes" on one Redis).
+  Cache(RedisClient* redis, Options options, const Clock* clock, std::string instance);
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
@@ -131,6 +145,7 @@ class Cache {
 
   RedisClient* const redis_;
   const Options options_;
+  const std::string instance_;  // this process's id in its in-flight markers (hex, no '|')
   const Clock* const clock_;
   const std::string put_balance_sha_;
   const std::string begin_sha_;

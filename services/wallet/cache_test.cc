@@ -116,6 +116,26 @@ TEST_F(CacheMacTest, AuthenticRecordOfAnotherRequestIsReuse) {
   EXPECT_EQ(cache_.ReadClaim(different, record, now_).claim, Cache::Claim::kReused);
 }
 
+// A marker names the process that wrote it; a restarted wallet (a new instance) or another
+// replica is not blocked by it: PostgreSQL decides (issue 13: after a SIGKILL, keys answered
+// IDEMPOTENCY_KEY_IN_FLIGHT for seconds though no process was handling them).
+TEST_F(CacheMacTest, InFlightMarkerOfAnotherProcessDecidesNothing) {
+  const Op op = SpendOp("key-1");
+  Cache previous{&redis_, WithKey(std::string(32, 'k')), qcash::SystemClock::Get(), "0123abcd"};
+  const std::string marker = previous.InFlightRecord(op, now_ + absl::Seconds(10));
+  EXPECT_EQ(previous.ReadClaim(op, marker, now_).claim, Cache::Claim::kInFlight);
+  EXPECT_EQ(cache_.ReadClaim(op, marker, now_).claim, Cache::Claim::kForeign);
+  // The instance id is under the MAC: rewriting it to ours makes the marker a forgery.
+  std::string ours = marker;
+  const std::string ours_id = cache_.InFlightRecord(op, now_ + absl::Seconds(10));
+  const size_t slash = ours_id.find('/');
+  const size_t bar = ours_id.find('|', slash);
+  const size_t at = ours.find("/0123abcd|");
+  ASSERT_NE(at, std::string::npos);
+  ours.replace(at + 1, 8, ours_id.substr(slash + 1, bar - slash - 1));
+  EXPECT_EQ(cache_.ReadClaim(op, ours, now_).claim, Cache::Claim::kUnverified);
+}
+
 TEST_F(CacheMacTest, InFlightMarkerBlocksOnlyUntilItsExpiry) {
   const Op op = SpendOp("key-1");
   const std::string marker = cache_.InFlightRecord(op, now_ + absl::Seconds(10));

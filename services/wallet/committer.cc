@@ -1,5 +1,6 @@
 #include "services/wallet/committer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -50,6 +51,23 @@ const char* OutcomeName(const absl::StatusOr<OpResult>& answer) {
   }
 }
 
+metrics::Counter* InDoubt() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_wallet_ledger_in_doubt_total",
+      "Batches whose connection was lost while they ran (commit in doubt), by how it ended: "
+      "resolved on a new connection, or answered COMMIT_OUTCOME_UNKNOWN.",
+      {"result"});
+  return counter;
+}
+
+// A failure that lost the connection (or the server) while statements ran: whatever was sent,
+// COMMIT included, may have taken effect. Any other failure (a deadlock, a statement timeout,
+// a broken invariant) rolled the transaction back on a connection that is still there.
+bool ConnectionLost(const absl::Status& status, const PgConnection& conn) {
+  return status.code() == absl::StatusCode::kUnavailable &&
+         (!conn.ok() || ReasonIs(status, common::v1::DATABASE_UNAVAILABLE));
+}
+
 bool Retryable(const absl::Status& status) {
   return status.code() == absl::StatusCode::kAborted ||
          status.code() == absl::StatusCode::kAlreadyExists;
@@ -69,7 +87,7 @@ Committer::Committer(Options options, Cache* cache) : options_(std::move(options
 
 Committer::~Committer() { Stop(); }
 
-void Committer::Submit(Op op, Callback done) {
+void Committer::Submit(Op op, Callback done, absl::Time deadline) {
   Lane* lane = lanes_[std::hash<std::string>{}(op.seller_id) % lanes_.size()].get();
   absl::Status refused;
   {
@@ -81,7 +99,7 @@ void Committer::Submit(Op op, Callback done) {
       refused =
           Unavailable(common::v1::OVERLOADED, "the wallet's ledger queue is full; retry later");
     } else {
-      lane->queue.push_back({std::move(op), std::move(done)});
+      lane->queue.push_back({std::move(op), std::move(done), deadline});
     }
   }
   if (!refused.ok()) {
@@ -128,36 +146,70 @@ void Committer::Run(Lane* lane) {
   }
 }
 
-absl::StatusOr<std::vector<OpResult>> Committer::Apply(Lane* lane,
-                                                       const std::vector<const Op*>& ops) {
-  absl::Status last;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (lane->conn == nullptr || !lane->conn->ok()) {
-      auto conn = PgConnection::Connect(options_.database_url, "qcash-wallet-ledger");
-      if (!conn.ok()) return conn.status();
-      lane->conn = std::move(*conn);
-      // Bound every batch: a stuck statement must not hold a lane forever. The batch
-      // statements are written for generic plans on the primary keys (store.cc): planning
-      // them anew for every batch would cost more than running them, and a plan made while a
-      // table was still small must not stay a sequential scan once it has grown.
-      if (absl::Status set = lane->conn->ExecScript(
-              "SET statement_timeout = '10s'; SET plan_cache_mode = force_generic_plan; "
-              "SET enable_seqscan = off");
-          !set.ok()) {
-        return set;
-      }
-    }
-    auto results = ApplyBatch(*lane->conn, ops);
-    if (results.ok() || results.status().code() != absl::StatusCode::kUnavailable ||
-        lane->conn->ok()) {
-      return results;
-    }
-    // The connection was lost mid-call: whether the batch committed is unknown. Applying it
-    // again with the same idempotency keys is safe either way.
-    last = results.status();
-    lane->conn.reset();
+absl::Status Committer::EnsureConnected(Lane* lane) {
+  // A connection the server closed while it sat idle is replaced before anything is sent on
+  // it, so its failure is never taken for a batch in doubt.
+  if (lane->conn != nullptr && lane->conn->CheckAlive()) return absl::OkStatus();
+  lane->conn.reset();
+  auto conn = PgConnection::Connect(options_.database_url, "qcash-wallet-ledger");
+  if (!conn.ok()) return conn.status();
+  // Bound every batch: a stuck statement must not hold a lane forever. The batch statements
+  // are written for generic plans on the primary keys (store.cc): planning them anew for every
+  // batch would cost more than running them, and a plan made while a table was still small
+  // must not stay a sequential scan once it has grown.
+  if (absl::Status set = (*conn)->ExecScript(
+          "SET statement_timeout = '10s'; SET plan_cache_mode = force_generic_plan; "
+          "SET enable_seqscan = off");
+      !set.ok()) {
+    return set;
   }
-  return last;
+  lane->conn = std::move(*conn);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<OpResult>> Committer::Apply(Lane* lane,
+                                                       const std::vector<const Op*>& ops,
+                                                       absl::Time resolve_by) {
+  bool in_doubt = false;
+  absl::Status last;
+  absl::Duration backoff = absl::Milliseconds(20);
+  for (;;) {
+    absl::Status connected = EnsureConnected(lane);
+    if (connected.ok()) {
+      auto results = ApplyBatch(*lane->conn, ops);
+      if (results.ok()) {
+        if (in_doubt) InDoubt()->Add({"resolved"});
+        return results;
+      }
+      last = results.status();
+      if (!ConnectionLost(last, *lane->conn)) {
+        // A definite failure of this attempt. If an earlier attempt was in doubt, this one
+        // rolled back before it could read that attempt's records: still unknown.
+        if (!in_doubt) return last;
+        break;
+      }
+      // Lost while the batch ran: from here on its outcome is unknown until an attempt on a
+      // new connection answers (from the idempotency records where it committed).
+      in_doubt = true;
+      lane->conn.reset();
+    } else {
+      last = connected;
+      // Nothing was sent on this attempt; without an earlier doubt this is a plain failure.
+      if (!in_doubt) return last;
+    }
+    if (absl::Now() + backoff > resolve_by) break;
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Milliseconds(500));
+  }
+  InDoubt()->Add({"unknown"});
+  Log(LogLevel::kError, "ledger_commit_outcome_unknown",
+      {{"ops", static_cast<int64_t>(ops.size())}, {"error", std::string(last.message())}});
+  return Unavailable(wallet::v1::COMMIT_OUTCOME_UNKNOWN,
+                     absl::StrCat("the database went away while this operation committed and "
+                                  "could not be reached again in time (",
+                                  last.message(),
+                                  "); it may have taken effect: retry with the same "
+                                  "idempotency key to learn the outcome"));
 }
 
 void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
@@ -197,6 +249,10 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
         claimed[i] = true;
         todo.push_back(i);
         break;
+      case Cache::Claim::kForeign:
+        Idempotency()->Add({"foreign_marker"});
+        todo.push_back(i);
+        break;
       case Cache::Claim::kUnverified:  // nothing Redis says decides: PostgreSQL does
       case Cache::Claim::kUnavailable:
       default:
@@ -207,13 +263,20 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
 
   std::vector<const Op*> db_ops;
   db_ops.reserve(todo.size());
-  for (size_t i : todo) db_ops.push_back(ops[i]);
+  // A batch in doubt is resolved for as long as one of its callers still waits for the answer.
+  absl::Time resolve_by = absl::InfinitePast();
+  for (size_t i : todo) {
+    db_ops.push_back(ops[i]);
+    resolve_by = std::max(resolve_by, batch[i].deadline);
+  }
+  // The answer must reach the caller before its deadline: stop a little before.
+  resolve_by = std::min(resolve_by - absl::Milliseconds(250), absl::Now() + options_.in_doubt_max);
   if (!db_ops.empty()) {
     batches_.fetch_add(1, std::memory_order_relaxed);
     BatchSizes()->Observe({}, static_cast<double>(db_ops.size()));
     ops_.fetch_add(static_cast<int64_t>(db_ops.size()), std::memory_order_relaxed);
     t0 = Steady::now();
-    auto results = Apply(lane, db_ops);
+    auto results = Apply(lane, db_ops, resolve_by);
     apply_us_.fetch_add(since(t0), std::memory_order_relaxed);
     if (results.ok()) {
       for (size_t k = 0; k < todo.size(); ++k) answers[todo[k]] = std::move((*results)[k]);
@@ -221,7 +284,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
       for (size_t i : todo) answers[i] = results.status();
       if (todo.size() == 1 && Retryable(results.status())) {
         // One op that raced its own key elsewhere: once more answers from the record.
-        auto again = Apply(lane, db_ops);
+        auto again = Apply(lane, db_ops, resolve_by);
         answers[todo[0]] = again.ok() ? absl::StatusOr<OpResult>(std::move((*again)[0]))
                                       : absl::StatusOr<OpResult>(again.status());
       }
@@ -234,7 +297,7 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
       for (size_t i : todo) {
         absl::StatusOr<std::vector<OpResult>> one = Internal(wallet::v1::UNANSWERED, "no answer");
         for (int attempt = 0; attempt < kSingleOpAttemptsMax; ++attempt) {
-          one = Apply(lane, {ops[i]});
+          one = Apply(lane, {ops[i]}, resolve_by);
           if (one.ok() || !Retryable(one.status())) break;
         }
         answers[i] = one.ok() ? absl::StatusOr<OpResult>(std::move((*one)[0]))

@@ -11,9 +11,16 @@
 // A refused operation (insufficient funds, ...) does not abort its batch: the ledger function
 // reports refusals as outcomes. A database error that aborts the batch (a deadlock with another
 // replica, an idempotency key committed concurrently elsewhere, a broken invariant) makes the
-// lane retry each operation alone, so one bad operation cannot fail the others. A lost
-// connection is retried once on a new connection with the same keys, which is safe: if the
-// first attempt committed, the retry answers from the idempotency records.
+// lane retry each operation alone, so one bad operation cannot fail the others.
+//
+// A commit in doubt is never answered as a failure. When the connection is lost while a batch
+// runs (a crash, `pg_ctl stop -m fast`, a failover), its COMMIT may have reached the server:
+// the outcome is unknown. The lane then reconnects (with backoff; after a failover the
+// multi-host URL finds the new primary) and applies the same operations again with the same
+// keys: what committed answers from its durable idempotency record, what did not is applied
+// now, so every caller gets the truth. Only when no connection can be made before the latest
+// deadline of the batch's calls (at most in_doubt_max) does it answer UNAVAILABLE /
+// COMMIT_OUTCOME_UNKNOWN, which says that a retry with the same key will tell.
 #ifndef QCASH_SERVICES_WALLET_COMMITTER_H_
 #define QCASH_SERVICES_WALLET_COMMITTER_H_
 
@@ -28,6 +35,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/mutex.h"
 #include "common/pg.h"
 #include "services/wallet/cache.h"
@@ -44,6 +52,9 @@ class Committer {
     int lanes = 4;
     int batch_max = 128;
     int queue_max = 20'000;  // per lane; beyond it Submit answers UNAVAILABLE (OVERLOADED)
+    // How long a lane keeps trying to resolve a batch in doubt (see above) when its calls have
+    // no earlier deadline: about the longest failover.
+    absl::Duration in_doubt_max = absl::Seconds(30);
   };
 
   struct Stats {
@@ -62,8 +73,9 @@ class Committer {
 
   // Queues `op` and calls `done` exactly once, from a lane thread, with its result: OK for
   // kApplied and kReplayed (the outcome says which), otherwise the refusal as a status.
+  // `deadline` is the caller's (the gRPC call's): how long an answer is still of use to it.
   // REQUIRES: ValidateOp(op) succeeded and op.request_hash is set (except kExpire).
-  void Submit(Op op, Callback done);
+  void Submit(Op op, Callback done, absl::Time deadline = absl::InfiniteFuture());
 
   // Stops taking operations, finishes those queued, and joins the lanes.
   void Stop();
@@ -74,6 +86,7 @@ class Committer {
   struct Pending {
     Op op;
     Callback done;
+    absl::Time deadline;
   };
   struct Lane {
     Mutex mu;
@@ -86,8 +99,12 @@ class Committer {
 
   void Run(Lane* lane);
   void Process(Lane* lane, std::vector<Pending>& batch);
-  // Applies ops on the lane's connection, reconnecting once if it is lost.
-  absl::StatusOr<std::vector<OpResult>> Apply(Lane* lane, const std::vector<const Op*>& ops);
+  // Applies ops on the lane's connection. When the connection is lost mid-batch, reconnects
+  // and applies them again (same keys) until `resolve_by`; then COMMIT_OUTCOME_UNKNOWN.
+  absl::StatusOr<std::vector<OpResult>> Apply(Lane* lane, const std::vector<const Op*>& ops,
+                                              absl::Time resolve_by);
+  // Connects the lane (with its session settings) if it has no usable connection.
+  absl::Status EnsureConnected(Lane* lane);
 
   const Options options_;
   Cache* const cache_;

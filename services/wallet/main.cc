@@ -1,7 +1,7 @@
 // qcash-wallet: the wallet service process.
 //
 // Configuration (environment):
-//   QCASH_WALLET_LISTEN            address to serve gRPC on           127.0.0.1:50051
+//   QCASH_WALLET_LISTEN            address to serve gRPC on           127.0.0.1:25051
 //   QCASH_WALLET_DATABASE_URL      PostgreSQL of the wallet           (required)
 //   QCASH_REDIS_HOST / _PORT / _USER / _PASSWORD_FILE  Redis as ACL user wallet (common/redis.h)
 //   QCASH_WALLET_REPLAY_KEY_FILE   key of the MACs on Redis records    (required, >= 32 bytes)
@@ -74,7 +74,7 @@ absl::Status Run() {
   options.audit_interval = absl::Seconds(*audit_s);
 
   auto serve = qcash::ServeOptionsFromEnv("qcash.wallet.v1.WalletService", "QCASH_WALLET_LISTEN",
-                                          "127.0.0.1:50051");
+                                          "127.0.0.1:25051");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
 

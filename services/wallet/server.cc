@@ -44,6 +44,13 @@ static_assert(kCreditSourcePointsConversion == pb::CREDIT_SOURCE_POINTS_CONVERSI
 
 }  // namespace
 
+// The call's deadline; infinite when the client set none.
+static absl::Time CallDeadline(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
 // Submits one mutation as the caller the interceptor admitted; `fill` writes the response on
 // success.
 static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, grpc::CallbackServerContext* context, Op op,
@@ -55,15 +62,17 @@ static grpc::ServerUnaryReactor* Mutate(Wallet* wallet, grpc::CallbackServerCont
     return reactor;
   }
   op.caller = std::move(*caller);
-  wallet->Submit(std::move(op),
-                 [reactor, fill = std::move(fill)](absl::StatusOr<OpResult> result) mutable {
-                   if (!result.ok()) {
-                     reactor->Finish(ToGrpc(result.status()));
-                     return;
-                   }
-                   fill(*result);
-                   reactor->Finish(grpc::Status::OK);
-                 });
+  wallet->Submit(
+      std::move(op),
+      [reactor, fill = std::move(fill)](absl::StatusOr<OpResult> result) mutable {
+        if (!result.ok()) {
+          reactor->Finish(ToGrpc(result.status()));
+          return;
+        }
+        fill(*result);
+        reactor->Finish(grpc::Status::OK);
+      },
+      CallDeadline(*context));
   return reactor;
 }
 

@@ -83,13 +83,13 @@ void Wallet::Stop() {
   if (committer_ != nullptr) committer_->Stop();
 }
 
-void Wallet::Submit(Op op, Committer::Callback done) {
+void Wallet::Submit(Op op, Committer::Callback done, absl::Time deadline) {
   if (absl::Status s = ValidateOp(op); !s.ok()) {
     std::move(done)(s);
     return;
   }
   if (op.type != OpType::kExpire) op.request_hash = RequestHash(op);
-  committer_->Submit(std::move(op), std::move(done));
+  committer_->Submit(std::move(op), std::move(done), deadline);
 }
 
 absl::StatusOr<Balance> Wallet::GetBalance(const std::string& seller_id) {

@@ -52,7 +52,7 @@ class Wallet {
 
   // Validates `op`, fingerprints it, and hands it to the ledger; `done` runs exactly once
   // (at once on a validation error, otherwise from a ledger lane).
-  void Submit(Op op, Committer::Callback done);
+  void Submit(Op op, Committer::Callback done, absl::Time deadline = absl::InfiniteFuture());
 
   // The balance from the cache, or from PostgreSQL (then cached) on a miss or when Redis is
   // down. Errors: NOT_FOUND (WALLET_NOT_FOUND), UNAVAILABLE.

@@ -26,6 +26,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -35,11 +37,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
+#include "common/mutex.h"
 #include "common/pg.h"
 #include "common/redis.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/wallet/audit.h"
+#include "tests/harness/pg_ha.h"
 
 extern char** environ;
 
@@ -66,7 +70,8 @@ PostgresUser LookupPostgresUser() {
 
 bool RunningAsRoot() { return geteuid() == 0; }
 
-// Makes `path` (and its contents) owned by the postgres user when we are root.
+}  // namespace
+
 void GiveToPostgres(const std::string& path) {
   if (!RunningAsRoot()) return;
   const PostgresUser user = LookupPostgresUser();
@@ -77,8 +82,6 @@ void GiveToPostgres(const std::string& path) {
     (void)chown(entry.path().c_str(), user.uid, user.gid);
   }
 }
-
-}  // namespace
 
 int TimeScale() {
   static const int scale = [] {
@@ -94,25 +97,43 @@ int TimeScale() {
 }
 
 int FreePort() {
-  // A port the kernel just handed out on loopback. A failure here is the machine's (no socket
-  // left, no loopback): every caller would otherwise start a server on port 0, so stop loudly.
+  // A port below Linux's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by
+  // default): a server there can be stolen while it is down, because the kernel may give its
+  // port to an outgoing connection as the source port — a client that connects to a stopped
+  // PostgreSQL on such a port can connect to itself, and the TIME-WAIT socket then keeps the
+  // restarted server from binding for a minute. So the harness picks at random in
+  // [kLow, kHigh), checks the port by binding it (without SO_REUSEADDR, so a TIME-WAIT socket on
+  // it also counts as taken), and never hands out the same port twice in one process.
+  constexpr int kLow = 20000;
+  constexpr int kHigh = 32768;
+  static Mutex mu;
+  static auto* const given = new std::set<int>();
   auto fail = [](const char* what) {
     std::fprintf(stderr, "harness: FreePort: %s: %s\n", what, std::strerror(errno));
     std::abort();
   };
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) fail("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) fail("bind");
-  socklen_t len = sizeof(addr);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) fail("getsockname");
-  const int port = ntohs(addr.sin_port);
-  close(fd);
-  if (port == 0) fail("no port assigned");
-  return port;
+  thread_local std::mt19937 random(std::random_device{}() ^ static_cast<unsigned>(getpid()));
+  std::uniform_int_distribution<int> pick(kLow, kHigh - 1);
+  MutexLock lock(&mu);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = pick(random);
+    if (given->count(port) != 0) continue;
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) fail("socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (free) {
+      given->insert(port);
+      return port;
+    }
+  }
+  errno = EADDRINUSE;
+  fail("no free port below the ephemeral range after 1000 tries");
+  return 0;
 }
 
 absl::StatusOr<std::string> StateDirFor(const std::string& name, const std::string& base,
@@ -268,6 +289,10 @@ absl::StatusOr<int> Process::WaitExit(std::chrono::milliseconds wait) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return status_;
+}
+
+void Process::SignalGroup(int signal) {
+  if (Running()) kill(-pid_, signal);
 }
 
 int Process::Stop(int signal, std::chrono::milliseconds wait) {
@@ -643,19 +668,34 @@ absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
   return absl::UnavailableError(absl::StrCat(binary, " did not become SERVING; see ", log_file));
 }
 
+std::string Stack::DatabaseUrl(const std::string& database) const {
+  return pg_ha != nullptr ? pg_ha->Url(database) : pg->Url(database);
+}
+
+absl::Status Stack::CreateDatabase(const std::string& database) {
+  return pg_ha != nullptr ? pg_ha->CreateDatabase(database) : pg->CreateDatabase(database);
+}
+
 absl::StatusOr<std::unique_ptr<Stack>> StartStack(const std::string& name,
                                                   const std::vector<std::string>& databases,
-                                                  std::map<std::string, std::string> wallet_env) {
+                                                  std::map<std::string, std::string> wallet_env,
+                                                  StackOptions options) {
   auto stack = std::make_unique<Stack>();
   stack->dir = MakeStateDir(name);
-  auto pg = PostgresServer::Start(stack->dir + "/pg");
-  if (!pg.ok()) return pg.status();
-  stack->pg = std::move(*pg);
-  for (const std::string& db : databases) {
-    if (absl::Status s = stack->pg->CreateDatabase(db); !s.ok()) return s;
+  if (options.ha_postgres) {
+    auto pg = PgHaCluster::Start(stack->dir + "/pg-ha");
+    if (!pg.ok()) return pg.status();
+    stack->pg_ha = std::move(*pg);
+  } else {
+    auto pg = PostgresServer::Start(stack->dir + "/pg");
+    if (!pg.ok()) return pg.status();
+    stack->pg = std::move(*pg);
   }
-  if (absl::Status s = stack->pg->CreateDatabase("qcash_wallet"); !s.ok()) return s;
-  stack->wallet_db_url = stack->pg->Url("qcash_wallet");
+  for (const std::string& db : databases) {
+    if (absl::Status s = stack->CreateDatabase(db); !s.ok()) return s;
+  }
+  if (absl::Status s = stack->CreateDatabase("qcash_wallet"); !s.ok()) return s;
+  stack->wallet_db_url = stack->DatabaseUrl("qcash_wallet");
   auto redis = RedisServer::Start(stack->dir + "/redis");
   if (!redis.ok()) return redis.status();
   stack->redis = std::move(*redis);
@@ -691,6 +731,7 @@ Stack::~Stack() {
   gateway_redis.reset();
   redis.reset();
   pg.reset();
+  pg_ha.reset();
   if (!keep && !dir.empty()) {
     std::error_code ec;
     fs::remove_all(dir, ec);
@@ -732,7 +773,7 @@ absl::StatusOr<PaymentProcesses> StartPaymentWithSandbox(
   }
   if (!up) return absl::UnavailableError("the provider sandbox did not start; see sandbox.log");
   std::map<std::string, std::string> env = {
-      {"QCASH_PAYMENT_DATABASE_URL", stack.pg->Url("qcash_payment")},
+      {"QCASH_PAYMENT_DATABASE_URL", stack.DatabaseUrl("qcash_payment")},
       {"QCASH_WALLET_TARGET", stack.wallet.address},
       {"QCASH_PAYMENT_DEV_SANDBOX", "1"},
       {"QCASH_PAYMENT_SANDBOX_URL", p.sandbox_url},
@@ -751,7 +792,7 @@ absl::StatusOr<PaymentProcesses> StartPaymentWithSandbox(
 absl::StatusOr<ServiceProcess> StartPoints(const Stack& stack,
                                            std::map<std::string, std::string> extra_env) {
   std::map<std::string, std::string> env = {
-      {"QCASH_POINTS_DATABASE_URL", stack.pg->Url("qcash_points")},
+      {"QCASH_POINTS_DATABASE_URL", stack.DatabaseUrl("qcash_points")},
       {"QCASH_WALLET_TARGET", stack.wallet.address}};
   for (auto& [k, v] : extra_env) env[k] = v;
   return StartService(QCASH_POINTS_BINARY, env, "QCASH_POINTS_LISTEN", stack.dir + "/points.log");

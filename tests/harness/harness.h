@@ -31,7 +31,8 @@ Duration Scaled(Duration wait) {
   return wait * TimeScale();
 }
 
-// A free TCP port on 127.0.0.1 (bound and released; the window for a race is small).
+// A free TCP port on 127.0.0.1 below the ephemeral range (bound and released; the window for
+// a race is small). Never the same port twice in one process.
 int FreePort();
 
 // A fresh directory for one test binary's state: under $QCASH_TEST_STATE_DIR when set, else
@@ -74,6 +75,9 @@ class Process {
   // Sends `signal` and waits up to `wait` for the exit; SIGKILL after that.
   // Returns the exit status (as from waitpid), or -1 if it had to be killed.
   int Stop(int signal, std::chrono::milliseconds wait = std::chrono::seconds(10));
+  // Sends `signal` to the process's whole process group (it is the group's leader): its
+  // children too, e.g. the PostgreSQL that a pg_auto_failover keeper started.
+  void SignalGroup(int signal);
   // Exit status if the process has exited, waiting at most `wait`.
   absl::StatusOr<int> WaitExit(std::chrono::milliseconds wait);
   // The sanitizer report this process wrote so far (empty: none, or not a sanitizer build).
@@ -87,6 +91,11 @@ class Process {
   std::string binary_;
   std::string sanitizer_log_;  // log_path given to the sanitizers; empty: not instrumented
 };
+
+// Harness internals shared by its files: whether the `postgres` user can reach `dir` (every
+// ancestor searchable), and chown -R of `path` to it (both no-ops unless running as root).
+bool PostgresCanReach(const std::string& dir);
+void GiveToPostgres(const std::string& path);
 
 // A PostgreSQL 15 cluster of our own: initdb'd on first start, trust authentication on
 // loopback, superuser `qcash`.
@@ -174,9 +183,18 @@ absl::StatusOr<ServiceProcess> StartService(const std::string& binary,
 // Redis: `redis` is the wallet's (user wallet; payment uses no Redis), `gateway_redis` the
 // gateway's own for its rate limits (user gateway). The wallet gets its replay key
 // (QCASH_WALLET_REPLAY_KEY_FILE) in `wallet_env`.
+class PgHaCluster;  // pg_ha.h
+
+struct StackOptions {
+  // The databases on a pg_auto_failover formation (pg_ha.h) instead of one PostgreSQL: for
+  // the tests about failover.
+  bool ha_postgres = false;
+};
+
 struct Stack {
   std::string dir;
-  std::unique_ptr<PostgresServer> pg;
+  std::unique_ptr<PostgresServer> pg;  // one of these two
+  std::unique_ptr<PgHaCluster> pg_ha;
   std::unique_ptr<RedisServer> redis;
   std::unique_ptr<RedisServer> gateway_redis;
   ServiceProcess wallet;
@@ -186,11 +204,14 @@ struct Stack {
 
   // Stops the wallet (SIGKILL when `kill`, else SIGTERM) and starts it again on its address.
   absl::Status RestartWallet(bool kill = false);
+  // The services' URL of `database` (multi-host, read-write, on the HA formation).
+  std::string DatabaseUrl(const std::string& database) const;
+  absl::Status CreateDatabase(const std::string& database);
   ~Stack();
 };
 absl::StatusOr<std::unique_ptr<Stack>> StartStack(
     const std::string& name, const std::vector<std::string>& databases = {},
-    std::map<std::string, std::string> wallet_env = {});
+    std::map<std::string, std::string> wallet_env = {}, StackOptions options = {});
 
 // Waits until a gRPC server at `address` answers the standard health check SERVING (for
 // `service`, default the overall status), over `credentials` (default plaintext).

@@ -804,10 +804,11 @@ TEST_F(WalletTest, KilledMidLoadThenRetriedAppliesEachOnce) {
   for (int c = 0; c < kClients; ++c) {
     for (int i = 0; i < kPerClient; ++i) {
       grpc::Status s;
-      for (int attempt = 0; attempt < 50; ++attempt) {  // in-flight markers of the dead process
+      // The in-flight markers the killed process left in Redis block nothing: no ABORTED.
+      for (int attempt = 0; attempt < 50; ++attempt) {
         s = Spend(seller, 100, absl::StrCat("crash-", c, "-", i));
-        if (s.error_code() != grpc::StatusCode::ABORTED) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;  // the channel reconnecting
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       ASSERT_TRUE(s.ok()) << s.error_message();
       spent_total += 100;
@@ -827,6 +828,135 @@ TEST_F(WalletTest, KilledMidLoadThenRetriedAppliesEachOnce) {
     history.set_page_token(spends.next_page_token());
   }
   EXPECT_EQ(entries, kClients * kPerClient);
+}
+
+// A wallet killed while a spend waits in PostgreSQL leaves that key's in-flight marker in
+// Redis. The restarted wallet (another instance) must not answer IDEMPOTENCY_KEY_IN_FLIGHT
+// for it: no process is handling it any more (issue 13). Before the fix the marker blocked
+// the key for its TTL (10 s).
+TEST_F(WalletTest, RestartedWalletIsNotBlockedByMarkersOfTheKilledOne) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  ASSERT_TRUE(Charge(seller, 10'000).ok());
+  // Hold the seller's wallet row, so that the spend below stops inside PostgreSQL.
+  auto blocker = PgConnection::Connect(env->db_url, "test-blocker");
+  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  ASSERT_TRUE((*blocker)->ExecScript("BEGIN").ok());
+  ASSERT_TRUE(
+      (*blocker)->Exec("SELECT 1 FROM wallets WHERE seller_id = $1 FOR UPDATE", {seller}).ok());
+  const std::string key = NewKey();
+  std::thread stuck([&] { (void)Spend(seller, 1'000, key); });
+  // Its marker is in Redis once the lane has claimed the key.
+  RedisClient redis(env->redis->ClientOptions(RedisServer::kAdmin));
+  const std::string marker_key = absl::StrCat("qcash:wallet:idem:{", seller, "}:adbooking:", key);
+  bool marked = false;
+  for (int i = 0; i < 200 && !marked; ++i) {
+    auto value = redis.Command({"GET", marker_key});
+    marked = value.ok() && value->str.rfind("P|", 0) == 0;
+    if (!marked) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(marked) << "the spend never claimed its key";
+  env->wallet.process->Stop(SIGKILL);
+  stuck.join();
+  ASSERT_TRUE((*blocker)->ExecScript("ROLLBACK").ok());
+  auto wallet = StartService(QCASH_WALLET_BINARY, env->settings, "QCASH_WALLET_LISTEN",
+                             env->dir + "/wallet.log", env->wallet.address);
+  ASSERT_TRUE(wallet.ok()) << wallet.status();
+  env->wallet = std::move(*wallet);
+  auto still = redis.Command({"GET", marker_key});
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->str.rfind("P|", 0), 0u) << "the dead process's marker is still there";
+  grpc::Status s;
+  pb::SpendResponse spent;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    s = Spend(seller, 1'000, key, &spent);
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;  // the channel reconnecting
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(spent.result().replayed());
+  EXPECT_EQ(Balance(seller).available_yen(), 9'000);
+}
+
+// PostgreSQL stopped (`pg_ctl stop -m fast`) under load and started again: a spend whose batch
+// committed must never be answered as failed. Every answer is checked against the journal by
+// retrying its key afterwards: OK must replay; a definite failure must apply fresh (it had
+// no effect); only UNAVAILABLE / COMMIT_OUTCOME_UNKNOWN or DEADLINE_EXCEEDED may be either.
+// Issue 13 found 1-2 spends in 3 of 16 runs answered UNAVAILABLE though committed.
+TEST_F(WalletTest, CommitInDoubtIsResolvedNeverReportedAsFailed) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  ASSERT_TRUE(Charge(seller, 1'000'000).ok());
+  constexpr int kClients = 12;
+  constexpr int kCycles = 3;
+  struct Answer {
+    grpc::StatusCode code;
+    std::string reason;
+  };
+  struct Answers {
+    qcash::Mutex mu;
+    std::map<std::string, Answer> by_key ABSL_GUARDED_BY(mu);
+  } answers;
+  std::atomic<int> done_ops{0};
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([&, c] {
+        for (int i = 0; !stop.load(); ++i) {
+          const std::string key = absl::StrCat("doubt-", cycle, "-", c, "-", i);
+          const grpc::Status s = Spend(seller, 100, key);
+          done_ops++;
+          qcash::MutexLock lock(&answers.mu);
+          answers.by_key[key] = {s.error_code(), Reason(s)};
+        }
+      });
+    }
+    // Stop the database while spends are committing, and bring it back a moment later.
+    const int before = done_ops.load();
+    while (done_ops.load() < before + 100)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_TRUE(env->pg->Stop().ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSERT_TRUE(env->pg->Restart().ok());
+    const int after = done_ops.load();
+    while (done_ops.load() < after + 100) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop = true;
+    for (auto& t : clients) t.join();
+  }
+  std::map<std::string, Answer> by_key;
+  {
+    qcash::MutexLock lock(&answers.mu);
+    by_key = answers.by_key;
+  }
+  int ok = 0, failed = 0, unknown = 0, applied = 0;
+  for (const auto& [key, answer] : by_key) {
+    pb::SpendResponse again;
+    grpc::Status s;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      s = Spend(seller, 100, key, &again);
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(s.ok()) << key << ": " << s.error_message();
+    ++applied;
+    const bool was_applied_before = again.result().replayed();
+    const bool may_be_either = answer.reason == "COMMIT_OUTCOME_UNKNOWN" ||
+                               answer.code == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (answer.code == grpc::StatusCode::OK) {
+      ++ok;
+      EXPECT_TRUE(was_applied_before) << key << " was acknowledged but is not in the journal";
+    } else if (may_be_either) {
+      ++unknown;
+    } else {
+      ++failed;
+      EXPECT_FALSE(was_applied_before) << key << " was answered " << answer.code << " "
+                                       << answer.reason << " (a failure) but had committed";
+    }
+  }
+  std::printf("spends: %d acknowledged, %d failed, %d outcome unknown\n", ok, failed, unknown);
+  EXPECT_GT(ok, 0);
+  EXPECT_EQ(Balance(seller).available_yen(), 1'000'000 - 100 * applied);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 //                                             environment, secrets redacted (run it in a
 //                                             service's pod to see that service's)
 //
-// Services: QCASHCTL_WALLET (default 127.0.0.1:50051), QCASHCTL_PAYMENT (127.0.0.1:50052).
+// Services: QCASHCTL_WALLET (default 127.0.0.1:25051), QCASHCTL_PAYMENT (127.0.0.1:25052).
 // Transport: mTLS with the operator's certificate from QCASHCTL_TLS_CERT, QCASHCTL_TLS_KEY and
 // QCASHCTL_TLS_CA (identity "ops"); plaintext with x-qcash-caller "ops" for a development run when
 // they are unset.
@@ -75,7 +75,7 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
 
 std::unique_ptr<qcash::wallet::WalletClient> Wallet() {
   qcash::wallet::WalletClient::Options options;
-  options.target = qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:50051");
+  options.target = qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:25051");
   options.caller = "ops";
   options.retry.attempts_max = 2;
   return std::make_unique<qcash::wallet::WalletClient>(Channel(options.target), options);
@@ -159,7 +159,7 @@ int ReleaseExpiredHolds() {
   grpc::ClientContext context;
   qcash::PrepareContext(&context, policy);
   auto stub =
-      pb::WalletService::NewStub(Channel(qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:50051")));
+      pb::WalletService::NewStub(Channel(qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:25051")));
   pb::ReleaseExpiredHoldsRequest request;
   pb::ReleaseExpiredHoldsResponse response;
   const grpc::Status status = stub->ReleaseExpiredHolds(&context, request, &response);
@@ -173,7 +173,7 @@ int ReleaseExpiredHolds() {
 
 std::unique_ptr<qcash::payment::v1::PaymentService::Stub> Payment() {
   return qcash::payment::v1::PaymentService::NewStub(
-      Channel(qcash::EnvString("QCASHCTL_PAYMENT", "127.0.0.1:50052")));
+      Channel(qcash::EnvString("QCASHCTL_PAYMENT", "127.0.0.1:25052")));
 }
 
 void PrintOrder(const qcash::payment::v1::ChargeOrder& o) {

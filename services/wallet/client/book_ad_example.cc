@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string seller = argv[1];
-  const std::string target = argc > 2 ? argv[2] : "127.0.0.1:50051";
+  const std::string target = argc > 2 ? argv[2] : "127.0.0.1:25051";
   const int64_t price_yen = argc > 3 ? std::atoll(argv[3]) : 1'000;
   const int64_t approved_yen = argc > 4 ? std::atoll(argv[4]) : 800;
   auto transport = qcash::TransportConfigFromEnv();
