@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The deployment checks (ctest: deploy_test): renders every kustomize overlay with kubectl and
-# validates each object against the Kubernetes schemas and Qcash's rules (validate.mjs), checks
-# the Dockerfile (check_dockerfiles.mjs), and proves both checkers fail on broken samples.
+# validates each object against the Kubernetes schemas (the CloudNativePG and
+# prometheus-operator ones for their resources) and Qcash's rules (validate.mjs), checks the
+# Dockerfile (check_dockerfiles.mjs), and proves both checkers fail on broken samples.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$here"
 command -v kubectl >/dev/null || { echo "kubectl (with kustomize) is required"; exit 1; }
 command -v node >/dev/null || { echo "node is required"; exit 1; }
-if [ ! -d node_modules/kubernetes-models ] || [ package-lock.json -nt node_modules ]; then
+if [ ! -d node_modules/kubernetes-models ] || [ ! -d node_modules/@kubernetes-models/cloudnative-pg ] ||
+   [ ! -d node_modules/@kubernetes-models/prometheus-operator ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 out="$(mktemp -d)"
@@ -82,6 +84,49 @@ an egress rule allows every port
 egress to 0.0.0.0/0 does not exclude the private ranges
 payment may reach Redis (it uses none)
 lets payment into Redis (it uses none)
+NEEDLES
+expect_failure "the broken operator objects" node validate.mjs fixture fixtures/operators-broken.yaml <<'NEEDLES'
+Cluster/typed-wrong: invalid against the postgresql.cnpg.io/v1 schema: data/spec/instances must be integer
+synchronous/method must be equal to one of the allowed values
+Cluster/typed-wrong: spec: unknown field "instance"
+Cluster/careless: 1 instance(s); at least 3
+Cluster/careless: no synchronous replicas
+Cluster/typed-wrong: no backup
+backup s3Credentials.secretAccessKey is not a reference to a Secret
+Cluster/careless: the backup has no retentionPolicy
+Cluster/careless: no ScheduledBackup
+Cluster/careless: instances may share a node
+Cluster/careless: not scraped
+ScheduledBackup/orphan: backs up nowhere, which is not rendered
+PrometheusRule/careless: invalid against the monitoring.coreos.com/v1 schema: data/spec/groups/0/rules/0 must have required property expr
+rules/0/for must match pattern
+PrometheusRule/careless: rule Typo: unknown field "labls"
+ServiceMonitor/careless: invalid against the monitoring.coreos.com/v1 schema: data/spec must have required property selector
+NEEDLES
+# Production drifting from docs/OPERATIONS.md or losing a piece: an alert renamed, a threshold
+# changed, a duration dropped; a service's database back on a URL from a secret, a Cluster
+# without its nightly backup, a service unscraped.
+sed -e 's/alert: CacheCold$/alert: CacheCool/' \
+    -e 's/uncredited_age_seconds > 600$/uncredited_age_seconds > 6000/' \
+    -e '/^      for: 15m$/d' "$out/prod.yaml" >"$out/prod-alerts-drifted.yaml"
+expect_failure "production whose alerts differ from docs/OPERATIONS.md" \
+  node validate.mjs prod "$out/prod-alerts-drifted.yaml" <<'NEEDLES'
+alert CacheCold of docs/OPERATIONS.md has no PrometheusRule rule(s)
+alert CacheCool is not in docs/OPERATIONS.md
+alert PaidNotCredited: the rule's expression differs from docs/OPERATIONS.md
+alert ReconcilerBacklog: for "" vs "15m" in docs/OPERATIONS.md
+NEEDLES
+node -e 'const t = require("fs").readFileSync(0, "utf8");
+         process.stdout.write(t.split(/^---$/m).filter((d) =>
+           !/^kind: ScheduledBackup$[^]*^  name: qcash-payment-db-nightly$/m.test(d) &&
+           !/^kind: ServiceMonitor$[^]*^  name: points$/m.test(d)).join("---")
+           .replace(/postgresql:\/\/qcash_wallet@qcash-wallet-db-rw:/, "postgresql://qcash_wallet@db.example.internal:"));' \
+  <"$out/prod.yaml" >"$out/prod-pieces-missing.yaml"
+expect_failure "production with a database off CloudNativePG, an unbacked cluster, an unscraped service" \
+  node validate.mjs prod "$out/prod-pieces-missing.yaml" <<'NEEDLES'
+Deployment/wallet: QCASH_WALLET_DATABASE_URL points at db.example.internal, not the read-write service of a rendered CloudNativePG Cluster
+Cluster/qcash-payment-db: no ScheduledBackup
+Deployment/points: no ServiceMonitor scrapes its Service's metrics port
 NEEDLES
 node -e 'const t = require("fs").readFileSync(0, "utf8");
          process.stdout.write(t.split(/^---$/m).filter((d) => !/name: default-deny-egress/.test(d)).join("---"));' \
