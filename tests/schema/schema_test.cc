@@ -97,7 +97,7 @@ const std::map<std::string, std::string>& ForeignKeyExceptions() {
 }
 
 // Statements on per-seller tables that name no seller, as "<file>:<statement>" (the
-// PgStatement's name, else the C++ constant holding the text).
+// PgStatement's name, else the C++ constant holding the text, else the text itself).
 const std::map<std::string, std::string>& StatementExceptions() {
   static const auto* const kExceptions = new std::map<std::string, std::string>{
       // The wallet.
@@ -105,7 +105,8 @@ const std::map<std::string, std::string>& StatementExceptions() {
        "the expiry sweeper: every seller's due holds (a background scan, run on every shard)"},
       {"services/wallet/store.cc:wallet_read_records",
        "idempotency records by (caller, idem_key): see the key exception of idempotency_keys"},
-      {"services/wallet/store.cc:line 506", "the pending-holds gauge: counts every seller's"},
+      {"services/wallet/store.cc:SELECT count(*) FROM holds WHERE state = 1",
+       "the pending-holds gauge: counts every seller's"},
       {"services/wallet/audit.cc:kBalancesMatchJournal", "the ledger audit: operator-wide"},
       {"services/wallet/audit.cc:kPlatformBalances",
        "the ledger audit: the platform accounts' balances are sums over every seller's journal"},
@@ -114,7 +115,8 @@ const std::map<std::string, std::string>& StatementExceptions() {
       {"services/wallet/audit.cc:kNewestEntryMatches", "the ledger audit: operator-wide"},
       {"services/wallet/audit.cc:kHeldMatchesHolds", "the ledger audit: operator-wide"},
       {"services/wallet/audit.cc:kUnknownAccounts", "the ledger audit: operator-wide"},
-      {"services/wallet/audit.cc:line 144", "the ledger audit: counts the journal"},
+      {"services/wallet/audit.cc:SELECT count(*) FROM journal",
+       "the ledger audit: counts the journal"},
       // The payment service: orders are named by their id (see the key exception of
       // charge_orders), and the reconciler and the operators look across sellers.
       {"services/payment/store.cc:payment_load_order", "by order id (provider notifications)"},
@@ -147,6 +149,18 @@ struct Statement {
 
 bool IsIdentifierChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
+// `text` with every run of whitespace one space, trimmed, at most `max` characters.
+std::string Collapsed(const std::string& text, size_t max) {
+  std::string out;
+  for (char c : text) {
+    const bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out.substr(0, max);
+}
+
 bool StartsSql(const std::string& text) {
   static const std::regex kStart(R"(^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b)");
   return std::regex_search(text, kStart);
@@ -156,7 +170,8 @@ bool StartsSql(const std::string& text) {
 // whitespace, comments, identifiers (macros such as QCASH_ORDER_COLUMNS, constants in a StrCat),
 // `::`, parentheses and commas stand between them, split where a literal starts a statement.
 // Each is named by the literal before it when that is a lower_case name (a PgStatement's
-// name), else by the constant it initialises (`kName =` / `kName[] =`), else by its line.
+// name), else by the constant it initialises (`kName =` / `kName[] =`), else by its own text
+// (never by a line number, which every edit above it would move).
 std::vector<Statement> StatementsIn(const std::string& file, const std::string& src) {
   struct Piece {
     std::string text;
@@ -247,7 +262,7 @@ std::vector<Statement> StatementsIn(const std::string& file, const std::string& 
         if (std::regex_search(before, m, kConstant)) {
           label = m[1];
         } else {
-          label = absl::StrCat("line ", std::count(src.begin(), src.begin() + at, '\n') + 1);
+          label = Collapsed(sql, 80);  // a statement inline in a call: its text names it
         }
       }
       statements.push_back({absl::StrCat(file, ":", label), sql});
@@ -472,7 +487,7 @@ TEST(StatementCheck, TellsStatementsThatNameTheirSellers) {
   EXPECT_EQ(found[0].where, "f.cc:a_name");
   EXPECT_EQ(found[0].sql, "SELECT 1  FROM journal");
   EXPECT_EQ(found[1].where, "f.cc:kBSql");
-  EXPECT_EQ(found[2].where, "f.cc:line 3");
+  EXPECT_EQ(found[2].where, "f.cc:DELETE FROM journal WHERE seller_id = $1");
 }
 
 // Every statement of the services on a per-seller table names its sellers.
