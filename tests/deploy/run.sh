@@ -104,8 +104,9 @@ PrometheusRule/careless: rule Typo: unknown field "labls"
 ServiceMonitor/careless: invalid against the monitoring.coreos.com/v1 schema: data/spec must have required property selector
 NEEDLES
 # Production drifting from docs/OPERATIONS.md or losing a piece: an alert renamed, a threshold
-# changed, a duration dropped; a service's database back on a URL from a secret, a Cluster
-# without its nightly backup, a service unscraped.
+# changed, a duration dropped; a service's database elsewhere than a Cluster's read-write
+# service, a Cluster without its nightly backup, a service unscraped, a service not let out to
+# its database.
 sed -e 's/alert: CacheCold$/alert: CacheCool/' \
     -e 's/uncredited_age_seconds > 600$/uncredited_age_seconds > 6000/' \
     -e '/^      for: 15m$/d' "$out/prod.yaml" >"$out/prod-alerts-drifted.yaml"
@@ -119,14 +120,16 @@ NEEDLES
 node -e 'const t = require("fs").readFileSync(0, "utf8");
          process.stdout.write(t.split(/^---$/m).filter((d) =>
            !/^kind: ScheduledBackup$[^]*^  name: qcash-payment-db-nightly$/m.test(d) &&
-           !/^kind: ServiceMonitor$[^]*^  name: points$/m.test(d)).join("---")
+           !/^kind: ServiceMonitor$[^]*^  name: points$/m.test(d) &&
+           !/^  name: payment-to-database$/m.test(d)).join("---")
            .replace(/postgresql:\/\/qcash_wallet@qcash-wallet-db-rw:/, "postgresql://qcash_wallet@db.example.internal:"));' \
   <"$out/prod.yaml" >"$out/prod-pieces-missing.yaml"
-expect_failure "production with a database off CloudNativePG, an unbacked cluster, an unscraped service" \
+expect_failure "production with a database off CloudNativePG, an unbacked cluster, an unscraped service, a blocked one" \
   node validate.mjs prod "$out/prod-pieces-missing.yaml" <<'NEEDLES'
 Deployment/wallet: QCASH_WALLET_DATABASE_URL points at db.example.internal, not the read-write service of a rendered CloudNativePG Cluster
 Cluster/qcash-payment-db: no ScheduledBackup
 Deployment/points: no ServiceMonitor scrapes its Service's metrics port
+Deployment/payment: no NetworkPolicy lets it out to qcash-payment-db's pods on 5432
 NEEDLES
 node -e 'const t = require("fs").readFileSync(0, "utf8");
          process.stdout.write(t.split(/^---$/m).filter((d) => !/name: default-deny-egress/.test(d)).join("---"));' \

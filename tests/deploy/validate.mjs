@@ -296,6 +296,15 @@ const selectorSelects = (selector, app) => {
   return expressions.every((e) => e.key !== 'app.kubernetes.io/name' ||
                                   (e.operator === 'In' && (e.values ?? []).includes(app)));
 };
+// Whether a label selector selects pods labelled `labels` (Kubernetes' rules).
+const selectsLabels = (selector, labels) =>
+  Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+  (selector?.matchExpressions ?? []).every((e) => {
+    if (e.operator === 'In') return (e.values ?? []).includes(labels[e.key]);
+    if (e.operator === 'NotIn') return !(e.values ?? []).includes(labels[e.key]);
+    if (e.operator === 'Exists') return labels[e.key] !== undefined;
+    return labels[e.key] === undefined;  // DoesNotExist
+  });
 const hasPort = (rule, port) => (rule.ports ?? []).some((x) => x.port === port);
 for (const app of NO_REDIS) {
   for (const p of byKind('NetworkPolicy')) {
@@ -433,6 +442,22 @@ if (overlay === 'prod') {
         problem(d, `${e.name} names database ${database}; ${cluster.metadata.name} makes ${cluster.spec?.bootstrap?.initdb?.database}`);
       }
       if (url.password) problem(d, `${e.name} carries a password`);
+      // The namespace denies everything by default: the service must be let out to its
+      // cluster's pods, and they must let it in.
+      const app = d.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
+      const clusterPods = { 'cnpg.io/cluster': cluster.metadata.name };
+      const reaches = (peer) => Object.entries(peer.podSelector?.matchLabels ?? {}).length > 0 &&
+        !peer.namespaceSelector &&
+        Object.entries(peer.podSelector.matchLabels).every(([k, v]) => clusterPods[k] === v);
+      const podLabels = d.spec?.template?.metadata?.labels ?? {};
+      const out = byKind('NetworkPolicy').some((p) => selectsLabels(p.spec?.podSelector, podLabels) &&
+        (p.spec?.egress ?? []).some((rule) => hasPort(rule, 5432) && (rule.to ?? []).some(reaches)));
+      if (!out) problem(d, `no NetworkPolicy lets it out to ${cluster.metadata.name}'s pods on 5432`);
+      const into = byKind('NetworkPolicy').some((p) =>
+        p.spec?.podSelector?.matchLabels?.['cnpg.io/cluster'] === cluster.metadata.name &&
+        (p.spec?.ingress ?? []).some((rule) => hasPort(rule, 5432) && (rule.from ?? []).some(
+          (f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === app && !f.namespaceSelector)));
+      if (!into) problem(d, `no NetworkPolicy lets it into ${cluster.metadata.name}'s pods on 5432`);
       if (url.searchParams.get('sslmode') !== 'verify-full') problem(d, `${e.name}: sslmode is not verify-full`);
     }
     // Scraped: a ServiceMonitor selects the service's Service and names its metrics port.
