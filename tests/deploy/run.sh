@@ -143,18 +143,26 @@ NEEDLES
 # with tags only is refused, the same overlay with `images: digest:` set passes.
 expect_failure "a release with images by tag" node validate.mjs release "$out/prod.yaml" <<'NEEDLES'
 image registry.example.com/qcash/wallet:1.0.0 is not pinned by digest
+Cluster/qcash-wallet-db: image ghcr.io/cloudnative-pg/postgresql:15.13 is not pinned by digest
 NEEDLES
 mkdir "$out/release"
+# The overlay's image transformer reaches the Clusters' imageName (kustomizeconfig.yaml); the
+# release kustomization needs the same configuration for its own `images:`.
+cp "$root/deploy/kustomize/overlays/prod/kustomizeconfig.yaml" "$out/release/"
 {
   echo "apiVersion: kustomize.config.k8s.io/v1beta1"
   echo "kind: Kustomization"
   echo "resources:"
   echo "  - $(realpath --relative-to="$out/release" "$root/deploy/kustomize/overlays/prod")"
+  echo "configurations:"
+  echo "  - kustomizeconfig.yaml"
   echo "images:"
-  for svc in wallet payment points gateway; do
-    echo "  - name: registry.example.com/qcash/$svc"
-    echo "    digest: sha256:$(printf '%s' "$svc" | sha256sum | cut -d' ' -f1)"
+  for image in qcash/wallet qcash/payment qcash/points qcash/gateway; do
+    echo "  - name: registry.example.com/$image"
+    echo "    digest: sha256:$(printf '%s' "${image#qcash/}" | sha256sum | cut -d' ' -f1)"
   done
+  echo "  - name: ghcr.io/cloudnative-pg/postgresql"
+  echo "    digest: sha256:$(printf '%s' postgresql | sha256sum | cut -d' ' -f1)"
 } >"$out/release/kustomization.yaml"
 kubectl kustomize "$out/release" >"$out/release.yaml"
 node validate.mjs release "$out/release.yaml"

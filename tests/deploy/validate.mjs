@@ -406,6 +406,10 @@ for (const cluster of byKind('Cluster')) {
     problem(cluster, 'instances may share a node (affinity.podAntiAffinityType is not required)');
   }
   if (spec.monitoring?.enablePodMonitor !== true) problem(cluster, 'not scraped (monitoring.enablePodMonitor)');
+  // A release runs exactly what was tested: the PostgreSQL image by digest too.
+  if (release && !/@sha256:[0-9a-f]{64}$/.test(spec.imageName ?? '')) {
+    problem(cluster, `image ${spec.imageName ?? '(the operator default)'} is not pinned by digest`);
+  }
 }
 for (const b of byKind('ScheduledBackup')) {
   if (!byKind('Cluster').some((c) => c.metadata?.name === b.spec?.cluster?.name)) {
