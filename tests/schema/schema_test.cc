@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -162,7 +163,7 @@ std::string Collapsed(const std::string& text, size_t max) {
 }
 
 bool StartsSql(const std::string& text) {
-  static const std::regex kStart(R"(^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b)");
+  static const std::regex kStart(R"(^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b)", std::regex::icase);
   return std::regex_search(text, kStart);
 }
 
@@ -275,20 +276,25 @@ std::vector<Statement> StatementsIn(const std::string& file, const std::string& 
 // What a statement does wrong with the per-seller tables `tables`: each table it reads or
 // changes must be narrowed to named sellers (seller_id = $n, = ANY($n), IN/tuple-IN over an
 // unnest of parameters), and each it inserts into must be given seller_id. Empty: nothing.
+// A static reading, with two known limits: the filter is looked for in the whole statement (a
+// statement that names its sellers for one table is taken to name them for all: the services'
+// joins between per-seller tables are on seller_id), and of a comma-separated FROM list only
+// the first table is seen.
 std::vector<std::string> SellerProblems(const std::string& sql,
                                         const std::set<std::string>& tables) {
-  static const std::regex kReference(R"(\b(FROM|JOIN|INTO|UPDATE)\s+(\w+))");
-  static const std::regex kInsertColumns(R"(^\s*(?:AS\s+\w+\s*)?\(([^)]*)\))");
+  static const std::regex kReference(R"(\b(FROM|JOIN|INTO|UPDATE)\s+(\w+))", std::regex::icase);
+  static const std::regex kInsertColumns(R"(^\s*(?:AS\s+\w+\s*)?\(([^)]*)\))", std::regex::icase);
   static const std::regex kFilter(
       R"(\b(\w+\.)?seller_id\s*(=\s*(ANY\s*\(\s*)?\$\d|IN\s*\(\s*SELECT\s+\w+\s+FROM\s+unnest\s*\(\s*\$\d))"
-      R"(|\(\s*(\w+\.)?seller_id\s*,[^)]*\)\s*IN\s*\(\s*SELECT\s+\*\s+FROM\s+unnest\s*\(\s*\$\d)");
+      R"(|\(\s*(\w+\.)?seller_id\s*,[^)]*\)\s*IN\s*\(\s*SELECT\s+\*\s+FROM\s+unnest\s*\(\s*\$\d)",
+      std::regex::icase);
   std::vector<std::string> problems;
   const bool filtered = std::regex_search(sql, kFilter);
   for (auto it = std::sregex_iterator(sql.begin(), sql.end(), kReference);
        it != std::sregex_iterator(); ++it) {
     const std::string table = (*it)[2];
     if (tables.count(table) == 0) continue;
-    if ((*it)[1] == "INTO") {
+    if (absl::AsciiStrToUpper((*it)[1].str()) == "INTO") {
       std::smatch columns;
       const std::string rest = it->suffix();
       if (!std::regex_search(rest, columns, kInsertColumns) ||
@@ -475,6 +481,7 @@ TEST(StatementCheck, TellsStatementsThatNameTheirSellers) {
       SellerProblems("SELECT 1 FROM wallets w JOIN journal j ON j.seller_id = w.seller_id", tables)
           .size(),
       2u);
+  EXPECT_EQ(SellerProblems("select 1 from journal where seq = $1", tables).size(), 1u);
   EXPECT_EQ(SellerProblems("INSERT INTO journal (seq) VALUES ($1)", tables),
             std::vector<std::string>{"inserts into journal without seller_id"});
 
