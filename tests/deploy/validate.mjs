@@ -427,6 +427,11 @@ for (const rule of byKind('PrometheusRule')) {
 if (overlay === 'prod') {
   for (const d of qcash) {
     const main = d.spec?.template?.spec?.containers?.[0];
+    // The services with a database of their own (GRPC above: wallet, payment, points).
+    const urlName = `QCASH_${d.metadata.name.toUpperCase()}_DATABASE_URL`;
+    if (GRPC[d.metadata.name] && !(main?.env ?? []).some((x) => x.name === urlName)) {
+      problem(d, `no ${urlName}`);
+    }
     for (const e of (main?.env ?? []).filter((x) => /^QCASH_\w+_DATABASE_URL$/.test(x.name))) {
       let url;
       try {
