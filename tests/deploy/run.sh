@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The deployment checks (ctest: deploy_test): renders every kustomize overlay with kubectl and
-# validates each object against the Kubernetes schemas and Qcash's rules (validate.mjs), checks
-# the Dockerfile (check_dockerfiles.mjs), and proves both checkers fail on broken samples.
+# validates each object against the Kubernetes schemas (the CloudNativePG and
+# prometheus-operator ones for their resources) and Qcash's rules (validate.mjs), checks the
+# Dockerfile (check_dockerfiles.mjs), and proves both checkers fail on broken samples.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$here"
 command -v kubectl >/dev/null || { echo "kubectl (with kustomize) is required"; exit 1; }
 command -v node >/dev/null || { echo "node is required"; exit 1; }
-if [ ! -d node_modules/kubernetes-models ] || [ package-lock.json -nt node_modules ]; then
+if [ ! -d node_modules/kubernetes-models ] || [ ! -d node_modules/@kubernetes-models/cloudnative-pg ] ||
+   [ ! -d node_modules/@kubernetes-models/prometheus-operator ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 out="$(mktemp -d)"
@@ -83,6 +85,52 @@ egress to 0.0.0.0/0 does not exclude the private ranges
 payment may reach Redis (it uses none)
 lets payment into Redis (it uses none)
 NEEDLES
+expect_failure "the broken operator objects" node validate.mjs fixture fixtures/operators-broken.yaml <<'NEEDLES'
+Cluster/typed-wrong: invalid against the postgresql.cnpg.io/v1 schema: data/spec/instances must be integer
+synchronous/method must be equal to one of the allowed values
+Cluster/typed-wrong: spec: unknown field "instance"
+Cluster/careless: 1 instance(s); at least 3
+Cluster/careless: no synchronous replicas
+Cluster/typed-wrong: no backup
+backup s3Credentials.secretAccessKey is not a reference to a Secret
+Cluster/careless: the backup has no retentionPolicy
+Cluster/careless: no ScheduledBackup
+Cluster/careless: instances may share a node
+Cluster/careless: not scraped
+ScheduledBackup/orphan: backs up nowhere, which is not rendered
+PrometheusRule/careless: invalid against the monitoring.coreos.com/v1 schema: data/spec/groups/0/rules/0 must have required property expr
+rules/0/for must match pattern
+PrometheusRule/careless: rule Typo: unknown field "labls"
+ServiceMonitor/careless: invalid against the monitoring.coreos.com/v1 schema: data/spec must have required property selector
+NEEDLES
+# Production drifting from docs/OPERATIONS.md or losing a piece: an alert renamed, a threshold
+# changed, a duration dropped; a service's database elsewhere than a Cluster's read-write
+# service, a Cluster without its nightly backup, a service unscraped, a service not let out to
+# its database.
+sed -e 's/alert: CacheCold$/alert: CacheCool/' \
+    -e 's/uncredited_age_seconds > 600$/uncredited_age_seconds > 6000/' \
+    -e '/^      for: 15m$/d' "$out/prod.yaml" >"$out/prod-alerts-drifted.yaml"
+expect_failure "production whose alerts differ from docs/OPERATIONS.md" \
+  node validate.mjs prod "$out/prod-alerts-drifted.yaml" <<'NEEDLES'
+alert CacheCold of docs/OPERATIONS.md has no PrometheusRule rule(s)
+alert CacheCool is not in docs/OPERATIONS.md
+alert PaidNotCredited: the rule's expression differs from docs/OPERATIONS.md
+alert ReconcilerBacklog: for "" vs "15m" in docs/OPERATIONS.md
+NEEDLES
+node -e 'const t = require("fs").readFileSync(0, "utf8");
+         process.stdout.write(t.split(/^---$/m).filter((d) =>
+           !/^kind: ScheduledBackup$[^]*^  name: qcash-payment-db-nightly$/m.test(d) &&
+           !/^kind: ServiceMonitor$[^]*^  name: points$/m.test(d) &&
+           !/^  name: payment-to-database$/m.test(d)).join("---")
+           .replace(/postgresql:\/\/qcash_wallet@qcash-wallet-db-rw:/, "postgresql://qcash_wallet@db.example.internal:"));' \
+  <"$out/prod.yaml" >"$out/prod-pieces-missing.yaml"
+expect_failure "production with a database off CloudNativePG, an unbacked cluster, an unscraped service, a blocked one" \
+  node validate.mjs prod "$out/prod-pieces-missing.yaml" <<'NEEDLES'
+Deployment/wallet: QCASH_WALLET_DATABASE_URL points at db.example.internal, not the read-write service of a rendered CloudNativePG Cluster
+Cluster/qcash-payment-db: no ScheduledBackup
+Deployment/points: no ServiceMonitor scrapes its Service's metrics port
+Deployment/payment: no NetworkPolicy lets it out to qcash-payment-db's pods on 5432
+NEEDLES
 node -e 'const t = require("fs").readFileSync(0, "utf8");
          process.stdout.write(t.split(/^---$/m).filter((d) => !/name: default-deny-egress/.test(d)).join("---"));' \
   <"$out/prod.yaml" >"$out/prod-open-egress.yaml"
@@ -95,18 +143,26 @@ NEEDLES
 # with tags only is refused, the same overlay with `images: digest:` set passes.
 expect_failure "a release with images by tag" node validate.mjs release "$out/prod.yaml" <<'NEEDLES'
 image registry.example.com/qcash/wallet:1.0.0 is not pinned by digest
+Cluster/qcash-wallet-db: image ghcr.io/cloudnative-pg/postgresql:15.13 is not pinned by digest
 NEEDLES
 mkdir "$out/release"
+# The overlay's image transformer reaches the Clusters' imageName (kustomizeconfig.yaml); the
+# release kustomization needs the same configuration for its own `images:`.
+cp "$root/deploy/kustomize/overlays/prod/kustomizeconfig.yaml" "$out/release/"
 {
   echo "apiVersion: kustomize.config.k8s.io/v1beta1"
   echo "kind: Kustomization"
   echo "resources:"
   echo "  - $(realpath --relative-to="$out/release" "$root/deploy/kustomize/overlays/prod")"
+  echo "configurations:"
+  echo "  - kustomizeconfig.yaml"
   echo "images:"
-  for svc in wallet payment points gateway; do
-    echo "  - name: registry.example.com/qcash/$svc"
-    echo "    digest: sha256:$(printf '%s' "$svc" | sha256sum | cut -d' ' -f1)"
+  for image in qcash/wallet qcash/payment qcash/points qcash/gateway; do
+    echo "  - name: registry.example.com/$image"
+    echo "    digest: sha256:$(printf '%s' "${image#qcash/}" | sha256sum | cut -d' ' -f1)"
   done
+  echo "  - name: ghcr.io/cloudnative-pg/postgresql"
+  echo "    digest: sha256:$(printf '%s' postgresql | sha256sum | cut -d' ' -f1)"
 } >"$out/release/kustomization.yaml"
 kubectl kustomize "$out/release" >"$out/release.yaml"
 node validate.mjs release "$out/release.yaml"

@@ -1,5 +1,7 @@
 // Validates rendered Kubernetes manifests: every object against the Kubernetes schemas
-// (npm kubernetes-models), then the rules Qcash's deployment must keep so they cannot regress.
+// (npm kubernetes-models; CloudNativePG's and prometheus-operator's custom resources with
+// @kubernetes-models/cloudnative-pg and @kubernetes-models/prometheus-operator), then the rules
+// Qcash's deployment must keep so they cannot regress.
 //
 //   node validate.mjs <overlay name> <rendered.yaml>     exit 0 when every check passes
 //   node validate.mjs release <rendered.yaml>            prod's rules, every image by digest
@@ -29,12 +31,18 @@ const objects = parseAllDocuments(readFileSync(file, 'utf8'))
   .filter((o) => o && typeof o === 'object');
 if (objects.length === 0) problems.push('no objects rendered');
 
-// 1. The Kubernetes schemas.
+// 1. The Kubernetes schemas, and the operators' for their custom resources (an unknown
+//    apiVersion/kind, e.g. a custom resource no model package here knows, is refused).
+const MODELS = {
+  'postgresql.cnpg.io': '@kubernetes-models/cloudnative-pg',
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+};
 for (const object of objects) {
-  const group = object.apiVersion?.includes('/') ? object.apiVersion : object.apiVersion;
+  const group = object.apiVersion ?? '';
+  const models = MODELS[group.split('/')[0]] ?? 'kubernetes-models';
   let Model;
   try {
-    ({ [object.kind]: Model } = await import(`kubernetes-models/${group}/${object.kind}`));
+    ({ [object.kind]: Model } = await import(`${models}/${group}/${object.kind}`));
   } catch {
     problem(object, `unknown apiVersion/kind ${object.apiVersion}/${object.kind}`);
     continue;
@@ -64,6 +72,19 @@ const KNOWN = {
     'volumes'],
   probe: ['exec', 'failureThreshold', 'grpc', 'httpGet', 'initialDelaySeconds', 'periodSeconds',
     'successThreshold', 'tcpSocket', 'terminationGracePeriodSeconds', 'timeoutSeconds'],
+  // CloudNativePG's Cluster spec (CNPG 1.24, @kubernetes-models/cloudnative-pg 0.1.4).
+  clusterSpec: ['affinity', 'backup', 'bootstrap', 'certificates', 'description', 'enablePDB',
+    'enableSuperuserAccess', 'env', 'envFrom', 'ephemeralVolumeSource',
+    'ephemeralVolumesSizeLimit', 'externalClusters', 'failoverDelay', 'imageCatalogRef',
+    'imageName', 'imagePullPolicy', 'imagePullSecrets', 'inheritedMetadata', 'instances',
+    'livenessProbeTimeout', 'logLevel', 'managed', 'maxSyncReplicas', 'minSyncReplicas',
+    'monitoring', 'nodeMaintenanceWindow', 'plugins', 'postgresGID', 'postgresUID', 'postgresql',
+    'primaryUpdateMethod', 'primaryUpdateStrategy', 'priorityClassName',
+    'projectedVolumeTemplate', 'replica', 'replicationSlots', 'resources', 'schedulerName',
+    'seccompProfile', 'serviceAccountTemplate', 'smartShutdownTimeout', 'startDelay',
+    'stopDelay', 'storage', 'superuserSecret', 'switchoverDelay', 'tablespaces',
+    'topologySpreadConstraints', 'walStorage'],
+  alertingRule: ['alert', 'annotations', 'expr', 'for', 'keep_firing_for', 'labels'],
   securityContext: ['allowPrivilegeEscalation', 'appArmorProfile', 'capabilities', 'privileged',
     'procMount', 'readOnlyRootFilesystem', 'runAsGroup', 'runAsNonRoot', 'runAsUser',
     'seLinuxOptions', 'seccompProfile', 'windowsOptions'],
@@ -275,6 +296,15 @@ const selectorSelects = (selector, app) => {
   return expressions.every((e) => e.key !== 'app.kubernetes.io/name' ||
                                   (e.operator === 'In' && (e.values ?? []).includes(app)));
 };
+// Whether a label selector selects pods labelled `labels` (Kubernetes' rules).
+const selectsLabels = (selector, labels) =>
+  Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+  (selector?.matchExpressions ?? []).every((e) => {
+    if (e.operator === 'In') return (e.values ?? []).includes(labels[e.key]);
+    if (e.operator === 'NotIn') return !(e.values ?? []).includes(labels[e.key]);
+    if (e.operator === 'Exists') return labels[e.key] !== undefined;
+    return labels[e.key] === undefined;  // DoesNotExist
+  });
 const hasPort = (rule, port) => (rule.ports ?? []).some((x) => x.port === port);
 for (const app of NO_REDIS) {
   for (const p of byKind('NetworkPolicy')) {
@@ -333,6 +363,179 @@ if (overlay === 'prod') {
       problem(cm, 'development switch in production');
     }
   }
+}
+
+// 6. Databases run by CloudNativePG: every Cluster (in any overlay) keeps its data on more than
+//    one node before a commit returns, is backed up, and is watched.
+const isSecretRef = (ref) => ref && typeof ref === 'object' && typeof ref.name === 'string' &&
+                             typeof ref.key === 'string' && Object.keys(ref).length === 2;
+for (const cluster of byKind('Cluster')) {
+  const spec = cluster.spec ?? {};
+  const name = cluster.metadata?.name;
+  checkKeys(cluster, 'spec', spec, 'clusterSpec');
+  if (!(spec.instances >= 3)) problem(cluster, `${spec.instances ?? 1} instance(s); at least 3 (a primary and two standbys)`);
+  const sync = spec.postgresql?.synchronous;
+  if (!(sync?.number >= 1 || spec.minSyncReplicas >= 1)) {
+    problem(cluster, 'no synchronous replicas: a failover could lose acknowledged commits');
+  }
+  const store = spec.backup?.barmanObjectStore;
+  if (!store) {
+    problem(cluster, 'no backup (spec.backup.barmanObjectStore)');
+  } else {
+    if (!store.destinationPath) problem(cluster, 'the backup has no destinationPath');
+    const credentials = ['s3Credentials', 'azureCredentials', 'googleCredentials']
+      .filter((k) => store[k]);
+    if (credentials.length === 0) problem(cluster, 'the backup names no object-store credentials');
+    for (const k of credentials) {
+      for (const [field, ref] of Object.entries(store[k])) {
+        if (['inheritFromIAMRole', 'inheritFromAzureAD', 'gkeEnvironment'].includes(field)) continue;
+        if (!isSecretRef(ref)) problem(cluster, `backup ${k}.${field} is not a reference to a Secret`);
+      }
+    }
+    if (!spec.backup.retentionPolicy) problem(cluster, 'the backup has no retentionPolicy');
+  }
+  if (!byKind('ScheduledBackup').some((b) => b.spec?.cluster?.name === name)) {
+    problem(cluster, 'no ScheduledBackup (only the WAL archive, no base backups)');
+  }
+  for (const kind of ['requests', 'limits']) {
+    for (const resource of ['cpu', 'memory']) {
+      if (spec.resources?.[kind]?.[resource] === undefined) problem(cluster, `no resources.${kind}.${resource}`);
+    }
+  }
+  if (spec.affinity?.enablePodAntiAffinity === false || spec.affinity?.podAntiAffinityType !== 'required') {
+    problem(cluster, 'instances may share a node (affinity.podAntiAffinityType is not required)');
+  }
+  if (spec.monitoring?.enablePodMonitor !== true) problem(cluster, 'not scraped (monitoring.enablePodMonitor)');
+  // A release runs exactly what was tested: the PostgreSQL image by digest too.
+  if (release && !/@sha256:[0-9a-f]{64}$/.test(spec.imageName ?? '')) {
+    problem(cluster, `image ${spec.imageName ?? '(the operator default)'} is not pinned by digest`);
+  }
+}
+for (const b of byKind('ScheduledBackup')) {
+  if (!byKind('Cluster').some((c) => c.metadata?.name === b.spec?.cluster?.name)) {
+    problem(b, `backs up ${b.spec?.cluster?.name}, which is not rendered`);
+  }
+}
+for (const rule of byKind('PrometheusRule')) {
+  for (const group of rule.spec?.groups ?? []) {
+    for (const r of group.rules ?? []) checkKeys(rule, `rule ${r.alert ?? r.record}`, r, 'alertingRule');
+  }
+}
+
+// 7. Production: every service's database is a CloudNativePG Cluster reached through its
+//    read-write service; every service is scraped; every alert of docs/OPERATIONS.md is a rule.
+if (overlay === 'prod') {
+  for (const d of qcash) {
+    const main = d.spec?.template?.spec?.containers?.[0];
+    // The services with a database of their own (GRPC above: wallet, payment, points).
+    const urlName = `QCASH_${d.metadata.name.toUpperCase()}_DATABASE_URL`;
+    if (GRPC[d.metadata.name] && !(main?.env ?? []).some((x) => x.name === urlName)) {
+      problem(d, `no ${urlName}`);
+    }
+    for (const e of (main?.env ?? []).filter((x) => /^QCASH_\w+_DATABASE_URL$/.test(x.name))) {
+      let url;
+      try {
+        url = new URL(e.value);
+      } catch {
+        problem(d, `${e.name} is not a URL naming its database (it must name a CloudNativePG read-write service)`);
+        continue;
+      }
+      const host = url.hostname.split('.')[0];
+      const cluster = byKind('Cluster').find((c) => `${c.metadata?.name}-rw` === host);
+      if (!cluster) {
+        problem(d, `${e.name} points at ${url.hostname}, not the read-write service of a rendered CloudNativePG Cluster`);
+        continue;
+      }
+      const database = decodeURIComponent(url.pathname.slice(1));
+      if (cluster.spec?.bootstrap?.initdb?.database !== database) {
+        problem(d, `${e.name} names database ${database}; ${cluster.metadata.name} makes ${cluster.spec?.bootstrap?.initdb?.database}`);
+      }
+      if (url.password) problem(d, `${e.name} carries a password`);
+      // The namespace denies everything by default: the service must be let out to its
+      // cluster's pods, and they must let it in.
+      const app = d.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
+      const clusterPods = { 'cnpg.io/cluster': cluster.metadata.name };
+      const reaches = (peer) => Object.entries(peer.podSelector?.matchLabels ?? {}).length > 0 &&
+        !peer.namespaceSelector &&
+        Object.entries(peer.podSelector.matchLabels).every(([k, v]) => clusterPods[k] === v);
+      const podLabels = d.spec?.template?.metadata?.labels ?? {};
+      const out = byKind('NetworkPolicy').some((p) => selectsLabels(p.spec?.podSelector, podLabels) &&
+        (p.spec?.egress ?? []).some((rule) => hasPort(rule, 5432) && (rule.to ?? []).some(reaches)));
+      if (!out) problem(d, `no NetworkPolicy lets it out to ${cluster.metadata.name}'s pods on 5432`);
+      const into = byKind('NetworkPolicy').some((p) =>
+        p.spec?.podSelector?.matchLabels?.['cnpg.io/cluster'] === cluster.metadata.name &&
+        (p.spec?.ingress ?? []).some((rule) => hasPort(rule, 5432) && (rule.from ?? []).some(
+          (f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === app && !f.namespaceSelector)));
+      if (!into) problem(d, `no NetworkPolicy lets it into ${cluster.metadata.name}'s pods on 5432`);
+      if (url.searchParams.get('sslmode') !== 'verify-full') problem(d, `${e.name}: sslmode is not verify-full`);
+    }
+    // Scraped: a ServiceMonitor selects the service's Service and names its metrics port.
+    const service = named('Service', d.metadata.name);
+    const monitored = byKind('ServiceMonitor').some((m) =>
+      service && Object.entries(m.spec?.selector?.matchLabels ?? {}).every(
+        ([k, v]) => service.metadata?.labels?.[k] === v) &&
+      Object.keys(m.spec?.selector?.matchLabels ?? {}).length > 0 &&
+      (m.spec?.endpoints ?? []).some((ep) => (service.spec?.ports ?? []).some(
+        (p) => p.name === ep.port && p.name === 'metrics')));
+    if (!monitored) problem(d, 'no ServiceMonitor scrapes its Service\'s metrics port');
+  }
+  // The alerts: docs/OPERATIONS.md's table (alert | expression | means | do) against the rules.
+  const alerts = documentedAlerts();
+  if (alerts.length === 0) problems.push('docs/OPERATIONS.md: no alert table found');
+  const rules = byKind('PrometheusRule').flatMap((o) =>
+    (o.spec?.groups ?? []).flatMap((g) => (g.rules ?? []).filter((r) => r.alert)));
+  for (const a of alerts) {
+    const matching = rules.filter((r) => r.alert === a.alert);
+    if (matching.length !== 1) {
+      problems.push(`alert ${a.alert} of docs/OPERATIONS.md has ${matching.length === 0 ? 'no' : matching.length} PrometheusRule rule(s)`);
+      continue;
+    }
+    const [r] = matching;
+    if (r.expr !== a.expr) problems.push(`alert ${a.alert}: the rule's expression differs from docs/OPERATIONS.md (${r.expr} vs ${a.expr})`);
+    if ((r.for ?? '') !== a.for) problems.push(`alert ${a.alert}: for "${r.for ?? ''}" vs "${a.for}" in docs/OPERATIONS.md`);
+    const severity = a.page ? 'page' : 'ticket';
+    if (r.labels?.severity !== severity) problems.push(`alert ${a.alert}: severity ${r.labels?.severity} vs ${severity} in docs/OPERATIONS.md`);
+  }
+  for (const r of rules) {
+    if (!alerts.some((a) => a.alert === r.alert)) problems.push(`alert ${r.alert} is not in docs/OPERATIONS.md`);
+  }
+}
+
+// docs/OPERATIONS.md, "Metrics and alerts": one row an alert, `| name | \`expr\` [for N m] |
+// means | do |`; "do" starting with "page" pages. A | inside backticks is PromQL, not a cell.
+function documentedAlerts() {
+  const doc = readFileSync(new URL('../../docs/OPERATIONS.md', import.meta.url), 'utf8');
+  const start = doc.indexOf('## Metrics and alerts');
+  if (start < 0) return [];
+  const end = doc.indexOf('\n## ', start + 1);
+  const cells = (line) => {
+    const out = [];
+    let cell = '';
+    let code = false;
+    for (const ch of line.trim().slice(1, -1)) {
+      if (ch === '`') code = !code;
+      if (ch === '|' && !code) {
+        out.push(cell.trim());
+        cell = '';
+      } else {
+        cell += ch;
+      }
+    }
+    out.push(cell.trim());
+    return out;
+  };
+  return doc.slice(start, end < 0 ? undefined : end).split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| alert ') && !l.startsWith('|---'))
+    .map(cells)
+    .map(([alert, expression, , action]) => {
+      const duration = /\bfor (\d+) ?(ms|s|m|h|d)\b/.exec(expression.replace(/`[^`]*`/g, ''));
+      return {
+        alert,
+        expr: /`([^`]*)`/.exec(expression)?.[1],
+        for: duration ? `${duration[1]}${duration[2]}` : '',
+        page: /^page\b/.test(action ?? ''),
+      };
+    });
 }
 
 if (problems.length > 0) {
