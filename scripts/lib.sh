@@ -23,7 +23,7 @@ QCASH_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
   libcpp-httplib-dev libjwt-dev libboost1.74-dev
-  postgresql-15 redis-server tzdata openssl ca-certificates curl
+  postgresql-15 postgresql-15-auto-failover redis-server redis-sentinel tzdata openssl ca-certificates curl
   chromium fonts-ipafont-gothic
   clang-16 libclang-rt-16-dev libfuzzer-16-dev clang-format-16 clang-tidy-16
 )
@@ -99,7 +99,12 @@ qcash_run_pg() {  # runs a PostgreSQL binary as the cluster's owner
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-qcash_pg_url() { echo "postgresql://qcash@127.0.0.1:$QCASH_PG_PORT/$1"; }
+# The services' URL of database $1: the single PostgreSQL, or with QCASH_HA=1 (scripts/up
+# --ha) every node of the formation, read-write only (scripts/lib-pg-ha.sh).
+qcash_pg_url() {
+  if [ "${QCASH_HA:-0}" = 1 ]; then qcash_pg_ha_url "$1"; return; fi
+  echo "postgresql://qcash@127.0.0.1:$QCASH_PG_PORT/$1"
+}
 
 # The cluster's data directory: under the checkout, unless the postgres user cannot reach the
 # checkout (e.g. a clone under /root), then under /var/tmp, named after the checkout.
@@ -306,3 +311,6 @@ qcash_stop_service() {
   fi
   rm -f "$pidfile"
 }
+
+# The highly available topology of scripts/up --ha.
+source "$QCASH_ROOT/scripts/lib-pg-ha.sh"

@@ -682,6 +682,14 @@ absl::StatusOr<std::unique_ptr<Stack>> StartStack(const std::string& name,
                                                   StackOptions options) {
   auto stack = std::make_unique<Stack>();
   stack->dir = MakeStateDir(name);
+  // A stack that failed to start keeps its logs for the failure message to point at.
+  struct KeepUnlessStarted {
+    Stack* stack;
+    bool started = false;
+    ~KeepUnlessStarted() {
+      if (!started) stack->keep = true;
+    }
+  } keep_logs{stack.get()};
   if (options.ha_postgres) {
     auto pg = PgHaCluster::Start(stack->dir + "/pg-ha");
     if (!pg.ok()) return pg.status();
@@ -714,6 +722,7 @@ absl::StatusOr<std::unique_ptr<Stack>> StartStack(const std::string& name,
                              stack->dir + "/wallet.log");
   if (!wallet.ok()) return wallet.status();
   stack->wallet = std::move(*wallet);
+  keep_logs.started = true;
   return stack;
 }
 

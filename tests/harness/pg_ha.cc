@@ -41,7 +41,6 @@ constexpr const char* kMonitorSettings[][2] = {
 constexpr const char* kNodeSettings =
     "\n# qcash tests (tests/harness/pg_ha.cc)\n"
     "max_connections = 300\n"
-    "unix_socket_directories = ''\n"
     "log_min_messages = warning\n";
 
 }  // namespace
