@@ -317,17 +317,21 @@ bool PostgresCanReach(const std::string& dir) {
   }
 }
 
+absl::StatusOr<std::string> DirForPostgres(const std::string& dir, const std::string& fallback) {
+  fs::create_directories(dir);
+  if (PostgresCanReach(dir)) return dir;
+  // A checkout under /root, say: keep the cluster where its owner can reach it.
+  std::string temp = fallback + "XXXXXX";
+  if (mkdtemp(temp.data()) == nullptr) return absl::InternalError("mkdtemp failed");
+  chmod(temp.c_str(), 0755);
+  return temp;
+}
+
 absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string& dir) {
   auto server = std::unique_ptr<PostgresServer>(new PostgresServer());
-  server->dir_ = dir;
-  fs::create_directories(dir);
-  if (!PostgresCanReach(dir)) {
-    // A checkout under /root, say: keep the cluster where its owner can reach it.
-    char temp[] = "/tmp/qcash-test-pg-XXXXXX";
-    if (mkdtemp(temp) == nullptr) return absl::InternalError("mkdtemp failed");
-    chmod(temp, 0755);
-    server->dir_ = temp;
-  }
+  auto reachable = DirForPostgres(dir, "/tmp/qcash-test-pg-");
+  if (!reachable.ok()) return reachable.status();
+  server->dir_ = *reachable;
   server->bin_dir_ = EnvString("QCASH_PG_BIN", "/usr/lib/postgresql/15/bin");
   const std::string data = server->dir_ + "/pgdata";
   if (!fs::exists(data + "/PG_VERSION")) {

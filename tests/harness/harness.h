@@ -96,6 +96,9 @@ class Process {
 // ancestor searchable), and chown -R of `path` to it (both no-ops unless running as root).
 bool PostgresCanReach(const std::string& dir);
 void GiveToPostgres(const std::string& path);
+// `dir` (created) when the postgres user can reach it, else a fresh directory named
+// `fallback`XXXXXX (mode 0755) that it can.
+absl::StatusOr<std::string> DirForPostgres(const std::string& dir, const std::string& fallback);
 
 // A PostgreSQL 15 cluster of our own: initdb'd on first start, trust authentication on
 // loopback, superuser `qcash`.

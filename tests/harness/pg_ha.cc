@@ -47,14 +47,9 @@ constexpr const char* kNodeSettings =
 
 absl::StatusOr<std::unique_ptr<PgHaCluster>> PgHaCluster::Start(const std::string& dir) {
   auto cluster = std::unique_ptr<PgHaCluster>(new PgHaCluster());
-  cluster->dir_ = dir;
-  fs::create_directories(dir);
-  if (!PostgresCanReach(dir)) {
-    char temp[] = "/tmp/qcash-test-pgha-XXXXXX";
-    if (mkdtemp(temp) == nullptr) return absl::InternalError("mkdtemp failed");
-    chmod(temp, 0755);
-    cluster->dir_ = temp;
-  }
+  auto reachable = DirForPostgres(dir, "/tmp/qcash-test-pgha-");
+  if (!reachable.ok()) return reachable.status();
+  cluster->dir_ = *reachable;
   cluster->bin_dir_ = EnvString("QCASH_PG_BIN", "/usr/lib/postgresql/15/bin");
   for (const char* sub : {"/xdg/config", "/xdg/data", "/xdg/run"}) {
     fs::create_directories(cluster->dir_ + sub);

@@ -117,6 +117,19 @@ class WalletTest : public ::testing::Test {
     return Call("adbooking", &pb::WalletService::Stub::Spend, request, out ? out : &response);
   }
 
+  // Spend, retried with the same key while the answer is UNAVAILABLE (a channel reconnecting
+  // to a restarted wallet, a database coming back), for up to 10 s.
+  grpc::Status SpendOnceAvailable(const std::string& seller, int64_t yen, const std::string& key,
+                                  pb::SpendResponse* out = nullptr) {
+    grpc::Status s;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      s = Spend(seller, yen, key, out);
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return s;
+  }
+
   grpc::Status Hold(const std::string& seller, int64_t yen, pb::HoldResponse* out,
                     int64_t ttl_s = 0) {
     pb::HoldRequest request;
@@ -803,13 +816,8 @@ TEST_F(WalletTest, KilledMidLoadThenRetriedAppliesEachOnce) {
   int64_t spent_total = 0;
   for (int c = 0; c < kClients; ++c) {
     for (int i = 0; i < kPerClient; ++i) {
-      grpc::Status s;
       // The in-flight markers the killed process left in Redis block nothing: no ABORTED.
-      for (int attempt = 0; attempt < 50; ++attempt) {
-        s = Spend(seller, 100, absl::StrCat("crash-", c, "-", i));
-        if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;  // the channel reconnecting
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+      const grpc::Status s = SpendOnceAvailable(seller, 100, absl::StrCat("crash-", c, "-", i));
       ASSERT_TRUE(s.ok()) << s.error_message();
       spent_total += 100;
     }
@@ -866,13 +874,8 @@ TEST_F(WalletTest, RestartedWalletIsNotBlockedByMarkersOfTheKilledOne) {
   auto still = redis.Command({"GET", marker_key});
   ASSERT_TRUE(still.ok());
   EXPECT_EQ(still->str.rfind("P|", 0), 0u) << "the dead process's marker is still there";
-  grpc::Status s;
   pb::SpendResponse spent;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    s = Spend(seller, 1'000, key, &spent);
-    if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;  // the channel reconnecting
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const grpc::Status s = SpendOnceAvailable(seller, 1'000, key, &spent);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_FALSE(spent.result().replayed());
   EXPECT_EQ(Balance(seller).available_yen(), 9'000);
@@ -932,12 +935,7 @@ TEST_F(WalletTest, CommitInDoubtIsResolvedNeverReportedAsFailed) {
   int ok = 0, failed = 0, unknown = 0, applied = 0;
   for (const auto& [key, answer] : by_key) {
     pb::SpendResponse again;
-    grpc::Status s;
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      s = Spend(seller, 100, key, &again);
-      if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    const grpc::Status s = SpendOnceAvailable(seller, 100, key, &again);
     ASSERT_TRUE(s.ok()) << key << ": " << s.error_message();
     ++applied;
     const bool was_applied_before = again.result().replayed();
