@@ -465,32 +465,45 @@ std::string NewSecretFile(const std::string& path, size_t bytes) {
   return path;
 }
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& dir,
-                                                                const std::string& instance) {
-  auto server = std::unique_ptr<RedisServer>(new RedisServer());
-  server->dir_ = dir;
-  server->instance_ = instance;
+absl::StatusOr<std::map<std::string, std::string>> WriteRedisAclFile(
+    const std::string& dir, const std::string& instance,
+    const std::map<std::string, std::string>& extra_rules) {
   fs::create_directories(dir);
   auto rules = RedisAclRules(instance);
   if (!rules.ok()) return rules.status();
   std::ofstream acl(dir + "/users.acl", std::ios::trunc);
   acl << "user default reset off\n";
-  (*rules)[kAdmin] = "~* &* +@all";
+  (*rules)[RedisServer::kAdmin] = "~* &* +@all";
+  for (const auto& [user, rule] : extra_rules) (*rules)[user] = rule;
+  std::map<std::string, std::string> passwords;
   for (const auto& [user, rule] : *rules) {
-    const std::string file = NewSecretFile(server->PasswordFile(user), 24);
+    const std::string file = NewSecretFile(RedisPasswordFile(dir, user), 24);
     std::ifstream in(file);
-    std::getline(in, server->passwords_[user]);
-    acl << "user " << user << " reset on #" << Sha256Hex(server->passwords_[user]) << " " << rule
-        << "\n";
+    std::getline(in, passwords[user]);
+    acl << "user " << user << " reset on #" << Sha256Hex(passwords[user]) << " " << rule << "\n";
   }
-  acl.close();
+  return passwords;
+}
+
+std::string RedisPasswordFile(const std::string& dir, const std::string& user) {
+  return absl::StrCat(dir, "/redis-", user, ".password");
+}
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& dir,
+                                                                const std::string& instance) {
+  auto server = std::unique_ptr<RedisServer>(new RedisServer());
+  server->dir_ = dir;
+  server->instance_ = instance;
+  auto passwords = WriteRedisAclFile(dir, instance);
+  if (!passwords.ok()) return passwords.status();
+  server->passwords_ = std::move(*passwords);
   server->port_ = FreePort();
   if (absl::Status s = server->Launch(); !s.ok()) return s;
   return server;
 }
 
 std::string RedisServer::PasswordFile(const std::string& user) const {
-  return absl::StrCat(dir_, "/redis-", user, ".password");
+  return RedisPasswordFile(dir_, user);
 }
 
 std::map<std::string, std::string> RedisServer::ClientEnv(const std::string& user,

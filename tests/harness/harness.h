@@ -162,6 +162,14 @@ class RedisServer {
   std::unique_ptr<Process> process_;
 };
 
+// Writes `dir`/users.acl for the Redis `instance` as RedisServer::Start does (`default off`, the
+// users of the rules file, kAdmin) plus `extra_rules` (user -> ACL rules), each user with a new
+// password in RedisPasswordFile(dir, user). Returns user -> password.
+absl::StatusOr<std::map<std::string, std::string>> WriteRedisAclFile(
+    const std::string& dir, const std::string& instance,
+    const std::map<std::string, std::string>& extra_rules = {});
+std::string RedisPasswordFile(const std::string& dir, const std::string& user);
+
 // A fresh secret file at `path` (mode 0600): `bytes` random bytes as hex. Returns the path.
 std::string NewSecretFile(const std::string& path, size_t bytes = 32);
 
