@@ -314,3 +314,4 @@ qcash_stop_service() {
 
 # The highly available topology of scripts/up --ha.
 source "$QCASH_ROOT/scripts/lib-pg-ha.sh"
+source "$QCASH_ROOT/scripts/lib-redis-ha.sh"
