@@ -2,7 +2,8 @@
 // finds the master through three sentinels, follows a failover after the master is SIGKILLed,
 // and answers from PostgreSQL when all of Redis is gone (DESIGN.md section 4: losing Redis
 // loses only speed). Each test has a Redis group of its own and a wallet on it; the
-// PostgreSQL is shared. Every test ends with the ledger audit.
+// PostgreSQL is shared. Every test ends with the ledger audit. The gateway's rate limiter, on
+// a group of its own ("gateway"), follows a failover too.
 //
 // The failover's times are printed (never asserted): master killed -> the sentinels name a
 // new master -> the wallet's cache write reaches it.
@@ -10,6 +11,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -17,8 +19,11 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/redis.h"
+#include "common/seller_token.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
@@ -263,6 +268,80 @@ TEST_F(RedisHaTest, AllOfRedisGoneTheWalletAnswersFromPostgres) {
     if (!cached) std::this_thread::sleep_for(milliseconds(100));
   }
   EXPECT_TRUE(cached) << "the balance cache did not fill again on the master";
+}
+
+// The gateway's rate limits live in a Redis group of their own: its counters reach the master
+// through the sentinels, every request is answered while the master is replaced (the limiter
+// counts locally meanwhile), and then the counters go to the new master.
+TEST(RedisHaGatewayTest, TheRateLimiterFollowsAFailover) {
+  auto stack = StartStack("redis_ha_gateway");
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  auto ha = RedisHa::Start((*stack)->dir + "/gateway-ha", "gateway");
+  ASSERT_TRUE(ha.ok()) << ha.status();
+  std::map<std::string, std::string> settings = (*ha)->ClientEnv("gateway", "QCASH_GATEWAY_REDIS");
+  settings["QCASH_GATEWAY_RATE_LIMIT"] = "1000";
+  settings["QCASH_GATEWAY_RATE_WINDOW_S"] = "600";
+  auto gateway = StartGateway(**stack, settings);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+
+  const std::string seller = NewSeller();
+  auto wallet = pb::WalletService::NewStub(
+      grpc::CreateChannel((*stack)->wallet.address, grpc::InsecureChannelCredentials()));
+  pb::OpenWalletRequest open;
+  open.set_seller_id(seller);
+  open.set_idempotency_key(NewKey());
+  pb::OpenWalletResponse opened;
+  ASSERT_TRUE(
+      CallOn(wallet.get(), "settlement", &pb::WalletService::Stub::OpenWallet, open, &opened).ok());
+  auto token = IssueSellerToken(gateway->token_private_key_pem, gateway->token_issuer,
+                                gateway->token_audience, seller, absl::Now(), absl::Hours(1));
+  ASSERT_TRUE(token.ok()) << token.status();
+  httplib::Client http(gateway->host, gateway->port);
+  http.set_read_timeout(10, 0);
+  auto balance = [&] {
+    auto response = http.Get("/api/v1/balance", {{"Authorization", "Bearer " + *token}});
+    return response ? response->status : 0;
+  };
+  // The seller's counter on `node` (-1: none there).
+  auto counter_on = [&](int node) -> int64_t {
+    RedisClient admin((*ha)->NodeOptions(node, RedisServer::kAdmin));
+    auto value = admin.Command({"GET", absl::StrCat("qcash:gateway:rate:{", seller, "}")});
+    int64_t count = -1;
+    if (value.ok() && value->type == RedisReply::Type::kString) {
+      EXPECT_TRUE(absl::SimpleAtoi(value->str, &count)) << value->str;
+    }
+    return count;
+  };
+
+  auto master = (*ha)->CurrentMaster();
+  ASSERT_TRUE(master.ok()) << master.status();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(balance(), 200);
+  EXPECT_EQ(counter_on(*master), 3);
+
+  auto old_master = (*ha)->KillMaster();
+  ASSERT_TRUE(old_master.ok()) << old_master.status();
+  const auto deadline = steady_clock::now() + Scaled(std::chrono::seconds(30));
+  absl::StatusOr<int> new_master = absl::UnavailableError("not yet");
+  while (steady_clock::now() < deadline) {
+    auto named = (*ha)->CurrentMaster();
+    if (named.ok() && *named != *old_master) {
+      new_master = (*ha)->WaitForNewMaster(*old_master, Scaled(std::chrono::seconds(10)));
+      break;
+    }
+    ASSERT_EQ(balance(), 200);
+  }
+  ASSERT_TRUE(new_master.ok()) << new_master.status();
+  // Once the gateway has found the new master, each request counts there.
+  bool counted = false;
+  while (!counted && steady_clock::now() < deadline) {
+    const int64_t before = counter_on(*new_master);
+    ASSERT_EQ(balance(), 200);
+    counted = before >= 0 && counter_on(*new_master) == before + 1;
+  }
+  EXPECT_TRUE(counted) << "the gateway's counters never reached the new master";
+  gateway->process.reset();
+  ha->reset();
+  (*stack)->keep = ::testing::Test::HasFailure();
 }
 
 }  // namespace
