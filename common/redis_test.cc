@@ -141,8 +141,8 @@ TEST_F(RedisOptionsTest, SentinelSettingsAreCheckedAtStart) {
     options = RedisOptionsFromEnv("QCASH_TEST_REDIS");
     EXPECT_EQ(ReasonOf(options.status()), "INVALID_CONFIG") << refused;
   }
-  std::vector<std::string> many;
-  for (int i = 0; i < 17; ++i) many.push_back(absl::StrCat("127.0.0.1:", 26379 + i));
+  std::vector<std::string> many(17);
+  for (int i = 0; i < 17; ++i) many[i] = absl::StrCat("127.0.0.1:", 26379 + i);
   setenv("QCASH_TEST_REDIS_SENTINELS", absl::StrJoin(many, ",").c_str(), 1);
   EXPECT_EQ(ReasonOf(RedisOptionsFromEnv("QCASH_TEST_REDIS").status()), "INVALID_CONFIG");
   setenv("QCASH_TEST_REDIS_SENTINELS", "127.0.0.1:26379", 1);

@@ -147,6 +147,7 @@ std::string RedisHa::PasswordFile(const std::string& user) const {
 std::map<std::string, std::string> RedisHa::ClientEnv(const std::string& user,
                                                       const std::string& prefix) const {
   std::vector<std::string> sentinels;
+  sentinels.reserve(sentinel_ports_.size());
   for (int port : sentinel_ports_) sentinels.push_back(absl::StrCat("127.0.0.1:", port));
   std::map<std::string, std::string> env = {
       {prefix + "_SENTINELS", absl::StrJoin(sentinels, ",")},
