@@ -248,12 +248,40 @@ void RedisClient::ForgetMaster(uint64_t epoch, absl::string_view why) {
   }
 }
 
+void RedisClient::CheckMasterIfDue() {
+  const int64_t now = SteadyNowNs();
+  int64_t due = next_check_ns_.load();
+  if (now < due) return;
+  const int64_t next =
+      now + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.sentinel_check_interval)
+                .count();
+  if (!next_check_ns_.compare_exchange_strong(due, next)) return;  // another call checks
+  uint64_t epoch = 0;
+  std::optional<Endpoint> known;
+  size_t first_sentinel = 0;
+  {
+    MutexLock lock(&mu_);
+    epoch = epoch_;
+    known = master_;
+    first_sentinel = first_sentinel_;
+  }
+  if (!known.has_value()) return;  // the next connection asks anyway
+  auto named = AskSentinels(options_, &first_sentinel);
+  if (!named.ok()) return;  // sentinels down say nothing about the master
+  {
+    MutexLock lock(&mu_);
+    first_sentinel_ = first_sentinel;
+  }
+  if (!(*named == *known)) ForgetMaster(epoch, "switched");
+}
+
 RedisClient::Connection RedisClient::Checkout(absl::Status* status) {
   if (!available()) {
     *status = Unavailable(common::v1::REDIS_UNAVAILABLE, "redis circuit breaker open");
     return {};
   }
   const bool sentinel = !options_.sentinels.empty();
+  if (sentinel) CheckMasterIfDue();
   uint64_t epoch = 0;
   std::optional<Endpoint> target;
   size_t first_sentinel = 0;

@@ -14,8 +14,9 @@
 // the sentinels in turn for the master's address (SENTINEL get-master-addr-by-name) before it
 // opens a connection, and checks that the server it reached says it is the master (HELLO's
 // role, in the same round trip as the authentication). A sign that the master moved (a lost
-// connection, a refused connect, a -READONLY or -LOADING reply, a server that is not master)
-// forgets the address and the pooled connections to it; the next connection asks again. Each
+// connection, a refused connect, a -READONLY or -LOADING reply, a server that is not master,
+// the sentinels naming another master when asked again, once a second) forgets the address
+// and the pooled connections to it; the next connection asks again. Each
 // step has the same bound as a command (Options::timeout), so a failover costs calls what a
 // Redis outage costs them: UNAVAILABLE and PostgreSQL, never a longer wait.
 #ifndef QCASH_COMMON_REDIS_H_
@@ -70,8 +71,12 @@ class RedisClient {
     std::string sentinel_master;    // the name the sentinels monitor the master by
     std::string sentinel_user;      // ACL user on the sentinels; empty: no AUTH there
     std::string sentinel_password;  // of `sentinel_user`; a secret: never logged
-    std::string user;               // Redis ACL user; empty: no AUTH (the default user)
-    std::string password;           // of `user`; a secret: never logged
+    // How often a call asks the sentinels whether the master is still the same (a planned
+    // switch leaves the old master answering as master for a while: its connections show
+    // nothing wrong). One call per interval pays that round trip.
+    std::chrono::milliseconds sentinel_check_interval{1000};
+    std::string user;      // Redis ACL user; empty: no AUTH (the default user)
+    std::string password;  // of `user`; a secret: never logged
     int pool_size_max = 8;
     std::chrono::milliseconds timeout{200};   // connect and each command
     std::chrono::milliseconds cooldown{500};  // breaker open time after a failure
@@ -120,10 +125,14 @@ class RedisClient {
   void Release() ABSL_LOCKS_EXCLUDED(mu_);
   // The master of `epoch` is gone or moved: forget its address and its idle connections.
   void ForgetMaster(uint64_t epoch, absl::string_view why) ABSL_LOCKS_EXCLUDED(mu_);
+  // Once per sentinel_check_interval (one caller does it): forgets the master when the
+  // sentinels now name another. Sentinels that do not answer change nothing.
+  void CheckMasterIfDue() ABSL_LOCKS_EXCLUDED(mu_);
   void Trip();
 
   const Options options_;
   std::atomic<int64_t> open_until_ns_{0};  // breaker: fail fast until then (steady clock)
+  std::atomic<int64_t> next_check_ns_{0};  // CheckMasterIfDue: not before then (steady clock)
   mutable Mutex mu_;
   CondVar cv_;
   std::vector<Connection> idle_ ABSL_GUARDED_BY(mu_);

@@ -256,6 +256,10 @@ class FakeRedis {
       if (reply.empty()) continue;  // no answer at all: a server that hangs
       if (write(fd, reply.data(), reply.size()) < 0) break;
     }
+    // Out of the list before the number can be reused by another socket, which Close() would
+    // then shut down.
+    MutexLock lock(&mu_);
+    connections_.erase(std::find(connections_.begin(), connections_.end(), fd));
     close(fd);
   }
 
@@ -515,6 +519,40 @@ TEST(RedisSentinelTest, ALostMasterIsFollowedToTheNewOne) {
   sentinel.PointTo(b.server());
   EXPECT_EQ(Get(&client), "master-b");
   EXPECT_EQ(*client.master(), b.server()->endpoint());
+}
+
+// A planned switch: the sentinels name a new master while the old one still answers as master
+// (it is demoted only later). The next check moves the client without a failed call.
+TEST(RedisSentinelTest, ASwitchTheSentinelsAnnounceIsFollowedWithoutAFailedCall) {
+  FakeNode a("master-a", "master");
+  FakeNode b("master-b", "replica");
+  FakeSentinel sentinel;
+  sentinel.PointTo(a.server());
+  RedisClient::Options options = SentinelOptions({sentinel.endpoint()});
+  options.sentinel_check_interval = std::chrono::milliseconds(0);  // every call checks
+  RedisClient client(options);
+  EXPECT_EQ(Get(&client), "master-a");
+  EXPECT_EQ(Get(&client), "master-a");
+  b.SetRole("master");
+  sentinel.PointTo(b.server());
+  const int sent_to_a = a.commands();
+  EXPECT_EQ(Get(&client), "master-b");
+  EXPECT_EQ(a.commands(), sent_to_a);
+  EXPECT_EQ(*client.master(), b.server()->endpoint());
+}
+
+// Sentinels that stop answering do not take the master away from a client that has one.
+TEST(RedisSentinelTest, SentinelsDownKeepTheMasterInUse) {
+  FakeNode a("master-a", "master");
+  FakeSentinel sentinel;
+  sentinel.PointTo(a.server());
+  RedisClient::Options options = SentinelOptions({sentinel.endpoint()});
+  options.sentinel_check_interval = std::chrono::milliseconds(0);
+  RedisClient client(options);
+  EXPECT_EQ(Get(&client), "master-a");
+  sentinel.Close();
+  EXPECT_EQ(Get(&client), "master-a");
+  EXPECT_EQ(*client.master(), a.server()->endpoint());
 }
 
 // Without sentinels a -READONLY reply (a managed endpoint that moved) drops the pooled

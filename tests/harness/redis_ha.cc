@@ -290,6 +290,20 @@ absl::StatusOr<int> RedisHa::KillMaster() {
   return *master;
 }
 
+absl::StatusOr<int> RedisHa::SwitchMaster() {
+  auto master = CurrentMaster();
+  if (!master.ok()) return master.status();
+  for (int i = 0; i < kSentinels; ++i) {
+    if (sentinels_[i] == nullptr) continue;
+    RedisClient admin(AdminOn(sentinel_ports_[i], passwords_[RedisServer::kAdmin]));
+    auto reply = admin.Command({"SENTINEL", "FAILOVER", master_name_});
+    if (!reply.ok()) return reply.status();
+    if (reply->is_error()) return absl::FailedPreconditionError(reply->str);
+    return *master;
+  }
+  return absl::UnavailableError("no sentinel is running");
+}
+
 absl::StatusOr<int> RedisHa::WaitForNewMaster(int old, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

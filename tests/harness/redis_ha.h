@@ -64,6 +64,10 @@ class RedisHa {
   absl::StatusOr<int> CurrentMaster() const;
   // SIGKILLs the current master; returns which node it was.
   absl::StatusOr<int> KillMaster();
+  // A planned switch (SENTINEL FAILOVER, as an operator does before maintenance): the master
+  // becomes a replica of the other node, and the sentinels close its clients' connections.
+  // Returns which node was master.
+  absl::StatusOr<int> SwitchMaster();
   // Waits until the sentinels name a node other than `old` and that node says it is master.
   // Returns it. Errors: DEADLINE_EXCEEDED.
   absl::StatusOr<int> WaitForNewMaster(int old, std::chrono::milliseconds timeout);

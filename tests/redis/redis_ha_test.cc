@@ -236,6 +236,50 @@ TEST_F(RedisHaTest, TheWalletFollowsAFailoverAndNoCallFails) {
   EXPECT_EQ(Available(seller), expected);
 }
 
+// A planned switch: the master is demoted to a replica while the wallet has connections to it.
+// No call fails, and the cache writes go to the new master, never to the demoted one.
+TEST_F(RedisHaTest, TheWalletFollowsAPlannedSwitch) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  ASSERT_TRUE(Charge(seller, 100'000).ok());
+  int64_t expected = 100'000;
+  ASSERT_EQ(Available(seller), expected);
+
+  const auto switched_at = steady_clock::now();
+  auto old_master = ha_->SwitchMaster();
+  ASSERT_TRUE(old_master.ok()) << old_master.status();
+  const auto deadline = steady_clock::now() + Scaled(std::chrono::seconds(30));
+  absl::StatusOr<int> new_master = absl::UnavailableError("not yet");
+  while (steady_clock::now() < deadline) {
+    auto master = ha_->CurrentMaster();
+    if (master.ok() && *master != *old_master) {
+      new_master = ha_->WaitForNewMaster(*old_master, Scaled(std::chrono::seconds(10)));
+      break;
+    }
+    ASSERT_TRUE(Spend(seller, 1).ok());
+    expected -= 1;
+    ASSERT_EQ(Available(seller), expected);
+  }
+  ASSERT_TRUE(new_master.ok()) << new_master.status();
+  const auto named_at = steady_clock::now();
+  bool written = false;
+  auto written_at = steady_clock::now();
+  while (!written && steady_clock::now() < deadline) {
+    ASSERT_TRUE(Spend(seller, 1).ok());
+    expected -= 1;
+    ASSERT_EQ(Available(seller), expected);
+    written = CachedOn(*new_master, seller).find(AvailableInRecord(expected)) != std::string::npos;
+    written_at = steady_clock::now();
+  }
+  EXPECT_TRUE(written) << "the wallet's cache writes never reached the new master";
+  const auto ms = [](auto d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
+  std::printf(
+      "redis planned switch: SENTINEL FAILOVER -> new master named %lld ms -> wallet wrote to it "
+      "%lld ms\n",
+      static_cast<long long>(ms(named_at - switched_at)),
+      static_cast<long long>(ms(written_at - switched_at)));
+}
+
 // Every node and sentinel gone: the wallet answers from PostgreSQL (idempotency from its
 // durable records), and fills the cache again once Redis is back.
 TEST_F(RedisHaTest, AllOfRedisGoneTheWalletAnswersFromPostgres) {
