@@ -261,6 +261,16 @@ std::string Cache::IdempotencyKey(const Op& op) const {
 }
 
 std::optional<Balance> Cache::GetBalance(const std::string& seller_id) {
+  // A balance whose cache write failed is older in Redis than in PostgreSQL until
+  // FlushPending writes it: after a Sentinel failover the new master serves its copy from
+  // before the outage (docs/REDIS-HA.md). Not read from the cache meanwhile.
+  if (has_pending_.load()) {
+    MutexLock lock(&mu_);
+    if (pending_.contains(seller_id)) {
+      CacheLookups()->Add({"miss"});
+      return std::nullopt;
+    }
+  }
   const std::string key = BalanceKey(seller_id);
   auto reply = redis_->Command({"GET", key});
   if (!reply.ok()) {

@@ -98,7 +98,8 @@ class Cache {
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
-  // The cached balance, or nullopt on a miss or when Redis is unavailable.
+  // The cached balance, or nullopt on a miss, when Redis is unavailable, or while a cache
+  // write of this seller's balance waits for FlushPending (Redis may hold an older one).
   std::optional<Balance> GetBalance(const std::string& seller_id);
 
   // Stores balances unless Redis holds a newer version of them (a Lua compare-and-set on the

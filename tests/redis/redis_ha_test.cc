@@ -74,6 +74,7 @@ class RedisHaTest : public ::testing::Test {
         {"QCASH_WALLET_SWEEP_INTERVAL_MS", "100"},
         {"QCASH_WALLET_REPLAY_KEY_FILE", NewSecretFile(dir_ + "/wallet-replay.key")}};
     settings.merge(ha_->ClientEnv("wallet"));
+    for (const auto& [key, value] : ExtraSettings()) settings[key] = value;
     auto wallet =
         StartService(QCASH_WALLET_BINARY, settings, "QCASH_WALLET_LISTEN", dir_ + "/wallet.log");
     ASSERT_TRUE(wallet.ok()) << wallet.status();
@@ -81,6 +82,8 @@ class RedisHaTest : public ::testing::Test {
     stub_ = pb::WalletService::NewStub(
         grpc::CreateChannel(wallet_.address, grpc::InsecureChannelCredentials()));
   }
+  virtual std::map<std::string, std::string> ExtraSettings() const { return {}; }
+
   void TearDown() override {
     wallet_.process.reset();
     ha_.reset();
@@ -234,6 +237,50 @@ TEST_F(RedisHaTest, TheWalletFollowsAFailoverAndNoCallFails) {
   ASSERT_TRUE(Spend(seller, 1).ok());
   expected -= 1;
   EXPECT_EQ(Available(seller), expected);
+}
+
+// The cache writes of a failover's outage are kept and written again by the sweeper; until
+// then the new master still holds the balance from before (its copy as a replica), which must
+// not be served. Here the sweeper never runs, so a read served from that copy would be seen.
+class RedisHaNoFlushTest : public RedisHaTest {
+ protected:
+  std::map<std::string, std::string> ExtraSettings() const override {
+    return {{"QCASH_WALLET_SWEEP_INTERVAL_MS", "3600000"}};
+  }
+};
+
+TEST_F(RedisHaNoFlushTest, ABalanceChangedDuringTheFailoverIsNotReadFromTheReplicasCopy) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  ASSERT_TRUE(Charge(seller, 10'000).ok());
+  ASSERT_EQ(Available(seller), 10'000);
+  auto master = ha_->CurrentMaster();
+  ASSERT_TRUE(master.ok()) << master.status();
+  const int replica = 1 - *master;
+  const auto deadline = steady_clock::now() + Scaled(std::chrono::seconds(30));
+  while (CachedOn(replica, seller).find(AvailableInRecord(10'000)) == std::string::npos) {
+    ASSERT_LT(steady_clock::now(), deadline) << "the replica never got the cached balance";
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+
+  auto old_master = ha_->KillMaster();
+  ASSERT_TRUE(old_master.ok()) << old_master.status();
+  ASSERT_TRUE(Spend(seller, 1'000).ok());  // its cache write fails: Redis has no master
+  auto new_master = ha_->WaitForNewMaster(*old_master, Scaled(std::chrono::seconds(30)));
+  ASSERT_TRUE(new_master.ok()) << new_master.status();
+  ASSERT_EQ(*new_master, replica);
+  EXPECT_NE(CachedOn(replica, seller).find(AvailableInRecord(10'000)), std::string::npos);
+  // Reads until the wallet has found the new master, and some after.
+  const std::string found =
+      absl::StrCat("\"event\":\"redis_master_found\",\"master\":\"", ha_->master_name(),
+                   "\",\"address\":\"127.0.0.1:", ha_->node_port(replica), "\"");
+  int reads_after = 0;
+  while (reads_after < 20) {
+    ASSERT_LT(steady_clock::now(), deadline) << "the wallet never found the new master";
+    ASSERT_EQ(Available(seller), 9'000);
+    if (WalletLog().find(found) != std::string::npos) ++reads_after;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
 }
 
 // A planned switch: the master is demoted to a replica while the wallet has connections to it.
