@@ -272,7 +272,16 @@ void RedisClient::CheckMasterIfDue() {
     MutexLock lock(&mu_);
     first_sentinel_ = first_sentinel;
   }
-  if (!(*named == *known)) ForgetMaster(epoch, "switched");
+  if (*named == *known) return;
+  ForgetMaster(epoch, "switched");
+  // The answer is fresh: the next connection uses it without asking the sentinels again.
+  MutexLock lock(&mu_);
+  if (epoch_ == epoch + 1 && !master_.has_value()) {
+    master_ = *named;
+    Log(LogLevel::kInfo, "redis_master_found",
+        {{"master", options_.sentinel_master},
+         {"address", absl::StrCat(named->host, ":", named->port)}});
+  }
 }
 
 RedisClient::Connection RedisClient::Checkout(absl::Status* status) {

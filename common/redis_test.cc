@@ -536,9 +536,11 @@ TEST(RedisSentinelTest, ASwitchTheSentinelsAnnounceIsFollowedWithoutAFailedCall)
   b.SetRole("master");
   sentinel.PointTo(b.server());
   const int sent_to_a = a.commands();
+  const int asked = sentinel.asked();
   EXPECT_EQ(Get(&client), "master-b");
   EXPECT_EQ(a.commands(), sent_to_a);
   EXPECT_EQ(*client.master(), b.server()->endpoint());
+  EXPECT_EQ(sentinel.asked(), asked + 1);  // the check's answer was used, not asked for again
 }
 
 // Sentinels that stop answering do not take the master away from a client that has one.
