@@ -337,11 +337,20 @@ size_t Cache::FlushPending() {
     for (auto it = pending_.begin(); it != pending_.end() && batch.size() < 1000; ++it) {
       batch.push_back(it->second);
     }
-    for (const Balance& b : batch) pending_.erase(b.seller_id);
+  }
+  // They stay pending (not read from the cache: GetBalance) until Redis has taken them.
+  std::vector<RedisCommand> commands;
+  commands.reserve(batch.size());
+  for (const Balance& b : batch) commands.push_back(PutBalanceCommand(b));
+  const bool written = redis_->Pipeline(commands).ok();
+  MutexLock lock(&mu_);
+  if (written) {
+    for (const Balance& b : batch) {
+      auto it = pending_.find(b.seller_id);
+      if (it != pending_.end() && it->second.version <= b.version) pending_.erase(it);
+    }
     has_pending_.store(!pending_.empty());
   }
-  PutBalances(batch);  // failures go back into pending_
-  MutexLock lock(&mu_);
   return pending_.size();
 }
 
