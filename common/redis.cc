@@ -188,6 +188,12 @@ std::optional<RedisClient::Endpoint> RedisClient::master() const {
   return master_;
 }
 
+std::string RedisClient::master_tag() const {
+  if (options_.sentinels.empty()) return "";
+  MutexLock lock(&mu_);
+  return master_.has_value() ? absl::StrCat(master_->host, ":", master_->port) : "";
+}
+
 absl::StatusOr<RedisClient::Endpoint> RedisClient::AskSentinels(const Options& options,
                                                                 size_t* first_to_ask) {
   const size_t count = options.sentinels.size();

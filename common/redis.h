@@ -106,6 +106,11 @@ class RedisClient {
   // not know one (not asked yet, or forgotten after a sign of failover). Without: host/port.
   std::optional<Endpoint> master() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // What names the master this client writes to now, for records that must not be read back
+  // from another master after a failover (docs/REDIS-HA.md): "host:port" with sentinels (""
+  // while none is known; the sentinels name the same one to every client), "" without.
+  std::string master_tag() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Asks the sentinels where `options.sentinel_master` is, each in turn, all within
   // options.timeout. Errors: UNAVAILABLE (REDIS_UNAVAILABLE) when none answered with an
   // address (all down, unknown master name, refused AUTH).

@@ -177,7 +177,8 @@ std::string Cache::InFlightRecord(const Op& op, absl::Time expires) const {
 
 std::string Cache::BalanceRecord(const Balance& b) const {
   const std::string text = EncodeBalanceValue(b);
-  return absl::StrCat(text, "|", Mac("B", {b.seller_id, text}));
+  const std::string master = redis_->master_tag();
+  return absl::StrCat(text, "|", master, "|", Mac("B", {b.seller_id, text, master}));
 }
 
 Cache::ClaimResult Cache::ReadClaim(const Op& op, absl::string_view value, absl::Time now) const {
@@ -232,12 +233,22 @@ Cache::ClaimResult Cache::ReadClaim(const Op& op, absl::string_view value, absl:
   return claim;
 }
 
-std::optional<Balance> Cache::ReadBalance(const std::string& seller_id,
-                                          absl::string_view value) const {
+std::optional<Balance> Cache::ReadBalance(const std::string& seller_id, absl::string_view value,
+                                          bool* from_another_master) const {
+  if (from_another_master != nullptr) *from_another_master = false;
   const size_t last = value.rfind('|');
   if (last == absl::string_view::npos) return std::nullopt;
-  const absl::string_view text = value.substr(0, last);
-  if (!MacMatches(value.substr(last + 1), "B", {seller_id, text})) return std::nullopt;
+  const size_t before_master = value.rfind('|', last == 0 ? 0 : last - 1);
+  if (before_master == absl::string_view::npos || before_master >= last) return std::nullopt;
+  const absl::string_view text = value.substr(0, before_master);
+  const absl::string_view master = value.substr(before_master + 1, last - before_master - 1);
+  if (!MacMatches(value.substr(last + 1), "B", {seller_id, text, master})) return std::nullopt;
+  // Written to another master: a failover happened since, and this may be a copy from before
+  // writes that the old master took and lost (docs/REDIS-HA.md).
+  if (master != redis_->master_tag()) {
+    if (from_another_master != nullptr) *from_another_master = true;
+    return std::nullopt;
+  }
   std::vector<int64_t> v;
   if (!ParseInts(text, &v) || v.size() != 6) return std::nullopt;
   Balance b;
@@ -281,11 +292,12 @@ std::optional<Balance> Cache::GetBalance(const std::string& seller_id) {
     CacheLookups()->Add({"miss"});
     return std::nullopt;
   }
-  std::optional<Balance> balance = ReadBalance(seller_id, reply->str);
+  bool from_another_master = false;
+  std::optional<Balance> balance = ReadBalance(seller_id, reply->str, &from_another_master);
   if (!balance.has_value()) {
-    // Not ours: remove it (unless it changed meanwhile), or its version would keep our
-    // compare-and-set from caching the real balance until it expires.
-    ReportUnverified("balance", key, clock_->Now());
+    // Not ours, or from before a failover: remove it (unless it changed meanwhile), or its
+    // version would keep our compare-and-set from caching the real balance until it expires.
+    if (!from_another_master) ReportUnverified("balance", key, clock_->Now());
     CacheLookups()->Add({"miss"});
     (void)redis_->Command({"EVALSHA", delete_if_sha_, "1", key, reply->str});
     return std::nullopt;

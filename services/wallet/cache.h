@@ -4,7 +4,8 @@
 // down, and the callers go to PostgreSQL.
 //
 // Keys carry the seller as a hash tag, so one seller's keys share a Redis Cluster slot:
-//   qcash:wallet:bal:{S}                  "version|state|available|held|qmoney|pending|mac"
+//   qcash:wallet:bal:{S}                  "version|state|available|held|qmoney|pending|master|mac"
+//                                         (master: RedisClient::master_tag() when written)
 //   qcash:wallet:idem:{S}:<caller>:<key>  "P|<hash>|<expires unix ms>/<instance>|mac" while
 //                                         in flight,
 //                                         "D|<hash>|<result>|mac" once committed (24 h)
@@ -130,8 +131,12 @@ class Cache {
   std::string InFlightRecord(const Op& op, absl::Time expires) const;
   std::string BalanceRecord(const Balance& balance) const;
   ClaimResult ReadClaim(const Op& op, absl::string_view value, absl::Time now) const;
-  // The balance in `value` when its MAC verifies for `seller_id`.
-  std::optional<Balance> ReadBalance(const std::string& seller_id, absl::string_view value) const;
+  // The balance in `value` when its MAC verifies for `seller_id` and it was written to the
+  // master Redis has now (RedisClient::master_tag(): a record from before a Sentinel failover
+  // may miss writes the old master lost). `from_another_master` (optional) tells that case
+  // from an unverified record.
+  std::optional<Balance> ReadBalance(const std::string& seller_id, absl::string_view value,
+                                     bool* from_another_master = nullptr) const;
 
  private:
   std::string BalanceKey(const std::string& seller_id) const;
