@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by scripts/images and tests/images/run.sh. Source it; do not run it.
 QCASH_ROOT="${QCASH_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 QCASH_IMAGES_DIR="${QCASH_IMAGES_DIR:-$QCASH_ROOT/build/images}"

@@ -44,19 +44,22 @@ done
 
 # The containers, their addresses and their images (the service images are the development
 # builds: the sandbox's acceptance and the development login exist only there).
-NAMES=(postgres redis redis-gateway sandbox wallet points payment gateway)
+NAMES=(postgres redis redis-gateway wallet points payment sandbox gateway)
 declare -A IP=(
-  [postgres]=10 [redis]=11 [redis-gateway]=12 [sandbox]=13
+  [postgres]=10 [redis]=11 [redis-gateway]=12
   [wallet]=21 [points]=22 [payment]=23 [gateway]=24
 )
 net_prefix="${SUBNET%.*}"
 for n in "${!IP[@]}"; do IP[$n]="$net_prefix.${IP[$n]}"; done
 ADD_HOSTS=()
-for n in "${NAMES[@]}"; do ADD_HOSTS+=(--add-host "$n:${IP[$n]}"); done
+for n in "${!IP[@]}"; do ADD_HOSTS+=(--add-host "$n:${IP[$n]}"); done
 
 cleanup() {
-  local n
-  for n in "${NAMES[@]}"; do podman rm -f -t 5 "$PREFIX$n" >/dev/null 2>&1 || true; done
+  local i
+  # In reverse order of start: the sandbox shares the payment container's network namespace.
+  for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do
+    podman rm -f -t 5 "$PREFIX${NAMES[$i]}" >/dev/null 2>&1 || true
+  done
   podman network rm -f "$NET" >/dev/null 2>&1 || true
 }
 failed() {
@@ -141,15 +144,19 @@ image_uid() {  # the uid an image runs as
   podman run --rm --read-only --network none --entrypoint /usr/bin/id "$1" -u
 }
 
-# A qcashctl run from the wallet image on the network, as the operator (mTLS when asked).
+# qcashctl [podman run arguments...] -- <qcashctl arguments...>: qcashctl from the wallet image
+# on the network, as the operator (the ops certificate).
 QCASHCTL_MOUNT=""
 qcashctl() {
+  local run_args=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do run_args+=("$1"); shift; done
+  shift
   podman run --rm --network "$NET" "${ADD_HOSTS[@]}" --read-only \
     --read-only-tmpfs=false --cap-drop=ALL --security-opt=no-new-privileges \
     -v "$QCASHCTL_MOUNT:/etc/qcash:ro" \
     -e QCASHCTL_TLS_CERT=/etc/qcash/tls/tls.crt -e QCASHCTL_TLS_KEY=/etc/qcash/tls/tls.key \
-    -e QCASHCTL_TLS_CA=/etc/qcash/tls/ca.crt "$@" \
-    --entrypoint /usr/local/bin/qcashctl "$(dev_image wallet)" "${QCASHCTL_ARGS[@]}"
+    -e QCASHCTL_TLS_CA=/etc/qcash/tls/ca.crt "${run_args[@]}" \
+    --entrypoint /usr/local/bin/qcashctl "$(dev_image wallet)" "$@"
 }
 probe_plain() {  # gRPC health on a plaintext probe port: qcashctl without a certificate
   podman run --rm --network "$NET" "${ADD_HOSTS[@]}" --read-only \
@@ -157,7 +164,7 @@ probe_plain() {  # gRPC health on a plaintext probe port: qcashctl without a cer
     --entrypoint /usr/local/bin/qcashctl "$(dev_image wallet)" health "$@"
 }
 probe_tls() {  # gRPC health on an mTLS port, as ops
-  QCASHCTL_ARGS=(health "$@") qcashctl
+  qcashctl -- health "$@"
 }
 
 # --- the run -----------------------------------------------------------------------------------
@@ -218,15 +225,9 @@ SERVICE_ENV=(-e QCASH_HEALTH_LISTEN=0.0.0.0:8081 -e QCASH_METRICS_LISTEN=0.0.0.0
   -e QCASH_GRPC_REFLECTION=false -e QCASH_DRAIN_TIMEOUT_MS=5000 -e QCASH_UNREADY_DELAY_MS=0
   -e QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE=/etc/qcash/seller-token/public.pem "${TLS_ENV[@]}")
 # /tmp: the one writable place a service gets, as in Kubernetes (emptyDir, 16 MiB).
-SERVICE_TMP=(--mount type=tmpfs,destination=/tmp,tmpfs-size=16m,U=true)
+SERVICE_TMP=(--mount "type=tmpfs,destination=/tmp,tmpfs-size=16m,U=true")
 
-images_log "sandbox, wallet, points, payment, gateway (uid $SERVICE_UID)"
-start sandbox "${SERVICE_TMP[@]}" \
-  -v "$(mount_dir sandbox "$SERVICE_UID" secrets/payment-providers.txt:payment/providers.txt):/etc/qcash:ro" \
-  -e QCASH_SANDBOX_LISTEN=0.0.0.0:18080 -e QCASH_SANDBOX_WEBHOOK_BASE=http://gateway:8080 \
-  -e QCASH_PAYMENT_SECRETS_FILE=/etc/qcash/payment/providers.txt \
-  "$QCASH_SANDBOX_IMAGE"
-
+images_log "wallet, points, payment with the provider sandbox, gateway (uid $SERVICE_UID)"
 # shellcheck disable=SC2046
 start wallet "${SERVICE_TMP[@]}" -p "127.0.0.1:$WALLET_PORT:50051" \
   -v "$(mount_dir wallet "$SERVICE_UID" $(tls_files wallet) \
@@ -253,11 +254,26 @@ start payment "${SERVICE_TMP[@]}" \
     secrets/payment-providers.txt:payment/providers.txt):/etc/qcash:ro" \
   "${SERVICE_ENV[@]}" --env-file "$(envfile payment "QCASH_PAYMENT_DATABASE_URL=$(db_url qcash_payment)")" \
   -e QCASH_PAYMENT_LISTEN=0.0.0.0:50052 -e QCASH_WALLET_TARGET=wallet:50051 \
-  -e QCASH_PAYMENT_DEV_SANDBOX=1 -e QCASH_PAYMENT_SANDBOX_URL=http://sandbox:18080 \
+  -e QCASH_PAYMENT_DEV_SANDBOX=1 -e QCASH_PAYMENT_SANDBOX_URL=http://127.0.0.1:18080 \
   -e QCASH_PAYMENT_SECRETS_FILE=/etc/qcash/payment/providers.txt \
   -e QCASH_PAYMENT_RETURN_URL="http://127.0.0.1:$GATEWAY_PORT/charge/done" \
   -e QCASH_PAYMENT_RECONCILE_INTERVAL_MS=1000 \
   "$(dev_image payment)"
+
+# The provider sandbox listens on loopback only (it refuses anything else): it runs beside the
+# payment service in that container's network namespace, as a sidecar in a pod would, and
+# reaches the gateway's webhooks through the names that namespace has.
+start_sidecar() {  # start_sidecar <name> <of container> <podman run arguments...>
+  local name="$1" of="$2"; shift 2
+  podman run -d --name "$PREFIX$name" --network "container:$PREFIX$of" --read-only \
+    --read-only-tmpfs=false --cap-drop=ALL --security-opt=no-new-privileges --pids-limit=512 \
+    --memory=512m --restart=no "$@" >/dev/null || failed "could not start $name"
+}
+start_sidecar sandbox payment "${SERVICE_TMP[@]}" \
+  -v "$(mount_dir sandbox "$SERVICE_UID" secrets/payment-providers.txt:payment/providers.txt):/etc/qcash:ro" \
+  -e QCASH_SANDBOX_LISTEN=127.0.0.1:18080 -e QCASH_SANDBOX_WEBHOOK_BASE=http://gateway:8080 \
+  -e QCASH_PAYMENT_SECRETS_FILE=/etc/qcash/payment/providers.txt \
+  "$QCASH_SANDBOX_IMAGE"
 
 # shellcheck disable=SC2046
 start gateway "${SERVICE_TMP[@]}" -p "127.0.0.1:$GATEWAY_PORT:8080" \
@@ -276,6 +292,7 @@ start gateway "${SERVICE_TMP[@]}" -p "127.0.0.1:$GATEWAY_PORT:8080" \
   -e QCASH_GATEWAY_SECURE_COOKIES=false \
   "$(dev_image gateway)"
 
+# shellcheck disable=SC2046
 QCASHCTL_MOUNT="$(mount_dir qcashctl "$SERVICE_UID" $(tls_files ops))"
 
 images_log "health probes"
@@ -305,7 +322,7 @@ QCASH_GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" QCASH_WALLET_ADDR="127.0.0.1:
   node "$QCASH_ROOT/tests/images/journey.mjs" || failed "the API journey"
 
 images_log "the wallet's ledger audit"
-QCASHCTL_ARGS=(audit) qcashctl --env-file "$STATE/wallet.env" >"$STATE/audit.txt" 2>&1 \
+qcashctl --env-file "$STATE/wallet.env" -- audit >"$STATE/audit.txt" 2>&1 \
   || { cat "$STATE/audit.txt" >&2; failed "the ledger audit"; }
 sed 's/^/  /' "$STATE/audit.txt"
 
