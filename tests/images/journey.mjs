@@ -14,8 +14,10 @@
 //   QCASH_POINTS_ADDR   the points service's, e.g. 127.0.0.1:18453
 //   QCASH_PKI           the dev-pki folder with ca.pem, adbooking.{pem,key}, marketplace.{pem,key}
 //   QCASH_PROTO         the repository's proto/ folder
+//   QCASH_JOURNEY_RELEASE=1 and QCASH_TOKEN_KEY   for the release images (below)
 // Exits 0 when every step saw what it should; prints each step.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import grpc from '@grpc/grpc-js';
@@ -30,6 +32,11 @@ const base = env('QCASH_GATEWAY_URL');
 const pki = env('QCASH_PKI');
 const protoDir = env('QCASH_PROTO');
 const seller = `images-${Date.now().toString(36)}`;
+// The release images (QCASH_JOURNEY_RELEASE=1) have no development login and accept no
+// sandbox: the journey then signs the seller's token itself (QCASH_TOKEN_KEY, the key the
+// gateway's QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE verifies), has the wallet opened by settlement,
+// and leaves out the charge.
+const release = process.env.QCASH_JOURNEY_RELEASE === '1';
 const step = (text) => console.log(`step: ${text}`);
 // Every wait is bounded: a condition polled at most this often before the journey fails.
 const kPolls = 150;
@@ -66,6 +73,19 @@ function hasReason(error, reason) {
   const details = error.metadata?.get('grpc-status-details-bin')?.[0];
   if (!details) return false;
   return (Buffer.from(details).toString('latin1').match(/[A-Z][A-Z0-9_]+/g) ?? []).includes(reason);
+}
+
+// A seller token as the marketplace's login issues it (common/seller_token.h): ES256, iss
+// qoo10-login, aud qcash-gateway, sub the seller, ten minutes.
+function sellerToken(sellerId) {
+  const b64 = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value))
+    .toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const signed = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({
+    iss: 'qoo10-login', aud: 'qcash-gateway', sub: sellerId, iat: now, nbf: now, exp: now + 600 })}`;
+  const signature = crypto.sign('sha256', Buffer.from(signed), {
+    key: fs.readFileSync(env('QCASH_TOKEN_KEY')), dsaEncoding: 'ieee-p1363' });
+  return `${signed}.${signature.toString('base64url')}`;
 }
 
 // --- HTTP, as the seller's browser or script ----------------------------------------------------
@@ -124,18 +144,33 @@ try {
   expectStatus(await http('GET', '/healthz', { auth: false }), 200, '/healthz');
   expectStatus(await http('GET', '/readyz', { auth: false }), 200, '/readyz');
 
-  step(`development login as ${seller}: a session token, and a new empty wallet`);
-  const login = await fetch(`${base}/dev/login`, {
-    method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(10_000),
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: `seller_id=${encodeURIComponent(seller)}`,
-  });
-  assert.equal(login.status, 303, `dev login: HTTP ${login.status} ${await login.text()}`);
-  for (const cookie of login.headers.getSetCookie()) {
-    const match = /^(?:__Host-)?qcash_session=([^;]+)/.exec(cookie);
-    if (match) token = match[1];
+  if (release) {
+    step('release images: no development login; a seller token signed as the marketplace\'s login would');
+    const login = await fetch(`${base}/dev/login`, { method: 'POST', redirect: 'manual',
+                                                     signal: AbortSignal.timeout(10_000) });
+    assert.equal(login.status, 404, `a release gateway answered /dev/login with ${login.status}`);
+    token = sellerToken(seller);
+    step('settlement opens the seller\'s wallet over gRPC with mTLS');
+    const settlement = client(loaded.qcash.wallet.v1.WalletService, env('QCASH_WALLET_ADDR'), 'wallet',
+                              'settlement');
+    const opened = await call(settlement, 'OpenWallet', { seller_id: seller,
+                                                          idempotency_key: `${seller}-open` });
+    assert.equal(opened.created, true);
+    settlement.close();
+  } else {
+    step(`development login as ${seller}: a session token, and a new empty wallet`);
+    const login = await fetch(`${base}/dev/login`, {
+      method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(10_000),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `seller_id=${encodeURIComponent(seller)}`,
+    });
+    assert.equal(login.status, 303, `dev login: HTTP ${login.status} ${await login.text()}`);
+    for (const cookie of login.headers.getSetCookie()) {
+      const match = /^(?:__Host-)?qcash_session=([^;]+)/.exec(cookie);
+      if (match) token = match[1];
+    }
+    assert.ok(token, 'dev login set no session cookie');
   }
-  assert.ok(token, 'dev login set no session cookie');
   assert.equal(await availableYen(), 0);
 
   step('the marketplace records last month\'s service points (1,234) over gRPC with mTLS');
@@ -166,24 +201,27 @@ try {
   expectStatus(again, 200, 'the conversion retried with its key');
   assert.equal(await availableYen(), 1200, 'a retried conversion moved money');
 
-  step('charge 1,000 yen by card through the provider sandbox');
-  const options = await http('GET', '/api/v1/charge/options');
-  expectStatus(options, 200, 'charge options');
-  assert.match(options.text, /PAYMENT_METHOD_CARD/);
-  const order = { denomination: 'DENOMINATION_1000', method: 'PAYMENT_METHOD_CARD', paymentToken: 'tok_visa' };
-  const card = await http('POST', '/api/v1/charge/orders', { body: order, key: `${seller}-card` });
-  expectStatus(card, 200, 'card charge');
-  const orderId = card.json?.order?.orderId ?? /"orderId":"([^"]+)"/.exec(card.text)?.[1];
-  assert.ok(orderId, `no order id in ${card.text}`);
-  await waitForBalance(2200, 'after the card charge');
-  const replay = await http('POST', '/api/v1/charge/orders', { body: order, key: `${seller}-card` });
-  expectStatus(replay, 200, 'the charge retried with its key');
-  assert.match(replay.text, new RegExp(`"orderId":"${orderId}"`));
-  assert.match(replay.text, /"replayed":true/);
-  const detail = await http('GET', `/api/v1/charge/orders/${orderId}`);
-  expectStatus(detail, 200, 'order detail');
-  assert.match(detail.text, /ORDER_STATE_CREDITED/, detail.text);
-  assert.equal(await availableYen(), 2200, 'a retried charge moved money');
+  if (!release) {
+    step('charge 1,000 yen by card through the provider sandbox');
+    const options = await http('GET', '/api/v1/charge/options');
+    expectStatus(options, 200, 'charge options');
+    assert.match(options.text, /PAYMENT_METHOD_CARD/);
+    const order = { denomination: 'DENOMINATION_1000', method: 'PAYMENT_METHOD_CARD', paymentToken: 'tok_visa' };
+    const card = await http('POST', '/api/v1/charge/orders', { body: order, key: `${seller}-card` });
+    expectStatus(card, 200, 'card charge');
+    const orderId = card.json?.order?.orderId ?? /"orderId":"([^"]+)"/.exec(card.text)?.[1];
+    assert.ok(orderId, `no order id in ${card.text}`);
+    await waitForBalance(2200, 'after the card charge');
+    const replay = await http('POST', '/api/v1/charge/orders', { body: order, key: `${seller}-card` });
+    expectStatus(replay, 200, 'the charge retried with its key');
+    assert.match(replay.text, new RegExp(`"orderId":"${orderId}"`));
+    assert.match(replay.text, /"replayed":true/);
+    const detail = await http('GET', `/api/v1/charge/orders/${orderId}`);
+    expectStatus(detail, 200, 'order detail');
+    assert.match(detail.text, /ORDER_STATE_CREDITED/, detail.text);
+    assert.equal(await availableYen(), 2200, 'a retried charge moved money');
+  }
+  const charged = release ? 0 : 1000;
 
   step('the ad-booking service spends 700 over gRPC with mTLS; a retry with its key spends nothing');
   const wallet = client(loaded.qcash.wallet.v1.WalletService, env('QCASH_WALLET_ADDR'), 'wallet', 'adbooking');
@@ -195,24 +233,24 @@ try {
   assert.equal(spent.result.replayed, false);
   const spentAgain = await call(wallet, 'Spend', spend);
   assert.equal(spentAgain.result.replayed, true);
-  assert.equal(await availableYen(), 1500);
+  assert.equal(await availableYen(), 500 + charged);
 
   step('spending more than the balance is refused (INSUFFICIENT_FUNDS) and moves nothing');
   await assert.rejects(
     call(wallet, 'Spend', { ...spend, idempotency_key: `${seller}-too-much`, amount_yen: '5000',
                             booking_reference: `${seller}-booking-2` }),
     (error) => error.code === grpc.status.FAILED_PRECONDITION && hasReason(error, 'INSUFFICIENT_FUNDS'));
-  assert.equal(await availableYen(), 1500);
+  assert.equal(await availableYen(), 500 + charged);
 
   step('the history has the conversion, the charge and the spend');
   const history = await http('GET', '/api/v1/history');
   expectStatus(history, 200, 'history');
   const entries = history.text.match(/"seq"/g)?.length ?? 0;
-  assert.ok(entries >= 3, `expected at least 3 entries: ${history.text}`);
+  assert.ok(entries >= (release ? 2 : 3), `expected the entries: ${history.text}`);
 
   points.close();
   wallet.close();
-  console.log(`journey: every step passed (seller ${seller}, balance 1,500)`);
+  console.log(`journey: every step passed (seller ${seller}, balance ${500 + charged})`);
   console.log(`seller=${seller}`);
 } catch (error) {
   console.error(`journey failed: ${error.stack ?? error}`);

@@ -35,16 +35,29 @@ PREFIX=qcash-images-
 STATE="$QCASH_IMAGES_DIR/run"
 SERVICE_UID=10001  # the Dockerfile's runtime user
 
+# Which images: `dev` (the *-dev images and the sandbox: the full journey), `release` (the
+# release images as a release builds them: no development login, no sandbox, so the journey
+# leaves out the charge), or `all` (default): both, one after the other.
+FLAVOR="${1:-all}"
+case "$FLAVOR" in
+  all) "$0" dev && exec "$0" release ;;
+  dev|release) ;;
+  *) images_die "usage: tests/images/run.sh [dev|release|all]" ;;
+esac
+svc_image() { if [ "$FLAVOR" = release ]; then release_image "$1"; else dev_image "$1"; fi; }
+
 for p in "$GATEWAY_PORT" "$WALLET_PORT" "$POINTS_PORT"; do
   [ "$p" -lt 32768 ] || images_die "port $p is in the ephemeral range; use one below 32768"
 done
-for image in "${QCASH_DEV_IMAGES[@]}" "$QCASH_SANDBOX_IMAGE" "$QCASH_POSTGRES_IMAGE" "$QCASH_REDIS_IMAGE"; do
+for image in $(for t in wallet payment points gateway; do svc_image "$t"; done) \
+  "$QCASH_POSTGRES_IMAGE" "$QCASH_REDIS_IMAGE" $([ "$FLAVOR" = dev ] && echo "$QCASH_SANDBOX_IMAGE"); do
   podman image exists "$image" || images_die "no image $image: run scripts/images first"
 done
 
 # The containers, their addresses and their images (the service images are the development
 # builds: the sandbox's acceptance and the development login exist only there).
 NAMES=(postgres redis redis-gateway wallet points payment sandbox gateway)
+[ "$FLAVOR" = dev ] || NAMES=(postgres redis redis-gateway wallet points payment gateway)
 declare -A IP=(
   [postgres]=10 [redis]=11 [redis-gateway]=12
   [wallet]=21 [points]=22 [payment]=23 [gateway]=24
@@ -79,7 +92,7 @@ prepare_state() {
   rm -rf "$STATE"
   mkdir -p "$STATE"
   "$QCASH_ROOT/scripts/dev-pki" "$STATE/pki" wallet payment points gateway adbooking marketplace ops \
-    sandbox
+    settlement
   local secrets="$STATE/secrets"
   mkdir -p "$secrets"
   (
@@ -156,12 +169,12 @@ qcashctl() {
     -v "$QCASHCTL_MOUNT:/etc/qcash:ro" \
     -e QCASHCTL_TLS_CERT=/etc/qcash/tls/tls.crt -e QCASHCTL_TLS_KEY=/etc/qcash/tls/tls.key \
     -e QCASHCTL_TLS_CA=/etc/qcash/tls/ca.crt "${run_args[@]}" \
-    --entrypoint /usr/local/bin/qcashctl "$(dev_image wallet)" "$@"
+    --entrypoint /usr/local/bin/qcashctl "$(svc_image wallet)" "$@"
 }
 probe_plain() {  # gRPC health on a plaintext probe port: qcashctl without a certificate
   podman run --rm --network "$NET" "${ADD_HOSTS[@]}" --read-only \
     --read-only-tmpfs=false --cap-drop=ALL --security-opt=no-new-privileges \
-    --entrypoint /usr/local/bin/qcashctl "$(dev_image wallet)" health "$@"
+    --entrypoint /usr/local/bin/qcashctl "$(svc_image wallet)" health "$@"
 }
 probe_tls() {  # gRPC health on an mTLS port, as ops
   qcashctl -- health "$@"
@@ -227,7 +240,7 @@ SERVICE_ENV=(-e QCASH_HEALTH_LISTEN=0.0.0.0:8081 -e QCASH_METRICS_LISTEN=0.0.0.0
 # /tmp: the one writable place a service gets, as in Kubernetes (emptyDir, 16 MiB).
 SERVICE_TMP=(--mount "type=tmpfs,destination=/tmp,tmpfs-size=16m,U=true")
 
-images_log "wallet, points, payment with the provider sandbox, gateway (uid $SERVICE_UID)"
+images_log "$FLAVOR images: wallet, points, payment$([ "$FLAVOR" = dev ] && echo " with the provider sandbox"), gateway (uid $SERVICE_UID)"
 # shellcheck disable=SC2046
 start wallet "${SERVICE_TMP[@]}" -p "127.0.0.1:$WALLET_PORT:50051" \
   -v "$(mount_dir wallet "$SERVICE_UID" $(tls_files wallet) \
@@ -237,7 +250,7 @@ start wallet "${SERVICE_TMP[@]}" -p "127.0.0.1:$WALLET_PORT:50051" \
   -e QCASH_WALLET_LISTEN=0.0.0.0:50051 -e QCASH_REDIS_HOST=redis -e QCASH_REDIS_PORT=6379 \
   -e QCASH_REDIS_USER=wallet -e QCASH_REDIS_PASSWORD_FILE=/etc/qcash/redis/password \
   -e QCASH_WALLET_REPLAY_KEY_FILE=/etc/qcash/replay-key/key \
-  "$(dev_image wallet)"
+  "$(svc_image wallet)"
 
 # shellcheck disable=SC2046
 start points "${SERVICE_TMP[@]}" -p "127.0.0.1:$POINTS_PORT:50053" \
@@ -245,8 +258,14 @@ start points "${SERVICE_TMP[@]}" -p "127.0.0.1:$POINTS_PORT:50053" \
     secrets/dev-token.pub:seller-token/public.pem):/etc/qcash:ro" \
   "${SERVICE_ENV[@]}" --env-file "$(envfile points "QCASH_POINTS_DATABASE_URL=$(db_url qcash_points)")" \
   -e QCASH_POINTS_LISTEN=0.0.0.0:50053 -e QCASH_WALLET_TARGET=wallet:50051 \
-  "$(dev_image points)"
+  "$(svc_image points)"
 
+# The development run's payment service takes the sandbox's answers; a release one refuses the
+# sandbox, and without provider URLs offers no method (a deployment configures them).
+PAYMENT_DEV_ENV=()
+[ "$FLAVOR" = dev ] && PAYMENT_DEV_ENV=(-e QCASH_PAYMENT_DEV_SANDBOX=1
+  -e QCASH_PAYMENT_SANDBOX_URL=http://127.0.0.1:18080
+  -e QCASH_PAYMENT_SECRETS_FILE=/etc/qcash/payment/providers.txt)
 # shellcheck disable=SC2046
 start payment "${SERVICE_TMP[@]}" \
   -v "$(mount_dir payment "$SERVICE_UID" $(tls_files payment) \
@@ -254,11 +273,10 @@ start payment "${SERVICE_TMP[@]}" \
     secrets/payment-providers.txt:payment/providers.txt):/etc/qcash:ro" \
   "${SERVICE_ENV[@]}" --env-file "$(envfile payment "QCASH_PAYMENT_DATABASE_URL=$(db_url qcash_payment)")" \
   -e QCASH_PAYMENT_LISTEN=0.0.0.0:50052 -e QCASH_WALLET_TARGET=wallet:50051 \
-  -e QCASH_PAYMENT_DEV_SANDBOX=1 -e QCASH_PAYMENT_SANDBOX_URL=http://127.0.0.1:18080 \
-  -e QCASH_PAYMENT_SECRETS_FILE=/etc/qcash/payment/providers.txt \
+  "${PAYMENT_DEV_ENV[@]}" \
   -e QCASH_PAYMENT_RETURN_URL="http://127.0.0.1:$GATEWAY_PORT/charge/done" \
   -e QCASH_PAYMENT_RECONCILE_INTERVAL_MS=1000 \
-  "$(dev_image payment)"
+  "$(svc_image payment)"
 
 # The provider sandbox listens on loopback only (it refuses anything else): it runs beside the
 # payment service in that container's network namespace, as a sidecar in a pod would, and
@@ -269,12 +287,17 @@ start_sidecar() {  # start_sidecar <name> <of container> <podman run arguments..
     --read-only-tmpfs=false --cap-drop=ALL --security-opt=no-new-privileges --pids-limit=512 \
     --memory=512m --restart=no "$@" >/dev/null || failed "could not start $name"
 }
-start_sidecar sandbox payment "${SERVICE_TMP[@]}" \
+[ "$FLAVOR" = dev ] && start_sidecar sandbox payment "${SERVICE_TMP[@]}" \
   -v "$(mount_dir sandbox "$SERVICE_UID" secrets/payment-providers.txt:payment/providers.txt):/etc/qcash:ro" \
   -e QCASH_SANDBOX_LISTEN=127.0.0.1:18080 -e QCASH_SANDBOX_WEBHOOK_BASE=http://gateway:8080 \
   -e QCASH_PAYMENT_SECRETS_FILE=/etc/qcash/payment/providers.txt \
   "$QCASH_SANDBOX_IMAGE"
 
+# The dev overlay's development login (deploy/kustomize/overlays/dev/gateway-dev-login.yaml).
+GATEWAY_DEV_ENV=()
+[ "$FLAVOR" = dev ] && GATEWAY_DEV_ENV=(-e QCASH_GATEWAY_DEV_LOGIN=1
+  -e QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE=/etc/qcash/dev-token/private.pem
+  -e QCASH_GATEWAY_SECURE_COOKIES=false)
 # shellcheck disable=SC2046
 start gateway "${SERVICE_TMP[@]}" -p "127.0.0.1:$GATEWAY_PORT:8080" \
   -v "$(mount_dir gateway "$SERVICE_UID" $(tls_files gateway) \
@@ -288,9 +311,8 @@ start gateway "${SERVICE_TMP[@]}" -p "127.0.0.1:$GATEWAY_PORT:8080" \
   -e QCASH_GATEWAY_REDIS_USER=gateway -e QCASH_GATEWAY_REDIS_PASSWORD_FILE=/etc/qcash/redis/password \
   -e QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE=/etc/qcash/seller-token/public.pem \
   -e QCASH_GATEWAY_CSRF_SECRET_FILE=/etc/qcash/csrf/secret \
-  -e QCASH_GATEWAY_DEV_LOGIN=1 -e QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE=/etc/qcash/dev-token/private.pem \
-  -e QCASH_GATEWAY_SECURE_COOKIES=false \
-  "$(dev_image gateway)"
+  "${GATEWAY_DEV_ENV[@]}" \
+  "$(svc_image gateway)"
 
 # shellcheck disable=SC2046
 QCASHCTL_MOUNT="$(mount_dir qcashctl "$SERVICE_UID" $(tls_files ops))"
@@ -319,6 +341,8 @@ if [ ! -d "$QCASH_ROOT/tests/images/node_modules" ]; then
 fi
 QCASH_GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" QCASH_WALLET_ADDR="127.0.0.1:$WALLET_PORT" \
   QCASH_POINTS_ADDR="127.0.0.1:$POINTS_PORT" QCASH_PKI="$STATE/pki" QCASH_PROTO="$QCASH_ROOT/proto" \
+  QCASH_JOURNEY_RELEASE="$([ "$FLAVOR" = release ] && echo 1 || echo 0)" \
+  QCASH_TOKEN_KEY="$STATE/secrets/dev-token.key" \
   node "$QCASH_ROOT/tests/images/journey.mjs" || failed "the API journey"
 
 images_log "the wallet's ledger audit"
@@ -364,7 +388,7 @@ for n in "${NAMES[@]}"; do
     "$(echo "$hpids" | wc -w)" "$uids" "${users% }" "$exec_uid"
 done
 
-images_log "passed: the system from its images served the journey and the probes"
+images_log "passed ($FLAVOR images): the system from its images served the journey and the probes"
 if [ "${QCASH_IMAGES_KEEP:-0}" = 1 ]; then
   trap - EXIT
   images_log "left running (QCASH_IMAGES_KEEP=1); remove with: podman rm -f ${NAMES[*]/#/$PREFIX}; podman network rm $NET"
