@@ -15,6 +15,11 @@
 # Then it removes the containers and the network (QCASH_IMAGES_KEEP=1 leaves them running).
 # Exits non-zero on any failure. Needs the images of scripts/images.
 #
+#   tests/images/run.sh [all|dev|release]   (scripts/images run [...]; default all: dev, then
+#                                            release)
+# dev: the *-dev images with the sandbox and the development login, the whole journey; release:
+# the release images as a release builds them, the journey without the charge (below).
+#
 # Ports on 127.0.0.1 (below 32768, outside Linux's ephemeral range): the gateway
 # QCASH_IMAGES_GATEWAY_PORT (18480), the wallet's and the points service's gRPC for the
 # journey's other callers QCASH_IMAGES_WALLET_PORT (18451), QCASH_IMAGES_POINTS_PORT (18453).
