@@ -25,7 +25,8 @@ COPY . .
 # of the dev overlay (tags *-dev) are built with --build-arg QCASH_DEVELOPMENT=ON.
 ARG QCASH_DEVELOPMENT=OFF
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DQCASH_DEVELOPMENT=${QCASH_DEVELOPMENT} \
- && cmake --build /build --target qcash-wallet qcashctl qcash-payment qcash-points qcash-gateway
+ && cmake --build /build --target qcash-wallet qcashctl qcash-payment qcash-points qcash-gateway \
+ && if [ "${QCASH_DEVELOPMENT}" = ON ]; then cmake --build /build --target qcash-payment-sandbox; fi
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 RUN apt-get update \
@@ -34,6 +35,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin qcash
 USER 10001:10001
+
+# DEVELOPMENT ONLY: the payment provider sandbox (services/payment/sandbox), which plays the
+# providers for the dev images (scripts/images run). It exists only in builds with
+# --build-arg QCASH_DEVELOPMENT=ON; never part of a release.
+FROM runtime AS sandbox
+COPY --from=build /build/services/payment/sandbox/qcash-payment-sandbox /usr/local/bin/qcash-payment-sandbox
+ENTRYPOINT ["/usr/local/bin/qcash-payment-sandbox"]
 
 FROM runtime AS wallet
 COPY --from=build /build/services/wallet/qcash-wallet /usr/local/bin/qcash-wallet
