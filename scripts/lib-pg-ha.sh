@@ -119,9 +119,15 @@ qcash_start_postgres_ha() {
       WHERE reportedstate = goalstate AND reportedstate IN ('primary', 'secondary')" 2>/dev/null)" = 2 ] && break
     sleep 0.1
   done
+  # The monitor may still show the states from before a restart: wait for a writable primary.
+  local superuser_url; superuser_url="$(qcash_pg_ha_url postgres | sed 's|qcash@|postgres@|')"
+  for _ in $(seq 1200); do
+    [ "$(qcash_run_pg "$QCASH_PG_BIN/psql" -qAt "$superuser_url" -c "SELECT 1" 2>/dev/null)" = 1 ] && break
+    sleep 0.1
+  done
   "$QCASH_PG_BIN/psql" -qAt "$(qcash_pg_ha_url postgres)" -c "SELECT 1 FROM pg_roles WHERE rolname = 'qcash'" \
     2>/dev/null | grep -q 1 \
-    || qcash_run_pg "$QCASH_PG_BIN/psql" -q "$(qcash_pg_ha_url postgres | sed 's|qcash@|postgres@|')" \
+    || qcash_run_pg "$QCASH_PG_BIN/psql" -q "$superuser_url" \
       -c "CREATE ROLE qcash SUPERUSER LOGIN" >/dev/null \
     || qcash_die "could not create the qcash role on the formation"
   qcash_log "postgresql (HA): $(qcash_pg_ha_describe)"

@@ -183,6 +183,8 @@ qcash_redis_cli() {
 # <prefix>_HOST, _PORT, _USER, _PASSWORD_FILE (common/redis.h):
 #   qcash_redis_env <instance> <user> [prefix, default QCASH_REDIS]
 qcash_redis_env() {
+  # With QCASH_HA=1 (scripts/up --ha) the service finds the master through Sentinel.
+  if [ "${QCASH_HA:-0}" = 1 ]; then qcash_redis_ha_env "$@"; return; fi
   local prefix="${3:-QCASH_REDIS}"
   echo "${prefix}_HOST=127.0.0.1" "${prefix}_PORT=$(qcash_redis_port "$1")" "${prefix}_USER=$2" \
     "${prefix}_PASSWORD_FILE=$(qcash_secret_file "redis-$2.password")"
