@@ -201,7 +201,9 @@ class Client {
         ResolveHold();
       } else if (dice < 94) {
         ReadBalance();
-      } else if (dice < 96 && sellers_.size() < 12) {
+      } else if (dice < 97) {
+        RecordPoints(AnySeller(), absl::Now() - absl::Minutes(1), 10);
+      } else if (sellers_.size() < 12) {
         NewSeller();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(Uniform(5, 30)));
@@ -209,6 +211,23 @@ class Client {
   }
 
   const std::vector<Op>& ops() const { return ops_; }
+
+  // --checker-self-test: a record the checker must reject. An acknowledged spend that was
+  // never sent (a lost write) and an acknowledged write of a version the wallet never reached
+  // followed by a real read (a stale read).
+  void Sabotage() {
+    Op op{"spend", sellers_[0], NewKey("never-sent")};
+    op.amount = 100;
+    op.reference = absl::StrCat("booking-", op.key);
+    op.outcome = Outcome::kAcknowledged;
+    ops_.push_back(op);
+    {
+      qcash::MutexLock lock(&shared_->mu);
+      shared_->marks[sellers_[0]].push_back({Clock::now(), int64_t{1} << 40});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ReadBalanceOf(sellers_[0]);
+  }
   const std::vector<std::string>& sellers() const { return sellers_; }
 
  private:
@@ -293,13 +312,10 @@ class Client {
     ConvertPoints(seller);
   }
 
-  void ConvertPoints(const std::string& seller) {
-    // Service points of last month (JST), 1,234 of them: 1,200 convert, 34 lapse.
-    const absl::TimeZone jst = absl::FixedTimeZone(9 * 3600);
-    const absl::CivilMonth this_month(absl::ToCivilMonth(absl::Now(), jst));
-    const absl::CivilMonth last_month = this_month - 1;
-    const absl::Time at = absl::FromCivil(absl::CivilSecond(last_month) + 86400 * 9 + 43200, jst);
+  // Service points earned by `seller` at `at` (a points write). True when acknowledged.
+  bool RecordPoints(const std::string& seller, absl::Time at, int64_t points) {
     Op events{"points_events", seller, NewKey("events")};
+    events.amount = points;
     ptpb::RecordPointEventsRequest record;
     ptpb::PointEvent* e = record.add_events();
     e->set_event_id(events.key);
@@ -309,14 +325,21 @@ class Client {
     e->set_category("General");
     e->set_component(ptpb::COMPONENT_SHIPPING);
     e->set_sale_type(ptpb::SALE_TYPE_GENERAL);
-    e->set_points(1'234);
+    e->set_points(points);
     e->mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(at));
     ptpb::RecordPointEventsResponse recorded;
-    if (Issue(events, [&](grpc::ClientContext* c) {
-          return points_->RecordPointEvents(c, record, &recorded);
-        }).outcome != Outcome::kAcknowledged) {
-      return;
-    }
+    return Issue(events, [&](grpc::ClientContext* c) {
+             return points_->RecordPointEvents(c, record, &recorded);
+           }).outcome == Outcome::kAcknowledged;
+  }
+
+  void ConvertPoints(const std::string& seller) {
+    // Service points of last month (JST), 1,234 of them: 1,200 convert, 34 lapse.
+    const absl::TimeZone jst = absl::FixedTimeZone(9 * 3600);
+    const absl::CivilMonth this_month(absl::ToCivilMonth(absl::Now(), jst));
+    const absl::CivilMonth last_month = this_month - 1;
+    const absl::Time at = absl::FromCivil(absl::CivilSecond(last_month) + 86400 * 9 + 43200, jst);
+    if (!RecordPoints(seller, at, 1'234)) return;
     Op convert{"convert", seller, NewKey("convert")};
     convert.amount = 1'200;
     ptpb::ConvertPointsRequest request;
@@ -455,6 +478,10 @@ class Client {
       seller = shared_->sellers[static_cast<size_t>(
           Uniform(0, static_cast<int>(shared_->sellers.size()) - 1))];
     }
+    ReadBalanceOf(seller);
+  }
+
+  void ReadBalanceOf(const std::string& seller) {
     const TimePoint started = Clock::now();
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kAttemptDeadline);
@@ -979,7 +1006,12 @@ std::map<std::string, double> LongestUnavailability(const std::vector<Fault>& fa
       const double d = Seconds(w.acked - fault.injected);
       if (best < 0 || d < best) best = d;
     }
-    longest[fault.kind] = std::max(longest[fault.kind], best);
+    auto it = longest.find(fault.kind);
+    if (it == longest.end()) {
+      longest[fault.kind] = best;
+    } else {
+      it->second = std::max(it->second, best);
+    }
   }
   return longest;
 }
@@ -988,6 +1020,7 @@ int Main(int argc, char** argv) {
   int seconds = 120;
   int clients_n = 4;
   bool ha = true;
+  bool self_test = false;
   uint64_t seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -1000,10 +1033,12 @@ int Main(int argc, char** argv) {
       ++i;
     } else if (arg == "--single-pg") {
       ha = false;
+    } else if (arg == "--checker-self-test") {
+      self_test = true;
     } else {
       std::fprintf(stderr,
                    "usage: qcash-chaos [--seconds N (10..3600)] [--seed S] [--clients C (1..16)] "
-                   "[--single-pg]\n");
+                   "[--single-pg] [--checker-self-test]\n");
       return 2;
     }
   }
@@ -1043,6 +1078,7 @@ int Main(int argc, char** argv) {
   const absl::Status nemesis_status = nemesis.Run(start + std::chrono::seconds(seconds));
   stop = true;
   for (auto& t : threads) t.join();
+  if (self_test) clients[0]->Sabotage();
   const double workload_s = Seconds(Clock::now() - start);
   if (!nemesis_status.ok()) {
     std::fprintf(stderr, "chaos: a fault was not recovered: %s\n",
@@ -1117,6 +1153,20 @@ int Main(int argc, char** argv) {
   const bool ok = nemesis_status.ok() && f.lost == 0 && f.doubled == 0 &&
                   f.failed_but_applied == 0 && f.stale_reads == 0 && f.balance_mismatches == 0 &&
                   f.paid_not_credited_once == 0 && f.audit_ok && acked > 0;
+  if (self_test) {
+    // The checker must have found exactly the fabricated lost write and stale read.
+    const bool caught = nemesis_status.ok() && f.lost == 1 && f.stale_reads == 1 &&
+                        f.doubled == 0 && f.failed_but_applied == 0 && f.balance_mismatches == 0 &&
+                        f.paid_not_credited_once == 0 && f.audit_ok;
+    std::printf("chaos: checker self-test %s (it %s the fabricated lost write and stale read)\n",
+                caught ? "PASS" : "FAIL", caught ? "caught" : "did not catch exactly");
+    sys.stack->keep = !caught;
+    sys.gateway.process.reset();
+    sys.points.process.reset();
+    sys.payment.payment.process.reset();
+    sys.payment.sandbox.reset();
+    return caught ? 0 : 1;
+  }
   std::printf("chaos: %s\n", ok ? "PASS" : "FAIL");
   std::fflush(stdout);
   sys.stack->keep = !ok;  // keep the logs of a failed run
