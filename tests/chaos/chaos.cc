@@ -505,7 +505,8 @@ class Client {
       ++shared_->stale_reads;
       if (shared_->stale_examples.size() < 10) {
         shared_->stale_examples.push_back(
-            absl::StrCat(seller, ": read version ", response.balance().version(),
+            absl::StrCat("at ", absl::SixDigits(Seconds(started - shared_->start)), " s ", seller,
+                         ": read version ", response.balance().version(),
                          " after a write returned version ", required));
       }
     }
@@ -1031,11 +1032,10 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const char* value = i + 1 < argc ? argv[i + 1] : "";
-    if (arg == "--seconds" && absl::SimpleAtoi(value, &seconds)) {
-      ++i;
-    } else if (arg == "--seed" && absl::SimpleAtoi(value, &seed)) {
-      ++i;
-    } else if (arg == "--clients" && absl::SimpleAtoi(value, &clients_n)) {
+    const bool numeric = (arg == "--seconds" && absl::SimpleAtoi(value, &seconds)) ||
+                         (arg == "--seed" && absl::SimpleAtoi(value, &seed)) ||
+                         (arg == "--clients" && absl::SimpleAtoi(value, &clients_n));
+    if (numeric) {
       ++i;
     } else if (arg == "--single-pg") {
       ha = false;
@@ -1071,11 +1071,13 @@ int Main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   const std::string run = absl::StrCat("chaos", seed % 1'000'000);
   std::vector<std::unique_ptr<Client>> clients;
+  clients.reserve(static_cast<size_t>(clients_n));
   std::mt19937_64 seeds(seed);
   for (int i = 0; i < clients_n; ++i) {
     clients.push_back(std::make_unique<Client>(i, seeds(), run, sys.addresses, &shared, &stop));
   }
   std::vector<std::thread> threads;
+  threads.reserve(clients.size());
   const TimePoint start = Clock::now();
   shared.start = start;
   for (auto& c : clients) threads.emplace_back([&c] { c->Run(); });
