@@ -131,6 +131,24 @@ class RedisHaTest : public ::testing::Test {
     return Call("adbooking", &pb::WalletService::Stub::Spend, request, out ? out : &response);
   }
 
+  // Spends 1 yen and reads it back (every read must show it) until the sentinels name a master
+  // other than `old_master` (30 s at most); then waits until it is ready.
+  void SpendUntilNewMaster(const std::string& seller, int old_master, int64_t* expected,
+                           absl::StatusOr<int>* new_master, int* calls) {
+    const auto deadline = steady_clock::now() + Scaled(std::chrono::seconds(30));
+    while (steady_clock::now() < deadline) {
+      auto master = ha_->CurrentMaster();
+      if (master.ok() && *master != old_master) {
+        *new_master = ha_->WaitForNewMaster(old_master, Scaled(std::chrono::seconds(10)));
+        return;
+      }
+      ASSERT_TRUE(Spend(seller, 1).ok());
+      *expected -= 1;
+      ASSERT_EQ(Available(seller), *expected);
+      ++*calls;
+    }
+  }
+
   int64_t Available(const std::string& seller) {
     pb::GetBalanceRequest request;
     request.set_seller_id(seller);
@@ -194,20 +212,10 @@ TEST_F(RedisHaTest, TheWalletFollowsAFailoverAndNoCallFails) {
   // Calls while the sentinels have not decided yet.
   int calls_during_failover = 0;
   absl::StatusOr<int> new_master = absl::UnavailableError("not yet");
-  const auto deadline = steady_clock::now() + Scaled(std::chrono::seconds(30));
-  while (steady_clock::now() < deadline) {
-    auto master = ha_->CurrentMaster();
-    if (master.ok() && *master != *old_master) {
-      new_master = ha_->WaitForNewMaster(*old_master, Scaled(std::chrono::seconds(10)));
-      break;
-    }
-    ASSERT_TRUE(Spend(seller, 1).ok());
-    expected -= 1;
-    ASSERT_EQ(Available(seller), expected);
-    ++calls_during_failover;
-  }
+  SpendUntilNewMaster(seller, *old_master, &expected, &new_master, &calls_during_failover);
   ASSERT_TRUE(new_master.ok()) << new_master.status();
   const auto named_at = steady_clock::now();
+  const auto deadline = named_at + Scaled(std::chrono::seconds(30));
 
   // The wallet follows: a spend's cache write lands on the new master.
   auto written_at = steady_clock::now();
@@ -297,20 +305,12 @@ TEST_F(RedisHaTest, TheWalletFollowsAPlannedSwitch) {
   const auto switched_at = steady_clock::now();
   auto old_master = ha_->SwitchMaster();
   ASSERT_TRUE(old_master.ok()) << old_master.status();
-  const auto deadline = steady_clock::now() + Scaled(std::chrono::seconds(30));
   absl::StatusOr<int> new_master = absl::UnavailableError("not yet");
-  while (steady_clock::now() < deadline) {
-    auto master = ha_->CurrentMaster();
-    if (master.ok() && *master != *old_master) {
-      new_master = ha_->WaitForNewMaster(*old_master, Scaled(std::chrono::seconds(10)));
-      break;
-    }
-    ASSERT_TRUE(Spend(seller, 1).ok());
-    expected -= 1;
-    ASSERT_EQ(Available(seller), expected);
-  }
+  int calls_during_switch = 0;
+  SpendUntilNewMaster(seller, *old_master, &expected, &new_master, &calls_during_switch);
   ASSERT_TRUE(new_master.ok()) << new_master.status();
   const auto named_at = steady_clock::now();
+  const auto deadline = named_at + Scaled(std::chrono::seconds(30));
   bool written = false;
   auto written_at = steady_clock::now();
   while (!written && steady_clock::now() < deadline) {
