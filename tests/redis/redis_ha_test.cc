@@ -149,6 +149,21 @@ class RedisHaTest : public ::testing::Test {
     }
   }
 
+  // Spends 1 yen and reads it back until the wallet's cache record of the new balance is on
+  // node `master` (until `deadline`); `written_at` is when that was seen.
+  void SpendUntilCachedOn(const std::string& seller, int master, steady_clock::time_point deadline,
+                          int64_t* expected, steady_clock::time_point* written_at) {
+    bool written = false;
+    while (!written && steady_clock::now() < deadline) {
+      ASSERT_TRUE(Spend(seller, 1).ok());
+      *expected -= 1;
+      ASSERT_EQ(Available(seller), *expected);
+      written = CachedOn(master, seller).find(AvailableInRecord(*expected)) != std::string::npos;
+      *written_at = steady_clock::now();
+    }
+    EXPECT_TRUE(written) << "the wallet's cache writes never reached the new master";
+  }
+
   int64_t Available(const std::string& seller) {
     pb::GetBalanceRequest request;
     request.set_seller_id(seller);
@@ -219,15 +234,7 @@ TEST_F(RedisHaTest, TheWalletFollowsAFailoverAndNoCallFails) {
 
   // The wallet follows: a spend's cache write lands on the new master.
   auto written_at = steady_clock::now();
-  bool written = false;
-  while (!written && steady_clock::now() < deadline) {
-    ASSERT_TRUE(Spend(seller, 1).ok());
-    expected -= 1;
-    ASSERT_EQ(Available(seller), expected);
-    written = CachedOn(*new_master, seller).find(AvailableInRecord(expected)) != std::string::npos;
-    written_at = steady_clock::now();
-  }
-  EXPECT_TRUE(written) << "the wallet's cache writes never reached the new master";
+  SpendUntilCachedOn(seller, *new_master, deadline, &expected, &written_at);
   EXPECT_NE(WalletLog().find("\"event\":\"redis_master_lost\""), std::string::npos);
 
   const auto ms = [](auto d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
@@ -311,16 +318,8 @@ TEST_F(RedisHaTest, TheWalletFollowsAPlannedSwitch) {
   ASSERT_TRUE(new_master.ok()) << new_master.status();
   const auto named_at = steady_clock::now();
   const auto deadline = named_at + Scaled(std::chrono::seconds(30));
-  bool written = false;
   auto written_at = steady_clock::now();
-  while (!written && steady_clock::now() < deadline) {
-    ASSERT_TRUE(Spend(seller, 1).ok());
-    expected -= 1;
-    ASSERT_EQ(Available(seller), expected);
-    written = CachedOn(*new_master, seller).find(AvailableInRecord(expected)) != std::string::npos;
-    written_at = steady_clock::now();
-  }
-  EXPECT_TRUE(written) << "the wallet's cache writes never reached the new master";
+  SpendUntilCachedOn(seller, *new_master, deadline, &expected, &written_at);
   EXPECT_EQ(Available(seller), expected);
   const auto ms = [](auto d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
   std::printf(
