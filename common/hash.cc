@@ -19,11 +19,12 @@ Fingerprint& Fingerprint::Add(int64_t field) {
 
 std::string Fingerprint::Hex() const { return Sha256Hex(buffer_); }
 
-std::string Sha256Hex(absl::string_view data) {
+std::string Sha256Hex(absl::string_view data) { return absl::BytesToHexString(Sha256(data)); }
+
+std::string Sha256(absl::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 
 }  // namespace qcash

@@ -16,6 +16,8 @@ class Fingerprint {
   Fingerprint& Add(int64_t field);
   // The SHA-256 of everything added, as 64 lowercase hex characters.
   std::string Hex() const;
+  // Everything added, encoded: "<bytes>:<text>;" per text, "i<decimal>;" per number.
+  const std::string& Text() const { return buffer_; }
 
  private:
   std::string buffer_;
@@ -23,6 +25,9 @@ class Fingerprint {
 
 // SHA-256 of `data` as 64 lowercase hex characters.
 std::string Sha256Hex(absl::string_view data);
+
+// SHA-256 of `data`: the 32 bytes of the digest.
+std::string Sha256(absl::string_view data);
 
 }  // namespace qcash
 

@@ -33,6 +33,8 @@ TEST(WalletContractTest, EveryProtoEnumValueHasItsDomainValue) {
                                                         kToProto);
   ExpectEveryProtoValueHasItsDomainValue<v1::Account>(v1::Account_descriptor(), kFromProto,
                                                       kToProto);
+  ExpectEveryProtoValueHasItsDomainValue<v1::LotOrigin>(v1::LotOrigin_descriptor(), kFromProto,
+                                                        kToProto);
 }
 
 TEST(WalletContractTest, RequestEnumsBecomeDomainCodesOrARefusal) {

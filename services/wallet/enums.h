@@ -182,6 +182,29 @@ constexpr std::optional<Account> FromProto(v1::Account a) {
   }
 }
 
+constexpr v1::LotOrigin ToProto(LotOrigin o) {
+  switch (o) {
+    QCASH_ENUM_CASE(LotOrigin::kNone, v1::LOT_ORIGIN_UNSPECIFIED);
+    QCASH_ENUM_CASE(LotOrigin::kVoucher, v1::LOT_ORIGIN_VOUCHER);
+    QCASH_ENUM_CASE(LotOrigin::kPointsConversion, v1::LOT_ORIGIN_POINTS_CONVERSION);
+    QCASH_ENUM_CASE(LotOrigin::kQmoney, v1::LOT_ORIGIN_QMONEY);
+    QCASH_ENUM_CASE(LotOrigin::kPendingSettlement, v1::LOT_ORIGIN_PENDING_SETTLEMENT);
+    QCASH_ENUM_CASE(LotOrigin::kOpening, v1::LOT_ORIGIN_OPENING);
+  }
+  return v1::LOT_ORIGIN_UNSPECIFIED;
+}
+constexpr std::optional<LotOrigin> FromProto(v1::LotOrigin o) {
+  switch (o) {
+    QCASH_PROTO_CASE(v1::LOT_ORIGIN_VOUCHER, LotOrigin::kVoucher);
+    QCASH_PROTO_CASE(v1::LOT_ORIGIN_POINTS_CONVERSION, LotOrigin::kPointsConversion);
+    QCASH_PROTO_CASE(v1::LOT_ORIGIN_QMONEY, LotOrigin::kQmoney);
+    QCASH_PROTO_CASE(v1::LOT_ORIGIN_PENDING_SETTLEMENT, LotOrigin::kPendingSettlement);
+    QCASH_PROTO_CASE(v1::LOT_ORIGIN_OPENING, LotOrigin::kOpening);
+    default:
+      return std::nullopt;
+  }
+}
+
 // A request's AdProduct, CreditSource or FundsAccount as the domain's, or kNone (which
 // ValidateOp refuses) for a value the domain does not have (UNSPECIFIED, or a newer client's).
 template <typename Proto>

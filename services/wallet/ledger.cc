@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
@@ -62,6 +64,39 @@ absl::Status CheckFundsAccount(FundsAccount funds) {
   return absl::OkStatus();
 }
 
+// The provenance fields of a credit (DESIGN.md section 8): each only for its source.
+absl::Status CheckProvenance(Op& op) {
+  const bool charge = op.source == CreditSource::kCharge;
+  const std::string& method = op.payment_method;
+  const bool method_ok = method.size() <= 32 && (charge || method.empty()) &&
+                         std::all_of(method.begin(), method.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                         });
+  if (!method_ok) {
+    return InvalidArgument(wallet::v1::INVALID_PAYMENT_METHOD,
+                           "payment_method is for charges only: up to 32 lowercase letters, "
+                           "digits and '_'");
+  }
+  if (op.price_paid_yen < 0 || op.price_paid_yen > kAmountMaxYen ||
+      (!charge && op.price_paid_yen != 0)) {
+    return InvalidArgument(wallet::v1::INVALID_AMOUNT,
+                           absl::StrCat("price_paid_yen is for charges only, 0 to ", kAmountMaxYen,
+                                        ", got ", op.price_paid_yen));
+  }
+  if (charge && op.price_paid_yen == 0) op.price_paid_yen = op.amount_yen;  // 1 Qcash = 1 JPY
+  const std::string& month = op.points_month;
+  auto digit = [&](size_t i) { return month[i] >= '0' && month[i] <= '9'; };
+  const bool month_ok =
+      month.empty() || (!charge && month.size() == 7 && digit(0) && digit(1) && digit(2) &&
+                        digit(3) && month[4] == '-' && digit(5) && digit(6) &&
+                        month.substr(5) >= "01" && month.substr(5) <= "12");
+  if (!month_ok) {
+    return InvalidArgument(wallet::v1::INVALID_POINTS_MONTH,
+                           "points_month is for conversions only, as YYYY-MM");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateByType(Op& op) {
   switch (op.type) {
     case OpType::kOpen:
@@ -80,6 +115,7 @@ absl::Status ValidateByType(Op& op) {
         return InvalidArgument(wallet::v1::UNKNOWN_CREDIT_SOURCE,
                                "the credit source must be CHARGE or POINTS_CONVERSION");
       }
+      if (absl::Status s = CheckProvenance(op); !s.ok()) return s;
       return CheckReference(op.reference, /*required=*/true, kReferenceLengthMax);
     }
     case OpType::kSpend:
@@ -250,6 +286,10 @@ absl::Status OutcomeStatus(Outcome outcome, const Op& op) {
     case Outcome::kHoldNotDue:
       return FailedPrecondition(wallet::v1::HOLD_NOT_DUE,
                                 absl::StrCat("hold ", op.hold_id, " has not expired yet"));
+    case Outcome::kLotsDisagree:
+      return Internal(wallet::v1::LOTS_DISAGREE,
+                      absl::StrCat("the lots of seller ", op.seller_id,
+                                   " do not add up to the balance; nothing was changed"));
     default:
       return Internal(wallet::v1::UNKNOWN_OUTCOME,
                       absl::StrCat("unknown ledger outcome ", static_cast<int>(outcome)));
@@ -270,11 +310,23 @@ Account FundsAccountOf(FundsAccount funds) {
   return funds == FundsAccount::kQmoney ? Account::kSellerQmoney : Account::kSellerPending;
 }
 
+// The lots of one entry, in the order taken, and the part of them that is paid.
+struct Lots {
+  std::vector<LotPart> parts;
+  int64_t paid_yen = 0;
+  void Add(const LotRecord& lot, int64_t amount_yen) {
+    parts.push_back({lot.lot_id, amount_yen});
+    if (lot.paid()) paid_yen += amount_yen;
+  }
+};
+
 // The application of one batch to a snapshot.
 class BatchApplier {
  public:
   BatchApplier(LedgerSnapshot& snapshot, LedgerWrites* writes)
-      : snapshot_(snapshot), writes_(writes) {}
+      : snapshot_(snapshot), writes_(writes) {
+    for (const auto& [seller, lots] : snapshot_.lots) loaded_.insert(seller);
+  }
 
   OpResult Apply(const Op& op) {
     if (!op.idempotency_key.empty()) {
@@ -321,6 +373,14 @@ class BatchApplier {
   // Emits the final state of every wallet and hold the batch changed.
   void Finish() {
     for (const auto& [seller, old_version] : old_versions_) {
+      if (!loaded_.contains(seller)) continue;  // its lots below lots_from are unchanged
+      WalletRecord& w = snapshot_.wallets.at(seller);
+      w.lots_from = w.last_seq + 1;
+      for (const LotRecord& lot : snapshot_.lots[seller]) {
+        if (lot.remaining_yen() > 0) w.lots_from = std::min(w.lots_from, lot.lot_id);
+      }
+    }
+    for (const auto& [seller, old_version] : old_versions_) {
       writes_->wallets.push_back(
           {snapshot_.wallets.at(seller), old_version, closed_.contains(seller)});
     }
@@ -328,6 +388,21 @@ class BatchApplier {
     for (const HoldKey& key : resolved_holds_) {
       writes_->resolved_holds.push_back(snapshot_.holds.at(key));
     }
+    for (const auto& [seller, lots] : snapshot_.lots) {
+      for (const LotRecord& lot : lots) {
+        const LotKey key(seller, lot.lot_id);
+        if (new_lots_.count(key) > 0) {
+          writes_->new_lots.push_back(lot);
+        } else if (changed_lots_.count(key) > 0) {
+          writes_->changed_lots.push_back(lot);
+        }
+      }
+    }
+    auto by_key = [](const LotRecord& a, const LotRecord& b) {
+      return std::tie(a.seller_id, a.lot_id) < std::tie(b.seller_id, b.lot_id);
+    };
+    std::sort(writes_->new_lots.begin(), writes_->new_lots.end(), by_key);
+    std::sort(writes_->changed_lots.begin(), writes_->changed_lots.end(), by_key);
     // No op of the batch could touch these (Apply() refuses them until opened).
     writes_->unopened.assign(snapshot_.created.begin(), snapshot_.created.end());
     std::sort(writes_->unopened.begin(), writes_->unopened.end());
@@ -349,29 +424,36 @@ class BatchApplier {
         const bool charge = op.source == CreditSource::kCharge;
         Touch(w);
         w.available_yen += op.amount_yen;
+        const Lots lots =
+            NewLot(w, op, charge ? LotOrigin::kVoucher : LotOrigin::kPointsConversion);
         result->entry_seq =
             Journal(w, op, charge ? EntryType::kCharge : EntryType::kPointsConversion,
                     charge ? Account::kProviderClearing : Account::kPointsProgramme,
-                    Account::kSellerAvailable, op.amount_yen, 0, op.reference, 0);
+                    Account::kSellerAvailable, op.amount_yen, 0, op.reference, 0, lots);
         return Outcome::kApplied;
       }
       case OpType::kSpend: {  // W3: available -> ad revenue
         if (w.available_yen < op.amount_yen) return Outcome::kInsufficientFunds;
+        if (!LotsAgree(w)) return Outcome::kLotsDisagree;
         Touch(w);
         w.available_yen -= op.amount_yen;
+        const Lots lots = TakeAvailable(w, op.amount_yen, /*reserve=*/false);
         result->entry_seq =
             Journal(w, op, EntryType::kAdSpend, Account::kSellerAvailable, Account::kAdRevenue,
-                    op.amount_yen, static_cast<int16_t>(op.product), op.reference, 0);
+                    op.amount_yen, static_cast<int16_t>(op.product), op.reference, 0, lots);
         return Outcome::kApplied;
       }
       case OpType::kHold: {  // W3: available -> held, with an expiry
         if (w.available_yen < op.amount_yen) return Outcome::kInsufficientFunds;
+        if (!LotsAgree(w)) return Outcome::kLotsDisagree;
         Touch(w);
         w.available_yen -= op.amount_yen;
         w.held_yen += op.amount_yen;
         const int64_t hold_id = w.last_seq + 1;
+        const Lots lots = TakeAvailable(w, op.amount_yen, /*reserve=*/true);
+        snapshot_.reservations[HoldKey(op.seller_id, hold_id)] = lots.parts;
         Journal(w, op, EntryType::kAdHold, Account::kSellerAvailable, Account::kSellerHeld,
-                op.amount_yen, static_cast<int16_t>(op.product), op.reference, hold_id);
+                op.amount_yen, static_cast<int16_t>(op.product), op.reference, hold_id, lots);
         HoldRecord hold;
         hold.seller_id = op.seller_id;
         hold.hold_id = hold_id;
@@ -401,8 +483,12 @@ class BatchApplier {
         Touch(w);
         funds -= op.amount_yen;
         w.available_yen += op.amount_yen;
-        result->entry_seq = Journal(w, op, EntryType::kInternalFundsCharge, source,
-                                    Account::kSellerAvailable, op.amount_yen, 0, op.reference, 0);
+        const Lots lots = NewLot(
+            w, op,
+            source == Account::kSellerQmoney ? LotOrigin::kQmoney : LotOrigin::kPendingSettlement);
+        result->entry_seq =
+            Journal(w, op, EntryType::kInternalFundsCharge, source, Account::kSellerAvailable,
+                    op.amount_yen, 0, op.reference, 0, lots);
         return Outcome::kApplied;
       }
       case OpType::kCreditFunds: {  // settlement -> Qmoney / pending settlement
@@ -412,7 +498,7 @@ class BatchApplier {
         Touch(w);
         funds += op.amount_yen;
         result->entry_seq = Journal(w, op, EntryType::kInternalFundsCredit, Account::kSettlement,
-                                    target, op.amount_yen, 0, op.reference, 0);
+                                    target, op.amount_yen, 0, op.reference, 0, Lots{});
         return Outcome::kApplied;
       }
       case OpType::kClose:
@@ -434,6 +520,8 @@ class BatchApplier {
       return Outcome::kCaptureExceedsHold;
     }
     if (op.type == OpType::kExpire && !due) return Outcome::kHoldNotDue;
+    const std::vector<LotPart> reserved = ReservationsOf(hold);
+    if (!ReservationsHeld(op.seller_id, reserved)) return Outcome::kLotsDisagree;
     Touch(w);
     const HoldKey key(op.seller_id, op.hold_id);
     if (std::find(new_holds_.begin(), new_holds_.end(), key) == new_holds_.end()) {
@@ -446,14 +534,26 @@ class BatchApplier {
       hold.state = HoldState::kCaptured;
       hold.captured_yen = op.amount_yen;
       w.held_yen -= op.amount_yen;
+      // The capture consumes the reservations in the order they were made; the rest returns.
+      Lots consumed, returned;
+      int64_t left = op.amount_yen;
+      for (const LotPart& part : reserved) {
+        const int64_t take = std::min(left, part.amount_yen);
+        left -= take;
+        if (take > 0) consumed.Add(Unreserve(op.seller_id, part.lot_id, take, false), take);
+        if (part.amount_yen > take) {
+          returned.Add(Unreserve(op.seller_id, part.lot_id, part.amount_yen - take, true),
+                       part.amount_yen - take);
+        }
+      }
       result->entry_seq =
           Journal(w, op, EntryType::kAdCapture, Account::kSellerHeld, Account::kAdRevenue,
-                  op.amount_yen, hold.product, hold.reference, hold.hold_id);
+                  op.amount_yen, hold.product, hold.reference, hold.hold_id, consumed);
       if (rest > 0) {
         w.held_yen -= rest;
         w.available_yen += rest;
         Journal(w, op, EntryType::kAdHoldRemainder, Account::kSellerHeld, Account::kSellerAvailable,
-                rest, hold.product, hold.reference, hold.hold_id);
+                rest, hold.product, hold.reference, hold.hold_id, returned);
       }
       result->amount_yen = op.amount_yen;
       result->amount2_yen = rest;
@@ -463,9 +563,13 @@ class BatchApplier {
     hold.state = release ? HoldState::kReleased : HoldState::kExpired;
     w.held_yen -= hold.amount_yen;
     w.available_yen += hold.amount_yen;
+    Lots returned;
+    for (const LotPart& part : reserved) {
+      returned.Add(Unreserve(op.seller_id, part.lot_id, part.amount_yen, true), part.amount_yen);
+    }
     result->entry_seq = Journal(w, op, release ? EntryType::kAdRelease : EntryType::kAdHoldExpired,
                                 Account::kSellerHeld, Account::kSellerAvailable, hold.amount_yen,
-                                hold.product, hold.reference, hold.hold_id);
+                                hold.product, hold.reference, hold.hold_id, returned);
     result->amount_yen = hold.amount_yen;
     return Outcome::kApplied;
   }
@@ -478,6 +582,10 @@ class BatchApplier {
     }
     std::sort(pending.begin(), pending.end(),
               [](const HoldRecord* a, const HoldRecord* b) { return a->hold_id < b->hold_id; });
+    if (!LotsAgree(w)) return Outcome::kLotsDisagree;
+    for (const HoldRecord* hold : pending) {
+      if (!ReservationsHeld(op.seller_id, ReservationsOf(*hold))) return Outcome::kLotsDisagree;
+    }
     Touch(w);
     for (HoldRecord* hold : pending) {
       const HoldKey key(hold->seller_id, hold->hold_id);
@@ -487,17 +595,23 @@ class BatchApplier {
       hold->state = HoldState::kForfeited;
       hold->resolved_at = snapshot_.now;
       w.held_yen -= hold->amount_yen;
+      Lots forfeited;
+      for (const LotPart& part : ReservationsOf(*hold)) {
+        forfeited.Add(Unreserve(op.seller_id, part.lot_id, part.amount_yen, false),
+                      part.amount_yen);
+      }
       const int64_t seq =
           Journal(w, op, EntryType::kForfeit, Account::kSellerHeld, Account::kForfeiture,
-                  hold->amount_yen, hold->product, hold->reference, hold->hold_id);
+                  hold->amount_yen, hold->product, hold->reference, hold->hold_id, forfeited);
       if (result->entry_seq == 0) result->entry_seq = seq;
       result->amount_yen += hold->amount_yen;
     }
     if (w.available_yen > 0) {
       const int64_t amount = w.available_yen;
       w.available_yen = 0;
+      const Lots lots = TakeAvailable(w, amount, /*reserve=*/false);
       const int64_t seq = Journal(w, op, EntryType::kForfeit, Account::kSellerAvailable,
-                                  Account::kForfeiture, amount, 0, op.reference, 0);
+                                  Account::kForfeiture, amount, 0, op.reference, 0, lots);
       if (result->entry_seq == 0) result->entry_seq = seq;
       result->amount_yen += amount;
     }
@@ -510,14 +624,132 @@ class BatchApplier {
   void Touch(const WalletRecord& w) { old_versions_.try_emplace(w.seller_id, w.version); }
 
   // Appends one entry with the seller's balances as they are now; returns its seq.
+  // Appends one entry with the seller's balances as they are now and the lots it took, chained
+  // to the seller's previous entry; returns its seq.
   int64_t Journal(WalletRecord& w, const Op& op, EntryType type, Account debit, Account credit,
                   int64_t amount_yen, int16_t product, const std::string& reference,
-                  int64_t hold_id) {
+                  int64_t hold_id, const Lots& lots) {
     w.last_seq += 1;
-    writes_->journal.push_back({op.seller_id, w.last_seq, type, debit, credit, amount_yen,
-                                w.available_yen, w.held_yen, w.qmoney_yen, w.pending_yen, product,
-                                reference, hold_id, op.caller});
+    JournalEntry& e = writes_->journal.emplace_back();
+    e.seller_id = op.seller_id;
+    e.seq = w.last_seq;
+    e.type = type;
+    e.debit = debit;
+    e.credit = credit;
+    e.amount_yen = amount_yen;
+    e.available_after_yen = w.available_yen;
+    e.held_after_yen = w.held_yen;
+    e.qmoney_after_yen = w.qmoney_yen;
+    e.pending_after_yen = w.pending_yen;
+    e.product = product;
+    e.reference = reference;
+    e.hold_id = hold_id;
+    e.caller = op.caller;
+    e.lots = lots.parts;
+    e.paid_yen = lots.paid_yen;
+    e.created_at = snapshot_.now;
+    e.hash = EntryHash(w.chain_head, e);
+    w.chain_head = e.hash;
     return w.last_seq;
+  }
+
+  // ---- lots (DESIGN.md section 8)
+
+  // The lot a credit creates: its id is the seq of the entry about to be written.
+  Lots NewLot(const WalletRecord& w, const Op& op, LotOrigin origin) {
+    LotRecord lot;
+    lot.seller_id = op.seller_id;
+    lot.lot_id = w.last_seq + 1;
+    lot.origin = origin;
+    lot.amount_yen = op.amount_yen;
+    lot.available_yen = op.amount_yen;
+    lot.reference = op.reference;
+    lot.payment_method = op.payment_method;
+    lot.price_paid_yen = op.type == OpType::kCredit ? op.price_paid_yen : op.amount_yen;
+    lot.points_month = op.points_month;
+    lot.created_at = snapshot_.now;
+    new_lots_.insert(LotKey(lot.seller_id, lot.lot_id));
+    Lots lots;
+    lots.Add(lot, lot.amount_yen);
+    snapshot_.lots[op.seller_id].push_back(std::move(lot));
+    return lots;
+  }
+
+  // True when the seller's loaded lots hold exactly its available and held Qcash.
+  bool LotsAgree(const WalletRecord& w) const {
+    int64_t available = 0, held = 0;
+    auto it = snapshot_.lots.find(w.seller_id);
+    if (it != snapshot_.lots.end()) {
+      for (const LotRecord& lot : it->second) {
+        available += lot.available_yen;
+        held += lot.held_yen;
+      }
+    }
+    return loaded_.contains(w.seller_id) && available == w.available_yen && held == w.held_yen;
+  }
+
+  // Takes `amount_yen` of available Qcash from the lots in ConsumedBefore order: consumed, or
+  // reserved (moved to the lots' held part) for a hold.
+  // REQUIRES: LotsAgree(w) before the op changed w, and amount_yen <= what was available.
+  Lots TakeAvailable(const WalletRecord& w, int64_t amount_yen, bool reserve) {
+    std::vector<LotRecord*> order;
+    for (LotRecord& lot : snapshot_.lots[w.seller_id]) {
+      if (lot.available_yen > 0) order.push_back(&lot);
+    }
+    std::sort(order.begin(), order.end(),
+              [](const LotRecord* a, const LotRecord* b) { return ConsumedBefore(*a, *b); });
+    Lots lots;
+    int64_t left = amount_yen;
+    for (LotRecord* lot : order) {
+      if (left == 0) break;
+      const int64_t take = std::min(left, lot->available_yen);
+      lot->available_yen -= take;
+      if (reserve) lot->held_yen += take;
+      left -= take;
+      changed_lots_.insert(LotKey(lot->seller_id, lot->lot_id));
+      lots.Add(*lot, take);
+    }
+    return lots;
+  }
+
+  // What `hold` reserved. A hold placed before lots existed reserved from the opening lot.
+  std::vector<LotPart> ReservationsOf(const HoldRecord& hold) const {
+    auto it = snapshot_.reservations.find(HoldKey(hold.seller_id, hold.hold_id));
+    if (it == snapshot_.reservations.end() || it->second.empty()) {
+      return {LotPart{0, hold.amount_yen}};
+    }
+    return it->second;
+  }
+
+  LotRecord* FindLot(const std::string& seller, int64_t lot_id) {
+    auto it = snapshot_.lots.find(seller);
+    if (it == snapshot_.lots.end()) return nullptr;
+    for (LotRecord& lot : it->second) {
+      if (lot.lot_id == lot_id) return &lot;
+    }
+    return nullptr;
+  }
+
+  // True when every reserved part is still held by its lot.
+  bool ReservationsHeld(const std::string& seller, const std::vector<LotPart>& parts) {
+    absl::flat_hash_map<int64_t, int64_t> needed;
+    for (const LotPart& part : parts) needed[part.lot_id] += part.amount_yen;
+    for (const auto& [lot_id, amount] : needed) {
+      const LotRecord* lot = FindLot(seller, lot_id);
+      if (lot == nullptr || lot->held_yen < amount) return false;
+    }
+    return true;
+  }
+
+  // Moves `amount_yen` out of a lot's held part: back to available, or consumed.
+  // REQUIRES: ReservationsHeld() for the part.
+  const LotRecord& Unreserve(const std::string& seller, int64_t lot_id, int64_t amount_yen,
+                             bool to_available) {
+    LotRecord* lot = FindLot(seller, lot_id);
+    lot->held_yen -= amount_yen;
+    if (to_available) lot->available_yen += amount_yen;
+    changed_lots_.insert(LotKey(seller, lot_id));
+    return *lot;
   }
 
   LedgerSnapshot& snapshot_;
@@ -526,9 +758,45 @@ class BatchApplier {
   absl::flat_hash_set<std::string> closed_;
   std::vector<HoldKey> new_holds_;
   std::vector<HoldKey> resolved_holds_;
+  using LotKey = std::pair<std::string, int64_t>;
+  absl::flat_hash_set<std::string> loaded_;  // sellers whose open lots the snapshot holds
+  std::set<LotKey> new_lots_, changed_lots_;
 };
 
 }  // namespace
+
+bool ConsumedBefore(const LotRecord& a, const LotRecord& b) {
+  if (a.paid() != b.paid()) return !a.paid();  // free Qcash first
+  return a.lot_id < b.lot_id;                  // then the oldest
+}
+
+std::string CanonicalEntry(const JournalEntry& e) {
+  Fingerprint c;
+  c.Add("qcash-journal-v1")
+      .Add(e.seller_id)
+      .Add(e.seq)
+      .Add(int64_t{static_cast<int16_t>(e.type)})
+      .Add(int64_t{static_cast<int16_t>(e.debit)})
+      .Add(int64_t{static_cast<int16_t>(e.credit)})
+      .Add(e.amount_yen)
+      .Add(e.available_after_yen)
+      .Add(e.held_after_yen)
+      .Add(e.qmoney_after_yen)
+      .Add(e.pending_after_yen)
+      .Add(int64_t{e.product})
+      .Add(e.reference)
+      .Add(e.hold_id)
+      .Add(e.caller)
+      .Add(absl::ToUnixMicros(e.created_at))
+      .Add(e.paid_yen)
+      .Add(static_cast<int64_t>(e.lots.size()));
+  for (const LotPart& part : e.lots) c.Add(part.lot_id).Add(part.amount_yen);
+  return c.Text();
+}
+
+std::string EntryHash(absl::string_view previous_hash, const JournalEntry& entry) {
+  return Sha256(absl::StrCat(previous_hash, CanonicalEntry(entry)));
+}
 
 Balance WalletRecord::ToBalance() const {
   Balance b;
@@ -564,6 +832,18 @@ BatchRows RowsOf(const std::vector<const Op*>& ops) {
     rows.sellers.insert(op->seller_id);
     if (op->type == OpType::kOpen) rows.opened.insert(op->seller_id);
     if (op->type == OpType::kClose) rows.closing.insert(op->seller_id);
+    switch (op->type) {
+      case OpType::kSpend:
+      case OpType::kHold:
+      case OpType::kCapture:
+      case OpType::kRelease:
+      case OpType::kExpire:
+      case OpType::kClose:
+        rows.debiting.insert(op->seller_id);
+        break;
+      default:
+        break;
+    }
     if (op->hold_id > 0) rows.holds.emplace(op->seller_id, op->hold_id);
     if (!op->idempotency_key.empty()) rows.keys.emplace(op->caller, op->idempotency_key);
   }

@@ -62,6 +62,18 @@ enum class CreditSource : int16_t { kNone = 0, kCharge = 1, kPointsConversion = 
 enum class FundsAccount : int16_t { kNone = 0, kQmoney = 1, kPendingSettlement = 2 };
 enum class WalletState : int16_t { kOpen = 1, kClosed = 2 };
 
+// Where a lot of Qcash came from (numbers as in the `lots` table and qcash.wallet.v1.LotOrigin;
+// checked in enums.h). Every origin but kPointsConversion was bought with money: paid.
+enum class LotOrigin : int16_t {
+  kNone = 0,
+  kVoucher = 1,
+  kPointsConversion = 2,
+  kQmoney = 3,
+  kPendingSettlement = 4,
+  kOpening = 9,  // the balance of a wallet when lots were introduced (lot_id 0)
+};
+inline bool IsPaid(LotOrigin origin) { return origin != LotOrigin::kPointsConversion; }
+
 enum class OpType : int16_t {
   kOpen = 1,
   kCredit = 2,
@@ -91,6 +103,11 @@ struct Op {
   std::string reference;   // booking reference, order id, conversion id, settlement id, reason
   int64_t hold_id = 0;     // kCapture, kRelease, kExpire
   int64_t hold_ttl_s = 0;  // kHold
+  // kCredit: the lot's provenance (DESIGN.md section 8). Not part of RequestHash(): they
+  // describe the credit, and the lot keeps those of the request that applied.
+  std::string payment_method;  // charge: as the payment service names it; may be empty
+  int64_t price_paid_yen = 0;  // charge: what the seller paid; ValidateOp fills 0 with amount
+  std::string points_month;    // conversion: "YYYY-MM"; may be empty
   // RequestHash() of the above, filled in once the op is validated; empty for kExpire.
   std::string request_hash;
 };
@@ -131,6 +148,7 @@ enum class Outcome : int16_t {
   kCaptureExceedsHold = 9,
   kBalanceLimit = 10,
   kHoldNotDue = 11,
+  kLotsDisagree = 12,  // the seller's lots do not add up to the balance a debit takes from
 };
 
 struct OpResult {
@@ -187,6 +205,39 @@ enum class HoldState : int16_t {
   kForfeited = 5,
 };
 
+// One lot's share in a journal entry.
+struct LotPart {
+  int64_t lot_id = 0;
+  int64_t amount_yen = 0;
+  friend bool operator==(const LotPart& a, const LotPart& b) {
+    return a.lot_id == b.lot_id && a.amount_yen == b.amount_yen;
+  }
+};
+
+// A row of `lots`: Qcash from one credit and what is left of it.
+struct LotRecord {
+  std::string seller_id;
+  int64_t lot_id = 0;  // the journal seq of the credit; 0: the opening lot
+  LotOrigin origin = LotOrigin::kVoucher;
+  int64_t amount_yen = 0;     // as created
+  int64_t available_yen = 0;  // neither consumed nor reserved
+  int64_t held_yen = 0;       // reserved by pending holds
+  std::string reference;
+  std::string payment_method;
+  int64_t price_paid_yen = 0;
+  std::string points_month;
+  absl::Time created_at;
+
+  bool paid() const { return IsPaid(origin); }
+  int64_t remaining_yen() const { return available_yen + held_yen; }
+};
+
+// THE order in which debits take Qcash from lots (DESIGN.md section 8; docs/LEDGER.md says
+// why): free lots (points conversions) before paid ones, and within each the oldest first.
+// Holds reserve in this order too; a capture consumes its reservations in the order they were
+// made.
+bool ConsumedBefore(const LotRecord& a, const LotRecord& b);
+
 // A row of `wallets`: the running balances of the seller's four accounts.
 struct WalletRecord {
   std::string seller_id;
@@ -195,8 +246,10 @@ struct WalletRecord {
   int64_t held_yen = 0;
   int64_t qmoney_yen = 0;
   int64_t pending_yen = 0;
-  int64_t version = 0;   // +1 per applied operation
-  int64_t last_seq = 0;  // seq of the newest journal entry
+  int64_t version = 0;     // +1 per applied operation
+  int64_t last_seq = 0;    // seq of the newest journal entry
+  int64_t lots_from = 0;   // every lot below this id is used up
+  std::string chain_head;  // the hash of the newest journal entry (32 bytes; empty if none)
 
   Balance ToBalance() const;
 };
@@ -231,7 +284,22 @@ struct JournalEntry {
   std::string reference;
   int64_t hold_id = 0;
   std::string caller;
+  // The lots the entry created, consumed, reserved or returned, in the order taken, and the
+  // part of amount_yen in paid lots.
+  std::vector<LotPart> lots;
+  int64_t paid_yen = 0;
+  absl::Time created_at;
+  std::string hash;  // EntryHash(previous entry's hash, this entry)
 };
+
+// The tamper-evident chain (DESIGN.md section 8): SHA-256 (32 bytes) over the hash of the
+// seller's previous entry (empty for seq 1) and CanonicalEntry(entry). One chain per seller,
+// so that an entry's hash needs only the row its batch already holds locked.
+std::string EntryHash(absl::string_view previous_hash, const JournalEntry& entry);
+// Every field of the entry but its hash, each length-prefixed ("<bytes>:<text>;") or as
+// "i<decimal>;", after the tag "qcash-journal-v1;": created_at in Unix microseconds, then
+// paid_yen, the number of lots, and each lot's id and amount.
+std::string CanonicalEntry(const JournalEntry& entry);
 
 // The durable record of an applied idempotent operation: what a replay answers.
 struct IdempotencyRecord {
@@ -251,6 +319,7 @@ using RecordKey = std::pair<std::string, std::string>;  // (caller, idempotency 
 // closes (whose pending holds it also needs), the holds it names and its idempotency records.
 struct BatchRows {
   std::set<std::string> sellers, opened, closing;
+  std::set<std::string> debiting;  // sellers with an op that takes from lots: their open lots
   std::set<HoldKey> holds;
   std::set<RecordKey> keys;
 };
@@ -267,6 +336,11 @@ struct LedgerSnapshot {
   absl::flat_hash_map<HoldKey, HoldRecord> holds;  // those the batch names, and every pending
                                                    // hold of a wallet being closed
   absl::flat_hash_map<RecordKey, IdempotencyRecord> records;  // those of the batch's keys
+  // For every seller of BatchRows::debiting: its lots from lots_from with Qcash left, in any
+  // order. Lots created by the batch are added as it goes.
+  absl::flat_hash_map<std::string, std::vector<LotRecord>> lots;
+  // The lots each hold of `holds` reserved (its journal entry's lots), in the order taken.
+  absl::flat_hash_map<HoldKey, std::vector<LotPart>> reservations;
 };
 
 // What a batch must write, in the same transaction that read the snapshot.
@@ -281,13 +355,15 @@ struct LedgerWrites {
   std::vector<HoldRecord> new_holds;       // created by this batch (in their final state)
   std::vector<HoldRecord> resolved_holds;  // existing pending holds this batch resolved
   std::vector<IdempotencyRecord> records;
+  std::vector<LotRecord> new_lots;      // created by this batch (in their final state)
+  std::vector<LotRecord> changed_lots;  // existing lots whose amounts this batch changed
   // Wallets the store inserted for this batch (LedgerSnapshot::created) whose open was refused
   // (IDEMPOTENCY_KEY_REUSED): their rows must be deleted, since a failed call has no effect.
   std::vector<std::string> unopened;
 
   bool empty() const {
     return wallets.empty() && journal.empty() && new_holds.empty() && resolved_holds.empty() &&
-           records.empty() && unopened.empty();
+           records.empty() && new_lots.empty() && changed_lots.empty() && unopened.empty();
   }
 };
 
@@ -295,8 +371,12 @@ struct LedgerWrites {
 // replays (or is refused as reused); no seller account goes below zero or above int64; a hold
 // resolves once; a closed wallet refuses everything. Returns one result per op, and in
 // `writes` everything to store. A refused op changes nothing. Pure: no I/O.
+// Every entry names the lots it took from (free before paid, oldest first: ConsumedBefore)
+// and carries its hash in the seller's chain; a debit whose seller's lots do not add up to
+// what it takes from is refused (kLotsDisagree).
 // REQUIRES: every op passed ValidateOp() and has its request_hash; `snapshot` holds the rows
-// of every wallet, hold and idempotency key the ops name.
+// of every wallet, hold and idempotency key the ops name, the open lots of every seller of
+// RowsOf().debiting and the reservations of its holds.
 std::vector<OpResult> ApplyOps(const std::vector<const Op*>& ops, LedgerSnapshot& snapshot,
                                LedgerWrites* writes);
 

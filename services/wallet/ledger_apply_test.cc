@@ -16,7 +16,22 @@ const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 LedgerSnapshot Snapshot(std::initializer_list<WalletRecord> wallets) {
   LedgerSnapshot s;
   s.now = kNow;
-  for (const WalletRecord& w : wallets) s.wallets[w.seller_id] = w;
+  for (const WalletRecord& w : wallets) {
+    s.wallets[w.seller_id] = w;
+    // As after the migration to lots: what the wallet holds is its opening lot (holds placed
+    // before lots reserved from it), and the store loads it for every debited seller.
+    std::vector<LotRecord>& lots = s.lots[w.seller_id];
+    if (w.available_yen + w.held_yen > 0) {
+      LotRecord lot;
+      lot.seller_id = w.seller_id;
+      lot.lot_id = 0;
+      lot.origin = LotOrigin::kOpening;
+      lot.amount_yen = w.available_yen + w.held_yen;
+      lot.available_yen = w.available_yen;
+      lot.held_yen = w.held_yen;
+      lots.push_back(lot);
+    }
+  }
   return s;
 }
 

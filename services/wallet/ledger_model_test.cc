@@ -479,13 +479,38 @@ class Tables {
       w.qmoney_yen = p.qmoney_yen;
       w.pending_yen = p.pending_yen;
       wallets_[p.seller] = w;
+      if (w.available_yen + w.held_yen > 0) {  // as the migration to lots made it
+        LotRecord lot;
+        lot.seller_id = p.seller;
+        lot.lot_id = 0;
+        lot.origin = LotOrigin::kOpening;
+        lot.amount_yen = w.available_yen + w.held_yen;
+        lot.available_yen = w.available_yen;
+        lot.held_yen = w.held_yen;
+        lots_[LotKey(p.seller, 0)] = lot;
+      }
     }
   }
 
   LedgerSnapshot LoadSnapshot(const std::vector<const Op*>& ops, absl::Time now) {
-    const auto [sellers, opened, closing, holds, keys] = RowsOf(ops);
+    const auto [sellers, opened, closing, debiting, holds, keys] = RowsOf(ops);
     LedgerSnapshot s;
     s.now = now;
+    for (const std::string& seller : debiting) {  // kLoadLots
+      std::vector<LotRecord>& loaded = s.lots[seller];
+      auto w = wallets_.find(seller);
+      if (w == wallets_.end()) continue;
+      for (const auto& [key, lot] : lots_) {
+        if (key.first == seller && lot.lot_id >= w->second.lots_from && lot.remaining_yen() > 0) {
+          loaded.push_back(lot);
+        }
+      }
+    }
+    auto reservations = [&](const HoldKey& key) {  // kLoadReservations: the hold's entry
+      for (const JournalEntry& e : journal_) {
+        if (e.seller_id == key.first && e.seq == key.second) s.reservations[key] = e.lots;
+      }
+    };
     for (const std::string& seller : opened) {  // INSERT ... ON CONFLICT DO NOTHING RETURNING
       if (wallets_.count(seller) != 0) continue;
       WalletRecord w;
@@ -500,10 +525,16 @@ class Tables {
     }
     for (const HoldKey& key : holds) {
       auto it = holds_.find(key);
-      if (it != holds_.end()) s.holds[key] = it->second;
+      if (it != holds_.end()) {
+        s.holds[key] = it->second;
+        reservations(key);
+      }
     }
     for (const auto& [key, hold] : holds_) {
-      if (closing.count(key.first) != 0 && hold.state == HoldState::kPending) s.holds[key] = hold;
+      if (closing.count(key.first) != 0 && hold.state == HoldState::kPending) {
+        s.holds[key] = hold;
+        reservations(key);
+      }
     }
     for (const RecordKey& key : keys) {
       auto it = records_.find(key);
@@ -567,6 +598,24 @@ class Tables {
       wallets_.erase(it);
     }
     created_.clear();
+    for (const LotRecord& lot : writes.new_lots) {
+      if (lot.amount_yen <= 0 || lot.available_yen < 0 || lot.held_yen < 0 ||
+          lot.remaining_yen() > lot.amount_yen) {
+        return absl::StrCat("CHECK violated: lot ", lot.lot_id);
+      }
+      if (!lots_.emplace(LotKey(lot.seller_id, lot.lot_id), lot).second) {
+        return absl::StrCat("lots primary key (", lot.seller_id, ", ", lot.lot_id, ") taken");
+      }
+    }
+    for (const LotRecord& lot : writes.changed_lots) {
+      auto it = lots_.find(LotKey(lot.seller_id, lot.lot_id));
+      if (it == lots_.end()) return absl::StrCat("ledger rows changed under their locks: lot");
+      if (lot.available_yen < 0 || lot.held_yen < 0 || lot.remaining_yen() > lot.amount_yen) {
+        return absl::StrCat("CHECK violated: lot ", lot.lot_id);
+      }
+      it->second.available_yen = lot.available_yen;
+      it->second.held_yen = lot.held_yen;
+    }
     for (const IdempotencyRecord& k : writes.records) {
       // Stored as the columns of idempotency_keys, read back as LoadSnapshot reads them.
       IdempotencyRecord row;
@@ -590,6 +639,66 @@ class Tables {
     return "";
   }
 
+  // What the audit proves about lots and the chain (audit.cc, qcashctl verify): every wallet's
+  // lots hold exactly its available and held Qcash, none below lots_from has Qcash left, each
+  // lot's remaining amount is its amount less what the journal says was consumed from it,
+  // every entry's paid_yen is the paid part of its lots, and every seller's chain links.
+  // Returns "" or the first problem.
+  std::string CheckLotsAndChain() const {
+    std::map<std::string, std::pair<int64_t, int64_t>> sums;  // available, held
+    for (const auto& [key, lot] : lots_) {
+      auto w = wallets_.find(key.first);
+      if (w == wallets_.end()) return absl::StrCat("lot ", lot.lot_id, " of no wallet");
+      if (lot.remaining_yen() > 0 && lot.lot_id < w->second.lots_from) {
+        return absl::StrCat("lot ", lot.lot_id, " of ", key.first,
+                            " has Qcash left below lots_from ", w->second.lots_from);
+      }
+      sums[key.first].first += lot.available_yen;
+      sums[key.first].second += lot.held_yen;
+    }
+    for (const auto& [seller, w] : wallets_) {
+      const auto sum = sums[seller];
+      if (sum.first != w.available_yen || sum.second != w.held_yen) {
+        return absl::StrCat("the lots of ", seller, " hold ", sum.first, "/", sum.second,
+                            ", the wallet ", w.available_yen, "/", w.held_yen);
+      }
+    }
+    std::map<LotKey, int64_t> consumed;
+    std::map<std::string, std::string> heads;
+    for (const JournalEntry& e : journal_) {
+      const bool consumes = e.type == EntryType::kAdSpend || e.type == EntryType::kAdCapture ||
+                            e.type == EntryType::kForfeit;
+      int64_t sum = 0, paid = 0;
+      for (const LotPart& part : e.lots) {
+        sum += part.amount_yen;
+        auto lot = lots_.find(LotKey(e.seller_id, part.lot_id));
+        if (lot == lots_.end()) return absl::StrCat("entry ", e.seq, " names no lot");
+        if (lot->second.paid()) paid += part.amount_yen;
+        if (consumes) consumed[lot->first] += part.amount_yen;
+      }
+      const bool moves_lots = e.type != EntryType::kInternalFundsCredit;
+      if ((moves_lots && sum != e.amount_yen) || paid != e.paid_yen) {
+        return absl::StrCat("entry ", e.seller_id, "/", e.seq, " names lots of ", sum, " (paid ",
+                            paid, ") for ", e.amount_yen, " (paid ", e.paid_yen, ")");
+      }
+      std::string& head = heads[e.seller_id];
+      if (e.hash != EntryHash(head, e)) {
+        return absl::StrCat("entry ", e.seller_id, "/", e.seq, " breaks the chain");
+      }
+      head = e.hash;
+    }
+    for (const auto& [key, lot] : lots_) {
+      if (lot.amount_yen - consumed[key] != lot.remaining_yen()) {
+        return absl::StrCat("lot ", key.first, "/", key.second, ": ", lot.amount_yen, " less ",
+                            consumed[key], " consumed is not the ", lot.remaining_yen(), " left");
+      }
+    }
+    for (const auto& [seller, w] : wallets_) {
+      if (w.chain_head != heads[seller]) return absl::StrCat("chain head of ", seller, " wrong");
+    }
+    return "";
+  }
+
   const std::map<std::string, WalletRecord>& wallets() const { return wallets_; }
   const std::map<HoldKey, HoldRecord>& holds() const { return holds_; }
   const std::vector<JournalEntry>& journal() const { return journal_; }
@@ -600,6 +709,8 @@ class Tables {
   std::map<RecordKey, IdempotencyRecord> records_;
   std::vector<JournalEntry> journal_;
   std::set<std::string> created_;  // inserted by the batch being committed
+  using LotKey = std::pair<std::string, int64_t>;
+  std::map<LotKey, LotRecord> lots_;
 };
 
 Response FromLedger(const Op& op, const OpResult& r) {
@@ -943,6 +1054,10 @@ Failure RunSequence(const Sequence& seq, bool trace_all = false) {
     if (f.message.empty()) {
       std::string refused_write = tables.Commit(writes);
       if (!refused_write.empty()) f.message = absl::StrCat("batch ", b, ": ", refused_write);
+    }
+    if (f.message.empty()) {
+      std::string lots = tables.CheckLotsAndChain();
+      if (!lots.empty()) f.message = absl::StrCat("after batch ", b, ": ", lots);
     }
     if (f.message.empty()) {
       std::string state = CompareState(model, tables, seq.preloads);

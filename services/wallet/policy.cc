@@ -18,7 +18,7 @@ constexpr Grant kGrants[] = {
     {"settlement", Bit(Permission::kRead) | Bit(Permission::kOpen) | Bit(Permission::kCreditFunds) |
                        Bit(Permission::kClose)},
     {"gateway", Bit(Permission::kRead) | Bit(Permission::kOpen)},
-    {"ops", Bit(Permission::kRead) | Bit(Permission::kSweep)},
+    {"ops", Bit(Permission::kRead) | Bit(Permission::kSweep) | Bit(Permission::kBooks)},
 };
 
 constexpr int P(Permission p) { return static_cast<int>(p); }
@@ -45,6 +45,13 @@ const MethodRule kMethods[] = {
     // Every seller's expired holds at once: acts for none.
     {"/qcash.wallet.v1.WalletService/ReleaseExpiredHolds", P(Permission::kSweep),
      SellerScoped::kNo},
+    {"/qcash.wallet.v1.WalletService/GetEntryLots", P(Permission::kRead), kSeller},
+    {"/qcash.wallet.v1.WalletService/ListLots", P(Permission::kRead), kSeller},
+    {"/qcash.wallet.v1.WalletService/GetBalanceAt", P(Permission::kRead), kSeller},
+    // The platform's books: every seller at once, operators only.
+    {"/qcash.wallet.v1.WalletService/GetPlatformBalancesAt", P(Permission::kBooks),
+     SellerScoped::kNo},
+    {"/qcash.wallet.v1.WalletService/GetBaseDateReport", P(Permission::kBooks), SellerScoped::kNo},
 };
 
 absl::string_view PermissionName(Permission p) {
@@ -67,6 +74,8 @@ absl::string_view PermissionName(Permission p) {
       return "close wallets";
     case Permission::kSweep:
       return "release expired holds";
+    case Permission::kBooks:
+      return "read the issuer's books";
     default:
       return "unknown";
   }

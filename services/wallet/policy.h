@@ -13,7 +13,7 @@
 namespace qcash::wallet {
 
 enum class Permission {
-  kRead,              // GetBalance, ListHistory, GetHold
+  kRead,              // GetBalance, ListHistory, GetHold, GetEntryLots, ListLots, GetBalanceAt
   kOpen,              // OpenWallet
   kCreditCharge,      // Credit(CHARGE)
   kCreditConversion,  // Credit(POINTS_CONVERSION)
@@ -22,6 +22,7 @@ enum class Permission {
   kCreditFunds,       // CreditInternalFunds
   kClose,             // CloseWallet
   kSweep,             // ReleaseExpiredHolds
+  kBooks,             // GetPlatformBalancesAt, GetBaseDateReport: the issuer's books
 };
 
 // The wallet's one table: its grants and, for every method of qcash.wallet.v1.WalletService,

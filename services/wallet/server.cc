@@ -33,6 +33,28 @@ void FillBalance(const Balance& b, pb::Balance* out) {
   out->set_state(ToProto(b.state));
 }
 
+void FillHistoryEntry(const HistoryEntry& e, pb::HistoryEntry* out) {
+  out->set_seq(e.seq);
+  out->set_type(ToProto(e.type));
+  out->set_amount_yen(e.amount_yen);
+  out->set_debit_account(ToProto(e.debit));
+  out->set_credit_account(ToProto(e.credit));
+  out->set_available_after_yen(e.available_after_yen);
+  out->set_held_after_yen(e.held_after_yen);
+  out->set_qmoney_after_yen(e.qmoney_after_yen);
+  out->set_pending_settlement_after_yen(e.pending_after_yen);
+  out->set_product(AdProductToProto(e.product));
+  out->set_reference(e.reference);
+  out->set_hold_id(e.hold_id);
+  SetTimestamp(e.created_at, out->mutable_created_at());
+  for (const LotPart& part : e.lots) {
+    pb::LotPart* lot = out->add_lots();
+    lot->set_lot_id(part.lot_id);
+    lot->set_amount_yen(part.amount_yen);
+  }
+  out->set_paid_yen(e.paid_yen);
+}
+
 void FillMutation(const OpResult& r, pb::Mutation* out) {
   FillBalance(r.balance, out->mutable_balance());
   out->set_entry_seq(r.entry_seq);
@@ -133,6 +155,9 @@ grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* cont
   op.amount_yen = request->amount_yen();
   op.source = DomainOf(request->source());
   op.reference = request->reference();
+  op.payment_method = request->payment_method();
+  op.price_paid_yen = request->price_paid_yen();
+  op.points_month = request->points_month();
   return Mutate(wallet_, context, std::move(op),
                 [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
 }
@@ -306,21 +331,7 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
     if (!entries.ok()) return entries.status();
     const size_t shown = std::min(entries->size(), static_cast<size_t>(page_size));
     for (size_t i = 0; i < shown; ++i) {
-      const HistoryEntry& e = (*entries)[i];
-      pb::HistoryEntry* out = response->add_entries();
-      out->set_seq(e.seq);
-      out->set_type(ToProto(e.type));
-      out->set_amount_yen(e.amount_yen);
-      out->set_debit_account(ToProto(e.debit));
-      out->set_credit_account(ToProto(e.credit));
-      out->set_available_after_yen(e.available_after_yen);
-      out->set_held_after_yen(e.held_after_yen);
-      out->set_qmoney_after_yen(e.qmoney_after_yen);
-      out->set_pending_settlement_after_yen(e.pending_after_yen);
-      out->set_product(AdProductToProto(e.product));
-      out->set_reference(e.reference);
-      out->set_hold_id(e.hold_id);
-      SetTimestamp(e.created_at, out->mutable_created_at());
+      FillHistoryEntry((*entries)[i], response->add_entries());
     }
     if (entries->size() > shown) {
       response->set_next_page_token(EncodeHistoryPageToken((*entries)[shown - 1].seq));

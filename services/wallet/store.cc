@@ -2,7 +2,10 @@
 
 #include <set>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "qcash/wallet/v1/error_reason.pb.h"
 
@@ -28,7 +31,8 @@ constexpr PgStatement kListHistory = {
     "wallet_list_history",
     "SELECT seq, entry_type, debit_account, credit_account, amount_yen, available_after, "
     "held_after, qmoney_after, pending_after, product, reference, hold_id, "
-    "(extract(epoch FROM created_at) * 1000000)::bigint "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, array_to_string(lot_ids, ','), "
+    "array_to_string(lot_amounts, ','), paid_yen "
     "FROM journal WHERE seller_id = $1 AND ($2::bigint = 0 OR seq < $2) "
     "AND (cardinality($3::smallint[]) = 0 OR entry_type = ANY($3::smallint[])) "
     "AND ($4::bigint IS NULL OR created_at >= 'epoch'::timestamptz + $4 * interval '1 "
@@ -71,13 +75,44 @@ constexpr PgStatement kInsertOpened = {
 constexpr PgStatement kDeleteUnopened = {"wallet_delete_unopened",
                                          "DELETE FROM wallets WHERE seller_id = ANY($1::text[])"};
 
-constexpr PgStatement kNow = {"wallet_now", "SELECT (extract(epoch FROM now()) * 1000000)::bigint"};
+// The batch's time, read once its wallets are locked: a seller's entries are in time order.
+constexpr PgStatement kNow = {
+    "wallet_now",
+    "SELECT (extract(epoch FROM coalesce('epoch'::timestamptz + $1::bigint * interval '1 "
+    "microsecond', clock_timestamp())) * 1000000)::bigint"};
 
 constexpr PgStatement kLockWallets = {
     "wallet_lock_wallets",
     "SELECT seller_id, state, available_yen, held_yen, qmoney_yen, pending_yen, version, "
-    "last_seq FROM wallets WHERE seller_id = ANY($1::text[]) ORDER BY seller_id "
-    "FOR NO KEY UPDATE"};
+    "last_seq, lots_from, encode(chain_head, 'hex') FROM wallets "
+    "WHERE seller_id = ANY($1::text[]) ORDER BY seller_id FOR NO KEY UPDATE"};
+
+// The lots with Qcash left of the sellers a batch debits (their wallets are locked above).
+constexpr PgStatement kLoadLots = {
+    "wallet_load_lots",
+    "SELECT l.seller_id, l.lot_id, l.origin, l.amount_yen, l.available_yen, l.held_yen, "
+    "l.reference, l.payment_method, l.price_paid_yen, l.points_month, "
+    "(extract(epoch FROM l.created_at) * 1000000)::bigint "
+    "FROM wallets w JOIN lots l ON l.seller_id = w.seller_id AND l.lot_id >= w.lots_from "
+    "WHERE w.seller_id = ANY($1::text[]) AND l.seller_id = ANY($1::text[]) "
+    "AND l.available_yen + l.held_yen > 0"};
+
+// What the named holds reserved: the lots of their journal entries (hold_id = seq).
+constexpr PgStatement kLoadReservations = {
+    "wallet_load_reservations",
+    "SELECT j.seller_id, j.seq, array_to_string(j.lot_ids, ','), "
+    "array_to_string(j.lot_amounts, ',') "
+    "FROM unnest($1::text[], $2::bigint[]) AS k(s, q), LATERAL "
+    "(SELECT seller_id, seq, lot_ids, lot_amounts FROM journal "
+    " WHERE seller_id = k.s AND seq = k.q) j"};
+
+// ... and those of every pending hold of the wallets a batch closes.
+constexpr PgStatement kLoadPendingReservations = {
+    "wallet_load_pending_reservations",
+    "SELECT j.seller_id, j.seq, array_to_string(j.lot_ids, ','), "
+    "array_to_string(j.lot_amounts, ',') "
+    "FROM holds h JOIN journal j ON j.seller_id = h.seller_id AND j.seq = h.hold_id "
+    "WHERE h.seller_id = ANY($1::text[]) AND j.seller_id = ANY($1::text[]) AND h.state = 1"};
 
 constexpr const char* kHoldColumns =
     "seller_id, hold_id, amount_yen, product, reference, state, captured_yen, "
@@ -114,36 +149,43 @@ constexpr PgStatement kReadRecords = {
 
 constexpr PgStatement kWriteBatch = {
     "wallet_write_batch",
-    "WITH w AS ("
+    "WITH b AS (SELECT 'epoch'::timestamptz + $56::bigint * interval '1 microsecond' AS at),"
+    "w AS ("
     " UPDATE wallets AS t SET state = v.state, available_yen = v.available, held_yen = v.held,"
     "  qmoney_yen = v.qmoney, pending_yen = v.pending, version = v.version,"
-    "  last_seq = v.last_seq, closed_at = CASE WHEN v.closing THEN now() ELSE t.closed_at END"
+    "  last_seq = v.last_seq, closed_at = CASE WHEN v.closing THEN b.at ELSE t.closed_at END,"
+    "  lots_from = v.lots_from, chain_head = decode(v.head, 'hex')"
     " FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[],"
-    "  $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[])"
+    "  $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[],"
+    "  $57::bigint[], $58::text[])"
     "  AS v(seller_id, state, available, held, qmoney, pending, version, last_seq,"
-    "       old_version, closing)"
+    "       old_version, closing, lots_from, head), b"
     " WHERE t.seller_id = ANY($1::text[]) AND t.seller_id = v.seller_id"
     "  AND t.version = v.old_version RETURNING 1),"
     "j AS ("
     " INSERT INTO journal (seller_id, seq, entry_type, debit_account, credit_account,"
     "  amount_yen, available_after, held_after, qmoney_after, pending_after, product,"
-    "  reference, hold_id, caller, created_at)"
-    " SELECT u.*, now() FROM unnest($11::text[], $12::bigint[], $13::smallint[],"
+    "  reference, hold_id, caller, created_at, lot_ids, lot_amounts, paid_yen, hash)"
+    " SELECT s, q, t, d, c, a, av, he, qm, pe, p, r, h, cl, b.at,"
+    "  string_to_array(li, ',')::bigint[], string_to_array(la, ',')::bigint[], pa,"
+    "  decode(x, 'hex')"
+    " FROM unnest($11::text[], $12::bigint[], $13::smallint[],"
     "  $14::smallint[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bigint[],"
-    "  $19::bigint[], $20::bigint[], $21::smallint[], $22::text[], $23::bigint[], $24::text[])"
-    "  AS u RETURNING 1),"
+    "  $19::bigint[], $20::bigint[], $21::smallint[], $22::text[], $23::bigint[], $24::text[],"
+    "  $59::text[], $60::text[], $61::bigint[], $62::text[])"
+    "  AS u(s, q, t, d, c, a, av, he, qm, pe, p, r, h, cl, li, la, pa, x), b RETURNING 1),"
     "hn AS ("
     " INSERT INTO holds (seller_id, hold_id, amount_yen, product, reference, state,"
     "  captured_yen, created_at, expires_at, resolved_at)"
-    " SELECT s, id, a, p, r, st, c, now(), 'epoch'::timestamptz + e * interval '1 microsecond',"
-    "  CASE WHEN st = 1 THEN NULL ELSE now() END"
+    " SELECT s, id, a, p, r, st, c, b.at, 'epoch'::timestamptz + e * interval '1 microsecond',"
+    "  CASE WHEN st = 1 THEN NULL ELSE b.at END"
     " FROM unnest($25::text[], $26::bigint[], $27::bigint[], $28::smallint[], $29::text[],"
-    "  $30::smallint[], $31::bigint[], $32::bigint[]) AS u(s, id, a, p, r, st, c, e)"
+    "  $30::smallint[], $31::bigint[], $32::bigint[]) AS u(s, id, a, p, r, st, c, e), b"
     " RETURNING 1),"
     "hu AS ("
-    " UPDATE holds AS t SET state = v.state, captured_yen = v.captured, resolved_at = now()"
+    " UPDATE holds AS t SET state = v.state, captured_yen = v.captured, resolved_at = b.at"
     " FROM unnest($33::text[], $34::bigint[], $35::smallint[], $36::bigint[])"
-    "  AS v(seller_id, hold_id, state, captured)"
+    "  AS v(seller_id, hold_id, state, captured), b"
     " WHERE t.seller_id = ANY($33::text[]) AND t.hold_id = ANY($34::bigint[])"
     "  AND t.seller_id = v.seller_id AND t.hold_id = v.hold_id AND t.state = 1 RETURNING 1),"
     "k AS ("
@@ -156,10 +198,25 @@ constexpr PgStatement kWriteBatch = {
     "  $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[], $46::boolean[],"
     "  $47::bigint[], $48::bigint[], $49::bigint[], $50::bigint[], $51::bigint[],"
     "  $52::smallint[], $53::bigint[])"
-    "  AS u(c, k, s, t, h, es, hi, a, a2, cr, av, he, qm, pe, ve, st, ex) RETURNING 1)"
-    "SELECT qcash_assert((SELECT count(*) FROM w) = $54 AND (SELECT count(*) FROM hu) = $55,"
+    "  AS u(c, k, s, t, h, es, hi, a, a2, cr, av, he, qm, pe, ve, st, ex) RETURNING 1),"
+    "ln AS ("
+    " INSERT INTO lots (seller_id, lot_id, origin, paid, amount_yen, available_yen, held_yen,"
+    "  reference, payment_method, price_paid_yen, points_month, created_at)"
+    " SELECT s, id, o, o <> 2, a, av, he, r, m, pp, pm, b.at"
+    " FROM unnest($63::text[], $64::bigint[], $65::smallint[], $66::bigint[], $67::bigint[],"
+    "  $68::bigint[], $69::text[], $70::text[], $71::bigint[], $72::text[])"
+    "  AS u(s, id, o, a, av, he, r, m, pp, pm), b RETURNING 1),"
+    "lu AS ("
+    " UPDATE lots AS t SET available_yen = v.available, held_yen = v.held"
+    " FROM unnest($73::text[], $74::bigint[], $75::bigint[], $76::bigint[])"
+    "  AS v(seller_id, lot_id, available, held)"
+    " WHERE t.seller_id = ANY($73::text[]) AND t.lot_id = ANY($74::bigint[])"
+    "  AND t.seller_id = v.seller_id AND t.lot_id = v.lot_id RETURNING 1)"
+    "SELECT qcash_assert((SELECT count(*) FROM w) = $54 AND (SELECT count(*) FROM hu) = $55"
+    "  AND (SELECT count(*) FROM lu) = $77,"
     " 'ledger rows changed under their locks'),"
-    " (SELECT count(*) FROM j), (SELECT count(*) FROM hn), (SELECT count(*) FROM k)"};
+    " (SELECT count(*) FROM j), (SELECT count(*) FROM hn), (SELECT count(*) FROM k),"
+    " (SELECT count(*) FROM ln)"};
 
 int64_t Micros(absl::Time t) { return t == absl::InfinitePast() ? -1 : absl::ToUnixMicros(t); }
 
@@ -179,8 +236,34 @@ HoldRecord ReadHold(const PgResult& r, int row) {
 }
 
 // Round trip 1: lock and read what `ops` name.
-absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vector<const Op*>& ops) {
-  const auto [sellers, opened, closing, holds, keys] = RowsOf(ops);
+// "1,2,3" (array_to_string of a bigint[]) as numbers.
+std::vector<int64_t> Int64List(absl::string_view text) {
+  std::vector<int64_t> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int64_t v = 0;
+    if (absl::SimpleAtoi(part, &v)) out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<LotPart> LotParts(absl::string_view ids, absl::string_view amounts) {
+  const std::vector<int64_t> i = Int64List(ids), a = Int64List(amounts);
+  std::vector<LotPart> parts;
+  for (size_t k = 0; k < i.size() && k < a.size(); ++k) parts.push_back({i[k], a[k]});
+  return parts;
+}
+
+std::string LotIds(const std::vector<LotPart>& parts, bool amounts) {
+  std::string out;
+  for (const LotPart& p : parts) {
+    absl::StrAppend(&out, out.empty() ? "" : ",", amounts ? p.amount_yen : p.lot_id);
+  }
+  return out;
+}
+
+absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vector<const Op*>& ops,
+                                            std::optional<absl::Time> fixed_now) {
+  const auto [sellers, opened, closing, debiting, holds, keys] = RowsOf(ops);
   auto texts = [](const auto& items) {
     PgArrayLiteral a;
     for (const auto& item : items) a.AddText(item);
@@ -190,10 +273,15 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
   statements.push_back({&PgTransaction::kBegin, {}});
   const int opened_at = opened.empty() ? -1 : static_cast<int>(statements.size());
   if (!opened.empty()) statements.push_back({&kInsertOpened, {texts(opened)}});
-  const int now_at = static_cast<int>(statements.size());
-  statements.push_back({&kNow, {}});
   const int wallets_at = static_cast<int>(statements.size());
   statements.push_back({&kLockWallets, {texts(sellers)}});
+  const int now_at = static_cast<int>(statements.size());
+  statements.push_back(
+      {&kNow,
+       {fixed_now ? std::optional<std::string>(absl::StrCat(absl::ToUnixMicros(*fixed_now)))
+                  : std::nullopt}});
+  const int lots_at = debiting.empty() ? -1 : static_cast<int>(statements.size());
+  if (!debiting.empty()) statements.push_back({&kLoadLots, {texts(debiting)}});
   const int holds_at = holds.empty() ? -1 : static_cast<int>(statements.size());
   if (!holds.empty()) {
     PgArrayLiteral hs, hi;
@@ -202,9 +290,13 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
       hi.AddInt(id);
     }
     statements.push_back({&kLockHolds, {hs.Finish(), hi.Finish()}});
+    statements.push_back({&kLoadReservations, {hs.Finish(), hi.Finish()}});
   }
   const int pending_at = closing.empty() ? -1 : static_cast<int>(statements.size());
-  if (!closing.empty()) statements.push_back({&kLockPendingHolds, {texts(closing)}});
+  if (!closing.empty()) {
+    statements.push_back({&kLockPendingHolds, {texts(closing)}});
+    statements.push_back({&kLoadPendingReservations, {texts(closing)}});
+  }
   const int records_at = keys.empty() ? -1 : static_cast<int>(statements.size());
   if (!keys.empty()) {
     PgArrayLiteral kc, kk;
@@ -236,13 +328,40 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
     record.pending_yen = w.GetInt64(i, 5);
     record.version = w.GetInt64(i, 6);
     record.last_seq = w.GetInt64(i, 7);
+    record.lots_from = w.GetInt64(i, 8);
+    if (!w.IsNull(i, 9)) record.chain_head = absl::HexStringToBytes(w.Get(i, 9));
     snapshot.wallets.emplace(record.seller_id, std::move(record));
+  }
+  for (const std::string& seller : debiting) snapshot.lots[seller];  // loaded, maybe none
+  if (lots_at >= 0) {
+    const PgResult& l = r[lots_at];
+    for (int i = 0; i < l.rows(); ++i) {
+      LotRecord lot;
+      lot.seller_id = std::string(l.Get(i, 0));
+      lot.lot_id = l.GetInt64(i, 1);
+      lot.origin = static_cast<LotOrigin>(l.GetInt64(i, 2));
+      lot.amount_yen = l.GetInt64(i, 3);
+      lot.available_yen = l.GetInt64(i, 4);
+      lot.held_yen = l.GetInt64(i, 5);
+      lot.reference = std::string(l.Get(i, 6));
+      lot.payment_method = std::string(l.Get(i, 7));
+      lot.price_paid_yen = l.GetInt64(i, 8);
+      lot.points_month = std::string(l.Get(i, 9));
+      lot.created_at = MicrosToTime(l, i, 10);
+      snapshot.lots[lot.seller_id].push_back(std::move(lot));
+    }
   }
   for (int at : {holds_at, pending_at}) {
     if (at < 0) continue;
     for (int i = 0; i < r[at].rows(); ++i) {
       HoldRecord h = ReadHold(r[at], i);
       snapshot.holds.emplace(HoldKey(h.seller_id, h.hold_id), std::move(h));
+    }
+    const PgResult& reservations = r[at + 1];  // each lock is followed by its reservations
+    for (int i = 0; i < reservations.rows(); ++i) {
+      snapshot
+          .reservations[HoldKey(std::string(reservations.Get(i, 0)), reservations.GetInt64(i, 1))] =
+          LotParts(reservations.Get(i, 2), reservations.Get(i, 3));
     }
   }
   if (records_at >= 0) {
@@ -274,8 +393,8 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
   return snapshot;
 }
 
-PgParams WriteParams(const LedgerWrites& writes) {
-  PgArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc;
+PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
+  PgArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc, wlf, whd;
   for (const auto& change : writes.wallets) {
     const WalletRecord& w = change.wallet;
     ws.AddText(w.seller_id);
@@ -288,8 +407,10 @@ PgParams WriteParams(const LedgerWrites& writes) {
     wl.AddInt(w.last_seq);
     wo.AddInt(change.old_version);
     wc.AddBool(change.closed);
+    wlf.AddInt(w.lots_from);
+    whd.AddText(absl::BytesToHexString(w.chain_head));
   }
-  PgArrayLiteral js, jq, jt, jd, jc, ja, jav, jhe, jqm, jpe, jp, jr, jh, jcl;
+  PgArrayLiteral js, jq, jt, jd, jc, ja, jav, jhe, jqm, jpe, jp, jr, jh, jcl, jli, jla, jpa, jx;
   for (const JournalEntry& e : writes.journal) {
     js.AddText(e.seller_id);
     jq.AddInt(e.seq);
@@ -305,6 +426,30 @@ PgParams WriteParams(const LedgerWrites& writes) {
     jr.AddText(e.reference);
     jh.AddInt(e.hold_id);
     jcl.AddText(e.caller);
+    jli.AddText(LotIds(e.lots, false));
+    jla.AddText(LotIds(e.lots, true));
+    jpa.AddInt(e.paid_yen);
+    jx.AddText(absl::BytesToHexString(e.hash));
+  }
+  PgArrayLiteral ls, li, lo, la, lav, lhe, lr, lm, lpp, lpm;
+  for (const LotRecord& lot : writes.new_lots) {
+    ls.AddText(lot.seller_id);
+    li.AddInt(lot.lot_id);
+    lo.AddInt(static_cast<int64_t>(lot.origin));
+    la.AddInt(lot.amount_yen);
+    lav.AddInt(lot.available_yen);
+    lhe.AddInt(lot.held_yen);
+    lr.AddText(lot.reference);
+    lm.AddText(lot.payment_method);
+    lpp.AddInt(lot.price_paid_yen);
+    lpm.AddText(lot.points_month);
+  }
+  PgArrayLiteral cs, ci, cav, che;
+  for (const LotRecord& lot : writes.changed_lots) {
+    cs.AddText(lot.seller_id);
+    ci.AddInt(lot.lot_id);
+    cav.AddInt(lot.available_yen);
+    che.AddInt(lot.held_yen);
   }
   PgArrayLiteral ns, ni, na, np, nr, nst, nc, ne;
   for (const HoldRecord& h : writes.new_holds) {
@@ -399,21 +544,44 @@ PgParams WriteParams(const LedgerWrites& writes) {
           kst.Finish(),
           kex.Finish(),
           absl::StrCat(writes.wallets.size()),
-          absl::StrCat(writes.resolved_holds.size())};
+          absl::StrCat(writes.resolved_holds.size()),
+          absl::StrCat(absl::ToUnixMicros(now)),
+          wlf.Finish(),
+          whd.Finish(),
+          jli.Finish(),
+          jla.Finish(),
+          jpa.Finish(),
+          jx.Finish(),
+          ls.Finish(),
+          li.Finish(),
+          lo.Finish(),
+          la.Finish(),
+          lav.Finish(),
+          lhe.Finish(),
+          lr.Finish(),
+          lm.Finish(),
+          lpp.Finish(),
+          lpm.Finish(),
+          cs.Finish(),
+          ci.Finish(),
+          cav.Finish(),
+          che.Finish(),
+          absl::StrCat(writes.changed_lots.size())};
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<OpResult>> ApplyBatch(PgConnection& conn,
-                                                 const std::vector<const Op*>& ops) {
+                                                 const std::vector<const Op*>& ops,
+                                                 std::optional<absl::Time> fixed_now) {
   // LoadSnapshot sends the BEGIN in its pipeline; from here on any failure rolls back.
   PgTransaction tx = PgTransaction::Adopt(conn);
-  auto snapshot = LoadSnapshot(conn, ops);
+  auto snapshot = LoadSnapshot(conn, ops, fixed_now);
   if (!snapshot.ok()) return snapshot.status();
   LedgerWrites writes;
   std::vector<OpResult> results = ApplyOps(ops, *snapshot, &writes);
   std::vector<std::pair<const PgStatement*, PgParams>> statements;
-  if (!writes.empty()) statements.push_back({&kWriteBatch, WriteParams(writes)});
+  if (!writes.empty()) statements.push_back({&kWriteBatch, WriteParams(writes, snapshot->now)});
   if (!writes.unopened.empty()) {
     PgArrayLiteral unopened;
     for (const std::string& seller : writes.unopened) unopened.AddText(seller);
@@ -467,6 +635,8 @@ absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const 
     e.reference = std::string(r->Get(i, 10));
     e.hold_id = r->GetInt64(i, 11);
     e.created_at = MicrosToTime(*r, i, 12);
+    e.lots = LotParts(r->Get(i, 13), r->Get(i, 14));
+    e.paid_yen = r->GetInt64(i, 15);
     out.push_back(std::move(e));
   }
   if (out.empty()) {

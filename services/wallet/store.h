@@ -7,6 +7,7 @@
 #define QCASH_SERVICES_WALLET_STORE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,11 @@ namespace qcash::wallet {
 // result per op. A refused op (insufficient funds, ...) has its outcome and changes nothing;
 // the others still apply. Errors: the database's (common/pg.h); then nothing was applied,
 // except that on UNAVAILABLE the outcome is unknown (the commit may have happened).
-absl::StatusOr<std::vector<OpResult>> ApplyBatch(PgConnection& conn,
-                                                 const std::vector<const Op*>& ops);
+// The batch's time is the database's clock once its rows are locked, so that one seller's
+// entries are in time order; `fixed_now` replaces it (a test clock, development builds only).
+absl::StatusOr<std::vector<OpResult>> ApplyBatch(
+    PgConnection& conn, const std::vector<const Op*>& ops,
+    std::optional<absl::Time> fixed_now = std::nullopt);
 
 // The wallet's balances as stored. Errors: NOT_FOUND (WALLET_NOT_FOUND), the database's.
 absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& seller_id);
@@ -36,11 +40,8 @@ struct HistoryQuery {
   absl::Time to = absl::InfiniteFuture();
 };
 
-// A journal row as the history shows it: the entry and when it was written (seller_id and
-// caller are not read back).
-struct HistoryEntry : JournalEntry {
-  absl::Time created_at;
-};
+// A journal row as the history shows it (seller_id, caller and hash are not read back).
+using HistoryEntry = JournalEntry;
 
 // Up to page_size entries with seq < before_seq (if set), newest first, matching the filters.
 // Errors: NOT_FOUND (WALLET_NOT_FOUND) when the seller has no wallet; the database's.
