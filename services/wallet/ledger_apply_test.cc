@@ -382,5 +382,189 @@ TEST(LedgerApplyTest, RandomBatchesKeepTheBooksBalanced) {
   }
 }
 
+// ---------------------------------------------------------------------- lots (section 8)
+
+Op Credit(const std::string& seller, CreditSource source, int64_t amount, const std::string& key) {
+  Op op = MakeOp(OpType::kCredit, seller, amount, key);
+  op.caller = source == CreditSource::kCharge ? "payment" : "points";
+  op.source = source;
+  if (source == CreditSource::kCharge) {
+    op.payment_method = "credit_card";
+  } else {
+    op.points_month = "2026-10";
+  }
+  EXPECT_TRUE(ValidateOp(op).ok());
+  op.request_hash = RequestHash(op);
+  return op;
+}
+
+std::vector<LotPart> Parts(std::initializer_list<std::pair<int64_t, int64_t>> parts) {
+  std::vector<LotPart> out;
+  for (const auto& [id, amount] : parts) out.push_back({id, amount});
+  return out;
+}
+
+const LotRecord& LotOf(const LedgerSnapshot& s, const std::string& seller, int64_t lot_id) {
+  for (const LotRecord& lot : s.lots.at(seller)) {
+    if (lot.lot_id == lot_id) return lot;
+  }
+  ADD_FAILURE() << "no lot " << lot_id;
+  static const LotRecord kNone;
+  return kNone;
+}
+
+// Free lots first, then paid ones, each oldest first; the journal names them in that order.
+TEST(LedgerLotsTest, DebitsTakeFreeBeforePaidOldestFirst) {
+  LedgerSnapshot s = Snapshot({Wallet("a", 0)});
+  LedgerWrites w;
+  auto r = Apply(s,
+                 {Credit("a", CreditSource::kCharge, 1'000, "c1"),          // lot 11, paid
+                  Credit("a", CreditSource::kPointsConversion, 300, "c2"),  // lot 12, free
+                  Credit("a", CreditSource::kCharge, 500, "c3"),            // lot 13, paid
+                  Credit("a", CreditSource::kPointsConversion, 200, "c4"),  // lot 14, free
+                  MakeOp(OpType::kSpend, "a", 1'200, "s1")},
+                 &w);
+  for (const OpResult& result : r) ASSERT_EQ(result.outcome, Outcome::kApplied);
+  ASSERT_EQ(w.journal.size(), 5u);
+  EXPECT_EQ(w.journal[0].lots, Parts({{11, 1'000}}));
+  EXPECT_EQ(w.journal[0].paid_yen, 1'000);
+  EXPECT_EQ(w.journal[1].paid_yen, 0);
+  // 300 + 200 free, then 700 of the oldest paid lot.
+  EXPECT_EQ(w.journal[4].lots, Parts({{12, 300}, {14, 200}, {11, 700}}));
+  EXPECT_EQ(w.journal[4].paid_yen, 700);
+  ASSERT_EQ(w.new_lots.size(), 4u);
+  EXPECT_EQ(w.new_lots[0].lot_id, 11);
+  EXPECT_EQ(w.new_lots[0].available_yen, 300);
+  EXPECT_EQ(w.new_lots[0].payment_method, "credit_card");
+  EXPECT_EQ(w.new_lots[0].price_paid_yen, 1'000);  // ValidateOp: the amount when not told
+  EXPECT_EQ(w.new_lots[1].origin, LotOrigin::kPointsConversion);
+  EXPECT_EQ(w.new_lots[1].points_month, "2026-10");
+  EXPECT_EQ(w.new_lots[1].available_yen, 0);
+  EXPECT_TRUE(w.changed_lots.empty());  // lots created in the batch are written once
+  EXPECT_EQ(w.wallets[0].wallet.lots_from, 11);
+}
+
+// A hold reserves lots; a capture for less consumes the first reservations and returns the
+// rest to the same lots; a release returns everything.
+TEST(LedgerLotsTest, HoldsReserveCaptureConsumesReleaseReturns) {
+  LedgerSnapshot s = Snapshot({Wallet("a", 0)});
+  LedgerWrites w;
+  auto r = Apply(s,
+                 {Credit("a", CreditSource::kCharge, 500, "c1"),            // lot 11
+                  Credit("a", CreditSource::kPointsConversion, 100, "c2"),  // lot 12
+                  MakeOp(OpType::kHold, "a", 400, "h1"),                    // seq 13
+                  HoldOp(OpType::kCapture, "a", 13, 250, "k1"),             // 14, 15
+                  MakeOp(OpType::kHold, "a", 300, "h2"),                    // seq 16
+                  HoldOp(OpType::kRelease, "a", 16, 0, "k2")},              // 17
+                 &w);
+  for (const OpResult& result : r) ASSERT_EQ(result.outcome, Outcome::kApplied);
+  ASSERT_EQ(w.journal.size(), 7u);
+  EXPECT_EQ(w.journal[2].lots, Parts({{12, 100}, {11, 300}}));  // reserved, free first
+  EXPECT_EQ(w.journal[3].type, EntryType::kAdCapture);
+  EXPECT_EQ(w.journal[3].lots, Parts({{12, 100}, {11, 150}}));  // consumed
+  EXPECT_EQ(w.journal[3].paid_yen, 150);
+  EXPECT_EQ(w.journal[4].type, EntryType::kAdHoldRemainder);
+  EXPECT_EQ(w.journal[4].lots, Parts({{11, 150}}));  // returned
+  EXPECT_EQ(w.journal[5].lots, Parts({{11, 300}}));  // the free lot is used up
+  EXPECT_EQ(w.journal[6].lots, Parts({{11, 300}}));
+  const LotRecord& paid = LotOf(s, "a", 11);
+  EXPECT_EQ(paid.available_yen, 350);
+  EXPECT_EQ(paid.held_yen, 0);
+  EXPECT_EQ(LotOf(s, "a", 12).remaining_yen(), 0);
+  EXPECT_EQ(w.wallets[0].wallet.lots_from, 11);
+}
+
+// W5: the forfeiture consumes the held parts hold by hold, then the available rest.
+TEST(LedgerLotsTest, CloseForfeitsEveryLot) {
+  LedgerSnapshot s = Snapshot({Wallet("a", 0)});
+  LedgerWrites w;
+  Op close = MakeOp(OpType::kClose, "a", 0, "x");
+  close.reference = "shop exit";
+  close.request_hash = RequestHash(close);
+  auto r = Apply(s,
+                 {Credit("a", CreditSource::kPointsConversion, 200, "c1"),  // lot 11
+                  Credit("a", CreditSource::kCharge, 1'000, "c2"),          // lot 12
+                  MakeOp(OpType::kHold, "a", 300, "h1"),                    // 13: 200 + 100
+                  close},
+                 &w);
+  for (const OpResult& result : r) ASSERT_EQ(result.outcome, Outcome::kApplied);
+  ASSERT_EQ(w.journal.size(), 5u);
+  EXPECT_EQ(w.journal[3].type, EntryType::kForfeit);
+  EXPECT_EQ(w.journal[3].lots, Parts({{11, 200}, {12, 100}}));
+  EXPECT_EQ(w.journal[4].lots, Parts({{12, 900}}));
+  EXPECT_EQ(w.journal[4].paid_yen, 900);
+  for (const LotRecord& lot : s.lots.at("a")) EXPECT_EQ(lot.remaining_yen(), 0);
+  EXPECT_EQ(w.wallets[0].wallet.lots_from, 16);  // nothing left: past the last entry (15)
+}
+
+// A debit whose seller's lots do not hold its balance is refused and changes nothing.
+TEST(LedgerLotsTest, LotsThatDisagreeWithTheBalanceRefuseDebits) {
+  LedgerSnapshot s = Snapshot({Wallet("a", 1'000)});
+  s.lots["a"][0].available_yen = 900;  // as if a lot row had been edited
+  LedgerWrites w;
+  auto r = Apply(s,
+                 {MakeOp(OpType::kSpend, "a", 100, "s1"), MakeOp(OpType::kHold, "a", 100, "h1"),
+                  Credit("a", CreditSource::kCharge, 500, "c1")},
+                 &w);
+  EXPECT_EQ(r[0].outcome, Outcome::kLotsDisagree);
+  EXPECT_EQ(r[1].outcome, Outcome::kLotsDisagree);
+  EXPECT_EQ(r[2].outcome, Outcome::kApplied);  // credits need no old lots
+  ASSERT_EQ(w.journal.size(), 1u);
+  EXPECT_EQ(OutcomeStatus(Outcome::kLotsDisagree, MakeOp(OpType::kSpend, "a", 1, "k")).code(),
+            absl::StatusCode::kInternal);
+}
+
+// Each entry's hash chains to the seller's previous one; the chains of two sellers are apart.
+TEST(LedgerLotsTest, EntriesChainPerSeller) {
+  WalletRecord a = Wallet("a", 1'000);
+  a.chain_head = std::string(32, 'x');
+  LedgerSnapshot s = Snapshot({a, Wallet("b", 1'000)});
+  LedgerWrites w;
+  Apply(s,
+        {MakeOp(OpType::kSpend, "a", 100, "s1"), MakeOp(OpType::kSpend, "b", 100, "s2"),
+         MakeOp(OpType::kSpend, "a", 100, "s3")},
+        &w);
+  ASSERT_EQ(w.journal.size(), 3u);
+  EXPECT_EQ(w.journal[0].hash, EntryHash(std::string(32, 'x'), w.journal[0]));
+  EXPECT_EQ(w.journal[1].hash, EntryHash("", w.journal[1]));
+  EXPECT_EQ(w.journal[2].hash, EntryHash(w.journal[0].hash, w.journal[2]));
+  EXPECT_EQ(w.journal[2].hash.size(), 32u);
+  EXPECT_EQ(s.wallets["a"].chain_head, w.journal[2].hash);
+  JournalEntry edited = w.journal[2];
+  edited.amount_yen += 1;
+  EXPECT_NE(EntryHash(w.journal[0].hash, edited), w.journal[2].hash);
+  edited = w.journal[2];
+  edited.lots[0].amount_yen -= 1;
+  EXPECT_NE(EntryHash(w.journal[0].hash, edited), w.journal[2].hash);
+}
+
+TEST(LedgerLotsTest, ProvenanceFieldsAreCheckedPerSource) {
+  Op charge = Credit("a", CreditSource::kCharge, 1'000, "c");
+  charge.payment_method = "Credit Card";
+  EXPECT_EQ(ValidateOp(charge).code(), absl::StatusCode::kInvalidArgument);
+  charge.payment_method = "paypay";
+  charge.price_paid_yen = -1;
+  EXPECT_EQ(ValidateOp(charge).code(), absl::StatusCode::kInvalidArgument);
+  charge.price_paid_yen = 950;
+  EXPECT_TRUE(ValidateOp(charge).ok());
+  EXPECT_EQ(charge.price_paid_yen, 950);
+  charge.points_month = "2026-10";  // a charge has no points month
+  EXPECT_EQ(ValidateOp(charge).code(), absl::StatusCode::kInvalidArgument);
+  Op conversion = Credit("a", CreditSource::kPointsConversion, 100, "p");
+  for (const char* month : {"2026-13", "2026-1", "26-10-01", "2026/10"}) {
+    conversion.points_month = month;
+    EXPECT_EQ(ValidateOp(conversion).code(), absl::StatusCode::kInvalidArgument) << month;
+  }
+  conversion.points_month = "2026-12";
+  EXPECT_TRUE(ValidateOp(conversion).ok());
+  conversion.payment_method = "credit_card";  // a conversion has no payment method
+  EXPECT_EQ(ValidateOp(conversion).code(), absl::StatusCode::kInvalidArgument);
+  // Provenance describes the credit: a retry that tells it differently is the same request.
+  Op a = Credit("a", CreditSource::kCharge, 1'000, "c");
+  Op b = a;
+  b.payment_method = "paypay";
+  EXPECT_EQ(RequestHash(a), RequestHash(b));
+}
+
 }  // namespace
 }  // namespace qcash::wallet
