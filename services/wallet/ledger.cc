@@ -623,7 +623,6 @@ class BatchApplier {
   // Remembers the version `w` had before the batch changed it.
   void Touch(const WalletRecord& w) { old_versions_.try_emplace(w.seller_id, w.version); }
 
-  // Appends one entry with the seller's balances as they are now; returns its seq.
   // Appends one entry with the seller's balances as they are now and the lots it took, chained
   // to the seller's previous entry; returns its seq.
   int64_t Journal(WalletRecord& w, const Op& op, EntryType type, Account debit, Account credit,

@@ -104,7 +104,7 @@ constexpr PgStatement kLoadReservations = {
     "array_to_string(j.lot_amounts, ',') "
     "FROM unnest($1::text[], $2::bigint[]) AS k(s, q), LATERAL "
     "(SELECT seller_id, seq, lot_ids, lot_amounts FROM journal "
-    " WHERE seller_id = k.s AND seq = k.q) j"};
+    " WHERE seller_id = ANY($1::text[]) AND seller_id = k.s AND seq = k.q) j"};
 
 // ... and those of every pending hold of the wallets a batch closes.
 constexpr PgStatement kLoadPendingReservations = {

@@ -378,7 +378,7 @@ TEST_F(SchemaTest, EveryMigrationFileIsApplied) {
 // these disappear, the checks below would pass over nothing.
 TEST_F(SchemaTest, PerSellerTablesAreFound) {
   EXPECT_EQ(PerSellerTables("wallet"),
-            (std::set<std::string>{"holds", "idempotency_keys", "journal", "wallets"}));
+            (std::set<std::string>{"holds", "idempotency_keys", "journal", "lots", "wallets"}));
   EXPECT_EQ(PerSellerTables("payment"),
             (std::set<std::string>{"charge_orders", "order_transitions", "qsign_credentials",
                                    "qsign_throttle", "request_keys"}));

@@ -2,14 +2,15 @@
 --
 -- Every credit of Qcash creates a lot: where its Qcash came from, and how much of it is still
 -- available or reserved by pending holds. Every debit consumes lots in one order (free before
--- paid, oldest first within each: ledger.cc ConsumptionOrder), and its journal row names them
+-- paid, oldest first within each: ledger.cc ConsumedBefore), and its journal row names them
 -- (lot_ids / lot_amounts, in the order taken) with the paid part of its amount (paid_yen).
 -- A hold's journal row names the lots it reserved; its capture consumes them, its release or
 -- expiry returns them.
 --
 -- Each journal row also carries `hash`: SHA-256 over the previous row of the same seller's
--- hash and this row's canonical content (services/wallet/chain.h), so that an edit anywhere
--- breaks the seller's chain; `wallets.chain_head` is the newest hash of each chain.
+-- hash and this row's canonical content (EntryHash in services/wallet/ledger.h), so that an
+-- edit anywhere breaks the seller's chain; `wallets.chain_head` is the newest hash of each
+-- chain (migration 0003 computes the hashes of the entries written before this one).
 
 CREATE TABLE lots (
   seller_id      TEXT NOT NULL,
