@@ -6,12 +6,15 @@
 // ledger computes them.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -37,6 +40,7 @@ using wallet::ChainFault;
 using wallet::VerifyReport;
 
 struct Env {
+  int metrics_port = 0;
   std::unique_ptr<Stack> stack;
   std::unique_ptr<pb::WalletService::Stub> stub;
 };
@@ -46,7 +50,14 @@ class VerifyEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     env = new Env();
-    auto stack = StartStack("journal_verify");
+    // Anchors every second, of the database's clock itself (nothing is in flight when a test
+    // looks at one).
+    env->metrics_port = FreePort();
+    auto stack =
+        StartStack("journal_verify", {},
+                   {{"QCASH_WALLET_ANCHOR_INTERVAL_S", "1"},
+                    {"QCASH_WALLET_ANCHOR_SETTLE_S", "0"},
+                    {"QCASH_METRICS_LISTEN", absl::StrCat("127.0.0.1:", env->metrics_port)}});
     ASSERT_TRUE(stack.ok()) << stack.status();
     env->stack = std::move(*stack);
     env->stub = pb::WalletService::NewStub(
@@ -395,6 +406,57 @@ TEST_F(JournalVerifyTest, AnOldAnchorIsReproducedAsOfItsInstant) {
   EXPECT_EQ(report.at->entries, anchor->entries);
   EXPECT_NE(report.heads_digest, anchor->digest_hex);
   EXPECT_EQ(report.entries, anchor->entries + 1);
+}
+
+// The wallet exports anchors (services/wallet/anchor.h): a logged one, taken after a history,
+// is the digest the verifier computes as of its instant, qcashctl accepts it, and /metrics
+// carries its figures.
+TEST_F(JournalVerifyTest, TheWalletsAnchorsAreCheckable) {
+  const std::string seller = NewSeller();
+  MixedHistory(seller, false);
+  const absl::Time written = absl::Now();
+  std::string digest, at_text;
+  absl::Time at;
+  static const std::regex kAnchor(
+      R"re("event":"journal_anchor".*"digest":"([0-9a-f]{64})".*"at":"([^"]+)")re");
+  for (int attempt = 0; attempt < 300 && digest.empty(); ++attempt) {  // up to 30 s
+    std::ifstream in(env->stack->dir + "/wallet.log");
+    std::string line;
+    while (std::getline(in, line)) {
+      std::smatch m;
+      if (!std::regex_search(line, m, kAnchor)) continue;
+      absl::Time t;
+      if (absl::ParseTime(absl::RFC3339_full, m[2].str(), &t, nullptr) && t > written) {
+        digest = m[1];
+        at_text = m[2];
+        at = t;
+        break;
+      }
+    }
+    if (digest.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(digest.empty()) << "no journal_anchor logged after the history";
+  const VerifyReport report = Verify(at);
+  ASSERT_TRUE(report.at.has_value());
+  EXPECT_EQ(report.at->digest_hex, digest);
+  auto [code, out] =
+      Qcashctl({"verify", "--anchor", digest, "--at", at_text, env->stack->wallet_db_url});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("anchor: matches"), std::string::npos) << out;
+
+  httplib::Client client("127.0.0.1", env->metrics_port);
+  auto response = client.Get("/metrics");
+  ASSERT_TRUE(response);
+  ASSERT_EQ(response->status, 200);
+  for (const char* expected :
+       {"qcash_wallet_journal_anchor_entries ", "qcash_wallet_journal_anchor_sellers ",
+        "qcash_wallet_journal_anchor_timestamp_seconds ",
+        "qcash_wallet_journal_anchor_info{digest_prefix=\""}) {
+    EXPECT_NE(response->body.find(expected), std::string::npos) << expected;
+  }
+  // One info series: the latest anchor's.
+  const size_t first = response->body.find("qcash_wallet_journal_anchor_info{");
+  EXPECT_EQ(response->body.find("qcash_wallet_journal_anchor_info{", first + 1), std::string::npos);
 }
 
 // ------------------------------------------------------------------------ migration 0003
