@@ -23,6 +23,7 @@
 //   QCASH_TLS_* / QCASH_INSECURE_DEV  see common/server.h
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/numbers.h"
