@@ -75,6 +75,12 @@ void Gauge::Set(const Labels& labels, double value) {
   if (Admit(values_, labels)) values_[labels] = value;
 }
 
+void Gauge::SetOnly(const Labels& labels, double value) {
+  MutexLock lock(&mu_);
+  values_.clear();
+  values_[labels] = value;
+}
+
 void Gauge::Add(const Labels& labels, double delta) {
   MutexLock lock(&mu_);
   if (Admit(values_, labels)) values_[labels] += delta;

@@ -48,6 +48,9 @@ class Gauge final : public Metric {
   Gauge(std::string name, std::string help, std::vector<std::string> label_names)
       : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
   void Set(const Labels& labels, double value);
+  // Set(), and drops every other series: for an info-style gauge whose label value changes
+  // (the latest journal anchor's digest), so that only the current one is exported.
+  void SetOnly(const Labels& labels, double value);
   void Add(const Labels& labels, double delta);
   void Render(std::string* out) const override;
 

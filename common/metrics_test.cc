@@ -23,6 +23,16 @@ TEST(MetricsTest, CounterAndGaugeRenderInExpositionFormat) {
   EXPECT_NE(out.find("test_holds 5\n"), std::string::npos) << out;
 }
 
+TEST(MetricsTest, SetOnlyKeepsOneSeries) {
+  Gauge info("test_anchor_info", "Anchor.", {"digest_prefix"});
+  info.SetOnly({"aaaa"}, 1);
+  info.SetOnly({"bbbb"}, 1);
+  std::string out;
+  info.Render(&out);
+  EXPECT_EQ(out.find("aaaa"), std::string::npos) << out;
+  EXPECT_NE(out.find("test_anchor_info{digest_prefix=\"bbbb\"} 1\n"), std::string::npos) << out;
+}
+
 TEST(MetricsTest, HistogramBucketsAreCumulative) {
   Histogram h("test_seconds", "Latency.", {"op"}, {0.01, 0.1, 1});
   h.Observe({"x"}, 0.005);

@@ -10,6 +10,9 @@
 //   QCASH_WALLET_READ_THREADS      threads for reads                  8
 //   QCASH_WALLET_SWEEP_INTERVAL_MS hold sweeper period                1000
 //   QCASH_WALLET_AUDIT_INTERVAL_S  self-audit period (0: off)         600
+//   QCASH_WALLET_ANCHOR_INTERVAL_S journal anchor period (0: off)      300
+//   QCASH_WALLET_ANCHOR_SETTLE_S   the anchor's instant lies this far
+//                                  back of the database's clock       60
 //   QCASH_METRICS_LISTEN           host:port for /metrics (empty: off)
 //   QCASH_HEALTH_LISTEN            plaintext host:port for probes, health only (empty: off)
 //   QCASH_GRPC_REFLECTION          server reflection          on only with QCASH_INSECURE_DEV
@@ -20,6 +23,7 @@
 //   QCASH_TLS_* / QCASH_INSECURE_DEV  see common/server.h
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -31,6 +35,7 @@
 #include "common/server.h"
 #include "common/status.h"
 #include "common/thread_pool.h"
+#include "services/wallet/anchor.h"
 #include "services/wallet/policy.h"
 #include "services/wallet/server.h"
 #include "services/wallet/wallet.h"
@@ -89,11 +94,24 @@ absl::Status Run() {
   auto wallet = qcash::wallet::Wallet::Start(options, qcash::SystemClock::Get());
   if (!wallet.ok()) return wallet.status();
 
+  // The journal's anchors (services/wallet/anchor.h): at start-up, then every interval.
+  auto anchor_s = EnvInt("QCASH_WALLET_ANCHOR_INTERVAL_S", 300, 0, 86'400);
+  if (!anchor_s.ok()) return anchor_s.status();
+  auto settle_s = EnvInt("QCASH_WALLET_ANCHOR_SETTLE_S", 60, 0, 3'600);
+  if (!settle_s.ok()) return settle_s.status();
+  std::unique_ptr<qcash::wallet::JournalAnchorJob> anchors;
+  if (*anchor_s > 0) {
+    anchors =
+        std::make_unique<qcash::wallet::JournalAnchorJob>(qcash::wallet::JournalAnchorJob::Options{
+            options.database_url, absl::Seconds(*anchor_s), absl::Seconds(*settle_s)});
+  }
+
   qcash::ThreadPool reads(static_cast<int>(*read_threads), 10'000);
   qcash::wallet::WalletServer server(wallet->get(), &reads);
   serve->services = {&server};
   serve->access_tables = {&qcash::wallet::AccessPolicy()};
   absl::Status served = qcash::Serve(*serve);
+  if (anchors) anchors->Stop();
   (*wallet)->Stop();
   return served;
 }

@@ -118,6 +118,14 @@ const std::map<std::string, std::string>& StatementExceptions() {
       {"services/wallet/audit.cc:kUnknownAccounts", "the ledger audit: operator-wide"},
       {"services/wallet/audit.cc:SELECT count(*) FROM journal",
        "the ledger audit: counts the journal"},
+      {"services/wallet/verify.cc:kJournalRows",
+       "the journal verifier: every seller's chain, read through a cursor"},
+      {"services/wallet/verify.cc:kWalletHeads",
+       "the heads digest (the journal's anchor): every seller's chain head"},
+      {"services/wallet/verify.cc:kHeadsAtSelect",
+       "the heads digest as of an instant: every seller's last entry then"},
+      {"services/wallet/verify.cc:wallet_verify_heads_without_journal",
+       "the journal verifier: wallets claiming entries the journal lacks"},
       // The payment service: orders are named by their id (see the key exception of
       // charge_orders), and the reconciler and the operators look across sellers.
       {"services/payment/store.cc:payment_load_order", "by order id (provider notifications)"},

@@ -4,6 +4,9 @@
 //   qcashctl audit [wallet-database-url]      the ledger audit (default
 //   $QCASH_WALLET_DATABASE_URL);
 //                                             exit 1 when the books do not balance
+//   qcashctl verify [--anchor HEX --at RFC3339] [wallet-database-url]
+//                                             recompute every seller's journal chain; exit 1
+//                                             when one is broken or the anchor differs
 //   qcashctl seller <seller-id>               the seller's accounts and recent journal
 //   qcashctl holds release-expired            release every hold past its expiry now
 //   qcashctl orders stuck [min-age-seconds]   charge orders that need a look: paid and not
@@ -28,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -39,6 +43,7 @@
 #include "qcash/payment/v1/payment.grpc.pb.h"
 #include "services/wallet/audit.h"
 #include "services/wallet/client/wallet_client.h"
+#include "services/wallet/verify.h"
 
 extern char** environ;
 
@@ -115,6 +120,55 @@ int Audit(const std::string& url) {
   if (!report.ok()) return Fail(report.status());
   std::fputs(report->ToString().c_str(), stdout);
   return report->ok() ? 0 : 1;
+}
+
+// qcashctl verify [--anchor HEX --at RFC3339] [url]: the tamper-evident journal
+// (services/wallet/verify.h). With --anchor, also the heads digest as of --at (default: now)
+// must equal HEX, the anchor an outside copy kept.
+int Verify(const std::vector<std::string>& args) {
+  std::string url = qcash::EnvString("QCASH_WALLET_DATABASE_URL", "");
+  std::string anchor;
+  qcash::wallet::VerifyOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--anchor" || args[i] == "--at") && i + 1 < args.size()) {
+      const std::string& value = args[++i];
+      if (args[i - 1] == "--anchor") {
+        anchor = absl::AsciiStrToLower(value);
+        continue;
+      }
+      absl::Time at;
+      std::string error;
+      if (!absl::ParseTime(absl::RFC3339_full, value, &at, &error)) {
+        std::fprintf(stderr, "qcashctl verify: --at %s: %s\n", value.c_str(), error.c_str());
+        return 2;
+      }
+      options.at = at;
+    } else if (!absl::StartsWith(args[i], "--")) {
+      url = args[i];
+    } else {
+      std::fprintf(stderr, "qcashctl verify: unknown or incomplete option %s\n", args[i].c_str());
+      return 2;
+    }
+  }
+  if (url.empty()) {
+    std::fprintf(stderr,
+                 "qcashctl verify: no database URL (argument or QCASH_WALLET_DATABASE_URL)\n");
+    return 2;
+  }
+  auto conn = qcash::PgConnection::Connect(url, "qcashctl");
+  if (!conn.ok()) return Fail(conn.status());
+  auto report = qcash::wallet::VerifyJournal(**conn, options);
+  if (!report.ok()) return Fail(report.status());
+  std::fputs(report->ToString().c_str(), stdout);
+  bool anchor_ok = true;
+  if (!anchor.empty()) {
+    const std::string& got = report->at ? report->at->digest_hex : report->heads_digest;
+    anchor_ok = got == anchor;
+    std::printf("anchor: %s\n", anchor_ok ? "matches"
+                                          : "DIFFERS (the journal was rewritten "
+                                            "since the anchor, or --at is wrong)");
+  }
+  return report->sound() && anchor_ok ? 0 : 1;
 }
 
 std::string Time(const google::protobuf::Timestamp& ts) {
@@ -262,6 +316,7 @@ void Usage() {
       "usage:\n"
       "  qcashctl health <host:port> [service]\n"
       "  qcashctl audit [wallet-database-url]\n"
+      "  qcashctl verify [--anchor HEX --at RFC3339] [wallet-database-url]\n"
       "  qcashctl seller <seller-id>\n"
       "  qcashctl holds release-expired\n"
       "  qcashctl orders stuck [min-age-seconds]\n"
@@ -282,6 +337,7 @@ int main(int argc, char** argv) {
   if (command == "audit") {
     return Audit(argc >= 3 ? argv[2] : qcash::EnvString("QCASH_WALLET_DATABASE_URL", ""));
   }
+  if (command == "verify") return Verify(std::vector<std::string>(argv + 2, argv + argc));
   if (command == "seller" && argc == 3) return Seller(argv[2]);
   if (command == "holds" && argc == 3 && std::string(argv[2]) == "release-expired") {
     return ReleaseExpiredHolds();
