@@ -176,7 +176,8 @@ absl::StatusOr<std::vector<OpResult>> Committer::Apply(Lane* lane,
   for (;;) {
     absl::Status connected = EnsureConnected(lane);
     if (connected.ok()) {
-      auto results = ApplyBatch(*lane->conn, ops);
+      auto results =
+          ApplyBatch(*lane->conn, ops, options_.batch_time ? options_.batch_time() : std::nullopt);
       if (results.ok()) {
         if (in_doubt) InDoubt()->Add({"resolved"});
         return results;

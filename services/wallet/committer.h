@@ -27,7 +27,9 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +57,10 @@ class Committer {
     // How long a lane keeps trying to resolve a batch in doubt (see above) when its calls have
     // no earlier deadline: about the longest failover.
     absl::Duration in_doubt_max = absl::Seconds(30);
+    // The time of each batch (store.h ApplyBatch's fixed_now): empty, or answering nullopt,
+    // means the database's clock. Only the wallet's test clock sets it (development builds,
+    // main.cc).
+    std::function<std::optional<absl::Time>()> batch_time;
   };
 
   struct Stats {

@@ -20,7 +20,14 @@
 //   QCASH_DRAIN_TIMEOUT_MS         in-flight calls' time to finish    10000
 //   QCASH_SELLER_TOKEN_PUBLIC_KEY_FILE  checks the seller tokens the gateway forwards
 //                                  (common/seller_scope.h); required with TLS
+//   QCASH_WALLET_CHECKPOINT_INTERVAL_S  how often the books' checkpoints catch up (0: only
+//                                  on demand)                          60
 //   QCASH_TLS_* / QCASH_INSECURE_DEV  see common/server.h
+// Development and tests only; refused unless QCASH_INSECURE_DEV=1, and a release build
+// (without -DQCASH_DEVELOPMENT=ON) contains none of it and refuses to start when it is set:
+//   QCASH_WALLET_TEST_CLOCK=1      a settable clock and the qcash.wallet.v1.WalletTestClock
+//                                  service to set it (absent otherwise); once set, it dates
+//                                  every ledger batch and is the books' "now"
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -38,6 +45,7 @@
 #include "services/wallet/anchor.h"
 #include "services/wallet/policy.h"
 #include "services/wallet/server.h"
+#include "services/wallet/test_clock.h"
 #include "services/wallet/wallet.h"
 
 namespace {
@@ -68,27 +76,49 @@ absl::Status Run() {
   auto read_threads = EnvInt("QCASH_WALLET_READ_THREADS", 8, 1, 256);
   auto sweep_ms = EnvInt("QCASH_WALLET_SWEEP_INTERVAL_MS", 1000, 10, 3'600'000);
   auto audit_s = EnvInt("QCASH_WALLET_AUDIT_INTERVAL_S", 600, 0, 7 * 86'400);
-  for (const auto* v : {&lanes, &batch_max, &read_threads, &sweep_ms, &audit_s}) {
+  auto checkpoint_s = EnvInt("QCASH_WALLET_CHECKPOINT_INTERVAL_S", 60, 0, 86'400);
+  for (const auto* v : {&lanes, &batch_max, &read_threads, &sweep_ms, &audit_s, &checkpoint_s}) {
     if (!v->ok()) return v->status();
   }
+  auto test_clock = qcash::EnvBool("QCASH_WALLET_TEST_CLOCK", false);
+  if (!test_clock.ok()) return test_clock.status();
+#if !(defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD)
+  // Fail closed (DESIGN.md section 7): a release build has no test clock.
+  if (*test_clock) return qcash::DevelopmentOnly("QCASH_WALLET_TEST_CLOCK=1");
+#endif
   options.redis.pool_size_max = static_cast<int>(*read_threads + *lanes + 2);
   options.committer.lanes = static_cast<int>(*lanes);
   options.committer.batch_max = static_cast<int>(*batch_max);
   options.read_pool_size = static_cast<int>(*read_threads + 1);  // + the sweeper
   options.sweep_interval = std::chrono::milliseconds(*sweep_ms);
   options.audit_interval = absl::Seconds(*audit_s);
+  options.books.checkpoint_interval = absl::Seconds(*checkpoint_s);
 
   auto serve = qcash::ServeOptionsFromEnv("qcash.wallet.v1.WalletService", "QCASH_WALLET_LISTEN",
                                           "127.0.0.1:25051");
   if (!serve.ok()) return serve.status();
   const qcash::TransportConfig& transport = serve->transport;
+  // The test clock changes what time the ledger writes: never with real credentials.
+  if (*test_clock && !transport.insecure_dev) {
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "QCASH_WALLET_TEST_CLOCK is for development and tests only "
+                                  "(QCASH_INSECURE_DEV=1)");
+  }
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+  qcash::wallet::SettableClock settable_clock;
+  if (*test_clock) {
+    options.committer.batch_time = [&settable_clock] { return settable_clock.Fixed(); };
+    options.books_clock = &settable_clock;
+  }
+#endif
 
   qcash::Log(qcash::LogLevel::kInfo, "starting",
              {{"database", qcash::RedactUrl(options.database_url)},
               {"redis", absl::StrCat(options.redis.host, ":", options.redis.port)},
               {"lanes", *lanes},
               {"batch_max", *batch_max},
-              {"insecure_dev", transport.insecure_dev}});
+              {"insecure_dev", transport.insecure_dev},
+              {"test_clock", *test_clock}});
   auto metrics = qcash::metrics::MetricsServer::StartFromEnv();
   if (!metrics.ok()) return metrics.status();
   auto wallet = qcash::wallet::Wallet::Start(options, qcash::SystemClock::Get());
@@ -110,6 +140,13 @@ absl::Status Run() {
   qcash::wallet::WalletServer server(wallet->get(), &reads);
   serve->services = {&server};
   serve->access_tables = {&qcash::wallet::AccessPolicy()};
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+  qcash::wallet::TestClockServer clock_server(&settable_clock);
+  if (*test_clock) {
+    serve->services.push_back(&clock_server);
+    serve->access_tables.push_back(&qcash::wallet::TestClockAccessPolicy());
+  }
+#endif
   absl::Status served = qcash::Serve(*serve);
   if (anchors) anchors->Stop();
   (*wallet)->Stop();

@@ -9,7 +9,7 @@ constexpr uint32_t Bit(Permission p) { return PermissionBit(p); }
 
 // The whole policy. Money enters a seller's Qcash only from payment (charges) and points
 // (conversions); only the ad-booking service spends it; only settlement moves the seller's
-// proceeds in or closes a shop; operators read.
+// proceeds in or closes a shop; operators read (and in test configurations set the test clock).
 constexpr Grant kGrants[] = {
     {"payment",
      Bit(Permission::kRead) | Bit(Permission::kCreditCharge) | Bit(Permission::kChargeFromFunds)},
@@ -18,7 +18,8 @@ constexpr Grant kGrants[] = {
     {"settlement", Bit(Permission::kRead) | Bit(Permission::kOpen) | Bit(Permission::kCreditFunds) |
                        Bit(Permission::kClose)},
     {"gateway", Bit(Permission::kRead) | Bit(Permission::kOpen)},
-    {"ops", Bit(Permission::kRead) | Bit(Permission::kSweep) | Bit(Permission::kBooks)},
+    {"ops", Bit(Permission::kRead) | Bit(Permission::kSweep) | Bit(Permission::kBooks) |
+                Bit(Permission::kSetTestClock)},
 };
 
 constexpr int P(Permission p) { return static_cast<int>(p); }
@@ -54,6 +55,12 @@ const MethodRule kMethods[] = {
     {"/qcash.wallet.v1.WalletService/GetBaseDateReport", P(Permission::kBooks), SellerScoped::kNo},
 };
 
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+const MethodRule kTestClockMethods[] = {
+    {"/qcash.wallet.v1.WalletTestClock/SetTime", P(Permission::kSetTestClock), SellerScoped::kNo},
+};
+#endif
+
 absl::string_view PermissionName(Permission p) {
   switch (p) {
     case Permission::kRead:
@@ -76,6 +83,8 @@ absl::string_view PermissionName(Permission p) {
       return "release expired holds";
     case Permission::kBooks:
       return "read the issuer's books";
+    case Permission::kSetTestClock:
+      return "set the test clock";
     default:
       return "unknown";
   }
@@ -89,6 +98,13 @@ const AccessTable& AccessPolicy() {
   static const AccessTable table{"wallet.qcash", kGrants, kMethods, PermissionNameOf};
   return table;
 }
+
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+const AccessTable& TestClockAccessPolicy() {
+  static const AccessTable table{"wallet.qcash", kGrants, kTestClockMethods, PermissionNameOf};
+  return table;
+}
+#endif
 
 absl::Status Authorize(absl::string_view caller, Permission permission) {
   return AuthorizeCaller(kGrants, caller, Bit(permission), PermissionName(permission));

@@ -23,11 +23,18 @@ enum class Permission {
   kClose,             // CloseWallet
   kSweep,             // ReleaseExpiredHolds
   kBooks,             // GetPlatformBalancesAt, GetBaseDateReport: the issuer's books
+  kSetTestClock,      // WalletTestClock.SetTime (registered only in test configurations)
 };
 
 // The wallet's one table: its grants and, for every method of qcash.wallet.v1.WalletService,
 // the permission it needs (Credit: by its source) and whether it acts for the request's seller.
 const AccessTable& AccessPolicy();
+
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+// The table of qcash.wallet.v1.WalletTestClock (development builds only, served only in test
+// configurations): SetTime, for operators.
+const AccessTable& TestClockAccessPolicy();
+#endif
 
 // The value of CreditRequest.source that needs kCreditConversion (CREDIT_SOURCE_POINTS_CONVERSION;
 // the table test holds the two equal).

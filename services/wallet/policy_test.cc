@@ -44,6 +44,15 @@ TEST(PolicyTest, OnlyOperatorsReleaseExpiredHoldsByHand) {
   EXPECT_FALSE(Authorize("gateway", Permission::kSweep).ok());
 }
 
+TEST(PolicyTest, OnlyOperatorsReadTheBooksAndSetTheTestClock) {
+  EXPECT_TRUE(Authorize("ops", Permission::kBooks).ok());
+  EXPECT_TRUE(Authorize("ops", Permission::kSetTestClock).ok());
+  for (const char* caller : {"payment", "points", "adbooking", "settlement", "gateway"}) {
+    EXPECT_FALSE(Authorize(caller, Permission::kBooks).ok()) << caller;
+    EXPECT_FALSE(Authorize(caller, Permission::kSetTestClock).ok()) << caller;
+  }
+}
+
 TEST(PolicyTest, EveryKnownServiceReads) {
   for (const char* caller : {"payment", "points", "adbooking", "settlement", "gateway", "ops"}) {
     EXPECT_TRUE(Authorize(caller, Permission::kRead).ok()) << caller;

@@ -351,4 +351,113 @@ grpc::ServerUnaryReactor* WalletServer::ReleaseExpiredHolds(
   });
 }
 
+// ---------------------------------------------------------------- the issuer's books
+
+grpc::ServerUnaryReactor* WalletServer::GetBalanceAt(grpc::CallbackServerContext* context,
+                                                     const pb::GetBalanceAtRequest* request,
+                                                     pb::GetBalanceAtResponse* response) {
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    if (!request->has_at()) return InvalidArgument(pb::INVALID_TIME, "`at` is required");
+    auto at = FromTimestamp(request->at(), pb::INVALID_TIME);
+    if (!at.ok()) return at.status();
+    auto found = wallet_->books()->BalanceAt(request->seller_id(), *at);
+    if (!found.ok()) return found.status();
+    FillBalance(found->balance, response->mutable_balance());
+    response->set_last_entry_seq(found->last_entry_seq);
+    response->set_paid_unused_yen(found->paid_unused_yen);
+    response->set_free_unused_yen(found->free_unused_yen);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::GetPlatformBalancesAt(
+    grpc::CallbackServerContext* context, const pb::GetPlatformBalancesAtRequest* request,
+    pb::GetPlatformBalancesAtResponse* response) {
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    if (!request->has_at()) return InvalidArgument(pb::INVALID_TIME, "`at` is required");
+    auto at = FromTimestamp(request->at(), pb::INVALID_TIME);
+    if (!at.ok()) return at.status();
+    auto f = wallet_->books()->PlatformAt(*at);
+    if (!f.ok()) return f.status();
+    *response->mutable_at() = request->at();
+    auto add = [](auto* list, Account account, int64_t yen) {
+      pb::AccountBalance* b = list->Add();
+      b->set_account(ToProto(account));
+      b->set_balance_yen(yen);
+    };
+    add(response->mutable_platform(), Account::kProviderClearing, f->provider_clearing_yen);
+    add(response->mutable_platform(), Account::kPointsProgramme, f->points_programme_yen);
+    add(response->mutable_platform(), Account::kAdRevenue, f->ad_revenue_yen);
+    add(response->mutable_platform(), Account::kForfeiture, f->forfeiture_yen);
+    add(response->mutable_platform(), Account::kSettlement, f->settlement_yen);
+    add(response->mutable_sellers(), Account::kSellerAvailable, f->seller_available_yen);
+    add(response->mutable_sellers(), Account::kSellerHeld, f->seller_held_yen);
+    add(response->mutable_sellers(), Account::kSellerQmoney, f->seller_qmoney_yen);
+    add(response->mutable_sellers(), Account::kSellerPending, f->seller_pending_yen);
+    response->set_paid_unused_yen(f->paid_unused_yen());
+    response->set_free_unused_yen(f->free_unused_yen());
+    response->set_paid_issued_yen(f->paid_issued_yen);
+    response->set_paid_used_yen(f->paid_used_yen);
+    response->set_paid_forfeited_yen(f->paid_forfeited_yen);
+    response->set_free_issued_yen(f->free_issued_yen);
+    response->set_free_used_yen(f->free_used_yen);
+    response->set_free_forfeited_yen(f->free_forfeited_yen);
+    response->set_entries(f->entries);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::GetBaseDateReport(
+    grpc::CallbackServerContext* context, const pb::GetBaseDateReportRequest* request,
+    pb::GetBaseDateReportResponse* response) {
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    auto r = wallet_->books()->Report(request->base_date());
+    if (!r.ok()) return r.status();
+    pb::BaseDateReport* out = response->mutable_report();
+    out->set_base_date(absl::FormatCivilTime(r->period.base_date));
+    SetTimestamp(r->period.start, out->mutable_period_start());
+    SetTimestamp(r->period.end, out->mutable_period_end());
+    out->set_paid_unused_previous_yen(r->paid_unused_previous_yen);
+    out->set_paid_issued_yen(r->paid_issued_yen);
+    out->set_paid_used_yen(r->paid_used_yen);
+    out->set_paid_forfeited_yen(r->paid_forfeited_yen);
+    out->set_paid_recovered_yen(r->paid_recovered_yen);
+    out->set_paid_unused_yen(r->paid_unused_yen);
+    out->set_above_threshold(r->above_threshold);
+    out->set_deposit_required_yen(r->deposit_required_yen);
+    out->set_free_unused_previous_yen(r->free_unused_previous_yen);
+    out->set_free_issued_yen(r->free_issued_yen);
+    out->set_free_used_yen(r->free_used_yen);
+    out->set_free_forfeited_yen(r->free_forfeited_yen);
+    out->set_free_unused_yen(r->free_unused_yen);
+    out->set_paid_before_lots_yen(r->paid_before_lots_yen);
+    return absl::OkStatus();
+  });
+}
+
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+grpc::ServerUnaryReactor* TestClockServer::SetTime(grpc::CallbackServerContext* context,
+                                                   const pb::SetTimeRequest* request,
+                                                   pb::SetTimeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = AdmittedCaller(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  if (!request->has_time()) {
+    reactor->Finish(ToGrpc(InvalidArgument(pb::INVALID_TIME, "time is required")));
+    return reactor;
+  }
+  auto t = FromTimestamp(request->time(), pb::INVALID_TIME);
+  if (!t.ok()) {
+    reactor->Finish(ToGrpc(t.status()));
+    return reactor;
+  }
+  clock_->Set(*t);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+#endif
+
 }  // namespace qcash::wallet

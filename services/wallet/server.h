@@ -8,6 +8,10 @@
 #include "common/thread_pool.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/wallet/wallet.h"
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+#include "qcash/wallet/v1/test_clock.grpc.pb.h"
+#include "services/wallet/test_clock.h"
+#endif
 
 namespace qcash::wallet {
 
@@ -58,11 +62,39 @@ class WalletServer final : public pb::WalletService::CallbackService {
   grpc::ServerUnaryReactor* ReleaseExpiredHolds(grpc::CallbackServerContext* context,
                                                 const pb::ReleaseExpiredHoldsRequest* request,
                                                 pb::ReleaseExpiredHoldsResponse* response) override;
+  // The issuer's books (services/wallet/books.h).
+  grpc::ServerUnaryReactor* GetBalanceAt(grpc::CallbackServerContext* context,
+                                         const pb::GetBalanceAtRequest* request,
+                                         pb::GetBalanceAtResponse* response) override;
+  grpc::ServerUnaryReactor* GetPlatformBalancesAt(
+      grpc::CallbackServerContext* context, const pb::GetPlatformBalancesAtRequest* request,
+      pb::GetPlatformBalancesAtResponse* response) override;
+  grpc::ServerUnaryReactor* GetBaseDateReport(grpc::CallbackServerContext* context,
+                                              const pb::GetBaseDateReportRequest* request,
+                                              pb::GetBaseDateReportResponse* response) override;
 
  private:
   Wallet* const wallet_;
   ThreadPool* const reads_;
 };
+
+#if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
+// TEST-ONLY, development builds only (DESIGN.md section 7): sets the SettableClock that dates
+// the wallet's batches and is the books' "now". main.cc registers it only when
+// QCASH_WALLET_TEST_CLOCK=1 together with QCASH_INSECURE_DEV=1, with TestClockAccessPolicy()
+// among the access tables.
+class TestClockServer final : public pb::WalletTestClock::CallbackService {
+ public:
+  explicit TestClockServer(SettableClock* clock) : clock_(clock) {}
+
+  grpc::ServerUnaryReactor* SetTime(grpc::CallbackServerContext* context,
+                                    const pb::SetTimeRequest* request,
+                                    pb::SetTimeResponse* response) override;
+
+ private:
+  SettableClock* const clock_;
+};
+#endif
 
 }  // namespace qcash::wallet
 

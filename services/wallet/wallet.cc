@@ -65,6 +65,10 @@ absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options, const Clo
   Committer::Options committer = kept.committer;
   committer.database_url = kept.database_url;
   wallet->committer_ = std::make_unique<Committer>(std::move(committer), wallet->cache_.get());
+  Books::Options books = kept.books;
+  books.database_url = kept.database_url;
+  wallet->books_ =
+      Books::Start(std::move(books), kept.books_clock != nullptr ? kept.books_clock : clock);
   Wallet* w = wallet.get();
   wallet->sweeper_ = std::thread([w] { w->SweepLoop(); });
   return wallet;
@@ -80,6 +84,7 @@ void Wallet::Stop() {
   }
   sweep_cv_.SignalAll();
   if (sweeper_.joinable()) sweeper_.join();
+  if (books_ != nullptr) books_->Stop();
   if (committer_ != nullptr) committer_->Stop();
 }
 

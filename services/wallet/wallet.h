@@ -16,6 +16,7 @@
 #include "common/mutex.h"
 #include "common/pg.h"
 #include "common/redis.h"
+#include "services/wallet/books.h"
 #include "services/wallet/cache.h"
 #include "services/wallet/committer.h"
 #include "services/wallet/ledger.h"
@@ -36,6 +37,10 @@ class Wallet {
     // How often the wallet audits its own ledger and publishes the result as metrics
     // (qcash_ledger_audit_ok); 0 turns it off. The audit reads every row: keep it rare.
     absl::Duration audit_interval = absl::Minutes(10);
+    Books::Options books;  // database_url is filled in from above
+    // The clock of the books (which checkpoints are due, which base dates are past): the
+    // wallet's test clock in a test configuration; nullptr: the wallet's `clock`.
+    const Clock* books_clock = nullptr;
   };
 
   // Connects, applies the schema migrations, and starts the ledger lanes and the sweeper.
@@ -77,6 +82,10 @@ class Wallet {
 
   Committer::Stats committer_stats() const { return committer_->stats(); }
 
+  // The issuer's books (balances at an instant, the base-date report); lives as long as the
+  // wallet.
+  Books* books() const { return books_.get(); }
+
  private:
   Wallet(Options options, const Clock* clock);
   void SweepLoop() ABSL_LOCKS_EXCLUDED(sweep_mu_);
@@ -88,6 +97,7 @@ class Wallet {
   std::unique_ptr<Cache> cache_;
   std::unique_ptr<PgPool> read_pool_;
   std::unique_ptr<Committer> committer_;
+  std::unique_ptr<Books> books_;
 
   Mutex sweep_mu_;
   CondVar sweep_cv_;

@@ -13,6 +13,13 @@
 //                                             credited, refused for good, or past deadline
 //   qcashctl orders retry <seller> <order>    credit a paid order now (idempotent: the order
 //                                             id stays the wallet's key)
+//   qcashctl balance --at <RFC3339> [seller]  balances at a past instant: the seller's
+//                                             (GetBalanceAt) or, without a seller, the
+//                                             platform's accounts (GetPlatformBalancesAt)
+//   qcashctl report base-date <YYYY-03-31|YYYY-09-30> [--format csv|json|html]
+//                                             the Payment Services Act base-date report
+//                                             (default csv); html is the operators' page,
+//                                             self-contained, on stdout
 //   qcashctl config                           the effective QCASH_* configuration of this
 //                                             environment, secrets redacted (run it in a
 //                                             service's pod to see that service's)
@@ -27,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -39,6 +47,7 @@
 #include "common/config.h"
 #include "common/grpc_client.h"
 #include "common/pg.h"
+#include "common/proto_time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "qcash/payment/v1/payment.grpc.pb.h"
 #include "services/wallet/audit.h"
@@ -311,6 +320,192 @@ int Config() {
   return 0;
 }
 
+// ------------------------------------------------------------- the issuer's books
+
+std::unique_ptr<pb::WalletService::Stub> WalletStub() {
+  return pb::WalletService::NewStub(
+      Channel(qcash::EnvString("QCASHCTL_WALLET", "127.0.0.1:25051")));
+}
+
+// 12345678 -> "12,345,678" (yen as operators read them).
+std::string Yen(int64_t yen) {
+  const uint64_t magnitude =
+      yen < 0 ? uint64_t{0} - static_cast<uint64_t>(yen) : static_cast<uint64_t>(yen);
+  const std::string digits = absl::StrCat(magnitude);
+  std::string out = yen < 0 ? "-" : "";
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+int BalanceAt(const std::string& at_text, const std::string& seller) {
+  absl::Time at;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, at_text, &at, &error)) {
+    std::fprintf(stderr, "qcashctl balance: --at %s is not RFC 3339 (%s)\n", at_text.c_str(),
+                 error.c_str());
+    return 2;
+  }
+  auto stub = WalletStub();
+  grpc::ClientContext context;
+  qcash::PrepareContext(&context, qcash::RetryPolicy{});
+  if (!seller.empty()) {
+    pb::GetBalanceAtRequest request;
+    request.set_seller_id(seller);
+    qcash::SetTimestamp(at, request.mutable_at());
+    pb::GetBalanceAtResponse response;
+    const grpc::Status status = stub->GetBalanceAt(&context, request, &response);
+    if (!status.ok()) {
+      std::fprintf(stderr, "%s\n", status.error_message().c_str());
+      return 1;
+    }
+    const pb::Balance& b = response.balance();
+    std::printf(
+        "seller %s at %s  (%s, last entry %lld)\n", seller.c_str(),
+        absl::FormatTime("%Y-%m-%d %H:%M:%E6S JST", at, absl::FixedTimeZone(9 * 3600)).c_str(),
+        pb::WalletState_Name(b.state()).c_str(), static_cast<long long>(response.last_entry_seq()));
+    std::printf("  available            %18s yen\n", Yen(b.available_yen()).c_str());
+    std::printf("  held                 %18s yen\n", Yen(b.held_yen()).c_str());
+    std::printf("  Qmoney               %18s yen\n", Yen(b.qmoney_yen()).c_str());
+    std::printf("  pending settlement   %18s yen\n", Yen(b.pending_settlement_yen()).c_str());
+    std::printf("  unused, paid lots    %18s yen\n", Yen(response.paid_unused_yen()).c_str());
+    std::printf("  unused, free lots    %18s yen\n", Yen(response.free_unused_yen()).c_str());
+    return 0;
+  }
+  pb::GetPlatformBalancesAtRequest request;
+  qcash::SetTimestamp(at, request.mutable_at());
+  pb::GetPlatformBalancesAtResponse response;
+  const grpc::Status status = stub->GetPlatformBalancesAt(&context, request, &response);
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.error_message().c_str());
+    return 1;
+  }
+  std::printf(
+      "the platform at %s  (%lld journal entries by then)\n",
+      absl::FormatTime("%Y-%m-%d %H:%M:%E6S JST", at, absl::FixedTimeZone(9 * 3600)).c_str(),
+      static_cast<long long>(response.entries()));
+  for (const auto* list : {&response.platform(), &response.sellers()}) {
+    for (const pb::AccountBalance& a : *list) {
+      std::printf("  %-38s %18s yen\n", pb::Account_Name(a.account()).c_str(),
+                  Yen(a.balance_yen()).c_str());
+    }
+  }
+  std::printf("  %-38s %18s yen\n", "unused Qcash in paid lots",
+              Yen(response.paid_unused_yen()).c_str());
+  std::printf("  %-38s %18s yen\n", "unused Qcash in free lots",
+              Yen(response.free_unused_yen()).c_str());
+  return 0;
+}
+
+// One line of the report: its key (CSV, JSON), its label on the page, and its value.
+struct ReportLine {
+  const char* key;
+  const char* label;
+  int64_t yen;
+};
+
+std::vector<ReportLine> ReportLines(const pb::BaseDateReport& r) {
+  return {
+      {"paid_unused_previous_yen", "前回基準日未使用残高", r.paid_unused_previous_yen()},
+      {"paid_issued_yen", "発行額", r.paid_issued_yen()},
+      {"paid_used_yen", "回収額（広告利用）", r.paid_used_yen()},
+      {"paid_forfeited_yen", "回収額（退店による失効）", r.paid_forfeited_yen()},
+      {"paid_recovered_yen", "回収額", r.paid_recovered_yen()},
+      {"paid_before_lots_yen", "ロット導入前の増減", r.paid_before_lots_yen()},
+      {"paid_unused_yen", "基準日未使用残高", r.paid_unused_yen()},
+      {"deposit_required_yen", "発行保証金（要供託額）", r.deposit_required_yen()},
+      {"free_unused_previous_yen", "前回基準日未使用残高（無償）", r.free_unused_previous_yen()},
+      {"free_issued_yen", "発行額（無償）", r.free_issued_yen()},
+      {"free_used_yen", "利用額（無償）", r.free_used_yen()},
+      {"free_forfeited_yen", "失効額（無償）", r.free_forfeited_yen()},
+      {"free_unused_yen", "基準日未使用残高（無償）", r.free_unused_yen()},
+  };
+}
+
+std::string ReportTime(const google::protobuf::Timestamp& ts) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%S+09:00", absl::FromUnixSeconds(ts.seconds()),
+                          absl::FixedTimeZone(9 * 3600));
+}
+
+void PrintReportCsv(const pb::BaseDateReport& r) {
+  std::printf("field,value\n");
+  std::printf("base_date,%s\n", r.base_date().c_str());
+  std::printf("period_start,%s\n", ReportTime(r.period_start()).c_str());
+  std::printf("period_end,%s\n", ReportTime(r.period_end()).c_str());
+  for (const ReportLine& line : ReportLines(r)) {
+    std::printf("%s,%lld\n", line.key, static_cast<long long>(line.yen));
+  }
+  std::printf("above_threshold,%s\n", r.above_threshold() ? "true" : "false");
+}
+
+void PrintReportJson(const pb::BaseDateReport& r) {
+  std::printf(
+      "{\n  \"base_date\": \"%s\",\n  \"period_start\": \"%s\",\n  \"period_end\": \"%s\",\n",
+      r.base_date().c_str(), ReportTime(r.period_start()).c_str(),
+      ReportTime(r.period_end()).c_str());
+  for (const ReportLine& line : ReportLines(r)) {
+    std::printf("  \"%s\": %lld,\n", line.key, static_cast<long long>(line.yen));
+  }
+  std::printf("  \"above_threshold\": %s\n}\n", r.above_threshold() ? "true" : "false");
+}
+
+// The operators' page: one file, no scripts, no external requests (styles inline).
+void PrintReportHtml(const pb::BaseDateReport& r) {
+  std::string rows_paid, rows_free;
+  for (const ReportLine& line : ReportLines(r)) {
+    const bool free = absl::StartsWith(line.key, "free_");
+    const bool strong = std::string(line.key) == "paid_unused_yen" ||
+                        std::string(line.key) == "deposit_required_yen";
+    absl::StrAppend(free ? &rows_free : &rows_paid, "<tr", strong ? " class=\"total\"" : "",
+                    "><th>", line.label, "</th><td>", Yen(line.yen), " 円</td></tr>\n");
+  }
+  std::printf(
+      "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<title>基準日報告 %s</title>\n<style>\n"
+      "body{font-family:sans-serif;margin:2em;color:#222}\n"
+      "table{border-collapse:collapse;margin-bottom:1.5em;min-width:32em}\n"
+      "th,td{border:1px solid #bbb;padding:.4em .8em}\nth{text-align:left;font-weight:normal}\n"
+      "td{text-align:right;font-variant-numeric:tabular-nums}\n"
+      "tr.total th,tr.total td{font-weight:bold}\n.above{color:#a00;font-weight:bold}\n"
+      "</style>\n</head>\n<body>\n<h1>前払式支払手段（自家型）基準日報告</h1>\n"
+      "<p>基準日: <strong>%s</strong>（期間: %s 〜 %s、日本時間）</p>\n"
+      "<h2>有償発行分（前払式支払手段）</h2>\n<table>\n%s</table>\n"
+      "<p>基準日未使用残高が 10,000,000 円を%s。</p>\n"
+      "<h2>無償発行分（ポイント交換、前払式支払手段に当たらない）</h2>\n<table>\n%s</table>\n"
+      "<p>回収額 = 広告利用 + 退店による失効。発行保証金 = "
+      "基準日未使用残高の2分の1（1円未満切り上げ）。"
+      "</p>\n</body>\n</html>\n",
+      r.base_date().c_str(), r.base_date().c_str(), ReportTime(r.period_start()).c_str(),
+      ReportTime(r.period_end()).c_str(), rows_paid.c_str(),
+      r.above_threshold() ? "<span class=\"above\">超えています</span>: 発行保証金の供託が必要です"
+                          : "超えていません: 発行保証金の供託は不要です",
+      rows_free.c_str());
+}
+
+int BaseDateReport(const std::string& base_date, const std::string& format) {
+  if (format != "csv" && format != "json" && format != "html") {
+    std::fprintf(stderr, "qcashctl report: --format must be csv, json or html\n");
+    return 2;
+  }
+  auto stub = WalletStub();
+  grpc::ClientContext context;
+  qcash::PrepareContext(&context, qcash::RetryPolicy{});
+  pb::GetBaseDateReportRequest request;
+  request.set_base_date(base_date);
+  pb::GetBaseDateReportResponse response;
+  const grpc::Status status = stub->GetBaseDateReport(&context, request, &response);
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.error_message().c_str());
+    return 1;
+  }
+  if (format == "csv") PrintReportCsv(response.report());
+  if (format == "json") PrintReportJson(response.report());
+  if (format == "html") PrintReportHtml(response.report());
+  return 0;
+}
+
 void Usage() {
   std::fputs(
       "usage:\n"
@@ -321,6 +516,8 @@ void Usage() {
       "  qcashctl holds release-expired\n"
       "  qcashctl orders stuck [min-age-seconds]\n"
       "  qcashctl orders retry <seller-id> <order-id>\n"
+      "  qcashctl balance --at <RFC3339> [seller-id]\n"
+      "  qcashctl report base-date <YYYY-03-31|YYYY-09-30> [--format csv|json|html]\n"
       "  qcashctl config\n",
       stderr);
 }
@@ -343,6 +540,13 @@ int main(int argc, char** argv) {
     return ReleaseExpiredHolds();
   }
   if (command == "config") return Config();
+  if (command == "balance" && (argc == 4 || argc == 5) && std::string(argv[2]) == "--at") {
+    return BalanceAt(argv[3], argc == 5 ? argv[4] : "");
+  }
+  if (command == "report" && argc >= 4 && std::string(argv[2]) == "base-date") {
+    if (argc == 4) return BaseDateReport(argv[3], "csv");
+    if (argc == 6 && std::string(argv[4]) == "--format") return BaseDateReport(argv[3], argv[5]);
+  }
   if (command == "orders" && argc >= 3 && std::string(argv[2]) == "stuck") {
     return StuckOrders(argc >= 4 ? std::atoll(argv[3]) : 60);
   }
