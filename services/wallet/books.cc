@@ -270,25 +270,25 @@ absl::StatusOr<int> CatchUpCheckpoints(PgConnection& conn, absl::Time now, int m
 
   auto last = CheckpointAtOrBefore(conn, absl::InfiniteFuture());
   if (!last.ok()) return last.status();
-  Checkpoint cp = std::move(*last);
+  Checkpoint cp = std::move(*last);  // none yet: from the start of the journal, figures zero
   int written = 0;
-  if (cp.at == absl::InfinitePast()) {
-    // The first checkpoint: the hour of the first entry (a scan of the journal, once).
-    auto first = conn.Exec(
-        "SELECT (extract(epoch FROM min(created_at)) * 1000000)::bigint "
-        "FROM journal");
-    if (!first.ok()) return first.status();
-    if (first->IsNull(0, 0)) return 0;  // an empty journal: nothing to keep yet
-    const absl::Time at = FloorToJstHour(MicrosTime(*first, 0, 0));
-    if (at > limit) return 0;
-    auto figures = JournalBetween(conn, absl::InfinitePast(), at);
-    if (!figures.ok()) return figures.status();
-    if (absl::Status s = InsertCheckpoint(conn, at, *figures); !s.ok()) return s;
-    cp = {at, *figures};
-    ++written;
-  }
-  while (written < max && cp.at + kCheckpointStep <= limit) {
-    const absl::Time at = cp.at + kCheckpointStep;
+  while (written < max && cp.at < limit) {
+    // Hours without entries need no checkpoint of their own (the one before answers for them
+    // with an empty stretch of journal): jump to the end of the hour of the next entry. The
+    // journal is appended in time order, so this range is the table's tail.
+    auto next = conn.Exec(
+        "SELECT (extract(epoch FROM min(created_at)) * 1000000)::bigint FROM journal "
+        "WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz",
+        {SqlTime(cp.at), SqlTime(limit)});
+    if (!next.ok()) return next.status();
+    // Nothing before the limit and no checkpoint yet: the books start with the first entry.
+    if (next->IsNull(0, 0) && cp.at == absl::InfinitePast()) break;
+    // No entry before the limit: one checkpoint at the limit marks how far the books are
+    // known (the lag metric), with the same figures.
+    const absl::Time at =
+        next->IsNull(0, 0)
+            ? limit
+            : std::min(limit, FloorToJstHour(MicrosTime(*next, 0, 0)) + kCheckpointStep);
     auto delta = JournalBetween(conn, cp.at, at);
     if (!delta.ok()) return delta.status();
     cp.figures += *delta;

@@ -5,7 +5,7 @@
 // the batch's time, read after its wallets are locked, so one seller's entries are in time
 // order). A seller's balances at an instant are its last entry's; the platform's are sums over
 // every entry before the instant, which `books_checkpoints` (migration 0004) keeps per whole JST
-// hour so that an answer reads one checkpoint and at most an hour of journal.
+// hour with entries so that an answer reads one checkpoint and at most an hour of journal.
 //
 // Paid and free: an entry that moves lots (journal.lot_ids not empty) says in paid_yen the
 // part of its amount in paid lots; the rest is free (points conversions). Entries written
@@ -36,8 +36,8 @@ namespace qcash::wallet {
 // checkpoint is written (the open-transaction check in CatchUpCheckpoints is the second guard).
 inline constexpr absl::Duration kCheckpointMargin = absl::Minutes(10);
 inline constexpr absl::Duration kCheckpointStep = absl::Hours(1);
-// Checkpoints written per call of CatchUpCheckpoints at most (a year of hours takes a dozen
-// runs of the job; each run is bounded).
+// Checkpoints written per call of CatchUpCheckpoints at most (one per hour with entries: a busy
+// year takes nine runs of the job; each run is bounded).
 inline constexpr int kCheckpointsPerRunMax = 1000;
 
 // The platform's figures over every journal entry created before an instant.
@@ -131,10 +131,10 @@ BaseDateReport MakeBaseDateReport(const BasePeriod& period, const BooksFigures& 
 // before it plus the journal in between. Errors: the database's.
 absl::StatusOr<BooksFigures> FiguresBefore(PgConnection& conn, absl::Time before);
 
-// Writes the missing checkpoints, oldest first, from the hour of the first journal entry (or
-// the last checkpoint) up to the last whole JST hour at least kCheckpointMargin before `now`
-// and before the start of every other open transaction; at most `max` of them. Idempotent
-// (a checkpoint another replica wrote first is kept). Returns how many it wrote.
+// Writes the missing checkpoints, oldest first, up to the last whole JST hour at least
+// kCheckpointMargin before `now` and before the start of every other open transaction (the
+// limit): one at the end of each hour that has entries, and one at the limit; at most `max`.
+// Idempotent (a checkpoint another replica wrote first is kept). Returns how many it wrote.
 // Errors: the database's.
 absl::StatusOr<int> CatchUpCheckpoints(PgConnection& conn, absl::Time now,
                                        int max = kCheckpointsPerRunMax);

@@ -4,8 +4,9 @@
 -- journal entry created before `at`: the balance of each account (platform accounts 101-105
 -- derived from the journal, seller accounts 1-4 summed over all sellers) and the cumulative
 -- Qcash issued, used and forfeited, paid and free. Each is the previous checkpoint plus the
--- journal between the two (a range on the BRIN index journal_time), so that figures at any
--- instant cost one checkpoint and at most an hour of journal (services/wallet/books.h).
+-- journal between the two (a range on the BRIN index journal_time). There is one at the end of
+-- every hour that has entries (and one at the newest hour checkpointed), so that figures at
+-- any instant cost one checkpoint and at most an hour of journal (services/wallet/books.h).
 --
 -- A checkpoint is written only once its instant is older than a safety margin (books.h
 -- kCheckpointMargin) and older than the start of every open transaction: then no entry dated
