@@ -59,6 +59,12 @@ absl::Status Run() {
     return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
                                   "QCASH_WALLET_DATABASE_URL is required");
   }
+  auto test_clock = qcash::EnvBool("QCASH_WALLET_TEST_CLOCK", false);
+  if (!test_clock.ok()) return test_clock.status();
+#if !(defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD)
+  // Fail closed (DESIGN.md section 7): a release build has no test clock.
+  if (*test_clock) return qcash::DevelopmentOnly("QCASH_WALLET_TEST_CLOCK=1");
+#endif
   auto redis = qcash::RedisOptionsFromEnv();
   if (!redis.ok()) return redis.status();
   options.redis = *redis;
@@ -80,12 +86,6 @@ absl::Status Run() {
   for (const auto* v : {&lanes, &batch_max, &read_threads, &sweep_ms, &audit_s, &checkpoint_s}) {
     if (!v->ok()) return v->status();
   }
-  auto test_clock = qcash::EnvBool("QCASH_WALLET_TEST_CLOCK", false);
-  if (!test_clock.ok()) return test_clock.status();
-#if !(defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD)
-  // Fail closed (DESIGN.md section 7): a release build has no test clock.
-  if (*test_clock) return qcash::DevelopmentOnly("QCASH_WALLET_TEST_CLOCK=1");
-#endif
   options.redis.pool_size_max = static_cast<int>(*read_threads + *lanes + 2);
   options.committer.lanes = static_cast<int>(*lanes);
   options.committer.batch_max = static_cast<int>(*batch_max);

@@ -32,6 +32,7 @@
 #include "tests/harness/harness.h"
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
 #include "qcash/points/v1/test_clock.grpc.pb.h"
+#include "qcash/wallet/v1/test_clock.grpc.pb.h"
 #endif
 
 namespace qcash::testing {
@@ -60,6 +61,9 @@ std::vector<Service> Services() {
   services.push_back(
       {&points::TestClockAccessPolicy(),
        points::v1::SetTimeRequest::descriptor()->file()->FindServiceByName("PointsTestClock")});
+  services.push_back(
+      {&wallet::TestClockAccessPolicy(),
+       wpb::SetTimeRequest::descriptor()->file()->FindServiceByName("WalletTestClock")});
 #endif
   return services;
 }

@@ -32,8 +32,12 @@ struct Executable {
 
 const std::vector<Executable>& Executables() {
   static const auto* const executables = new std::vector<Executable>{
-      // The caller's identity from metadata (common/server.cc, common/grpc_client.cc).
-      {"qcash-wallet", QCASH_WALLET_BINARY, "services/wallet/qcash-wallet", {"x-qcash-caller"}},
+      // The caller's identity from metadata (common/server.cc, common/grpc_client.cc), and the
+      // wallet's test clock (its contract and service).
+      {"qcash-wallet",
+       QCASH_WALLET_BINARY,
+       "services/wallet/qcash-wallet",
+       {"x-qcash-caller", "qcash.wallet.v1.WalletTestClock", "TestClockServer"}},
       {"qcash-payment", QCASH_PAYMENT_BINARY, "services/payment/qcash-payment", {"x-qcash-caller"}},
       // ... and the test clock (its contract, service and clock) and the crash failpoint.
       {"qcash-points",
@@ -205,6 +209,15 @@ TEST_F(ReleaseStartTest, PointsTestSwitchesAreRefused) {
     EXPECT_NE(log.find(kRefusal), std::string::npos) << setting << ":\n" << log;
     EXPECT_NE(log.find(setting), std::string::npos) << log;
   }
+}
+
+TEST_F(ReleaseStartTest, WalletTestClockIsRefused) {
+  const std::string log = RefusedStart("qcash-wallet", "wallet",
+                                       {{"QCASH_WALLET_LISTEN", Listen()},
+                                        {"QCASH_WALLET_DATABASE_URL", kNowhere},
+                                        {"QCASH_WALLET_TEST_CLOCK", "1"}});
+  EXPECT_NE(log.find(absl::StrCat("QCASH_WALLET_TEST_CLOCK=1 ", kRefusal)), std::string::npos)
+      << log;
 }
 
 TEST_F(ReleaseStartTest, PaymentSandboxIsRefused) {
