@@ -270,7 +270,7 @@ absl::StatusOr<int> CatchUpCheckpoints(PgConnection& conn, absl::Time now, int m
 
   auto last = CheckpointAtOrBefore(conn, absl::InfiniteFuture());
   if (!last.ok()) return last.status();
-  Checkpoint cp = std::move(*last);  // none yet: from the start of the journal, figures zero
+  Checkpoint cp = *last;  // none yet: from the start of the journal, figures zero
   int written = 0;
   while (written < max && cp.at < limit) {
     // Hours without entries need no checkpoint of their own (the one before answers for them

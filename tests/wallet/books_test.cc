@@ -185,7 +185,7 @@ class BooksTest : public ::testing::Test {
     pb::GetBaseDateReportRequest r;
     r.set_base_date(base_date);
     pb::GetBaseDateReportResponse response;
-    const grpc::Status s = Call(caller, &pb::WalletService::Stub::GetBaseDateReport, r, &response);
+    grpc::Status s = Call(caller, &pb::WalletService::Stub::GetBaseDateReport, r, &response);
     *out = response.report();
     return s;
   }
