@@ -162,7 +162,7 @@ class Books {
  public:
   struct Options {
     std::string database_url;
-    int pool_size = 2;  // the job and one call at a time; a third caller waits (bounded)
+    int pool_size = 4;  // the job and three calls at a time; a fifth waits (2 s at most)
     absl::Duration checkpoint_interval = absl::Minutes(1);  // 0: no job (on demand only)
   };
 

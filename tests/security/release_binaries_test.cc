@@ -37,7 +37,7 @@ const std::vector<Executable>& Executables() {
       {"qcash-wallet",
        QCASH_WALLET_BINARY,
        "services/wallet/qcash-wallet",
-       {"x-qcash-caller", "qcash.wallet.v1.WalletTestClock", "TestClockServer"}},
+       {"x-qcash-caller", "qcash.wallet.v1.WalletTestClock", "TestClockServer", "SettableClock"}},
       {"qcash-payment", QCASH_PAYMENT_BINARY, "services/payment/qcash-payment", {"x-qcash-caller"}},
       // ... and the test clock (its contract, service and clock) and the crash failpoint.
       {"qcash-points",
