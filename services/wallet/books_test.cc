@@ -96,6 +96,25 @@ TEST(BooksTest, ReportSubtractsTheFiguresAtTheTwoEnds) {
   EXPECT_EQ(r.deposit_required_yen, 0);
 }
 
+TEST(BooksTest, EntriesFromBeforeLotsCountAsPaidAndKeepTheIdentityExact) {
+  // A wallet of before lots: 1,000 credited by entries that name no lots; in the period, 500
+  // more by such entries (before the migration), then a 2,000 voucher and a 300 spend.
+  BooksFigures s, e;
+  s.before_lots_yen = 1'000;
+  s.seller_available_yen = 1'000;
+  e.before_lots_yen = 1'500;
+  e.paid_issued_yen = 2'000;
+  e.paid_used_yen = 300;
+  e.seller_available_yen = 1'500 + 2'000 - 300;
+  const BaseDateReport r = MakeBaseDateReport(*ParseBaseDate("2026-03-31"), s, e);
+  EXPECT_EQ(r.paid_unused_previous_yen, 1'000);
+  EXPECT_EQ(r.paid_before_lots_yen, 500);
+  EXPECT_EQ(r.paid_issued_yen, 2'000);  // the opening lot is never issued
+  EXPECT_EQ(r.paid_unused_yen, 3'200);
+  EXPECT_EQ(r.paid_unused_yen, r.paid_unused_previous_yen + r.paid_issued_yen -
+                                   r.paid_recovered_yen + r.paid_before_lots_yen);
+}
+
 TEST(BooksTest, DepositIsHalfRoundedUpAboveTenMillionOnly) {
   BooksFigures e;
   const BasePeriod p = *ParseBaseDate("2026-09-30");

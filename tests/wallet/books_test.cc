@@ -366,6 +366,37 @@ TEST_F(BooksTest, BaseDateReportMatchesHandComputedFigures) {
   EXPECT_EQ(next.paid_unused_yen(), 44'600);
   EXPECT_EQ(Account(next.platform(), pb::ACCOUNT_PLATFORM_AD_REVENUE), 8'000);
 
+  // At any instant, checkpoint + journal = the journal alone, summed here independently: hour
+  // boundaries (checkpoint instants), a microsecond either side of the base date's end, and
+  // instants between entries.
+  {
+    auto conn = PgConnection::Connect(stack_->wallet_db_url, "books-test");
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    for (const absl::Time t :
+         {Jst(2026, 3, 20, 10), Jst(2026, 3, 20, 11), Jst(2026, 9, 1, 0), Jst(2026, 9, 14, 13),
+          Jst(2026, 9, 15, 12), Jst(2026, 9, 30, 23), Jst(2026, 9, 30, 23, 59, 59),
+          Jst(2026, 10, 1, 0) - absl::Microseconds(1), Jst(2026, 10, 1, 0),
+          Jst(2026, 10, 1, 0) + absl::Microseconds(1), Jst(2026, 10, 1, 1)}) {
+      const pb::GetPlatformBalancesAtResponse got = PlatformAt(t);
+      auto sums = (*conn)->Exec(
+          "SELECT coalesce(sum(CASE WHEN credit_account = 103 THEN amount_yen ELSE 0 END), "
+          "0)::bigint, coalesce(sum(CASE WHEN credit_account IN (1, 2) AND debit_account NOT IN "
+          "(1, 2) THEN amount_yen WHEN debit_account IN (1, 2) AND credit_account NOT IN (1, 2) "
+          "THEN -amount_yen ELSE 0 END), 0)::bigint, coalesce(sum(CASE WHEN entry_type IN (1, 2, "
+          "9) THEN amount_yen - paid_yen WHEN entry_type IN (3, 5, 11) THEN paid_yen - "
+          "amount_yen ELSE 0 END), 0)::bigint, count(*) FROM journal "
+          "WHERE created_at <= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'",
+          {absl::StrCat(absl::ToUnixMicros(t))});
+      ASSERT_TRUE(sums.ok()) << sums.status();
+      const std::string when = absl::FormatTime(t, absl::FixedTimeZone(9 * 3600));
+      EXPECT_EQ(Account(got.platform(), pb::ACCOUNT_PLATFORM_AD_REVENUE), sums->GetInt64(0, 0))
+          << when;
+      EXPECT_EQ(got.paid_unused_yen() + got.free_unused_yen(), sums->GetInt64(0, 1)) << when;
+      EXPECT_EQ(got.free_unused_yen(), sums->GetInt64(0, 2)) << when;
+      EXPECT_EQ(got.entries(), sums->GetInt64(0, 3)) << when;
+    }
+  }
+
   // The checkpoint at the period's end was written (the job or on demand) and holds the same.
   {
     auto conn = PgConnection::Connect(stack_->wallet_db_url, "books-test");
