@@ -257,6 +257,12 @@ absl::StatusOr<absl::Time> LastCheckpoint(PgConnection& conn) {
   return cp->at;
 }
 
+absl::StatusOr<absl::Time> DatabaseNow(PgConnection& conn) {
+  auto db = conn.Exec("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint");
+  if (!db.ok()) return db.status();
+  return MicrosTime(*db, 0, 0);
+}
+
 absl::StatusOr<int> CatchUpCheckpoints(PgConnection& conn, absl::Time now, int max) {
   absl::Time limit = FloorToJstHour(now - kCheckpointMargin);
   // Second guard: an open transaction may still write entries dated from its start on (a
@@ -343,13 +349,12 @@ absl::StatusOr<SellerBalanceAt> LoadSellerBalanceAt(PgConnection& conn,
   return out;
 }
 
-Books::Books(Options options, const Clock* clock)
+Books::Books(Options options)
     : options_(std::move(options)),
-      clock_(clock),
       pool_(options_.database_url, "qcash-wallet-books", options_.pool_size) {}
 
-std::unique_ptr<Books> Books::Start(Options options, const Clock* clock) {
-  std::unique_ptr<Books> books(new Books(std::move(options), clock));
+std::unique_ptr<Books> Books::Start(Options options) {
+  std::unique_ptr<Books> books(new Books(std::move(options)));
   if (books->options_.checkpoint_interval > absl::ZeroDuration()) {
     Books* b = books.get();
     books->job_ = std::thread([b] { b->Run(); });
@@ -383,11 +388,19 @@ void Books::Run() {
   }
 }
 
+absl::StatusOr<absl::Time> Books::Now(PgConnection& conn) {
+  if (options_.batch_time) {
+    if (std::optional<absl::Time> fixed = options_.batch_time()) return *fixed;
+  }
+  return DatabaseNow(conn);
+}
+
 absl::StatusOr<int> Books::CatchUp() {
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
-  const absl::Time now = clock_->Now();
-  auto written = CatchUpCheckpoints(**conn, now);
+  auto now = Now(**conn);
+  if (!now.ok()) return now.status();
+  auto written = CatchUpCheckpoints(**conn, *now);
   if (!written.ok()) return written.status();
   if (*written > 0) {
     CheckpointsWritten()->Add({}, *written);
@@ -395,7 +408,7 @@ absl::StatusOr<int> Books::CatchUp() {
   }
   auto last = LastCheckpoint(**conn);
   if (last.ok() && *last != absl::InfinitePast()) {
-    CheckpointLag()->Set({}, absl::ToDoubleSeconds(now - *last));
+    CheckpointLag()->Set({}, absl::ToDoubleSeconds(*now - *last));
   }
   return written;
 }
@@ -418,10 +431,12 @@ absl::StatusOr<BooksFigures> Books::PlatformAt(absl::Time at) {
 absl::StatusOr<BaseDateReport> Books::Report(absl::string_view base_date) {
   auto period = ParseBaseDate(base_date);
   if (!period.ok()) return period.status();
-  if (absl::Status s = CheckBaseDatePast(*period, clock_->Now()); !s.ok()) return s;
   if (absl::StatusOr<int> caught = CatchUp(); !caught.ok()) return caught.status();
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
+  auto now = Now(**conn);
+  if (!now.ok()) return now.status();
+  if (absl::Status s = CheckBaseDatePast(*period, *now); !s.ok()) return s;
   auto start = FiguresBefore(**conn, period->start);
   if (!start.ok()) return start.status();
   auto end = FiguresBefore(**conn, period->end);

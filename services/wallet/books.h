@@ -15,14 +15,15 @@
 #define QCASH_SERVICES_WALLET_BOOKS_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/clock.h"
 #include "common/mutex.h"
 #include "common/pg.h"
 #include "services/wallet/ledger.h"
@@ -132,12 +133,15 @@ BaseDateReport MakeBaseDateReport(const BasePeriod& period, const BooksFigures& 
 absl::StatusOr<BooksFigures> FiguresBefore(PgConnection& conn, absl::Time before);
 
 // Writes the missing checkpoints, oldest first, up to the last whole JST hour at least
-// kCheckpointMargin before `now` and before the start of every other open transaction (the
-// limit): one at the end of each hour that has entries, and one at the limit; at most `max`.
-// Idempotent (a checkpoint another replica wrote first is kept). Returns how many it wrote.
-// Errors: the database's.
+// kCheckpointMargin before `now` (the clock that dates the entries) and before the start of every
+// other open transaction (the limit): one at the end of each hour that has entries, and one at the
+// limit; at most `max`. Idempotent (a checkpoint another replica wrote first is kept). Returns how
+// many it wrote. Errors: the database's.
 absl::StatusOr<int> CatchUpCheckpoints(PgConnection& conn, absl::Time now,
                                        int max = kCheckpointsPerRunMax);
+
+// The database's clock, which dates the journal's entries. Errors: the database's.
+absl::StatusOr<absl::Time> DatabaseNow(PgConnection& conn);
 
 // The newest checkpoint's instant; InfinitePast when there is none.
 absl::StatusOr<absl::Time> LastCheckpoint(PgConnection& conn);
@@ -164,12 +168,15 @@ class Books {
     std::string database_url;
     int pool_size = 4;  // the job and three calls at a time; a fifth waits (2 s at most)
     absl::Duration checkpoint_interval = absl::Minutes(1);  // 0: no job (on demand only)
+    // The wallet's test clock (Committer::Options::batch_time): when it answers a time, the
+    // batches are dated by it and so it is the books' "now"; otherwise the database's clock,
+    // which dates the entries, decides which hours may be checkpointed and which base dates
+    // are past (never the process's clock, which may run ahead of it).
+    std::function<std::optional<absl::Time>()> batch_time;
   };
 
-  // `clock` decides which instants are old enough to checkpoint and which base dates are past
-  // (the wallet's test clock in a test configuration, else the system's); it outlives Books.
   // REQUIRES: the schema is migrated.
-  static std::unique_ptr<Books> Start(Options options, const Clock* clock);
+  static std::unique_ptr<Books> Start(Options options);
   ~Books();  // Stop()
   Books(const Books&) = delete;
   Books& operator=(const Books&) = delete;
@@ -187,11 +194,11 @@ class Books {
   absl::StatusOr<int> CatchUp();
 
  private:
-  Books(Options options, const Clock* clock);
+  explicit Books(Options options);
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<absl::Time> Now(PgConnection& conn);
 
   const Options options_;
-  const Clock* const clock_;
   PgPool pool_;
   Mutex mu_;
   CondVar cv_;

@@ -108,7 +108,7 @@ absl::Status Run() {
   qcash::wallet::SettableClock settable_clock;
   if (*test_clock) {
     options.committer.batch_time = [&settable_clock] { return settable_clock.Fixed(); };
-    options.books_clock = &settable_clock;
+    options.books.batch_time = options.committer.batch_time;
   }
 #endif
 

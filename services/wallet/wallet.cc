@@ -67,8 +67,7 @@ absl::StatusOr<std::unique_ptr<Wallet>> Wallet::Start(Options options, const Clo
   wallet->committer_ = std::make_unique<Committer>(std::move(committer), wallet->cache_.get());
   Books::Options books = kept.books;
   books.database_url = kept.database_url;
-  wallet->books_ =
-      Books::Start(std::move(books), kept.books_clock != nullptr ? kept.books_clock : clock);
+  wallet->books_ = Books::Start(std::move(books));
   Wallet* w = wallet.get();
   wallet->sweeper_ = std::thread([w] { w->SweepLoop(); });
   return wallet;

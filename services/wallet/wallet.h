@@ -38,9 +38,6 @@ class Wallet {
     // (qcash_ledger_audit_ok); 0 turns it off. The audit reads every row: keep it rare.
     absl::Duration audit_interval = absl::Minutes(10);
     Books::Options books;  // database_url is filled in from above
-    // The clock of the books (which checkpoints are due, which base dates are past): the
-    // wallet's test clock in a test configuration; nullptr: the wallet's `clock`.
-    const Clock* books_clock = nullptr;
   };
 
   // Connects, applies the schema migrations, and starts the ledger lanes and the sweeper.
