@@ -54,6 +54,17 @@ constexpr const char* kIssuing = "(1, 2, 9)";  // CHARGE, POINTS_CONVERSION, INT
 constexpr const char* kUsing = "(3, 5)";       // AD_SPEND, AD_CAPTURE
 constexpr const char* kForfeiting = "(11)";    // FORFEIT
 
+// Every seller's journal rows in [$1, $2): the platform's books are sums over all sellers.
+constexpr char kJournalRangeSql[] =
+    "SELECT entry_type, debit_account, credit_account, amount_yen, paid_yen, "
+    "cardinality(lot_ids) > 0 AS has_lots FROM journal "
+    "WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz";
+
+// The first entry of any seller in [$1, $2): where the next checkpoint is due.
+constexpr char kNextEntrySql[] =
+    "SELECT (extract(epoch FROM min(created_at)) * 1000000)::bigint FROM journal "
+    "WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz";
+
 // The figures over the journal rows with created_at in [$1, $2) (timestamps as text): one scan
 // of that range of the BRIN index journal_time.
 const std::string& DeltaSql() {
@@ -79,11 +90,7 @@ const std::string& DeltaSql() {
     for (const std::string& s : sums) {
       absl::StrAppend(&select, select.empty() ? "" : ", ", "(", s, ")::bigint");
     }
-    return new std::string(absl::StrCat(
-        "SELECT ", select,
-        " FROM (SELECT entry_type, debit_account, credit_account, amount_yen, paid_yen, "
-        "cardinality(lot_ids) > 0 AS has_lots FROM journal "
-        "WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz) j"));
+    return new std::string(absl::StrCat("SELECT ", select, " FROM (", kJournalRangeSql, ") j"));
   }();
   return *sql;
 }
@@ -282,10 +289,7 @@ absl::StatusOr<int> CatchUpCheckpoints(PgConnection& conn, absl::Time now, int m
     // Hours without entries need no checkpoint of their own (the one before answers for them
     // with an empty stretch of journal): jump to the end of the hour of the next entry. The
     // journal is appended in time order, so this range is the table's tail.
-    auto next = conn.Exec(
-        "SELECT (extract(epoch FROM min(created_at)) * 1000000)::bigint FROM journal "
-        "WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz",
-        {SqlTime(cp.at), SqlTime(limit)});
+    auto next = conn.Exec(kNextEntrySql, {SqlTime(cp.at), SqlTime(limit)});
     if (!next.ok()) return next.status();
     // Nothing before the limit and no checkpoint yet: the books start with the first entry.
     if (next->IsNull(0, 0) && cp.at == absl::InfinitePast()) break;

@@ -126,6 +126,10 @@ const std::map<std::string, std::string>& StatementExceptions() {
        "the heads digest as of an instant: every seller's last entry then"},
       {"services/wallet/verify.cc:wallet_verify_heads_without_journal",
        "the journal verifier: wallets claiming entries the journal lacks"},
+      {"services/wallet/books.cc:kJournalRangeSql",
+       "the issuer's books: the platform's figures are sums over every seller's journal"},
+      {"services/wallet/books.cc:kNextEntrySql",
+       "the issuer's books: the next hour with entries of any seller (checkpoints)"},
       // The payment service: orders are named by their id (see the key exception of
       // charge_orders), and the reconciler and the operators look across sellers.
       {"services/payment/store.cc:payment_load_order", "by order id (provider notifications)"},
