@@ -90,6 +90,116 @@ SELECT seller_id, seq FROM journal
  LIMIT 50
 )sql";
 
+// 7. Wallets whose lots do not sum to their available and held balances.
+constexpr const char* kLotsMatchBalances = R"sql(
+SELECT w.seller_id, w.available_yen, coalesce(l.available, 0), w.held_yen, coalesce(l.held, 0)
+  FROM wallets w
+  LEFT JOIN (SELECT seller_id, sum(available_yen) AS available, sum(held_yen) AS held
+               FROM lots GROUP BY seller_id) l ON l.seller_id = w.seller_id
+ WHERE w.available_yen <> coalesce(l.available, 0) OR w.held_yen <> coalesce(l.held, 0)
+ LIMIT 50
+)sql";
+
+// 8. Lots below lots_from (which batches no longer load) that still have Qcash.
+constexpr const char* kLotsBelowFrom = R"sql(
+SELECT l.seller_id, l.lot_id, l.available_yen + l.held_yen, w.lots_from
+  FROM lots l JOIN wallets w ON w.seller_id = l.seller_id
+ WHERE l.lot_id < w.lots_from AND l.available_yen + l.held_yen > 0
+ LIMIT 50
+)sql";
+
+// 9. Per lot: amount - consumed (AD_SPEND 3, AD_CAPTURE 5, FORFEIT 11) = available + held.
+// A consumed lot that does not exist shows with a NULL amount.
+constexpr const char* kLotsMatchConsumption = R"sql(
+WITH used AS (
+  SELECT j.seller_id, u.lot_id, sum(u.amount) AS used
+    FROM journal j CROSS JOIN LATERAL unnest(j.lot_ids, j.lot_amounts) AS u(lot_id, amount)
+   WHERE j.entry_type IN (3, 5, 11)
+   GROUP BY j.seller_id, u.lot_id
+)
+SELECT coalesce(l.seller_id, u.seller_id), coalesce(l.lot_id, u.lot_id), l.amount_yen,
+       coalesce(u.used, 0), l.available_yen + l.held_yen
+  FROM lots l FULL JOIN used u ON u.seller_id = l.seller_id AND u.lot_id = l.lot_id
+ WHERE l.lot_id IS NULL
+    OR l.amount_yen - coalesce(u.used, 0) <> l.available_yen + l.held_yen
+ LIMIT 50
+)sql";
+
+// 10. Entries whose lot arrays disagree with their amount, paid part or type.
+constexpr const char* kEntriesMatchLots = R"sql(
+SELECT j.seller_id, j.seq, j.entry_type, j.amount_yen, s.total, j.paid_yen, s.paid, s.missing,
+       array_to_string(j.lot_ids, ',')
+  FROM journal j CROSS JOIN LATERAL (
+    SELECT coalesce(sum(u.amount), 0) AS total,
+           coalesce(sum(u.amount) FILTER (WHERE l.paid), 0) AS paid,
+           count(*) FILTER (WHERE l.lot_id IS NULL) AS missing
+      FROM unnest(j.lot_ids, j.lot_amounts) AS u(lot_id, amount)
+      LEFT JOIN lots l ON l.seller_id = j.seller_id AND l.lot_id = u.lot_id) s
+ WHERE cardinality(j.lot_ids) > 0
+   AND (j.entry_type = 10 OR s.total <> j.amount_yen OR s.paid <> j.paid_yen OR s.missing > 0
+        OR (j.entry_type IN (1, 2, 9) AND j.lot_ids <> ARRAY[j.seq]))
+ LIMIT 50
+)sql";
+
+// 11. Lot 0 and the opening origin go together.
+constexpr const char* kOpeningLots = R"sql(
+SELECT seller_id, lot_id, origin FROM lots WHERE (lot_id = 0) <> (origin = 9) LIMIT 50
+)sql";
+
+// Checks 7 to 11, appending what they find to `problems`. Errors: the database's.
+absl::Status AuditLots(PgConnection& conn, std::vector<std::string>* problems) {
+  auto balances = conn.Exec(kLotsMatchBalances);
+  if (!balances.ok()) return balances.status();
+  for (int i = 0; i < balances->rows(); ++i) {
+    problems->push_back(absl::StrCat("seller ", balances->Get(i, 0), ": available ",
+                                     balances->Get(i, 1), " and held ", balances->Get(i, 3),
+                                     " yen but its lots have ", balances->Get(i, 2),
+                                     " available and ", balances->Get(i, 4), " held"));
+  }
+
+  auto below = conn.Exec(kLotsBelowFrom);
+  if (!below.ok()) return below.status();
+  for (int i = 0; i < below->rows(); ++i) {
+    problems->push_back(absl::StrCat("seller ", below->Get(i, 0), " lot ", below->Get(i, 1),
+                                     " has ", below->Get(i, 2), " yen left but is below lots_from ",
+                                     below->Get(i, 3)));
+  }
+
+  auto consumed = conn.Exec(kLotsMatchConsumption);
+  if (!consumed.ok()) return consumed.status();
+  for (int i = 0; i < consumed->rows(); ++i) {
+    if (consumed->IsNull(i, 2)) {
+      problems->push_back(absl::StrCat("seller ", consumed->Get(i, 0), ": the journal consumed ",
+                                       consumed->Get(i, 3), " yen from lot ", consumed->Get(i, 1),
+                                       ", which does not exist"));
+      continue;
+    }
+    problems->push_back(absl::StrCat("seller ", consumed->Get(i, 0), " lot ", consumed->Get(i, 1),
+                                     ": amount ", consumed->Get(i, 2), " - consumed ",
+                                     consumed->Get(i, 3), " yen but it has ", consumed->Get(i, 4),
+                                     " available + held"));
+  }
+
+  auto entries = conn.Exec(kEntriesMatchLots);
+  if (!entries.ok()) return entries.status();
+  for (int i = 0; i < entries->rows(); ++i) {
+    problems->push_back(absl::StrCat(
+        "seller ", entries->Get(i, 0), " entry ", entries->Get(i, 1), " (type ", entries->Get(i, 2),
+        ", amount ", entries->Get(i, 3), ", paid ", entries->Get(i, 5), ") names lots {",
+        entries->Get(i, 8), "} summing to ", entries->Get(i, 4), " (paid ", entries->Get(i, 6),
+        ", missing lots ", entries->Get(i, 7), ")"));
+  }
+
+  auto opening = conn.Exec(kOpeningLots);
+  if (!opening.ok()) return opening.status();
+  for (int i = 0; i < opening->rows(); ++i) {
+    problems->push_back(absl::StrCat("seller ", opening->Get(i, 0), " lot ", opening->Get(i, 1),
+                                     " has origin ", opening->Get(i, 2),
+                                     ": lot 0 is the opening lot (origin 9) and only it"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string AuditReport::ToString() const {
@@ -174,6 +284,8 @@ absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
     report.problems.push_back(absl::StrCat("seller ", unknown->Get(i, 0), " entry ",
                                            unknown->Get(i, 1), " moves an unknown account"));
   }
+
+  if (absl::Status s = AuditLots(conn, &report.problems); !s.ok()) return s;
 
   if (report.problems.size() > kProblemsMax) report.problems.resize(kProblemsMax);
   if (absl::Status s = tx->Commit(); !s.ok()) return s;

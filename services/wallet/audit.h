@@ -8,7 +8,16 @@
 //   4. every seller's journal is 1..last_seq without gaps, and its newest entry's balances
 //      equal the stored ones;
 //   5. every wallet's held amount equals the sum of its pending holds;
-//   6. every journal row moves between two known accounts.
+//   6. every journal row moves between two known accounts;
+// and the lots (DESIGN.md section 8; docs/LEDGER.md "Lots"):
+//   7. every wallet's lots sum to its available and its held balance;
+//   8. no lot below the wallet's lots_from has Qcash left (a batch never reads those again);
+//   9. per lot: its amount minus what AD_SPEND, AD_CAPTURE and FORFEIT entries consumed from
+//      it (their lot arrays) equals its available + held, and every consumed lot exists;
+//  10. per entry with lot arrays (one that moves Qcash, written after lots existed): the lot
+//      amounts sum to amount_yen, paid_yen is the part in paid lots, every lot it names
+//      exists, a credit names exactly its own lot, and an INTERNAL_FUNDS_CREDIT names none;
+//  11. lot 0 is the opening lot (origin 9), and only lot 0 is.
 // Run by `qcashctl audit` and at the end of every integration test.
 #ifndef QCASH_SERVICES_WALLET_AUDIT_H_
 #define QCASH_SERVICES_WALLET_AUDIT_H_

@@ -8,6 +8,18 @@ namespace qcash::wallet {
 namespace {
 
 constexpr absl::string_view kKind = "seq";
+constexpr absl::string_view kLotsKind = "lot";
+
+absl::StatusOr<int64_t> DecodeCursor(absl::string_view kind, absl::string_view token) {
+  if (token.empty()) return 0;
+  std::optional<PageTokenReader> reader = PageTokenReader::Open(kind, token, 1);
+  int64_t cursor = 0;
+  if (!reader || !reader->NextInt(&cursor) || cursor <= 0) {
+    return InvalidArgument(wallet::v1::INVALID_PAGE_TOKEN,
+                           "page_token is not one this service issued");
+  }
+  return cursor;
+}
 
 }  // namespace
 
@@ -16,14 +28,15 @@ std::string EncodeHistoryPageToken(int64_t before_seq) {
 }
 
 absl::StatusOr<int64_t> DecodeHistoryPageToken(absl::string_view token) {
-  if (token.empty()) return 0;
-  std::optional<PageTokenReader> reader = PageTokenReader::Open(kKind, token, 1);
-  int64_t seq = 0;
-  if (!reader || !reader->NextInt(&seq) || seq <= 0) {
-    return InvalidArgument(wallet::v1::INVALID_PAGE_TOKEN,
-                           "page_token is not one this service issued");
-  }
-  return seq;
+  return DecodeCursor(kKind, token);
+}
+
+std::string EncodeLotsPageToken(int64_t before_lot_id) {
+  return PageTokenWriter(kLotsKind).AddInt(before_lot_id).Finish();
+}
+
+absl::StatusOr<int64_t> DecodeLotsPageToken(absl::string_view token) {
+  return DecodeCursor(kLotsKind, token);
 }
 
 }  // namespace qcash::wallet

@@ -1,6 +1,6 @@
-// The page token of ListHistory: an opaque cursor (the sequence number the next page starts
-// before) that the wallet issues and takes back. Kept apart from the gRPC layer so that the
-// fuzz target (fuzz/page_token_fuzz.cc) and tests reach it without a server.
+// The page tokens of ListHistory and ListLots. ListHistory's: an opaque cursor (the sequence number
+// the next page starts before) that the wallet issues and takes back. Kept apart from the gRPC
+// layer so that the fuzz target (fuzz/page_token_fuzz.cc) and tests reach it without a server.
 #ifndef QCASH_SERVICES_WALLET_PAGE_TOKEN_H_
 #define QCASH_SERVICES_WALLET_PAGE_TOKEN_H_
 
@@ -18,6 +18,12 @@ std::string EncodeHistoryPageToken(int64_t before_seq);
 // 0 for the empty token (the first page), else the cursor of a token EncodeHistoryPageToken
 // issued. Errors: INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
 absl::StatusOr<int64_t> DecodeHistoryPageToken(absl::string_view token);
+
+// The page token of ListLots: the lot id the next page starts before; a token of another kind
+// (a history token) is refused. REQUIRES: before_lot_id > 0.
+std::string EncodeLotsPageToken(int64_t before_lot_id);
+// 0 for the empty token. Errors: INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+absl::StatusOr<int64_t> DecodeLotsPageToken(absl::string_view token);
 
 }  // namespace qcash::wallet
 

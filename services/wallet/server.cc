@@ -55,6 +55,21 @@ void FillHistoryEntry(const HistoryEntry& e, pb::HistoryEntry* out) {
   out->set_paid_yen(e.paid_yen);
 }
 
+void FillLot(const LotRecord& lot, pb::Lot* out) {
+  out->set_seller_id(lot.seller_id);
+  out->set_lot_id(lot.lot_id);
+  out->set_origin(ToProto(lot.origin));
+  out->set_paid(lot.paid());
+  out->set_amount_yen(lot.amount_yen);
+  out->set_available_yen(lot.available_yen);
+  out->set_held_yen(lot.held_yen);
+  out->set_reference(lot.reference);
+  out->set_payment_method(lot.payment_method);
+  out->set_price_paid_yen(lot.price_paid_yen);
+  out->set_points_month(lot.points_month);
+  SetTimestamp(lot.created_at, out->mutable_created_at());
+}
+
 void FillMutation(const OpResult& r, pb::Mutation* out) {
   FillBalance(r.balance, out->mutable_balance());
   out->set_entry_seq(r.entry_seq);
@@ -335,6 +350,54 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
     }
     if (entries->size() > shown) {
       response->set_next_page_token(EncodeHistoryPageToken((*entries)[shown - 1].seq));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::GetEntryLots(grpc::CallbackServerContext* context,
+                                                     const pb::GetEntryLotsRequest* request,
+                                                     pb::GetEntryLotsResponse* response) {
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    if (request->entry_seq() <= 0) {
+      return InvalidArgument(pb::INVALID_ENTRY_SEQ, "entry_seq must be positive");
+    }
+    auto found = wallet_->GetEntryLots(request->seller_id(), request->entry_seq());
+    if (!found.ok()) return found.status();
+    FillHistoryEntry(found->entry, response->mutable_entry());
+    for (const LotUse& use : found->lots) {
+      pb::LotUse* out = response->add_lots();
+      FillLot(use.lot, out->mutable_lot());
+      out->set_amount_yen(use.amount_yen);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::ListLots(grpc::CallbackServerContext* context,
+                                                 const pb::ListLotsRequest* request,
+                                                 pb::ListLotsResponse* response) {
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    LotQuery query;
+    query.seller_id = request->seller_id();
+    query.open_only = request->open_only();
+    if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
+      return InvalidArgument(pb::INVALID_PAGE_SIZE,
+                             absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
+    }
+    const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
+    query.page_size = page_size + 1;  // one more tells whether another page follows
+    auto before = DecodeLotsPageToken(request->page_token());
+    if (!before.ok()) return before.status();
+    query.before_lot_id = *before;
+    auto lots = wallet_->ListLots(query);
+    if (!lots.ok()) return lots.status();
+    const size_t shown = std::min(lots->size(), static_cast<size_t>(page_size));
+    for (size_t i = 0; i < shown; ++i) FillLot((*lots)[i], response->add_lots());
+    // Lot ids are unique per seller and 0 is the smallest, so a lot follows the last shown
+    // only when that one's id is positive: the cursor is always a valid token.
+    if (lots->size() > shown) {
+      response->set_next_page_token(EncodeLotsPageToken((*lots)[shown - 1].lot_id));
     }
     return absl::OkStatus();
   });

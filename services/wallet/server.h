@@ -59,6 +59,12 @@ class WalletServer final : public pb::WalletService::CallbackService {
   grpc::ServerUnaryReactor* ListHistory(grpc::CallbackServerContext* context,
                                         const pb::ListHistoryRequest* request,
                                         pb::ListHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* GetEntryLots(grpc::CallbackServerContext* context,
+                                         const pb::GetEntryLotsRequest* request,
+                                         pb::GetEntryLotsResponse* response) override;
+  grpc::ServerUnaryReactor* ListLots(grpc::CallbackServerContext* context,
+                                     const pb::ListLotsRequest* request,
+                                     pb::ListLotsResponse* response) override;
   grpc::ServerUnaryReactor* ReleaseExpiredHolds(grpc::CallbackServerContext* context,
                                                 const pb::ReleaseExpiredHoldsRequest* request,
                                                 pb::ReleaseExpiredHoldsResponse* response) override;

@@ -122,6 +122,20 @@ absl::StatusOr<std::vector<HistoryEntry>> Wallet::ListHistory(const HistoryQuery
   return wallet::ListHistory(**conn, query);
 }
 
+absl::StatusOr<EntryLots> Wallet::GetEntryLots(const std::string& seller_id, int64_t entry_seq) {
+  if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  return wallet::GetEntryLots(**conn, seller_id, entry_seq);
+}
+
+absl::StatusOr<std::vector<LotRecord>> Wallet::ListLots(const LotQuery& query) {
+  if (absl::Status s = CheckSellerId(query.seller_id); !s.ok()) return s;
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  return wallet::ListLots(**conn, query);
+}
+
 absl::StatusOr<HoldRecord> Wallet::GetHold(const std::string& seller_id, int64_t hold_id) {
   if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
   auto conn = read_pool_->Acquire();

@@ -20,6 +20,7 @@
 #include "services/wallet/cache.h"
 #include "services/wallet/committer.h"
 #include "services/wallet/ledger.h"
+#include "services/wallet/provenance.h"
 #include "services/wallet/store.h"
 
 namespace qcash::wallet {
@@ -68,6 +69,9 @@ class Wallet {
   absl::StatusOr<Balance> LoadBalance(const std::string& seller_id);
 
   absl::StatusOr<std::vector<HistoryEntry>> ListHistory(const HistoryQuery& query);
+  // Provenance (provenance.h), from PostgreSQL. Errors as there, and INVALID_SELLER_ID.
+  absl::StatusOr<EntryLots> GetEntryLots(const std::string& seller_id, int64_t entry_seq);
+  absl::StatusOr<std::vector<LotRecord>> ListLots(const LotQuery& query);
   absl::StatusOr<HoldRecord> GetHold(const std::string& seller_id, int64_t hold_id);
 
   // Releases every hold past its expiry now (the sweeper calls this on its interval).
