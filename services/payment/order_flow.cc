@@ -229,7 +229,9 @@ absl::Status OrderFlow::Backoff(OrderStore::Session& session, const Order& order
 
 absl::Status OrderFlow::Credit(const Order& order, const std::string& actor) {
   // Remote call first, holding no connection; the outcome is applied guarded by state PAID.
-  auto seq = wallet_->CreditCharge(order.seller_id, order.order_id, order.amount_yen);
+  // The voucher's price is its denomination (W2: price in yen = Qcash credited).
+  auto seq = wallet_->CreditCharge(order.seller_id, order.order_id, order.amount_yen, order.method,
+                                   /*price_paid_yen=*/order.amount_yen);
   if (!seq.ok()) {
     const bool blocked = wallet::IsDefiniteRefusal(seq.status());
     Credits()->Add({blocked ? "refused" : "retry"});

@@ -1,8 +1,11 @@
 #include "services/payment/wallet_adapter.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "qcash/payment/v1/error_reason.pb.h"
+#include "services/payment/enums.h"
 #include "services/payment/order.h"
 #include "services/wallet/client/refusal.h"
 
@@ -24,6 +27,17 @@ absl::Status Normalize(const absl::Status& status) {
                                   reason.empty() ? "" : absl::StrCat(" (", reason, ")")));
 }
 
+// The lot's payment_method: the contract's name of the method without its prefix, lowercased
+// ("card", "bank_transfer", "convenience_store"), which the wallet accepts (lowercase letters,
+// digits and '_') and an auditor reads without a table.
+std::string MethodToken(Method method) {
+  std::string name = v1::PaymentMethod_Name(ToProto(method));
+  constexpr absl::string_view kPrefix = "PAYMENT_METHOD_";
+  if (absl::StartsWith(name, kPrefix)) name.erase(0, kPrefix.size());
+  absl::AsciiStrToLower(&name);
+  return name;
+}
+
 }  // namespace
 
 absl::StatusOr<WalletBalance> WalletAdapter::GetBalance(const std::string& seller_id) {
@@ -40,14 +54,16 @@ absl::StatusOr<WalletBalance> WalletAdapter::GetBalance(const std::string& selle
 }
 
 absl::StatusOr<int64_t> WalletAdapter::CreditCharge(const std::string& seller_id,
-                                                    const std::string& order_id,
-                                                    int64_t amount_yen) {
+                                                    const std::string& order_id, int64_t amount_yen,
+                                                    Method method, int64_t price_paid_yen) {
   wpb::CreditRequest request;
   request.set_seller_id(seller_id);
   request.set_idempotency_key(order_id);  // P5: one order, one credit, however often asked
   request.set_amount_yen(amount_yen);
   request.set_source(wpb::CREDIT_SOURCE_CHARGE);
   request.set_reference(order_id);
+  request.set_payment_method(MethodToken(method));
+  request.set_price_paid_yen(price_paid_yen);
   auto response = client_->Credit(request);
   if (!response.ok()) return Normalize(response.status());
   return response->result().entry_seq();

@@ -18,7 +18,8 @@ class WalletAdapter final : public WalletPort {
 
   absl::StatusOr<WalletBalance> GetBalance(const std::string& seller_id) override;
   absl::StatusOr<int64_t> CreditCharge(const std::string& seller_id, const std::string& order_id,
-                                       int64_t amount_yen) override;
+                                       int64_t amount_yen, Method method,
+                                       int64_t price_paid_yen) override;
   absl::StatusOr<int64_t> ChargeFromInternalFunds(const std::string& seller_id,
                                                   const std::string& order_id, int64_t amount_yen,
                                                   FundsSource source) override;

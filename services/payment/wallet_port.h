@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "services/payment/catalog.h"
 
 namespace qcash::payment {
 
@@ -32,10 +33,13 @@ class WalletPort {
   virtual absl::StatusOr<WalletBalance> GetBalance(const std::string& seller_id) = 0;
 
   // Credits a paid charge voucher: source CHARGE, amount = the denomination, reference and
-  // idempotency key = the order id, so that any number of calls credit once (P5). Returns the
-  // journal sequence number of the credit entry.
+  // idempotency key = the order id, so that any number of calls credit once (P5). `method` and
+  // `price_paid_yen` are what the lot of the credit records about where the Qcash came from
+  // (the wallet's provenance, DESIGN.md section 8). Returns the journal sequence number of the
+  // credit entry.
   virtual absl::StatusOr<int64_t> CreditCharge(const std::string& seller_id,
-                                               const std::string& order_id, int64_t amount_yen) = 0;
+                                               const std::string& order_id, int64_t amount_yen,
+                                               Method method, int64_t price_paid_yen) = 0;
 
   // Moves `amount_yen` of Qmoney or pending settlement into Qcash in one ledger transaction
   // (P1, P4), idempotency key = the order id. Returns the journal sequence number.

@@ -358,8 +358,9 @@ absl::StatusOr<ConvertResult> Points::Convert(const ConvertRequest& request) {
 }
 
 absl::StatusOr<ConversionRecord> Points::Drive(ConversionRecord intent, absl::string_view driver) {
-  auto receipt = wallet_->CreditConversion(intent.seller_id, intent.wallet_key,
-                                           intent.converted_points, intent.conversion_id);
+  auto receipt =
+      wallet_->CreditConversion(intent.seller_id, intent.wallet_key, intent.converted_points,
+                                intent.conversion_id, FormatMonth(intent.points_month));
   if (receipt.ok()) {
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
     if (options_.exit_after_wallet_credit) {

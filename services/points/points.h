@@ -44,13 +44,15 @@ class WalletCredit {
     bool replayed = false;  // the wallet had applied this key before
   };
   virtual ~WalletCredit() = default;
-  // Credits `amount_yen` (source POINTS_CONVERSION) with `idempotency_key` and `reference`.
+  // Credits `amount_yen` (source POINTS_CONVERSION) with `idempotency_key` and `reference`;
+  // `points_month` ("YYYY-MM", the month of the converted points) is what the credit's lot
+  // records about its origin (the wallet's provenance, DESIGN.md section 8).
   // Errors: the wallet's, after its client's bounded retries (wallet::IsDefiniteRefusal tells
   // a refusal from an unknown outcome).
   virtual absl::StatusOr<Receipt> CreditConversion(const std::string& seller_id,
                                                    const std::string& idempotency_key,
-                                                   int64_t amount_yen,
-                                                   const std::string& reference) = 0;
+                                                   int64_t amount_yen, const std::string& reference,
+                                                   const std::string& points_month) = 0;
 };
 
 // A period as asked: a month, an inclusive date range, or nothing (the view's default).

@@ -22,7 +22,8 @@ class WalletCreditClient final : public WalletCredit {
   // Credit(source POINTS_CONVERSION). Errors: the wallet's final status (ReasonOf works).
   absl::StatusOr<Receipt> CreditConversion(const std::string& seller_id,
                                            const std::string& idempotency_key, int64_t amount_yen,
-                                           const std::string& reference) override;
+                                           const std::string& reference,
+                                           const std::string& points_month) override;
 
  private:
   const std::unique_ptr<wallet::WalletClient> client_;

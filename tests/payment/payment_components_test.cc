@@ -52,7 +52,8 @@ class FakeWallet final : public WalletPort {
     return balance;
   }
   absl::StatusOr<int64_t> CreditCharge(const std::string& seller_id, const std::string& order_id,
-                                       int64_t amount_yen) override {
+                                       int64_t amount_yen, Method /*method*/,
+                                       int64_t /*price_paid_yen*/) override {
     Hook("CreditCharge");
     MutexLock lock(&mu_);
     ++credit_calls_[order_id];

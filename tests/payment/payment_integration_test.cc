@@ -18,9 +18,11 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/grpc_status.h"
 #include "common/mutex.h"
 #include "common/pg.h"
@@ -472,6 +474,30 @@ TEST_F(PaymentTest, P1EveryMethodChargesOneThousandYenExactlyOnce) {
     EXPECT_EQ(credits[0].seq(), credited.wallet_entry_seq());
     EXPECT_EQ(credits[0].type(),
               internal ? wpb::ENTRY_TYPE_INTERNAL_FUNDS_CHARGE : wpb::ENTRY_TYPE_CHARGE);
+    // The credit's lot says where the Qcash came from (the wallet's provenance): the method
+    // as a lowercase token and the price paid; internal funds by the lot's origin.
+    wpb::GetEntryLotsRequest lots_request;
+    lots_request.set_seller_id(seller);
+    lots_request.set_entry_seq(credited.wallet_entry_seq());
+    wpb::GetEntryLotsResponse lots;
+    const grpc::Status l =
+        Wallet("payment", &wpb::WalletService::Stub::GetEntryLots, lots_request, &lots);
+    ASSERT_TRUE(l.ok()) << l.error_message();
+    ASSERT_EQ(lots.lots_size(), 1);
+    const wpb::Lot& lot = lots.lots(0).lot();
+    EXPECT_EQ(lot.lot_id(), credited.wallet_entry_seq());
+    EXPECT_TRUE(lot.paid());
+    EXPECT_EQ(lot.reference(), order.order_id());
+    if (internal) {
+      EXPECT_EQ(lot.origin(), method == pb::PAYMENT_METHOD_QMONEY
+                                  ? wpb::LOT_ORIGIN_QMONEY
+                                  : wpb::LOT_ORIGIN_PENDING_SETTLEMENT);
+    } else {
+      EXPECT_EQ(lot.origin(), wpb::LOT_ORIGIN_VOUCHER);
+      EXPECT_EQ(lot.payment_method(), absl::AsciiStrToLower(absl::StripPrefix(
+                                          pb::PaymentMethod_Name(method), "PAYMENT_METHOD_")));
+      EXPECT_EQ(lot.price_paid_yen(), 1'000);
+    }
     const wpb::Balance b = Balance(seller);
     EXPECT_EQ(b.available_yen(), 1'000);
     if (method == pb::PAYMENT_METHOD_QMONEY) {

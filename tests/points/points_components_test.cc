@@ -57,6 +57,7 @@ class FakeWallet final : public WalletCredit {
     std::string key;
     int64_t amount_yen = 0;
     std::string reference;
+    std::string points_month;  // "YYYY-MM"
   };
 
   void Script(std::vector<Answer> answers) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -66,10 +67,11 @@ class FakeWallet final : public WalletCredit {
 
   absl::StatusOr<Receipt> CreditConversion(const std::string& seller_id,
                                            const std::string& idempotency_key, int64_t amount_yen,
-                                           const std::string& reference)
+                                           const std::string& reference,
+                                           const std::string& points_month)
       ABSL_LOCKS_EXCLUDED(mu_) override {
     MutexLock lock(&mu_);
-    calls_.push_back(Call{seller_id, idempotency_key, amount_yen, reference});
+    calls_.push_back(Call{seller_id, idempotency_key, amount_yen, reference, points_month});
     Answer answer = Answer::kCredit;
     if (!script_.empty()) {
       answer = script_.front();
@@ -244,6 +246,7 @@ TEST_F(PointsComponentsTest, S3WindowOpensAtTheFirstSecondOfTheNextJstMonth) {
   EXPECT_EQ(calls[0].key, points::WalletIdempotencyKey(seller, kMarch));
   EXPECT_EQ(calls[0].amount_yen, 200);
   EXPECT_EQ(calls[0].reference, points::ConversionId(seller, kMarch));
+  EXPECT_EQ(calls[0].points_month, "2026-03");  // the lot's provenance
   EXPECT_EQ(converted->conversion.wallet_entry_seq, 1);
 }
 

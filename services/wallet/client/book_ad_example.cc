@@ -1,6 +1,8 @@
 // How the ad-booking service books a paid ad with Qcash (W3): hold the price while the
 // application is reviewed, then capture what the approved ad costs (possibly less; the rest goes
-// back to the seller) — or release the hold if the application is rejected.
+// back to the seller) — or release the hold if the application is rejected. Then it asks the
+// wallet which lots paid for the capture (DESIGN.md section 8): free Qcash from points
+// conversions first, then paid vouchers oldest first, each with where it came from.
 //
 //   qcash-book-ad-example <seller_id> [wallet host:port] [price_yen] [approved_yen]
 //
@@ -15,6 +17,56 @@
 #include "services/wallet/client/wallet_client.h"
 
 namespace pb = ::qcash::wallet::v1;
+
+namespace {
+
+const char* OriginName(pb::LotOrigin origin) {
+  switch (origin) {
+    case pb::LOT_ORIGIN_VOUCHER:
+      return "voucher";
+    case pb::LOT_ORIGIN_POINTS_CONVERSION:
+      return "points conversion";
+    case pb::LOT_ORIGIN_QMONEY:
+      return "voucher bought with Qmoney";
+    case pb::LOT_ORIGIN_PENDING_SETTLEMENT:
+      return "voucher bought with pending settlement";
+    case pb::LOT_ORIGIN_OPENING:
+      return "opening balance";
+    default:
+      return "unknown";
+  }
+}
+
+// Prints the lots journal entry `seq` of `seller` took. Returns false when the wallet did not
+// answer.
+bool PrintLots(qcash::wallet::WalletClient& wallet, const std::string& seller, int64_t seq) {
+  pb::GetEntryLotsRequest request;
+  request.set_seller_id(seller);
+  request.set_entry_seq(seq);
+  auto lots = wallet.GetEntryLots(request);
+  if (!lots.ok()) {
+    std::fprintf(stderr, "which lots paid: %s\n", lots.status().ToString().c_str());
+    return false;
+  }
+  std::printf("entry %lld (%lld yen, %lld of it paid Qcash) took:\n", static_cast<long long>(seq),
+              static_cast<long long>(lots->entry().amount_yen()),
+              static_cast<long long>(lots->entry().paid_yen()));
+  for (const pb::LotUse& use : lots->lots()) {
+    const pb::Lot& lot = use.lot();
+    std::string detail = lot.reference();
+    if (!lot.payment_method().empty()) {
+      absl::StrAppend(&detail, ", paid by ", lot.payment_method(), " (", lot.price_paid_yen(),
+                      " yen)");
+    }
+    if (!lot.points_month().empty()) absl::StrAppend(&detail, ", points of ", lot.points_month());
+    std::printf("  %lld yen from lot %lld: %s, %s [%s]\n", static_cast<long long>(use.amount_yen()),
+                static_cast<long long>(lot.lot_id()), OriginName(lot.origin()),
+                lot.paid() ? "paid" : "free", detail.c_str());
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -79,5 +131,7 @@ int main(int argc, char** argv) {
               static_cast<long long>(captured->returned_yen()),
               static_cast<long long>(captured->result().balance().available_yen()),
               static_cast<long long>(captured->result().balance().held_yen()));
+  // The capture's own entry is the first the capture wrote (its remainder, if any, follows).
+  if (!PrintLots(**wallet, seller, captured->result().entry_seq())) return 1;
   return 0;
 }

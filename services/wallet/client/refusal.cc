@@ -10,6 +10,7 @@ WalletErrorKind ErrorKindOf(const absl::Status& status) {
   if (ReasonIs(status, v1::IDEMPOTENCY_KEY_REUSED)) return WalletErrorKind::kKeyReused;
   if (ReasonIs(status, v1::WALLET_NOT_FOUND)) return WalletErrorKind::kWalletNotFound;
   if (ReasonIs(status, v1::HOLD_NOT_FOUND)) return WalletErrorKind::kHoldNotFound;
+  if (ReasonIs(status, v1::ENTRY_NOT_FOUND)) return WalletErrorKind::kEntryNotFound;
   if (ReasonIs(status, v1::INSUFFICIENT_FUNDS)) return WalletErrorKind::kInsufficientFunds;
   if (ReasonIs(status, v1::WALLET_CLOSED)) return WalletErrorKind::kWalletClosed;
   if (ReasonIs(status, v1::HOLD_ALREADY_RESOLVED)) return WalletErrorKind::kHoldResolved;

@@ -16,6 +16,7 @@ enum class WalletErrorKind {
   kKeyReused,       // the idempotency key was used for a different request
   kWalletNotFound,
   kHoldNotFound,
+  kEntryNotFound,      // GetEntryLots: no journal entry with that seq (yet)
   kInsufficientFunds,  // FAILED_PRECONDITION: wait for a charge
   kWalletClosed,       // W5: the shop has closed; nothing more will succeed
   kHoldResolved,       // already captured, released or expired

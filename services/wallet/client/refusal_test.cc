@@ -33,6 +33,9 @@ TEST(RefusalTest, ErrorKindNamesTheRule) {
   EXPECT_EQ(ErrorKindOf(FailedPrecondition(v1::INSUFFICIENT_FUNDS, "")),
             WalletErrorKind::kInsufficientFunds);
   EXPECT_EQ(ErrorKindOf(absl::DeadlineExceededError("")), WalletErrorKind::kUnavailable);
+  EXPECT_EQ(ErrorKindOf(NotFound(v1::ENTRY_NOT_FOUND, "")), WalletErrorKind::kEntryNotFound);
+  EXPECT_EQ(ErrorKindOf(InvalidArgument(v1::INVALID_ENTRY_SEQ, "")),
+            WalletErrorKind::kInvalidRequest);
 }
 
 }  // namespace

@@ -79,5 +79,12 @@ absl::StatusOr<v1::ListHistoryResponse> WalletClient::ListHistory(
     const v1::ListHistoryRequest& request) {
   return Invoke(&v1::WalletService::Stub::ListHistory, request);
 }
+absl::StatusOr<v1::GetEntryLotsResponse> WalletClient::GetEntryLots(
+    const v1::GetEntryLotsRequest& request) {
+  return Invoke(&v1::WalletService::Stub::GetEntryLots, request);
+}
+absl::StatusOr<v1::ListLotsResponse> WalletClient::ListLots(const v1::ListLotsRequest& request) {
+  return Invoke(&v1::WalletService::Stub::ListLots, request);
+}
 
 }  // namespace qcash::wallet

@@ -58,6 +58,10 @@ class WalletClient {
       const v1::CreditInternalFundsRequest& request);
   absl::StatusOr<v1::CloseWalletResponse> CloseWallet(const v1::CloseWalletRequest& request);
   absl::StatusOr<v1::ListHistoryResponse> ListHistory(const v1::ListHistoryRequest& request);
+  // Provenance (DESIGN.md section 8): which lots an entry (a spend, a capture, ...) took, with
+  // where each came from; and the seller's lots, newest first.
+  absl::StatusOr<v1::GetEntryLotsResponse> GetEntryLots(const v1::GetEntryLotsRequest& request);
+  absl::StatusOr<v1::ListLotsResponse> ListLots(const v1::ListLotsRequest& request);
 
  private:
   template <typename Request, typename Response>
