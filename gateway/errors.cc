@@ -109,6 +109,7 @@ constexpr ReasonMessage kReasonMessages[] = {
     {"PERIOD_REQUIRED", "期間を指定してください。"},
     {"INVALID_FILTER", "絞り込み条件が正しくありません。"},
     {"INVALID_ENTRY_TYPE", "種類の指定が正しくありません。"},
+    {"INVALID_ENTRY_SEQ", "明細の番号が正しくありません。"},
     {"USE_PAST_SERVICE_POINTS_VIEW",
      "2019年7月1日より前の期間は、過去のサービスポイント画面でご確認ください。"},
     {"USE_CURRENT_SERVICE_POINTS_VIEW",
@@ -148,6 +149,7 @@ constexpr ReasonMessage kReasonMessages[] = {
     {"PROVIDER_REJECTED",
      "決済サービスでお支払いが承認されませんでした。お支払い方法をご確認ください。"},
     {"HOLD_NOT_FOUND", "広告費の仮押さえが見つかりません。"},
+    {"ENTRY_NOT_FOUND", "指定の明細が見つかりません。"},
     {"HOLD_EXPIRED", "広告費の仮押さえの期限が切れました。"},
     {"HOLD_ALREADY_RESOLVED", "広告費の仮押さえはすでに確定または解除されています。"},
     // Capacity and dependencies.

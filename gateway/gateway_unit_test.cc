@@ -162,6 +162,18 @@ TEST(TranscodeTest, QueryBecomesTheRequestAndTheSellerComesFromTheToken) {
   EXPECT_EQ(request.from().seconds(), 1'793'458'800);  // 2026-10-31T15:00:00Z
 }
 
+// Which lots paid for a movement: the entry's seq from the query, the seller from the token.
+TEST(TranscodeTest, EntryLotsTakeTheEntrySeqFromTheQuery) {
+  HttpInput in;
+  in.method = "GET";
+  in.query = {{"entrySeq", "42"}};
+  auto message = BuildRequest(RouteFor("/api/v1/history/lots"), in, "shop-1");
+  ASSERT_TRUE(message.ok()) << message.status();
+  const auto& request = static_cast<const wallet::v1::GetEntryLotsRequest&>(**message);
+  EXPECT_EQ(request.seller_id(), "shop-1");
+  EXPECT_EQ(request.entry_seq(), 42);
+}
+
 TEST(TranscodeTest, NestedFieldsTakeDottedNames) {
   HttpInput in;
   in.method = "GET";

@@ -24,6 +24,13 @@ const std::vector<Route>& Routes() {
        "Every movement, newest first, with the balance after it (W6, 詳細); filter by types and "
        "time range, page with page_token.",
        "Qcash"},
+      {"GET", "/api/v1/history/lots", Upstream::kWallet,
+       "/qcash.wallet.v1.WalletService/GetEntryLots", wallet::GetEntryLotsRequest::descriptor(),
+       wallet::GetEntryLotsResponse::descriptor(),
+       "Which lots one movement (entry_seq) created, consumed, reserved or returned, with where "
+       "each lot's Qcash came from: a voucher and its payment method, a points conversion, "
+       "Qmoney.",
+       "Qcash"},
 
       // Charging (W2, P1-P7).
       {"GET", "/api/v1/charge/options", Upstream::kPayment,
