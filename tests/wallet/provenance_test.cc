@@ -5,10 +5,13 @@
 // ledger audit.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -193,6 +196,15 @@ class ProvenanceTest : public ::testing::Test {
     request.set_open_only(open_only);
     out->Clear();
     return Call("ops", &pb::WalletService::Stub::ListLots, request, out);
+  }
+
+  int64_t Balance(const std::string& seller) {
+    pb::GetBalanceRequest request;
+    request.set_seller_id(seller);
+    pb::GetBalanceResponse response;
+    const grpc::Status s = Call("ops", &pb::WalletService::Stub::GetBalance, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response.balance().available_yen();
   }
 
   std::vector<pb::HistoryEntry> History(const std::string& seller) {
@@ -515,6 +527,33 @@ TEST_F(ProvenanceTest, ListLotsPagesAndFiltersOpenLots) {
   Open(empty);
   ASSERT_TRUE(Lots(empty, 0, "", false, &page).ok());
   EXPECT_EQ(page.lots_size(), 0);
+}
+
+// The ad-booking example (services/wallet/client) books an ad through the client library and
+// prints which lots paid for its capture: the free lot first, then the oldest paid one.
+TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  ASSERT_TRUE(Charge(seller, 1'000, "paidy", 0).ok());  // lot 1
+  ASSERT_TRUE(Convert(seller, 300, "2026-04").ok());    // lot 2
+  Process::Spec spec;
+  spec.argv = {QCASH_BOOK_AD_EXAMPLE, seller, env->wallet.address, "1000", "800"};
+  spec.env = {{"QCASH_INSECURE_DEV", "1"}};
+  spec.log_file = absl::StrCat(env->dir, "/book-ad-example.out");
+  auto example = Process::Start(spec);
+  ASSERT_TRUE(example.ok()) << example.status();
+  auto exit = (*example)->WaitExit(std::chrono::seconds(60));
+  std::ifstream in(spec.log_file);
+  std::stringstream out;
+  out << in.rdbuf();
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(WEXITSTATUS(*exit), 0) << out.str();
+  EXPECT_NE(out.str().find("800 yen, 500 of it paid Qcash"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("300 yen from lot 2: points conversion, free"), std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("500 yen from lot 1: voucher, paid"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("paid by paidy (1000 yen)"), std::string::npos) << out.str();
+  EXPECT_EQ(Balance(seller), 500);
 }
 
 // The audit checks the lots: an edit of a lot underneath the service (as a superuser would)
