@@ -79,6 +79,22 @@ grpc::Status Call(const std::string& caller,
                 std::chrono::seconds(20));
 }
 
+// Runs `argv` to its end (at most 60 s); its exit code (-1 if it did not end) and output.
+std::pair<int, std::string> RunToEnd(std::vector<std::string> argv, const std::string& name) {
+  Process::Spec spec;
+  spec.argv = std::move(argv);
+  spec.env = {{"QCASH_INSECURE_DEV", "1"}};
+  spec.log_file = absl::StrCat(env->dir, "/", name, ".out");
+  auto process = Process::Start(spec);
+  EXPECT_TRUE(process.ok()) << process.status();
+  if (!process.ok()) return {-1, ""};
+  auto exit = (*process)->WaitExit(std::chrono::seconds(60));
+  std::ifstream in(spec.log_file);
+  std::stringstream out;
+  out << in.rdbuf();
+  return {exit.ok() ? WEXITSTATUS(*exit) : -1, out.str()};
+}
+
 // "lot_id:amount" for each part, in order: one string compares a whole list and prints well.
 std::string Parts(const google::protobuf::RepeatedPtrField<pb::LotPart>& parts) {
   std::vector<std::string> out;
@@ -536,23 +552,13 @@ TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
   Open(seller);
   ASSERT_TRUE(Charge(seller, 1'000, "paidy", 0).ok());  // lot 1
   ASSERT_TRUE(Convert(seller, 300, "2026-04").ok());    // lot 2
-  Process::Spec spec;
-  spec.argv = {QCASH_BOOK_AD_EXAMPLE, seller, env->wallet.address, "1000", "800"};
-  spec.env = {{"QCASH_INSECURE_DEV", "1"}};
-  spec.log_file = absl::StrCat(env->dir, "/book-ad-example.out");
-  auto example = Process::Start(spec);
-  ASSERT_TRUE(example.ok()) << example.status();
-  auto exit = (*example)->WaitExit(std::chrono::seconds(60));
-  std::ifstream in(spec.log_file);
-  std::stringstream out;
-  out << in.rdbuf();
-  ASSERT_TRUE(exit.ok()) << exit.status();
-  EXPECT_EQ(WEXITSTATUS(*exit), 0) << out.str();
-  EXPECT_NE(out.str().find("800 yen, 500 of it paid Qcash"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("300 yen from lot 2: points conversion, free"), std::string::npos)
-      << out.str();
-  EXPECT_NE(out.str().find("500 yen from lot 1: voucher, paid"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("paid by paidy (1000 yen)"), std::string::npos) << out.str();
+  const auto [status, out] = RunToEnd(
+      {QCASH_BOOK_AD_EXAMPLE, seller, env->wallet.address, "1000", "800"}, "book-ad-example");
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("800 yen, 500 of it paid Qcash"), std::string::npos) << out;
+  EXPECT_NE(out.find("300 yen from lot 2: points conversion, free"), std::string::npos) << out;
+  EXPECT_NE(out.find("500 yen from lot 1: voucher, paid"), std::string::npos) << out;
+  EXPECT_NE(out.find("paid by paidy (1000 yen)"), std::string::npos) << out;
   EXPECT_EQ(Balance(seller), 500);
 }
 
@@ -586,6 +592,14 @@ TEST_F(ProvenanceTest, AuditFindsAPlantedLotMismatch) {
   EXPECT_NE(report.find(absl::StrCat("seller ", seller, " lot 1: amount 1000 - consumed 100")),
             std::string::npos)
       << report;
+
+  // `qcashctl audit` reports it and fails.
+  const auto [status, out] = RunToEnd({QCASHCTL_BINARY, "audit", env->db_url}, "qcashctl-audit");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("ledger audit: FAILED"), std::string::npos) << out;
+  EXPECT_NE(out.find(absl::StrCat("PROBLEM: seller ", seller, ": available 900")),
+            std::string::npos)
+      << out;
 
   // A journal row whose paid part disagrees with its lots is found too. The journal is
   // append-only by trigger; a superuser gets past that by turning triggers off.
