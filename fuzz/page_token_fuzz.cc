@@ -60,10 +60,23 @@ void Wallet(const std::string& token) {
     FUZZ_CHECK(*seq > 0);
     FUZZ_CHECK(wallet::EncodeHistoryPageToken(*seq) == token);
   }
+  // ListLots' tokens: the same properties, and never a history token as well.
+  auto lot = wallet::DecodeLotsPageToken(token);
+  if (!lot.ok()) {
+    CheckRefusal(lot.status());
+  } else if (*lot == 0) {
+    FUZZ_CHECK(token.empty());
+  } else {
+    FUZZ_CHECK(*lot > 0);
+    FUZZ_CHECK(wallet::EncodeLotsPageToken(*lot) == token);
+    FUZZ_CHECK(!seq.ok());
+  }
   int64_t made = 0;
   if (absl::SimpleAtoi(token, &made) && made > 0) {
     auto back = wallet::DecodeHistoryPageToken(wallet::EncodeHistoryPageToken(made));
     FUZZ_CHECK(back.ok() && *back == made);
+    auto back_lot = wallet::DecodeLotsPageToken(wallet::EncodeLotsPageToken(made));
+    FUZZ_CHECK(back_lot.ok() && *back_lot == made);
   }
 }
 

@@ -129,7 +129,7 @@ class ProvenanceTest : public ::testing::Test {
     ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::OpenWallet, request, &response).ok());
   }
 
-  // A paid charge voucher; returns its entry seq (= its lot id), 0 on failure.
+  // A paid charge voucher; `seq` gets its entry seq (= its lot id), 0 on failure.
   grpc::Status Charge(const std::string& seller, int64_t yen, const std::string& method,
                       int64_t price_yen, int64_t* seq = nullptr) {
     pb::CreditRequest request;
@@ -141,7 +141,7 @@ class ProvenanceTest : public ::testing::Test {
     request.set_payment_method(method);
     request.set_price_paid_yen(price_yen);
     pb::CreditResponse response;
-    const grpc::Status s = Call("payment", &pb::WalletService::Stub::Credit, request, &response);
+    grpc::Status s = Call("payment", &pb::WalletService::Stub::Credit, request, &response);
     if (seq != nullptr) *seq = response.result().entry_seq();
     return s;
   }
@@ -156,7 +156,7 @@ class ProvenanceTest : public ::testing::Test {
     request.set_reference(absl::StrCat("conversion-", request.idempotency_key()));
     request.set_points_month(month);
     pb::CreditResponse response;
-    const grpc::Status s = Call("points", &pb::WalletService::Stub::Credit, request, &response);
+    grpc::Status s = Call("points", &pb::WalletService::Stub::Credit, request, &response);
     if (seq != nullptr) *seq = response.result().entry_seq();
     return s;
   }
