@@ -192,6 +192,35 @@ TEST_F(GatewayApiTest, SellerAReadsNothingOfSellerB) {
   EXPECT_EQ(own->body.find("50000"), std::string::npos) << own->body;
 }
 
+// Provenance (DESIGN.md section 8): the history names each movement's lots and paid part, and
+// /api/v1/history/lots says where the Qcash of one movement came from, for the token's seller.
+TEST_F(GatewayApiTest, HistoryNamesTheLotsOfEachMovement) {
+  const std::string seller = NewSeller();
+  Fund(seller, 1'000);  // entry 1, lot 1
+  const std::string token = Token(seller);
+  auto history = Get("/api/v1/history", token);
+  ASSERT_TRUE(history);
+  EXPECT_EQ(history->status, 200) << history->body;
+  EXPECT_NE(history->body.find("\"lots\":[{\"lotId\":\"1\",\"amountYen\":\"1000\"}]"),
+            std::string::npos)
+      << history->body;
+  EXPECT_NE(history->body.find("\"paidYen\":\"1000\""), std::string::npos) << history->body;
+  auto lots = Get("/api/v1/history/lots?entrySeq=1", token);
+  ASSERT_TRUE(lots);
+  EXPECT_EQ(lots->status, 200) << lots->body;
+  EXPECT_NE(lots->body.find("\"origin\":\"LOT_ORIGIN_VOUCHER\""), std::string::npos) << lots->body;
+  EXPECT_NE(lots->body.find("\"reference\":\"order-" + seller + "\""), std::string::npos)
+      << lots->body;
+  auto missing = Get("/api/v1/history/lots?entrySeq=2", token);
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404) << missing->body;
+  EXPECT_EQ(Reason(missing), "ENTRY_NOT_FOUND");
+  auto invalid = Get("/api/v1/history/lots?entrySeq=0", token);
+  ASSERT_TRUE(invalid);
+  EXPECT_EQ(invalid->status, 400) << invalid->body;
+  EXPECT_EQ(Reason(invalid), "INVALID_ENTRY_SEQ");
+}
+
 TEST_F(GatewayApiTest, MissingExpiredAndForgedTokensAreRejected) {
   const std::string seller = NewSeller();
   Fund(seller, 0);

@@ -336,6 +336,19 @@ TEST_F(PointsTest, S3WorkedExample12352Converts12300Once) {
   EXPECT_EQ(entries[0].seq(), c.wallet_entry_seq());
   EXPECT_EQ(entries[0].debit_account(), wpb::ACCOUNT_PLATFORM_POINTS_PROGRAMME);
   EXPECT_EQ(entries[0].credit_account(), wpb::ACCOUNT_SELLER_AVAILABLE);
+  // The credit's lot: free Qcash, and the month whose points it converted (DESIGN.md 8).
+  wpb::GetEntryLotsRequest lots_request;
+  lots_request.set_seller_id(seller);
+  lots_request.set_entry_seq(c.wallet_entry_seq());
+  wpb::GetEntryLotsResponse lots;
+  const grpc::Status l =
+      WalletCall("ops", &wpb::WalletService::Stub::GetEntryLots, lots_request, &lots);
+  ASSERT_TRUE(l.ok()) << l.error_message();
+  ASSERT_EQ(lots.lots_size(), 1);
+  EXPECT_EQ(lots.lots(0).lot().origin(), wpb::LOT_ORIGIN_POINTS_CONVERSION);
+  EXPECT_FALSE(lots.lots(0).lot().paid());
+  EXPECT_EQ(lots.lots(0).lot().points_month(), "2024-01");
+  EXPECT_EQ(lots.lots(0).amount_yen(), 12'300);
 }
 
 // Issue 10: ConvertPoints' keys were unique per caller across all sellers; through the
