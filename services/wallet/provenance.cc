@@ -1,5 +1,6 @@
 #include "services/wallet/provenance.h"
 
+#include <limits>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -67,7 +68,9 @@ absl::StatusOr<EntryLots> GetEntryLots(PgConnection& conn, const std::string& se
   HistoryQuery query;
   query.seller_id = seller_id;
   query.page_size = 1;
-  query.before_seq = entry_seq + 1;
+  // entry_seq + 1 would overflow at the top of the range; there 0 (from the newest) reads the
+  // same row, since no seq is above it.
+  query.before_seq = entry_seq == std::numeric_limits<int64_t>::max() ? 0 : entry_seq + 1;
   auto entries = ListHistory(conn, query);  // NOT_FOUND (WALLET_NOT_FOUND) without a wallet
   if (!entries.ok()) return entries.status();
   if (entries->empty() || entries->front().seq != entry_seq) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -290,6 +291,7 @@ TEST_F(ProvenanceTest, SpendTakesFreeFirstThenOldestPaid) {
   EXPECT_GRPC_ERROR(EntryLots(seller, 0, &none), INVALID_ARGUMENT, "INVALID_ENTRY_SEQ");
   EXPECT_GRPC_ERROR(EntryLots(seller, -3, &none), INVALID_ARGUMENT, "INVALID_ENTRY_SEQ");
   EXPECT_GRPC_ERROR(EntryLots(seller, 99, &none), NOT_FOUND, "ENTRY_NOT_FOUND");
+  EXPECT_GRPC_ERROR(EntryLots(seller, INT64_MAX, &none), NOT_FOUND, "ENTRY_NOT_FOUND");
   EXPECT_GRPC_ERROR(EntryLots("nobody-here", 1, &none), NOT_FOUND, "WALLET_NOT_FOUND");
 }
 
