@@ -311,6 +311,9 @@ TEST_F(ProvenanceTest, HoldCaptureReleaseAndExpiryNameTheirLots) {
   EXPECT_EQ(reserved.entry().paid_yen(), 500);
   EXPECT_EQ(reserved.lots(1).lot().held_yen(), 500);
   EXPECT_EQ(reserved.lots(1).lot().available_yen(), 500);
+  // The lots add up while the hold is pending too (lot 1 is all held, below lot 2).
+  absl::Status audit = AuditWalletLedger(env->db_url);
+  EXPECT_TRUE(audit.ok()) << audit;
 
   pb::CaptureHoldRequest capture;
   capture.set_seller_id(seller);
