@@ -100,11 +100,22 @@ SELECT w.seller_id, w.available_yen, coalesce(l.available, 0), w.held_yen, coale
  LIMIT 50
 )sql";
 
-// 8. Lots below lots_from (which batches no longer load) that still have Qcash.
-constexpr const char* kLotsBelowFrom = R"sql(
-SELECT l.seller_id, l.lot_id, l.available_yen + l.held_yen, w.lots_from
-  FROM lots l JOIN wallets w ON w.seller_id = l.seller_id
- WHERE l.lot_id < w.lots_from AND l.available_yen + l.held_yen > 0
+// 8. Open lots (wallets.open_lots, what the ledger reads) without an origin of the same paid
+// or free kind, with nothing (or less than nothing) left, or listed twice.
+constexpr const char* kOpenLotsHaveOrigins = R"sql(
+SELECT b.seller_id, b.lot_id,
+       CASE WHEN o.lot_id IS NULL THEN 'has no origin in lot_origins'
+            WHEN o.paid <> b.paid THEN 'is listed as ' || CASE WHEN b.paid THEN 'paid' ELSE 'free' END
+                                       || ' but its origin says otherwise'
+            WHEN b.available_yen < 0 OR b.held_yen < 0 OR b.available_yen + b.held_yen = 0
+              THEN 'is listed with ' || b.available_yen || '/' || b.held_yen || ' yen left'
+            ELSE 'is listed twice' END
+  FROM lot_balances b
+  LEFT JOIN lot_origins o ON o.seller_id = b.seller_id AND o.lot_id = b.lot_id
+ WHERE o.lot_id IS NULL OR o.paid <> b.paid OR b.available_yen < 0 OR b.held_yen < 0
+    OR b.available_yen + b.held_yen = 0
+    OR (SELECT count(*) FROM lot_balances d
+         WHERE d.seller_id = b.seller_id AND d.lot_id = b.lot_id) > 1
  LIMIT 50
 )sql";
 
@@ -157,12 +168,11 @@ absl::Status AuditLots(PgConnection& conn, std::vector<std::string>* problems) {
                                      " available and ", balances->Get(i, 4), " held"));
   }
 
-  auto below = conn.Exec(kLotsBelowFrom);
-  if (!below.ok()) return below.status();
-  for (int i = 0; i < below->rows(); ++i) {
-    problems->push_back(absl::StrCat("seller ", below->Get(i, 0), " lot ", below->Get(i, 1),
-                                     " has ", below->Get(i, 2), " yen left but is below lots_from ",
-                                     below->Get(i, 3)));
+  auto open = conn.Exec(kOpenLotsHaveOrigins);
+  if (!open.ok()) return open.status();
+  for (int i = 0; i < open->rows(); ++i) {
+    problems->push_back(absl::StrCat("seller ", open->Get(i, 0), " open lot ", open->Get(i, 1), " ",
+                                     open->Get(i, 2)));
   }
 
   auto consumed = conn.Exec(kLotsMatchConsumption);

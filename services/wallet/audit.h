@@ -11,7 +11,8 @@
 //   6. every journal row moves between two known accounts;
 // and the lots (DESIGN.md section 8; docs/LEDGER.md "Lots"):
 //   7. every wallet's lots sum to its available and its held balance;
-//   8. no lot below the wallet's lots_from has Qcash left (a batch never reads those again);
+//   8. every open lot of a wallet (wallets.open_lots, what batches read) has its origin in
+//      lot_origins, of the same paid or free kind, something left, and is listed once;
 //   9. per lot: its amount minus what AD_SPEND, AD_CAPTURE and FORFEIT entries consumed from
 //      it (their lot arrays) equals its available + held, and every consumed lot exists;
 //  10. per entry with lot arrays (one that moves Qcash, written after lots existed): the lot

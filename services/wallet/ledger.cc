@@ -373,16 +373,15 @@ class BatchApplier {
   // Emits the final state of every wallet and hold the batch changed.
   void Finish() {
     for (const auto& [seller, old_version] : old_versions_) {
-      if (!loaded_.contains(seller)) continue;  // its lots below lots_from are unchanged
-      WalletRecord& w = snapshot_.wallets.at(seller);
-      w.lots_from = w.last_seq + 1;
+      LedgerWrites::WalletChange& change = writes_->wallets.emplace_back();
+      change.wallet = snapshot_.wallets.at(seller);
+      change.old_version = old_version;
+      change.closed = closed_.contains(seller);
       for (const LotRecord& lot : snapshot_.lots[seller]) {
-        if (lot.remaining_yen() > 0) w.lots_from = std::min(w.lots_from, lot.lot_id);
+        if (lot.remaining_yen() > 0) change.open_lots.push_back(lot);
       }
-    }
-    for (const auto& [seller, old_version] : old_versions_) {
-      writes_->wallets.push_back(
-          {snapshot_.wallets.at(seller), old_version, closed_.contains(seller)});
+      std::sort(change.open_lots.begin(), change.open_lots.end(),
+                [](const LotRecord& a, const LotRecord& b) { return a.lot_id < b.lot_id; });
     }
     for (const HoldKey& key : new_holds_) writes_->new_holds.push_back(snapshot_.holds.at(key));
     for (const HoldKey& key : resolved_holds_) {
@@ -390,19 +389,13 @@ class BatchApplier {
     }
     for (const auto& [seller, lots] : snapshot_.lots) {
       for (const LotRecord& lot : lots) {
-        const LotKey key(seller, lot.lot_id);
-        if (new_lots_.count(key) > 0) {
-          writes_->new_lots.push_back(lot);
-        } else if (changed_lots_.count(key) > 0) {
-          writes_->changed_lots.push_back(lot);
-        }
+        if (new_lots_.count(LotKey(seller, lot.lot_id)) > 0) writes_->new_lots.push_back(lot);
       }
     }
     auto by_key = [](const LotRecord& a, const LotRecord& b) {
       return std::tie(a.seller_id, a.lot_id) < std::tie(b.seller_id, b.lot_id);
     };
     std::sort(writes_->new_lots.begin(), writes_->new_lots.end(), by_key);
-    std::sort(writes_->changed_lots.begin(), writes_->changed_lots.end(), by_key);
     // No op of the batch could touch these (Apply() refuses them until opened).
     writes_->unopened.assign(snapshot_.created.begin(), snapshot_.created.end());
     std::sort(writes_->unopened.begin(), writes_->unopened.end());
@@ -705,7 +698,6 @@ class BatchApplier {
       lot->available_yen -= take;
       if (reserve) lot->held_yen += take;
       left -= take;
-      changed_lots_.insert(LotKey(lot->seller_id, lot->lot_id));
       lots.Add(*lot, take);
     }
     return lots;
@@ -747,7 +739,6 @@ class BatchApplier {
     LotRecord* lot = FindLot(seller, lot_id);
     lot->held_yen -= amount_yen;
     if (to_available) lot->available_yen += amount_yen;
-    changed_lots_.insert(LotKey(seller, lot_id));
     return *lot;
   }
 
@@ -759,7 +750,7 @@ class BatchApplier {
   std::vector<HoldKey> resolved_holds_;
   using LotKey = std::pair<std::string, int64_t>;
   absl::flat_hash_set<std::string> loaded_;  // sellers whose open lots the snapshot holds
-  std::set<LotKey> new_lots_, changed_lots_;
+  std::set<LotKey> new_lots_;
 };
 
 }  // namespace
@@ -831,18 +822,6 @@ BatchRows RowsOf(const std::vector<const Op*>& ops) {
     rows.sellers.insert(op->seller_id);
     if (op->type == OpType::kOpen) rows.opened.insert(op->seller_id);
     if (op->type == OpType::kClose) rows.closing.insert(op->seller_id);
-    switch (op->type) {
-      case OpType::kSpend:
-      case OpType::kHold:
-      case OpType::kCapture:
-      case OpType::kRelease:
-      case OpType::kExpire:
-      case OpType::kClose:
-        rows.debiting.insert(op->seller_id);
-        break;
-      default:
-        break;
-    }
     if (op->hold_id > 0) rows.holds.emplace(op->seller_id, op->hold_id);
     if (!op->idempotency_key.empty()) rows.keys.emplace(op->caller, op->idempotency_key);
   }

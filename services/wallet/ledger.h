@@ -248,7 +248,6 @@ struct WalletRecord {
   int64_t pending_yen = 0;
   int64_t version = 0;     // +1 per applied operation
   int64_t last_seq = 0;    // seq of the newest journal entry
-  int64_t lots_from = 0;   // every lot below this id is used up
   std::string chain_head;  // the hash of the newest journal entry (32 bytes; empty if none)
 
   Balance ToBalance() const;
@@ -319,7 +318,6 @@ using RecordKey = std::pair<std::string, std::string>;  // (caller, idempotency 
 // closes (whose pending holds it also needs), the holds it names and its idempotency records.
 struct BatchRows {
   std::set<std::string> sellers, opened, closing;
-  std::set<std::string> debiting;  // sellers with an op that takes from lots: their open lots
   std::set<HoldKey> holds;
   std::set<RecordKey> keys;
 };
@@ -336,8 +334,9 @@ struct LedgerSnapshot {
   absl::flat_hash_map<HoldKey, HoldRecord> holds;  // those the batch names, and every pending
                                                    // hold of a wallet being closed
   absl::flat_hash_map<RecordKey, IdempotencyRecord> records;  // those of the batch's keys
-  // For every seller of BatchRows::debiting: its lots from lots_from with Qcash left, in any
-  // order. Lots created by the batch are added as it goes.
+  // For every wallet of `wallets`: its open lots (wallets.open_lots: the lots with Qcash left,
+  // with lot_id, origin as paid or free, available_yen and held_yen; no other field), by
+  // lot_id. Lots created by the batch are added as it goes.
   absl::flat_hash_map<std::string, std::vector<LotRecord>> lots;
   // The lots each hold of `holds` reserved (its journal entry's lots), in the order taken.
   absl::flat_hash_map<HoldKey, std::vector<LotPart>> reservations;
@@ -346,24 +345,25 @@ struct LedgerSnapshot {
 // What a batch must write, in the same transaction that read the snapshot.
 struct LedgerWrites {
   struct WalletChange {
-    WalletRecord wallet;      // the final state
-    int64_t old_version = 0;  // as read: the update applies only if still so
-    bool closed = false;      // closed by this batch
+    WalletRecord wallet;               // the final state
+    int64_t old_version = 0;           // as read: the update applies only if still so
+    bool closed = false;               // closed by this batch
+    std::vector<LotRecord> open_lots;  // the lots with Qcash left, by lot_id
   };
   std::vector<WalletChange> wallets;
   std::vector<JournalEntry> journal;
   std::vector<HoldRecord> new_holds;       // created by this batch (in their final state)
   std::vector<HoldRecord> resolved_holds;  // existing pending holds this batch resolved
   std::vector<IdempotencyRecord> records;
-  std::vector<LotRecord> new_lots;      // created by this batch (in their final state)
-  std::vector<LotRecord> changed_lots;  // existing lots whose amounts this batch changed
+  std::vector<LotRecord> new_lots;  // created by this batch (their origins; what is left of
+                                    // them is in their wallet's open_lots)
   // Wallets the store inserted for this batch (LedgerSnapshot::created) whose open was refused
   // (IDEMPOTENCY_KEY_REUSED): their rows must be deleted, since a failed call has no effect.
   std::vector<std::string> unopened;
 
   bool empty() const {
     return wallets.empty() && journal.empty() && new_holds.empty() && resolved_holds.empty() &&
-           records.empty() && new_lots.empty() && changed_lots.empty() && unopened.empty();
+           records.empty() && new_lots.empty() && unopened.empty();
   }
 };
 
@@ -375,8 +375,8 @@ struct LedgerWrites {
 // and carries its hash in the seller's chain; a debit whose seller's lots do not add up to
 // what it takes from is refused (kLotsDisagree).
 // REQUIRES: every op passed ValidateOp() and has its request_hash; `snapshot` holds the rows
-// of every wallet, hold and idempotency key the ops name, the open lots of every seller of
-// RowsOf().debiting and the reservations of its holds.
+// of every wallet, hold and idempotency key the ops name, the open lots of every wallet and
+// the reservations of its holds.
 std::vector<OpResult> ApplyOps(const std::vector<const Op*>& ops, LedgerSnapshot& snapshot,
                                LedgerWrites* writes);
 

@@ -440,8 +440,12 @@ TEST(LedgerLotsTest, DebitsTakeFreeBeforePaidOldestFirst) {
   EXPECT_EQ(w.new_lots[1].origin, LotOrigin::kPointsConversion);
   EXPECT_EQ(w.new_lots[1].points_month, "2026-10");
   EXPECT_EQ(w.new_lots[1].available_yen, 0);
-  EXPECT_TRUE(w.changed_lots.empty());  // lots created in the batch are written once
-  EXPECT_EQ(w.wallets[0].wallet.lots_from, 11);
+  // What is left of the lots is written with the wallet: those with Qcash left, by id.
+  ASSERT_EQ(w.wallets[0].open_lots.size(), 2u);
+  EXPECT_EQ(w.wallets[0].open_lots[0].lot_id, 11);
+  EXPECT_EQ(w.wallets[0].open_lots[0].available_yen, 300);
+  EXPECT_EQ(w.wallets[0].open_lots[1].lot_id, 13);
+  EXPECT_EQ(w.wallets[0].open_lots[1].available_yen, 500);
 }
 
 // A hold reserves lots; a capture for less consumes the first reservations and returns the
@@ -471,7 +475,8 @@ TEST(LedgerLotsTest, HoldsReserveCaptureConsumesReleaseReturns) {
   EXPECT_EQ(paid.available_yen, 350);
   EXPECT_EQ(paid.held_yen, 0);
   EXPECT_EQ(LotOf(s, "a", 12).remaining_yen(), 0);
-  EXPECT_EQ(w.wallets[0].wallet.lots_from, 11);
+  ASSERT_EQ(w.wallets[0].open_lots.size(), 1u);  // the used-up free lot is no longer listed
+  EXPECT_EQ(w.wallets[0].open_lots[0].lot_id, 11);
 }
 
 // W5: the forfeiture consumes the held parts hold by hold, then the available rest.
@@ -494,7 +499,7 @@ TEST(LedgerLotsTest, CloseForfeitsEveryLot) {
   EXPECT_EQ(w.journal[4].lots, Parts({{12, 900}}));
   EXPECT_EQ(w.journal[4].paid_yen, 900);
   for (const LotRecord& lot : s.lots.at("a")) EXPECT_EQ(lot.remaining_yen(), 0);
-  EXPECT_EQ(w.wallets[0].wallet.lots_from, 16);  // nothing left: past the last entry (15)
+  EXPECT_TRUE(w.wallets[0].open_lots.empty());  // nothing left
 }
 
 // A debit whose seller's lots do not hold its balance is refused and changes nothing.

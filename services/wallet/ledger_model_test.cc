@@ -487,25 +487,17 @@ class Tables {
         lot.amount_yen = w.available_yen + w.held_yen;
         lot.available_yen = w.available_yen;
         lot.held_yen = w.held_yen;
+        open_lots_[p.seller].push_back(lot);
+        lot.available_yen = lot.held_yen = 0;
         lots_[LotKey(p.seller, 0)] = lot;
       }
     }
   }
 
   LedgerSnapshot LoadSnapshot(const std::vector<const Op*>& ops, absl::Time now) {
-    const auto [sellers, opened, closing, debiting, holds, keys] = RowsOf(ops);
+    const auto [sellers, opened, closing, holds, keys] = RowsOf(ops);
     LedgerSnapshot s;
     s.now = now;
-    for (const std::string& seller : debiting) {  // kLoadLots
-      std::vector<LotRecord>& loaded = s.lots[seller];
-      auto w = wallets_.find(seller);
-      if (w == wallets_.end()) continue;
-      for (const auto& [key, lot] : lots_) {
-        if (key.first == seller && lot.lot_id >= w->second.lots_from && lot.remaining_yen() > 0) {
-          loaded.push_back(lot);
-        }
-      }
-    }
     auto reservations = [&](const HoldKey& key) {  // kLoadReservations: the hold's entry
       for (const JournalEntry& e : journal_) {
         if (e.seller_id == key.first && e.seq == key.second) s.reservations[key] = e.lots;
@@ -521,7 +513,20 @@ class Tables {
     }
     for (const std::string& seller : sellers) {
       auto it = wallets_.find(seller);
-      if (it != wallets_.end()) s.wallets[seller] = it->second;
+      if (it == wallets_.end()) continue;
+      s.wallets[seller] = it->second;
+      // wallets.open_lots, as store.cc reads it: lot_id, paid or free, available, held.
+      std::vector<LotRecord>& open = s.lots[seller];
+      for (const LotRecord& stored : open_lots_[seller]) {
+        LotRecord lot;
+        lot.seller_id = seller;
+        lot.lot_id = stored.lot_id;
+        lot.origin = stored.paid() ? LotOrigin::kVoucher : LotOrigin::kPointsConversion;
+        lot.available_yen = stored.available_yen;
+        lot.held_yen = stored.held_yen;
+        lot.amount_yen = lot.remaining_yen();
+        open.push_back(lot);
+      }
     }
     for (const HoldKey& key : holds) {
       auto it = holds_.find(key);
@@ -560,6 +565,17 @@ class Tables {
         return absl::StrCat("closing flag wrong for wallet ", w.seller_id);
       }
       it->second = w;
+      for (size_t i = 1; i < change.open_lots.size(); ++i) {
+        if (change.open_lots[i - 1].lot_id >= change.open_lots[i].lot_id) {
+          return absl::StrCat("open lots of ", w.seller_id, " not in lot_id order");
+        }
+      }
+      for (const LotRecord& lot : change.open_lots) {
+        if (lot.remaining_yen() <= 0 || lot.available_yen < 0 || lot.held_yen < 0) {
+          return absl::StrCat("open lot ", lot.lot_id, " of ", w.seller_id, " has nothing left");
+        }
+      }
+      open_lots_[w.seller_id] = change.open_lots;
     }
     for (const JournalEntry& e : writes.journal) {
       if (e.amount_yen <= 0) return absl::StrCat("CHECK violated: journal amount ", e.amount_yen);
@@ -598,23 +614,13 @@ class Tables {
       wallets_.erase(it);
     }
     created_.clear();
-    for (const LotRecord& lot : writes.new_lots) {
-      if (lot.amount_yen <= 0 || lot.available_yen < 0 || lot.held_yen < 0 ||
-          lot.remaining_yen() > lot.amount_yen) {
-        return absl::StrCat("CHECK violated: lot ", lot.lot_id);
-      }
-      if (!lots_.emplace(LotKey(lot.seller_id, lot.lot_id), lot).second) {
+    for (const LotRecord& lot : writes.new_lots) {  // lot_origins: the lot's facts only
+      if (lot.amount_yen <= 0) return absl::StrCat("CHECK violated: lot ", lot.lot_id);
+      LotRecord origin = lot;
+      origin.available_yen = origin.held_yen = 0;
+      if (!lots_.emplace(LotKey(lot.seller_id, lot.lot_id), origin).second) {
         return absl::StrCat("lots primary key (", lot.seller_id, ", ", lot.lot_id, ") taken");
       }
-    }
-    for (const LotRecord& lot : writes.changed_lots) {
-      auto it = lots_.find(LotKey(lot.seller_id, lot.lot_id));
-      if (it == lots_.end()) return absl::StrCat("ledger rows changed under their locks: lot");
-      if (lot.available_yen < 0 || lot.held_yen < 0 || lot.remaining_yen() > lot.amount_yen) {
-        return absl::StrCat("CHECK violated: lot ", lot.lot_id);
-      }
-      it->second.available_yen = lot.available_yen;
-      it->second.held_yen = lot.held_yen;
     }
     for (const IdempotencyRecord& k : writes.records) {
       // Stored as the columns of idempotency_keys, read back as LoadSnapshot reads them.
@@ -640,21 +646,26 @@ class Tables {
   }
 
   // What the audit proves about lots and the chain (audit.cc, qcashctl verify): every wallet's
-  // lots hold exactly its available and held Qcash, none below lots_from has Qcash left, each
+  // open lots hold exactly its available and held Qcash and have their origins, each
   // lot's remaining amount is its amount less what the journal says was consumed from it,
   // every entry's paid_yen is the paid part of its lots, and every seller's chain links.
   // Returns "" or the first problem.
   std::string CheckLotsAndChain() const {
     std::map<std::string, std::pair<int64_t, int64_t>> sums;  // available, held
-    for (const auto& [key, lot] : lots_) {
-      auto w = wallets_.find(key.first);
-      if (w == wallets_.end()) return absl::StrCat("lot ", lot.lot_id, " of no wallet");
-      if (lot.remaining_yen() > 0 && lot.lot_id < w->second.lots_from) {
-        return absl::StrCat("lot ", lot.lot_id, " of ", key.first,
-                            " has Qcash left below lots_from ", w->second.lots_from);
+    std::map<LotKey, int64_t> remaining;                      // the view `lots`
+    for (const auto& [seller, open] : open_lots_) {
+      for (const LotRecord& lot : open) {
+        auto origin = lots_.find(LotKey(seller, lot.lot_id));
+        if (origin == lots_.end() || origin->second.paid() != lot.paid()) {
+          return absl::StrCat("open lot ", lot.lot_id, " of ", seller, " has no such origin");
+        }
+        sums[seller].first += lot.available_yen;
+        sums[seller].second += lot.held_yen;
+        remaining[LotKey(seller, lot.lot_id)] = lot.remaining_yen();
       }
-      sums[key.first].first += lot.available_yen;
-      sums[key.first].second += lot.held_yen;
+    }
+    for (const auto& [key, lot] : lots_) {
+      if (wallets_.count(key.first) == 0) return absl::StrCat("lot ", lot.lot_id, " of no wallet");
     }
     for (const auto& [seller, w] : wallets_) {
       const auto sum = sums[seller];
@@ -688,9 +699,10 @@ class Tables {
       head = e.hash;
     }
     for (const auto& [key, lot] : lots_) {
-      if (lot.amount_yen - consumed[key] != lot.remaining_yen()) {
+      const int64_t left = remaining.count(key) > 0 ? remaining.at(key) : 0;
+      if (lot.amount_yen - consumed[key] != left) {
         return absl::StrCat("lot ", key.first, "/", key.second, ": ", lot.amount_yen, " less ",
-                            consumed[key], " consumed is not the ", lot.remaining_yen(), " left");
+                            consumed[key], " consumed is not the ", left, " left");
       }
     }
     for (const auto& [seller, w] : wallets_) {
@@ -710,7 +722,8 @@ class Tables {
   std::vector<JournalEntry> journal_;
   std::set<std::string> created_;  // inserted by the batch being committed
   using LotKey = std::pair<std::string, int64_t>;
-  std::map<LotKey, LotRecord> lots_;
+  std::map<LotKey, LotRecord> lots_;                         // lot_origins
+  std::map<std::string, std::vector<LotRecord>> open_lots_;  // wallets.open_lots
 };
 
 Response FromLedger(const Op& op, const OpResult& r) {

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/status.h"
 #include "qcash/wallet/v1/error_reason.pb.h"
 
@@ -84,18 +85,8 @@ constexpr PgStatement kNow = {
 constexpr PgStatement kLockWallets = {
     "wallet_lock_wallets",
     "SELECT seller_id, state, available_yen, held_yen, qmoney_yen, pending_yen, version, "
-    "last_seq, lots_from, encode(chain_head, 'hex') FROM wallets "
+    "last_seq, open_lots::text, encode(chain_head, 'hex') FROM wallets "
     "WHERE seller_id = ANY($1::text[]) ORDER BY seller_id FOR NO KEY UPDATE"};
-
-// The lots with Qcash left of the sellers a batch debits (their wallets are locked above).
-constexpr PgStatement kLoadLots = {
-    "wallet_load_lots",
-    "SELECT l.seller_id, l.lot_id, l.origin, l.amount_yen, l.available_yen, l.held_yen, "
-    "l.reference, l.payment_method, l.price_paid_yen, l.points_month, "
-    "(extract(epoch FROM l.created_at) * 1000000)::bigint "
-    "FROM wallets w JOIN lots l ON l.seller_id = w.seller_id AND l.lot_id >= w.lots_from "
-    "WHERE w.seller_id = ANY($1::text[]) AND l.seller_id = ANY($1::text[]) "
-    "AND l.available_yen + l.held_yen > 0"};
 
 // What the named holds reserved: the lots of their journal entries (hold_id = seq).
 constexpr PgStatement kLoadReservations = {
@@ -154,12 +145,12 @@ constexpr PgStatement kWriteBatch = {
     " UPDATE wallets AS t SET state = v.state, available_yen = v.available, held_yen = v.held,"
     "  qmoney_yen = v.qmoney, pending_yen = v.pending, version = v.version,"
     "  last_seq = v.last_seq, closed_at = CASE WHEN v.closing THEN b.at ELSE t.closed_at END,"
-    "  lots_from = v.lots_from, chain_head = decode(v.head, 'hex')"
+    "  open_lots = v.open_lots::bigint[], chain_head = decode(v.head, 'hex')"
     " FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[],"
     "  $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[],"
-    "  $57::bigint[], $58::text[])"
+    "  $57::text[], $58::text[])"
     "  AS v(seller_id, state, available, held, qmoney, pending, version, last_seq,"
-    "       old_version, closing, lots_from, head), b"
+    "       old_version, closing, open_lots, head), b"
     " WHERE t.seller_id = ANY($1::text[]) AND t.seller_id = v.seller_id"
     "  AND t.version = v.old_version RETURNING 1),"
     "j AS ("
@@ -200,20 +191,13 @@ constexpr PgStatement kWriteBatch = {
     "  $52::smallint[], $53::bigint[])"
     "  AS u(c, k, s, t, h, es, hi, a, a2, cr, av, he, qm, pe, ve, st, ex) RETURNING 1),"
     "ln AS ("
-    " INSERT INTO lots (seller_id, lot_id, origin, paid, amount_yen, available_yen, held_yen,"
-    "  reference, payment_method, price_paid_yen, points_month, created_at)"
-    " SELECT s, id, o, o <> 2, a, av, he, r, m, pp, pm, b.at"
-    " FROM unnest($63::text[], $64::bigint[], $65::smallint[], $66::bigint[], $67::bigint[],"
-    "  $68::bigint[], $69::text[], $70::text[], $71::bigint[], $72::text[])"
-    "  AS u(s, id, o, a, av, he, r, m, pp, pm), b RETURNING 1),"
-    "lu AS ("
-    " UPDATE lots AS t SET available_yen = v.available, held_yen = v.held"
-    " FROM unnest($73::text[], $74::bigint[], $75::bigint[], $76::bigint[])"
-    "  AS v(seller_id, lot_id, available, held)"
-    " WHERE t.seller_id = ANY($73::text[]) AND t.lot_id = ANY($74::bigint[])"
-    "  AND t.seller_id = v.seller_id AND t.lot_id = v.lot_id RETURNING 1)"
-    "SELECT qcash_assert((SELECT count(*) FROM w) = $54 AND (SELECT count(*) FROM hu) = $55"
-    "  AND (SELECT count(*) FROM lu) = $77,"
+    " INSERT INTO lot_origins (seller_id, lot_id, origin, paid, amount_yen, reference,"
+    "  payment_method, price_paid_yen, points_month, created_at)"
+    " SELECT s, id, o, o <> 2, a, r, m, pp, pm, b.at"
+    " FROM unnest($63::text[], $64::bigint[], $65::smallint[], $66::bigint[], $67::text[],"
+    "  $68::text[], $69::bigint[], $70::text[])"
+    "  AS u(s, id, o, a, r, m, pp, pm), b RETURNING 1)"
+    "SELECT qcash_assert((SELECT count(*) FROM w) = $54 AND (SELECT count(*) FROM hu) = $55,"
     " 'ledger rows changed under their locks'),"
     " (SELECT count(*) FROM j), (SELECT count(*) FROM hn), (SELECT count(*) FROM k),"
     " (SELECT count(*) FROM ln)"};
@@ -261,9 +245,47 @@ std::string LotIds(const std::vector<LotPart>& parts, bool amounts) {
   return out;
 }
 
+// wallets.open_lots as PostgreSQL writes a two-dimensional bigint array:
+// "{{lot_id,paid,available,held},...}", or "{}".
+absl::StatusOr<std::vector<LotRecord>> ParseOpenLots(const std::string& seller_id,
+                                                     absl::string_view text) {
+  std::vector<LotRecord> lots;
+  if (text == "{}") return lots;
+  if (text.size() < 4 || !absl::ConsumePrefix(&text, "{{") || !absl::ConsumeSuffix(&text, "}}")) {
+    return Internal(wallet::v1::LOTS_DISAGREE,
+                    absl::StrCat("the open lots of seller ", seller_id, " are not readable"));
+  }
+  for (absl::string_view row : absl::StrSplit(text, "},{")) {
+    const std::vector<int64_t> v = Int64List(row);
+    if (v.size() != 4 || (v[1] != 0 && v[1] != 1)) {
+      return Internal(wallet::v1::LOTS_DISAGREE,
+                      absl::StrCat("the open lots of seller ", seller_id, " are not readable"));
+    }
+    LotRecord& lot = lots.emplace_back();
+    lot.seller_id = seller_id;
+    lot.lot_id = v[0];
+    // Only paid or free matters to the ledger; the origin itself is in lot_origins.
+    lot.origin = v[1] == 1 ? LotOrigin::kVoucher : LotOrigin::kPointsConversion;
+    lot.available_yen = v[2];
+    lot.held_yen = v[3];
+    lot.amount_yen = lot.remaining_yen();
+  }
+  return lots;
+}
+
+std::string OpenLotsLiteral(const std::vector<LotRecord>& lots) {
+  if (lots.empty()) return "{}";
+  std::string out = "{";
+  for (const LotRecord& lot : lots) {
+    absl::StrAppend(&out, out.size() > 1 ? "," : "", "{", lot.lot_id, ",", lot.paid() ? 1 : 0, ",",
+                    lot.available_yen, ",", lot.held_yen, "}");
+  }
+  return out + "}";
+}
+
 absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vector<const Op*>& ops,
                                             std::optional<absl::Time> fixed_now) {
-  const auto [sellers, opened, closing, debiting, holds, keys] = RowsOf(ops);
+  const auto [sellers, opened, closing, holds, keys] = RowsOf(ops);
   auto texts = [](const auto& items) {
     PgArrayLiteral a;
     for (const auto& item : items) a.AddText(item);
@@ -280,8 +302,6 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
       {&kNow,
        {fixed_now ? std::optional<std::string>(absl::StrCat(absl::ToUnixMicros(*fixed_now)))
                   : std::nullopt}});
-  const int lots_at = debiting.empty() ? -1 : static_cast<int>(statements.size());
-  if (!debiting.empty()) statements.push_back({&kLoadLots, {texts(debiting)}});
   const int holds_at = holds.empty() ? -1 : static_cast<int>(statements.size());
   if (!holds.empty()) {
     PgArrayLiteral hs, hi;
@@ -328,28 +348,11 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
     record.pending_yen = w.GetInt64(i, 5);
     record.version = w.GetInt64(i, 6);
     record.last_seq = w.GetInt64(i, 7);
-    record.lots_from = w.GetInt64(i, 8);
     if (!w.IsNull(i, 9)) record.chain_head = absl::HexStringToBytes(w.Get(i, 9));
+    auto lots = ParseOpenLots(record.seller_id, w.Get(i, 8));
+    if (!lots.ok()) return lots.status();
+    snapshot.lots[record.seller_id] = *std::move(lots);
     snapshot.wallets.emplace(record.seller_id, std::move(record));
-  }
-  for (const std::string& seller : debiting) snapshot.lots[seller];  // loaded, maybe none
-  if (lots_at >= 0) {
-    const PgResult& l = r[lots_at];
-    for (int i = 0; i < l.rows(); ++i) {
-      LotRecord lot;
-      lot.seller_id = std::string(l.Get(i, 0));
-      lot.lot_id = l.GetInt64(i, 1);
-      lot.origin = static_cast<LotOrigin>(l.GetInt64(i, 2));
-      lot.amount_yen = l.GetInt64(i, 3);
-      lot.available_yen = l.GetInt64(i, 4);
-      lot.held_yen = l.GetInt64(i, 5);
-      lot.reference = std::string(l.Get(i, 6));
-      lot.payment_method = std::string(l.Get(i, 7));
-      lot.price_paid_yen = l.GetInt64(i, 8);
-      lot.points_month = std::string(l.Get(i, 9));
-      lot.created_at = MicrosToTime(l, i, 10);
-      snapshot.lots[lot.seller_id].push_back(std::move(lot));
-    }
   }
   for (int at : {holds_at, pending_at}) {
     if (at < 0) continue;
@@ -394,7 +397,7 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
 }
 
 PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
-  PgArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc, wlf, whd;
+  PgArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc, wol, whd;
   for (const auto& change : writes.wallets) {
     const WalletRecord& w = change.wallet;
     ws.AddText(w.seller_id);
@@ -407,7 +410,7 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
     wl.AddInt(w.last_seq);
     wo.AddInt(change.old_version);
     wc.AddBool(change.closed);
-    wlf.AddInt(w.lots_from);
+    wol.AddText(OpenLotsLiteral(change.open_lots));
     whd.AddText(absl::BytesToHexString(w.chain_head));
   }
   PgArrayLiteral js, jq, jt, jd, jc, ja, jav, jhe, jqm, jpe, jp, jr, jh, jcl, jli, jla, jpa, jx;
@@ -431,26 +434,18 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
     jpa.AddInt(e.paid_yen);
     jx.AddText(absl::BytesToHexString(e.hash));
   }
-  PgArrayLiteral ls, li, lo, la, lav, lhe, lr, lm, lpp, lpm;
+  PgArrayLiteral ls, li, lo, la, lr, lm, lpp, lpm;
   for (const LotRecord& lot : writes.new_lots) {
     ls.AddText(lot.seller_id);
     li.AddInt(lot.lot_id);
     lo.AddInt(static_cast<int64_t>(lot.origin));
     la.AddInt(lot.amount_yen);
-    lav.AddInt(lot.available_yen);
-    lhe.AddInt(lot.held_yen);
     lr.AddText(lot.reference);
     lm.AddText(lot.payment_method);
     lpp.AddInt(lot.price_paid_yen);
     lpm.AddText(lot.points_month);
   }
-  PgArrayLiteral cs, ci, cav, che;
-  for (const LotRecord& lot : writes.changed_lots) {
-    cs.AddText(lot.seller_id);
-    ci.AddInt(lot.lot_id);
-    cav.AddInt(lot.available_yen);
-    che.AddInt(lot.held_yen);
-  }
+
   PgArrayLiteral ns, ni, na, np, nr, nst, nc, ne;
   for (const HoldRecord& h : writes.new_holds) {
     ns.AddText(h.seller_id);
@@ -546,7 +541,7 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
           absl::StrCat(writes.wallets.size()),
           absl::StrCat(writes.resolved_holds.size()),
           absl::StrCat(absl::ToUnixMicros(now)),
-          wlf.Finish(),
+          wol.Finish(),
           whd.Finish(),
           jli.Finish(),
           jla.Finish(),
@@ -556,17 +551,10 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
           li.Finish(),
           lo.Finish(),
           la.Finish(),
-          lav.Finish(),
-          lhe.Finish(),
           lr.Finish(),
           lm.Finish(),
           lpp.Finish(),
-          lpm.Finish(),
-          cs.Finish(),
-          ci.Finish(),
-          cav.Finish(),
-          che.Finish(),
-          absl::StrCat(writes.changed_lots.size())};
+          lpm.Finish()};
 }
 
 }  // namespace

@@ -463,8 +463,9 @@ TEST_F(JournalVerifyTest, TheWalletsAnchorsAreCheckable) {
 
 constexpr char kJapanese[] = "注文 \"ＡＢＣ\", 返金; 10:00 'x' \\ é";
 
-// A journal written by 0001's code (no hashes), then 0002's ledger (chained to an empty head),
-// then 0003: every chain verifies, and the SQL's hashes are the C++ ones byte for byte.
+// A journal written by 0001's code (no hashes) is unsound after 0002 (hash NULL); after 0003
+// every chain verifies, the ledger continues the backfilled chains, and the SQL's hashes are
+// the C++ ones byte for byte.
 TEST_F(JournalVerifyTest, MigrationBackfillsEntriesWrittenBeforeTheChain) {
   ASSERT_TRUE(env->stack->pg->CreateDatabase("chain_migration").ok());
   auto conn = PgConnection::Connect(env->stack->pg->Url("chain_migration"), "journal_verify_test");
@@ -498,22 +499,6 @@ TEST_F(JournalVerifyTest, MigrationBackfillsEntriesWrittenBeforeTheChain) {
                                 "'2030-01-01 00:00:00+00');"))
                   .ok());
   ASSERT_TRUE(ApplyMigrations(db, {all[0], all[1]}).ok());
-
-  // 0002's ledger writes for old-1: chained to an empty head, as if it were the first entry.
-  wallet::Op spend;
-  spend.type = wallet::OpType::kSpend;
-  spend.seller_id = "old-1";
-  spend.caller = "adbooking";
-  spend.idempotency_key = "migration-spend";
-  spend.amount_yen = 100;
-  spend.product = wallet::AdProduct::kTimeSale;
-  spend.reference = "after 0002";
-  ASSERT_TRUE(wallet::ValidateOp(spend).ok());
-  spend.request_hash = wallet::RequestHash(spend);
-  auto applied = wallet::ApplyBatch(db, {&spend});
-  ASSERT_TRUE(applied.ok()) << applied.status();
-  ASSERT_EQ((*applied)[0].outcome, wallet::Outcome::kApplied);
-
   auto before = wallet::VerifyJournal(db);
   ASSERT_TRUE(before.ok()) << before.status();
   EXPECT_FALSE(before->sound());
@@ -521,7 +506,23 @@ TEST_F(JournalVerifyTest, MigrationBackfillsEntriesWrittenBeforeTheChain) {
   EXPECT_EQ(before->breaks[0].seller_id, "old-1");
   EXPECT_EQ(before->breaks[0].fault, ChainFault::kHashNull);
 
+  // The rest of the migrations (as a wallet applies them before it writes), then the ledger
+  // continues old-1's backfilled chain.
   ASSERT_TRUE(ApplyMigrations(db, all).ok());
+  wallet::Op spend;
+  spend.type = wallet::OpType::kSpend;
+  spend.seller_id = "old-1";
+  spend.caller = "adbooking";
+  spend.idempotency_key = "migration-spend";
+  spend.amount_yen = 100;
+  spend.product = wallet::AdProduct::kTimeSale;
+  spend.reference = "after the migrations";
+  ASSERT_TRUE(wallet::ValidateOp(spend).ok());
+  spend.request_hash = wallet::RequestHash(spend);
+  auto applied = wallet::ApplyBatch(db, {&spend});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_EQ((*applied)[0].outcome, wallet::Outcome::kApplied);
+
   auto after = wallet::VerifyJournal(db);
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_TRUE(after->sound()) << after->ToString();

@@ -582,9 +582,9 @@ TEST_F(ProvenanceTest, AuditFindsAPlantedLotMismatch) {
   ASSERT_TRUE(clean.ok()) << clean.status();
   EXPECT_TRUE(clean->ok()) << clean->ToString();
 
+  // What is left of lot 1 (the only open lot: {{1, paid, 900, 0}}) is in the wallet's row.
   auto edited = (*conn)->Exec(
-      "UPDATE lots SET available_yen = available_yen - 1 WHERE seller_id = $1 AND lot_id = 1",
-      {seller});
+      "UPDATE wallets SET open_lots[1][3] = open_lots[1][3] - 1 WHERE seller_id = $1", {seller});
   ASSERT_TRUE(edited.ok()) << edited.status();
   auto tampered = wallet::AuditLedger(**conn);
   ASSERT_TRUE(tampered.ok()) << tampered.status();
@@ -609,9 +609,19 @@ TEST_F(ProvenanceTest, AuditFindsAPlantedLotMismatch) {
   // A journal row whose paid part disagrees with its lots is found too. The journal is
   // append-only by trigger; a superuser gets past that by turning triggers off.
   auto undone = (*conn)->Exec(
-      "UPDATE lots SET available_yen = available_yen + 1 WHERE seller_id = $1 AND lot_id = 1",
-      {seller});
+      "UPDATE wallets SET open_lots[1][3] = open_lots[1][3] + 1 WHERE seller_id = $1", {seller});
   ASSERT_TRUE(undone.ok()) << undone.status();
+  // An open lot listed as free whose origin is paid is found (check 8).
+  ASSERT_TRUE(
+      (*conn)->Exec("UPDATE wallets SET open_lots[1][2] = 0 WHERE seller_id = $1", {seller}).ok());
+  auto kind = wallet::AuditLedger(**conn);
+  ASSERT_TRUE(kind.ok()) << kind.status();
+  EXPECT_NE(kind->ToString().find(absl::StrCat(
+                "seller ", seller, " open lot 1 is listed as free but its origin says otherwise")),
+            std::string::npos)
+      << kind->ToString();
+  ASSERT_TRUE(
+      (*conn)->Exec("UPDATE wallets SET open_lots[1][2] = 1 WHERE seller_id = $1", {seller}).ok());
   ASSERT_TRUE((*conn)->Exec("SET session_replication_role = replica").ok());
   auto arrays = (*conn)->Exec(
       "UPDATE journal SET paid_yen = paid_yen + 1 WHERE seller_id = $1 AND seq = 3", {seller});
