@@ -28,9 +28,6 @@ constexpr PgStatement kListLots = {
                         "AND (NOT $3::boolean OR available_yen + held_yen > 0) "
                         "ORDER BY lot_id DESC LIMIT $4"};
 
-constexpr PgStatement kWalletExists = {"wallet_provenance_wallet_exists",
-                                       "SELECT 1 FROM wallets WHERE seller_id = $1"};
-
 #undef QCASH_LOT_COLUMNS
 
 LotRecord ReadLot(const PgResult& r, int row, const std::string& seller_id) {
@@ -47,15 +44,6 @@ LotRecord ReadLot(const PgResult& r, int row, const std::string& seller_id) {
   lot.points_month = std::string(r.Get(row, 8));
   lot.created_at = absl::FromUnixMicros(r.GetInt64(row, 9));
   return lot;
-}
-
-absl::Status CheckWalletExists(PgConnection& conn, const std::string& seller_id) {
-  auto exists = conn.Exec(kWalletExists, {seller_id});
-  if (!exists.ok()) return exists.status();
-  if (exists->rows() == 0) {
-    return NotFound(v1::WALLET_NOT_FOUND, absl::StrCat("no wallet for seller ", seller_id));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace

@@ -628,14 +628,18 @@ absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const 
     out.push_back(std::move(e));
   }
   if (out.empty()) {
-    auto exists = conn.Exec(kWalletExists, {q.seller_id});
-    if (!exists.ok()) return exists.status();
-    if (exists->rows() == 0) {
-      return NotFound(wallet::v1::WALLET_NOT_FOUND,
-                      absl::StrCat("no wallet for seller ", q.seller_id));
-    }
+    if (absl::Status s = CheckWalletExists(conn, q.seller_id); !s.ok()) return s;
   }
   return out;
+}
+
+absl::Status CheckWalletExists(PgConnection& conn, const std::string& seller_id) {
+  auto exists = conn.Exec(kWalletExists, {seller_id});
+  if (!exists.ok()) return exists.status();
+  if (exists->rows() == 0) {
+    return NotFound(wallet::v1::WALLET_NOT_FOUND, absl::StrCat("no wallet for seller ", seller_id));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller_id,

@@ -47,6 +47,10 @@ using HistoryEntry = JournalEntry;
 // Errors: NOT_FOUND (WALLET_NOT_FOUND) when the seller has no wallet; the database's.
 absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const HistoryQuery& q);
 
+// OK when the seller has a wallet (open or closed). Errors: NOT_FOUND (WALLET_NOT_FOUND); the
+// database's.
+absl::Status CheckWalletExists(PgConnection& conn, const std::string& seller_id);
+
 // Errors: NOT_FOUND (HOLD_NOT_FOUND); the database's.
 absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller_id,
                                    int64_t hold_id);
