@@ -142,6 +142,18 @@ constexpr ReasonMessage kReasonMessages[] = {
     {"ORDER_IN_PROGRESS", "この注文は処理中です。しばらく待ってから、結果をご確認ください。"},
     {"ORDER_NOT_PAID", "この注文はまだお支払いが確認されていません。"},
     {"PAYMENT_NOT_FOUND", "お支払いが見つかりません。"},
+    {"RECEIPT_NOT_AVAILABLE",
+     "この注文はまだお支払いが確認されていないため、領収書を発行できません。お支払いの確認後に"
+     "ダウンロードしてください。"},
+    {"INVALID_RETURN_URL",
+     "戻り先のリンクが正しくありません。広告申請画面のチャージボタンから、もう一度お進みくださ"
+     "い。"},
+    {"RETURN_URL_NOT_ALLOWED",
+     "このリンクの戻り先は登録されていないため、ご利用いただけません。広告申請画面のチャージボタ"
+     "ンから、もう一度お進みください。"},
+    {"INVALID_NEEDED_AMOUNT",
+     "必要な金額の指定が正しくありません。広告申請画面のチャージボタンから、もう一度お進みくださ"
+     "い。"},
     {"PROVIDER_NOT_CONFIGURED",
      "このお支払い方法は現在ご利用いただけません。別の方法をお選びください。"},
     {"PROVIDER_UNAVAILABLE",

@@ -31,6 +31,22 @@ const std::vector<Route>& Routes() {
        "each lot's Qcash came from: a voucher and its payment method, a points conversion, "
        "Qmoney.",
        "Qcash"},
+      {"GET", "/api/v1/statements/{month}", Upstream::kWallet,
+       "/qcash.wallet.v1.WalletService/GetMonthlyStatement",
+       wallet::GetMonthlyStatementRequest::descriptor(),
+       wallet::GetMonthlyStatementResponse::descriptor(),
+       "The monthly statement of ad usage (month YYYY-MM, JST): every ad spend and capture by "
+       "product and booking reference, with the month's totals, the points-conversion "
+       "discount, the amount subject to 10 % consumption tax and the tax (docs/INVOICES.md). "
+       "The same as PDF and CSV: /documents/statements/{month}.pdf and .csv.",
+       "Qcash"},
+      {"GET", "/api/v1/activity", Upstream::kWallet,
+       "/qcash.wallet.v1.WalletService/GetMonthlyActivity",
+       wallet::GetMonthlyActivityRequest::descriptor(),
+       wallet::GetMonthlyActivityResponse::descriptor(),
+       "Per month (JST), charged, converted from points, spent per ad product and forfeited: "
+       "the last 12 months and the current one so far.",
+       "Qcash"},
 
       // Charging (W2, P1-P7).
       {"GET", "/api/v1/charge/options", Upstream::kPayment,
