@@ -192,11 +192,13 @@ class Books {
   absl::StatusOr<BaseDateReport> Report(absl::string_view base_date);
   // Writes the checkpoints that are due (the job's step). Returns how many.
   absl::StatusOr<int> CatchUp();
+  // "Now" for the books and the statements: the test clock's instant once set, else the
+  // database's clock read on `conn` (the clock that dates the entries). Errors: the database's.
+  absl::StatusOr<absl::Time> Now(PgConnection& conn);
 
  private:
   explicit Books(Options options);
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<absl::Time> Now(PgConnection& conn);
 
   const Options options_;
   PgPool pool_;

@@ -9,15 +9,18 @@ namespace {
 
 constexpr absl::string_view kKind = "seq";
 constexpr absl::string_view kLotsKind = "lot";
+constexpr absl::string_view kStatementKind = "stm";
+
+absl::Status NotIssued() {
+  return InvalidArgument(wallet::v1::INVALID_PAGE_TOKEN,
+                         "page_token is not one this service issued");
+}
 
 absl::StatusOr<int64_t> DecodeCursor(absl::string_view kind, absl::string_view token) {
   if (token.empty()) return 0;
   std::optional<PageTokenReader> reader = PageTokenReader::Open(kind, token, 1);
   int64_t cursor = 0;
-  if (!reader || !reader->NextInt(&cursor) || cursor <= 0) {
-    return InvalidArgument(wallet::v1::INVALID_PAGE_TOKEN,
-                           "page_token is not one this service issued");
-  }
+  if (!reader || !reader->NextInt(&cursor) || cursor <= 0) return NotIssued();
   return cursor;
 }
 
@@ -37,6 +40,23 @@ std::string EncodeLotsPageToken(int64_t before_lot_id) {
 
 absl::StatusOr<int64_t> DecodeLotsPageToken(absl::string_view token) {
   return DecodeCursor(kLotsKind, token);
+}
+
+std::string EncodeStatementPageToken(absl::string_view month, int64_t after_seq) {
+  return PageTokenWriter(kStatementKind).AddInt(after_seq).AddText(month).Finish();
+}
+
+absl::StatusOr<int64_t> DecodeStatementPageToken(absl::string_view token, absl::string_view month) {
+  if (token.empty()) return 0;
+  std::optional<PageTokenReader> reader = PageTokenReader::Open(kStatementKind, token, 2);
+  int64_t after_seq = 0;
+  std::string token_month;
+  // A token of another month would page that month's seqs through this one: refused.
+  if (!reader || !reader->NextInt(&after_seq) || after_seq <= 0 ||
+      !reader->NextText(&token_month) || token_month != month) {
+    return NotIssued();
+  }
+  return after_seq;
 }
 
 }  // namespace qcash::wallet

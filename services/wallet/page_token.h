@@ -1,6 +1,7 @@
-// The page tokens of ListHistory and ListLots. ListHistory's: an opaque cursor (the sequence number
-// the next page starts before) that the wallet issues and takes back. Kept apart from the gRPC
-// layer so that the fuzz target (fuzz/page_token_fuzz.cc) and tests reach it without a server.
+// The page tokens of ListHistory, ListLots and GetMonthlyStatement. ListHistory's: an opaque cursor
+// (the sequence number the next page starts before) that the wallet issues and takes back. Kept
+// apart from the gRPC layer so that the fuzz target (fuzz/page_token_fuzz.cc) and tests reach it
+// without a server.
 #ifndef QCASH_SERVICES_WALLET_PAGE_TOKEN_H_
 #define QCASH_SERVICES_WALLET_PAGE_TOKEN_H_
 
@@ -24,6 +25,13 @@ absl::StatusOr<int64_t> DecodeHistoryPageToken(absl::string_view token);
 std::string EncodeLotsPageToken(int64_t before_lot_id);
 // 0 for the empty token. Errors: INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
 absl::StatusOr<int64_t> DecodeLotsPageToken(absl::string_view token);
+
+// The page token of GetMonthlyStatement: the month it belongs to ("YYYY-MM") and the journal
+// seq the next page starts after. REQUIRES: after_seq > 0.
+std::string EncodeStatementPageToken(absl::string_view month, int64_t after_seq);
+// 0 for the empty token; a token of another month or kind is refused. Errors: INVALID_ARGUMENT
+// (INVALID_PAGE_TOKEN).
+absl::StatusOr<int64_t> DecodeStatementPageToken(absl::string_view token, absl::string_view month);
 
 }  // namespace qcash::wallet
 

@@ -53,6 +53,10 @@ const MethodRule kMethods[] = {
     {"/qcash.wallet.v1.WalletService/GetPlatformBalancesAt", P(Permission::kBooks),
      SellerScoped::kNo},
     {"/qcash.wallet.v1.WalletService/GetBaseDateReport", P(Permission::kBooks), SellerScoped::kNo},
+    // One seller's statement and activity: the gateway asks for the seller of its token, as it
+    // does for ListHistory; operators read them too.
+    {"/qcash.wallet.v1.WalletService/GetMonthlyStatement", P(Permission::kRead), kSeller},
+    {"/qcash.wallet.v1.WalletService/GetMonthlyActivity", P(Permission::kRead), kSeller},
 };
 
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD

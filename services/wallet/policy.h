@@ -13,7 +13,8 @@
 namespace qcash::wallet {
 
 enum class Permission {
-  kRead,              // GetBalance, ListHistory, GetHold, GetEntryLots, ListLots, GetBalanceAt
+  kRead,              // GetBalance, ListHistory, GetHold, GetEntryLots, ListLots, GetBalanceAt,
+                      // GetMonthlyStatement, GetMonthlyActivity
   kOpen,              // OpenWallet
   kCreditCharge,      // Credit(CHARGE)
   kCreditConversion,  // Credit(POINTS_CONVERSION)

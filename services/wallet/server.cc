@@ -12,6 +12,7 @@
 #include "services/wallet/enums.h"
 #include "services/wallet/page_token.h"
 #include "services/wallet/policy.h"  // kCreditSourcePointsConversion
+#include "services/wallet/statements.h"
 
 namespace qcash::wallet {
 namespace {
@@ -53,6 +54,10 @@ void FillHistoryEntry(const HistoryEntry& e, pb::HistoryEntry* out) {
     lot->set_amount_yen(part.amount_yen);
   }
   out->set_paid_yen(e.paid_yen);
+  out->set_origin(ToProto(e.origin));
+  out->set_payment_method(e.payment_method);
+  out->set_price_paid_yen(e.price_paid_yen);
+  out->set_points_month(e.points_month);
 }
 
 void FillLot(const LotRecord& lot, pb::Lot* out) {
@@ -494,6 +499,93 @@ grpc::ServerUnaryReactor* WalletServer::GetBaseDateReport(
     out->set_free_forfeited_yen(r->free_forfeited_yen);
     out->set_free_unused_yen(r->free_unused_yen);
     out->set_paid_before_lots_yen(r->paid_before_lots_yen);
+    return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------- statements
+
+grpc::ServerUnaryReactor* WalletServer::GetMonthlyStatement(
+    grpc::CallbackServerContext* context, const pb::GetMonthlyStatementRequest* request,
+    pb::GetMonthlyStatementResponse* response) {
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    auto period = ParseMonth(request->month());
+    if (!period.ok()) return period.status();
+    if (request->page_size() < 0 || request->page_size() > kStatementPageSizeMax) {
+      return InvalidArgument(pb::INVALID_PAGE_SIZE,
+                             absl::StrCat("page_size must be in [0, ", kStatementPageSizeMax, "]"));
+    }
+    StatementQuery query;
+    query.seller_id = request->seller_id();
+    query.period = *period;
+    query.page_size = request->page_size() == 0 ? kStatementPageSizeDefault : request->page_size();
+    auto after = DecodeStatementPageToken(request->page_token(), period->Name());
+    if (!after.ok()) return after.status();
+    query.after_seq = *after;
+    auto st = wallet_->GetMonthlyStatement(query);
+    if (!st.ok()) return st.status();
+    response->set_month(st->period.Name());
+    SetTimestamp(st->period.start, response->mutable_period_start());
+    SetTimestamp(st->period.end, response->mutable_period_end());
+    response->set_closed(st->closed);
+    for (const StatementLine& line : st->lines) {
+      pb::StatementLine* out = response->add_lines();
+      out->set_entry_seq(line.entry_seq);
+      out->set_type(ToProto(line.type));
+      SetTimestamp(line.created_at, out->mutable_created_at());
+      out->set_product(AdProductToProto(line.product));
+      out->set_reference(line.reference);
+      out->set_amount_yen(line.amount_yen);
+      out->set_paid_yen(line.paid_yen);
+      out->set_free_yen(line.free_yen());
+    }
+    if (st->next_after_seq > 0) {
+      response->set_next_page_token(
+          EncodeStatementPageToken(st->period.Name(), st->next_after_seq));
+    }
+    response->set_line_count(st->line_count);
+    response->set_total_yen(st->total_yen);
+    response->set_free_yen(st->free_yen);
+    response->set_taxable_yen(st->taxable_yen());
+    response->set_tax_rate_percent(kConsumptionTaxPercent);
+    response->set_tax_yen(st->tax_yen());
+    for (const StatementProductTotal& t : st->products) {
+      pb::StatementProductTotal* out = response->add_products();
+      out->set_product(AdProductToProto(t.product));
+      out->set_lines(t.lines);
+      out->set_amount_yen(t.amount_yen);
+      out->set_paid_yen(t.paid_yen);
+      out->set_free_yen(t.free_yen());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::GetMonthlyActivity(
+    grpc::CallbackServerContext* context, const pb::GetMonthlyActivityRequest* request,
+    pb::GetMonthlyActivityResponse* response) {
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    if (request->months() < 0 || request->months() > kActivityMonthsMax) {
+      return InvalidArgument(pb::INVALID_MONTH,
+                             absl::StrCat("months must be in [0, ", kActivityMonthsMax, "]"));
+    }
+    const int months = request->months() == 0 ? kActivityMonthsDefault : request->months();
+    auto activity = wallet_->GetMonthlyActivity(request->seller_id(), months);
+    if (!activity.ok()) return activity.status();
+    for (const MonthActivity& a : *activity) {
+      pb::MonthActivity* out = response->add_months();
+      out->set_month(a.period.Name());
+      out->set_partial(a.partial);
+      out->set_charged_yen(a.charged_yen);
+      out->set_converted_yen(a.converted_yen);
+      out->set_spent_yen(a.spent_yen());
+      for (const auto& [product, yen] : a.spent) {
+        pb::ProductAmount* p = out->add_spent();
+        p->set_product(AdProductToProto(product));
+        p->set_amount_yen(yen);
+      }
+      out->set_forfeited_yen(a.forfeited_yen);
+    }
     return absl::OkStatus();
   });
 }

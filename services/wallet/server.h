@@ -78,6 +78,13 @@ class WalletServer final : public pb::WalletService::CallbackService {
   grpc::ServerUnaryReactor* GetBaseDateReport(grpc::CallbackServerContext* context,
                                               const pb::GetBaseDateReportRequest* request,
                                               pb::GetBaseDateReportResponse* response) override;
+  // The seller's monthly statement and activity (services/wallet/statements.h).
+  grpc::ServerUnaryReactor* GetMonthlyStatement(grpc::CallbackServerContext* context,
+                                                const pb::GetMonthlyStatementRequest* request,
+                                                pb::GetMonthlyStatementResponse* response) override;
+  grpc::ServerUnaryReactor* GetMonthlyActivity(grpc::CallbackServerContext* context,
+                                               const pb::GetMonthlyActivityRequest* request,
+                                               pb::GetMonthlyActivityResponse* response) override;
 
  private:
   Wallet* const wallet_;

@@ -28,18 +28,25 @@ constexpr PgStatement kLoadBalance = {
     "SELECT available_yen, held_yen, qmoney_yen, pending_yen, version, state "
     "FROM wallets WHERE seller_id = $1"};
 
+// A credit's own lot (lot_id = its seq; credits are entry types 1, 2 and 9) joined on the
+// primary key of lot_origins: still one statement, one index probe per credit shown.
 constexpr PgStatement kListHistory = {
     "wallet_list_history",
-    "SELECT seq, entry_type, debit_account, credit_account, amount_yen, available_after, "
-    "held_after, qmoney_after, pending_after, product, reference, hold_id, "
-    "(extract(epoch FROM created_at) * 1000000)::bigint, array_to_string(lot_ids, ','), "
-    "array_to_string(lot_amounts, ','), paid_yen "
-    "FROM journal WHERE seller_id = $1 AND ($2::bigint = 0 OR seq < $2) "
-    "AND (cardinality($3::smallint[]) = 0 OR entry_type = ANY($3::smallint[])) "
-    "AND ($4::bigint IS NULL OR created_at >= 'epoch'::timestamptz + $4 * interval '1 "
+    "SELECT j.seq, j.entry_type, j.debit_account, j.credit_account, j.amount_yen, "
+    "j.available_after, j.held_after, j.qmoney_after, j.pending_after, j.product, j.reference, "
+    "j.hold_id, (extract(epoch FROM j.created_at) * 1000000)::bigint, "
+    "array_to_string(j.lot_ids, ','), array_to_string(j.lot_amounts, ','), j.paid_yen, "
+    "coalesce(o.origin, 0), coalesce(o.payment_method, ''), coalesce(o.price_paid_yen, 0), "
+    "coalesce(o.points_month, '') "
+    "FROM journal j LEFT JOIN lot_origins o ON o.seller_id = j.seller_id AND o.lot_id = j.seq "
+    "AND j.entry_type IN (1, 2, 9) "
+    "WHERE j.seller_id = $1 AND ($2::bigint = 0 OR j.seq < $2) "
+    "AND (cardinality($3::smallint[]) = 0 OR j.entry_type = ANY($3::smallint[])) "
+    "AND ($4::bigint IS NULL OR j.created_at >= 'epoch'::timestamptz + $4 * interval '1 "
     "microsecond') "
-    "AND ($5::bigint IS NULL OR created_at < 'epoch'::timestamptz + $5 * interval '1 microsecond') "
-    "ORDER BY seq DESC LIMIT $6"};
+    "AND ($5::bigint IS NULL OR j.created_at < 'epoch'::timestamptz + $5 * interval '1 "
+    "microsecond') "
+    "ORDER BY j.seq DESC LIMIT $6"};
 
 constexpr PgStatement kWalletExists = {"wallet_exists",
                                        "SELECT 1 FROM wallets WHERE seller_id = $1"};
@@ -625,6 +632,16 @@ absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const 
     e.created_at = MicrosToTime(*r, i, 12);
     e.lots = LotParts(r->Get(i, 13), r->Get(i, 14));
     e.paid_yen = r->GetInt64(i, 15);
+    e.origin = static_cast<LotOrigin>(r->GetInt64(i, 16));
+    e.payment_method = std::string(r->Get(i, 17));
+    // A charge from internal funds is written by the wallet itself, without a method: its
+    // origin names it, as the payment service's tokens do (PAYMENT_METHOD_QMONEY -> "qmoney").
+    if (e.payment_method.empty() && e.origin == LotOrigin::kQmoney) e.payment_method = "qmoney";
+    if (e.payment_method.empty() && e.origin == LotOrigin::kPendingSettlement) {
+      e.payment_method = "pending_settlement";
+    }
+    e.price_paid_yen = r->GetInt64(i, 18);
+    e.points_month = std::string(r->Get(i, 19));
     out.push_back(std::move(e));
   }
   if (out.empty()) {

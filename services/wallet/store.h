@@ -40,8 +40,16 @@ struct HistoryQuery {
   absl::Time to = absl::InfiniteFuture();
 };
 
-// A journal row as the history shows it (seller_id, caller and hash are not read back).
-using HistoryEntry = JournalEntry;
+// A journal row as the history shows it (seller_id, caller and hash are not read back), and
+// for a credit (CHARGE, POINTS_CONVERSION, INTERNAL_FUNDS_CHARGE) the origin of the lot it
+// created (lot_origins, lot_id = its seq), for the history's words: kNone for other entries
+// and for credits written before lots existed.
+struct HistoryEntry : JournalEntry {
+  LotOrigin origin = LotOrigin::kNone;
+  std::string payment_method;
+  int64_t price_paid_yen = 0;
+  std::string points_month;
+};
 
 // Up to page_size entries with seq < before_seq (if set), newest first, matching the filters.
 // Errors: NOT_FOUND (WALLET_NOT_FOUND) when the seller has no wallet; the database's.

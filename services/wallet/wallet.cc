@@ -136,6 +136,26 @@ absl::StatusOr<std::vector<LotRecord>> Wallet::ListLots(const LotQuery& query) {
   return wallet::ListLots(**conn, query);
 }
 
+absl::StatusOr<MonthlyStatement> Wallet::GetMonthlyStatement(const StatementQuery& query) {
+  if (absl::Status s = CheckSellerId(query.seller_id); !s.ok()) return s;
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  // Read before the statement's snapshot (statements.h).
+  auto now = books_->Now(**conn);
+  if (!now.ok()) return now.status();
+  return LoadMonthlyStatement(**conn, query, *now);
+}
+
+absl::StatusOr<std::vector<MonthActivity>> Wallet::GetMonthlyActivity(const std::string& seller_id,
+                                                                      int months) {
+  if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  auto now = books_->Now(**conn);
+  if (!now.ok()) return now.status();
+  return LoadMonthlyActivity(**conn, seller_id, months, *now);
+}
+
 absl::StatusOr<HoldRecord> Wallet::GetHold(const std::string& seller_id, int64_t hold_id) {
   if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
   auto conn = read_pool_->Acquire();

@@ -21,6 +21,7 @@
 #include "services/wallet/committer.h"
 #include "services/wallet/ledger.h"
 #include "services/wallet/provenance.h"
+#include "services/wallet/statements.h"
 #include "services/wallet/store.h"
 
 namespace qcash::wallet {
@@ -73,6 +74,11 @@ class Wallet {
   absl::StatusOr<EntryLots> GetEntryLots(const std::string& seller_id, int64_t entry_seq);
   absl::StatusOr<std::vector<LotRecord>> ListLots(const LotQuery& query);
   absl::StatusOr<HoldRecord> GetHold(const std::string& seller_id, int64_t hold_id);
+  // The monthly statement and activity (statements.h), from PostgreSQL, "now" as the books
+  // take it (the test clock once set). Errors as there, and INVALID_SELLER_ID.
+  absl::StatusOr<MonthlyStatement> GetMonthlyStatement(const StatementQuery& query);
+  absl::StatusOr<std::vector<MonthActivity>> GetMonthlyActivity(const std::string& seller_id,
+                                                                int months);
 
   // Releases every hold past its expiry now (the sweeper calls this on its interval).
   // Returns how many were released.
