@@ -10,6 +10,7 @@
 #include "qcash/wallet/v1/error_reason.pb.h"
 #include "services/wallet/enums.h"
 #include "services/wallet/ledger.h"
+#include "services/wallet/statements.h"
 
 namespace qcash::wallet {
 namespace {
@@ -103,6 +104,20 @@ TEST(WalletContractTest, AmountCapIsTenToTheTwelfthYen) {
   EXPECT_TRUE(ValidateOp(op).ok());
   op.amount_yen = kAmountMaxYen + 1;
   EXPECT_TRUE(ReasonIs(ValidateOp(op), v1::INVALID_AMOUNT));
+}
+
+// wallet.proto, GetMonthlyStatement / GetMonthlyActivity: the bounds and the rate it documents.
+TEST(WalletContractTest, StatementBoundsAreTheDocumentedOnes) {
+  static_assert(kStatementPageSizeDefault == 500, "wallet.proto: default 500 lines");
+  static_assert(kStatementPageSizeMax == 1000, "wallet.proto: at most 1000 lines");
+  static_assert(kActivityMonthsDefault == 12, "wallet.proto: default 12 months");
+  static_assert(kActivityMonthsMax == 24, "wallet.proto: at most 24 months");
+  static_assert(kConsumptionTaxPercent == 10, "wallet.proto: tax_rate_percent 10");
+  EXPECT_TRUE(ReasonIs(ParseMonth("2026-13").status(), v1::INVALID_MONTH));
+  // The month closes with the books' margin (BASE_DATE_NOT_PAST's ten minutes).
+  const MonthPeriod p = *ParseMonth("2026-09");
+  EXPECT_FALSE(MonthClosed(p, p.end + absl::Minutes(10) - absl::Microseconds(1)));
+  EXPECT_TRUE(MonthClosed(p, p.end + absl::Minutes(10)));
 }
 
 // Every refusal of the ledger carries a wallet reason (none falls back to UNSPECIFIED).
