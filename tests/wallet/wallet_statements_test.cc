@@ -16,11 +16,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/migrate.h"
+#include "common/pg.h"
 #include "common/proto_time.h"
 #include "qcash/wallet/v1/test_clock.grpc.pb.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "services/wallet/statements.h"
+#include "services/wallet/store.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+
+namespace qcash::wallet {
+const std::vector<Migration>& Migrations();
+}
 
 namespace qcash::testing {
 namespace {
@@ -640,6 +648,94 @@ TEST_F(StatementsTest, HistoryNamesTheOriginOfEachCredit) {
       EXPECT_EQ(e.origin(), pb::LOT_ORIGIN_UNSPECIFIED);
     }
   }
+}
+
+// Entries written before lots existed name no lots and have paid_yen 0: on the statement all of
+// such an entry is paid (as the opening lot that replaced the balance of that time is paid).
+// A database at migration 0001 gets 0001-era rows, then every migration, then the ledger
+// writes on (as journal_verify_test's migration test does):
+//   03-31 10:00  charge 1,000 (before lots)        04-10 10:00  spend 500 TIME_SALE (before lots)
+//   => the opening lot 0: 500 paid
+//   04-15 10:00  conversion 300 (free lot)         04-20 10:00  spend 400 PLUS_KEYWORD = 300
+//                                                               free + 100 paid (lot 0)
+//   April: total 900, free 300, taxable 600, tax floor(6,000 / 110) = 54.
+TEST_F(StatementsTest, EntriesWrittenBeforeLotsCountPaid) {
+  ASSERT_TRUE(stack_->pg->CreateDatabase("before_lots").ok());
+  auto conn = PgConnection::Connect(stack_->pg->Url("before_lots"), "statements_test");
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  PgConnection& db = **conn;
+  const std::vector<Migration>& all = wallet::Migrations();
+  ASSERT_TRUE(ApplyMigrations(db, {all[0]}).ok());
+  ASSERT_TRUE(
+      db.ExecScript("INSERT INTO wallets (seller_id, available_yen, held_yen, version, last_seq) "
+                    "VALUES ('old-1', 500, 0, 2, 2);"
+                    "INSERT INTO journal (seller_id, seq, entry_type, debit_account, "
+                    "credit_account, amount_yen, available_after, held_after, qmoney_after, "
+                    "pending_after, product, reference, hold_id, caller, created_at) VALUES "
+                    "('old-1', 1, 1, 101, 1, 1000, 1000, 0, 0, 0, 0, 'order-old', 0, 'payment', "
+                    "'2026-03-31 10:00:00+09'),"
+                    "('old-1', 2, 3, 1, 103, 500, 500, 0, 0, 0, 4, 'b-old', 0, 'adbooking', "
+                    "'2026-04-10 10:00:00+09')")
+          .ok());
+  ASSERT_TRUE(ApplyMigrations(db, all).ok());
+
+  wallet::Op convert;
+  convert.type = wallet::OpType::kCredit;
+  convert.seller_id = "old-1";
+  convert.caller = "points";
+  convert.idempotency_key = "old-convert";
+  convert.amount_yen = 300;
+  convert.source = wallet::CreditSource::kPointsConversion;
+  convert.reference = "conversion-old";
+  convert.points_month = "2026-03";
+  ASSERT_TRUE(wallet::ValidateOp(convert).ok());
+  convert.request_hash = wallet::RequestHash(convert);
+  auto applied = wallet::ApplyBatch(db, {&convert}, Jst(2026, 4, 15, 10));
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_EQ((*applied)[0].outcome, wallet::Outcome::kApplied);
+  wallet::Op spend;
+  spend.type = wallet::OpType::kSpend;
+  spend.seller_id = "old-1";
+  spend.caller = "adbooking";
+  spend.idempotency_key = "old-spend";
+  spend.amount_yen = 400;
+  spend.product = wallet::AdProduct::kPlusKeyword;
+  spend.reference = "b-new";
+  ASSERT_TRUE(wallet::ValidateOp(spend).ok());
+  spend.request_hash = wallet::RequestHash(spend);
+  applied = wallet::ApplyBatch(db, {&spend}, Jst(2026, 4, 20, 10));
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_EQ((*applied)[0].outcome, wallet::Outcome::kApplied);
+
+  wallet::StatementQuery query;
+  query.seller_id = "old-1";
+  query.period = *wallet::ParseMonth("2026-04");
+  auto st = wallet::LoadMonthlyStatement(db, query, Jst(2026, 5, 1, 1));
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_TRUE(st->closed);
+  ASSERT_EQ(st->lines.size(), 2u);
+  EXPECT_EQ(st->lines[0].entry_seq, 2);
+  EXPECT_EQ(st->lines[0].amount_yen, 500);
+  EXPECT_EQ(st->lines[0].paid_yen, 500);
+  EXPECT_EQ(st->lines[0].free_yen(), 0);
+  EXPECT_EQ(st->lines[1].entry_seq, 4);
+  EXPECT_EQ(st->lines[1].paid_yen, 100);
+  EXPECT_EQ(st->lines[1].free_yen(), 300);
+  EXPECT_EQ(st->total_yen, 900);
+  EXPECT_EQ(st->free_yen, 300);
+  EXPECT_EQ(st->taxable_yen(), 600);
+  EXPECT_EQ(st->tax_yen(), 54);
+
+  // The history: the charge before lots has no origin; the conversion names its month.
+  wallet::HistoryQuery history;
+  history.seller_id = "old-1";
+  auto entries = wallet::ListHistory(db, history);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 4u);  // newest first: spend, conversion, spend, charge
+  EXPECT_EQ((*entries)[3].origin, wallet::LotOrigin::kNone);
+  EXPECT_EQ((*entries)[1].origin, wallet::LotOrigin::kPointsConversion);
+  EXPECT_EQ((*entries)[1].points_month, "2026-03");
+  EXPECT_EQ((*entries)[0].origin, wallet::LotOrigin::kNone);
 }
 
 }  // namespace
