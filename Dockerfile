@@ -17,7 +17,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ cmake ninja-build pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
       libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev \
-      libcpp-httplib-dev libjwt-dev libboost1.74-dev \
+      libcpp-httplib-dev libjwt-dev libboost1.74-dev libcairo2-dev libpango1.0-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -59,7 +59,15 @@ COPY --from=build /build/services/points/qcash-points /usr/local/bin/qcash-point
 EXPOSE 50053 8081 9090
 ENTRYPOINT ["/usr/local/bin/qcash-points"]
 
+# The gateway alone draws the receipts and statements (gateway/documents): cairo, pango and the
+# IPA fonts live in its image only, not in the services'.
 FROM runtime AS gateway
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libcairo2 libpango-1.0-0 libpangocairo-1.0-0 \
+      fonts-ipafont-gothic fonts-ipafont-mincho \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
 COPY --from=build /build/gateway/qcash-gateway /usr/local/bin/qcash-gateway
 EXPOSE 8080 9090
 ENTRYPOINT ["/usr/local/bin/qcash-gateway"]
