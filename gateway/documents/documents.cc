@@ -131,7 +131,12 @@ class Pdf {
                                    CleanText(author, kTextCharsMax).c_str());
     cairo_pdf_surface_set_metadata(surface_, CAIRO_PDF_METADATA_CREATOR, "Qcash");
     cr_ = cairo_create(surface_);
-    pango_ = pango_cairo_create_context(cr_);
+    // A font map of this document's own rather than pango's per-thread default: nothing is
+    // shared with another rendering (thread or earlier document), and everything it loads is
+    // released with the document.
+    font_map_ = pango_cairo_font_map_new();
+    pango_ = pango_font_map_create_context(font_map_);
+    pango_cairo_update_context(cr_, pango_);
     cairo_font_options_t* options = cairo_font_options_create();
     cairo_font_options_set_hint_style(options, CAIRO_HINT_STYLE_NONE);
     cairo_font_options_set_hint_metrics(options, CAIRO_HINT_METRICS_OFF);
@@ -141,6 +146,7 @@ class Pdf {
   }
   ~Pdf() {
     g_object_unref(pango_);
+    g_object_unref(font_map_);
     cairo_destroy(cr_);
     cairo_surface_destroy(surface_);
   }
@@ -272,6 +278,7 @@ class Pdf {
   std::string bytes_;
   cairo_surface_t* surface_ = nullptr;
   cairo_t* cr_ = nullptr;
+  PangoFontMap* font_map_ = nullptr;
   PangoContext* pango_ = nullptr;
 };
 
@@ -318,6 +325,20 @@ void LabelValueRow(Pdf& pdf, const Fonts& fonts, double x, double y, double labe
   pdf.Cell(x + label_width, y, width - label_width, height, value,
            bold ? fonts.body_bold : fonts.body, value_align);
   pdf.Rule(x, y + height, x + width, y + height);
+}
+
+// "<seller_id>　様" underlined in [x, x + width]: a seller id too long for the line is cut
+// short, never the 様. Returns the height of the line.
+double Addressee(Pdf& pdf, const Fonts& fonts, double x, double y, double width,
+                 absl::string_view seller_id) {
+  const std::string honorific = "　様";
+  const double honorific_width = pdf.TextWidth(honorific, fonts.large);
+  const double id_width =
+      std::min(pdf.TextWidth(seller_id, fonts.large), width - honorific_width - 1);
+  const double height = pdf.Text(x, y, id_width + 1, seller_id, fonts.large);
+  pdf.Text(x + id_width, y, honorific_width + 1, honorific, fonts.large);
+  pdf.Rule(x, y + height + 2, x + width, y + height + 2, 0.8, kBlack);
+  return height;
 }
 
 }  // namespace
@@ -376,10 +397,7 @@ absl::StatusOr<std::string> RenderReceiptPdf(const Receipt& receipt) {
 
   // Addressee.
   y += 36;
-  const double addressee_height =
-      pdf.Text(left, y, width * 0.6, absl::StrCat(receipt.seller_id, "　様"), fonts.large);
-  pdf.Rule(left, y + addressee_height + 3, left + width * 0.6, y + addressee_height + 3, 0.8,
-           kBlack);
+  const double addressee_height = Addressee(pdf, fonts, left, y, width * 0.6, receipt.seller_id);
 
   // The amount.
   y += addressee_height + 30;
@@ -545,10 +563,7 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
   // Addressee and period on the left, the issuer on the right.
   const double half = kContentWidth / 2;
   const double top = y;
-  const double addressee_height =
-      pdf.Text(kMargin, y, half - 10, absl::StrCat(statement.seller_id, "　様"), fonts.large);
-  pdf.Rule(kMargin, y + addressee_height + 2, kMargin + half - 10, y + addressee_height + 2, 0.8,
-           kBlack);
+  const double addressee_height = Addressee(pdf, fonts, kMargin, y, half - 10, statement.seller_id);
   y += addressee_height + 10;
   const absl::Time last_day = statement.period_end - absl::Nanoseconds(1);
   y +=
@@ -639,17 +654,16 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
                                 : static_cast<size_t>((kBodyBottom - first_rows_top) / kRowHeight);
   const size_t page_rows = static_cast<size_t>((kBodyBottom - continued_rows_top) / kRowHeight);
   const size_t lines = statement.lines.size();
+  // The rows: every line, then the lines' total (or, with none, a row that says so).
+  const size_t rows = lines + 1;
   // With no room at all on page 1 (many products), the lines start on page 2.
   const bool lines_on_first = first_rows > 0;
-  const size_t on_first = lines_on_first ? std::min(lines, first_rows) : 0;
-  const size_t rest = lines - on_first;
-  size_t pages = 1 + (rest + page_rows - 1) / page_rows;
-  if (!lines_on_first && lines == 0) pages = 2;  // the "no lines" row goes on page 2
+  const size_t on_first = lines_on_first ? std::min(rows, first_rows) : 0;
+  const size_t pages = 1 + (rows - on_first + page_rows - 1) / page_rows;
 
   size_t page = 1;
-  size_t next = 0;
   const std::string running_header =
-      absl::StrCat(title, "　", month, "　", statement.seller_id, "　様",
+      absl::StrCat(title, "　", month, "　", CleanText(statement.seller_id, 40), "　様",
                    statement.closed ? "" : "　速報（月途中）");
   auto start_continued_page = [&]() {
     PageFooter(pdf, fonts, page, pages);
@@ -666,14 +680,32 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
   } else {
     y = start_continued_page();
   }
-  if (lines == 0) {
-    pdf.Cell(kMargin, y, kContentWidth, kRowHeight, "この期間のご利用はありません。", fonts.table);
-  }
-  while (next < lines) {
+  int64_t lines_amount_yen = 0;
+  int64_t lines_free_yen = 0;
+  for (size_t row = 0; row < rows; ++row) {
     if (y + kRowHeight > kBodyBottom + 0.01) y = start_continued_page();
-    LineRow(pdf, fonts, y, statement.lines[next]);
+    if (row < lines) {
+      const StatementLine& line = statement.lines[row];
+      LineRow(pdf, fonts, y, line);
+      lines_amount_yen += line.amount_yen;
+      lines_free_yen += line.free_yen;
+    } else if (lines == 0) {
+      pdf.Cell(kMargin, y, kContentWidth, kRowHeight, "この期間のご利用はありません。",
+               fonts.table);
+    } else {
+      // The sum of the lines as printed, so a reader can tie them to the totals on page 1.
+      const double amount_x =
+          kMargin + kContentWidth - kLineColumns[4].width - kLineColumns[5].width;
+      pdf.Fill(kMargin, y, kContentWidth, kRowHeight, kShade);
+      pdf.Cell(kMargin, y, amount_x - kMargin, kRowHeight,
+               absl::StrCat("明細の合計（", lines, "件）"), fonts.table_bold);
+      pdf.Cell(amount_x, y, kLineColumns[4].width, kRowHeight, GroupDigits(lines_amount_yen),
+               fonts.table_bold, Align::kRight);
+      pdf.Cell(amount_x + kLineColumns[4].width, y, kLineColumns[5].width, kRowHeight,
+               GroupDigits(lines_free_yen), fonts.table_bold, Align::kRight);
+      pdf.Rule(kMargin, y + kRowHeight, kMargin + kContentWidth, y + kRowHeight, 0.8, kBlack);
+    }
     y += kRowHeight;
-    ++next;
   }
   PageFooter(pdf, fonts, page, pages);
   if (page != pages) {

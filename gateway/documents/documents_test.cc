@@ -14,12 +14,14 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
@@ -375,6 +377,27 @@ TEST(DocumentsDeterminismTest, SameInputSameBytes) {
   EXPECT_FALSE(*s1 == *s3);
 }
 
+// The gateway renders on its worker threads, several documents at once: each rendering has
+// its own cairo surface and pango font map, so concurrent ones give the same bytes as one alone.
+TEST(DocumentsDeterminismTest, ConcurrentRenderingsGiveTheSameBytes) {
+  const absl::StatusOr<std::string> receipt = RenderReceiptPdf(TestReceipt(2));
+  const absl::StatusOr<std::string> statement = RenderStatementPdf(TestStatement(false));
+  ASSERT_TRUE(receipt.ok() && statement.ok());
+  std::vector<std::string> got(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < got.size(); ++i) {
+    threads.emplace_back([&got, i] {
+      absl::StatusOr<std::string> pdf =
+          i % 2 == 0 ? RenderReceiptPdf(TestReceipt(2)) : RenderStatementPdf(TestStatement(false));
+      got[i] = pdf.ok() ? *std::move(pdf) : pdf.status().ToString();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_TRUE(got[i] == (i % 2 == 0 ? *receipt : *statement)) << "thread " << i;
+  }
+}
+
 TEST(StatementPdfTest, ClosedMonthOverSeveralPages) {
   const Statement s = TestStatement(true);
   absl::StatusOr<std::string> pdf = RenderStatementPdf(s);
@@ -433,6 +456,8 @@ TEST(StatementPdfTest, ClosedMonthOverSeveralPages) {
   EXPECT_LT(right, 425.276) << "the long reference runs out of its cell";
   // The last line's amount with its separator: 1000 + 250 x 119.
   EXPECT_TRUE(absl::StrContains(text, "30,750"));
+  // After the last line, their sum (the total of page 1) on the last page.
+  EXPECT_TRUE(absl::StrContains(text, "明細の合計（120件）"));
 
   // Each page: the table header again and its number of the total.
   std::vector<std::string> pages = absl::StrSplit(text, '\f', absl::SkipEmpty());
@@ -446,6 +471,8 @@ TEST(StatementPdfTest, ClosedMonthOverSeveralPages) {
 
   const Gray first = RenderGray(path, 1, ArtifactsDir() + "/statement-gray-1");
   ExpectLooksLikeAPage(first, 40, 62);  // the title
+  EXPECT_TRUE(absl::StrContains(pages.back(), "明細の合計（120件）"));
+  EXPECT_TRUE(absl::StrContains(pages.back(), "1,905,000"));
   const Gray last = RenderGray(path, info.pages, ArtifactsDir() + "/statement-gray-last");
   EXPECT_GT(last.Dark(0, 0, last.width, last.height), 1000) << "an empty last page";
   RenderPngs(path, ArtifactsDir() + "/statement");
@@ -476,6 +503,65 @@ TEST(StatementPdfTest, EmptyMonthIsOnePage) {
   EXPECT_TRUE(absl::StrContains(text, "この期間のご利用はありません")) << text;
   EXPECT_TRUE(absl::StrContains(text, "1 / 1 ページ"));
   EXPECT_TRUE(absl::StrContains(text, "¥0"));
+}
+
+// Around the page breaks (20 rows fit under the invoice part of page 1, 46 on a later page;
+// the rows are the lines and then their total): the footers count the pages pdfinfo counts,
+// and the total row comes after the last line (on a page of its own when the lines just fill
+// the one before). RenderStatementPdf itself refuses a document
+// whose drawn pages differ from the numbered ones.
+TEST(StatementPdfTest, PageBreaks) {
+  for (size_t lines : {1, 19, 20, 21, 65, 66, 67}) {
+    Statement s = TestStatement(true);
+    s.lines.resize(lines);
+    absl::StatusOr<std::string> pdf = RenderStatementPdf(s);
+    ASSERT_TRUE(pdf.ok()) << lines << " lines: " << pdf.status();
+    const std::string path = WriteFile(absl::StrCat("statement-", lines, "-lines.pdf"), *pdf);
+    const int pages = Info(path).pages;
+    EXPECT_EQ(pages, lines < 20 ? 1 : lines < 66 ? 2 : 3) << lines << " lines";
+    std::vector<std::string> texts = absl::StrSplit(Text(path), '\f', absl::SkipEmpty());
+    ASSERT_EQ(texts.size(), static_cast<size_t>(pages));
+    EXPECT_TRUE(absl::StrContains(texts.back(), absl::StrCat(pages, " / ", pages, " ページ")));
+    const std::string total = absl::StrCat("明細の合計（", lines, "件）");
+    EXPECT_TRUE(absl::StrContains(texts.back(), total)) << lines << " lines";
+    const std::string all = absl::StrJoin(texts, "\f");
+    const size_t last_line = all.find(s.lines.back().reference);
+    ASSERT_NE(last_line, std::string::npos) << lines << " lines";
+    EXPECT_LT(last_line, all.find(total)) << lines << " lines";
+  }
+}
+
+// Whatever a seller id or a booking reference holds, the document renders: invalid UTF-8 is
+// replaced, line breaks become spaces, and a text too long for its place is cut short.
+TEST(StatementPdfTest, HostileTextStaysInItsPlace) {
+  Statement s = TestStatement(true);
+  s.lines.resize(3);
+  s.seller_id = "seller\n\xff\xfe<b>&amp;";
+  s.lines[0].reference = "BK-1\r\nBK-2";
+  s.lines[1].reference = std::string(5000, 'W');
+  s.lines[2].product_label = "\x1b[31m" + std::string(300, 'x');
+  s.issuer.address = std::string(2000, 'A');
+  absl::StatusOr<std::string> pdf = RenderStatementPdf(s);
+  ASSERT_TRUE(pdf.ok()) << pdf.status();
+  const std::string path = WriteFile("statement-hostile.pdf", *pdf);
+  EXPECT_EQ(Info(path).pages, 1);
+  const std::string text = Text(path);
+  EXPECT_TRUE(absl::StrContains(text, "BK-1 BK-2")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "<b>&amp;")) << "not read as markup";
+  EXPECT_TRUE(std::regex_search(text, std::regex("<b>&amp; +様"))) << "the honorific was cut off";
+  const Gray g = RenderGray(path, 1, ArtifactsDir() + "/statement-hostile-gray");
+  ExpectLooksLikeAPage(g, 40, 62);
+
+  Receipt r = TestReceipt(2);
+  r.seller_id = std::string(3000, 'S');
+  r.voucher_label = "\xc3\x28 broken";
+  absl::StatusOr<std::string> receipt = RenderReceiptPdf(r);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  const std::string receipt_path = WriteFile("receipt-hostile.pdf", *receipt);
+  EXPECT_EQ(Info(receipt_path).pages, 1);
+  EXPECT_TRUE(absl::StrContains(Text(receipt_path), "様")) << "the honorific was cut off";
+  ExpectLooksLikeAPage(RenderGray(receipt_path, 1, ArtifactsDir() + "/receipt-hostile-gray"), 100,
+                       140);
 }
 
 TEST(StatementPdfTest, RefusesAnInvalidRegistrationNumberAndTooManyLines) {
