@@ -35,7 +35,7 @@ absl::Time Jst(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
 }
 
 std::string ArtifactsDir() {
-  const std::string dir = QCASH_DOCUMENTS_ARTIFACTS;
+  std::string dir = QCASH_DOCUMENTS_ARTIFACTS;
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -59,7 +59,7 @@ Output Shell(const std::string& command) {
 }
 
 std::string WriteFile(const std::string& name, const std::string& bytes) {
-  const std::string path = ArtifactsDir() + "/" + name;
+  std::string path = ArtifactsDir() + "/" + name;
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
 }
