@@ -198,12 +198,14 @@ class Pdf {
     g_object_unref(layout);
   }
 
-  double TextWidth(absl::string_view text, const Font& font) {
-    PangoLayout* layout = Layout(text, font, 0, Align::kLeft);
-    int w = 0, h = 0;
-    pango_layout_get_size(layout, &w, &h);
+  // The width `text` takes, cut short to `width_max` (<= 0: no limit) as Text() would.
+  double TextWidth(absl::string_view text, const Font& font, double width_max = 0) {
+    PangoLayout* layout = Layout(text, font, width_max, Align::kLeft);
+    // The line's own extent: the layout's is the box width once a width is set.
+    PangoRectangle logical{};
+    pango_layout_line_get_extents(pango_layout_get_line_readonly(layout, 0), nullptr, &logical);
     g_object_unref(layout);
-    return static_cast<double>(w) / PANGO_SCALE;
+    return static_cast<double>(logical.width) / PANGO_SCALE;
   }
 
   void Rule(double x1, double y1, double x2, double y2, double line_width = 0.5,
@@ -333,8 +335,7 @@ double Addressee(Pdf& pdf, const Fonts& fonts, double x, double y, double width,
                  absl::string_view seller_id) {
   const std::string honorific = "　様";
   const double honorific_width = pdf.TextWidth(honorific, fonts.large);
-  const double id_width =
-      std::min(pdf.TextWidth(seller_id, fonts.large), width - honorific_width - 1);
+  const double id_width = pdf.TextWidth(seller_id, fonts.large, width - honorific_width - 1);
   const double height = pdf.Text(x, y, id_width + 1, seller_id, fonts.large);
   pdf.Text(x + id_width, y, honorific_width + 1, honorific, fonts.large);
   pdf.Rule(x, y + height + 2, x + width, y + height + 2, 0.8, kBlack);
