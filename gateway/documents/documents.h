@@ -10,6 +10,7 @@
 #ifndef QCASH_GATEWAY_DOCUMENTS_DOCUMENTS_H_
 #define QCASH_GATEWAY_DOCUMENTS_DOCUMENTS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -82,12 +83,19 @@ struct Statement {
   int64_t tax_yen = 0;
 };
 
-// The receipt as a one-page A4 PDF.
+// The receipt as a one-page A4 PDF. Errors: INVALID_ARGUMENT when issue_number < 1 or
+// amount_yen <= 0; FAILED_PRECONDITION when fontconfig has no IPA font (the image lacks
+// fonts-ipafont-*); INTERNAL when cairo fails.
 absl::StatusOr<std::string> RenderReceiptPdf(const Receipt& receipt);
 
 // The statement and qualified invoice as an A4 PDF: the invoice part first (issuer and
 // registration number, addressee, period, totals per rate, tax), then every line, as many
-// pages as the lines need, each page numbered.
+// pages as the lines need, each page numbered. Errors: FAILED_PRECONDITION when the issuer's
+// registration number fails IsValidRegistrationNumber (a configuration mistake: no invoice
+// goes out with a wrong number) or when there is no IPA font; INVALID_ARGUMENT for more than
+// kStatementPdfLinesMax lines or 16 products, or a period that ends before it starts;
+// INTERNAL when cairo fails.
+inline constexpr size_t kStatementPdfLinesMax = 10000;  // some 220 pages
 absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement);
 
 // The statement as CSV (UTF-8 with a BOM, CRLF, RFC 4180 quoting): a header row, one row per
