@@ -305,13 +305,13 @@ struct Fonts {
   }
 };
 
-// The issuer's block: name, address and (when there is one) the registration number, right
+// The issuer's block: name, address and (on the invoice) the registration number, right
 // aligned in [x, x + width]; returns the y below it.
 double IssuerBlock(Pdf& pdf, const Fonts& fonts, const Issuer& issuer, double x, double y,
-                   double width) {
+                   double width, bool with_registration_number) {
   y += pdf.Text(x, y, width, issuer.name, fonts.body_bold, Align::kRight) + 2;
   y += pdf.Text(x, y, width, issuer.address, fonts.small, Align::kRight) + 2;
-  if (!issuer.registration_number.empty()) {
+  if (with_registration_number) {
     y += pdf.Text(x, y, width, absl::StrCat("登録番号 ", issuer.registration_number), fonts.small,
                   Align::kRight) +
          2;
@@ -330,14 +330,20 @@ void LabelValueRow(Pdf& pdf, const Fonts& fonts, double x, double y, double labe
   pdf.Rule(x, y + height, x + width, y + height);
 }
 
-// "<seller_id>　様" underlined in [x, x + width]: a seller id too long for the line is cut
+// The recipient as printed: the shop's name with its id when the name is known, else the id.
+std::string Recipient(absl::string_view seller_id, absl::string_view seller_name) {
+  if (seller_name.empty()) return std::string(seller_id);
+  return absl::StrCat(seller_name, "（", seller_id, "）");
+}
+
+// "<recipient>　様" underlined in [x, x + width]: a recipient too long for the line is cut
 // short, never the 様. Returns the height of the line.
 double Addressee(Pdf& pdf, const Fonts& fonts, double x, double y, double width,
-                 absl::string_view seller_id) {
+                 absl::string_view recipient) {
   const std::string honorific = "　様";
   const double honorific_width = pdf.TextWidth(honorific, fonts.large);
-  const double id_width = pdf.TextWidth(seller_id, fonts.large, width - honorific_width - 1);
-  const double height = pdf.Text(x, y, id_width + 1, seller_id, fonts.large);
+  const double id_width = pdf.TextWidth(recipient, fonts.large, width - honorific_width - 1);
+  const double height = pdf.Text(x, y, id_width + 1, recipient, fonts.large);
   pdf.Text(x + id_width, y, honorific_width + 1, honorific, fonts.large);
   pdf.Rule(x, y + height + 2, x + width, y + height + 2, 0.8, kBlack);
   return height;
@@ -399,7 +405,8 @@ absl::StatusOr<std::string> RenderReceiptPdf(const Receipt& receipt) {
 
   // Addressee.
   y += 36;
-  const double addressee_height = Addressee(pdf, fonts, left, y, width * 0.6, receipt.seller_id);
+  const double addressee_height = Addressee(pdf, fonts, left, y, width * 0.6,
+                                            Recipient(receipt.seller_id, receipt.seller_name));
 
   // The amount.
   y += addressee_height + 30;
@@ -457,7 +464,9 @@ absl::StatusOr<std::string> RenderReceiptPdf(const Receipt& receipt) {
 
   // The issuer, bottom right.
   y += 40;
-  IssuerBlock(pdf, fonts, receipt.issuer, left, y, width);
+  // No registration number: the receipt is no qualified invoice (docs/INVOICES.md), and a
+  // number on it would suggest one.
+  IssuerBlock(pdf, fonts, receipt.issuer, left, y, width, false);
 
   pdf.Text(left, kPageHeight - kMargin - 12, width, "本書は電子的に発行した領収書です。",
            fonts.small, Align::kCenter, kGray);
@@ -465,6 +474,9 @@ absl::StatusOr<std::string> RenderReceiptPdf(const Receipt& receipt) {
 }
 
 namespace {
+
+// The points-conversion part of the month, shown as a discount (docs/INVOICES.md).
+constexpr char kDiscountLabel[] = "ポイント交換Qキャッシュによる値引き";
 
 // The columns of the statement's line table; their widths add up to kContentWidth.
 struct Column {
@@ -538,7 +550,11 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
                      "\" is not T followed by a valid 13-digit corporate number"));
   }
 
-  const std::string title = "Qキャッシュ広告利用明細書 兼 適格請求書";
+  // Only a closed month's statement is the qualified invoice; the preliminary one of the month
+  // still open says it is not one (docs/INVOICES.md: two invoices for the same ads must never
+  // circulate).
+  const std::string title =
+      statement.closed ? "Qキャッシュ広告利用明細書 兼 適格請求書" : "Qキャッシュ広告利用明細書";
   const std::string month = absl::FormatTime("%Y年%m月分", statement.period_start, Jst());
   Pdf pdf(statement.issued_at, absl::StrCat(title, " ", month, statement.closed ? "" : "（速報）"),
           statement.issuer.name);
@@ -556,7 +572,8 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
     pdf.Cell(mark_x, y, mark_width, 22, mark, fonts.mark, Align::kCenter, kMark);
     y += 26;
     pdf.Text(kMargin, y, kContentWidth,
-             "月の途中の速報です。月末の締め後に確定した明細書 兼 適格請求書を発行します。",
+             "本書は月の途中の速報で、適格請求書ではありません。月末の締め後に、確定した明細書 兼 "
+             "適格請求書を発行します。",
              fonts.small, Align::kCenter, kMark);
     y += 12;
   }
@@ -565,7 +582,8 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
   // Addressee and period on the left, the issuer on the right.
   const double half = kContentWidth / 2;
   const double top = y;
-  const double addressee_height = Addressee(pdf, fonts, kMargin, y, half - 10, statement.seller_id);
+  const double addressee_height = Addressee(pdf, fonts, kMargin, y, half - 10,
+                                            Recipient(statement.seller_id, statement.seller_name));
   y += addressee_height + 10;
   const absl::Time last_day = statement.period_end - absl::Nanoseconds(1);
   y +=
@@ -576,7 +594,8 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
   y += pdf.Text(kMargin, y, half, absl::StrCat("発行日　", JstDate(statement.issued_at)),
                 fonts.body) +
        3;
-  const double issuer_bottom = IssuerBlock(pdf, fonts, statement.issuer, kMargin + half, top, half);
+  const double issuer_bottom =
+      IssuerBlock(pdf, fonts, statement.issuer, kMargin + half, top, half, true);
   y = std::max(y, issuer_bottom) + 16;
 
   // The totals: what the invoice rules ask for (the amount per rate, tax included, and the tax
@@ -589,8 +608,8 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
   LabelValueRow(pdf, fonts, totals_x, y, label_width, totals_width, total_row, "広告利用額合計",
                 Yen(statement.total_yen), Align::kRight, true);
   y += total_row;
-  LabelValueRow(pdf, fonts, totals_x, y, label_width, totals_width, total_row,
-                "うちサービスポイント交換分（値引き）", Yen(statement.free_yen), Align::kRight);
+  LabelValueRow(pdf, fonts, totals_x, y, label_width, totals_width, total_row, kDiscountLabel,
+                Yen(-statement.free_yen), Align::kRight);
   y += total_row;
   LabelValueRow(pdf, fonts, totals_x, y, label_width, totals_width, total_row,
                 absl::StrCat(statement.tax_rate_percent, "%対象（税込）"),
@@ -601,12 +620,15 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
                 Align::kRight, true);
   pdf.Rule(totals_x, y + total_row, totals_x + totals_width, y + total_row, 0.8, kBlack);
   y += total_row + 6;
-  pdf.Text(kMargin, y, kContentWidth,
-           "※ 金額はすべて税込です。消費税額は税率ごとに本書1通につき1回端数処理しています。",
-           fonts.small, Align::kRight, kGray);
-  y += 12;
-  pdf.Text(kMargin, y, kContentWidth, "※ お支払いはQキャッシュ残高から充当済みです。", fonts.small,
-           Align::kRight, kGray);
+  for (const char* note :
+       {"※ 金額はすべて税込です。値引きは、サービスポイントから交換したQキャッシュ（無償分）での"
+        "お支払い分です。",
+        "※ 消費税額は10%対象額から本書1通につき1回計算し、1円未満を切り捨てています。",
+        "※ お支払いはQキャッシュ残高から充当済みです。"}) {
+    pdf.Text(kMargin, y, kContentWidth, note, fonts.small, Align::kRight, kGray);
+    y += 12;
+  }
+  y += 10;
   y += 22;
 
   // Totals per product.
@@ -665,7 +687,8 @@ absl::StatusOr<std::string> RenderStatementPdf(const Statement& statement) {
 
   size_t page = 1;
   const std::string running_header =
-      absl::StrCat(title, "　", month, "　", CleanText(statement.seller_id, 40), "　様",
+      absl::StrCat(title, "　", month, "　",
+                   CleanText(Recipient(statement.seller_id, statement.seller_name), 40), "　様",
                    statement.closed ? "" : "　速報（月途中）");
   auto start_continued_page = [&]() {
     PageFooter(pdf, fonts, page, pages);
@@ -760,10 +783,10 @@ std::string RenderStatementCsv(const Statement& statement) {
          CsvText(line.product_label), CsvText(line.reference), CsvNumber(line.amount_yen),
          CsvNumber(line.paid_yen), CsvNumber(line.free_yen), CsvNumber(line.entry_seq)});
   }
-  // The totals: the label in the first column and the amount in the amount column.
+  // The totals: the label in the first column and the amount in the amount column; the discount
+  // negative, so that the rows read total + discount = taxable as on the PDF.
   row({"広告利用額合計", "", "", "", CsvNumber(statement.total_yen), "", "", ""});
-  row({"うちサービスポイント交換分（値引き）", "", "", "", CsvNumber(statement.free_yen), "", "",
-       ""});
+  row({kDiscountLabel, "", "", "", CsvNumber(-statement.free_yen), "", "", ""});
   row({absl::StrCat(statement.tax_rate_percent, "%対象（税込）"), "", "", "",
        CsvNumber(statement.taxable_yen), "", "", ""});
   row({absl::StrCat("消費税額(", statement.tax_rate_percent, "%)"), "", "", "",

@@ -37,6 +37,7 @@ bool IsValidRegistrationNumber(absl::string_view number);
 struct Receipt {
   Issuer issuer;
   std::string seller_id;       // the addressee: "<seller_id> 様"
+  std::string seller_name;     // the shop's name when known: "<seller_name>（<seller_id>）様"
   std::string receipt_number;  // "R-" + order id
   std::string order_id;
   int32_t issue_number = 1;   // 1: original; 2+: reissue, marked 再発行 (with the count)
@@ -69,6 +70,7 @@ struct StatementProductTotal {
 struct Statement {
   Issuer issuer;
   std::string seller_id;
+  std::string seller_name;  // the shop's name when known (the invoice's recipient), as Receipt
   std::string month;        // "YYYY-MM"
   absl::Time period_start;  // inclusive (00:00 JST on the first)
   absl::Time period_end;    // exclusive
