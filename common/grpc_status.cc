@@ -1,5 +1,6 @@
 #include "common/grpc_status.h"
 
+#include <map>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -21,6 +22,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
   if (std::optional<absl::Duration> delay = RetryAfterOf(status)) {
     (*info.mutable_metadata())["retry_after_ms"] = absl::StrCat(absl::ToInt64Milliseconds(*delay));
   }
+  for (const auto& [key, value] : MetadataOf(status)) (*info.mutable_metadata())[key] = value;
   google::rpc::Status details;
   details.set_code(static_cast<int>(code));
   details.set_message(std::string(status.message()));
@@ -44,6 +46,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
             retry_after_ms > 0) {
           out = WithRetryAfter(std::move(out), absl::Milliseconds(retry_after_ms));
         }
+        // The rest of the metadata, bounded by WithMetadata (a peer writes it): in key order.
+        const std::map<std::string, std::string> metadata(info.metadata().begin(),
+                                                          info.metadata().end());
+        for (const auto& [key, value] : metadata) out = WithMetadata(std::move(out), key, value);
         return out;
       }
     }

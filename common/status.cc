@@ -5,6 +5,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/types/optional.h"
 
 namespace qcash {
@@ -13,6 +14,18 @@ namespace {
 constexpr absl::string_view kReasonUrl = "type.qcash/reason";
 constexpr absl::string_view kRetryAfterUrl = "type.qcash/retry_after_ms";
 constexpr absl::string_view kDomainUrl = "type.qcash/domain";
+constexpr absl::string_view kMetadataUrlPrefix = "type.qcash/metadata/";
+
+bool IsMetadataKey(absl::string_view key) {
+  if (key.empty() || key.size() > 32 || key == "retry_after_ms") return false;
+  return std::all_of(key.begin(), key.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+}
+
+bool IsMetadataValue(absl::string_view value) {
+  return value.size() <= kStatusMetadataValueMax &&
+         std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
 
 }  // namespace
 
@@ -70,6 +83,25 @@ std::optional<absl::Duration> RetryAfterOf(const absl::Status& status) {
     return std::nullopt;
   }
   return absl::Milliseconds(ms);
+}
+
+absl::Status WithMetadata(absl::Status status, absl::string_view key, absl::string_view value) {
+  if (status.ok() || !IsMetadataKey(key) || !IsMetadataValue(value)) return status;
+  const std::string url = absl::StrCat(kMetadataUrlPrefix, key);
+  if (!status.GetPayload(url).has_value() && MetadataOf(status).size() >= kStatusMetadataMax) {
+    return status;
+  }
+  status.SetPayload(url, absl::Cord(value));
+  return status;
+}
+
+std::map<std::string, std::string> MetadataOf(const absl::Status& status) {
+  std::map<std::string, std::string> metadata;
+  status.ForEachPayload([&metadata](absl::string_view url, const absl::Cord& payload) {
+    if (absl::ConsumePrefix(&url, kMetadataUrlPrefix))
+      metadata[std::string(url)] = std::string(payload);
+  });
+  return metadata;
 }
 
 }  // namespace qcash

@@ -14,6 +14,7 @@
 #ifndef QCASH_COMMON_STATUS_H_
 #define QCASH_COMMON_STATUS_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -111,6 +112,19 @@ absl::Status WithRetryAfter(absl::Status status, absl::Duration delay);
 
 // The delay attached by WithRetryAfter, if any.
 std::optional<absl::Duration> RetryAfterOf(const absl::Status& status);
+
+// Facts a caller needs to word the failure for a person (e.g. "attempts_left",
+// "locked_until"), carried as ErrorInfo metadata both ways over gRPC (common/grpc_status.h)
+// and documented beside the reason in the service's error_reason.proto. Bounded, since a peer
+// writes them: keys [a-z_]{1,32} (not "retry_after_ms", which WithRetryAfter owns), values
+// of at most kStatusMetadataValueMax printable ASCII characters, at most kStatusMetadataMax
+// entries. A pair outside these bounds, or on an OK status, is not attached.
+inline constexpr size_t kStatusMetadataMax = 4;
+inline constexpr size_t kStatusMetadataValueMax = 128;
+absl::Status WithMetadata(absl::Status status, absl::string_view key, absl::string_view value);
+
+// The metadata attached by WithMetadata, by key.
+std::map<std::string, std::string> MetadataOf(const absl::Status& status);
 
 }  // namespace qcash
 

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "common/grpc_status.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace qcash {
 namespace {
@@ -77,6 +82,57 @@ TEST(GrpcStatusTest, RetryAfterTravelsAsErrorInfoMetadata) {
   EXPECT_EQ(ReasonOf(back), "OVERLOADED");
   EXPECT_EQ(RetryAfterOf(back), absl::Milliseconds(1500));
   EXPECT_TRUE(WithRetryAfter(absl::OkStatus(), absl::Seconds(1)).ok());
+}
+
+// Facts for the seller's message travel as ErrorInfo metadata both ways, bounded.
+TEST(GrpcStatusTest, MetadataTravelsAsErrorInfoMetadata) {
+  absl::Status wrong = PermissionDenied(common::v1::CALLER_NOT_ALLOWED, "wrong");
+  wrong = WithMetadata(std::move(wrong), "attempts_left", "3");
+  wrong = WithMetadata(std::move(wrong), "locked_until", "2026-11-30T18:00:00Z");
+  wrong = WithRetryAfter(std::move(wrong), absl::Seconds(2));
+  const std::map<std::string, std::string> expected = {{"attempts_left", "3"},
+                                                       {"locked_until", "2026-11-30T18:00:00Z"}};
+  EXPECT_EQ(MetadataOf(wrong), expected);
+  const grpc::Status wire = ToGrpcStatus(wrong, "payment.qcash");
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(wire.error_details()));
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.metadata().at("attempts_left"), "3");
+  EXPECT_EQ(info.metadata().at("retry_after_ms"), "2000");
+  const absl::Status back = FromGrpcStatus(wire);
+  EXPECT_EQ(ReasonOf(back), "CALLER_NOT_ALLOWED");
+  EXPECT_EQ(MetadataOf(back), expected) << "retry_after_ms is not metadata of its own";
+  EXPECT_EQ(RetryAfterOf(back), absl::Seconds(2));
+  // WithMessage keeps it; a message change is not a new failure.
+  EXPECT_EQ(MetadataOf(WithMessage(back, "other")), expected);
+}
+
+TEST(GrpcStatusTest, MetadataIsBounded) {
+  const absl::Status base = Unavailable(common::v1::OVERLOADED, "x");
+  EXPECT_TRUE(MetadataOf(WithMetadata(base, "Upper", "v")).empty());
+  EXPECT_TRUE(MetadataOf(WithMetadata(base, "", "v")).empty());
+  EXPECT_TRUE(MetadataOf(WithMetadata(base, std::string(33, 'a'), "v")).empty());
+  EXPECT_TRUE(MetadataOf(WithMetadata(base, "retry_after_ms", "5")).empty());
+  EXPECT_TRUE(MetadataOf(WithMetadata(base, "k", std::string(129, 'v'))).empty());
+  EXPECT_EQ(MetadataOf(WithMetadata(base, "k", "2026-11-30T18:00:00Z")).size(), 1u);
+  EXPECT_TRUE(MetadataOf(WithMetadata(base, "k", "line\nbreak")).empty());
+  EXPECT_TRUE(MetadataOf(WithMetadata(absl::OkStatus(), "k", "v")).empty());
+  absl::Status many = base;
+  for (char c = 'a'; c <= 'h'; ++c) many = WithMetadata(std::move(many), std::string(1, c), "v");
+  EXPECT_EQ(MetadataOf(many).size(), kStatusMetadataMax);
+  // A peer's oversized or malformed metadata is dropped on the way in.
+  google::rpc::ErrorInfo info;
+  info.set_reason("OVERLOADED");
+  (*info.mutable_metadata())["good_key"] = "1";
+  (*info.mutable_metadata())["Bad-Key"] = "2";
+  (*info.mutable_metadata())["long_value"] = std::string(1000, 'x');
+  google::rpc::Status details;
+  details.set_code(grpc::StatusCode::UNAVAILABLE);
+  details.add_details()->PackFrom(info);
+  const absl::Status back =
+      FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "m", details.SerializeAsString()));
+  EXPECT_EQ(MetadataOf(back), (std::map<std::string, std::string>{{"good_key", "1"}}));
 }
 
 TEST(GrpcStatusTest, StatusWithoutReasonGetsUnspecified) {
