@@ -18,6 +18,7 @@ RUN apt-get update \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
       libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev \
       libcpp-httplib-dev libjwt-dev libboost1.74-dev libcairo2-dev libpango1.0-dev \
+      liburiparser-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -31,7 +32,8 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DQCASH_DEVELOPMENT
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgrpc++1.51 libprotobuf32 libabsl20220623 \
-      libhiredis0.14 libpq5 libssl3 libjwt0 libcpp-httplib0.11 libsodium23 tzdata ca-certificates \
+      libhiredis0.14 libpq5 libssl3 libjwt0 libcpp-httplib0.11 libsodium23 liburiparser1 \
+      tzdata ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin qcash
 USER 10001:10001

@@ -22,7 +22,7 @@ QCASH_PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev libpq-dev libssl-dev libgtest-dev libgmock-dev libsodium-dev
-  libcpp-httplib-dev libjwt-dev libboost1.74-dev libcairo2-dev libpango1.0-dev
+  libcpp-httplib-dev libjwt-dev libboost1.74-dev libcairo2-dev libpango1.0-dev liburiparser-dev
   postgresql-15 postgresql-15-auto-failover redis-server redis-sentinel tzdata openssl ca-certificates curl
   chromium fonts-ipafont-gothic fonts-ipafont-mincho poppler-utils
   clang-16 libclang-rt-16-dev libfuzzer-16-dev clang-format-16 clang-tidy-16

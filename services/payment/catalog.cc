@@ -12,6 +12,14 @@ bool IsDenomination(int64_t amount_yen) {
          kDenominationsYen.end();
 }
 
+int64_t CoveringDenomination(int64_t shortfall_yen) {
+  if (shortfall_yen <= 0) return 0;
+  for (int64_t yen : kDenominationsYen) {
+    if (yen >= shortfall_yen) return yen;
+  }
+  return kDenominationsYen.back();
+}
+
 std::string DenominationLabel(int64_t amount_yen) {
   return absl::StrCat("Qキャッシュ(", amount_yen, "Qキャッシュのチャージ)");
 }

@@ -19,6 +19,10 @@ inline constexpr std::array<int64_t, 12> kDenominationsYen = {
 
 bool IsDenomination(int64_t amount_yen);
 
+// The voucher to preselect for a shortfall (issue 15): the smallest that covers it, the
+// largest when none does (the seller buys more than one), 0 when nothing is missing.
+int64_t CoveringDenomination(int64_t shortfall_yen);
+
 // The guide's name of a voucher: Qキャッシュ(1000Qキャッシュのチャージ).
 // REQUIRES: IsDenomination(amount_yen).
 std::string DenominationLabel(int64_t amount_yen);

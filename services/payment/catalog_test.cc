@@ -47,5 +47,17 @@ TEST(CatalogTest, P1ElevenMethodsInTheirFamilies) {
   EXPECT_EQ(FindProvider(""), nullptr);
 }
 
+// Issue 15: the voucher preselected for what an ad application needs.
+TEST(CatalogTest, CoveringDenominationIsTheSmallestThatCovers) {
+  EXPECT_EQ(CoveringDenomination(0), 0);
+  EXPECT_EQ(CoveringDenomination(-5), 0);
+  EXPECT_EQ(CoveringDenomination(1), 100);
+  EXPECT_EQ(CoveringDenomination(100), 100);
+  EXPECT_EQ(CoveringDenomination(101), 500);
+  EXPECT_EQ(CoveringDenomination(2'999), 3'000);
+  EXPECT_EQ(CoveringDenomination(1'000'000), 1'000'000);
+  EXPECT_EQ(CoveringDenomination(2'000'000), 1'000'000);  // none covers it: the largest
+}
+
 }  // namespace
 }  // namespace qcash::payment

@@ -13,6 +13,12 @@
 //                                     (secrets.h), for every configured provider
 //   QCASH_PAYMENT_RETURN_URL          where providers send the seller back
 //                                     http://127.0.0.1:8080/charge/done
+//   QCASH_PAYMENT_RETURN_ORIGINS      ad-booking origins a return link may lead to (issue 15),
+//                                     comma-separated: https://ads.example.jp,
+//                                     https://ads.example.jp:8443; a malformed entry stops
+//                                     start-up; empty: every return_url is refused. http only
+//                                     for 127.0.0.1 / localhost / [::1] in development builds
+//                                     (return_link.h)                        (empty)
 //   QCASH_PAYMENT_NOTIFY_SKEW_S       accepted notification clock skew      300
 //   QCASH_PAYMENT_QSIGN_LOCK_S        first lock after 5 wrong Q-sign passwords  1800; each
 //                                     further lockout within a day lasts twice as long
@@ -61,6 +67,7 @@
 #include "services/payment/policy.h"
 #include "services/payment/qsign_vault.h"
 #include "services/payment/reconciler.h"
+#include "services/payment/return_link.h"
 #include "services/payment/secrets.h"
 #include "services/payment/server.h"
 #include "services/payment/wallet_adapter.h"
@@ -155,6 +162,11 @@ absl::Status Run() {
   options.retry_backoff_max = absl::Milliseconds(*backoff_ms);
   options.database_pool_size = static_cast<int>(*workers + 2);  // + reconciler, + spare
 
+  // Never an open redirect: only these origins; checked strictly now, not at the first link.
+  auto return_origins = qcash::payment::ReturnOrigins::Parse(
+      EnvString("QCASH_PAYMENT_RETURN_ORIGINS", ""), /*loopback_http=*/qcash::kDevelopmentBuild);
+  if (!return_origins.ok()) return return_origins.status();
+
   auto providers = ProviderConfig(*dev_sandbox);
   if (!providers.ok()) return providers.status();
   providers->skew = absl::Seconds(*skew_s);
@@ -177,6 +189,7 @@ absl::Status Run() {
              {{"database", qcash::RedactUrl(options.database_url)},
               {"wallet", wallet_options.target},
               {"dev_sandbox", *dev_sandbox},
+              {"return_origins", static_cast<int64_t>(return_origins->origins().size())},
               {"insecure_dev", transport.insecure_dev}});
   if (*dev_sandbox) {
     qcash::Log(qcash::LogLevel::kWarn, "dev_sandbox_enabled",
@@ -194,7 +207,8 @@ absl::Status Run() {
   payment::Wakeup wakeup;
   payment::OrderFlow flow(&store, &wallet, registry, clock, &wakeup, options);
   payment::QsignVault qsign(&store, clock, options);
-  payment::Orders orders(&store, &flow, &qsign, &wallet, registry, clock);
+  payment::Orders orders(&store, &flow, &qsign, &wallet, registry, clock,
+                         std::move(*return_origins));
   payment::NotificationIntake notifications(&store, &flow, registry, clock, &wakeup, options);
   payment::OperatorQueries operator_queries(&store, &flow, clock);
   payment::Reconciler reconciler(&store, &flow, &notifications, registry, clock, &wakeup, options);

@@ -82,6 +82,8 @@ struct Order {
   int64_t credit_attempts = 0;
   bool credit_blocked = false;
   std::string credit_error;
+  // An accepted return link (return_link.h) when the order was made from an ad application.
+  std::string return_url;
 };
 
 // One recorded move of an order: who, when, why.
@@ -103,6 +105,8 @@ struct CreateRequest {
   int64_t method_code = 0;       // the wire number of the PaymentMethod enum
   std::string payment_token;     // card only
   std::string qsign_password;    // internal funds only; never stored or logged
+  std::string return_url;        // optional; checked against the allowed origins, kept on the
+                                 // order, not part of the fingerprint
 };
 
 // Seller ids and idempotency keys: common/text.h.

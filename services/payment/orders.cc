@@ -1,5 +1,6 @@
 #include "services/payment/orders.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,22 +13,35 @@
 namespace qcash::payment {
 
 Orders::Orders(OrderStore* store, OrderFlow* flow, QsignVault* vault, WalletPort* wallet,
-               const ConnectorRegistry* connectors, const Clock* clock)
+               const ConnectorRegistry* connectors, const Clock* clock,
+               ReturnOrigins return_origins)
     : store_(store),
       flow_(flow),
       vault_(vault),
       wallet_(wallet),
       connectors_(connectors),
-      clock_(clock) {}
+      clock_(clock),
+      return_origins_(std::move(return_origins)) {}
 
 // ---------------------------------------------------------------------------- options (P4)
 
-absl::StatusOr<Orders::ChargeOptions> Orders::ListChargeOptions(const std::string& seller_id,
-                                                                int64_t denomination_yen) {
+absl::StatusOr<Orders::ChargeOptions> Orders::ListChargeOptions(const OptionsRequest& request) {
+  const std::string& seller_id = request.seller_id;
+  const int64_t denomination_yen = request.denomination_yen;
   if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
   if (denomination_yen != 0 && !IsDenomination(denomination_yen)) {
     return InvalidArgument(payment::v1::UNKNOWN_DENOMINATION,
                            absl::StrCat(denomination_yen, " is not a charge voucher"));
+  }
+  if (request.needed_yen < 0 || request.needed_yen > kNeededYenMax) {
+    return InvalidArgument(payment::v1::INVALID_NEEDED_AMOUNT,
+                           absl::StrCat("needed_yen must be in [0, ", kNeededYenMax, "]"));
+  }
+  std::optional<ReturnLink> return_link;
+  if (!request.return_url.empty()) {
+    auto link = return_origins_.Check(request.return_url);
+    if (!link.ok()) return link.status();
+    return_link = std::move(*link);
   }
   const int64_t price_yen = denomination_yen != 0 ? denomination_yen : kDenominationsYen[0];
   auto balance = wallet_->GetBalance(seller_id);
@@ -40,6 +54,10 @@ absl::StatusOr<Orders::ChargeOptions> Orders::ListChargeOptions(const std::strin
   if (!qsign_problem.ok()) return qsign_problem.status();
   ChargeOptions options;
   if (balance.ok()) options.qcash_available_yen = balance->available_yen;
+  options.needed_yen = request.needed_yen;
+  options.shortfall_yen = std::max<int64_t>(0, request.needed_yen - options.qcash_available_yen);
+  options.suggested_denomination_yen = CoveringDenomination(options.shortfall_yen);
+  options.return_link = std::move(return_link);
   for (const MethodInfo& info : kMethods) {
     MethodAvailability m;
     m.info = &info;
@@ -58,11 +76,13 @@ absl::StatusOr<Orders::ChargeOptions> Orders::ListChargeOptions(const std::strin
       for (int64_t d : kDenominationsYen) {
         if (d <= m.funds_balance_yen) m.denominations_yen.push_back(d);  // P4
       }
-      if (!qsign_problem->empty()) {
+      // The reason is the one that blocks (issue 15): with too little money a Q-sign password
+      // would not help, so the funds come first, then a password not set, then the lock.
+      if (m.funds_balance_yen < price_yen) {
+        m.unavailable_reason = "INSUFFICIENT_FUNDS";  // P4
+      } else if (!qsign_problem->empty()) {
         m.unavailable_reason = *qsign_problem;  // P3
         m.denominations_yen.clear();
-      } else if (m.funds_balance_yen < price_yen) {
-        m.unavailable_reason = "INSUFFICIENT_FUNDS";  // P4
       } else {
         m.available = true;
       }
@@ -77,6 +97,12 @@ absl::StatusOr<Orders::ChargeOptions> Orders::ListChargeOptions(const std::strin
 absl::StatusOr<Orders::OrderResult> Orders::CreateOrder(const CreateRequest& request) {
   auto method = ValidateCreate(request);
   if (!method.ok()) return method.status();
+  std::string return_url;
+  if (!request.return_url.empty()) {
+    auto link = return_origins_.Check(request.return_url);
+    if (!link.ok()) return link.status();
+    return_url = std::move(link->url);
+  }
   const std::string hash = CreateRequestHash(request);
   auto resume_existing = [&](const Order& existing) -> absl::StatusOr<OrderResult> {
     if (existing.request_hash != hash) {
@@ -105,17 +131,20 @@ absl::StatusOr<Orders::OrderResult> Orders::CreateOrder(const CreateRequest& req
   }
   const MethodInfo& info = **method;
   if (info.family == Family::kInternalFunds) {
-    // P3 before P4, so that a wrong password learns nothing about the balance.
-    if (absl::Status s = vault_->CheckPassword(request.seller_id, request.qsign_password);
-        !s.ok()) {
-      return s;
-    }
+    // The refusal names what actually blocks (issue 15): too little money first, since a
+    // password would not help, then the password (not set, locked, wrong). The balance is the
+    // seller's own and on the charge page anyway (ListChargeOptions), so checking it first
+    // tells a wrong password nothing new, and a charge that cannot happen spends no attempt.
     const int64_t funds_yen =
         info.method == Method::kQmoney ? balance->qmoney_yen : balance->pending_settlement_yen;
     if (funds_yen < request.denomination_yen) {  // P4 (the wallet checks again, atomically)
       return FailedPrecondition(
           payment::v1::INSUFFICIENT_FUNDS,
           absl::StrCat(info.label, " does not cover ", request.denomination_yen, " yen"));
+    }
+    if (absl::Status s = vault_->CheckPassword(request.seller_id, request.qsign_password);
+        !s.ok()) {
+      return s;
     }
   } else if (connectors_->ForMethod(info.method) == nullptr) {
     return FailedPrecondition(payment::v1::PROVIDER_NOT_CONFIGURED,
@@ -135,6 +164,7 @@ absl::StatusOr<Orders::OrderResult> Orders::CreateOrder(const CreateRequest& req
   order.provider = std::string(info.provider);
   order.state = OrderState::kCreated;
   order.deadline = now + flow_->TtlOf(info.family);
+  order.return_url = std::move(return_url);
   Transition created;
   created.actor = request.caller;
   created.reason =
@@ -312,6 +342,26 @@ absl::StatusOr<Orders::OrderResult> Orders::CancelOrder(const std::string& calle
   }
   return FailedPrecondition(payment::v1::ORDER_CLOSED,
                             absl::StrCat("the order is ", StateName(order->state)));
+}
+
+absl::StatusOr<Orders::Receipt> Orders::IssueReceipt(const std::string& seller_id,
+                                                     const std::string& order_id) {
+  if (absl::Status s = CheckSellerId(seller_id); !s.ok()) return s;
+  if (!CheckOrderId(order_id).ok()) return OrderNotFound();
+  // One transaction: the order read and the issue counted together. A paid order never moves
+  // back, so the state read here still holds when the issue is recorded.
+  return store_->Transact([&](OrderStore::Session& session) -> absl::StatusOr<Receipt> {
+    auto order = LoadSellerOrder(session, seller_id, order_id);
+    if (!order.ok()) return order.status();
+    if (order->state != OrderState::kPaid && order->state != OrderState::kCredited) {
+      return FailedPrecondition(
+          payment::v1::RECEIPT_NOT_AVAILABLE,
+          absl::StrCat("a receipt is for money received; the order is ", StateName(order->state)));
+    }
+    auto issue = session.IssueReceipt(seller_id, order_id);
+    if (!issue.ok()) return issue.status();
+    return Receipt{std::move(*order), *issue};
+  });
 }
 
 absl::StatusOr<std::vector<Order>> Orders::ListOrders(const std::string& seller_id,

@@ -20,6 +20,7 @@
 #include "services/payment/order.h"
 #include "services/payment/order_flow.h"
 #include "services/payment/qsign_vault.h"
+#include "services/payment/return_link.h"
 #include "services/payment/store.h"
 #include "services/payment/wallet_port.h"
 
@@ -27,9 +28,11 @@ namespace qcash::payment {
 
 class Orders {
  public:
-  // REQUIRES: every pointer outlives this object.
+  // REQUIRES: every pointer outlives this object. `return_origins`: the ad-booking origins a
+  // return link may lead to (none: every return URL is refused).
   Orders(OrderStore* store, OrderFlow* flow, QsignVault* vault, WalletPort* wallet,
-         const ConnectorRegistry* connectors, const Clock* clock);
+         const ConnectorRegistry* connectors, const Clock* clock,
+         ReturnOrigins return_origins = ReturnOrigins());
   Orders(const Orders&) = delete;
   Orders& operator=(const Orders&) = delete;
 
@@ -43,12 +46,24 @@ class Orders {
   struct ChargeOptions {
     std::vector<MethodAvailability> methods;  // catalog order
     int64_t qcash_available_yen = 0;
+    // Charging from an ad application (issue 15): what it needs, what is missing, and the
+    // voucher that covers it (0: no shortfall); the accepted return link, if one was given.
+    int64_t needed_yen = 0;
+    int64_t shortfall_yen = 0;
+    int64_t suggested_denomination_yen = 0;
+    std::optional<ReturnLink> return_link;
   };
-  // P4. `denomination_yen` 0: availability for the smallest denomination.
-  // Errors: INVALID_ARGUMENT (UNKNOWN_DENOMINATION, a bad seller id), FAILED_PRECONDITION
+  struct OptionsRequest {
+    std::string seller_id;
+    int64_t denomination_yen = 0;  // 0: availability for the smallest denomination
+    int64_t needed_yen = 0;        // 0..kNeededYenMax
+    std::string return_url;        // optional
+  };
+  static constexpr int64_t kNeededYenMax = 1'000'000'000;
+  // P4. Errors: INVALID_ARGUMENT (UNKNOWN_DENOMINATION, INVALID_NEEDED_AMOUNT,
+  // INVALID_RETURN_URL, RETURN_URL_NOT_ALLOWED, a bad seller id), FAILED_PRECONDITION
   // (WALLET_CLOSED), the wallet's definite refusal, the database's.
-  absl::StatusOr<ChargeOptions> ListChargeOptions(const std::string& seller_id,
-                                                  int64_t denomination_yen);
+  absl::StatusOr<ChargeOptions> ListChargeOptions(const OptionsRequest& request);
 
   struct OrderResult {
     Order order;
@@ -76,6 +91,15 @@ class Orders {
                                           const std::string& idempotency_key,
                                           const std::string& order_id);
 
+  struct Receipt {
+    Order order;
+    ReceiptIssue issue;
+  };
+  // Records one issue of the receipt of a paid order (PAID or CREDITED), in one transaction.
+  // Errors: NOT_FOUND (ORDER_NOT_FOUND) also for another seller's order,
+  // FAILED_PRECONDITION (RECEIPT_NOT_AVAILABLE) for an order not paid.
+  absl::StatusOr<Receipt> IssueReceipt(const std::string& seller_id, const std::string& order_id);
+
   // P6: newest first.
   absl::StatusOr<std::vector<Order>> ListOrders(const std::string& seller_id,
                                                 const std::optional<PageCursor>& after,
@@ -88,6 +112,7 @@ class Orders {
   WalletPort* const wallet_;
   const ConnectorRegistry* const connectors_;
   const Clock* const clock_;
+  const ReturnOrigins return_origins_;
 };
 
 }  // namespace qcash::payment

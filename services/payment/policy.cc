@@ -27,6 +27,9 @@ const MethodRule kMethods[] = {
     {"/qcash.payment.v1.PaymentService/CompleteRedirect", P(Permission::kSeller), kSeller},
     {"/qcash.payment.v1.PaymentService/CancelChargeOrder", P(Permission::kSeller), kSeller},
     {"/qcash.payment.v1.PaymentService/ListChargeOrders", P(Permission::kRead), kSeller},
+    // Each issue is counted (the second and later say 再発行): acting for the seller, so the
+    // gateway only; operators read the orders themselves.
+    {"/qcash.payment.v1.PaymentService/IssueReceipt", P(Permission::kSeller), kSeller},
     {"/qcash.payment.v1.PaymentService/SetQsignPassword", P(Permission::kSeller), kSeller},
     // Webhooks and operators' lists act for no seller.
     {"/qcash.payment.v1.PaymentService/HandleProviderNotification", P(Permission::kNotify),

@@ -73,18 +73,23 @@ QsignAttempts AfterRightPassword(const QsignAttempts& attempts) {
 }
 
 absl::Status LockedStatus(absl::Time locked_until) {
-  return FailedPrecondition(
-      payment::v1::QSIGN_LOCKED,
-      absl::StrCat("Qmoney and pending settlement are locked after ", kQsignAttemptsMax,
-                   " wrong Q-sign passwords until ",
-                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", locked_until, absl::UTCTimeZone())));
+  const std::string until =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", locked_until, absl::UTCTimeZone());
+  // The gateway words the seller's message from the metadata (in Japan time), never from
+  // this English text.
+  return WithMetadata(
+      FailedPrecondition(payment::v1::QSIGN_LOCKED,
+                         absl::StrCat("Qmoney and pending settlement are locked after ",
+                                      kQsignAttemptsMax, " wrong Q-sign passwords until ", until)),
+      "locked_until", until);
 }
 
 absl::Status WrongPasswordStatus(const QsignAttempts& attempts) {
-  return PermissionDenied(
-      payment::v1::WRONG_QSIGN_PASSWORD,
-      absl::StrCat("wrong Q-sign password; ", kQsignAttemptsMax - attempts.failed,
-                   " attempts left before the lock"));
+  const int64_t left = kQsignAttemptsMax - attempts.failed;
+  return WithMetadata(PermissionDenied(payment::v1::WRONG_QSIGN_PASSWORD,
+                                       absl::StrCat("wrong Q-sign password; ", left,
+                                                    " attempts left before the lock")),
+                      "attempts_left", absl::StrCat(left));
 }
 
 absl::Status ThrottleStatus(const QsignWindow& window, absl::Time now,

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 
 namespace qcash::payment {
@@ -48,6 +49,9 @@ TEST(QsignTest, P3FiveWrongPasswordsLock) {
     EXPECT_EQ(a.failed, i);
     EXPECT_FALSE(IsLocked(a, t0));
     EXPECT_EQ(ReasonOf(WrongPasswordStatus(a)), "WRONG_QSIGN_PASSWORD");
+    // What the seller's message says: how many more wrong passwords lock (4, 3, 2, 1).
+    EXPECT_EQ(MetadataOf(WrongPasswordStatus(a)).at("attempts_left"),
+              absl::StrCat(kQsignAttemptsMax - i));
   }
   a = AfterWrongPassword(a, t0, policy);
   EXPECT_EQ(a.failed, 5);
@@ -56,6 +60,8 @@ TEST(QsignTest, P3FiveWrongPasswordsLock) {
   EXPECT_TRUE(IsLocked(a, t0 + lock - absl::Seconds(1)));
   EXPECT_FALSE(IsLocked(a, t0 + lock));
   EXPECT_EQ(ReasonOf(LockedStatus(a.locked_until)), "QSIGN_LOCKED");
+  EXPECT_EQ(MetadataOf(LockedStatus(a.locked_until)).at("locked_until"),
+            "2023-11-14T22:43:20Z");  // t0 + 30 min, RFC 3339 in UTC
   const QsignAttempts after = AfterWrongPassword(a, t0 + lock + absl::Seconds(1), policy);
   EXPECT_EQ(after.failed, 1);
   EXPECT_FALSE(IsLocked(after, t0 + lock + absl::Seconds(1)));

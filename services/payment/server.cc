@@ -59,6 +59,7 @@ void FillOrder(const Order& order, pb::ChargeOrder* out) {
   SetTimestampIfAny(order.credited_at, out->mutable_credited_at());
   out->set_wallet_entry_seq(order.wallet_entry_seq);
   out->set_attention(order.attention);
+  out->set_return_url(order.return_url);
   pb::NextAction* next = out->mutable_next_action();
   next->set_kind(pb::NextAction::KIND_NONE);
   if (order.state == OrderState::kAwaitingPayment && order.family == Family::kRedirect) {
@@ -79,32 +80,46 @@ void FillOrder(const Order& order, pb::ChargeOrder* out) {
 grpc::ServerUnaryReactor* PaymentServer::ListChargeOptions(
     grpc::CallbackServerContext* context, const pb::ListChargeOptionsRequest* request,
     pb::ListChargeOptionsResponse* response) {
-  return Run(
-      context, workers_, kDomain, [this, request, response](const std::string&) -> absl::Status {
-        auto options =
-            payments_->orders->ListChargeOptions(request->seller_id(), request->denomination());
-        if (!options.ok()) return options.status();
-        for (int64_t yen : kDenominationsYen) {
-          pb::DenominationOption* d = response->add_denominations();
-          d->set_denomination(DenominationOf(yen));
-          d->set_price_yen(yen);
-          d->set_label(DenominationLabel(yen));
-        }
-        for (const Orders::MethodAvailability& m : options->methods) {
-          pb::MethodOption* out = response->add_methods();
-          out->set_method(ToProto(m.info->method));
-          out->set_family(ToProto(m.info->family));
-          out->set_label(std::string(m.info->label));
-          out->set_available(m.available);
-          out->set_unavailable_reason(m.unavailable_reason);
-          for (int64_t yen : m.denominations_yen) {
-            out->add_available_denominations(DenominationOf(yen));
-          }
-          out->set_funds_balance_yen(m.funds_balance_yen);
-        }
-        response->set_qcash_available_yen(options->qcash_available_yen);
-        return absl::OkStatus();
-      });
+  return Run(context, workers_, kDomain,
+             [this, request, response](const std::string&) -> absl::Status {
+               Orders::OptionsRequest query;
+               query.seller_id = request->seller_id();
+               query.denomination_yen = request->denomination();
+               query.needed_yen = request->needed_yen();
+               query.return_url = request->return_url();
+               auto options = payments_->orders->ListChargeOptions(query);
+               if (!options.ok()) return options.status();
+               for (int64_t yen : kDenominationsYen) {
+                 pb::DenominationOption* d = response->add_denominations();
+                 d->set_denomination(DenominationOf(yen));
+                 d->set_price_yen(yen);
+                 d->set_label(DenominationLabel(yen));
+               }
+               for (const Orders::MethodAvailability& m : options->methods) {
+                 pb::MethodOption* out = response->add_methods();
+                 out->set_method(ToProto(m.info->method));
+                 out->set_family(ToProto(m.info->family));
+                 out->set_label(std::string(m.info->label));
+                 out->set_available(m.available);
+                 out->set_unavailable_reason(m.unavailable_reason);
+                 for (int64_t yen : m.denominations_yen) {
+                   out->add_available_denominations(DenominationOf(yen));
+                 }
+                 out->set_funds_balance_yen(m.funds_balance_yen);
+               }
+               response->set_qcash_available_yen(options->qcash_available_yen);
+               response->set_needed_yen(options->needed_yen);
+               response->set_shortfall_yen(options->shortfall_yen);
+               response->set_suggested_denomination(
+                   options->suggested_denomination_yen == 0
+                       ? pb::DENOMINATION_UNSPECIFIED
+                       : DenominationOf(options->suggested_denomination_yen));
+               if (options->return_link.has_value()) {
+                 response->mutable_return_link()->set_url(options->return_link->url);
+                 response->mutable_return_link()->set_origin(options->return_link->origin);
+               }
+               return absl::OkStatus();
+             });
 }
 
 grpc::ServerUnaryReactor* PaymentServer::CreateChargeOrder(
@@ -123,6 +138,7 @@ grpc::ServerUnaryReactor* PaymentServer::CreateChargeOrder(
                    method.has_value() ? static_cast<int64_t>(*method) : int64_t{request->method()};
                create.payment_token = request->payment_token();
                create.qsign_password = request->qsign_password();
+               create.return_url = request->return_url();
                auto result = payments_->orders->CreateOrder(create);
                if (!result.ok()) return result.status();
                FillOrder(result->order, response->mutable_order());
@@ -204,6 +220,22 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOrders(
             payments_->orders->ListOrders(request->seller_id(), *after, states, *page_size + 1);
         if (!orders.ok()) return orders.status();
         response->set_next_page_token(FillPage(*orders, *page_size, response->mutable_orders()));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::IssueReceipt(grpc::CallbackServerContext* context,
+                                                      const pb::IssueReceiptRequest* request,
+                                                      pb::IssueReceiptResponse* response) {
+  return Run(
+      context, workers_, kDomain, [this, request, response](const std::string&) -> absl::Status {
+        auto receipt = payments_->orders->IssueReceipt(request->seller_id(), request->order_id());
+        if (!receipt.ok()) return receipt.status();
+        FillOrder(receipt->order, response->mutable_order());
+        response->set_receipt_number(absl::StrCat("R-", receipt->order.order_id));
+        response->set_issue_number(static_cast<int32_t>(receipt->issue.issue_number));
+        SetTimestampIfAny(receipt->issue.first_issued_at, response->mutable_first_issued_at());
+        SetTimestampIfAny(receipt->issue.issued_at, response->mutable_issued_at());
         return absl::OkStatus();
       });
 }

@@ -40,6 +40,9 @@ class PaymentServer final : public pb::PaymentService::CallbackService {
   grpc::ServerUnaryReactor* ListChargeOrders(grpc::CallbackServerContext* context,
                                              const pb::ListChargeOrdersRequest* request,
                                              pb::ListChargeOrdersResponse* response) override;
+  grpc::ServerUnaryReactor* IssueReceipt(grpc::CallbackServerContext* context,
+                                         const pb::IssueReceiptRequest* request,
+                                         pb::IssueReceiptResponse* response) override;
   grpc::ServerUnaryReactor* SetQsignPassword(grpc::CallbackServerContext* context,
                                              const pb::SetQsignPasswordRequest* request,
                                              pb::SetQsignPasswordResponse* response) override;

@@ -26,7 +26,8 @@ using store_sql::TimeAt;
   "coalesce(instructions->>'payee_name', ''), coalesce(instructions->>'url', ''), "            \
   "coalesce((instructions->>'pay_by_us')::bigint, 0), failure_reason, attention, "             \
   QCASH_US("created_at") ", " QCASH_US("deadline") ", " QCASH_US("paid_at") ", "               \
-  QCASH_US("credited_at") ", wallet_entry_seq, attempts, credit_blocked, credit_error"
+  QCASH_US("credited_at") ", wallet_entry_seq, attempts, credit_blocked, credit_error, "         \
+  "return_url"
 
 Order OrderAt(const PgResult& r, int row) {
   Order o;
@@ -58,6 +59,7 @@ Order OrderAt(const PgResult& r, int row) {
   o.credit_attempts = r.GetInt64(row, 25);
   o.credit_blocked = r.GetBool(row, 26);
   o.credit_error = std::string(r.Get(row, 27));
+  o.return_url = std::string(r.Get(row, 28));
   return o;
 }
 
@@ -90,8 +92,9 @@ constexpr PgStatement kInsertOrder = {
     "payment_insert_order",
     "WITH inserted AS ("
     "  INSERT INTO charge_orders (order_id, seller_id, caller, idempotency_key, request_hash,"
-    "    amount_yen, method, family, provider, state, deadline, next_attempt_at)"
-    "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, " QCASH_TS("$10") ", " QCASH_TS("$11") ")"
+    "    amount_yen, method, family, provider, state, deadline, next_attempt_at, return_url)"
+    "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, " QCASH_TS("$10") ", " QCASH_TS("$11") ","
+    "    $14)"
     "  ON CONFLICT (seller_id, caller, idempotency_key) DO NOTHING"
     "  RETURNING order_id, seller_id)"
     "INSERT INTO order_transitions (order_id, seq, seller_id, from_state, to_state, actor, reason)"
@@ -177,6 +180,15 @@ constexpr PgStatement kListStuck = {
     " AND ($2::bigint IS NULL OR (created_at, order_id) > (" QCASH_TS("$2") ", $3::text))"
     " ORDER BY created_at, order_id LIMIT $4"};
 
+// One issue of a paid order's receipt (issue 15): the first creates the row, each later one
+// counts up, in one statement (the row lock of the conflict serializes concurrent issues).
+constexpr PgStatement kIssueReceipt = {
+    "payment_issue_receipt",
+    "INSERT INTO receipt_issues (seller_id, order_id) VALUES ($1, $2)"
+    " ON CONFLICT (seller_id, order_id) DO UPDATE SET issues = receipt_issues.issues + 1,"
+    "   last_issued_at = clock_timestamp()"
+    " RETURNING issues, " QCASH_US("first_issued_at") ", " QCASH_US("last_issued_at")};
+
 }  // namespace
 
 absl::StatusOr<std::optional<Order>> OrderStore::Session::FindOrderByKey(
@@ -203,7 +215,7 @@ absl::StatusOr<bool> OrderStore::Session::InsertOrder(const Order& order,
       {order.order_id, order.seller_id, order.caller, order.idempotency_key, order.request_hash,
        Int(order.amount_yen), Int(static_cast<int64_t>(order.method)),
        Int(static_cast<int64_t>(order.family)), order.provider, Micros(order.deadline),
-       Micros(next_attempt_at), created.actor, created.reason});
+       Micros(next_attempt_at), created.actor, created.reason, order.return_url});
   if (!r.ok()) return r.status();
   return r->rows() == 1;
 }
@@ -303,6 +315,17 @@ absl::StatusOr<OrderStore::Session::Backlog> OrderStore::Session::LoadBacklog() 
   auto r = conn_.Exec(kBacklog, {});
   if (!r.ok()) return r.status();
   return Backlog{r->GetInt64(0, 0), r->GetInt64(0, 1)};
+}
+
+absl::StatusOr<ReceiptIssue> OrderStore::Session::IssueReceipt(const std::string& seller_id,
+                                                               const std::string& order_id) {
+  auto r = conn_.Exec(kIssueReceipt, {seller_id, order_id});
+  if (!r.ok()) return r.status();
+  ReceiptIssue issue;
+  issue.issue_number = r->GetInt64(0, 0);
+  issue.first_issued_at = TimeAt(*r, 0, 1);
+  issue.issued_at = TimeAt(*r, 0, 2);
+  return issue;
 }
 
 OrderStore::OrderStore(PgPool* pool) : pool_(pool) {}

@@ -63,6 +63,13 @@ struct QsignCount {
   absl::Time now;  // the database's clock, to judge the window by
 };
 
+// One issue of an order's receipt (領収書): 1 the original, 2, 3, ... reissues (再発行).
+struct ReceiptIssue {
+  int64_t issue_number = 0;
+  absl::Time first_issued_at = absl::InfinitePast();
+  absl::Time issued_at = absl::InfinitePast();  // this issue
+};
+
 struct RequestKey {
   std::string rpc;
   std::string request_hash;
@@ -128,6 +135,10 @@ class OrderStore {
       int64_t oldest_age_s = 0;
     };
     absl::StatusOr<Backlog> LoadBacklog();
+    // Records one more issue of the receipt of the seller's order and returns it.
+    // REQUIRES: the order is the seller's and was paid (PAID or CREDITED).
+    absl::StatusOr<ReceiptIssue> IssueReceipt(const std::string& seller_id,
+                                              const std::string& order_id);
 
     // ------------------------------------------------------------------ notifications (P7)
     absl::StatusOr<int64_t> InsertNotification(const NotificationRecord& record);

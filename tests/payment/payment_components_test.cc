@@ -523,7 +523,9 @@ TEST_F(PaymentComponentsTest, NoLeaseAcrossRemoteCall) {
   ASSERT_TRUE(vault_->SetPassword("gateway", seller_, "qs-1", "", "correct horse").ok());
   wallet_.SetQmoney(10'000);
   EXPECT_EQ(Create(Method::kQmoney, 1'000, "", "correct horse").state, OrderState::kCredited);
-  auto options = orders_->ListChargeOptions(seller_, 0);
+  Orders::OptionsRequest query;
+  query.seller_id = seller_;
+  auto options = orders_->ListChargeOptions(query);
   ASSERT_TRUE(options.ok()) << options.status();
   // The reconciler: a credit after a failure, and an expiry.
   wallet_.FailWith(Unavailable(payment::v1::WALLET_UNAVAILABLE, "down"));

@@ -23,6 +23,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "common/grpc_status.h"
 #include "common/mutex.h"
 #include "common/pg.h"
@@ -141,6 +142,10 @@ class PaymentEnvironment : public ::testing::Environment {
         {"QCASH_PAYMENT_QSIGN_LOCK_S", absl::StrCat(kLockSeconds)},
         {"QCASH_PAYMENT_RECONCILE_INTERVAL_MS", "200"},
         {"QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", "1000"},
+        // Issue 15: the ad-booking origins a return link may lead to (upper case and the
+        // default port written out, as an operator might).
+        {"QCASH_PAYMENT_RETURN_ORIGINS",
+         "https://ADS.example.jp:443, https://book.example.jp:8443"},
     };
     // No QCASH_REDIS_*: the payment service uses no Redis (its Q-sign lock is in PostgreSQL)
     // and starts without any Redis settings.
@@ -850,6 +855,9 @@ TEST_F(PaymentTest, P3WrongQsignPasswordLocksAfterFiveAndUnlocksWhenTheLockEnds)
   const std::string seller = NewSeller();
   OpenWallet(seller);
   CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 5'000);
+  // Both internal-funds methods covered, so that the lock is what refuses them below (too
+  // little money would be named first, issue 15).
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_PENDING_SETTLEMENT, 1'000);
   pb::CreateChargeOrderResponse created;
   EXPECT_GRPC_ERROR(Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "",
                            std::string(kPassword)),
@@ -1237,7 +1245,8 @@ TEST_F(PaymentTest, P4ChargeOptionsFollowTheBalances) {
   EXPECT_TRUE(first[pb::PAYMENT_METHOD_CARD].available());
   EXPECT_EQ(first[pb::PAYMENT_METHOD_CARD].available_denominations_size(), 12);
   EXPECT_EQ(first[pb::PAYMENT_METHOD_BANK_TRANSFER].label(), "銀行振込");
-  EXPECT_EQ(first[pb::PAYMENT_METHOD_QMONEY].unavailable_reason(), "QSIGN_PASSWORD_NOT_SET");
+  // 0 yen of Qmoney: the money is what blocks, not the unset password (issue 15).
+  EXPECT_EQ(first[pb::PAYMENT_METHOD_QMONEY].unavailable_reason(), "INSUFFICIENT_FUNDS");
   SetPassword(seller, kPassword);
   auto empty = options(0);
   EXPECT_FALSE(empty[pb::PAYMENT_METHOD_QMONEY].available());
@@ -2009,6 +2018,388 @@ TEST_F(PaymentTest, P7ABurstOf50GenuineNotificationsIsAcceptedInFull) {
     WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
   }
   EXPECT_EQ(Balance(seller).available_yen(), 100 * kBurst);
+}
+
+// ---------------------------------------------------------------------------- issue 15
+
+// The charge page as an ad application opens it: ListChargeOptions with what it needs and
+// where to go back.
+grpc::Status ChargeOptionsFor(const std::string& seller, int64_t needed_yen,
+                              const std::string& return_url, pb::ListChargeOptionsResponse* out,
+                              int64_t denomination = 0) {
+  pb::ListChargeOptionsRequest request;
+  request.set_seller_id(seller);
+  request.set_denomination(static_cast<pb::Denomination>(denomination));
+  request.set_needed_yen(needed_yen);
+  request.set_return_url(return_url);
+  return Pay("gateway", &pb::PaymentService::Stub::ListChargeOptions, request, out);
+}
+
+grpc::Status CreateReturning(const std::string& seller, int64_t denomination,
+                             pb::PaymentMethod method, const std::string& return_url,
+                             pb::CreateChargeOrderResponse* out, const std::string& key = NewKey(),
+                             const std::string& token = "") {
+  pb::CreateChargeOrderRequest request;
+  request.set_seller_id(seller);
+  request.set_idempotency_key(key);
+  request.set_denomination(static_cast<pb::Denomination>(denomination));
+  request.set_method(method);
+  request.set_payment_token(token);
+  request.set_return_url(return_url);
+  return Pay("gateway", &pb::PaymentService::Stub::CreateChargeOrder, request, out);
+}
+
+std::map<std::string, std::string> MetadataOfCall(const grpc::Status& s) {
+  return MetadataOf(FromGrpcStatus(s));
+}
+
+// Return links (seed 000): accepted only on an allowed ad-booking origin, normalized; every
+// kind of refusal, and the needed amount's bounds.
+TEST_F(PaymentTest, I15ReturnLinksOnlyToAllowedOrigins) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::ListChargeOptionsResponse options;
+  ASSERT_TRUE(
+      ChargeOptionsFor(seller, 1'000, "HTTPS://Ads.Example.JP:443/apply/./7?x=1", &options).ok());
+  EXPECT_EQ(options.return_link().url(), "https://ads.example.jp/apply/7?x=1");
+  EXPECT_EQ(options.return_link().origin(), "https://ads.example.jp");
+  pb::ListChargeOptionsResponse port;
+  ASSERT_TRUE(ChargeOptionsFor(seller, 0, "https://book.example.jp:8443/a", &port).ok());
+  EXPECT_EQ(port.return_link().origin(), "https://book.example.jp:8443");
+  pb::ListChargeOptionsResponse without;
+  ASSERT_TRUE(ChargeOptionsFor(seller, 0, "", &without).ok());
+  EXPECT_FALSE(without.has_return_link());
+
+  struct Refusal {
+    std::string url;
+    const char* reason;
+  };
+  const std::vector<Refusal> refusals = {
+      {"https://evil.example/apply", "RETURN_URL_NOT_ALLOWED"},
+      {"https://ads.example.jp.evil.com/", "RETURN_URL_NOT_ALLOWED"},
+      {"https://book.example.jp/", "RETURN_URL_NOT_ALLOWED"},  // another port
+      {"https://ads.example.jp@evil.example/", "INVALID_RETURN_URL"},
+      {"https://evil.example\\@ads.example.jp/", "INVALID_RETURN_URL"},
+      {"https://ads.exa\tmple.jp/", "INVALID_RETURN_URL"},
+      {"https://ads%2Eexample.jp/", "INVALID_RETURN_URL"},
+      {"https://ads.example.jp/#top", "INVALID_RETURN_URL"},
+      {"//evil.example/", "INVALID_RETURN_URL"},
+      {"http://ads.example.jp/", "INVALID_RETURN_URL"},
+      {"javascript:alert(1)", "INVALID_RETURN_URL"},
+      {"https://広告.example.jp/", "INVALID_RETURN_URL"},
+      {"https://ads.example.jp/" + std::string(2'048, 'a'), "INVALID_RETURN_URL"},
+  };
+  for (const Refusal& r : refusals) {
+    pb::ListChargeOptionsResponse refused;
+    EXPECT_GRPC_ERROR(ChargeOptionsFor(seller, 1'000, r.url, &refused), INVALID_ARGUMENT, r.reason);
+  }
+  EXPECT_GRPC_ERROR(ChargeOptionsFor(seller, -1, "", &options), INVALID_ARGUMENT,
+                    "INVALID_NEEDED_AMOUNT");
+  EXPECT_GRPC_ERROR(ChargeOptionsFor(seller, 1'000'000'001, "", &options), INVALID_ARGUMENT,
+                    "INVALID_NEEDED_AMOUNT");
+  ASSERT_TRUE(ChargeOptionsFor(seller, 1'000'000'000, "", &options).ok());
+}
+
+// The voucher preselected for what the application needs: the smallest that covers the
+// shortfall against the current balance, the largest when none does, none without shortfall.
+TEST_F(PaymentTest, I15SuggestedVoucherCoversTheShortfall) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  struct Case {
+    int64_t needed;
+    int64_t shortfall;
+    pb::Denomination suggested;
+  };
+  for (const Case& c : {Case{1, 1, pb::DENOMINATION_100}, Case{101, 101, pb::DENOMINATION_500},
+                        Case{2'000'000, 2'000'000, pb::DENOMINATION_1000000},
+                        Case{0, 0, pb::DENOMINATION_UNSPECIFIED}}) {
+    pb::ListChargeOptionsResponse options;
+    ASSERT_TRUE(ChargeOptionsFor(seller, c.needed, "", &options).ok());
+    EXPECT_EQ(options.needed_yen(), c.needed);
+    EXPECT_EQ(options.shortfall_yen(), c.shortfall) << c.needed;
+    EXPECT_EQ(options.suggested_denomination(), c.suggested) << c.needed;
+  }
+  // Against the balance: 1,000 charged, 1,200 needed -> 200 short -> the 500 voucher.
+  pb::CreateChargeOrderResponse card;
+  ASSERT_TRUE(Create(seller, 1'000, pb::PAYMENT_METHOD_CARD, &card, NewKey(), "tok_visa").ok());
+  WaitForState(seller, card.order().order_id(), pb::ORDER_STATE_CREDITED);
+  pb::ListChargeOptionsResponse options;
+  ASSERT_TRUE(ChargeOptionsFor(seller, 1'200, "", &options).ok());
+  EXPECT_EQ(options.qcash_available_yen(), 1'000);
+  EXPECT_EQ(options.shortfall_yen(), 200);
+  EXPECT_EQ(options.suggested_denomination(), pb::DENOMINATION_500);
+  ASSERT_TRUE(ChargeOptionsFor(seller, 800, "", &options).ok());
+  EXPECT_EQ(options.shortfall_yen(), 0);
+  EXPECT_EQ(options.suggested_denomination(), pb::DENOMINATION_UNSPECIFIED);
+}
+
+// CreateChargeOrder keeps the accepted return link on the order (normalized), returns it from
+// every RPC that returns orders; a replay with another return URL is the same order (the URL
+// is not part of the fingerprint); a refused one stores nothing.
+TEST_F(PaymentTest, I15ReturnUrlIsKeptOnTheOrder) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  const std::string key = NewKey();
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(CreateReturning(seller, 500, pb::PAYMENT_METHOD_BANK_TRANSFER,
+                              "https://ads.example.jp:443/apply?id=7", &created, key)
+                  .ok());
+  const std::string order_id = created.order().order_id();
+  EXPECT_EQ(created.order().return_url(), "https://ads.example.jp/apply?id=7");
+  pb::CreateChargeOrderResponse replayed;
+  ASSERT_TRUE(CreateReturning(seller, 500, pb::PAYMENT_METHOD_BANK_TRANSFER,
+                              "https://book.example.jp:8443/other", &replayed, key)
+                  .ok());
+  EXPECT_TRUE(replayed.replayed());
+  EXPECT_EQ(replayed.order().order_id(), order_id);
+  EXPECT_EQ(replayed.order().return_url(), "https://ads.example.jp/apply?id=7");
+  EXPECT_EQ(GetOrder(seller, order_id).return_url(), "https://ads.example.jp/apply?id=7");
+  pb::ListChargeOrdersRequest list;
+  list.set_seller_id(seller);
+  pb::ListChargeOrdersResponse listed;
+  ASSERT_TRUE(Pay("gateway", &pb::PaymentService::Stub::ListChargeOrders, list, &listed).ok());
+  ASSERT_EQ(listed.orders_size(), 1);
+  EXPECT_EQ(listed.orders(0).return_url(), "https://ads.example.jp/apply?id=7");
+  CompleteAtCounter(order_id);
+  EXPECT_EQ(WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED).return_url(),
+            "https://ads.example.jp/apply?id=7");
+  // Without a return URL: none on the order.
+  pb::CreateChargeOrderResponse plain;
+  ASSERT_TRUE(Create(seller, 100, pb::PAYMENT_METHOD_CARD, &plain, NewKey(), "tok_visa").ok());
+  EXPECT_EQ(plain.order().return_url(), "");
+  // Refused: nothing stored.
+  pb::CreateChargeOrderResponse refused;
+  EXPECT_GRPC_ERROR(CreateReturning(seller, 100, pb::PAYMENT_METHOD_CARD, "https://evil.example/",
+                                    &refused, NewKey(), "tok_visa"),
+                    INVALID_ARGUMENT, "RETURN_URL_NOT_ALLOWED");
+  EXPECT_GRPC_ERROR(
+      CreateReturning(seller, 100, pb::PAYMENT_METHOD_CARD, "https://ads.example.jp@evil.example/",
+                      &refused, NewKey(), "tok_visa"),
+      INVALID_ARGUMENT, "INVALID_RETURN_URL");
+  EXPECT_EQ(OrdersOf(seller), 2);
+}
+
+// IssueReceipt: only for money received; the first issue is the original, later ones count
+// up (再発行) with the first issue's time kept; another seller's order is not found.
+TEST_F(PaymentTest, I15ReceiptsAreIssuedForPaidOrdersAndCounted) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  pb::CreateChargeOrderResponse created;
+  ASSERT_TRUE(Create(seller, 3'000, pb::PAYMENT_METHOD_CONVENIENCE_STORE, &created).ok());
+  const std::string order_id = created.order().order_id();
+  auto issue = [&](const std::string& who, const std::string& as, pb::IssueReceiptResponse* out) {
+    pb::IssueReceiptRequest request;
+    request.set_seller_id(who);
+    request.set_order_id(order_id);
+    return Pay(as, &pb::PaymentService::Stub::IssueReceipt, request, out);
+  };
+  pb::IssueReceiptResponse receipt;
+  EXPECT_GRPC_ERROR(issue(seller, "gateway", &receipt), FAILED_PRECONDITION,
+                    "RECEIPT_NOT_AVAILABLE");
+  CompleteAtCounter(order_id);
+  WaitForState(seller, order_id, pb::ORDER_STATE_CREDITED);
+  ASSERT_TRUE(issue(seller, "gateway", &receipt).ok());
+  EXPECT_EQ(receipt.receipt_number(), "R-" + order_id);
+  EXPECT_EQ(receipt.issue_number(), 1);
+  EXPECT_EQ(receipt.order().order_id(), order_id);
+  EXPECT_EQ(receipt.order().state(), pb::ORDER_STATE_CREDITED);
+  EXPECT_EQ(receipt.order().amount_yen(), 3'000);
+  EXPECT_EQ(receipt.first_issued_at().seconds(), receipt.issued_at().seconds());
+  EXPECT_GT(receipt.issued_at().seconds(), 0);
+  pb::IssueReceiptResponse again;
+  ASSERT_TRUE(issue(seller, "gateway", &again).ok());
+  EXPECT_EQ(again.receipt_number(), "R-" + order_id);
+  EXPECT_EQ(again.issue_number(), 2);
+  EXPECT_EQ(again.first_issued_at().seconds(), receipt.first_issued_at().seconds());
+  EXPECT_EQ(again.first_issued_at().nanos(), receipt.first_issued_at().nanos());
+  pb::IssueReceiptResponse third;
+  ASSERT_TRUE(issue(seller, "gateway", &third).ok());
+  EXPECT_EQ(third.issue_number(), 3);
+  EXPECT_EQ(QueryInt("SELECT issues FROM receipt_issues WHERE order_id = $1", order_id), 3);
+
+  const std::string other = NewSeller();
+  OpenWallet(other);
+  pb::IssueReceiptResponse none;
+  EXPECT_GRPC_ERROR(issue(other, "gateway", &none), NOT_FOUND, "ORDER_NOT_FOUND");
+  // Issuing is counted: only the gateway, for the seller; operators read orders instead.
+  EXPECT_EQ(issue(seller, "ops", &none).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(QueryInt("SELECT issues FROM receipt_issues WHERE order_id = $1", order_id), 3);
+
+  // Failed or cancelled orders have no receipt either.
+  pb::CreateChargeOrderResponse unpaid;
+  ASSERT_TRUE(Create(seller, 100, pb::PAYMENT_METHOD_BANK_TRANSFER, &unpaid).ok());
+  pb::CancelChargeOrderRequest cancel;
+  cancel.set_seller_id(seller);
+  cancel.set_idempotency_key(NewKey());
+  cancel.set_order_id(unpaid.order().order_id());
+  pb::CancelChargeOrderResponse cancelled;
+  ASSERT_TRUE(
+      Pay("gateway", &pb::PaymentService::Stub::CancelChargeOrder, cancel, &cancelled).ok());
+  pb::IssueReceiptRequest request;
+  request.set_seller_id(seller);
+  request.set_order_id(unpaid.order().order_id());
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::IssueReceipt, request, &none),
+                    FAILED_PRECONDITION, "RECEIPT_NOT_AVAILABLE");
+}
+
+// The seller's message needs numbers: a wrong Q-sign password says how many attempts are left
+// (4, 3, 2, 1); the lock says until when (RFC 3339, UTC), the same on every refusal.
+TEST_F(PaymentTest, I15QsignErrorsCarryAttemptsLeftAndLockedUntil) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 5'000);
+  SetPassword(seller, kPassword);
+  pb::CreateChargeOrderResponse created;
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    const grpc::Status s =
+        Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "", "wrong-password");
+    EXPECT_EQ(Reason(s), "WRONG_QSIGN_PASSWORD");
+    EXPECT_EQ(MetadataOfCall(s)["attempts_left"], absl::StrCat(5 - attempt)) << attempt;
+  }
+  const absl::Time before = absl::Now();
+  const grpc::Status locked =
+      Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "", "wrong-password");
+  const absl::Time after = absl::Now();
+  EXPECT_EQ(Reason(locked), "QSIGN_LOCKED");
+  const std::string until = MetadataOfCall(locked)["locked_until"];
+  absl::Time locked_until;
+  std::string error;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, until, &locked_until, &error)) << until << error;
+  EXPECT_TRUE(absl::EndsWith(until, "Z")) << until;
+  // The lock lasts kLockSeconds from the fifth wrong password (written to the second).
+  EXPECT_GE(locked_until, before + absl::Seconds(kLockSeconds) - absl::Seconds(1)) << until;
+  EXPECT_LE(locked_until, after + absl::Seconds(kLockSeconds)) << until;
+  const grpc::Status still = Create(seller, 1'000, pb::PAYMENT_METHOD_PENDING_SETTLEMENT, &created,
+                                    NewKey(), "", std::string(kPassword));
+  // Pending settlement is empty: that blocks first (see I15UnavailableReasonIsTheOneThatBlocks).
+  EXPECT_EQ(Reason(still), "INSUFFICIENT_FUNDS");
+  const grpc::Status right = Create(seller, 1'000, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(),
+                                    "", std::string(kPassword));
+  EXPECT_EQ(Reason(right), "QSIGN_LOCKED");
+  EXPECT_EQ(MetadataOfCall(right)["locked_until"], until);
+  EXPECT_EQ(MetadataOfCall(right).count("attempts_left"), 0u);
+}
+
+// The reason an internal-funds method is unavailable is the one that blocks: too little money
+// first (a Q-sign password would not help), then a password not set, then the lock. The same
+// order for the charge page's options and for CreateChargeOrder's refusal.
+TEST_F(PaymentTest, I15UnavailableReasonIsTheOneThatBlocks) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  auto reason_of = [&](int64_t denomination) {
+    pb::ListChargeOptionsResponse options;
+    EXPECT_TRUE(ChargeOptionsFor(seller, 0, "", &options, denomination).ok());
+    for (const auto& m : options.methods()) {
+      if (m.method() == pb::PAYMENT_METHOD_QMONEY) {
+        EXPECT_EQ(m.available(), m.unavailable_reason().empty());
+        return m.unavailable_reason();
+      }
+    }
+    return std::string("no Qmoney option");
+  };
+  pb::CreateChargeOrderResponse created;
+  auto create = [&](int64_t denomination, const std::string& password) {
+    return Reason(
+        Create(seller, denomination, pb::PAYMENT_METHOD_QMONEY, &created, NewKey(), "", password));
+  };
+  // 0 yen of Qmoney and no password: the money is missing (was QSIGN_PASSWORD_NOT_SET).
+  EXPECT_EQ(reason_of(0), "INSUFFICIENT_FUNDS");
+  EXPECT_EQ(create(1'000, std::string(kPassword)), "INSUFFICIENT_FUNDS");
+  CreditFunds(seller, wpb::FUNDS_ACCOUNT_QMONEY, 3'000);
+  EXPECT_EQ(reason_of(1'000), "QSIGN_PASSWORD_NOT_SET");
+  EXPECT_EQ(reason_of(5'000), "INSUFFICIENT_FUNDS");
+  EXPECT_EQ(create(1'000, std::string(kPassword)), "QSIGN_PASSWORD_NOT_SET");
+  EXPECT_EQ(create(5'000, std::string(kPassword)), "INSUFFICIENT_FUNDS");
+  SetPassword(seller, kPassword);
+  EXPECT_EQ(reason_of(1'000), "");
+  for (int attempt = 1; attempt <= 5; ++attempt) create(1'000, "wrong-password");
+  EXPECT_EQ(reason_of(1'000), "QSIGN_LOCKED");
+  EXPECT_EQ(reason_of(5'000), "INSUFFICIENT_FUNDS");
+  EXPECT_EQ(create(1'000, std::string(kPassword)), "QSIGN_LOCKED");
+  EXPECT_EQ(create(5'000, std::string(kPassword)), "INSUFFICIENT_FUNDS");
+  EXPECT_EQ(OrdersOf(seller), 0);
+  EXPECT_EQ(Balance(seller).qmoney_yen(), 3'000);
+}
+
+// The purchase history shows a counter order that still waits for payment with the
+// instructions CreateChargeOrder gave (payment number, confirmation number, payee, pay-by), so
+// the seller finds them again after leaving the result screen; once paid, none.
+TEST_F(PaymentTest, I15CounterOrdersKeepTheirInstructionsInTheHistory) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  std::map<std::string, pb::NextAction> created_actions;
+  std::vector<std::string> ids;
+  for (pb::PaymentMethod method :
+       {pb::PAYMENT_METHOD_BANK_TRANSFER, pb::PAYMENT_METHOD_CONVENIENCE_STORE,
+        pb::PAYMENT_METHOD_NET_BANKING}) {
+    pb::CreateChargeOrderResponse created;
+    ASSERT_TRUE(Create(seller, 1'000, method, &created).ok());
+    ASSERT_EQ(created.order().next_action().kind(), pb::NextAction::KIND_PAY_AT_COUNTER);
+    EXPECT_FALSE(created.order().next_action().instructions().payment_number().empty());
+    created_actions[created.order().order_id()] = created.order().next_action();
+    ids.push_back(created.order().order_id());
+  }
+  auto listed = [&] {
+    pb::ListChargeOrdersRequest request;
+    request.set_seller_id(seller);
+    pb::ListChargeOrdersResponse response;
+    const grpc::Status s =
+        Pay("gateway", &pb::PaymentService::Stub::ListChargeOrders, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::map<std::string, pb::ChargeOrder> by_id;
+    for (const auto& o : response.orders()) by_id[o.order_id()] = o;
+    return by_id;
+  };
+  auto orders = listed();
+  ASSERT_EQ(orders.size(), 3u);
+  for (const auto& [id, action] : created_actions) {
+    const pb::NextAction& shown = orders[id].next_action();
+    EXPECT_EQ(shown.SerializeAsString(), action.SerializeAsString())
+        << id << ":\n"
+        << shown.DebugString() << "vs\n"
+        << action.DebugString();
+    EXPECT_EQ(shown.instructions().payment_number(), action.instructions().payment_number());
+    EXPECT_EQ(shown.instructions().confirmation_number(),
+              action.instructions().confirmation_number());
+    EXPECT_EQ(shown.instructions().payee_name(), action.instructions().payee_name());
+    EXPECT_EQ(shown.instructions().pay_by().seconds(), action.instructions().pay_by().seconds());
+  }
+  CompleteAtCounter(ids[0]);
+  WaitForState(seller, ids[0], pb::ORDER_STATE_CREDITED);
+  orders = listed();
+  EXPECT_EQ(orders[ids[0]].next_action().kind(), pb::NextAction::KIND_NONE);
+  EXPECT_EQ(orders[ids[1]].next_action().SerializeAsString(),
+            created_actions[ids[1]].SerializeAsString());
+}
+
+// The ad-booking example prints the charge link when the seller's Qcash is short, and the
+// payment service accepts the link's return URL.
+TEST_F(PaymentTest, I15BookAdExamplePrintsTheChargeLinkWhenShort) {
+  const std::string seller = NewSeller();
+  OpenWallet(seller);
+  Process::Spec spec;
+  spec.argv = {QCASH_BOOK_AD_EXAMPLE, seller, env->stack->wallet.address, "1200", "1000"};
+  spec.env = {{"QCASH_INSECURE_DEV", "1"},
+              {"QCASH_CHARGE_BASE_URL", "https://qcash.example.jp/"},
+              {"QCASH_AD_RETURN_URL", "https://ads.example.jp/apply?id=7&step=pay"}};
+  spec.log_file = absl::StrCat(env->stack->dir, "/book-ad-example-short.out");
+  auto process = Process::Start(spec);
+  ASSERT_TRUE(process.ok()) << process.status();
+  auto exit = (*process)->WaitExit(std::chrono::seconds(60));
+  std::ifstream in(spec.log_file);
+  std::stringstream out;
+  out << in.rdbuf();
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(WEXITSTATUS(*exit), 1) << out.str();
+  EXPECT_NE(out.str().find("charge link: https://qcash.example.jp/charge?need=1200&return="
+                           "https%3A%2F%2Fads.example.jp%2Fapply%3Fid%3D7%26step%3Dpay"),
+            std::string::npos)
+      << out.str();
+  pb::ListChargeOptionsResponse options;
+  ASSERT_TRUE(
+      ChargeOptionsFor(seller, 1'200, "https://ads.example.jp/apply?id=7&step=pay", &options).ok());
+  EXPECT_EQ(options.return_link().url(), "https://ads.example.jp/apply?id=7&step=pay");
+  EXPECT_EQ(options.suggested_denomination(), pb::DENOMINATION_3000);
 }
 
 }  // namespace

@@ -415,7 +415,7 @@ TEST_F(SchemaTest, PerSellerTablesAreFound) {
                                    "lot_origins", "lots", "wallets"}));
   EXPECT_EQ(PerSellerTables("payment"),
             (std::set<std::string>{"charge_orders", "order_transitions", "qsign_credentials",
-                                   "qsign_throttle", "request_keys"}));
+                                   "qsign_throttle", "receipt_issues", "request_keys"}));
   EXPECT_EQ(PerSellerTables("points"), (std::set<std::string>{"conversions", "point_events"}));
 }
 

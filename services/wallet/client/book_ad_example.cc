@@ -8,6 +8,12 @@
 //
 // Transport from the environment as for every service (QCASH_INSECURE_DEV=1 locally, or
 // QCASH_TLS_CERT/KEY/CA with the ad-booking certificate).
+//
+// When the seller's Qcash does not cover the price, it prints the charge link the application
+// page puts behind its Qcash charge button (ChargeLink, issue 15): Qcash's charge page at
+// QCASH_CHARGE_BASE_URL (default http://127.0.0.1:8080), back to QCASH_AD_RETURN_URL (default
+// https://ads.example.jp/applications/<application id>), whose origin Qcash must allow in
+// QCASH_PAYMENT_RETURN_ORIGINS.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -104,8 +110,19 @@ int main(int argc, char** argv) {
   if (!held.ok()) {
     if (qcash::wallet::ErrorKindOf(held.status()) ==
         qcash::wallet::WalletErrorKind::kInsufficientFunds) {
+      const char* base = std::getenv("QCASH_CHARGE_BASE_URL");
+      const char* back = std::getenv("QCASH_AD_RETURN_URL");
+      const std::string return_url =
+          back != nullptr && *back != '\0'
+              ? std::string(back)
+              : absl::StrCat("https://ads.example.jp/applications/", application);
       std::fprintf(stderr, "not enough Qcash for %lld yen: charge first\n",
                    static_cast<long long>(price_yen));
+      std::printf("charge link: %s\n",
+                  qcash::wallet::ChargeLink(
+                      base != nullptr && *base != '\0' ? base : "http://127.0.0.1:8080", price_yen,
+                      return_url)
+                      .c_str());
     } else {
       std::fprintf(stderr, "hold failed: %s\n", held.status().ToString().c_str());
     }

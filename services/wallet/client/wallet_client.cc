@@ -2,10 +2,43 @@
 
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/grpc_status.h"
 #include "common/status.h"
 
 namespace qcash::wallet {
+namespace {
+
+// RFC 3986 percent-encoding of a query value: only unreserved characters stay as they are.
+std::string PercentEncode(absl::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (char c : text) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0x0f]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ChargeLink(absl::string_view qcash_base_url, int64_t needed_yen,
+                       absl::string_view return_url) {
+  absl::ConsumeSuffix(&qcash_base_url, "/");
+  std::string link =
+      absl::StrCat(qcash_base_url, "/charge?need=", needed_yen < 0 ? int64_t{0} : needed_yen);
+  if (!return_url.empty()) absl::StrAppend(&link, "&return=", PercentEncode(return_url));
+  return link;
+}
 
 absl::StatusOr<std::unique_ptr<WalletClient>> WalletClient::Create(Options options) {
   auto channel = MakeChannel(options.target, options.transport, options.caller);

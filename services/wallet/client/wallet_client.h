@@ -22,6 +22,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/grpc_client.h"
 #include "common/server.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
@@ -72,6 +73,24 @@ class WalletClient {
   const Options options_;
   std::unique_ptr<v1::WalletService::Stub> stub_;
 };
+
+// The charge link a paid-ad application page puts behind its Qcash charge button (issue 15,
+// seed 000 ワンポイントアドバイス): Qcash's charge page, told what the application needs and
+// where to send the seller back after the payment:
+//
+//   <qcash_base_url>/charge?need=<needed_yen>&return=<return_url, percent-encoded>
+//
+// e.g. ChargeLink("https://qcash.example.jp", 1200, "https://ads.example.jp/apply?id=7") ->
+//   https://qcash.example.jp/charge?need=1200&return=https%3A%2F%2Fads.example.jp%2Fapply%3Fid%3D7
+//
+// The return URL's origin (scheme://host[:port]) MUST be one of the origins Qcash's operators
+// allow in QCASH_PAYMENT_RETURN_ORIGINS of the payment service: Qcash is never an open
+// redirect, and refuses any other return URL (RETURN_URL_NOT_ALLOWED; an absolute https URL
+// without user information or fragment, at most 2,048 characters, or INVALID_RETURN_URL).
+// A trailing "/" of `qcash_base_url` is dropped; `needed_yen` below 0 is sent as 0; an empty
+// `return_url` leaves `return` out. No network: the link is only text.
+std::string ChargeLink(absl::string_view qcash_base_url, int64_t needed_yen,
+                       absl::string_view return_url);
 
 }  // namespace qcash::wallet
 
