@@ -2372,6 +2372,17 @@ TEST_F(PaymentTest, I15CounterOrdersKeepTheirInstructionsInTheHistory) {
             created_actions[ids[1]].SerializeAsString());
 }
 
+// QCASH_PAYMENT_RETURN_ORIGINS is checked strictly at start-up: a malformed entry stops the
+// service before it serves (rather than refusing every link later, or worse, matching loosely).
+TEST_F(PaymentTest, I15MalformedReturnOriginStopsStartUp) {
+  for (const char* bad :
+       {"https://ads.example.jp/apply", "ads.example.jp", "https://ads.example.jp,",
+        "http://ads.example.jp", "https://user@ads.example.jp"}) {
+    auto started = StartPayment({{"QCASH_PAYMENT_RETURN_ORIGINS", bad}});
+    EXPECT_FALSE(started.ok()) << bad;
+  }
+}
+
 // The ad-booking example prints the charge link when the seller's Qcash is short, and the
 // payment service accepts the link's return URL.
 TEST_F(PaymentTest, I15BookAdExamplePrintsTheChargeLinkWhenShort) {
