@@ -1,7 +1,12 @@
 #include "gateway/errors.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 #include "common/status.h"
 #include "gateway/transcode.h"
@@ -242,6 +247,42 @@ absl::string_view SellerMessage(absl::string_view reason, absl::StatusCode code)
   return GenericMessage(code);
 }
 
+std::string SellerMessageFor(const absl::Status& status, absl::string_view reason) {
+  const std::string plain(SellerMessage(reason, status.code()));
+  const std::map<std::string, std::string> facts = MetadataOf(status);
+  if (reason == "WRONG_QSIGN_PASSWORD") {
+    int64_t left = 0;
+    auto found = facts.find("attempts_left");
+    if (found != facts.end() && absl::SimpleAtoi(found->second, &left) && left >= 1 &&
+        left <= 9) {
+      return absl::StrCat(plain, "あと", left,
+                          "回間違えると、Qmoney・精算予定金でのお支払いが一時的にご利用いただけ"
+                          "なくなります。");
+    }
+  }
+  if (reason == "QSIGN_LOCKED") {
+    absl::Time until;
+    std::string error;
+    auto found = facts.find("locked_until");
+    if (found != facts.end() && absl::ParseTime(absl::RFC3339_full, found->second, &until, &error)) {
+      static const absl::TimeZone* const kJapan = [] {
+        auto* zone = new absl::TimeZone;
+        // Japan has kept +09:00 all year since 1951: the fixed zone when no tzdata is there.
+        if (!absl::LoadTimeZone("Asia/Tokyo", zone)) *zone = absl::FixedTimeZone(9 * 60 * 60);
+        return zone;
+      }();
+      // Rounded up to the minute: the seller retries when the lock is surely over.
+      const absl::Time shown = absl::Ceil(until - absl::UnixEpoch(), absl::Minutes(1)) +
+                               absl::UnixEpoch();
+      return absl::StrCat(
+          "Qサインパスワードの誤入力が続いたため、Qmoney・精算予定金でのお支払いは",
+          absl::FormatTime("%Y/%m/%d %H:%M", shown, *kJapan),
+          "（日本時間）までご利用いただけません。その時刻を過ぎてから、もう一度お試しください。");
+    }
+  }
+  return plain;
+}
+
 std::string ErrorBody(const absl::Status& status, const std::string& domain,
                       const std::string& request_id) {
   google::rpc::Status body;
@@ -249,13 +290,18 @@ std::string ErrorBody(const absl::Status& status, const std::string& domain,
   std::string reason = ReasonOf(status);
   if (!IsReason(reason)) reason = common::v1::ErrorReason_Name(common::v1::UNSPECIFIED);
   // Never status.message(): see the header.
-  body.set_message(std::string(SellerMessage(reason, status.code())));
+  body.set_message(SellerMessageFor(status, reason));
   google::rpc::ErrorInfo info;
   info.set_reason(reason);
   const absl::optional<absl::Cord> origin = status.GetPayload("type.qcash/domain");
   const std::string origin_domain = origin.has_value() ? std::string(*origin) : "";
   info.set_domain(IsDomain(origin_domain) ? origin_domain : domain);
   if (IsRequestId(request_id)) (*info.mutable_metadata())["requestId"] = request_id;
+  // The facts behind the message, for programs (bounded by common/status.h; only these).
+  for (const auto& [key, value] : MetadataOf(status)) {
+    if (key == "attempts_left") (*info.mutable_metadata())["attemptsLeft"] = value;
+    if (key == "locked_until") (*info.mutable_metadata())["lockedUntil"] = value;
+  }
   body.add_details()->PackFrom(info);
   return ToJson(body);
 }

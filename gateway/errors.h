@@ -47,6 +47,12 @@ int64_t RetryAfterSeconds(const absl::Status& status);
 // The Japanese message a seller sees for `reason`, or the generic one for `code`'s class.
 absl::string_view SellerMessage(absl::string_view reason, absl::StatusCode code);
 
+// The same, completed with the facts the status carries (common/status.h MetadataOf) where a
+// reason has them: how many wrong Q-sign passwords are left before the lock
+// (WRONG_QSIGN_PASSWORD "attempts_left"), and until when, in Japan time, the lock lasts
+// (QSIGN_LOCKED "locked_until"). A fact that is missing or malformed leaves the plain message.
+std::string SellerMessageFor(const absl::Status& status, absl::string_view reason);
+
 // The reasons SellerMessage has a message of their own for. Each is the name of an
 // ErrorReason value of some service (gateway_unit_test checks against the enums).
 std::vector<absl::string_view> ReasonsWithMessages();

@@ -17,6 +17,7 @@
 #include "gateway/auth.h"
 #include "gateway/errors.h"
 #include "gateway/openapi.h"
+#include "gateway/paperwork.h"
 #include "gateway/rate_limit.h"
 #include "gateway/transcode.h"
 #include "qcash/gateway/v1/error_reason.pb.h"
@@ -101,6 +102,109 @@ TEST(GatewayErrorsTest, ReasonsSellersMeetHaveTheirOwnMessage) {
               SellerMessage("", absl::StatusCode::kUnavailable))
         << reason;
   }
+}
+
+// The Q-sign refusals say what the seller can do next: how many tries are left, and until
+// when (Japan time, rounded up to the minute) the lock lasts; the facts also reach programs.
+TEST(GatewayErrorsTest, QsignMessagesCarryAttemptsLeftAndTheLockInJapanTime) {
+  const absl::Status wrong = WithMetadata(
+      PermissionDenied(payment::v1::WRONG_QSIGN_PASSWORD, "wrong Q-sign password"),
+      "attempts_left", "2");
+  EXPECT_EQ(SellerMessageFor(wrong, "WRONG_QSIGN_PASSWORD"),
+            "Qサインパスワードが正しくありません。あと2回間違えると、Qmoney・精算予定金でのお支払い"
+            "が一時的にご利用いただけなくなります。");
+  const absl::Status locked = WithMetadata(
+      FailedPrecondition(payment::v1::QSIGN_LOCKED, "locked until 2026-11-30T05:07:10Z"),
+      "locked_until", "2026-11-30T05:07:10Z");
+  const std::string message = SellerMessageFor(locked, "QSIGN_LOCKED");
+  EXPECT_NE(message.find("2026/11/30 14:08（日本時間）まで"), std::string::npos) << message;
+  EXPECT_EQ(message.find("05:07"), std::string::npos) << "never UTC: " << message;
+  const std::string body = ErrorBody(locked, "gateway.qcash", "req-1");
+  EXPECT_NE(body.find("\"lockedUntil\":\"2026-11-30T05:07:10Z\""), std::string::npos) << body;
+  EXPECT_EQ(body.find("locked until"), std::string::npos) << "internal text leaked: " << body;
+  // Without the facts (an older payment service), or with nonsense, the plain message.
+  for (const absl::Status& plain :
+       {PermissionDenied(payment::v1::WRONG_QSIGN_PASSWORD, "wrong"),
+        WithMetadata(PermissionDenied(payment::v1::WRONG_QSIGN_PASSWORD, "wrong"), "attempts_left",
+                     "many")}) {
+    EXPECT_EQ(SellerMessageFor(plain, "WRONG_QSIGN_PASSWORD"),
+              SellerMessage("WRONG_QSIGN_PASSWORD", absl::StatusCode::kPermissionDenied));
+  }
+}
+
+TEST(PaperworkTest, DocumentNamesAreStrict) {
+  std::string name;
+  std::string extension;
+  EXPECT_TRUE(SplitDocumentName("co_0123abcd.pdf", &name, &extension));
+  EXPECT_EQ(name, "co_0123abcd");
+  EXPECT_EQ(extension, "pdf");
+  EXPECT_TRUE(SplitDocumentName("2026-11.csv", &name, &extension));
+  EXPECT_EQ(name, "2026-11");
+  for (const char* bad : {"", ".pdf", "co_1", "co_1.exe", "co_1.PDF", "co 1.pdf", "../x.pdf",
+                          "co_1.pdf.pdf", "%2e%2e.pdf", "a.b.csv"}) {
+    EXPECT_FALSE(SplitDocumentName(bad, &name, &extension)) << bad;
+  }
+  EXPECT_FALSE(SplitDocumentName(std::string(65, 'a') + ".pdf", &name, &extension));
+  EXPECT_TRUE(IsStatementMonth("2026-01"));
+  EXPECT_TRUE(IsStatementMonth("2026-12"));
+  for (const char* bad : {"2026-00", "2026-13", "1999-12", "3000-01", "2026-1", "2026/11",
+                          "+026-11", "２０２６-11", "2026-1a"}) {
+    EXPECT_FALSE(IsStatementMonth(bad)) << bad;
+  }
+}
+
+TEST(PaperworkTest, EveryMethodAndProductHasItsJapaneseName) {
+  for (int m = payment::v1::PAYMENT_METHOD_ATONE; m <= payment::v1::PAYMENT_METHOD_PENDING_SETTLEMENT;
+       ++m) {
+    EXPECT_FALSE(PaymentMethodLabel(static_cast<payment::v1::PaymentMethod>(m)).empty()) << m;
+  }
+  EXPECT_EQ(PaymentMethodLabel(payment::v1::PAYMENT_METHOD_BANK_TRANSFER), "銀行振込");
+  for (int p = wallet::v1::AD_PRODUCT_GROUP_BUYING; p <= wallet::v1::AD_PRODUCT_PREMIUM_DISPLAY;
+       ++p) {
+    EXPECT_FALSE(AdProductLabel(static_cast<wallet::v1::AdProduct>(p)).empty()) << p;
+  }
+  EXPECT_EQ(VoucherLabel(1000), "Qキャッシュ(1000Qキャッシュのチャージ)");
+}
+
+// Every page's lines in order, the totals of the first page, and a closed month issued at its
+// end whatever the time of the download (so the document is the same at every download).
+TEST(PaperworkTest, StatementOfJoinsThePagesAndFixesTheIssueDateOfAClosedMonth) {
+  std::vector<wallet::v1::GetMonthlyStatementResponse> pages(2);
+  pages[0].set_month("2026-10");
+  pages[0].mutable_period_start()->set_seconds(1790780400);  // 2026-10-01 00:00 JST
+  pages[0].mutable_period_end()->set_seconds(1793458800);    // 2026-11-01 00:00 JST
+  pages[0].set_closed(true);
+  pages[0].set_total_yen(3000);
+  pages[0].set_free_yen(500);
+  pages[0].set_taxable_yen(2500);
+  pages[0].set_tax_rate_percent(10);
+  pages[0].set_tax_yen(227);
+  auto* product = pages[0].add_products();
+  product->set_product(wallet::v1::AD_PRODUCT_TIME_SALE);
+  product->set_amount_yen(3000);
+  for (int i = 0; i < 3; ++i) {
+    auto* line = pages[i < 2 ? 0 : 1].add_lines();
+    line->set_entry_seq(10 + i);
+    line->set_type(wallet::v1::ENTRY_TYPE_AD_CAPTURE);
+    line->set_product(wallet::v1::AD_PRODUCT_TIME_SALE);
+    line->set_reference(absl::StrCat("bk-", i));
+    line->set_amount_yen(1000);
+  }
+  const Issuer issuer{"発行者", "住所", "T7123456789012"};
+  const Statement a = StatementOf(pages, "seller-1", issuer, absl::FromUnixSeconds(1795000000));
+  const Statement b = StatementOf(pages, "seller-1", issuer, absl::FromUnixSeconds(1796000000));
+  ASSERT_EQ(a.lines.size(), 3U);
+  EXPECT_EQ(a.lines[2].reference, "bk-2");
+  EXPECT_EQ(a.lines[0].kind_label, "広告承認（使用）");
+  EXPECT_EQ(a.lines[0].product_label, "タイムセール掲載");
+  EXPECT_EQ(a.tax_yen, 227);
+  EXPECT_EQ(a.issued_at, absl::FromUnixSeconds(1793458800));
+  EXPECT_EQ(a.issued_at, b.issued_at);
+  ASSERT_EQ(a.products.size(), 1U);
+  EXPECT_EQ(a.products[0].product_label, "タイムセール掲載");
+  pages[0].set_closed(false);
+  EXPECT_EQ(StatementOf(pages, "seller-1", issuer, absl::FromUnixSeconds(1795000000)).issued_at,
+            absl::FromUnixSeconds(1795000000));
 }
 
 TEST(GatewayErrorsTest, RetryAfterComesFromTheStatusInWholeSeconds) {

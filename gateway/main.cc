@@ -29,6 +29,10 @@
 //                                           the development login: development builds only
 //                                           (QCASH_DEVELOPMENT_BUILD); a release build refuses
 //                                           to start with it
+//   QCASH_GATEWAY_ISSUER_NAME / _ISSUER_ADDRESS  who issues Qcash, on receipts and invoices
+//                                           (required)
+//   QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER  適格請求書発行事業者登録番号, "T" + 13 digits
+//                                           with a valid check digit (required)
 //   QCASH_METRICS_LISTEN                    host:port for /metrics (empty: off)
 //   QCASH_UNREADY_DELAY_MS / QCASH_DRAIN_TIMEOUT_MS  shutdown, as for every service
 //   QCASH_TLS_* / QCASH_INSECURE_DEV        transport to the services (common/server.h)
@@ -120,6 +124,21 @@ absl::Status Run() {
   options.secure_cookies = *secure;
   options.token_issuer = EnvString("QCASH_GATEWAY_TOKEN_ISSUER", "qoo10-login");
   options.token_audience = EnvString("QCASH_GATEWAY_TOKEN_AUDIENCE", "qcash-gateway");
+  // Paperwork names the issuer; a receipt or an invoice without it is worthless, so a
+  // gateway without it does not start (fail closed, like the secrets).
+  options.issuer.name = EnvString("QCASH_GATEWAY_ISSUER_NAME", "");
+  options.issuer.address = EnvString("QCASH_GATEWAY_ISSUER_ADDRESS", "");
+  options.issuer.registration_number = EnvString("QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER", "");
+  if (options.issuer.name.empty() || options.issuer.address.empty()) {
+    return qcash::InvalidArgument(
+        qcash::common::v1::INVALID_CONFIG,
+        "QCASH_GATEWAY_ISSUER_NAME and QCASH_GATEWAY_ISSUER_ADDRESS are required");
+  }
+  if (!qcash::gateway::IsValidRegistrationNumber(options.issuer.registration_number)) {
+    return qcash::InvalidArgument(qcash::common::v1::INVALID_CONFIG,
+                                  "QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER must be T and a "
+                                  "13-digit corporate number with a valid check digit");
+  }
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
   options.dev_login = *dev_login;
   if (options.dev_login) {

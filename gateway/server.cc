@@ -18,6 +18,7 @@
 #include "gateway/assets.h"
 #include "gateway/errors.h"
 #include "gateway/openapi.h"
+#include "gateway/paperwork.h"
 #include "gateway/transcode.h"
 #include "qcash/gateway/v1/error_reason.pb.h"
 #include "qcash/payment/v1/payment.pb.h"
@@ -291,6 +292,12 @@ void Gateway::RegisterRoutes() {
         }
         HandleWebhook(request, params[0], response);
       });
+  for (const std::string kind : {"receipts", "statements"}) {
+    add("GET", absl::StrCat("/documents/", kind, "/{file}"),
+        [this, kind](const HttpRequest& request, const Params& params, HttpResponse& response) {
+          HandleDocument(kind, params[0], request, response);
+        });
+  }
   add("GET", "/openapi.json", [this](const HttpRequest&, const Params&, HttpResponse& response) {
     response.SetContent(openapi_json_, "application/json");
   });
@@ -397,6 +404,119 @@ void Gateway::HandleApi(const Route& route, const HttpRequest& request,
     return SendError(response, s);
   }
   response.SetContent(ToJson(*answer), "application/json");
+}
+
+namespace {
+
+// A document failure as a page: the seller followed a link, so a JSON body would strand them.
+// The message is the one the API would answer (errors.h), never the internal text.
+void SendDocumentError(HttpResponse& response, const absl::Status& status, const char* back_href,
+                       const char* back_label) {
+  SendError(response, status);
+  const std::string request_id = response.Header("X-Request-Id");
+  std::string page = absl::StrCat(
+      "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>書類を表示できません | Qキャッシュ</title>"
+      "<link rel=\"stylesheet\" href=\"/static/app.css\"><main><section>"
+      "<h2>書類を表示できません</h2><p class=\"error\" role=\"alert\">",
+      SellerMessageFor(status, ReasonOf(status)));
+  // The request id is [A-Za-z0-9_-] (RequestId), safe in HTML as it is.
+  if (!request_id.empty()) absl::StrAppend(&page, "（お問い合わせ番号：", request_id, "）");
+  absl::StrAppend(&page, "</p><p><a href=\"", back_href, "\">", back_label,
+                  "</a></p></section></main></html>");
+  response.SetContent(page, "text/html; charset=utf-8");
+}
+
+}  // namespace
+
+void Gateway::HandleDocument(const std::string& kind, const std::string& segment,
+                             const HttpRequest& request, HttpResponse& response) {
+  RequestTimer timer(absl::StrCat("GET /documents/", kind, "/{file}"), response);
+  const bool receipt = kind == "receipts";
+  const char* back_href = receipt ? "/vouchers" : "/statements";
+  const char* back_label = receipt ? "チャージ券の購入履歴に戻る" : "利用明細・請求書に戻る";
+  const bool page = absl::StrContains(request.Header("Accept"), "text/html");
+  auto fail = [&](const absl::Status& status) {
+    if (page) return SendDocumentError(response, status, back_href, back_label);
+    SendError(response, status);
+  };
+  auto caller =
+      auth_->Authenticate(request.Header("Authorization"), CookiesForAuth(request), absl::Now());
+  if (!caller.ok()) return fail(caller.status());
+  const RateLimiter::Decision decision = limiter_->Allow(caller->claims.seller_id);
+  if (!decision.allowed) {
+    response.SetHeader("Retry-After", absl::StrCat(decision.retry_after_s));
+    return fail(Error(absl::StatusCode::kResourceExhausted, gateway::v1::RATE_LIMITED,
+                      "too many requests; retry after the Retry-After seconds"));
+  }
+  std::string name;
+  std::string extension;
+  if (!SplitDocumentName(segment, &name, &extension) || (receipt && extension != "pdf") ||
+      (!receipt && !IsStatementMonth(name))) {
+    return fail(NotFound(gateway::v1::NO_SUCH_PAGE, "there is no such document"));
+  }
+  const std::string& seller = caller->claims.seller_id;
+  CallMeta meta{response.Header("X-Request-Id"), caller->token};
+  std::string body;
+  std::string filename;
+  if (receipt) {
+    payment::v1::IssueReceiptRequest ask;
+    ask.set_seller_id(seller);
+    ask.set_order_id(name);
+    payment::v1::IssueReceiptResponse issued;
+    if (absl::Status s = upstreams_->Call(Upstream::kPayment,
+                                          "/qcash.payment.v1.PaymentService/IssueReceipt", ask,
+                                          &issued, meta);
+        !s.ok()) {
+      return fail(s);
+    }
+    auto pdf = RenderReceiptPdf(ReceiptOf(issued, options_.issuer));
+    if (!pdf.ok()) return fail(pdf.status());
+    body = *std::move(pdf);
+    filename = absl::StrCat("qcash-receipt-", name, issued.issue_number() > 1 ? "-reissue" : "",
+                            ".pdf");
+  } else {
+    // Every page of the month: the wallet answers at most 1,000 lines a page, and a month has
+    // at most as many lines as the seller's ad bookings; 200 pages bound the work of one
+    // download all the same.
+    std::vector<wallet::v1::GetMonthlyStatementResponse> pages;
+    std::string token;
+    do {
+      if (pages.size() >= 200) {
+        return fail(Error(absl::StatusCode::kResourceExhausted, gateway::v1::BODY_TOO_LARGE,
+                          "the statement has more than 200,000 lines"));
+      }
+      wallet::v1::GetMonthlyStatementRequest ask;
+      ask.set_seller_id(seller);
+      ask.set_month(name);
+      ask.set_page_size(1000);
+      ask.set_page_token(token);
+      wallet::v1::GetMonthlyStatementResponse answer;
+      if (absl::Status s = upstreams_->Call(Upstream::kWallet,
+                                            "/qcash.wallet.v1.WalletService/GetMonthlyStatement",
+                                            ask, &answer, meta);
+          !s.ok()) {
+        return fail(s);
+      }
+      token = answer.next_page_token();
+      pages.push_back(std::move(answer));
+    } while (!token.empty());
+    const Statement statement = StatementOf(pages, seller, options_.issuer, absl::Now());
+    if (extension == "pdf") {
+      auto pdf = RenderStatementPdf(statement);
+      if (!pdf.ok()) return fail(pdf.status());
+      body = *std::move(pdf);
+    } else {
+      body = RenderStatementCsv(statement);
+    }
+    filename = absl::StrCat("qcash-statement-", name, statement.closed ? "" : "-preliminary", ".",
+                            extension);
+  }
+  response.SetContent(std::move(body),
+                      extension == "pdf" ? "application/pdf" : "text/csv; charset=utf-8");
+  // The filename is ASCII of [A-Za-z0-9_.-] (checked above), safe in the header as it is.
+  response.SetHeader("Content-Disposition", absl::StrCat("attachment; filename=\"", filename, "\""));
 }
 
 void Gateway::HandleWebhook(const HttpRequest& request, const std::string& provider,

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "gateway/auth.h"
+#include "gateway/documents/documents.h"
 #include "gateway/http_server.h"
 #include "gateway/rate_limit.h"
 #include "gateway/routes.h"
@@ -44,6 +45,8 @@ class Gateway {
     std::string token_issuer;
     std::string token_audience;
     absl::Duration session_ttl = absl::Hours(8);
+    // Who issues Qcash: named on every receipt and invoice (paperwork.h). Required.
+    Issuer issuer;
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
     // Development login (never in production): issues tokens with this private key.
     bool dev_login = false;
@@ -91,6 +94,11 @@ class Gateway {
   void HandleWebhook(const HttpRequest& request, const std::string& provider,
                      HttpResponse& response);
   void HandlePage(const std::string& name, const HttpRequest& request, HttpResponse& response);
+  // GET /documents/receipts/<order_id>.pdf and /documents/statements/<YYYY-MM>.pdf|.csv
+  // (paperwork.h), for the seller of the token, like the JSON API. A failure a browser
+  // navigated to is a short Japanese page with a way back, not a JSON body.
+  void HandleDocument(const std::string& kind, const std::string& segment,
+                      const HttpRequest& request, HttpResponse& response);
 #if defined(QCASH_DEVELOPMENT_BUILD) && QCASH_DEVELOPMENT_BUILD
   void HandleDevLogin(const HttpRequest& request, HttpResponse& response);
 #endif

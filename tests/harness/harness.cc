@@ -875,6 +875,9 @@ absl::StatusOr<GatewayProcess> StartGateway(const Stack& stack,
       {"QCASH_GATEWAY_DEV_LOGIN", "1"},
       {"QCASH_GATEWAY_DEV_TOKEN_PRIVATE_KEY_FILE", write("token.key", private_pem)},
       {"QCASH_GATEWAY_SECURE_COOKIES", "false"},
+      {"QCASH_GATEWAY_ISSUER_NAME", "Qキャッシュ発行者（テスト）"},
+      {"QCASH_GATEWAY_ISSUER_ADDRESS", "東京都千代田区（テストの架空の住所）"},
+      {"QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER", kTestRegistrationNumber},
   };
   all.merge(stack.gateway_redis->ClientEnv("gateway", "QCASH_GATEWAY_REDIS"));
   for (auto& [key, value] : env) all[key] = value;

@@ -46,6 +46,10 @@ absl::StatusOr<std::string> StateDirFor(const std::string& name, const std::stri
                                         const std::string& source_dir,
                                         const std::string& build_dir);
 
+// The issuer's registration number (適格請求書発行事業者登録番号) of every gateway the harness
+// starts: fictitious, with a valid check digit, as tests of the invoices expect to read it.
+inline constexpr char kTestRegistrationNumber[] = "T7123456789012";
+
 // True in a sanitizer build (-DQCASH_SANITIZE=...): our binaries are instrumented too.
 inline constexpr bool kSanitizerBuild = QCASH_SANITIZER_BUILD;
 

@@ -180,6 +180,9 @@ TEST_F(ReleaseStartTest, GatewayRefusesInsecureDevelopmentMode) {
                    {{"QCASH_GATEWAY_LISTEN", Listen()},
                     {"QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE", pki_->SellerTokenPublicKey()},
                     {"QCASH_GATEWAY_CSRF_SECRET_FILE", *dir_ + "/csrf.secret"},
+                    {"QCASH_GATEWAY_ISSUER_NAME", "発行者"},
+                    {"QCASH_GATEWAY_ISSUER_ADDRESS", "住所"},
+                    {"QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER", kTestRegistrationNumber},
                     {"QCASH_TLS_CERT", ""},
                     {"QCASH_TLS_KEY", ""},
                     {"QCASH_TLS_CA", ""},
@@ -193,9 +196,39 @@ TEST_F(ReleaseStartTest, GatewayRefusesTheDevelopmentLogin) {
       {"QCASH_GATEWAY_LISTEN", Listen()},
       {"QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE", pki_->SellerTokenPublicKey()},
       {"QCASH_GATEWAY_CSRF_SECRET_FILE", *dir_ + "/csrf.secret"},
+      {"QCASH_GATEWAY_ISSUER_NAME", "発行者"},
+      {"QCASH_GATEWAY_ISSUER_ADDRESS", "住所"},
+      {"QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER", kTestRegistrationNumber},
       {"QCASH_GATEWAY_DEV_LOGIN", "1"}};
   const std::string log = RefusedStart("qcash-gateway", "gateway", changes);
   EXPECT_NE(log.find("release build without the development login"), std::string::npos) << log;
+}
+
+// Receipts and invoices name the issuer and its registration number: a gateway without them,
+// or with a number whose check digit is wrong, does not start (fail closed).
+TEST_F(ReleaseStartTest, GatewayRefusesToStartWithoutTheIssuer) {
+  std::ofstream(*dir_ + "/csrf.secret") << std::string(64, 'a');
+  const std::map<std::string, std::string> base = {
+      {"QCASH_GATEWAY_LISTEN", Listen()},
+      {"QCASH_GATEWAY_TOKEN_PUBLIC_KEY_FILE", pki_->SellerTokenPublicKey()},
+      {"QCASH_GATEWAY_CSRF_SECRET_FILE", *dir_ + "/csrf.secret"},
+      {"QCASH_GATEWAY_ISSUER_NAME", "発行者"},
+      {"QCASH_GATEWAY_ISSUER_ADDRESS", "住所"}};
+  std::string log = RefusedStart("qcash-gateway", "gateway", base);
+  EXPECT_NE(log.find("QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER must be"), std::string::npos)
+      << log;
+  auto wrong_digit = base;
+  wrong_digit["QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER"] = "T8123456789012";
+  log = RefusedStart("qcash-gateway", "gateway", wrong_digit);
+  EXPECT_NE(log.find("QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER must be"), std::string::npos)
+      << log;
+  auto no_name = base;
+  no_name.erase("QCASH_GATEWAY_ISSUER_NAME");
+  no_name["QCASH_GATEWAY_INVOICE_REGISTRATION_NUMBER"] = kTestRegistrationNumber;
+  log = RefusedStart("qcash-gateway", "gateway", no_name);
+  EXPECT_NE(log.find("QCASH_GATEWAY_ISSUER_NAME and QCASH_GATEWAY_ISSUER_ADDRESS are required"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(ReleaseStartTest, PointsTestSwitchesAreRefused) {
