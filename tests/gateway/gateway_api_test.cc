@@ -221,6 +221,97 @@ TEST_F(GatewayApiTest, HistoryNamesTheLotsOfEachMovement) {
   EXPECT_EQ(Reason(invalid), "INVALID_ENTRY_SEQ");
 }
 
+// The seller's paperwork (issue 15): the receipt of a paid voucher as a PDF, the original then
+// reissues; nothing for an unpaid order or another seller's; the month's statement as PDF and
+// CSV; strict document names; and a failure a browser navigated to is a Japanese page.
+TEST_F(GatewayApiTest, ReceiptsAndStatementsAreDocumentsOfTheSellerOfTheToken) {
+  const std::string seller = NewSeller();
+  Fund(seller, 0);
+  const std::string token = Token(seller);
+  auto card = Send("POST", "/api/v1/charge/orders", token,
+                   R"({"denomination":"DENOMINATION_3000","method":"PAYMENT_METHOD_CARD",)"
+                   R"("paymentToken":"tok_visa"})",
+                   "receipt-order-1");
+  ASSERT_TRUE(card);
+  ASSERT_EQ(card->status, 200) << card->body;
+  const std::string order_id = Field(card->body, "orderId");
+  httplib::Result order = Get("/api/v1/charge/orders/" + order_id, token);
+  for (int i = 0; i < 50 && Field(order->body, "state") != "ORDER_STATE_CREDITED"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    order = Get("/api/v1/charge/orders/" + order_id, token);
+  }
+  ASSERT_EQ(Field(order->body, "state"), "ORDER_STATE_CREDITED") << order->body;
+
+  auto original = Get("/documents/receipts/" + order_id + ".pdf", token);
+  ASSERT_TRUE(original);
+  ASSERT_EQ(original->status, 200) << original->body;
+  EXPECT_EQ(original->get_header_value("Content-Type"), "application/pdf");
+  EXPECT_EQ(original->body.rfind("%PDF-", 0), 0U);
+  EXPECT_EQ(original->get_header_value("Content-Disposition"),
+            "attachment; filename=\"qcash-receipt-" + order_id + ".pdf\"");
+  auto reissue = Get("/documents/receipts/" + order_id + ".pdf", token);
+  ASSERT_TRUE(reissue);
+  ASSERT_EQ(reissue->status, 200);
+  EXPECT_EQ(reissue->get_header_value("Content-Disposition"),
+            "attachment; filename=\"qcash-receipt-" + order_id + "-reissue.pdf\"");
+  EXPECT_NE(reissue->body, original->body) << "a reissue is marked 再発行";
+
+  // Another seller's order does not exist for this one; an unpaid one has no receipt yet.
+  const std::string other = NewSeller();
+  Fund(other, 0);
+  auto foreign = Get("/documents/receipts/" + order_id + ".pdf", Token(other));
+  ASSERT_TRUE(foreign);
+  EXPECT_EQ(foreign->status, 404) << foreign->body;
+  auto bank = Send("POST", "/api/v1/charge/orders", token,
+                   R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_BANK_TRANSFER"})",
+                   "receipt-order-bank");
+  ASSERT_TRUE(bank);
+  ASSERT_EQ(bank->status, 200) << bank->body;
+  auto unpaid = Get("/documents/receipts/" + Field(bank->body, "orderId") + ".pdf", token);
+  ASSERT_TRUE(unpaid);
+  EXPECT_EQ(unpaid->status, 400) << unpaid->body;
+  EXPECT_EQ(Reason(unpaid), "RECEIPT_NOT_AVAILABLE");
+  // A browser that navigated there gets a page saying what to do, in Japanese.
+  auto page = Get("/documents/receipts/" + Field(bank->body, "orderId") + ".pdf", token,
+                  {{"Accept", "text/html,application/xhtml+xml"}});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 400);
+  EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(page->body.find("領収書を発行できません"), std::string::npos) << page->body;
+  EXPECT_NE(page->body.find("/vouchers"), std::string::npos) << page->body;
+  EXPECT_EQ(page->body.find("RECEIPT_NOT_AVAILABLE"), std::string::npos) << page->body;
+
+  // This month's statement (preliminary: the month is not over) as PDF and CSV.
+  const std::string month = absl::FormatTime("%Y-%m", absl::Now(), absl::FixedTimeZone(9 * 3600));
+  auto pdf = Get("/documents/statements/" + month + ".pdf", token);
+  ASSERT_TRUE(pdf);
+  ASSERT_EQ(pdf->status, 200) << pdf->body;
+  EXPECT_EQ(pdf->body.rfind("%PDF-", 0), 0U);
+  EXPECT_EQ(pdf->get_header_value("Content-Disposition"),
+            "attachment; filename=\"qcash-statement-" + month + "-preliminary.pdf\"");
+  auto csv = Get("/documents/statements/" + month + ".csv", token);
+  ASSERT_TRUE(csv);
+  ASSERT_EQ(csv->status, 200) << csv->body;
+  EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(csv->body.rfind("\xEF\xBB\xBF", 0), 0U) << "UTF-8 with a BOM, for spreadsheets";
+
+  for (const std::string bad :
+       {"/documents/statements/2026-13.pdf", "/documents/statements/2026-11.exe",
+        "/documents/receipts/" + order_id + ".csv", "/documents/receipts/..%2Fx.pdf",
+        "/documents/other/2026-11.pdf"}) {
+    auto refused = Get(bad, token);
+    ASSERT_TRUE(refused) << bad;
+    EXPECT_EQ(refused->status, 404) << bad << ": " << refused->body;
+  }
+  auto future = Get("/documents/statements/2999-12.pdf", token);
+  ASSERT_TRUE(future);
+  EXPECT_EQ(future->status, 400) << future->body;
+  EXPECT_EQ(Reason(future), "MONTH_IN_FUTURE");
+  auto anonymous = Get("/documents/statements/" + month + ".pdf", "");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+}
+
 TEST_F(GatewayApiTest, MissingExpiredAndForgedTokensAreRejected) {
   const std::string seller = NewSeller();
   Fund(seller, 0);
