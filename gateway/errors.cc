@@ -7,7 +7,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-
 #include "common/status.h"
 #include "gateway/transcode.h"
 #include "google/rpc/error_details.pb.h"
@@ -253,8 +252,7 @@ std::string SellerMessageFor(const absl::Status& status, absl::string_view reaso
   if (reason == "WRONG_QSIGN_PASSWORD") {
     int64_t left = 0;
     auto found = facts.find("attempts_left");
-    if (found != facts.end() && absl::SimpleAtoi(found->second, &left) && left >= 1 &&
-        left <= 9) {
+    if (found != facts.end() && absl::SimpleAtoi(found->second, &left) && left >= 1 && left <= 9) {
       return absl::StrCat(plain, "あと", left,
                           "回間違えると、Qmoney・精算予定金でのお支払いが一時的にご利用いただけ"
                           "なくなります。");
@@ -264,7 +262,8 @@ std::string SellerMessageFor(const absl::Status& status, absl::string_view reaso
     absl::Time until;
     std::string error;
     auto found = facts.find("locked_until");
-    if (found != facts.end() && absl::ParseTime(absl::RFC3339_full, found->second, &until, &error)) {
+    if (found != facts.end() &&
+        absl::ParseTime(absl::RFC3339_full, found->second, &until, &error)) {
       static const absl::TimeZone* const kJapan = [] {
         auto* zone = new absl::TimeZone;
         // Japan has kept +09:00 all year since 1951: the fixed zone when no tzdata is there.
@@ -272,8 +271,8 @@ std::string SellerMessageFor(const absl::Status& status, absl::string_view reaso
         return zone;
       }();
       // Rounded up to the minute: the seller retries when the lock is surely over.
-      const absl::Time shown = absl::Ceil(until - absl::UnixEpoch(), absl::Minutes(1)) +
-                               absl::UnixEpoch();
+      const absl::Time shown =
+          absl::Ceil(until - absl::UnixEpoch(), absl::Minutes(1)) + absl::UnixEpoch();
       return absl::StrCat(
           "Qサインパスワードの誤入力が続いたため、Qmoney・精算予定金でのお支払いは",
           absl::FormatTime("%Y/%m/%d %H:%M", shown, *kJapan),

@@ -107,9 +107,9 @@ TEST(GatewayErrorsTest, ReasonsSellersMeetHaveTheirOwnMessage) {
 // The Q-sign refusals say what the seller can do next: how many tries are left, and until
 // when (Japan time, rounded up to the minute) the lock lasts; the facts also reach programs.
 TEST(GatewayErrorsTest, QsignMessagesCarryAttemptsLeftAndTheLockInJapanTime) {
-  const absl::Status wrong = WithMetadata(
-      PermissionDenied(payment::v1::WRONG_QSIGN_PASSWORD, "wrong Q-sign password"),
-      "attempts_left", "2");
+  const absl::Status wrong =
+      WithMetadata(PermissionDenied(payment::v1::WRONG_QSIGN_PASSWORD, "wrong Q-sign password"),
+                   "attempts_left", "2");
   EXPECT_EQ(SellerMessageFor(wrong, "WRONG_QSIGN_PASSWORD"),
             "Qサインパスワードが正しくありません。あと2回間違えると、Qmoney・精算予定金でのお支払い"
             "が一時的にご利用いただけなくなります。");
@@ -154,8 +154,8 @@ TEST(PaperworkTest, DocumentNamesAreStrict) {
 }
 
 TEST(PaperworkTest, EveryMethodAndProductHasItsJapaneseName) {
-  for (int m = payment::v1::PAYMENT_METHOD_ATONE; m <= payment::v1::PAYMENT_METHOD_PENDING_SETTLEMENT;
-       ++m) {
+  for (int m = payment::v1::PAYMENT_METHOD_ATONE;
+       m <= payment::v1::PAYMENT_METHOD_PENDING_SETTLEMENT; ++m) {
     EXPECT_FALSE(PaymentMethodLabel(static_cast<payment::v1::PaymentMethod>(m)).empty()) << m;
   }
   EXPECT_EQ(PaymentMethodLabel(payment::v1::PAYMENT_METHOD_BANK_TRANSFER), "銀行振込");
@@ -182,6 +182,7 @@ TEST(PaperworkTest, StatementOfJoinsThePagesAndFixesTheIssueDateOfAClosedMonth) 
   auto* product = pages[0].add_products();
   product->set_product(wallet::v1::AD_PRODUCT_TIME_SALE);
   product->set_amount_yen(3000);
+  pages[1] = pages[0];  // every page carries the month's totals
   for (int i = 0; i < 3; ++i) {
     auto* line = pages[i < 2 ? 0 : 1].add_lines();
     line->set_entry_seq(10 + i);
@@ -202,7 +203,7 @@ TEST(PaperworkTest, StatementOfJoinsThePagesAndFixesTheIssueDateOfAClosedMonth) 
   EXPECT_EQ(a.issued_at, b.issued_at);
   ASSERT_EQ(a.products.size(), 1U);
   EXPECT_EQ(a.products[0].product_label, "タイムセール掲載");
-  pages[0].set_closed(false);
+  pages[1].set_closed(false);
   EXPECT_EQ(StatementOf(pages, "seller-1", issuer, absl::FromUnixSeconds(1795000000)).issued_at,
             absl::FromUnixSeconds(1795000000));
 }

@@ -104,8 +104,7 @@ Receipt ReceiptOf(const payment::v1::IssueReceiptResponse& issued, const Issuer&
   receipt.issue_number = issued.issue_number();
   receipt.issued_at = TimeOf(issued.issued_at());
   // An internal-funds charge is paid and credited in one step: credited_at is its payment.
-  receipt.paid_at =
-      TimeOf(order.has_paid_at() ? order.paid_at() : order.credited_at());
+  receipt.paid_at = TimeOf(order.has_paid_at() ? order.paid_at() : order.credited_at());
   receipt.amount_yen = order.amount_yen();
   receipt.voucher_label = VoucherLabel(order.amount_yen());
   receipt.method_label = std::string(PaymentMethodLabel(order.method()));
@@ -118,7 +117,10 @@ Statement StatementOf(const std::vector<wallet::v1::GetMonthlyStatementResponse>
   statement.issuer = issuer;
   statement.seller_id = seller_id;
   if (pages.empty()) return statement;
-  const wallet::v1::GetMonthlyStatementResponse& first = pages.front();
+  // The totals of the last page: it read the month to its end in its snapshot, which holds
+  // every line of the earlier pages too (the journal only grows), so in a month still open the
+  // totals cover exactly the lines listed. In a closed month every page answers the same.
+  const wallet::v1::GetMonthlyStatementResponse& first = pages.back();
   statement.month = first.month();
   statement.period_start = TimeOf(first.period_start());
   statement.period_end = TimeOf(first.period_end());
@@ -130,8 +132,8 @@ Statement StatementOf(const std::vector<wallet::v1::GetMonthlyStatementResponse>
   statement.tax_rate_percent = first.tax_rate_percent();
   statement.tax_yen = first.tax_yen();
   for (const wallet::v1::StatementProductTotal& p : first.products()) {
-    statement.products.push_back({std::string(AdProductLabel(p.product())), p.lines(),
-                                  p.amount_yen(), p.free_yen()});
+    statement.products.push_back(
+        {std::string(AdProductLabel(p.product())), p.lines(), p.amount_yen(), p.free_yen()});
   }
   for (const wallet::v1::GetMonthlyStatementResponse& page : pages) {
     for (const wallet::v1::StatementLine& l : page.lines()) {

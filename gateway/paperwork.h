@@ -36,7 +36,7 @@ bool IsStatementMonth(absl::string_view month);
 
 Receipt ReceiptOf(const payment::v1::IssueReceiptResponse& issued, const Issuer& issuer);
 
-// The statement of every page of one month (pages[0] carries the totals, as every page does).
+// The statement of every page of one month, in order, with the totals of the last page.
 // `now` is the time of the download: an open month's statement is issued now, a closed one at
 // the end of its month, so a closed month's document is the same at every download.
 Statement StatementOf(const std::vector<wallet::v1::GetMonthlyStatementResponse>& pages,

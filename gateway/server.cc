@@ -465,17 +465,17 @@ void Gateway::HandleDocument(const std::string& kind, const std::string& segment
     ask.set_seller_id(seller);
     ask.set_order_id(name);
     payment::v1::IssueReceiptResponse issued;
-    if (absl::Status s = upstreams_->Call(Upstream::kPayment,
-                                          "/qcash.payment.v1.PaymentService/IssueReceipt", ask,
-                                          &issued, meta);
+    if (absl::Status s =
+            upstreams_->Call(Upstream::kPayment, "/qcash.payment.v1.PaymentService/IssueReceipt",
+                             ask, &issued, meta);
         !s.ok()) {
       return fail(s);
     }
     auto pdf = RenderReceiptPdf(ReceiptOf(issued, options_.issuer));
     if (!pdf.ok()) return fail(pdf.status());
     body = *std::move(pdf);
-    filename = absl::StrCat("qcash-receipt-", name, issued.issue_number() > 1 ? "-reissue" : "",
-                            ".pdf");
+    filename =
+        absl::StrCat("qcash-receipt-", name, issued.issue_number() > 1 ? "-reissue" : "", ".pdf");
   } else {
     // Every page of the month: the wallet answers at most 1,000 lines a page, and a month has
     // at most as many lines as the seller's ad bookings; 200 pages bound the work of one
@@ -516,7 +516,8 @@ void Gateway::HandleDocument(const std::string& kind, const std::string& segment
   response.SetContent(std::move(body),
                       extension == "pdf" ? "application/pdf" : "text/csv; charset=utf-8");
   // The filename is ASCII of [A-Za-z0-9_.-] (checked above), safe in the header as it is.
-  response.SetHeader("Content-Disposition", absl::StrCat("attachment; filename=\"", filename, "\""));
+  response.SetHeader("Content-Disposition",
+                     absl::StrCat("attachment; filename=\"", filename, "\""));
 }
 
 void Gateway::HandleWebhook(const HttpRequest& request, const std::string& provider,

@@ -262,9 +262,10 @@ TEST_F(GatewayApiTest, ReceiptsAndStatementsAreDocumentsOfTheSellerOfTheToken) {
   auto foreign = Get("/documents/receipts/" + order_id + ".pdf", Token(other));
   ASSERT_TRUE(foreign);
   EXPECT_EQ(foreign->status, 404) << foreign->body;
-  auto bank = Send("POST", "/api/v1/charge/orders", token,
-                   R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_BANK_TRANSFER"})",
-                   "receipt-order-bank");
+  auto bank =
+      Send("POST", "/api/v1/charge/orders", token,
+           R"({"denomination":"DENOMINATION_1000","method":"PAYMENT_METHOD_BANK_TRANSFER"})",
+           "receipt-order-bank");
   ASSERT_TRUE(bank);
   ASSERT_EQ(bank->status, 200) << bank->body;
   auto unpaid = Get("/documents/receipts/" + Field(bank->body, "orderId") + ".pdf", token);
@@ -295,10 +296,10 @@ TEST_F(GatewayApiTest, ReceiptsAndStatementsAreDocumentsOfTheSellerOfTheToken) {
   EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");
   EXPECT_EQ(csv->body.rfind("\xEF\xBB\xBF", 0), 0U) << "UTF-8 with a BOM, for spreadsheets";
 
-  for (const std::string bad :
-       {"/documents/statements/2026-13.pdf", "/documents/statements/2026-11.exe",
-        "/documents/receipts/" + order_id + ".csv", "/documents/receipts/..%2Fx.pdf",
-        "/documents/other/2026-11.pdf"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "/documents/statements/2026-13.pdf", "/documents/statements/2026-11.exe",
+           "/documents/receipts/" + order_id + ".csv", "/documents/receipts/..%2Fx.pdf",
+           "/documents/other/2026-11.pdf"}) {
     auto refused = Get(bad, token);
     ASSERT_TRUE(refused) << bad;
     EXPECT_EQ(refused->status, 404) << bad << ": " << refused->body;
