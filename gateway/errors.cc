@@ -11,6 +11,7 @@
 #include "gateway/transcode.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "qcash/payment/v1/error_reason.pb.h"
 
 namespace qcash::gateway {
 
@@ -249,7 +250,7 @@ absl::string_view SellerMessage(absl::string_view reason, absl::StatusCode code)
 std::string SellerMessageFor(const absl::Status& status, absl::string_view reason) {
   const std::string plain(SellerMessage(reason, status.code()));
   const std::map<std::string, std::string> facts = MetadataOf(status);
-  if (reason == "WRONG_QSIGN_PASSWORD") {
+  if (ReasonIs(status, payment::v1::WRONG_QSIGN_PASSWORD)) {
     int64_t left = 0;
     auto found = facts.find("attempts_left");
     if (found != facts.end() && absl::SimpleAtoi(found->second, &left) && left >= 1 && left <= 9) {
@@ -258,7 +259,7 @@ std::string SellerMessageFor(const absl::Status& status, absl::string_view reaso
                           "なくなります。");
     }
   }
-  if (reason == "QSIGN_LOCKED") {
+  if (ReasonIs(status, payment::v1::QSIGN_LOCKED)) {
     absl::Time until;
     std::string error;
     auto found = facts.find("locked_until");
