@@ -1,6 +1,7 @@
 // The page tokens of the three services: payment's charge order history (order.h), the
-// wallet's history (services/wallet/page_token.h) and the points product lists
-// (services/points/page_token.h). The first input byte picks the codec, the rest is the token.
+// wallet's history, lots and monthly statements (services/wallet/page_token.h) and the points
+// product lists (services/points/page_token.h). The first input byte picks the codec, the rest
+// is the token.
 // Properties: a token the decoder accepts is exactly the one the encoder issues for the cursor
 // it decodes to (encode(decode(x)) == x: "not one this service issued" is refused), the cursor
 // is one the encoder may be given, and a valid cursor made of the same bytes comes back from
@@ -71,8 +72,27 @@ void Wallet(const std::string& token) {
     FUZZ_CHECK(wallet::EncodeLotsPageToken(*lot) == token);
     FUZZ_CHECK(!seq.ok());
   }
+  // GetMonthlyStatement's tokens belong to one month: one accepted for a month is the token
+  // issued for that month and seq, is never a history or lots token, and no other month's.
+  for (const char* month : {"2026-10", "2026-11"}) {
+    auto after = wallet::DecodeStatementPageToken(token, month);
+    if (!after.ok()) {
+      CheckRefusal(after.status());
+    } else if (*after == 0) {
+      FUZZ_CHECK(token.empty());
+    } else {
+      FUZZ_CHECK(*after > 0);
+      FUZZ_CHECK(wallet::EncodeStatementPageToken(month, *after) == token);
+      FUZZ_CHECK(!seq.ok() && !lot.ok());
+      const char* other = month[6] == '0' ? "2026-11" : "2026-10";
+      FUZZ_CHECK(!wallet::DecodeStatementPageToken(token, other).ok());
+    }
+  }
   int64_t made = 0;
   if (absl::SimpleAtoi(token, &made) && made > 0) {
+    auto back_statement = wallet::DecodeStatementPageToken(
+        wallet::EncodeStatementPageToken("2026-11", made), "2026-11");
+    FUZZ_CHECK(back_statement.ok() && *back_statement == made);
     auto back = wallet::DecodeHistoryPageToken(wallet::EncodeHistoryPageToken(made));
     FUZZ_CHECK(back.ok() && *back == made);
     auto back_lot = wallet::DecodeLotsPageToken(wallet::EncodeLotsPageToken(made));
