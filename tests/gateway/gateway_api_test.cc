@@ -14,6 +14,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "common/seller_token.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
@@ -295,6 +296,21 @@ TEST_F(GatewayApiTest, ReceiptsAndStatementsAreDocumentsOfTheSellerOfTheToken) {
   ASSERT_EQ(csv->status, 200) << csv->body;
   EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");
   EXPECT_EQ(csv->body.rfind("\xEF\xBB\xBF", 0), 0U) << "UTF-8 with a BOM, for spreadsheets";
+
+  // The month before last is closed (last month closes only ten minutes into this one): its
+  // statement is the same document at every download (issued at the month's end, not at the
+  // download), and says it is final (no -preliminary in its name).
+  const absl::TimeZone japan = absl::FixedTimeZone(9 * 3600);
+  const absl::CivilMonth this_month = absl::ToCivilMonth(absl::Now(), japan);
+  const std::string last_month = absl::FormatCivilTime(this_month - 2);
+  auto first = Get("/documents/statements/" + last_month + ".pdf", token);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a later second of download
+  auto again = Get("/documents/statements/" + last_month + ".pdf", token);
+  ASSERT_TRUE(first && again);
+  ASSERT_EQ(first->status, 200) << first->body;
+  EXPECT_EQ(first->body, again->body);
+  EXPECT_EQ(first->get_header_value("Content-Disposition"),
+            "attachment; filename=\"qcash-statement-" + last_month + ".pdf\"");
 
   for (const std::string& bad : std::vector<std::string>{
            "/documents/statements/2026-13.pdf", "/documents/statements/2026-11.exe",
