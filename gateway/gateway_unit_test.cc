@@ -613,6 +613,8 @@ TEST(PagesTest, EverySignedInPageComesWholeInTheOneLayout) {
                                                         {"charge_done", "/charge"},
                                                         {"history", "/history"},
                                                         {"vouchers", "/vouchers"},
+                                                        {"order", "/vouchers"},
+                                                        {"statements", "/statements"},
                                                         {"points", "/points"},
                                                         {"products", "/points"},
                                                         {"past", "/points"}}) {
@@ -626,7 +628,8 @@ TEST(PagesTest, EverySignedInPageComesWholeInTheOneLayout) {
     EXPECT_EQ(Count(html, "<script src=\"/static/app.js\" defer></script>\n"), 1u);
     EXPECT_EQ(Count(html, absl::StrCat("<body data-page=\"", page, "\">\n<header>\n<h1>")), 1u);
     EXPECT_EQ(Count(html, "<nav><ul>\n"), 1u);
-    EXPECT_EQ(Count(html, "<li><a href="), 5u);
+    EXPECT_EQ(Count(html, "<li><a href="), 6u);
+    EXPECT_EQ(Count(html, "<a class=\"header-balance\" href=\"/\""), 1u);
     EXPECT_EQ(Count(html, "aria-current"), 1u);
     EXPECT_EQ(Count(html, absl::StrCat("<li><a href=\"", current, "\" aria-current=\"page\">")),
               1u);

@@ -330,6 +330,8 @@ void Gateway::RegisterRoutes() {
                                                         {"/charge/done", "charge_done.html"},
                                                         {"/history", "history.html"},
                                                         {"/vouchers", "vouchers.html"},
+                                                        {"/charge/order", "order.html"},
+                                                        {"/statements", "statements.html"},
                                                         {"/points", "points.html"},
                                                         {"/points/products", "products.html"},
                                                         {"/points/past", "past.html"}}) {
