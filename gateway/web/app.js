@@ -23,6 +23,18 @@ const Q = (() => {
   function yen(value) { return number(value) + '円'; }
   function qcash(value) { return number(value) + ' Qキャッシュ'; }
   function time(rfc3339) { return rfc3339 ? timeFormat.format(new Date(rfc3339)) : ''; }
+  // A table cell with the date and the time on lines of their own (narrow on a phone).
+  function whenCell(rfc3339) {
+    const cell = document.createElement('td');
+    cell.className = 'when';
+    const [date, clock] = time(rfc3339).split(' ');
+    for (const part of [date, clock]) {
+      const span = document.createElement('span');
+      span.textContent = part || '';
+      cell.append(span);
+    }
+    return cell;
+  }
   // For deadlines standing alone: says the time zone.
   function jst(rfc3339) { return rfc3339 ? `${time(rfc3339)}（日本時間）` : ''; }
 
@@ -180,7 +192,7 @@ const Q = (() => {
     }
   }
 
-  return { api, number, yen, qcash, time, jst, jstMidnight, thisMonth, parseDate, parseMonth,
+  return { api, number, yen, qcash, time, whenCell, jst, jstMidnight, thisMonth, parseDate, parseMonth,
            monthName, slashed, el, link, showError, say, newKey, safeUrl, headerBalance };
 })();
 
@@ -286,12 +298,14 @@ function monthFigures(m) {
   return figures;
 }
 
-// A round top for the axis: 1, 2 or 5 times a power of ten, at least `max`.
-function niceMax(max) {
-  if (max <= 0) return 1000;
-  const power = 10 ** Math.floor(Math.log10(max));
-  for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
-  return 10 * power;
+// The axis: a round step (1, 2 or 5 times a power of ten) giving at most five gridlines, and
+// the smallest multiple of it at or above `max`.
+function niceAxis(max) {
+  if (max <= 0) return { top: 1000, step: 250 };
+  const rough = max / 5;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((f) => f * power).find((v) => v >= rough);
+  return { top: Math.ceil(max / step) * step, step };
 }
 
 // Axis labels stay short enough for a phone: 10,000 and up in 万 (1万 = 10,000円).
@@ -300,25 +314,26 @@ const axisLabel = (value) => (value >= 10000 ? `${Number((value / 10000).toFixed
 function drawChart(months) {
   const area = document.getElementById('chart');
   area.textContent = '';
-  const width = 720;
-  const height = 330;
-  const left = 78;
+  // A phone gets a narrower, relatively taller drawing, so that its text stays readable.
+  const narrow = area.clientWidth < 560;
+  const width = narrow ? 400 : 720;
+  const height = narrow ? 300 : 330;
+  const left = narrow ? 40 : 78;
   const right = 8;
   const top = 12;
   const bottom = 52;
   const rows = months.map((m) => ({ month: m.month, partial: !!m.partial, f: monthFigures(m) }));
   const inTotal = (f) => f.charged + f.converted;
   const outTotal = (f) => Object.keys(AD_PRODUCTS).reduce((sum, p) => sum + f[p], 0) + f.forfeited;
-  const max = niceMax(Math.max(0, ...rows.map((r) => Math.max(inTotal(r.f), outTotal(r.f)))));
+  const { top: max, step } = niceAxis(Math.max(0, ...rows.map((r) => Math.max(inTotal(r.f), outTotal(r.f)))));
   const plotHeight = height - top - bottom;
   const y = (value) => top + plotHeight - (value / max) * plotHeight;
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': 'chart-title',
-                             class: 'chart', preserveAspectRatio: 'xMidYMid meet' });
+                             class: narrow ? 'chart narrow' : 'chart', preserveAspectRatio: 'xMidYMid meet' });
   chart.append(svg('title', { id: 'chart-title' }, '月ごとのQキャッシュの入出金（左：チャージ・ポイント交換、右：広告利用・失効）'));
-  for (let i = 0; i <= 4; ++i) {
-    const value = (max / 4) * i;
+  for (let value = 0; value <= max; value += step) {
     chart.append(svg('line', { x1: left, x2: width - right, y1: y(value), y2: y(value), class: 'grid' }));
-    chart.append(svg('text', { x: left - 6, y: y(value) + 5, 'text-anchor': 'end', class: 'axis' },
+    chart.append(svg('text', { x: left - 4, y: y(value) + 5, 'text-anchor': 'end', class: 'axis' },
                      axisLabel(value)));
   }
   const slot = (width - left - right) / Math.max(1, rows.length);
@@ -469,13 +484,13 @@ PAGES.history = async () => {
       if (e.type === 'ENTRY_TYPE_INTERNAL_FUNDS_CREDIT') {
         // Proceeds of sales arriving in Qmoney / 精算予定金: not Qcash, so not in the Qcash lines.
         const [name, after] = FUNDS_ACCOUNTS[e.creditAccount] || ['精算金', 'qmoneyAfterYen'];
-        row.append(Q.el('td', Q.time(e.createdAt)), Q.el('td', `${name}に入金`),
+        row.append(Q.whenCell(e.createdAt), Q.el('td', `${name}に入金`),
                    Q.el('td', Q.yen(e.amountYen), 'yen'), Q.el('td', Q.yen(e[after]), 'yen'));
         funds.append(row);
         continue;
       }
       const sign = OUTGOING.has(e.type) ? '-' : '';
-      row.append(Q.el('td', Q.time(e.createdAt)), Q.el('td', ENTRY_TYPES[e.type] || '—'),
+      row.append(Q.whenCell(e.createdAt), Q.el('td', ENTRY_TYPES[e.type] || '—'),
                  Q.el('td', sign + Q.yen(e.amountYen), 'yen'),
                  Q.el('td', Q.yen(e.availableAfterYen), 'yen optional'),
                  Q.el('td', describeEntry(e), 'words'));
@@ -786,7 +801,7 @@ PAGES.vouchers = async () => {
         state.append(Q.el('span', `お支払い番号 ${ins.paymentNumber || '—'}`, 'sub'),
                      Q.el('span', `お支払い期限 ${Q.time(ins.payBy || order.deadline)}`, 'sub'));
       }
-      row.append(Q.el('td', Q.time(order.createdAt)), Q.el('td', voucherName(order)),
+      row.append(Q.whenCell(order.createdAt), Q.el('td', voucherName(order)),
                  Q.el('td', methodLabel(order.method) || '—', 'optional'),
                  Q.el('td', Q.yen(order.amountYen), 'yen'), state);
       const actions = Q.el('td', undefined, 'actions');
@@ -878,8 +893,10 @@ PAGES.statements = async () => {
     if (reset) {
       body.textContent = '';
       document.getElementById('statement-title').textContent = `${Q.monthName(month)}の利用明細`;
+      const day = (rfc3339) => Q.time(rfc3339).split(' ')[0];
+      const lastSecond = data.periodEnd ? new Date(Date.parse(data.periodEnd) - 1000).toISOString() : '';
       document.getElementById('period').textContent =
-        `対象期間：${Q.jst(data.periodStart)} 〜 ${Q.jst(data.periodEnd)} の前まで`;
+        `対象期間：${day(data.periodStart)} 〜 ${day(lastSecond)}（日本時間）`;
       document.getElementById('preliminary').classList.toggle('hidden', !!data.closed);
       document.getElementById('st-count').textContent = `${Q.number(data.lineCount)}件`;
       document.getElementById('st-total').textContent = Q.yen(data.totalYen);
@@ -902,10 +919,11 @@ PAGES.statements = async () => {
     }
     for (const line of data.lines || []) {
       const row = Q.el('tr');
-      row.append(Q.el('td', Q.time(line.createdAt)),
+      const product = Q.el('td', AD_PRODUCTS[line.product] || '—');
+      product.append(Q.el('span', `申請番号 ${line.reference || '—'}`, 'sub'));
+      row.append(Q.whenCell(line.createdAt),
                  Q.el('td', ENTRY_TYPES[line.type] || '—', 'optional'),
-                 Q.el('td', AD_PRODUCTS[line.product] || '—'),
-                 Q.el('td', line.reference || '—', 'optional'),
+                 product,
                  Q.el('td', Q.yen(line.amountYen), 'yen'),
                  Q.el('td', Q.yen(line.freeYen), 'yen optional'));
       body.append(row);
