@@ -698,6 +698,11 @@ PAGES.charge = async () => {
     if (INTERNAL_FUNDS.has(method)) body.qsignPassword = document.getElementById('qsign-password').value;
     const button = document.getElementById('buy');
     button.disabled = true;
+    // The previous order's outcome goes: what shows is about this order.
+    for (const id of ['result', 'instructions', 'return-row', 'order-link']) {
+      document.getElementById(id).classList.add('hidden');
+    }
+    document.getElementById('balance-after').textContent = '';
     try {
       const { order } = await Q.api('/api/v1/charge/orders', { method: 'POST', key, body });
       key = Q.newKey();
@@ -718,7 +723,11 @@ PAGES.charge = async () => {
       document.getElementById('result').scrollIntoView();
     } catch (e) {
       Q.say(buyRow, e.message);
-      if (e.status !== 503) key = Q.newKey();  // refused: a new attempt is a new order
+      if (e.status !== 503) {
+        key = Q.newKey();  // refused: a new attempt is a new order
+        // What is available may have changed (a lock after wrong passwords): show it.
+        await loadOptions(denomination).catch(() => {});
+      }
     } finally {
       button.disabled = false;
     }
@@ -793,7 +802,7 @@ PAGES.vouchers = async () => {
     if (reset) body.textContent = '';
     for (const order of data.orders || []) {
       const row = document.createElement('tr');
-      const state = Q.el('td');
+      const state = Q.el('td', undefined, 'state');
       state.append(Q.el('span', ORDER_STATES[order.state] || '—'));
       const ins = (order.nextAction || {}).instructions;
       const awaiting = OPEN_STATES.has(order.state) && (order.nextAction || {}).kind === 'KIND_PAY_AT_COUNTER';
