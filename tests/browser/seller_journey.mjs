@@ -37,7 +37,7 @@ const chargeLink = process.env.QCASH_CHARGE_LINK ||
 // payment service's return links and suggested voucher, the gateway's receipt and statement
 // documents and Q-sign error details, the wallet's statements, activity and history origins.
 const NOT_LANDED = new Set(
-  (process.env.QCASH_NOT_LANDED ?? 'return-link,receipt,documents,qsign-details,statement,activity,history-origin')
+  (process.env.QCASH_NOT_LANDED ?? 'return-link,receipt,documents,qsign-details')
     .split(',').filter(Boolean));
 const landed = (part) => !NOT_LANDED.has(part);
 
