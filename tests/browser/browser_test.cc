@@ -181,12 +181,13 @@ TEST(BrowserTest, SellerJourney) {
   ASSERT_TRUE(settlement.ok()) << settlement.status();
 
   // Spends on two ad products, as the ad-booking service makes them once applications are
-  // approved (the journey asks for them after its charges).
+  // approved (the journey asks for them after its charges): more than the 12,300 converted
+  // from points, so that the statement has a part subject to consumption tax.
   auto spend = [&]() -> absl::Status {
     for (const auto& [product, amount, reference] :
          std::vector<std::tuple<wallet::AdProduct, int64_t, std::string>>{
              {wallet::AD_PRODUCT_GROUP_BUYING, 3'000, "AD-1001"},
-             {wallet::AD_PRODUCT_TIME_SALE, 2'500, "AD-1002"}}) {
+             {wallet::AD_PRODUCT_TIME_SALE, 12'000, "AD-1002"}}) {
       wallet::SpendRequest request;
       request.set_seller_id(seller);
       request.set_idempotency_key(absl::StrCat("browser-spend-", reference));
