@@ -788,7 +788,7 @@ PAGES.charge_done = async () => {
   if (order.state === 'ORDER_STATE_CREDITED') {
     const { balance } = await Q.api('/api/v1/balance');
     document.getElementById('balance-after').textContent =
-      `チャージ後のQキャッシュ残高：${Q.qcash(balance.availableYen)}`;
+      `現在のQキャッシュ残高：${Q.qcash(balance.availableYen)}`;
     showReturnLink(order.returnUrl);
     Q.headerBalance();
   }

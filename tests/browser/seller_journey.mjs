@@ -302,7 +302,7 @@ try {
                      page.click('button[value=pay]')]);
   await page.waitForFunction(() => document.getElementById('status').classList.contains('ok'));
   assert.match(await text('#status'), /チャージが完了しました/);
-  assert.match(await text('#balance-after'), /22,800 Qキャッシュ/);
+  assert.match(await text('#balance-after'), /現在のQキャッシュ残高：22,800 Qキャッシュ/);
   paypalOrder = new URL(page.url()).searchParams.get('order_id');
 
   step('a convenience-store order: the payment number and deadline, found again later');
