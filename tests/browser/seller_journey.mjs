@@ -394,13 +394,16 @@ try {
   }
   console.log(wrongMessages.join('\n'));
   assert.match(wrongMessages[0], /Qサインパスワード/);
-  assert.match(wrongMessages[4], /ロック|一時的|利用できません/);
+  assert.match(wrongMessages[4], /誤入力が続いた/);
   if (landed('qsign-details')) {
     step('... with the attempts left, and the lock until a time in Japan time');
     assert.match(wrongMessages[0], /4回/);
     assert.match(wrongMessages[3], /1回/);
-    assert.match(wrongMessages[4], /\d{1,2}:\d{2}/);
-    assert.match(wrongMessages[4], /日本時間|JST/);
+    // The lock's end in Japan time: later than now, within the day.
+    const until = /(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2})（日本時間）/.exec(wrongMessages[4]);
+    assert.ok(until, wrongMessages[4]);
+    const end = Date.parse(`${until[1]}-${until[2]}-${until[3]}T${until[4]}:${until[5]}:00+09:00`);
+    assert.ok(end > Date.now() && end < Date.now() + 25 * 3600 * 1000, wrongMessages[4]);
   } else {
     later('qsign-details', 'attempts left and the lock time in JST');
   }
@@ -510,8 +513,12 @@ try {
     if (landed('documents')) {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#pdf')]);
       assert.equal(fs.readFileSync(await download.path()).subarray(0, 5).toString('latin1'), '%PDF-');
+      const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+      const csv = fs.readFileSync(await csvDownload.path(), 'utf8');
+      assert.match(csv, /AD-1001/);
+      assert.match(csv, /AD-1002/);
     } else {
-      later('documents', 'download the statement PDF');
+      later('documents', 'download the statement PDF and CSV');
     }
     step('a month typed wrong: said next to the month form');
     await page.fill('#month', '2026/13');
