@@ -939,6 +939,20 @@ PAGES.statements = async () => {
     }
     return data.nextPageToken;
   }, { filters: form });
+  // 前月 / 翌月: the month next to the one typed (or this month), shown at once.
+  for (const [id, step] of [['prev-month', -1], ['next-month', 1]]) {
+    document.getElementById(id).addEventListener('click', () => {
+      let month;
+      try {
+        month = Q.parseMonth(input.value, '対象月') || Q.thisMonth();
+      } catch (e) {
+        month = Q.thisMonth();
+      }
+      const d = new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)) - 1 + step, 1));
+      input.value = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+      form.requestSubmit();
+    });
+  }
   await load(true);
 };
 

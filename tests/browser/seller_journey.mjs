@@ -520,6 +520,14 @@ try {
     } else {
       later('documents', 'download the statement PDF and CSV');
     }
+    step('the month before: no ad usage; back to this month with 翌月');
+    await page.click('#prev-month');
+    await page.waitForFunction(() => document.getElementById('lines').children.length === 0 &&
+                                     !document.getElementById('empty').classList.contains('hidden'));
+    assert.equal(await page.inputValue('#month'), lastMonth.replace('-', '/'));
+    assert.equal(yen(await text('#st-total')), 0);
+    await page.click('#next-month');
+    await page.waitForFunction(() => document.getElementById('lines').children.length === 2);
     step('a month typed wrong: said next to the month form');
     await page.fill('#month', '2026/13');
     await page.click('#filters button[type=submit]');
