@@ -235,6 +235,11 @@ TEST(BrowserTest, SellerJourney) {
     return absl::OkStatus();
   };
 
+  // The ad application's charge button, as the ad-booking service makes it with the client
+  // library: 20,000 needed, back to the application afterwards.
+  const std::string charge_link = ::qcash::wallet::ChargeLink(
+      gateway->Url(""), 20'000, absl::StrCat(ad_app_origin, "/apply/AD-3001?step=charged"));
+
   const std::string screenshots = QCASH_BINARY_DIR "/screenshots";
   fs::create_directories(screenshots);
   const std::string control = (*stack)->dir + "/control";
@@ -247,6 +252,7 @@ TEST(BrowserTest, SellerJourney) {
                                  {"QCASH_LAST_MONTH", absl::FormatCivilTime(this_month - 1)},
                                  {"QCASH_THIS_MONTH", absl::FormatCivilTime(this_month)},
                                  {"QCASH_AD_APP_PORT", absl::StrCat(ad_app_port)},
+                                 {"QCASH_CHARGE_LINK", charge_link},
                                  {"QCASH_CONTROL_DIR", control}},
                                 control,
                                 {{"fund", fund},

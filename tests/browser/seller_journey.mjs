@@ -7,8 +7,8 @@
 //   QCASH_THIS_MONTH   YYYY-MM of this month (JST)
 //   QCASH_AD_APP_PORT  where this script serves the ad-booking site's application page (its
 //                      origin is the payment service's allowed return origin)
-//   QCASH_CHARGE_LINK  optional: the charge button's link as the wallet client library's
-//                      ChargeLink makes it (else made here the same way: ?need=&return=)
+//   QCASH_CHARGE_LINK  the charge button's link, as the wallet client library's ChargeLink
+//                      makes it for 20,000 yen and QCASH_AD_APP_PORT's /apply/AD-3001?step=charged
 //   QCASH_CONTROL_DIR  requests to browser_test.cc: <name>.request, answered by <name>.done
 //                      (fund, spend, stop-points, start-points)
 // The journey: arrive from an ad application with a shortfall, charge, return to it, download
@@ -30,15 +30,12 @@ const thisMonth = process.env.QCASH_THIS_MONTH;
 const control = process.env.QCASH_CONTROL_DIR;
 const adOrigin = `http://127.0.0.1:${process.env.QCASH_AD_APP_PORT}`;
 const returnUrl = `${adOrigin}/apply/AD-3001?step=charged`;
-const chargeLink = process.env.QCASH_CHARGE_LINK ||
-  `${base}/charge?need=20000&return=${encodeURIComponent(returnUrl)}`;
+const chargeLink = process.env.QCASH_CHARGE_LINK;
 
-// Steps whose backend is not on main yet (they are written, and run once it lands): the
-// payment service's return links and suggested voucher, the gateway's receipt and statement
-// documents and Q-sign error details, the wallet's statements, activity and history origins.
-const NOT_LANDED = new Set(
-  (process.env.QCASH_NOT_LANDED ?? 'return-link,receipt,documents,qsign-details')
-    .split(',').filter(Boolean));
+// Steps whose backend is not on main yet (written, and run once it lands): none now. Parts:
+// return-link (payment), receipt, documents and qsign-details (gateway), statement, activity
+// and history-origin (wallet).
+const NOT_LANDED = new Set((process.env.QCASH_NOT_LANDED ?? '').split(',').filter(Boolean));
 const landed = (part) => !NOT_LANDED.has(part);
 
 // ---------------------------------------------------------------- the ad-booking site
