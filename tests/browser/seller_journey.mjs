@@ -32,10 +32,12 @@ const adOrigin = `http://127.0.0.1:${process.env.QCASH_AD_APP_PORT}`;
 const returnUrl = `${adOrigin}/apply/AD-3001?step=charged`;
 const chargeLink = process.env.QCASH_CHARGE_LINK;
 
-// Steps whose backend is not on main yet (written, and run once it lands): none now. Parts:
-// return-link (payment), receipt, documents and qsign-details (gateway), statement, activity
-// and history-origin (wallet).
-const NOT_LANDED = new Set((process.env.QCASH_NOT_LANDED ?? '').split(',').filter(Boolean));
+// Steps whose backend is not on main yet (written, and run once it lands): the gateway's
+// receipt and statement documents and its Q-sign messages with the attempts left and the lock's
+// end. Parts: return-link (payment), receipt, documents and qsign-details (gateway), statement,
+// activity and history-origin (wallet).
+const NOT_LANDED = new Set(
+  (process.env.QCASH_NOT_LANDED ?? 'receipt,documents,qsign-details').split(',').filter(Boolean));
 const landed = (part) => !NOT_LANDED.has(part);
 
 // ---------------------------------------------------------------- the ad-booking site
@@ -289,9 +291,12 @@ try {
     later('return-link', 'a refused return link');
   }
 
-  step('charge 500 yen with PayPal: the provider page (sandbox), then back');
-  await page.goto(`${base}/charge`);
+  step('charge 500 yen with PayPal, again from the application: the provider page (sandbox), then back');
+  await page.goto(chargeLink);
   await loaded('#current');
+  await page.waitForSelector('#need:not(.hidden)');
+  assert.equal(await text('#need-shortfall'), '0 Qキャッシュ');  // enough now: nothing suggested
+  assert.equal(await page.locator('input[name=denomination]:checked').count(), 0);
   await chooseCharge(500, 'PAYPAL');
   await Promise.all([page.waitForURL((url) => !url.href.startsWith(base)), page.click('#buy')]);
   await shot('step-sandbox-redirect');
@@ -301,6 +306,13 @@ try {
   assert.match(await text('#status'), /チャージが完了しました/);
   assert.match(await text('#balance-after'), /現在のQキャッシュ残高：22,800 Qキャッシュ/);
   paypalOrder = new URL(page.url()).searchParams.get('order_id');
+  if (landed('return-link')) {
+    step('after the provider, the way back to the application is the order\'s own return link');
+    assert.equal(await page.getAttribute('#return-link', 'href'), returnUrl);
+    assert.equal(await page.isVisible('#return-link'), true);
+  } else {
+    later('return-link', 'the way back after a redirect provider');
+  }
 
   step('a convenience-store order: the payment number and deadline, found again later');
   await page.goto(`${base}/charge`);
