@@ -1102,7 +1102,7 @@ PAGES.products = async () => {
     }
     document.getElementById('detail').classList.remove('hidden');
   }
-  const detailError = document.getElementById('detail-anchor');
+  const detailError = document.getElementById('products-box');  // a 詳細 that failed: under the list
   const load = pagedTable(body, async (pageToken, reset) => {
     const data = await Q.api('/api/v1/points/products', { query: { ...periodAndFilter(), pageSize: 50, pageToken } });
     if (reset) { body.textContent = ''; document.getElementById('detail').classList.add('hidden'); }
