@@ -304,6 +304,7 @@ try {
                      page.click('button[value=pay]')]);
   await page.waitForFunction(() => document.getElementById('status').classList.contains('ok'));
   assert.match(await text('#status'), /チャージが完了しました/);
+  await page.waitForFunction(() => document.getElementById('balance-after').textContent.length > 0);
   assert.match(await text('#balance-after'), /現在のQキャッシュ残高：22,800 Qキャッシュ/);
   paypalOrder = new URL(page.url()).searchParams.get('order_id');
   if (landed('return-link')) {
