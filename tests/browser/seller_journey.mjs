@@ -32,12 +32,10 @@ const adOrigin = `http://127.0.0.1:${process.env.QCASH_AD_APP_PORT}`;
 const returnUrl = `${adOrigin}/apply/AD-3001?step=charged`;
 const chargeLink = process.env.QCASH_CHARGE_LINK;
 
-// Steps whose backend is not on main yet (written, and run once it lands): the gateway's
-// receipt and statement documents and its Q-sign messages with the attempts left and the lock's
-// end. Parts: return-link (payment), receipt, documents and qsign-details (gateway), statement,
-// activity and history-origin (wallet).
-const NOT_LANDED = new Set(
-  (process.env.QCASH_NOT_LANDED ?? 'receipt,documents,qsign-details').split(',').filter(Boolean));
+// Steps whose backend is not on main yet are left out and listed at the end; every part has
+// landed. Parts: return-link (payment), receipt, documents and qsign-details (gateway),
+// statement, activity and history-origin (wallet).
+const NOT_LANDED = new Set((process.env.QCASH_NOT_LANDED ?? '').split(',').filter(Boolean));
 const landed = (part) => !NOT_LANDED.has(part);
 
 // ---------------------------------------------------------------- the ad-booking site
