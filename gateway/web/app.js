@@ -914,6 +914,8 @@ PAGES.statements = async () => {
       document.getElementById('st-tax').textContent = Q.yen(data.taxYen);
       document.getElementById('st-rate').textContent = String(data.taxRatePercent || 10);
       document.getElementById('pdf').href = `/documents/statements/${month}.pdf`;
+      // A month still open is a preliminary 明細書, no qualified invoice yet (docs/INVOICES.md).
+      document.getElementById('pdf').textContent = data.closed ? '請求書（PDF）' : '明細書（PDF・速報）';
       document.getElementById('csv').href = `/documents/statements/${month}.csv`;
       const products = document.getElementById('product-totals');
       products.textContent = '';
