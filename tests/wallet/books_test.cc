@@ -21,68 +21,18 @@
 #include "services/wallet/audit.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/wallet/clock_fixture.h"
 
 namespace qcash::testing {
 namespace {
 
 namespace pb = ::qcash::wallet::v1;
 
-// An instant in JST (UTC+9).
-absl::Time Jst(int y, int mo, int d, int h, int mi = 0, int s = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::FixedTimeZone(9 * 3600));
-}
-
-class BooksTest : public ::testing::Test {
+class BooksTest : public WalletClockTest {
  protected:
-  void SetUp() override {
-    auto stack = StartStack(
-        absl::StrCat("books_", ::testing::UnitTest::GetInstance()->current_test_info()->name()), {},
-        {{"QCASH_WALLET_TEST_CLOCK", "1"},
-         // The job runs while the test writes: checkpoints written
-         // concurrently with the answers must not change them.
-         {"QCASH_WALLET_CHECKPOINT_INTERVAL_S", "1"},
-         // Holds of the fixture are in the test clock's past of the real
-         // clock: the sweeper would only be told they are not due.
-         {"QCASH_WALLET_SWEEP_INTERVAL_MS", "3600000"}});
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = std::move(*stack);
-    auto channel = grpc::CreateChannel(stack_->wallet.address, grpc::InsecureChannelCredentials());
-    stub_ = pb::WalletService::NewStub(channel);
-    clock_ = pb::WalletTestClock::NewStub(channel);
-  }
-
-  void TearDown() override {
-    if (stack_ == nullptr) return;
-    absl::Status audit = AuditWalletLedger(stack_->wallet_db_url);
-    EXPECT_TRUE(audit.ok()) << audit;
-    stack_->keep = HasFailure();
-  }
-
-  template <typename Request, typename Response>
-  grpc::Status Call(const std::string& caller,
-                    Method<pb::WalletService::Stub, Request, Response> method,
-                    const Request& request, Response* response) {
-    return CallOn(stub_.get(), caller, method, request, response, "", std::chrono::seconds(30));
-  }
-
-  // From here on every batch of the wallet is dated `t`.
-  void At(absl::Time t) {
-    pb::SetTimeRequest request;
-    SetTimestamp(t, request.mutable_time());
-    pb::SetTimeResponse response;
-    const grpc::Status s =
-        CallOn(clock_.get(), "ops", &pb::WalletTestClock::Stub::SetTime, request, &response);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
-
-  void Open(const std::string& seller) {
-    pb::OpenWalletRequest r;
-    r.set_seller_id(seller);
-    r.set_idempotency_key(NewKey());
-    pb::OpenWalletResponse out;
-    const grpc::Status s = Call("settlement", &pb::WalletService::Stub::OpenWallet, r, &out);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  // The checkpoint job runs while the test writes: checkpoints written concurrently with the
+  // answers must not change them.
+  void SetUp() override { StartWallet("books_", {{"QCASH_WALLET_CHECKPOINT_INTERVAL_S", "1"}}); }
 
   // A paid voucher (W2) or a points conversion (S3, free). Returns the entry's seq.
   int64_t Credit(const std::string& seller, int64_t yen, pb::CreditSource source) {
@@ -208,10 +158,6 @@ class BooksTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
     return out;
   }
-
-  std::unique_ptr<Stack> stack_;
-  std::unique_ptr<pb::WalletService::Stub> stub_;
-  std::unique_ptr<pb::WalletTestClock::Stub> clock_;
 };
 
 int64_t Account(const google::protobuf::RepeatedPtrField<pb::AccountBalance>& list,
