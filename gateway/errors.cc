@@ -248,7 +248,7 @@ absl::string_view SellerMessage(absl::string_view reason, absl::StatusCode code)
 }
 
 std::string SellerMessageFor(const absl::Status& status, absl::string_view reason) {
-  const std::string plain(SellerMessage(reason, status.code()));
+  std::string plain(SellerMessage(reason, status.code()));
   const std::map<std::string, std::string> facts = MetadataOf(status);
   if (ReasonIs(status, payment::v1::WRONG_QSIGN_PASSWORD)) {
     int64_t left = 0;
