@@ -56,44 +56,6 @@ class BooksTest : public WalletClockTest {
     return Credit(seller, yen, pb::CREDIT_SOURCE_POINTS_CONVERSION);
   }
 
-  int64_t Spend(const std::string& seller, int64_t yen) {
-    pb::SpendRequest r;
-    r.set_seller_id(seller);
-    r.set_idempotency_key(NewKey());
-    r.set_amount_yen(yen);
-    r.set_product(pb::AD_PRODUCT_TIME_SALE);
-    r.set_booking_reference("booking");
-    pb::SpendResponse out;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::Spend, r, &out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return out.result().entry_seq();
-  }
-
-  int64_t Hold(const std::string& seller, int64_t yen, int64_t ttl_s) {
-    pb::HoldRequest r;
-    r.set_seller_id(seller);
-    r.set_idempotency_key(NewKey());
-    r.set_amount_yen(yen);
-    r.set_product(pb::AD_PRODUCT_GROUP_BUYING);
-    r.set_booking_reference("application");
-    r.set_ttl_seconds(ttl_s);
-    pb::HoldResponse out;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::Hold, r, &out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return out.hold_id();
-  }
-
-  void Capture(const std::string& seller, int64_t hold_id, int64_t yen) {
-    pb::CaptureHoldRequest r;
-    r.set_seller_id(seller);
-    r.set_idempotency_key(NewKey());
-    r.set_hold_id(hold_id);
-    r.set_amount_yen(yen);
-    pb::CaptureHoldResponse out;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::CaptureHold, r, &out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-  }
-
   void Close(const std::string& seller) {
     pb::CloseWalletRequest r;
     r.set_seller_id(seller);
@@ -233,7 +195,7 @@ TEST_F(BooksTest, BaseDateReportMatchesHandComputedFigures) {
   At(Jst(2026, 9, 12, 12));
   Spend(e, 500);
   At(Jst(2026, 9, 14, 12));
-  Hold(e, 2'000, 30 * 86'400);
+  Hold(e, 2'000, pb::AD_PRODUCT_GROUP_BUYING, "application", 30 * 86'400);
   At(Jst(2026, 9, 15, 9));
   Convert(c, 300);
   At(Jst(2026, 9, 15, 12));
@@ -247,7 +209,7 @@ TEST_F(BooksTest, BaseDateReportMatchesHandComputedFigures) {
   At(Jst(2026, 9, 29, 10));
   const int64_t b_charge = Charge(b, 1'000);
   At(Jst(2026, 9, 30, 20));
-  const int64_t a_hold = Hold(a, 4'000, 3 * 86'400);
+  const int64_t a_hold = Hold(a, 4'000, pb::AD_PRODUCT_GROUP_BUYING, "application", 3 * 86'400);
   At(Jst(2026, 9, 30, 23, 59, 59));
   const int64_t b_last_in_period = Spend(b, 700);
   Charge(c, 100);

@@ -80,6 +80,52 @@ class WalletClockTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
+  // An ad spend as the ad-booking service makes it. Returns the entry's seq.
+  int64_t Spend(const std::string& seller, int64_t yen,
+                wallet::v1::AdProduct product = wallet::v1::AD_PRODUCT_TIME_SALE,
+                const std::string& booking = "booking") {
+    wallet::v1::SpendRequest r;
+    r.set_seller_id(seller);
+    r.set_idempotency_key(NewKey());
+    r.set_amount_yen(yen);
+    r.set_product(product);
+    r.set_booking_reference(booking);
+    wallet::v1::SpendResponse out;
+    const grpc::Status s = Call("adbooking", &wallet::v1::WalletService::Stub::Spend, r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.result().entry_seq();
+  }
+
+  // An ad application's hold. Returns the hold's id.
+  int64_t Hold(const std::string& seller, int64_t yen, wallet::v1::AdProduct product,
+               const std::string& booking, int64_t ttl_s = 7 * 86'400) {
+    wallet::v1::HoldRequest r;
+    r.set_seller_id(seller);
+    r.set_idempotency_key(NewKey());
+    r.set_amount_yen(yen);
+    r.set_product(product);
+    r.set_booking_reference(booking);
+    r.set_ttl_seconds(ttl_s);
+    wallet::v1::HoldResponse out;
+    const grpc::Status s = Call("adbooking", &wallet::v1::WalletService::Stub::Hold, r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.hold_id();
+  }
+
+  // Captures `yen` of a hold. Returns the capture entry's seq.
+  int64_t Capture(const std::string& seller, int64_t hold_id, int64_t yen) {
+    wallet::v1::CaptureHoldRequest r;
+    r.set_seller_id(seller);
+    r.set_idempotency_key(NewKey());
+    r.set_hold_id(hold_id);
+    r.set_amount_yen(yen);
+    wallet::v1::CaptureHoldResponse out;
+    const grpc::Status s =
+        Call("adbooking", &wallet::v1::WalletService::Stub::CaptureHold, r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.result().entry_seq();
+  }
+
   std::unique_ptr<Stack> stack_;
   std::unique_ptr<wallet::v1::WalletService::Stub> stub_;
   std::unique_ptr<wallet::v1::WalletTestClock::Stub> clock_;

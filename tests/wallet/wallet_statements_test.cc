@@ -71,48 +71,6 @@ class StatementsTest : public WalletClockTest {
     return out.result().entry_seq();
   }
 
-  int64_t Spend(const std::string& seller, int64_t yen, pb::AdProduct product,
-                const std::string& booking) {
-    pb::SpendRequest r;
-    r.set_seller_id(seller);
-    r.set_idempotency_key(NewKey());
-    r.set_amount_yen(yen);
-    r.set_product(product);
-    r.set_booking_reference(booking);
-    pb::SpendResponse out;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::Spend, r, &out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return out.result().entry_seq();
-  }
-
-  int64_t Hold(const std::string& seller, int64_t yen, pb::AdProduct product,
-               const std::string& booking) {
-    pb::HoldRequest r;
-    r.set_seller_id(seller);
-    r.set_idempotency_key(NewKey());
-    r.set_amount_yen(yen);
-    r.set_product(product);
-    r.set_booking_reference(booking);
-    r.set_ttl_seconds(7 * 86'400);
-    pb::HoldResponse out;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::Hold, r, &out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return out.hold_id();
-  }
-
-  // Returns the capture entry's seq.
-  int64_t Capture(const std::string& seller, int64_t hold_id, int64_t yen) {
-    pb::CaptureHoldRequest r;
-    r.set_seller_id(seller);
-    r.set_idempotency_key(NewKey());
-    r.set_hold_id(hold_id);
-    r.set_amount_yen(yen);
-    pb::CaptureHoldResponse out;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::CaptureHold, r, &out);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return out.result().entry_seq();
-  }
-
   void ChargeFromQmoney(const std::string& seller, int64_t yen) {
     pb::CreditInternalFundsRequest credit;
     credit.set_seller_id(seller);
