@@ -352,6 +352,14 @@ void Gateway::RegisterRoutes() {
       });
 }
 
+absl::Status Gateway::AllowSeller(const std::string& seller, HttpResponse& response) {
+  const RateLimiter::Decision decision = limiter_->Allow(seller);
+  if (decision.allowed) return absl::OkStatus();
+  response.SetHeader("Retry-After", absl::StrCat(decision.retry_after_s));
+  return Error(absl::StatusCode::kResourceExhausted, gateway::v1::RATE_LIMITED,
+               "too many requests; retry after the Retry-After seconds");
+}
+
 void Gateway::HandleApi(const Route& route, const HttpRequest& request,
                         const std::vector<std::string>& params, HttpResponse& response) {
   RequestTimer timer(absl::StrCat(route.http_method, " ", route.path), response);
@@ -363,12 +371,8 @@ void Gateway::HandleApi(const Route& route, const HttpRequest& request,
       return SendError(response, csrf);
     }
   }
-  const RateLimiter::Decision decision = limiter_->Allow(caller->claims.seller_id);
-  if (!decision.allowed) {
-    response.SetHeader("Retry-After", absl::StrCat(decision.retry_after_s));
-    return SendError(response,
-                     Error(absl::StatusCode::kResourceExhausted, gateway::v1::RATE_LIMITED,
-                           "too many requests; retry after the Retry-After seconds"));
+  if (absl::Status allowed = AllowSeller(caller->claims.seller_id, response); !allowed.ok()) {
+    return SendError(response, allowed);
   }
   // A body is JSON or nothing: a text/plain or form body must not become a charge order.
   if (route.http_method != "GET" && request.body.empty()) {
@@ -446,11 +450,8 @@ void Gateway::HandleDocument(const std::string& kind, const std::string& segment
   auto caller =
       auth_->Authenticate(request.Header("Authorization"), CookiesForAuth(request), absl::Now());
   if (!caller.ok()) return fail(caller.status());
-  const RateLimiter::Decision decision = limiter_->Allow(caller->claims.seller_id);
-  if (!decision.allowed) {
-    response.SetHeader("Retry-After", absl::StrCat(decision.retry_after_s));
-    return fail(Error(absl::StatusCode::kResourceExhausted, gateway::v1::RATE_LIMITED,
-                      "too many requests; retry after the Retry-After seconds"));
+  if (absl::Status allowed = AllowSeller(caller->claims.seller_id, response); !allowed.ok()) {
+    return fail(allowed);
   }
   std::string name;
   std::string extension;

@@ -89,6 +89,9 @@ class Gateway {
   void RegisterRoutes();
   void Handle(const HttpRequest& request, HttpResponse& response);
   void Refuse(HttpRefusal why, const HttpRequest& request, HttpResponse& response);
+  // Counts one request of `seller` against the per-seller limit: OK, or RESOURCE_EXHAUSTED
+  // (RATE_LIMITED) with the Retry-After header set on `response`.
+  absl::Status AllowSeller(const std::string& seller, HttpResponse& response);
   void HandleApi(const Route& route, const HttpRequest& request,
                  const std::vector<std::string>& params, HttpResponse& response);
   void HandleWebhook(const HttpRequest& request, const std::string& provider,
