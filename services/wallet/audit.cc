@@ -8,7 +8,8 @@ namespace {
 
 constexpr int kProblemsMax = 50;
 
-// Seller accounts whose stored balance differs from the journal's credits - debits.
+// Seller accounts whose stored balance differs from the journal's credits - debits. The
+// receivable account (5) is stored negated, as the seller's debt (wallets.debt_yen).
 constexpr const char* kBalancesMatchJournal = R"sql(
 WITH flows AS (
   SELECT seller_id, credit_account AS account, amount_yen AS delta
@@ -20,20 +21,23 @@ WITH flows AS (
          coalesce(sum(delta) FILTER (WHERE account = 1), 0) AS available,
          coalesce(sum(delta) FILTER (WHERE account = 2), 0) AS held,
          coalesce(sum(delta) FILTER (WHERE account = 3), 0) AS qmoney,
-         coalesce(sum(delta) FILTER (WHERE account = 4), 0) AS pending
+         coalesce(sum(delta) FILTER (WHERE account = 4), 0) AS pending,
+         coalesce(sum(delta) FILTER (WHERE account = 5), 0) AS receivable
     FROM flows GROUP BY seller_id
 )
 SELECT coalesce(w.seller_id, s.seller_id),
        coalesce(w.available_yen, 0), coalesce(s.available, 0),
        coalesce(w.held_yen, 0), coalesce(s.held, 0),
        coalesce(w.qmoney_yen, 0), coalesce(s.qmoney, 0),
-       coalesce(w.pending_yen, 0), coalesce(s.pending, 0)
+       coalesce(w.pending_yen, 0), coalesce(s.pending, 0),
+       coalesce(w.debt_yen, 0), -coalesce(s.receivable, 0)
   FROM wallets w FULL JOIN sums s ON s.seller_id = w.seller_id
  WHERE w.seller_id IS NULL
     OR coalesce(w.available_yen, 0) <> coalesce(s.available, 0)
     OR coalesce(w.held_yen, 0) <> coalesce(s.held, 0)
     OR coalesce(w.qmoney_yen, 0) <> coalesce(s.qmoney, 0)
     OR coalesce(w.pending_yen, 0) <> coalesce(s.pending, 0)
+    OR coalesce(w.debt_yen, 0) <> -coalesce(s.receivable, 0)
  LIMIT 50
 )sql";
 
@@ -47,10 +51,11 @@ SELECT account, sum(delta)::bigint FROM (
 )sql";
 
 constexpr const char* kSellerTotal = R"sql(
-SELECT coalesce(sum(available_yen::numeric + held_yen + qmoney_yen + pending_yen), 0)::bigint,
+SELECT coalesce(sum(available_yen::numeric + held_yen + qmoney_yen + pending_yen - debt_yen),
+                0)::bigint,
        count(*),
        count(*) FILTER (WHERE available_yen < 0 OR held_yen < 0 OR qmoney_yen < 0
-                              OR pending_yen < 0)
+                              OR pending_yen < 0 OR debt_yen < 0)
   FROM wallets
 )sql";
 
@@ -72,6 +77,7 @@ SELECT w.seller_id FROM wallets w JOIN journal e
     ON e.seller_id = w.seller_id AND e.seq = w.last_seq
  WHERE e.available_after <> w.available_yen OR e.held_after <> w.held_yen
     OR e.qmoney_after <> w.qmoney_yen OR e.pending_after <> w.pending_yen
+    OR e.debt_after <> w.debt_yen
  LIMIT 50
 )sql";
 
@@ -85,8 +91,8 @@ SELECT w.seller_id, w.held_yen, coalesce(h.pending, 0) FROM wallets w
 
 constexpr const char* kUnknownAccounts = R"sql(
 SELECT seller_id, seq FROM journal
- WHERE debit_account NOT IN (1, 2, 3, 4, 101, 102, 103, 104, 105)
-    OR credit_account NOT IN (1, 2, 3, 4, 101, 102, 103, 104, 105)
+ WHERE debit_account NOT IN (1, 2, 3, 4, 5, 101, 102, 103, 104, 105)
+    OR credit_account NOT IN (1, 2, 3, 4, 5, 101, 102, 103, 104, 105)
  LIMIT 50
 )sql";
 
@@ -119,13 +125,14 @@ SELECT b.seller_id, b.lot_id,
  LIMIT 50
 )sql";
 
-// 9. Per lot: amount - consumed (AD_SPEND 3, AD_CAPTURE 5, FORFEIT 11) = available + held.
+// 9. Per lot: amount - consumed (AD_SPEND 3, AD_CAPTURE 5, FORFEIT 11, CLAWBACK 12,
+// DEBT_RECOVERY 14) = available + held.
 // A consumed lot that does not exist shows with a NULL amount.
 constexpr const char* kLotsMatchConsumption = R"sql(
 WITH used AS (
   SELECT j.seller_id, u.lot_id, sum(u.amount) AS used
     FROM journal j CROSS JOIN LATERAL unnest(j.lot_ids, j.lot_amounts) AS u(lot_id, amount)
-   WHERE j.entry_type IN (3, 5, 11)
+   WHERE j.entry_type IN (3, 5, 11, 12, 14)
    GROUP BY j.seller_id, u.lot_id
 )
 SELECT coalesce(l.seller_id, u.seller_id), coalesce(l.lot_id, u.lot_id), l.amount_yen,
@@ -136,7 +143,9 @@ SELECT coalesce(l.seller_id, u.seller_id), coalesce(l.lot_id, u.lot_id), l.amoun
  LIMIT 50
 )sql";
 
-// 10. Entries whose lot arrays disagree with their amount, paid part or type.
+// 10. Entries whose lot arrays disagree with their amount, paid part or type. A DEBT entry
+// (13) names no lots (its Qcash was spent already); a DEBT_RECOVERY (14) names exactly the lot
+// of the credit it follows.
 constexpr const char* kEntriesMatchLots = R"sql(
 SELECT j.seller_id, j.seq, j.entry_type, j.amount_yen, s.total, j.paid_yen, s.paid, s.missing,
        array_to_string(j.lot_ids, ',')
@@ -146,9 +155,11 @@ SELECT j.seller_id, j.seq, j.entry_type, j.amount_yen, s.total, j.paid_yen, s.pa
            count(*) FILTER (WHERE l.lot_id IS NULL) AS missing
       FROM unnest(j.lot_ids, j.lot_amounts) AS u(lot_id, amount)
       LEFT JOIN lots l ON l.seller_id = j.seller_id AND l.lot_id = u.lot_id) s
- WHERE cardinality(j.lot_ids) > 0
-   AND (j.entry_type = 10 OR s.total <> j.amount_yen OR s.paid <> j.paid_yen OR s.missing > 0
-        OR (j.entry_type IN (1, 2, 9) AND j.lot_ids <> ARRAY[j.seq]))
+ WHERE (cardinality(j.lot_ids) > 0 OR j.entry_type IN (12, 14))
+   AND (j.entry_type IN (10, 13) OR s.total <> j.amount_yen OR s.paid <> j.paid_yen
+        OR s.missing > 0
+        OR (j.entry_type IN (1, 2, 9) AND j.lot_ids <> ARRAY[j.seq])
+        OR (j.entry_type = 14 AND j.lot_ids <> ARRAY[j.seq - 1]))
  LIMIT 50
 )sql";
 
@@ -157,7 +168,26 @@ constexpr const char* kOpeningLots = R"sql(
 SELECT seller_id, lot_id, origin FROM lots WHERE (lot_id = 0) <> (origin = 9) LIMIT 50
 )sql";
 
-// Checks 7 to 11, appending what they find to `problems`. Errors: the database's.
+// 12. The debt chain: each entry's debt_after is the previous entry's (0 before the first)
+// plus what it moved out of the receivable account (DEBT) minus what it moved in
+// (DEBT_RECOVERY); only those two types touch it, DEBT from receivable to provider clearing
+// and DEBT_RECOVERY from available to receivable.
+constexpr const char* kDebtChain = R"sql(
+SELECT seller_id, seq, entry_type, debt_after, expected FROM (
+  SELECT seller_id, seq, entry_type, debit_account, credit_account, debt_after,
+         coalesce(lag(debt_after) OVER (PARTITION BY seller_id ORDER BY seq), 0)
+           + CASE WHEN debit_account = 5 THEN amount_yen ELSE 0 END
+           - CASE WHEN credit_account = 5 THEN amount_yen ELSE 0 END AS expected
+    FROM journal) j
+ WHERE debt_after <> expected OR debt_after < 0
+    OR ((debit_account = 5 OR credit_account = 5) AND entry_type NOT IN (13, 14))
+    OR (entry_type = 13 AND (debit_account <> 5 OR credit_account <> 101))
+    OR (entry_type = 14 AND (debit_account <> 1 OR credit_account <> 5))
+    OR (entry_type = 12 AND (debit_account <> 1 OR credit_account <> 101))
+ LIMIT 50
+)sql";
+
+// Checks 7 to 12, appending what they find to `problems`. Errors: the database's.
 absl::Status AuditLots(PgConnection& conn, std::vector<std::string>* problems) {
   auto balances = conn.Exec(kLotsMatchBalances);
   if (!balances.ok()) return balances.status();
@@ -200,6 +230,16 @@ absl::Status AuditLots(PgConnection& conn, std::vector<std::string>* problems) {
         ", missing lots ", entries->Get(i, 7), ")"));
   }
 
+  auto debts = conn.Exec(kDebtChain);
+  if (!debts.ok()) return debts.status();
+  for (int i = 0; i < debts->rows(); ++i) {
+    problems->push_back(absl::StrCat("seller ", debts->Get(i, 0), " entry ", debts->Get(i, 1),
+                                     " (type ", debts->Get(i, 2), ") says debt ", debts->Get(i, 3),
+                                     " yen after it, the chain ", debts->Get(i, 4),
+                                     " (or it moves the receivable account "
+                                     "and is not a DEBT or DEBT_RECOVERY)"));
+  }
+
   auto opening = conn.Exec(kOpeningLots);
   if (!opening.ok()) return opening.status();
   for (int i = 0; i < opening->rows(); ++i) {
@@ -236,8 +276,9 @@ absl::StatusOr<AuditReport> AuditLedger(PgConnection& conn) {
     report.problems.push_back(absl::StrCat(
         "seller ", mismatched->Get(i, 0), ": stored balances (available ", mismatched->Get(i, 1),
         ", held ", mismatched->Get(i, 3), ", qmoney ", mismatched->Get(i, 5), ", pending ",
-        mismatched->Get(i, 7), ") differ from the journal's (", mismatched->Get(i, 2), ", ",
-        mismatched->Get(i, 4), ", ", mismatched->Get(i, 6), ", ", mismatched->Get(i, 8), ")"));
+        mismatched->Get(i, 7), ", debt ", mismatched->Get(i, 9), ") differ from the journal's (",
+        mismatched->Get(i, 2), ", ", mismatched->Get(i, 4), ", ", mismatched->Get(i, 6), ", ",
+        mismatched->Get(i, 8), ", ", mismatched->Get(i, 10), ")"));
   }
 
   auto platform = conn.Exec(kPlatformBalances);

@@ -94,7 +94,7 @@ void ReportUnverified(absl::string_view record, absl::string_view key, absl::Tim
 
 std::string EncodeBalanceValue(const Balance& b) {
   return absl::StrCat(b.version, "|", static_cast<int>(b.state), "|", b.available_yen, "|",
-                      b.held_yen, "|", b.qmoney_yen, "|", b.pending_yen);
+                      b.held_yen, "|", b.qmoney_yen, "|", b.pending_yen, "|", b.debt_yen);
 }
 
 bool ParseInts(absl::string_view text, std::vector<int64_t>* out) {
@@ -251,7 +251,8 @@ std::optional<Balance> Cache::ReadBalance(const std::string& seller_id, absl::st
     return std::nullopt;
   }
   std::vector<int64_t> v;
-  if (!ParseInts(text, &v) || v.size() != 6) return std::nullopt;
+  // Six numbers: a value written before debts existed (no claw-back had happened: debt 0).
+  if (!ParseInts(text, &v) || (v.size() != 6 && v.size() != 7)) return std::nullopt;
   Balance b;
   b.seller_id = seller_id;
   b.version = v[0];
@@ -260,6 +261,7 @@ std::optional<Balance> Cache::ReadBalance(const std::string& seller_id, absl::st
   b.held_yen = v[3];
   b.qmoney_yen = v[4];
   b.pending_yen = v[5];
+  b.debt_yen = v.size() > 6 ? v[6] : 0;
   return b;
 }
 
@@ -453,12 +455,13 @@ std::string Cache::EncodeResult(const OpResult& r) {
   return absl::StrCat(r.entry_seq, "|", r.hold_id, "|", r.amount_yen, "|", r.amount2_yen, "|",
                       r.created ? 1 : 0, "|", r.balance.available_yen, "|", r.balance.held_yen, "|",
                       r.balance.qmoney_yen, "|", r.balance.pending_yen, "|", r.balance.version, "|",
-                      static_cast<int>(r.balance.state), "|", expires);
+                      static_cast<int>(r.balance.state), "|", expires, "|", r.balance.debt_yen);
 }
 
 std::optional<OpResult> Cache::DecodeResult(absl::string_view text, const std::string& seller_id) {
   std::vector<int64_t> v;
-  if (!ParseInts(text, &v) || v.size() != 12) return std::nullopt;
+  // Twelve numbers: a record written before debts existed (debt 0).
+  if (!ParseInts(text, &v) || (v.size() != 12 && v.size() != 13)) return std::nullopt;
   OpResult r;
   r.entry_seq = v[0];
   r.hold_id = v[1];
@@ -473,6 +476,7 @@ std::optional<OpResult> Cache::DecodeResult(absl::string_view text, const std::s
   r.balance.version = v[9];
   r.balance.state = static_cast<WalletState>(v[10]);
   r.expires_at = v[11] < 0 ? absl::InfinitePast() : absl::FromUnixMicros(v[11]);
+  r.balance.debt_yen = v.size() > 12 ? v[12] : 0;
   return r;
 }
 

@@ -131,6 +131,9 @@ constexpr v1::EntryType ToProto(EntryType t) {
     QCASH_ENUM_CASE(EntryType::kInternalFundsCharge, v1::ENTRY_TYPE_INTERNAL_FUNDS_CHARGE);
     QCASH_ENUM_CASE(EntryType::kInternalFundsCredit, v1::ENTRY_TYPE_INTERNAL_FUNDS_CREDIT);
     QCASH_ENUM_CASE(EntryType::kForfeit, v1::ENTRY_TYPE_FORFEIT);
+    QCASH_ENUM_CASE(EntryType::kClawBack, v1::ENTRY_TYPE_CLAWBACK);
+    QCASH_ENUM_CASE(EntryType::kDebt, v1::ENTRY_TYPE_DEBT);
+    QCASH_ENUM_CASE(EntryType::kDebtRecovery, v1::ENTRY_TYPE_DEBT_RECOVERY);
   }
   return v1::ENTRY_TYPE_UNSPECIFIED;
 }
@@ -147,6 +150,9 @@ constexpr std::optional<EntryType> FromProto(v1::EntryType t) {
     QCASH_PROTO_CASE(v1::ENTRY_TYPE_INTERNAL_FUNDS_CHARGE, EntryType::kInternalFundsCharge);
     QCASH_PROTO_CASE(v1::ENTRY_TYPE_INTERNAL_FUNDS_CREDIT, EntryType::kInternalFundsCredit);
     QCASH_PROTO_CASE(v1::ENTRY_TYPE_FORFEIT, EntryType::kForfeit);
+    QCASH_PROTO_CASE(v1::ENTRY_TYPE_CLAWBACK, EntryType::kClawBack);
+    QCASH_PROTO_CASE(v1::ENTRY_TYPE_DEBT, EntryType::kDebt);
+    QCASH_PROTO_CASE(v1::ENTRY_TYPE_DEBT_RECOVERY, EntryType::kDebtRecovery);
     default:
       return std::nullopt;
   }
@@ -158,6 +164,7 @@ constexpr v1::Account ToProto(Account a) {
     QCASH_ENUM_CASE(Account::kSellerHeld, v1::ACCOUNT_SELLER_HELD);
     QCASH_ENUM_CASE(Account::kSellerQmoney, v1::ACCOUNT_SELLER_QMONEY);
     QCASH_ENUM_CASE(Account::kSellerPending, v1::ACCOUNT_SELLER_PENDING_SETTLEMENT);
+    QCASH_ENUM_CASE(Account::kSellerReceivable, v1::ACCOUNT_SELLER_RECEIVABLE);
     QCASH_ENUM_CASE(Account::kProviderClearing, v1::ACCOUNT_PLATFORM_PROVIDER_CLEARING);
     QCASH_ENUM_CASE(Account::kPointsProgramme, v1::ACCOUNT_PLATFORM_POINTS_PROGRAMME);
     QCASH_ENUM_CASE(Account::kAdRevenue, v1::ACCOUNT_PLATFORM_AD_REVENUE);
@@ -172,11 +179,31 @@ constexpr std::optional<Account> FromProto(v1::Account a) {
     QCASH_PROTO_CASE(v1::ACCOUNT_SELLER_HELD, Account::kSellerHeld);
     QCASH_PROTO_CASE(v1::ACCOUNT_SELLER_QMONEY, Account::kSellerQmoney);
     QCASH_PROTO_CASE(v1::ACCOUNT_SELLER_PENDING_SETTLEMENT, Account::kSellerPending);
+    QCASH_PROTO_CASE(v1::ACCOUNT_SELLER_RECEIVABLE, Account::kSellerReceivable);
     QCASH_PROTO_CASE(v1::ACCOUNT_PLATFORM_PROVIDER_CLEARING, Account::kProviderClearing);
     QCASH_PROTO_CASE(v1::ACCOUNT_PLATFORM_POINTS_PROGRAMME, Account::kPointsProgramme);
     QCASH_PROTO_CASE(v1::ACCOUNT_PLATFORM_AD_REVENUE, Account::kAdRevenue);
     QCASH_PROTO_CASE(v1::ACCOUNT_PLATFORM_FORFEITURE, Account::kForfeiture);
     QCASH_PROTO_CASE(v1::ACCOUNT_PLATFORM_SETTLEMENT, Account::kSettlement);
+    default:
+      return std::nullopt;
+  }
+}
+
+constexpr v1::ReversalKind ToProto(ReversalKind k) {
+  switch (k) {
+    QCASH_ENUM_CASE(ReversalKind::kNone, v1::REVERSAL_KIND_UNSPECIFIED);
+    QCASH_ENUM_CASE(ReversalKind::kChargeback, v1::REVERSAL_KIND_CHARGEBACK);
+    QCASH_ENUM_CASE(ReversalKind::kDefault, v1::REVERSAL_KIND_DEFAULT);
+    QCASH_ENUM_CASE(ReversalKind::kRefund, v1::REVERSAL_KIND_REFUND);
+  }
+  return v1::REVERSAL_KIND_UNSPECIFIED;
+}
+constexpr std::optional<ReversalKind> FromProto(v1::ReversalKind k) {
+  switch (k) {
+    QCASH_PROTO_CASE(v1::REVERSAL_KIND_CHARGEBACK, ReversalKind::kChargeback);
+    QCASH_PROTO_CASE(v1::REVERSAL_KIND_DEFAULT, ReversalKind::kDefault);
+    QCASH_PROTO_CASE(v1::REVERSAL_KIND_REFUND, ReversalKind::kRefund);
     default:
       return std::nullopt;
   }
@@ -205,8 +232,9 @@ constexpr std::optional<LotOrigin> FromProto(v1::LotOrigin o) {
   }
 }
 
-// A request's AdProduct, CreditSource or FundsAccount as the domain's, or kNone (which
-// ValidateOp refuses) for a value the domain does not have (UNSPECIFIED, or a newer client's).
+// A request's AdProduct, CreditSource, FundsAccount or ReversalKind as the domain's, or kNone
+// (which ValidateOp refuses) for a value the domain does not have (UNSPECIFIED, or a newer
+// client's).
 template <typename Proto>
 auto DomainOf(Proto value) {
   using Domain = typename decltype(FromProto(value))::value_type;

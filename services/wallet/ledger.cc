@@ -154,6 +154,19 @@ absl::Status ValidateByType(Op& op) {
     }
     case OpType::kClose:
       return CheckReference(op.reference, /*required=*/false, kCloseReasonLengthMax);
+    case OpType::kClawBack: {
+      if (absl::Status s = CheckAmount(op.amount_yen); !s.ok()) return s;
+      if (op.kind != ReversalKind::kChargeback && op.kind != ReversalKind::kDefault &&
+          op.kind != ReversalKind::kRefund) {
+        return InvalidArgument(wallet::v1::UNKNOWN_REVERSAL_KIND,
+                               "the reversal kind must be CHARGEBACK, DEFAULT or REFUND");
+      }
+      if (absl::Status s = CheckReference(op.reference, /*required=*/true, kReferenceLengthMax);
+          !s.ok()) {
+        return s;
+      }
+      return CheckReference(op.reversal_reference, /*required=*/true, kReferenceLengthMax);
+    }
     default:
       return InvalidArgument(wallet::v1::UNKNOWN_OPERATION, "unknown operation");
   }
@@ -193,6 +206,8 @@ absl::string_view OpTypeName(OpType type) {
       return "credit_funds";
     case OpType::kClose:
       return "close";
+    case OpType::kClawBack:
+      return "claw_back";
     default:
       return "unknown";
   }
@@ -225,6 +240,8 @@ int16_t StoredCodeOf(const Op& op) {
     case OpType::kChargeFromFunds:
     case OpType::kCreditFunds:
       return static_cast<int16_t>(op.funds);
+    case OpType::kClawBack:
+      return static_cast<int16_t>(op.kind);
     default:
       return 0;
   }
@@ -242,6 +259,8 @@ std::string RequestHash(const Op& op) {
       .Add(op.reference)
       .Add(op.hold_id)
       .Add(op.hold_ttl_s);
+  // Only claw-backs have a second reference: every other type's hash stays as stored.
+  if (op.type == OpType::kClawBack) fp.Add(op.reversal_reference);
   return fp.Hex();
 }
 
@@ -286,6 +305,15 @@ absl::Status OutcomeStatus(Outcome outcome, const Op& op) {
     case Outcome::kHoldNotDue:
       return FailedPrecondition(wallet::v1::HOLD_NOT_DUE,
                                 absl::StrCat("hold ", op.hold_id, " has not expired yet"));
+    case Outcome::kChargeNotFound:
+      return NotFound(wallet::v1::CHARGE_NOT_FOUND,
+                      absl::StrCat("no credited charge of seller ", op.seller_id, " has order id ",
+                                   op.reference));
+    case Outcome::kClawBackExceedsCharge:
+      return FailedPrecondition(
+          wallet::v1::CLAWBACK_EXCEEDS_CHARGE,
+          absl::StrCat("taking back ", op.amount_yen, " yen exceeds what order ", op.reference,
+                       " credited, counting its earlier claw-backs"));
     case Outcome::kLotsDisagree:
       return Internal(wallet::v1::LOTS_DISAGREE,
                       absl::StrCat("the lots of seller ", op.seller_id,
@@ -354,7 +382,10 @@ class BatchApplier {
     if (op.type == OpType::kOpen) {
       result.created = snapshot_.created.erase(op.seller_id) > 0;
     } else {
-      if (w.state != WalletState::kOpen) return Refused(Outcome::kWalletClosed);  // W5
+      // W5; a claw-back still applies: a closed wallet's whole amount becomes its debt.
+      if (w.state != WalletState::kOpen && op.type != OpType::kClawBack) {
+        return Refused(Outcome::kWalletClosed);
+      }
       const Outcome outcome = Mutate(op, w, &result);
       if (outcome != Outcome::kApplied) return Refused(outcome);
       w.version += 1;
@@ -423,6 +454,7 @@ class BatchApplier {
             Journal(w, op, charge ? EntryType::kCharge : EntryType::kPointsConversion,
                     charge ? Account::kProviderClearing : Account::kPointsProgramme,
                     Account::kSellerAvailable, op.amount_yen, 0, op.reference, 0, lots);
+        result->amount_yen = RecoverDebt(w, op, result->entry_seq);
         return Outcome::kApplied;
       }
       case OpType::kSpend: {  // W3: available -> ad revenue
@@ -482,6 +514,7 @@ class BatchApplier {
         result->entry_seq =
             Journal(w, op, EntryType::kInternalFundsCharge, source, Account::kSellerAvailable,
                     op.amount_yen, 0, op.reference, 0, lots);
+        result->amount_yen = RecoverDebt(w, op, result->entry_seq);
         return Outcome::kApplied;
       }
       case OpType::kCreditFunds: {  // settlement -> Qmoney / pending settlement
@@ -496,9 +529,72 @@ class BatchApplier {
       }
       case OpType::kClose:
         return Close(op, w, result);
+      case OpType::kClawBack:
+        return ClawBack(op, w, result);
       default:
         return Outcome::kWalletNotFound;  // unreachable: ValidateOp admits no other type
     }
+  }
+
+  // DESIGN.md section 9: a reversed charge leaves available first (the order's own lot first,
+  // while it has Qcash available, then the usual order), never held: holds already granted
+  // stay valid. The rest, already spent, becomes the seller's debt on the receivable account.
+  // Both entries name the order as their reference, which is how the next claw-back of the
+  // same order knows what was taken already.
+  Outcome ClawBack(const Op& op, WalletRecord& w, OpResult* result) {
+    auto found = snapshot_.charges.find(ChargeKey(op.seller_id, op.reference));
+    if (found == snapshot_.charges.end() || found->second.lot_id == 0) {
+      return Outcome::kChargeNotFound;
+    }
+    LedgerSnapshot::Charge& charge = found->second;
+    if (op.amount_yen > charge.amount_yen - charge.clawed_back_yen) {
+      return Outcome::kClawBackExceedsCharge;
+    }
+    // A closed wallet has no Qcash (W5 forfeited it): all of it is debt.
+    const int64_t take =
+        w.state == WalletState::kOpen ? std::min(op.amount_yen, w.available_yen) : 0;
+    const int64_t debt = op.amount_yen - take;
+    if (take > 0 && !LotsAgree(w)) return Outcome::kLotsDisagree;
+    if (!Fits(w.debt_yen, debt)) return Outcome::kBalanceLimit;
+    Touch(w);
+    charge.clawed_back_yen += op.amount_yen;
+    if (take > 0) {
+      w.available_yen -= take;
+      const Lots lots = TakeAvailable(w, take, /*reserve=*/false, charge.lot_id);
+      result->entry_seq = Journal(w, op, EntryType::kClawBack, Account::kSellerAvailable,
+                                  Account::kProviderClearing, take, 0, op.reference, 0, lots);
+    }
+    if (debt > 0) {
+      w.debt_yen += debt;
+      const int64_t seq = Journal(w, op, EntryType::kDebt, Account::kSellerReceivable,
+                                  Account::kProviderClearing, debt, 0, op.reference, 0, Lots{});
+      if (result->entry_seq == 0) result->entry_seq = seq;
+    }
+    result->amount_yen = take;
+    result->amount2_yen = debt;
+    writes_->clawbacks.push_back({op.seller_id, result->entry_seq, op.reference,
+                                  op.reversal_reference, op.kind, op.amount_yen, take, debt,
+                                  op.caller});
+    return Outcome::kApplied;
+  }
+
+  // A credit just wrote its entry (seq `lot_id`) and created its lot whole; while the seller
+  // owes a debt, the credit pays it first: min(credit, debt) leaves that new lot for the
+  // receivable account (DEBT_RECOVERY), so it never becomes available to spend. Answers what
+  // it recovered.
+  int64_t RecoverDebt(WalletRecord& w, const Op& op, int64_t lot_id) {
+    if (w.debt_yen == 0) return 0;
+    LotRecord* lot = FindLot(op.seller_id, lot_id);
+    const int64_t recovered = std::min(lot->available_yen, w.debt_yen);
+    if (recovered == 0) return 0;
+    lot->available_yen -= recovered;
+    w.available_yen -= recovered;
+    w.debt_yen -= recovered;
+    Lots lots;
+    lots.Add(*lot, recovered);
+    Journal(w, op, EntryType::kDebtRecovery, Account::kSellerAvailable, Account::kSellerReceivable,
+            recovered, 0, op.reference, 0, lots);
+    return recovered;
   }
 
   // Capture (W3: held -> ad revenue, the rest back), release and expiry (held -> available).
@@ -633,6 +729,7 @@ class BatchApplier {
     e.held_after_yen = w.held_yen;
     e.qmoney_after_yen = w.qmoney_yen;
     e.pending_after_yen = w.pending_yen;
+    e.debt_after_yen = w.debt_yen;
     e.product = product;
     e.reference = reference;
     e.hold_id = hold_id;
@@ -661,6 +758,14 @@ class BatchApplier {
     lot.points_month = op.points_month;
     lot.created_at = snapshot_.now;
     new_lots_.insert(LotKey(lot.seller_id, lot.lot_id));
+    // A claw-back later in the batch may name this charge's order: it now has its lot.
+    if (origin != LotOrigin::kPointsConversion) {
+      auto charge = snapshot_.charges.find(ChargeKey(op.seller_id, op.reference));
+      if (charge != snapshot_.charges.end() && charge->second.lot_id == 0) {
+        charge->second.lot_id = lot.lot_id;
+        charge->second.amount_yen = lot.amount_yen;
+      }
+    }
     Lots lots;
     lots.Add(lot, lot.amount_yen);
     snapshot_.lots[op.seller_id].push_back(std::move(lot));
@@ -681,15 +786,19 @@ class BatchApplier {
   }
 
   // Takes `amount_yen` of available Qcash from the lots in ConsumedBefore order: consumed, or
-  // reserved (moved to the lots' held part) for a hold.
+  // reserved (moved to the lots' held part) for a hold. A claw-back names its charge's lot as
+  // `first_lot`: what is left available of it goes first.
   // REQUIRES: LotsAgree(w) before the op changed w, and amount_yen <= what was available.
-  Lots TakeAvailable(const WalletRecord& w, int64_t amount_yen, bool reserve) {
+  Lots TakeAvailable(const WalletRecord& w, int64_t amount_yen, bool reserve,
+                     int64_t first_lot = -1) {
     std::vector<LotRecord*> order;
     for (LotRecord& lot : snapshot_.lots[w.seller_id]) {
       if (lot.available_yen > 0) order.push_back(&lot);
     }
-    std::sort(order.begin(), order.end(),
-              [](const LotRecord* a, const LotRecord* b) { return ConsumedBefore(*a, *b); });
+    std::sort(order.begin(), order.end(), [first_lot](const LotRecord* a, const LotRecord* b) {
+      if ((a->lot_id == first_lot) != (b->lot_id == first_lot)) return a->lot_id == first_lot;
+      return ConsumedBefore(*a, *b);
+    });
     Lots lots;
     int64_t left = amount_yen;
     for (LotRecord* lot : order) {
@@ -781,6 +890,8 @@ std::string CanonicalEntry(const JournalEntry& e) {
       .Add(e.paid_yen)
       .Add(static_cast<int64_t>(e.lots.size()));
   for (const LotPart& part : e.lots) c.Add(part.lot_id).Add(part.amount_yen);
+  // Only entries with a debt carry it: every other entry hashes as it always has.
+  if (e.debt_after_yen != 0) c.Add(e.debt_after_yen);
   return c.Text();
 }
 
@@ -795,6 +906,7 @@ Balance WalletRecord::ToBalance() const {
   b.held_yen = held_yen;
   b.qmoney_yen = qmoney_yen;
   b.pending_yen = pending_yen;
+  b.debt_yen = debt_yen;
   b.version = version;
   b.state = state;
   return b;
@@ -824,6 +936,7 @@ BatchRows RowsOf(const std::vector<const Op*>& ops) {
     if (op->type == OpType::kClose) rows.closing.insert(op->seller_id);
     if (op->hold_id > 0) rows.holds.emplace(op->seller_id, op->hold_id);
     if (!op->idempotency_key.empty()) rows.keys.emplace(op->caller, op->idempotency_key);
+    if (op->type == OpType::kClawBack) rows.charges.emplace(op->seller_id, op->reference);
   }
   return rows;
 }

@@ -61,6 +61,8 @@ bool IsAdProduct(int64_t code);
 enum class CreditSource : int16_t { kNone = 0, kCharge = 1, kPointsConversion = 2 };
 enum class FundsAccount : int16_t { kNone = 0, kQmoney = 1, kPendingSettlement = 2 };
 enum class WalletState : int16_t { kOpen = 1, kClosed = 2 };
+// Why a provider took a charge's payment back (qcash.wallet.v1.ReversalKind; kClawBack).
+enum class ReversalKind : int16_t { kNone = 0, kChargeback = 1, kDefault = 2, kRefund = 3 };
 
 // Where a lot of Qcash came from (numbers as in the `lots` table and qcash.wallet.v1.LotOrigin;
 // checked in enums.h). Every origin but kPointsConversion was bought with money: paid.
@@ -85,6 +87,7 @@ enum class OpType : int16_t {
   kChargeFromFunds = 8,
   kCreditFunds = 9,
   kClose = 10,
+  kClawBack = 11,  // a payment reversal after credit (DESIGN.md section 9)
 };
 absl::string_view OpTypeName(OpType type);
 
@@ -100,9 +103,12 @@ struct Op {
   AdProduct product = AdProduct::kNone;       // kSpend, kHold (W3)
   CreditSource source = CreditSource::kNone;  // kCredit (W2 charge or S3 conversion)
   FundsAccount funds = FundsAccount::kNone;   // kChargeFromFunds, kCreditFunds (P1)
+  ReversalKind kind = ReversalKind::kNone;    // kClawBack
   std::string reference;   // booking reference, order id, conversion id, settlement id, reason
   int64_t hold_id = 0;     // kCapture, kRelease, kExpire
   int64_t hold_ttl_s = 0;  // kHold
+  // kClawBack: the provider's id of the reversal (`reference` is the charge's order id).
+  std::string reversal_reference;
   // kCredit: the lot's provenance (DESIGN.md section 8). Not part of RequestHash(): they
   // describe the credit, and the lot keeps those of the request that applied.
   std::string payment_method;  // charge: as the payment service names it; may be empty
@@ -129,6 +135,7 @@ struct Balance {
   int64_t pending_yen = 0;
   int64_t version = 0;
   WalletState state = WalletState::kOpen;
+  int64_t debt_yen = 0;  // 未回収額: the negated balance of the seller's receivable account
 
   int64_t total_yen() const { return available_yen + held_yen; }
 };
@@ -148,7 +155,9 @@ enum class Outcome : int16_t {
   kCaptureExceedsHold = 9,
   kBalanceLimit = 10,
   kHoldNotDue = 11,
-  kLotsDisagree = 12,  // the seller's lots do not add up to the balance a debit takes from
+  kLotsDisagree = 12,           // the seller's lots do not add up to the balance a debit takes from
+  kChargeNotFound = 13,         // claw-back: no credited charge of the seller has the order id
+  kClawBackExceedsCharge = 14,  // claw-back: more than the charge left after earlier ones
 };
 
 struct OpResult {
@@ -157,8 +166,10 @@ struct OpResult {
   int64_t entry_seq = 0;  // the seller's journal seq of the first entry written, 0 if none
   int64_t hold_id = 0;
   int64_t amount_yen = 0;   // hold: held; capture: captured; release/expire: released;
-                            // close: forfeited
-  int64_t amount2_yen = 0;  // capture: the remainder returned to available
+                            // close: forfeited; claw-back: taken from available; credit and
+                            // charge from funds: the part that paid the debt (DEBT_RECOVERY)
+  int64_t amount2_yen = 0;  // capture: the remainder returned to available; claw-back: the
+                            // part that became debt
   bool created = false;     // open: a new wallet
   absl::Time expires_at = absl::InfinitePast();  // hold
 };
@@ -174,6 +185,7 @@ enum class Account : int16_t {
   kSellerHeld = 2,
   kSellerQmoney = 3,
   kSellerPending = 4,
+  kSellerReceivable = 5,  // what the seller owes after a claw-back (未回収額); never positive
   kProviderClearing = 101,
   kPointsProgramme = 102,
   kAdRevenue = 103,
@@ -195,6 +207,9 @@ enum class EntryType : int16_t {
   kInternalFundsCharge = 9,
   kInternalFundsCredit = 10,
   kForfeit = 11,
+  kClawBack = 12,      // available -> provider clearing: a reversed charge taken back
+  kDebt = 13,          // receivable -> provider clearing: the part already spent (no lots)
+  kDebtRecovery = 14,  // available -> receivable: a later credit pays the debt back
 };
 
 enum class HoldState : int16_t {
@@ -246,6 +261,7 @@ struct WalletRecord {
   int64_t held_yen = 0;
   int64_t qmoney_yen = 0;
   int64_t pending_yen = 0;
+  int64_t debt_yen = 0;    // 未回収額 (>= 0): the negated balance of the receivable account
   int64_t version = 0;     // +1 per applied operation
   int64_t last_seq = 0;    // seq of the newest journal entry
   std::string chain_head;  // the hash of the newest journal entry (32 bytes; empty if none)
@@ -279,6 +295,7 @@ struct JournalEntry {
   int64_t held_after_yen = 0;
   int64_t qmoney_after_yen = 0;
   int64_t pending_after_yen = 0;
+  int64_t debt_after_yen = 0;  // the seller's debt (WalletRecord::debt_yen) right after it
   int16_t product = 0;
   std::string reference;
   int64_t hold_id = 0;
@@ -297,7 +314,10 @@ struct JournalEntry {
 std::string EntryHash(absl::string_view previous_hash, const JournalEntry& entry);
 // Every field of the entry but its hash, each length-prefixed ("<bytes>:<text>;") or as
 // "i<decimal>;", after the tag "qcash-journal-v1;": created_at in Unix microseconds, then
-// paid_yen, the number of lots, and each lot's id and amount.
+// paid_yen, the number of lots, and each lot's id and amount; then debt_after_yen, only when
+// it is not 0. An entry without debt (every entry written before claw-backs existed) keeps
+// its canonical form byte for byte, so existing chains still verify; the lot count before it
+// says where the lots end, so the optional field cannot be mistaken for a lot.
 std::string CanonicalEntry(const JournalEntry& entry);
 
 // The durable record of an applied idempotent operation: what a replay answers.
@@ -311,6 +331,7 @@ struct IdempotencyRecord {
 };
 
 using HoldKey = std::pair<std::string, int64_t>;        // (seller_id, hold_id)
+using ChargeKey = std::pair<std::string, std::string>;  // (seller_id, order id)
 using RecordKey = std::pair<std::string, std::string>;  // (caller, idempotency key)
 
 // The rows a batch names, which its snapshot must hold (sorted, so that rows are locked in
@@ -320,6 +341,7 @@ struct BatchRows {
   std::set<std::string> sellers, opened, closing;
   std::set<HoldKey> holds;
   std::set<RecordKey> keys;
+  std::set<ChargeKey> charges;  // the orders claw-backs name
 };
 BatchRows RowsOf(const std::vector<const Op*>& ops);
 
@@ -340,6 +362,15 @@ struct LedgerSnapshot {
   absl::flat_hash_map<std::string, std::vector<LotRecord>> lots;
   // The lots each hold of `holds` reserved (its journal entry's lots), in the order taken.
   absl::flat_hash_map<HoldKey, std::vector<LotPart>> reservations;
+  // For every order a claw-back of the batch names: the lot its credit created and what the
+  // earlier claw-backs of the order took (CLAWBACK and DEBT entries with it as reference).
+  // lot_id 0: no credited charge has the order id (a lot created by the batch fills it in).
+  struct Charge {
+    int64_t lot_id = 0;
+    int64_t amount_yen = 0;       // the lot as created: what the charge credited
+    int64_t clawed_back_yen = 0;  // taken back so far, from available or as debt
+  };
+  absl::flat_hash_map<ChargeKey, Charge> charges;
 };
 
 // What a batch must write, in the same transaction that read the snapshot.
@@ -360,10 +391,24 @@ struct LedgerWrites {
   // Wallets the store inserted for this batch (LedgerSnapshot::created) whose open was refused
   // (IDEMPOTENCY_KEY_REUSED): their rows must be deleted, since a failed call has no effect.
   std::vector<std::string> unopened;
+  // The operators' record of each applied claw-back (table `clawbacks`): what the journal,
+  // whose reference is the order id, does not carry.
+  struct ClawBackRecord {
+    std::string seller_id;
+    int64_t entry_seq = 0;
+    std::string order_id;
+    std::string reversal_reference;
+    ReversalKind kind = ReversalKind::kNone;
+    int64_t amount_yen = 0;
+    int64_t clawed_back_yen = 0;
+    int64_t debt_yen = 0;
+    std::string caller;
+  };
+  std::vector<ClawBackRecord> clawbacks;
 
   bool empty() const {
     return wallets.empty() && journal.empty() && new_holds.empty() && resolved_holds.empty() &&
-           records.empty() && new_lots.empty() && unopened.empty();
+           records.empty() && new_lots.empty() && unopened.empty() && clawbacks.empty();
   }
 };
 

@@ -495,7 +495,7 @@ class Tables {
   }
 
   LedgerSnapshot LoadSnapshot(const std::vector<const Op*>& ops, absl::Time now) {
-    const auto [sellers, opened, closing, holds, keys] = RowsOf(ops);
+    const auto [sellers, opened, closing, holds, keys, charges] = RowsOf(ops);
     LedgerSnapshot s;
     s.now = now;
     auto reservations = [&](const HoldKey& key) {  // kLoadReservations: the hold's entry

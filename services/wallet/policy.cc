@@ -10,9 +10,10 @@ constexpr uint32_t Bit(Permission p) { return PermissionBit(p); }
 // The whole policy. Money enters a seller's Qcash only from payment (charges) and points
 // (conversions); only the ad-booking service spends it; only settlement moves the seller's
 // proceeds in or closes a shop; operators read (and in test configurations set the test clock).
+// Only payment, which credited the charge, takes it back when its provider reverses it.
 constexpr Grant kGrants[] = {
-    {"payment",
-     Bit(Permission::kRead) | Bit(Permission::kCreditCharge) | Bit(Permission::kChargeFromFunds)},
+    {"payment", Bit(Permission::kRead) | Bit(Permission::kCreditCharge) |
+                    Bit(Permission::kChargeFromFunds) | Bit(Permission::kClawBack)},
     {"points", Bit(Permission::kRead) | Bit(Permission::kCreditConversion)},
     {"adbooking", Bit(Permission::kRead) | Bit(Permission::kAdBooking)},
     {"settlement", Bit(Permission::kRead) | Bit(Permission::kOpen) | Bit(Permission::kCreditFunds) |
@@ -42,6 +43,7 @@ const MethodRule kMethods[] = {
      kSeller},
     {"/qcash.wallet.v1.WalletService/CreditInternalFunds", P(Permission::kCreditFunds), kSeller},
     {"/qcash.wallet.v1.WalletService/CloseWallet", P(Permission::kClose), kSeller},
+    {"/qcash.wallet.v1.WalletService/ClawBack", P(Permission::kClawBack), kSeller},
     {"/qcash.wallet.v1.WalletService/ListHistory", P(Permission::kRead), kSeller},
     // Every seller's expired holds at once: acts for none.
     {"/qcash.wallet.v1.WalletService/ReleaseExpiredHolds", P(Permission::kSweep),
@@ -89,6 +91,8 @@ absl::string_view PermissionName(Permission p) {
       return "read the issuer's books";
     case Permission::kSetTestClock:
       return "set the test clock";
+    case Permission::kClawBack:
+      return "claw back reversed charges";
     default:
       return "unknown";
   }

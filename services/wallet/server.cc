@@ -32,6 +32,7 @@ void FillBalance(const Balance& b, pb::Balance* out) {
   out->set_pending_settlement_yen(b.pending_yen);
   out->set_version(b.version);
   out->set_state(ToProto(b.state));
+  out->set_debt_yen(b.debt_yen);
 }
 
 void FillHistoryEntry(const HistoryEntry& e, pb::HistoryEntry* out) {
@@ -58,6 +59,7 @@ void FillHistoryEntry(const HistoryEntry& e, pb::HistoryEntry* out) {
   out->set_payment_method(e.payment_method);
   out->set_price_paid_yen(e.price_paid_yen);
   out->set_points_month(e.points_month);
+  out->set_debt_after_yen(e.debt_after_yen);
 }
 
 void FillLot(const LotRecord& lot, pb::Lot* out) {
@@ -79,6 +81,12 @@ void FillMutation(const OpResult& r, pb::Mutation* out) {
   FillBalance(r.balance, out->mutable_balance());
   out->set_entry_seq(r.entry_seq);
   out->set_replayed(r.outcome == Outcome::kReplayed);
+}
+
+// A credit's answer: what of it paid the seller's debt (OpResult::amount_yen of a credit).
+void FillCreditMutation(const OpResult& r, pb::Mutation* out) {
+  FillMutation(r, out);
+  out->set_debt_recovered_yen(r.amount_yen);
 }
 
 static_assert(kCreditSourcePointsConversion == pb::CREDIT_SOURCE_POINTS_CONVERSION,
@@ -178,8 +186,9 @@ grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* cont
   op.payment_method = request->payment_method();
   op.price_paid_yen = request->price_paid_yen();
   op.points_month = request->points_month();
-  return Mutate(wallet_, context, std::move(op),
-                [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
+  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
+    FillCreditMutation(r, response->mutable_result());
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::Spend(grpc::CallbackServerContext* context,
@@ -280,8 +289,9 @@ grpc::ServerUnaryReactor* WalletServer::ChargeFromInternalFunds(
   op.amount_yen = request->amount_yen();
   op.funds = DomainOf(request->source());
   op.reference = request->order_id();
-  return Mutate(wallet_, context, std::move(op),
-                [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
+  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
+    FillCreditMutation(r, response->mutable_result());
+  });
 }
 
 grpc::ServerUnaryReactor* WalletServer::CreditInternalFunds(
@@ -309,6 +319,24 @@ grpc::ServerUnaryReactor* WalletServer::CloseWallet(grpc::CallbackServerContext*
   return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
     FillMutation(r, response->mutable_result());
     response->set_forfeited_yen(r.amount_yen);
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::ClawBack(grpc::CallbackServerContext* context,
+                                                 const pb::ClawBackRequest* request,
+                                                 pb::ClawBackResponse* response) {
+  Op op;
+  op.type = OpType::kClawBack;
+  op.seller_id = request->seller_id();
+  op.idempotency_key = request->idempotency_key();
+  op.amount_yen = request->amount_yen();
+  op.reference = request->order_id();
+  op.reversal_reference = request->reversal_reference();
+  op.kind = DomainOf(request->kind());
+  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
+    FillMutation(r, response->mutable_result());
+    response->set_clawed_back_yen(r.amount_yen);
+    response->set_debt_yen(r.amount2_yen);
   });
 }
 

@@ -56,6 +56,9 @@ class WalletServer final : public pb::WalletService::CallbackService {
   grpc::ServerUnaryReactor* CloseWallet(grpc::CallbackServerContext* context,
                                         const pb::CloseWalletRequest* request,
                                         pb::CloseWalletResponse* response) override;
+  grpc::ServerUnaryReactor* ClawBack(grpc::CallbackServerContext* context,
+                                     const pb::ClawBackRequest* request,
+                                     pb::ClawBackResponse* response) override;
   grpc::ServerUnaryReactor* ListHistory(grpc::CallbackServerContext* context,
                                         const pb::ListHistoryRequest* request,
                                         pb::ListHistoryResponse* response) override;

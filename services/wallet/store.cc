@@ -25,7 +25,7 @@ std::optional<std::string> MicrosOrNull(absl::Time t) {
 
 constexpr PgStatement kLoadBalance = {
     "wallet_load_balance",
-    "SELECT available_yen, held_yen, qmoney_yen, pending_yen, version, state "
+    "SELECT available_yen, held_yen, qmoney_yen, pending_yen, version, state, debt_yen "
     "FROM wallets WHERE seller_id = $1"};
 
 // A credit's own lot (lot_id = its seq; credits are entry types 1, 2 and 9) joined on the
@@ -37,7 +37,7 @@ constexpr PgStatement kListHistory = {
     "j.hold_id, (extract(epoch FROM j.created_at) * 1000000)::bigint, "
     "array_to_string(j.lot_ids, ','), array_to_string(j.lot_amounts, ','), j.paid_yen, "
     "coalesce(o.origin, 0), coalesce(o.payment_method, ''), coalesce(o.price_paid_yen, 0), "
-    "coalesce(o.points_month, '') "
+    "coalesce(o.points_month, ''), j.debt_after "
     "FROM journal j LEFT JOIN lot_origins o ON o.seller_id = j.seller_id AND o.lot_id = j.seq "
     "AND j.entry_type IN (1, 2, 9) "
     "WHERE j.seller_id = $1 AND ($2::bigint = 0 OR j.seq < $2) "
@@ -92,7 +92,7 @@ constexpr PgStatement kNow = {
 constexpr PgStatement kLockWallets = {
     "wallet_lock_wallets",
     "SELECT seller_id, state, available_yen, held_yen, qmoney_yen, pending_yen, version, "
-    "last_seq, open_lots::text, encode(chain_head, 'hex') FROM wallets "
+    "last_seq, open_lots::text, encode(chain_head, 'hex'), debt_yen FROM wallets "
     "WHERE seller_id = ANY($1::text[]) ORDER BY seller_id FOR NO KEY UPDATE"};
 
 // What the named holds reserved: the lots of their journal entries (hold_id = seq).
@@ -111,6 +111,20 @@ constexpr PgStatement kLoadPendingReservations = {
     "array_to_string(j.lot_amounts, ',') "
     "FROM holds h JOIN journal j ON j.seller_id = h.seller_id AND j.seq = h.hold_id "
     "WHERE h.seller_id = ANY($1::text[]) AND j.seller_id = ANY($1::text[]) AND h.state = 1"};
+
+// For each (seller, order) a claw-back names: the lot the order's credit created (a voucher,
+// Qmoney or pending-settlement lot whose reference is the order id; the first if several) and
+// what the earlier claw-backs of the order took (CLAWBACK and DEBT rows naming it). It runs
+// after the wallets are locked, so every earlier claw-back of these sellers has committed.
+// Indexes lot_origins_reference and journal_clawbacks (migration 0006).
+constexpr PgStatement kLoadCharges = {
+    "wallet_load_charges",
+    "SELECT k.s, k.o, coalesce(l.lot_id, 0), coalesce(l.amount_yen, 0), "
+    "coalesce((SELECT sum(j.amount_yen) FROM journal j WHERE j.seller_id = k.s "
+    "AND j.reference = k.o AND j.entry_type IN (12, 13)), 0)::bigint "
+    "FROM unnest($1::text[], $2::text[]) AS k(s, o) LEFT JOIN LATERAL "
+    "(SELECT lot_id, amount_yen FROM lot_origins WHERE seller_id = k.s AND reference = k.o "
+    " AND origin IN (1, 3, 4) ORDER BY lot_id LIMIT 1) l ON true"};
 
 constexpr const char* kHoldColumns =
     "seller_id, hold_id, amount_yen, product, reference, state, captured_yen, "
@@ -141,7 +155,7 @@ constexpr PgStatement kReadRecords = {
     "SELECT i.caller, i.idem_key, i.seller_id, i.op_type, i.request_hash, i.entry_seq, "
     "i.hold_id, i.amount_yen, i.amount2_yen, i.created, i.available_yen, i.held_yen, "
     "i.qmoney_yen, i.pending_yen, i.version, i.state, "
-    "(extract(epoch FROM i.expires_at) * 1000000)::bigint "
+    "(extract(epoch FROM i.expires_at) * 1000000)::bigint, i.debt_yen "
     "FROM unnest($1::text[], $2::text[]) AS k(caller, idem_key), LATERAL "
     "(SELECT * FROM idempotency_keys WHERE caller = k.caller AND idem_key = k.idem_key) i"};
 
@@ -152,26 +166,26 @@ constexpr PgStatement kWriteBatch = {
     " UPDATE wallets AS t SET state = v.state, available_yen = v.available, held_yen = v.held,"
     "  qmoney_yen = v.qmoney, pending_yen = v.pending, version = v.version,"
     "  last_seq = v.last_seq, closed_at = CASE WHEN v.closing THEN b.at ELSE t.closed_at END,"
-    "  open_lots = v.open_lots::bigint[], chain_head = decode(v.head, 'hex')"
+    "  open_lots = v.open_lots::bigint[], chain_head = decode(v.head, 'hex'), debt_yen = v.debt"
     " FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[],"
     "  $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[],"
-    "  $57::text[], $58::text[])"
+    "  $57::text[], $58::text[], $71::bigint[])"
     "  AS v(seller_id, state, available, held, qmoney, pending, version, last_seq,"
-    "       old_version, closing, open_lots, head), b"
+    "       old_version, closing, open_lots, head, debt), b"
     " WHERE t.seller_id = ANY($1::text[]) AND t.seller_id = v.seller_id"
     "  AND t.version = v.old_version RETURNING 1),"
     "j AS ("
     " INSERT INTO journal (seller_id, seq, entry_type, debit_account, credit_account,"
     "  amount_yen, available_after, held_after, qmoney_after, pending_after, product,"
-    "  reference, hold_id, caller, created_at, lot_ids, lot_amounts, paid_yen, hash)"
+    "  reference, hold_id, caller, created_at, lot_ids, lot_amounts, paid_yen, hash, debt_after)"
     " SELECT s, q, t, d, c, a, av, he, qm, pe, p, r, h, cl, b.at,"
     "  string_to_array(li, ',')::bigint[], string_to_array(la, ',')::bigint[], pa,"
-    "  decode(x, 'hex')"
+    "  decode(x, 'hex'), da"
     " FROM unnest($11::text[], $12::bigint[], $13::smallint[],"
     "  $14::smallint[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bigint[],"
     "  $19::bigint[], $20::bigint[], $21::smallint[], $22::text[], $23::bigint[], $24::text[],"
-    "  $59::text[], $60::text[], $61::bigint[], $62::text[])"
-    "  AS u(s, q, t, d, c, a, av, he, qm, pe, p, r, h, cl, li, la, pa, x), b RETURNING 1),"
+    "  $59::text[], $60::text[], $61::bigint[], $62::text[], $72::bigint[])"
+    "  AS u(s, q, t, d, c, a, av, he, qm, pe, p, r, h, cl, li, la, pa, x, da), b RETURNING 1),"
     "hn AS ("
     " INSERT INTO holds (seller_id, hold_id, amount_yen, product, reference, state,"
     "  captured_yen, created_at, expires_at, resolved_at)"
@@ -189,25 +203,33 @@ constexpr PgStatement kWriteBatch = {
     "k AS ("
     " INSERT INTO idempotency_keys (caller, idem_key, seller_id, op_type, request_hash,"
     "  entry_seq, hold_id, amount_yen, amount2_yen, created, available_yen, held_yen,"
-    "  qmoney_yen, pending_yen, version, state, expires_at)"
+    "  qmoney_yen, pending_yen, version, state, expires_at, debt_yen)"
     " SELECT c, k, s, t, h, es, hi, a, a2, cr, av, he, qm, pe, ve, st,"
-    "  CASE WHEN ex < 0 THEN NULL ELSE 'epoch'::timestamptz + ex * interval '1 microsecond' END"
+    "  CASE WHEN ex < 0 THEN NULL ELSE 'epoch'::timestamptz + ex * interval '1 microsecond' END,"
+    "  de"
     " FROM unnest($37::text[], $38::text[], $39::text[], $40::smallint[], $41::text[],"
     "  $42::bigint[], $43::bigint[], $44::bigint[], $45::bigint[], $46::boolean[],"
     "  $47::bigint[], $48::bigint[], $49::bigint[], $50::bigint[], $51::bigint[],"
-    "  $52::smallint[], $53::bigint[])"
-    "  AS u(c, k, s, t, h, es, hi, a, a2, cr, av, he, qm, pe, ve, st, ex) RETURNING 1),"
+    "  $52::smallint[], $53::bigint[], $73::bigint[])"
+    "  AS u(c, k, s, t, h, es, hi, a, a2, cr, av, he, qm, pe, ve, st, ex, de) RETURNING 1),"
     "ln AS ("
     " INSERT INTO lot_origins (seller_id, lot_id, origin, paid, amount_yen, reference,"
     "  payment_method, price_paid_yen, points_month, created_at)"
     " SELECT s, id, o, o <> 2, a, r, m, pp, pm, b.at"
     " FROM unnest($63::text[], $64::bigint[], $65::smallint[], $66::bigint[], $67::text[],"
     "  $68::text[], $69::bigint[], $70::text[])"
-    "  AS u(s, id, o, a, r, m, pp, pm), b RETURNING 1)"
+    "  AS u(s, id, o, a, r, m, pp, pm), b RETURNING 1),"
+    "cb AS ("
+    " INSERT INTO clawbacks (seller_id, entry_seq, order_id, reversal_reference, kind,"
+    "  amount_yen, clawed_back_yen, debt_yen, caller, created_at)"
+    " SELECT s, q, o, rr, k, a, c, d, cl, b.at"
+    " FROM unnest($74::text[], $75::bigint[], $76::text[], $77::text[], $78::smallint[],"
+    "  $79::bigint[], $80::bigint[], $81::bigint[], $82::text[])"
+    "  AS u(s, q, o, rr, k, a, c, d, cl), b RETURNING 1)"
     "SELECT qcash_assert((SELECT count(*) FROM w) = $54 AND (SELECT count(*) FROM hu) = $55,"
     " 'ledger rows changed under their locks'),"
     " (SELECT count(*) FROM j), (SELECT count(*) FROM hn), (SELECT count(*) FROM k),"
-    " (SELECT count(*) FROM ln)"};
+    " (SELECT count(*) FROM ln), (SELECT count(*) FROM cb)"};
 
 int64_t Micros(absl::Time t) { return t == absl::InfinitePast() ? -1 : absl::ToUnixMicros(t); }
 
@@ -292,7 +314,7 @@ std::string OpenLotsLiteral(const std::vector<LotRecord>& lots) {
 
 absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vector<const Op*>& ops,
                                             std::optional<absl::Time> fixed_now) {
-  const auto [sellers, opened, closing, holds, keys] = RowsOf(ops);
+  const auto [sellers, opened, closing, holds, keys, charges] = RowsOf(ops);
   auto texts = [](const auto& items) {
     PgArrayLiteral a;
     for (const auto& item : items) a.AddText(item);
@@ -309,6 +331,15 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
       {&kNow,
        {fixed_now ? std::optional<std::string>(absl::StrCat(absl::ToUnixMicros(*fixed_now)))
                   : std::nullopt}});
+  const int charges_at = charges.empty() ? -1 : static_cast<int>(statements.size());
+  if (!charges.empty()) {
+    PgArrayLiteral cs, co;
+    for (const auto& [seller, order] : charges) {
+      cs.AddText(seller);
+      co.AddText(order);
+    }
+    statements.push_back({&kLoadCharges, {cs.Finish(), co.Finish()}});
+  }
   const int holds_at = holds.empty() ? -1 : static_cast<int>(statements.size());
   if (!holds.empty()) {
     PgArrayLiteral hs, hi;
@@ -356,10 +387,21 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
     record.version = w.GetInt64(i, 6);
     record.last_seq = w.GetInt64(i, 7);
     if (!w.IsNull(i, 9)) record.chain_head = absl::HexStringToBytes(w.Get(i, 9));
+    record.debt_yen = w.GetInt64(i, 10);
     auto lots = ParseOpenLots(record.seller_id, w.Get(i, 8));
     if (!lots.ok()) return lots.status();
     snapshot.lots[record.seller_id] = *std::move(lots);
     snapshot.wallets.emplace(record.seller_id, std::move(record));
+  }
+  if (charges_at >= 0) {
+    const PgResult& c = r[charges_at];
+    for (int i = 0; i < c.rows(); ++i) {
+      LedgerSnapshot::Charge& charge =
+          snapshot.charges[ChargeKey(std::string(c.Get(i, 0)), std::string(c.Get(i, 1)))];
+      charge.lot_id = c.GetInt64(i, 2);
+      charge.amount_yen = c.GetInt64(i, 3);
+      charge.clawed_back_yen = c.GetInt64(i, 4);
+    }
   }
   for (int at : {holds_at, pending_at}) {
     if (at < 0) continue;
@@ -397,6 +439,7 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
       o.balance.version = k.GetInt64(i, 14);
       o.balance.state = static_cast<WalletState>(k.GetInt64(i, 15));
       o.expires_at = MicrosToTime(k, i, 16);
+      o.balance.debt_yen = k.GetInt64(i, 17);
       snapshot.records.emplace(RecordKey(record.caller, record.key), std::move(record));
     }
   }
@@ -404,7 +447,7 @@ absl::StatusOr<LedgerSnapshot> LoadSnapshot(PgConnection& conn, const std::vecto
 }
 
 PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
-  PgArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc, wol, whd;
+  PgArrayLiteral ws, wst, wa, wh, wq, wp, wv, wl, wo, wc, wol, whd, wde;
   for (const auto& change : writes.wallets) {
     const WalletRecord& w = change.wallet;
     ws.AddText(w.seller_id);
@@ -419,8 +462,10 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
     wc.AddBool(change.closed);
     wol.AddText(OpenLotsLiteral(change.open_lots));
     whd.AddText(absl::BytesToHexString(w.chain_head));
+    wde.AddInt(w.debt_yen);
   }
-  PgArrayLiteral js, jq, jt, jd, jc, ja, jav, jhe, jqm, jpe, jp, jr, jh, jcl, jli, jla, jpa, jx;
+  PgArrayLiteral js, jq, jt, jd, jc, ja, jav, jhe, jqm, jpe, jp, jr, jh, jcl, jli, jla, jpa, jx,
+      jda;
   for (const JournalEntry& e : writes.journal) {
     js.AddText(e.seller_id);
     jq.AddInt(e.seq);
@@ -440,6 +485,7 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
     jla.AddText(LotIds(e.lots, true));
     jpa.AddInt(e.paid_yen);
     jx.AddText(absl::BytesToHexString(e.hash));
+    jda.AddInt(e.debt_after_yen);
   }
   PgArrayLiteral ls, li, lo, la, lr, lm, lpp, lpm;
   for (const LotRecord& lot : writes.new_lots) {
@@ -471,7 +517,7 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
     ust.AddInt(static_cast<int64_t>(h.state));
     uc.AddInt(h.captured_yen);
   }
-  PgArrayLiteral kc, kk, ks, kt, kh, kes, khi, ka, ka2, kcr, kav, khe, kqm, kpe, kve, kst, kex;
+  PgArrayLiteral kc, kk, ks, kt, kh, kes, khi, ka, ka2, kcr, kav, khe, kqm, kpe, kve, kst, kex, kde;
   for (const IdempotencyRecord& k : writes.records) {
     const OpResult& o = k.result;
     kc.AddText(k.caller);
@@ -491,6 +537,19 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
     kve.AddInt(o.balance.version);
     kst.AddInt(static_cast<int64_t>(o.balance.state));
     kex.AddInt(Micros(o.expires_at));
+    kde.AddInt(o.balance.debt_yen);
+  }
+  PgArrayLiteral cs, cq, co, crr, ck, ca, cc, cd, ccl;
+  for (const LedgerWrites::ClawBackRecord& c : writes.clawbacks) {
+    cs.AddText(c.seller_id);
+    cq.AddInt(c.entry_seq);
+    co.AddText(c.order_id);
+    crr.AddText(c.reversal_reference);
+    ck.AddInt(static_cast<int64_t>(c.kind));
+    ca.AddInt(c.amount_yen);
+    cc.AddInt(c.clawed_back_yen);
+    cd.AddInt(c.debt_yen);
+    ccl.AddText(c.caller);
   }
   return {ws.Finish(),
           wst.Finish(),
@@ -561,7 +620,19 @@ PgParams WriteParams(const LedgerWrites& writes, absl::Time now) {
           lr.Finish(),
           lm.Finish(),
           lpp.Finish(),
-          lpm.Finish()};
+          lpm.Finish(),
+          wde.Finish(),
+          jda.Finish(),
+          kde.Finish(),
+          cs.Finish(),
+          cq.Finish(),
+          co.Finish(),
+          crr.Finish(),
+          ck.Finish(),
+          ca.Finish(),
+          cc.Finish(),
+          cd.Finish(),
+          ccl.Finish()};
 }
 
 }  // namespace
@@ -603,6 +674,7 @@ absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& selle
   b.pending_yen = r->GetInt64(0, 3);
   b.version = r->GetInt64(0, 4);
   b.state = static_cast<WalletState>(r->GetInt64(0, 5));
+  b.debt_yen = r->GetInt64(0, 6);
   return b;
 }
 
@@ -642,6 +714,7 @@ absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const 
     }
     e.price_paid_yen = r->GetInt64(i, 18);
     e.points_month = std::string(r->Get(i, 19));
+    e.debt_after_yen = r->GetInt64(i, 20);
     out.push_back(std::move(e));
   }
   if (out.empty()) {

@@ -25,7 +25,18 @@ constexpr char kJournalRows[] =
     "available_after, held_after, qmoney_after, pending_after, product, reference, hold_id, "
     "caller, (extract(epoch FROM created_at) * 1000000)::bigint, "
     "array_to_string(lot_ids, ','), array_to_string(lot_amounts, ','), paid_yen, "
-    "encode(hash, 'hex') FROM journal ORDER BY seller_id, seq";
+    "encode(hash, 'hex'), debt_after FROM journal ORDER BY seller_id, seq";
+// The same for a journal from before migration 0006 (no debt column): every debt was 0, which
+// the canonical form leaves out.
+constexpr char kJournalRowsWithoutDebt[] =
+    "SELECT seller_id, seq, entry_type, debit_account, credit_account, amount_yen, "
+    "available_after, held_after, qmoney_after, pending_after, product, reference, hold_id, "
+    "caller, (extract(epoch FROM created_at) * 1000000)::bigint, "
+    "array_to_string(lot_ids, ','), array_to_string(lot_amounts, ','), paid_yen, "
+    "encode(hash, 'hex'), 0::bigint FROM journal ORDER BY seller_id, seq";
+constexpr char kHasDebtColumn[] =
+    "SELECT count(*) FROM pg_attribute WHERE attrelid = 'journal'::regclass "
+    "AND attname = 'debt_after' AND NOT attisdropped";
 
 // The heads as wallets hold them now, in byte order of seller_id (the digest's order, the same
 // whatever the database's collation).
@@ -194,6 +205,7 @@ class Walker {
     e.hold_id = r.GetInt64(i, 12);
     e.caller = std::string(r.Get(i, 13));
     e.created_at = absl::FromUnixMicros(r.GetInt64(i, 14));
+    e.debt_after_yen = r.GetInt64(i, 19);
     std::vector<int64_t> ids, amounts;
     // A NULL array element is dropped by array_to_string: the hash then differs, as it must.
     if (!ParseInts(r.Get(i, 15), &ids) || !ParseInts(r.Get(i, 16), &amounts) ||
@@ -321,7 +333,10 @@ absl::StatusOr<VerifyReport> VerifyJournal(PgConnection& conn, const VerifyOptio
       [&](PgConnection& c) -> absl::StatusOr<VerifyReport> {
         VerifyReport report;
         Walker walker(c, options, &report);
-        absl::Status walked = ForEachRow(c, "qcash_verify_journal", kJournalRows, options.page_rows,
+        auto has_debt = c.Exec(kHasDebtColumn);
+        if (!has_debt.ok()) return has_debt.status();
+        const char* rows = has_debt->GetInt64(0, 0) > 0 ? kJournalRows : kJournalRowsWithoutDebt;
+        absl::Status walked = ForEachRow(c, "qcash_verify_journal", rows, options.page_rows,
                                          [&](const PgResult& r, int i) { walker.Row(r, i); });
         if (!walked.ok()) return walked;
         if (absl::Status finished = walker.Finish(); !finished.ok()) return finished;

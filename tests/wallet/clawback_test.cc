@@ -1,0 +1,395 @@
+// Reversals after credit end to end (DESIGN.md section 9, docs/LEDGER.md "Claw-backs and
+// debt"): the qcash-wallet binary over gRPC against a real PostgreSQL and Redis. ClawBack takes
+// a reversed charge back from available first (the charge's own lot first), never from held;
+// what was spent already becomes the seller's debt on the receivable account, which the next
+// credits (charges, internal-funds charges, points conversions) pay back before any of it
+// becomes available. Every test ends with the ledger audit.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "qcash/wallet/v1/wallet.grpc.pb.h"
+#include "services/wallet/audit.h"
+#include "tests/harness/grpc_calls.h"
+#include "tests/harness/harness.h"
+
+namespace qcash::testing {
+namespace {
+
+namespace pb = ::qcash::wallet::v1;
+
+struct Env {
+  std::string dir;
+  std::unique_ptr<PostgresServer> pg;
+  std::unique_ptr<RedisServer> redis;
+  ServiceProcess wallet;
+  std::string db_url;
+  std::unique_ptr<pb::WalletService::Stub> stub;
+};
+Env* env = nullptr;
+
+class ClawBackEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    env = new Env();
+    env->dir = MakeStateDir("wallet_clawback");
+    auto pg = PostgresServer::Start(env->dir + "/pg");
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    env->pg = std::move(*pg);
+    ASSERT_TRUE(env->pg->CreateDatabase("qcash_wallet").ok());
+    env->db_url = env->pg->Url("qcash_wallet");
+    auto redis = RedisServer::Start(env->dir + "/redis");
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    env->redis = std::move(*redis);
+    std::map<std::string, std::string> settings = {
+        {"QCASH_WALLET_DATABASE_URL", env->db_url},
+        {"QCASH_WALLET_REPLAY_KEY_FILE", NewSecretFile(env->dir + "/wallet-replay.key")}};
+    settings.merge(env->redis->ClientEnv("wallet"));
+    auto wallet = StartService(QCASH_WALLET_BINARY, settings, "QCASH_WALLET_LISTEN",
+                               env->dir + "/wallet.log");
+    ASSERT_TRUE(wallet.ok()) << wallet.status();
+    env->wallet = std::move(*wallet);
+    env->stub = pb::WalletService::NewStub(
+        grpc::CreateChannel(env->wallet.address, grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    const bool passed = ::testing::UnitTest::GetInstance()->Passed();
+    const std::string dir = env->dir;
+    delete env;
+    if (passed) std::filesystem::remove_all(dir);  // keep the logs of a failure
+  }
+};
+
+template <typename Request, typename Response>
+grpc::Status Call(const std::string& caller,
+                  Method<pb::WalletService::Stub, Request, Response> method, const Request& request,
+                  Response* response) {
+  return CallOn(env->stub.get(), caller, method, request, response, /*seller_token=*/"",
+                std::chrono::seconds(20));
+}
+
+std::string Parts(const google::protobuf::RepeatedPtrField<pb::LotPart>& parts) {
+  std::vector<std::string> out;
+  for (const pb::LotPart& p : parts) out.push_back(absl::StrCat(p.lot_id(), ":", p.amount_yen()));
+  return absl::StrJoin(out, " ");
+}
+
+class ClawBackTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    absl::Status audit = AuditWalletLedger(env->db_url);
+    EXPECT_TRUE(audit.ok()) << audit;
+  }
+
+  void Open(const std::string& seller) {
+    pb::OpenWalletRequest request;
+    request.set_seller_id(seller);
+    request.set_idempotency_key(NewKey());
+    pb::OpenWalletResponse response;
+    ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::OpenWallet, request, &response).ok());
+  }
+
+  // A card charge of `yen` for order `order`; its answer.
+  pb::CreditResponse Charge(const std::string& seller, int64_t yen, const std::string& order) {
+    pb::CreditRequest request;
+    request.set_seller_id(seller);
+    request.set_idempotency_key(absl::StrCat("charge:", order));
+    request.set_amount_yen(yen);
+    request.set_source(pb::CREDIT_SOURCE_CHARGE);
+    request.set_reference(order);
+    request.set_payment_method("card");
+    pb::CreditResponse response;
+    const grpc::Status s = Call("payment", &pb::WalletService::Stub::Credit, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+
+  pb::CreditResponse Convert(const std::string& seller, int64_t yen) {
+    pb::CreditRequest request;
+    request.set_seller_id(seller);
+    request.set_idempotency_key(NewKey());
+    request.set_amount_yen(yen);
+    request.set_source(pb::CREDIT_SOURCE_POINTS_CONVERSION);
+    request.set_reference(absl::StrCat("conversion-", request.idempotency_key()));
+    request.set_points_month("2026-10");
+    pb::CreditResponse response;
+    const grpc::Status s = Call("points", &pb::WalletService::Stub::Credit, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+
+  grpc::Status Spend(const std::string& seller, int64_t yen) {
+    pb::SpendRequest request;
+    request.set_seller_id(seller);
+    request.set_idempotency_key(NewKey());
+    request.set_amount_yen(yen);
+    request.set_product(pb::AD_PRODUCT_TIME_SALE);
+    request.set_booking_reference("booking-1");
+    pb::SpendResponse response;
+    return Call("adbooking", &pb::WalletService::Stub::Spend, request, &response);
+  }
+
+  // The payment service's call: key "reversal:<provider>:<reversal_id>".
+  grpc::Status ClawBack(const std::string& seller, int64_t yen, const std::string& order,
+                        const std::string& reversal_id, pb::ClawBackResponse* response,
+                        const std::string& caller = "payment") {
+    pb::ClawBackRequest request;
+    request.set_seller_id(seller);
+    request.set_idempotency_key(absl::StrCat("reversal:sandbox:", reversal_id));
+    request.set_amount_yen(yen);
+    request.set_order_id(order);
+    request.set_reversal_reference(reversal_id);
+    request.set_kind(pb::REVERSAL_KIND_CHARGEBACK);
+    return Call(caller, &pb::WalletService::Stub::ClawBack, request, response);
+  }
+
+  pb::Balance Balance(const std::string& seller) {
+    pb::GetBalanceRequest request;
+    request.set_seller_id(seller);
+    pb::GetBalanceResponse response;
+    const grpc::Status s = Call("ops", &pb::WalletService::Stub::GetBalance, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response.balance();
+  }
+
+  std::vector<pb::HistoryEntry> History(const std::string& seller) {
+    pb::ListHistoryRequest request;
+    request.set_seller_id(seller);
+    request.set_page_size(500);
+    pb::ListHistoryResponse response;
+    const grpc::Status s = Call("ops", &pb::WalletService::Stub::ListHistory, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return {response.entries().rbegin(), response.entries().rend()};  // oldest first
+  }
+};
+
+// Nothing spent: the whole charge leaves available, from its own lot; no debt.
+TEST_F(ClawBackTest, ChargebackOnAnUnspentCharge) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 1'000, "order-a");  // lot 1
+  Charge(seller, 5'000, "order-b");  // lot 2
+  pb::ClawBackResponse r;
+  ASSERT_TRUE(ClawBack(seller, 5'000, "order-b", "rv-1", &r).ok());
+  EXPECT_EQ(r.clawed_back_yen(), 5'000);
+  EXPECT_EQ(r.debt_yen(), 0);
+  EXPECT_EQ(r.result().entry_seq(), 3);
+  EXPECT_EQ(r.result().balance().available_yen(), 1'000);
+  EXPECT_EQ(r.result().balance().debt_yen(), 0);
+  EXPECT_FALSE(r.result().replayed());
+
+  const std::vector<pb::HistoryEntry> history = History(seller);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[2].type(), pb::ENTRY_TYPE_CLAWBACK);
+  EXPECT_EQ(history[2].debit_account(), pb::ACCOUNT_SELLER_AVAILABLE);
+  EXPECT_EQ(history[2].credit_account(), pb::ACCOUNT_PLATFORM_PROVIDER_CLEARING);
+  EXPECT_EQ(history[2].reference(), "order-b");
+  EXPECT_EQ(Parts(history[2].lots()), "2:5000");  // the order's own lot, not the oldest
+  EXPECT_EQ(history[2].paid_yen(), 5'000);
+  EXPECT_EQ(Balance(seller).available_yen(), 1'000);
+
+  // The same reversal again (a redelivered notification): the stored answer, nothing new.
+  pb::ClawBackResponse again;
+  ASSERT_TRUE(ClawBack(seller, 5'000, "order-b", "rv-1", &again).ok());
+  EXPECT_TRUE(again.result().replayed());
+  EXPECT_EQ(again.clawed_back_yen(), 5'000);
+  EXPECT_EQ(again.result().entry_seq(), 3);
+  EXPECT_EQ(History(seller).size(), 3u);
+  // Another reversal of the same order: nothing is left of it to take back.
+  pb::ClawBackResponse beyond;
+  EXPECT_GRPC_ERROR(ClawBack(seller, 1, "order-b", "rv-2", &beyond), FAILED_PRECONDITION,
+                    "CLAWBACK_EXCEEDS_CHARGE");
+}
+
+// Half spent: what is available goes back, from the order's lot first; the spent rest is
+// debt. A later charge pays the debt first, then becomes available.
+TEST_F(ClawBackTest, ChargebackOnAHalfSpentChargeThenAChargePaysTheDebt) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 10'000, "order-h");  // lot 1
+  ASSERT_TRUE(Spend(seller, 6'000).ok());
+  pb::ClawBackResponse r;
+  ASSERT_TRUE(ClawBack(seller, 10'000, "order-h", "rv-h", &r).ok());
+  EXPECT_EQ(r.clawed_back_yen(), 4'000);
+  EXPECT_EQ(r.debt_yen(), 6'000);
+  EXPECT_EQ(r.result().balance().available_yen(), 0);
+  EXPECT_EQ(r.result().balance().debt_yen(), 6'000);
+  const pb::Balance b = Balance(seller);
+  EXPECT_EQ(b.available_yen(), 0);
+  EXPECT_EQ(b.debt_yen(), 6'000);
+
+  std::vector<pb::HistoryEntry> history = History(seller);
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_EQ(history[2].type(), pb::ENTRY_TYPE_CLAWBACK);
+  EXPECT_EQ(history[2].amount_yen(), 4'000);
+  EXPECT_EQ(Parts(history[2].lots()), "1:4000");
+  EXPECT_EQ(history[2].debt_after_yen(), 0);
+  EXPECT_EQ(history[3].type(), pb::ENTRY_TYPE_DEBT);
+  EXPECT_EQ(history[3].debit_account(), pb::ACCOUNT_SELLER_RECEIVABLE);
+  EXPECT_EQ(history[3].amount_yen(), 6'000);
+  EXPECT_EQ(history[3].lots_size(), 0);
+  EXPECT_EQ(history[3].debt_after_yen(), 6'000);
+
+  // A debt blocks nothing but pay-later; a spend of nothing available is refused as always.
+  EXPECT_GRPC_ERROR(Spend(seller, 1), FAILED_PRECONDITION, "INSUFFICIENT_FUNDS");
+
+  const pb::CreditResponse paid = Charge(seller, 5'000, "order-h2");  // lot 5
+  EXPECT_EQ(paid.result().debt_recovered_yen(), 5'000);
+  EXPECT_EQ(paid.result().balance().available_yen(), 0);
+  EXPECT_EQ(paid.result().balance().debt_yen(), 1'000);
+  const pb::CreditResponse more = Charge(seller, 3'000, "order-h3");  // lot 7
+  EXPECT_EQ(more.result().debt_recovered_yen(), 1'000);
+  EXPECT_EQ(more.result().balance().available_yen(), 2'000);
+  EXPECT_EQ(more.result().balance().debt_yen(), 0);
+  const pb::CreditResponse free = Charge(seller, 1'000, "order-h4");
+  EXPECT_EQ(free.result().debt_recovered_yen(), 0);
+  EXPECT_EQ(free.result().balance().available_yen(), 3'000);
+
+  history = History(seller);
+  ASSERT_EQ(history.size(), 9u);
+  EXPECT_EQ(history[5].type(), pb::ENTRY_TYPE_DEBT_RECOVERY);
+  EXPECT_EQ(history[5].debit_account(), pb::ACCOUNT_SELLER_AVAILABLE);
+  EXPECT_EQ(history[5].credit_account(), pb::ACCOUNT_SELLER_RECEIVABLE);
+  EXPECT_EQ(Parts(history[5].lots()), "5:5000");
+  EXPECT_EQ(history[5].debt_after_yen(), 1'000);
+  EXPECT_EQ(history[7].type(), pb::ENTRY_TYPE_DEBT_RECOVERY);
+  EXPECT_EQ(Parts(history[7].lots()), "7:1000");
+  EXPECT_EQ(history[7].debt_after_yen(), 0);
+  EXPECT_EQ(history[7].available_after_yen(), 2'000);
+}
+
+// Fully spent: all of it is debt; the seller's next points conversion pays it back.
+TEST_F(ClawBackTest, ChargebackOnAFullySpentChargeThenAConversionPaysTheDebt) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 3'000, "order-f");
+  ASSERT_TRUE(Spend(seller, 3'000).ok());
+  pb::ClawBackResponse r;
+  ASSERT_TRUE(ClawBack(seller, 3'000, "order-f", "rv-f", &r).ok());
+  EXPECT_EQ(r.clawed_back_yen(), 0);
+  EXPECT_EQ(r.debt_yen(), 3'000);
+  EXPECT_EQ(r.result().entry_seq(), 3);  // the DEBT entry: there was no CLAWBACK
+  EXPECT_EQ(Balance(seller).debt_yen(), 3'000);
+
+  const pb::CreditResponse converted = Convert(seller, 5'000);  // lot 4
+  EXPECT_EQ(converted.result().debt_recovered_yen(), 3'000);
+  EXPECT_EQ(converted.result().balance().available_yen(), 2'000);
+  EXPECT_EQ(converted.result().balance().debt_yen(), 0);
+  const std::vector<pb::HistoryEntry> history = History(seller);
+  ASSERT_EQ(history.size(), 5u);
+  EXPECT_EQ(history[4].type(), pb::ENTRY_TYPE_DEBT_RECOVERY);
+  EXPECT_EQ(Parts(history[4].lots()), "4:3000");
+  EXPECT_EQ(history[4].paid_yen(), 0);  // a conversion's Qcash is free
+  const pb::Balance b = Balance(seller);
+  EXPECT_EQ(b.available_yen(), 2'000);
+  EXPECT_EQ(b.debt_yen(), 0);
+}
+
+// A partial reversal takes part; together the reversals of an order never exceed its charge.
+// Held Qcash is never taken: a hold already granted stays valid and can be captured.
+TEST_F(ClawBackTest, PartialReversalsAndHeldQcashStaysHeld) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 10'000, "order-p");
+  pb::HoldRequest hold;
+  hold.set_seller_id(seller);
+  hold.set_idempotency_key(NewKey());
+  hold.set_amount_yen(7'000);
+  hold.set_product(pb::AD_PRODUCT_GROUP_BUYING);
+  hold.set_booking_reference("application-1");
+  pb::HoldResponse held;
+  ASSERT_TRUE(Call("adbooking", &pb::WalletService::Stub::Hold, hold, &held).ok());
+
+  pb::ClawBackResponse r;
+  ASSERT_TRUE(ClawBack(seller, 4'000, "order-p", "rv-p1", &r).ok());
+  EXPECT_EQ(r.clawed_back_yen(), 3'000);
+  EXPECT_EQ(r.debt_yen(), 1'000);
+  EXPECT_EQ(r.result().balance().held_yen(), 7'000);
+  EXPECT_GRPC_ERROR(ClawBack(seller, 6'001, "order-p", "rv-p2", &r), FAILED_PRECONDITION,
+                    "CLAWBACK_EXCEEDS_CHARGE");
+  ASSERT_TRUE(ClawBack(seller, 6'000, "order-p", "rv-p2", &r).ok());
+  EXPECT_EQ(r.clawed_back_yen(), 0);
+  EXPECT_EQ(r.debt_yen(), 6'000);
+  EXPECT_EQ(r.result().balance().debt_yen(), 7'000);
+
+  pb::CaptureHoldRequest capture;
+  capture.set_seller_id(seller);
+  capture.set_idempotency_key(NewKey());
+  capture.set_hold_id(held.hold_id());
+  capture.set_amount_yen(7'000);
+  pb::CaptureHoldResponse captured;
+  ASSERT_TRUE(Call("adbooking", &pb::WalletService::Stub::CaptureHold, capture, &captured).ok());
+  EXPECT_EQ(captured.result().balance().debt_yen(), 7'000);
+}
+
+// A closed wallet has no Qcash: the whole amount becomes its debt.
+TEST_F(ClawBackTest, ClawBackOnAClosedWalletIsAllDebt) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 1'000, "order-c");
+  pb::CloseWalletRequest close;
+  close.set_seller_id(seller);
+  close.set_idempotency_key(NewKey());
+  close.set_reason("shop exit");
+  pb::CloseWalletResponse closed;
+  ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::CloseWallet, close, &closed).ok());
+  pb::ClawBackResponse r;
+  ASSERT_TRUE(ClawBack(seller, 1'000, "order-c", "rv-c", &r).ok());
+  EXPECT_EQ(r.clawed_back_yen(), 0);
+  EXPECT_EQ(r.debt_yen(), 1'000);
+  EXPECT_EQ(r.result().balance().state(), pb::WALLET_STATE_CLOSED);
+  EXPECT_EQ(Balance(seller).debt_yen(), 1'000);
+}
+
+// What a claw-back refuses, and who may call it.
+TEST_F(ClawBackTest, Refusals) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 1'000, "order-r");
+  Convert(seller, 500);
+  pb::ClawBackResponse r;
+  EXPECT_GRPC_ERROR(ClawBack(seller, 100, "order-unknown", "rv-u", &r), NOT_FOUND,
+                    "CHARGE_NOT_FOUND");
+  EXPECT_GRPC_ERROR(ClawBack(seller, 0, "order-r", "rv-0", &r), INVALID_ARGUMENT, "INVALID_AMOUNT");
+  EXPECT_GRPC_ERROR(ClawBack(seller, 1'001, "order-r", "rv-big", &r), FAILED_PRECONDITION,
+                    "CLAWBACK_EXCEEDS_CHARGE");
+  EXPECT_GRPC_ERROR(ClawBack("nobody-" + seller, 100, "order-r", "rv-n", &r), NOT_FOUND,
+                    "WALLET_NOT_FOUND");
+  EXPECT_GRPC_ERROR(ClawBack(seller, 100, "order-r", "rv-pts", &r, "points"), PERMISSION_DENIED,
+                    "CALLER_NOT_ALLOWED");
+  pb::ClawBackRequest request;
+  request.set_seller_id(seller);
+  request.set_idempotency_key("reversal:sandbox:rv-kind");
+  request.set_amount_yen(100);
+  request.set_order_id("order-r");
+  request.set_reversal_reference("rv-kind");
+  EXPECT_GRPC_ERROR(Call("payment", &pb::WalletService::Stub::ClawBack, request, &r),
+                    INVALID_ARGUMENT, "UNKNOWN_REVERSAL_KIND");
+  request.set_kind(pb::REVERSAL_KIND_DEFAULT);
+  request.set_reversal_reference("");
+  EXPECT_GRPC_ERROR(Call("payment", &pb::WalletService::Stub::ClawBack, request, &r),
+                    INVALID_ARGUMENT, "MISSING_REFERENCE");
+  // The same key for a different request.
+  ASSERT_TRUE(ClawBack(seller, 100, "order-r", "rv-ok", &r).ok());
+  EXPECT_GRPC_ERROR(ClawBack(seller, 200, "order-r", "rv-ok", &r), INVALID_ARGUMENT,
+                    "IDEMPOTENCY_KEY_REUSED");
+  EXPECT_EQ(Balance(seller).available_yen(), 1'400);
+}
+
+}  // namespace
+}  // namespace qcash::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new qcash::testing::ClawBackEnvironment());
+  return RUN_ALL_TESTS();
+}
