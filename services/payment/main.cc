@@ -38,6 +38,13 @@
 //   QCASH_PAYMENT_POLL_INTERVAL_S     ask providers about waiting orders    300
 //   QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS   longest wait between retries       60000
 //   QCASH_PAYMENT_WORKERS             threads for calls                     16
+//   QCASH_PAYMENT_SETTLEMENT_INTERVAL_S  how often settlement reports are fetched from every
+//                                     configured provider and imported, and the overdue
+//                                     check runs (1..86400)                  3600
+//   QCASH_PAYMENT_SETTLEMENT_LOOKBACK_DAYS  the days fetched: today (JST) and the days before
+//                                     it not imported yet (1..62)            7
+//   QCASH_PAYMENT_SETTLEMENT_DUE_S    a paid order must be settled this long after payment,
+//                                     else NOT_SETTLED (1..30 days)          259200 (3 days)
 //   QCASH_METRICS_LISTEN              host:port for /metrics (empty: off)
 //   QCASH_HEALTH_LISTEN               plaintext host:port for probes, health only (empty: off)
 //   QCASH_GRPC_REFLECTION             server reflection             on only with QCASH_INSECURE_DEV
@@ -70,6 +77,8 @@
 #include "services/payment/return_link.h"
 #include "services/payment/secrets.h"
 #include "services/payment/server.h"
+#include "services/payment/settlement.h"
+#include "services/payment/settlement_scheduler.h"
 #include "services/payment/wallet_adapter.h"
 
 namespace {
@@ -132,11 +141,18 @@ absl::Status Run() {
   auto poll_s = EnvInt("QCASH_PAYMENT_POLL_INTERVAL_S", 300, 1, 86'400);
   auto backoff_ms = EnvInt("QCASH_PAYMENT_RETRY_BACKOFF_MAX_MS", 60'000, 100, 3'600'000);
   auto workers = EnvInt("QCASH_PAYMENT_WORKERS", 16, 1, 256);
+  auto settlement_interval_s = EnvInt("QCASH_PAYMENT_SETTLEMENT_INTERVAL_S", 3600, 1, 86'400);
+  auto settlement_lookback = EnvInt("QCASH_PAYMENT_SETTLEMENT_LOOKBACK_DAYS", 7, 1, 62);
+  auto settlement_due_s = EnvInt("QCASH_PAYMENT_SETTLEMENT_DUE_S", 259'200, 1, 30 * 86'400);
   auto dev_sandbox = qcash::EnvBool("QCASH_PAYMENT_DEV_SANDBOX", false);
   for (const auto* v :
        {&skew_s, &lock_s, &lock_max_s, &checks_max, &checks_window_s, &hashes_max, &hash_wait_ms,
         &retention_days, &retention_interval_s, &rejected_log, &instant_s, &redirect_s, &counter_s,
         &reconcile_ms, &poll_s, &backoff_ms, &workers}) {
+    if (!v->ok()) return v->status();
+  }
+  // Issue 16: the settlement scheduler's settings, refused at start-up when out of range.
+  for (const auto* v : {&settlement_interval_s, &settlement_lookback, &settlement_due_s}) {
     if (!v->ok()) return v->status();
   }
   if (!dev_sandbox.ok()) return dev_sandbox.status();
@@ -160,7 +176,11 @@ absl::Status Run() {
   options.reconcile_interval = absl::Milliseconds(*reconcile_ms);
   options.poll_interval = absl::Seconds(*poll_s);
   options.retry_backoff_max = absl::Milliseconds(*backoff_ms);
-  options.database_pool_size = static_cast<int>(*workers + 2);  // + reconciler, + spare
+  options.settlement_interval = absl::Seconds(*settlement_interval_s);
+  options.settlement_lookback_days = static_cast<int>(*settlement_lookback);
+  options.settlement_due = absl::Seconds(*settlement_due_s);
+  // + reconciler, + settlement scheduler, + spare
+  options.database_pool_size = static_cast<int>(*workers + 3);
 
   // Never an open redirect: only these origins; checked strictly now, not at the first link.
   auto return_origins = qcash::payment::ReturnOrigins::Parse(
@@ -213,13 +233,26 @@ absl::Status Run() {
   payment::OperatorQueries operator_queries(&store, &flow, clock);
   payment::Reconciler reconciler(&store, &flow, &notifications, registry, clock, &wakeup, options);
   reconciler.Start();
-  const payment::PaymentParts parts{&orders, &qsign, &notifications, &operator_queries};
+  payment::SettlementOptions settlement_options;
+  settlement_options.due = options.settlement_due;
+  payment::Settlement settlement(db_pool->get(), clock, settlement_options);
+  payment::SettlementSchedule schedule;
+  schedule.interval = options.settlement_interval;
+  schedule.lookback_days = options.settlement_lookback_days;
+  schedule.provider_urls = providers->provider_urls;
+  schedule.secrets = providers->secrets;
+  schedule.allow_sandbox = providers->allow_sandbox;
+  payment::SettlementScheduler settlement_scheduler(&settlement, schedule);
+  settlement_scheduler.Start();
+  const payment::PaymentParts parts{&orders, &qsign, &notifications, &operator_queries,
+                                    &settlement};
 
   qcash::ThreadPool pool(static_cast<int>(*workers), 10'000);
   qcash::payment::PaymentServer server(&parts, &pool);
   serve->services = {&server};
   serve->access_tables = {&qcash::payment::AccessPolicy()};
   absl::Status served = qcash::Serve(*serve);
+  settlement_scheduler.Stop();
   reconciler.Stop();
   return served;
 }

@@ -44,6 +44,12 @@ struct PaymentOptions {
   absl::Duration poll_interval = absl::Minutes(5);  // ask the provider about waiting orders
   absl::Duration created_check_after = absl::Minutes(1);
   absl::Duration retry_backoff_max = absl::Seconds(60);
+  // Settlement reconciliation (issue 16, services/payment/settlement*.h): the scheduled
+  // import's period and look-back (today and the days before, JST), and the due period after
+  // which a paid order with no settlement is NOT_SETTLED (and a later line SETTLED_LATE).
+  absl::Duration settlement_interval = absl::Hours(1);
+  int settlement_lookback_days = 7;
+  absl::Duration settlement_due = absl::Hours(72);
 };
 
 }  // namespace qcash::payment

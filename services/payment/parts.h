@@ -7,6 +7,7 @@
 #include "services/payment/operator_queries.h"
 #include "services/payment/orders.h"
 #include "services/payment/qsign_vault.h"
+#include "services/payment/settlement.h"
 
 namespace qcash::payment {
 
@@ -16,6 +17,7 @@ struct PaymentParts {
   QsignVault* qsign = nullptr;
   NotificationIntake* notifications = nullptr;
   OperatorQueries* operator_queries = nullptr;
+  Settlement* settlement = nullptr;  // issue 16: settlement reconciliation
 };
 
 }  // namespace qcash::payment

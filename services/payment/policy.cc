@@ -37,6 +37,15 @@ const MethodRule kMethods[] = {
     {"/qcash.payment.v1.PaymentService/ListStuckOrders", P(Permission::kOperate),
      SellerScoped::kNo},
     {"/qcash.payment.v1.PaymentService/RetryCredit", P(Permission::kOperate), kSeller},
+    // Settlement reconciliation (DESIGN.md section 9): operators only.
+    {"/qcash.payment.v1.PaymentService/ImportSettlementReport", P(Permission::kOperate),
+     SellerScoped::kNo},
+    {"/qcash.payment.v1.PaymentService/ListSettlementMismatches", P(Permission::kOperate),
+     SellerScoped::kNo},
+    {"/qcash.payment.v1.PaymentService/ResolveSettlementMismatch", P(Permission::kOperate),
+     SellerScoped::kNo},
+    {"/qcash.payment.v1.PaymentService/GetSettlementSummary", P(Permission::kOperate),
+     SellerScoped::kNo},
 };
 
 absl::string_view PermissionName(Permission p) {

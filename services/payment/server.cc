@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/page_token.h"
 #include "common/proto_time.h"
 #include "common/service_call.h"
 #include "common/status.h"
@@ -35,6 +36,47 @@ std::string FillPage(const std::vector<Order>& orders, int page_size, Repeated* 
   if (orders.size() <= shown) return "";
   const Order& last = orders[shown - 1];
   return EncodePageToken({absl::ToUnixMicros(last.created_at), last.order_id});
+}
+
+constexpr int kMismatchPageDefault = 50;
+constexpr int kMismatchPageMax = 500;
+
+std::string EncodeMismatchToken(const MismatchCursor& cursor) {
+  return PageTokenWriter("m").AddInt(cursor.since_us).AddInt(cursor.mismatch_id).Finish();
+}
+
+absl::StatusOr<std::optional<MismatchCursor>> DecodeMismatchToken(absl::string_view token) {
+  if (token.empty()) return std::optional<MismatchCursor>();
+  std::optional<PageTokenReader> reader = PageTokenReader::Open("m", token, 2);
+  MismatchCursor cursor;
+  if (!reader || !reader->NextInt(&cursor.since_us) || !reader->NextInt(&cursor.mismatch_id) ||
+      cursor.mismatch_id <= 0) {
+    return InvalidArgument(pb::INVALID_PAGE_TOKEN, "page_token is not one this service issued");
+  }
+  return std::optional<MismatchCursor>(cursor);
+}
+
+// The wire form of a mismatch; its age is from `since` to `now` (the answer's time).
+void FillMismatch(const SettlementMismatchRecord& m, absl::Time now, pb::SettlementMismatch* out) {
+  out->set_mismatch_id(m.mismatch_id);
+  out->set_kind(static_cast<pb::MismatchKind>(m.kind));
+  out->set_provider(m.provider);
+  out->set_transaction_id(m.transaction_id);
+  out->set_order_id(m.order_id);
+  out->set_seller_id(m.seller_id);
+  out->set_expected_yen(m.expected_yen);
+  out->set_settled_yen(m.settled_yen);
+  out->set_fee_yen(m.fee_yen);
+  out->set_settlement_date(m.settlement_date);
+  out->set_report_id(m.report_id);
+  out->set_line_number(m.line_number);
+  SetTimestampIfAny(m.since, out->mutable_since());
+  out->set_age_seconds(std::max<int64_t>(0, absl::ToInt64Seconds(now - m.since)));
+  SetTimestampIfAny(m.detected_at, out->mutable_detected_at());
+  out->set_resolved(m.resolved());
+  if (m.resolved()) SetTimestampIfAny(m.resolved_at, out->mutable_resolved_at());
+  out->set_resolved_by(m.resolved_by);
+  out->set_resolution(m.resolution);
 }
 
 // Runs `work` (given the caller the interceptor admitted by the payment table,
@@ -156,6 +198,11 @@ grpc::ServerUnaryReactor* PaymentServer::GetChargeOrder(grpc::CallbackServerCont
                if (!view.ok()) return view.status();
                pb::ChargeOrder* out = response->mutable_order();
                FillOrder(view->order, out);
+               auto settled = payments_->settlement->OfOrder(view->order.order_id);
+               if (!settled.ok()) return settled.status();
+               SetTimestampIfAny(settled->settled_at, out->mutable_settled_at());
+               out->set_settled_yen(settled->settled_yen);
+               out->set_fee_yen(settled->fee_yen);
                for (const Transition& t : view->transitions) {
                  pb::Transition* tr = out->add_transitions();
                  if (t.from.has_value()) tr->set_from(ToProto(*t.from));
@@ -317,6 +364,101 @@ grpc::ServerUnaryReactor* PaymentServer::RetryCredit(grpc::CallbackServerContext
                FillOrder(*order, response->mutable_order());
                return absl::OkStatus();
              });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::ImportSettlementReport(
+    grpc::CallbackServerContext* context, const pb::ImportSettlementReportRequest* request,
+    pb::ImportSettlementReportResponse* response) {
+  return Run(context, workers_, kDomain,
+             [this, request, response](const std::string& caller) -> absl::Status {
+               auto result = payments_->settlement->Import(
+                   request->provider(), request->file_name(), request->content(), caller);
+               if (!result.ok()) {
+                 CountImport(request->provider(),
+                             absl::IsInvalidArgument(result.status()) ? "refused" : "failed");
+                 return result.status();
+               }
+               CountImport(request->provider(), result->replayed ? "replayed" : "imported");
+               response->set_report_id(result->report_id);
+               response->set_replayed(result->replayed);
+               response->set_lines(result->lines);
+               response->set_matched(result->matched);
+               response->set_mismatches(result->mismatches);
+               for (const auto& [kind, count] : result->by_kind) {
+                 pb::MismatchCount* c = response->add_by_kind();
+                 c->set_kind(static_cast<pb::MismatchKind>(kind));
+                 c->set_count(count);
+               }
+               return payments_->settlement->PublishMetrics();
+             });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::ListSettlementMismatches(
+    grpc::CallbackServerContext* context, const pb::ListSettlementMismatchesRequest* request,
+    pb::ListSettlementMismatchesResponse* response) {
+  return Run(
+      context, workers_, kDomain, [this, request, response](const std::string&) -> absl::Status {
+        if (request->page_size() < 0 || request->page_size() > kMismatchPageMax) {
+          return InvalidArgument(pb::INVALID_PAGE_SIZE,
+                                 absl::StrCat("page_size must be in [0, ", kMismatchPageMax, "]"));
+        }
+        const int page_size =
+            request->page_size() == 0 ? kMismatchPageDefault : request->page_size();
+        auto after = DecodeMismatchToken(request->page_token());
+        if (!after.ok()) return after.status();
+        const std::vector<int> kinds(request->kinds().begin(), request->kinds().end());
+        auto page = payments_->settlement->List(request->provider(), kinds,
+                                                request->include_resolved(), *after, page_size);
+        if (!page.ok()) return page.status();
+        const absl::Time now = payments_->settlement->Now();
+        for (const SettlementMismatchRecord& m : page->mismatches) {
+          FillMismatch(m, now, response->add_mismatches());
+        }
+        if (page->next.has_value()) {
+          response->set_next_page_token(EncodeMismatchToken(*page->next));
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::ResolveSettlementMismatch(
+    grpc::CallbackServerContext* context, const pb::ResolveSettlementMismatchRequest* request,
+    pb::ResolveSettlementMismatchResponse* response) {
+  return Run(context, workers_, kDomain,
+             [this, request, response](const std::string& caller) -> absl::Status {
+               auto resolved = payments_->settlement->Resolve(
+                   caller, request->idempotency_key(), request->mismatch_id(), request->operator_(),
+                   request->reason());
+               if (!resolved.ok()) return resolved.status();
+               FillMismatch(resolved->mismatch, payments_->settlement->Now(),
+                            response->mutable_mismatch());
+               response->set_replayed(resolved->replayed);
+               return payments_->settlement->PublishMetrics();
+             });
+}
+
+grpc::ServerUnaryReactor* PaymentServer::GetSettlementSummary(
+    grpc::CallbackServerContext* context, const pb::GetSettlementSummaryRequest* request,
+    pb::GetSettlementSummaryResponse* response) {
+  return Run(
+      context, workers_, kDomain, [this, request, response](const std::string&) -> absl::Status {
+        auto summary = payments_->settlement->Summarize(request->from_date(), request->to_date());
+        if (!summary.ok()) return summary.status();
+        for (const Settlement::ProviderSummary& s : *summary) {
+          pb::ProviderSettlement* out = response->add_providers();
+          out->set_provider(s.row.provider);
+          out->set_paid_orders(s.row.paid_orders);
+          out->set_paid_yen(s.row.paid_yen);
+          out->set_settled_orders(s.row.settled_orders);
+          out->set_settled_yen(s.row.settled_yen);
+          out->set_fee_yen(s.row.fee_yen);
+          out->set_net_yen(s.net_yen);
+          out->set_unsettled_yen(s.unsettled_yen);
+          out->set_reversed_yen(s.row.reversed_yen);
+          out->set_open_mismatches(s.row.open_mismatches);
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace qcash::payment

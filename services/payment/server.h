@@ -55,6 +55,19 @@ class PaymentServer final : public pb::PaymentService::CallbackService {
   grpc::ServerUnaryReactor* RetryCredit(grpc::CallbackServerContext* context,
                                         const pb::RetryCreditRequest* request,
                                         pb::RetryCreditResponse* response) override;
+  // Settlement reconciliation (issue 16; services/payment/settlement.h).
+  grpc::ServerUnaryReactor* ImportSettlementReport(
+      grpc::CallbackServerContext* context, const pb::ImportSettlementReportRequest* request,
+      pb::ImportSettlementReportResponse* response) override;
+  grpc::ServerUnaryReactor* ListSettlementMismatches(
+      grpc::CallbackServerContext* context, const pb::ListSettlementMismatchesRequest* request,
+      pb::ListSettlementMismatchesResponse* response) override;
+  grpc::ServerUnaryReactor* ResolveSettlementMismatch(
+      grpc::CallbackServerContext* context, const pb::ResolveSettlementMismatchRequest* request,
+      pb::ResolveSettlementMismatchResponse* response) override;
+  grpc::ServerUnaryReactor* GetSettlementSummary(
+      grpc::CallbackServerContext* context, const pb::GetSettlementSummaryRequest* request,
+      pb::GetSettlementSummaryResponse* response) override;
 
  private:
   const PaymentParts* const payments_;

@@ -20,6 +20,9 @@
 //                                             the Payment Services Act base-date report
 //                                             (default csv); html is the operators' page,
 //                                             self-contained, on stdout
+//   qcashctl settlements import|mismatches|resolve|summary ...
+//                                             settlement reconciliation (issue 16; the
+//                                             commands: tools/qcashctl/settlements.h)
 //   qcashctl config                           the effective QCASH_* configuration of this
 //                                             environment, secrets redacted (run it in a
 //                                             service's pod to see that service's)
@@ -53,6 +56,7 @@
 #include "services/wallet/audit.h"
 #include "services/wallet/client/wallet_client.h"
 #include "services/wallet/verify.h"
+#include "tools/qcashctl/settlements.h"
 
 extern char** environ;
 
@@ -520,6 +524,7 @@ void Usage() {
       "  qcashctl report base-date <YYYY-03-31|YYYY-09-30> [--format csv|json|html]\n"
       "  qcashctl config\n",
       stderr);
+  std::fputs(qcash::qcashctl::SettlementsUsage(), stderr);
 }
 
 }  // namespace
@@ -552,6 +557,11 @@ int main(int argc, char** argv) {
   }
   if (command == "orders" && argc == 5 && std::string(argv[2]) == "retry") {
     return RetryCredit(argv[3], argv[4]);
+  }
+  if (command == "settlements") {  // issue 16: tools/qcashctl/settlements.h
+    return qcash::qcashctl::Settlements(
+        std::vector<std::string>(argv + 2, argv + argc),
+        Channel(qcash::EnvString("QCASHCTL_PAYMENT", "127.0.0.1:25052")));
   }
   Usage();
   return 2;

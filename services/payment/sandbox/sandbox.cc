@@ -114,6 +114,9 @@ void Sandbox::Register(httplib::Server& server) {
                   LookupOrCancel(req.matches[1], req.matches[2] == "cancel", req, res);
                 }
               });
+  settlement_.Register(server,
+                       [this](const std::string& provider, const httplib::Request& req,
+                              httplib::Response& res) { return Verify(provider, req, res); });
   server.Get(R"(/pay/(pay_[0-9a-f]+))",
              [this](const httplib::Request& req, httplib::Response& res) {
                ShowPayPage(req.matches[1], res);
@@ -187,6 +190,10 @@ bool Sandbox::Settle(Payment& p, const std::string& status, const std::string& r
   p.status = status;
   p.decline_reason = reason;
   AddEvent(p);
+  if (status == "paid") {
+    settlement_.RecordPaid(p.provider, p.payment_id, p.merchant_reference, p.amount_yen,
+                           absl::Now());
+  }
   return true;
 }
 
@@ -275,6 +282,10 @@ void Sandbox::CreatePayment(const std::string& provider, const httplib::Request&
       p.instructions_url = absl::StrCat(options_.public_url, "/pay/", p.payment_id);
     }
     AddEvent(p);
+    if (p.status == "paid") {
+      settlement_.RecordPaid(provider, p.payment_id, p.merchant_reference, p.amount_yen,
+                             absl::Now());
+    }
     by_reference_[{provider, p.merchant_reference}] = p.payment_id;
     answer = PaymentJson(p);
     card_event = p.events.back();

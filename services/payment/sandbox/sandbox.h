@@ -13,6 +13,17 @@
 //   POST /sandbox/orders/<order>/complete   counter family: the seller paid at the counter
 //   POST /sandbox/orders/<order>/notify     (re)deliver signed notifications on request:
 //        count=N (1..1000) copies, events=latest|all, order=forward|reverse, parallel=K
+//   POST /providers/<p>/v1/settlements   the provider API's settlement report of a day
+//                                       (signed request {"date":"YYYY-MM-DD"}; text/csv, or
+//                                       404 while the day is not over in JST nor closed)
+//   GET  /sandbox/settlements/<p>/<YYYY-MM-DD>.csv   the same report as a plain download,
+//                                       for operators' tests (any day, as it stands now)
+//   POST /sandbox/settlements/<p>/<YYYY-MM-DD>/plant   plants a discrepancy in that day's
+//        report: kind=omit|amount|duplicate|late with order=<order id> (late: days=N, the
+//        line moves N days later; amount: amount_delta=1|-1), or kind=unknown
+//   POST /sandbox/settlements/<p>/<YYYY-MM-DD>/close   closes the day: the provider API
+//                                       serves it, and later payments settle the next day
+//   (settlement.h: how days, fees and discrepancies work)
 //   GET  /healthz
 // Decisions and completions notify synchronously by default (notify=sync): the answer comes
 // after the webhook answered. notify=async delivers in the background with retries,
@@ -31,6 +42,7 @@
 #include "absl/time/time.h"
 #include "common/mutex.h"
 #include "common/thread_pool.h"
+#include "services/payment/sandbox/settlement.h"
 #include "services/payment/secrets.h"
 
 namespace httplib {
@@ -115,6 +127,7 @@ class Sandbox {
   std::map<std::pair<std::string, std::string>, std::string> by_reference_
       ABSL_GUARDED_BY(mu_);                 // (provider, merchant reference) -> payment id
   std::unique_ptr<ThreadPool> background_;  // async deliveries
+  SettlementDesk settlement_;               // issue 16: the settlement reports
 };
 
 }  // namespace qcash::payment::sandbox
