@@ -38,6 +38,17 @@ std::string FillPage(const std::vector<Order>& orders, int page_size, Repeated* 
   return EncodePageToken({absl::ToUnixMicros(last.created_at), last.order_id});
 }
 
+// The domain's MismatchKind is the contract's, number for number.
+static_assert(static_cast<int>(MismatchKind::kNotSettled) == pb::MISMATCH_KIND_NOT_SETTLED);
+static_assert(static_cast<int>(MismatchKind::kSettledNotCredited) ==
+              pb::MISMATCH_KIND_SETTLED_NOT_CREDITED);
+static_assert(static_cast<int>(MismatchKind::kAmountMismatch) == pb::MISMATCH_KIND_AMOUNT_MISMATCH);
+static_assert(static_cast<int>(MismatchKind::kUnknownTransaction) ==
+              pb::MISMATCH_KIND_UNKNOWN_TRANSACTION);
+static_assert(static_cast<int>(MismatchKind::kDuplicate) == pb::MISMATCH_KIND_DUPLICATE);
+static_assert(static_cast<int>(MismatchKind::kSettledLate) == pb::MISMATCH_KIND_SETTLED_LATE);
+static_assert(kMismatchKinds == pb::MismatchKind_MAX);
+
 constexpr int kMismatchPageDefault = 50;
 constexpr int kMismatchPageMax = 500;
 
@@ -200,7 +211,9 @@ grpc::ServerUnaryReactor* PaymentServer::GetChargeOrder(grpc::CallbackServerCont
                FillOrder(view->order, out);
                auto settled = payments_->settlement->OfOrder(view->order.order_id);
                if (!settled.ok()) return settled.status();
-               SetTimestampIfAny(settled->settled_at, out->mutable_settled_at());
+               if (settled->settled_at != absl::InfinitePast()) {
+                 SetTimestamp(settled->settled_at, out->mutable_settled_at());
+               }
                out->set_settled_yen(settled->settled_yen);
                out->set_fee_yen(settled->fee_yen);
                for (const Transition& t : view->transitions) {

@@ -121,17 +121,21 @@ constexpr PgStatement kCloseNotSettled = {
     " SELECT mismatch_id, $2, $3, $2, $4 FROM closed RETURNING mismatch_id"};
 
 // NOT EXISTS keeps orders flagged before (open or resolved) out of the LIMIT; the unique
-// index settlement_mismatches_not_settled is the second guard (one per order, ever).
+// index settlement_mismatches_not_settled is the second guard (one per order, ever). The
+// candidates are locked, skipping those an import holds right now: an order the import is
+// settling is never flagged from a snapshot taken before the import committed (READ
+// COMMITTED re-checks a locked row's latest version against the WHERE clause).
 constexpr PgStatement kOpenOverdue = {
     "settlement_open_overdue",
     "INSERT INTO settlement_mismatches (kind, provider, order_id, seller_id, expected_yen,"
     "  since)"
-    " SELECT 1, o.provider, o.order_id, o.seller_id, o.amount_yen, o.paid_at"
-    " FROM charge_orders o"
-    " WHERE o.state IN (3, 4) AND o.provider <> '' AND o.settled_at IS NULL"
-    "   AND o.paid_at < " QCASH_TS("$1") " AND NOT EXISTS (SELECT 1 FROM settlement_mismatches m"
-    "     WHERE m.kind = 1 AND m.order_id = o.order_id)"
-    " ORDER BY o.paid_at LIMIT $2"
+    " SELECT 1, c.provider, c.order_id, c.seller_id, c.amount_yen, c.paid_at FROM ("
+    "   SELECT o.provider, o.order_id, o.seller_id, o.amount_yen, o.paid_at"
+    "   FROM charge_orders o"
+    "   WHERE o.state IN (3, 4) AND o.provider <> '' AND o.settled_at IS NULL"
+    "     AND o.paid_at < " QCASH_TS("$1") " AND NOT EXISTS (SELECT 1 FROM settlement_mismatches m"
+    "       WHERE m.kind = 1 AND m.order_id = o.order_id)"
+    "   ORDER BY o.paid_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED) c"
     " ON CONFLICT DO NOTHING RETURNING provider"};
 
 constexpr PgStatement kListMismatches = {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -68,8 +69,9 @@ std::string Age(int64_t seconds) {
 }
 
 std::string Stamp(const google::protobuf::Timestamp& ts) {
-  if (ts.seconds() == 0 && ts.nanos() == 0) return "";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromTimestamp(ts), absl::UTCTimeZone());
+  const std::optional<absl::Time> t = TimeOf(ts);
+  if (!t.has_value() || (ts.seconds() == 0 && ts.nanos() == 0)) return "";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *t, absl::UTCTimeZone());
 }
 
 std::string Yen(int64_t yen) {
@@ -107,6 +109,10 @@ int Import(pb::PaymentService::Stub* stub, const std::string& provider, const st
   std::string content(kFileBytesMax + 1, '\0');
   in.read(content.data(), static_cast<std::streamsize>(content.size()));
   content.resize(static_cast<size_t>(in.gcount()));
+  if (content.size() > kFileBytesMax) {
+    std::fprintf(stderr, "%s: a settlement report holds at most 4 MiB\n", path.c_str());
+    return 1;
+  }
   pb::ImportSettlementReportRequest request;
   request.set_provider(provider);
   request.set_file_name(path.substr(path.find_last_of('/') + 1).substr(0, 255));
@@ -129,12 +135,12 @@ int Import(pb::PaymentService::Stub* stub, const std::string& provider, const st
 void PrintText(const std::vector<pb::SettlementMismatch>& list, bool all) {
   std::printf("%s settlement mismatches, oldest first, as of %s\n", all ? "all" : "open",
               absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()).c_str());
-  std::printf("%6s  %-21s %-13s %8s  %-26s %-28s %10s %10s %7s  %-10s %s\n", "id", "kind",
+  std::printf("%6s  %-21s %-13s %8s  %-35s %-28s %10s %10s %7s  %-10s %s\n", "id", "kind",
               "provider", "age", "order", "transaction", "expected", "settled", "fee", "date",
               "report:line");
   for (const pb::SettlementMismatch& m : list) {
     std::printf(
-        "%6lld  %-21s %-13s %8s  %-26s %-28s %10s %10s %7s  %-10s %lld:%lld\n",
+        "%6lld  %-21s %-13s %8s  %-35s %-28s %10s %10s %7s  %-10s %lld:%lld\n",
         static_cast<long long>(m.mismatch_id()), KindName(m.kind()).c_str(), m.provider().c_str(),
         Age(m.age_seconds()).c_str(), m.order_id().empty() ? "-" : m.order_id().c_str(),
         m.transaction_id().empty() ? "-" : m.transaction_id().c_str(),
