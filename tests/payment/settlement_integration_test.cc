@@ -289,7 +289,7 @@ std::pair<int, std::string> Qcashctl(const std::vector<std::string>& args) {
 }
 
 std::string ArtifactDir() {
-  const std::string dir = std::string(QCASH_BUILD_DIR) + "/test-artifacts/settlement";
+  std::string dir = std::string(QCASH_BUILD_DIR) + "/test-artifacts/settlement";
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -462,7 +462,8 @@ TEST_F(SettlementTest, AMalformedReportIsRefusedWholeWithItsLine) {
   const int64_t mismatches = QueryInt("SELECT count(*) FROM settlement_mismatches");
   pb::ImportSettlementReportResponse response;
   const grpc::Status refused = Import("konbini", broken, &response);
-  EXPECT_GRPC_ERROR(refused, INVALID_ARGUMENT, "INVALID_SETTLEMENT_REPORT");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
+  EXPECT_EQ(Reason(refused), "INVALID_SETTLEMENT_REPORT") << refused.error_message();
   EXPECT_EQ(MetadataOf(FromGrpcStatus(refused))["line"], absl::StrCat(lines))
       << refused.error_message();
   EXPECT_EQ(QueryInt("SELECT count(*) FROM settlement_reports"), reports);

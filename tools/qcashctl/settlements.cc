@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/grpc_client.h"
@@ -140,13 +140,13 @@ void PrintText(const std::vector<pb::SettlementMismatch>& list, bool all) {
               "report:line");
   for (const pb::SettlementMismatch& m : list) {
     std::printf(
-        "%6lld  %-21s %-13s %8s  %-35s %-28s %10s %10s %7s  %-10s %lld:%lld\n",
+        "%6lld  %-21s %-13s %8s  %-35s %-28s %10s %10s %7s  %-10s %s\n",
         static_cast<long long>(m.mismatch_id()), KindName(m.kind()).c_str(), m.provider().c_str(),
         Age(m.age_seconds()).c_str(), m.order_id().empty() ? "-" : m.order_id().c_str(),
         m.transaction_id().empty() ? "-" : m.transaction_id().c_str(),
         Yen(m.expected_yen()).c_str(), Yen(m.settled_yen()).c_str(), Yen(m.fee_yen()).c_str(),
         m.settlement_date().empty() ? "-" : m.settlement_date().c_str(),
-        static_cast<long long>(m.report_id()), static_cast<long long>(m.line_number()));
+        m.report_id() == 0 ? "-" : absl::StrCat(m.report_id(), ":", m.line_number()).c_str());
     if (m.resolved()) {
       std::printf("        resolved %s by %s: %s\n", Stamp(m.resolved_at()).c_str(),
                   m.resolved_by().c_str(), m.resolution().c_str());

@@ -141,7 +141,7 @@ std::string SettlementDesk::Report(const std::string& provider, absl::CivilDay d
   return csv;
 }
 
-void SettlementDesk::Register(httplib::Server& server, Verifier verify) {
+void SettlementDesk::Register(httplib::Server& server, const Verifier& verify) {
   server.Post(R"(/providers/([a-z_]+)/v1/settlements)",
               [this, verify](const httplib::Request& req, httplib::Response& res) {
                 if (verify(req.matches[1], req, res)) ServeApi(req.matches[1], req, res);

@@ -61,7 +61,7 @@ class SettlementDesk {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Installs the routes (sandbox.h lists them).
-  void Register(httplib::Server& server, Verifier verify);
+  void Register(httplib::Server& server, const Verifier& verify);
 
   // The report of `provider` for `day`, as the CSV text.
   std::string Report(const std::string& provider, absl::CivilDay day) ABSL_LOCKS_EXCLUDED(mu_);
