@@ -636,6 +636,30 @@ TEST_F(SettlementTest, OverdueCheckFlagsPaidProviderOrdersOnceEach) {
             0);
 }
 
+// Fail closed: a settlement setting that is malformed or out of range stops start-up.
+TEST_F(SettlementTest, MalformedSettlementSettingsStopStartUp) {
+  const std::map<std::string, std::string> base = {
+      {"QCASH_PAYMENT_DATABASE_URL", env->payment_db_url},
+      {"QCASH_WALLET_TARGET", env->stack->wallet.address},
+      {"QCASH_PAYMENT_DEV_SANDBOX", "1"},
+      {"QCASH_PAYMENT_SANDBOX_URL", env->payment.sandbox_url},
+      {"QCASH_PAYMENT_SECRETS_FILE", env->payment.secrets_file}};
+  const std::pair<const char*, const char*> bad[] = {
+      {"QCASH_PAYMENT_SETTLEMENT_DUE_S", "0"},
+      {"QCASH_PAYMENT_SETTLEMENT_DUE_S", "3days"},
+      {"QCASH_PAYMENT_SETTLEMENT_INTERVAL_S", "-1"},
+      {"QCASH_PAYMENT_SETTLEMENT_LOOKBACK_DAYS", "400"},
+  };
+  for (const auto& [name, value] : bad) {
+    SCOPED_TRACE(absl::StrCat(name, "=", value));
+    std::map<std::string, std::string> penv = base;
+    penv[name] = value;
+    auto started = StartService(QCASH_PAYMENT_BINARY, penv, "QCASH_PAYMENT_LISTEN",
+                                env->stack->dir + "/payment-bad-config.log");
+    EXPECT_FALSE(started.ok());
+  }
+}
+
 }  // namespace
 }  // namespace qcash::testing
 
