@@ -37,10 +37,30 @@ absl::StatusOr<std::string> FetchSettlementReport(const std::string& provider,
   json.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(ref, &body, json);
   const int64_t now_s = absl::ToUnixSeconds(absl::Now());
-  httplib::Headers headers = {{std::string(kTimestampHeader), absl::StrCat(now_s)},
-                              {std::string(kSignatureHeader), Sign(secret, now_s, body)}};
-  httplib::Result result =
-      client.Post(absl::StrCat(prefix, "/v1/settlements"), headers, body, "application/json");
+  // The answer is read up to the report's size limit and no further.
+  httplib::Request request;
+  request.method = "POST";
+  request.path = absl::StrCat(prefix, "/v1/settlements");
+  request.headers = {{std::string(kTimestampHeader), absl::StrCat(now_s)},
+                     {std::string(kSignatureHeader), Sign(secret, now_s, body)},
+                     {"Content-Type", "application/json"}};
+  request.body = body;
+  std::string content;
+  bool too_large = false;
+  request.content_receiver = [&content, &too_large](const char* data, size_t length, uint64_t,
+                                                    uint64_t) {
+    if (content.size() + length > kSettlementReportBytesMax) {
+      too_large = true;
+      return false;
+    }
+    content.append(data, length);
+    return true;
+  };
+  httplib::Result result = client.send(request);
+  if (too_large) {
+    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
+                       absl::StrCat(provider, ": the settlement report is over 4 MiB"));
+  }
   if (!result) {
     return Unavailable(payment::v1::PROVIDER_UNAVAILABLE,
                        absl::StrCat(provider, ": ", httplib::to_string(result.error())));
@@ -62,11 +82,7 @@ absl::StatusOr<std::string> FetchSettlementReport(const std::string& provider,
     return Unavailable(payment::v1::PROVIDER_UNAVAILABLE,
                        absl::StrCat(provider, " answered ", response.status));
   }
-  if (response.body.size() > kSettlementReportBytesMax) {
-    return Unavailable(payment::v1::PROVIDER_BAD_ANSWER,
-                       absl::StrCat(provider, ": the settlement report is over 4 MiB"));
-  }
-  return response.body;
+  return content;
 }
 
 SettlementScheduler::SettlementScheduler(Settlement* settlement, SettlementSchedule schedule)
