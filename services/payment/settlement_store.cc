@@ -11,7 +11,7 @@ using store_sql::Micros;
 using store_sql::TimeAt;
 
 #define QCASH_MISMATCH_COLUMNS \
-  "mismatch_id, kind, provider, transaction_id, order_id, seller_id, expected_yen, "         \
+  "mismatch_id, kind, provider, transaction_id, order_id, order_seller_id, expected_yen, "         \
   "settled_yen, fee_yen, coalesce(settlement_date::text, ''), coalesce(report_id, 0), "       \
   "line_number, " QCASH_US("since") ", " QCASH_US("detected_at") ", "                         \
   "coalesce(" QCASH_US("resolved_at") ", 0), resolved_by, resolution, "                       \
@@ -98,7 +98,8 @@ constexpr PgStatement kInsertLine = {
 
 constexpr PgStatement kInsertMismatch = {
     "settlement_insert_mismatch",
-    "INSERT INTO settlement_mismatches (kind, provider, transaction_id, order_id, seller_id,"
+    "INSERT INTO settlement_mismatches (kind, provider, transaction_id, order_id,"
+    "  order_seller_id,"
     "  expected_yen, settled_yen, fee_yen, settlement_date, report_id, line_number, since,"
     "  detected_at)"
     " VALUES ($1::smallint, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, " QCASH_TS(
@@ -127,7 +128,7 @@ constexpr PgStatement kCloseNotSettled = {
 // COMMITTED re-checks a locked row's latest version against the WHERE clause).
 constexpr PgStatement kOpenOverdue = {
     "settlement_open_overdue",
-    "INSERT INTO settlement_mismatches (kind, provider, order_id, seller_id, expected_yen,"
+    "INSERT INTO settlement_mismatches (kind, provider, order_id, order_seller_id, expected_yen,"
     "  since)"
     " SELECT 1, c.provider, c.order_id, c.seller_id, c.amount_yen, c.paid_at FROM ("
     "   SELECT o.provider, o.order_id, o.seller_id, o.amount_yen, o.paid_at"

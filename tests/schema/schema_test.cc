@@ -146,6 +146,20 @@ const std::map<std::string, std::string>& StatementExceptions() {
       {"services/payment/store.cc:payment_claim_due", "the reconciler's queue: every seller's"},
       {"services/payment/store.cc:payment_backlog", "the backlog gauges: operator-wide"},
       {"services/payment/store.cc:payment_list_stuck", "`qcashctl orders stuck`: operator-wide"},
+      // Settlement reconciliation (issue 16): a provider's report names orders by our order id
+      // (its merchant reference) or the provider's payment id, and the overdue check and the
+      // summary are operator-wide.
+      {"services/payment/settlement_store.cc:settlement_order_by_reference",
+       "a settlement line names its order by id (the merchant reference)"},
+      {"services/payment/settlement_store.cc:settlement_order_by_payment",
+       "a settlement line names its order by the provider's payment id"},
+      {"services/payment/settlement_store.cc:settlement_settle_order", "by order id"},
+      {"services/payment/settlement_store.cc:settlement_order_settlement",
+       "by order id (GetChargeOrder's settlement fields)"},
+      {"services/payment/settlement_store.cc:settlement_open_overdue",
+       "the overdue check: every seller's paid orders not settled"},
+      {"services/payment/settlement_store.cc:settlement_summary",
+       "`qcashctl settlements summary`: per provider, operator-wide"},
       {"services/payment/store_notifications_qsign.cc:payment_delete_old_notifications",
        "retention of provider notifications (not per-seller) looks up their orders by id"},
       // The points service.

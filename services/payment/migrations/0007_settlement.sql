@@ -51,7 +51,10 @@ CREATE TABLE settlement_mismatches (
   provider        TEXT NOT NULL,
   transaction_id  TEXT NOT NULL DEFAULT '',
   order_id        TEXT NOT NULL DEFAULT '',
-  seller_id       TEXT NOT NULL DEFAULT '',
+  -- The order's seller, for operators to read. Not a distribution key: mismatches are the
+  -- operator's reconciliation records (many name no order, hence no seller), an
+  -- operator-wide table like settlement_reports (docs/SCALING.md).
+  order_seller_id TEXT NOT NULL DEFAULT '',
   expected_yen    BIGINT NOT NULL DEFAULT 0,
   settled_yen     BIGINT NOT NULL DEFAULT 0,
   fee_yen         BIGINT NOT NULL DEFAULT 0,
