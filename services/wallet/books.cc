@@ -17,7 +17,7 @@ namespace {
 
 // The figures of BooksFigures, in the order of the columns of books_checkpoints after `at` and
 // of the sums below; the member pointers keep the three in step.
-constexpr std::array<int64_t BooksFigures::*, 17> kFields = {
+constexpr std::array<int64_t BooksFigures::*, 20> kFields = {
     &BooksFigures::entries,
     &BooksFigures::seller_available_yen,
     &BooksFigures::seller_held_yen,
@@ -35,11 +35,15 @@ constexpr std::array<int64_t BooksFigures::*, 17> kFields = {
     &BooksFigures::free_used_yen,
     &BooksFigures::free_forfeited_yen,
     &BooksFigures::before_lots_yen,
+    &BooksFigures::seller_receivable_yen,
+    &BooksFigures::paid_clawed_back_yen,
+    &BooksFigures::free_clawed_back_yen,
 };
 constexpr const char* kColumns =
     "entries, seller_available, seller_held, seller_qmoney, seller_pending, provider_clearing, "
     "points_programme, ad_revenue, forfeiture, settlement, paid_issued, paid_used, "
-    "paid_forfeited, free_issued, free_used, free_forfeited, before_lots";
+    "paid_forfeited, free_issued, free_used, free_forfeited, before_lots, seller_receivable, "
+    "paid_clawed_back, free_clawed_back";
 
 // Credits - debits of `account` over the selected rows.
 std::string AccountSum(int account) {
@@ -53,6 +57,9 @@ std::string AccountSum(int account) {
 constexpr const char* kIssuing = "(1, 2, 9)";  // CHARGE, POINTS_CONVERSION, INTERNAL_FUNDS_CHARGE
 constexpr const char* kUsing = "(3, 5)";       // AD_SPEND, AD_CAPTURE
 constexpr const char* kForfeiting = "(11)";    // FORFEIT
+// Debits that undo an issue (DESIGN.md section 9): CLAWBACK, DEBT_RECOVERY. DEBT (13) moves no
+// Qcash: what it records was spent (and counted used) already.
+constexpr const char* kClawingBack = "(12, 14)";
 
 // Every seller's journal rows in [$1, $2): the platform's books are sums over all sellers.
 constexpr char kJournalRangeSql[] =
@@ -86,6 +93,13 @@ const std::string& DeltaSql() {
         "coalesce(sum(amount_yen) FILTER (WHERE NOT has_lots AND credit_account IN (1, 2) AND "
         "debit_account NOT IN (1, 2)), 0) - coalesce(sum(amount_yen) FILTER (WHERE NOT has_lots "
         "AND debit_account IN (1, 2) AND credit_account NOT IN (1, 2)), 0)");
+    sums.push_back(AccountSum(5));  // the receivable (migration 0006)
+    sums.push_back(absl::StrCat("coalesce(sum(paid_yen) FILTER (WHERE has_lots AND entry_type IN ",
+                                kClawingBack, "), 0)"));
+    sums.push_back(
+        absl::StrCat("coalesce(sum(amount_yen - paid_yen) FILTER (WHERE has_lots AND "
+                     "entry_type IN ",
+                     kClawingBack, "), 0)"));
     std::string select;
     for (const std::string& s : sums) {
       absl::StrAppend(&select, select.empty() ? "" : ", ", "(", s, ")::bigint");
@@ -234,7 +248,9 @@ BaseDateReport MakeBaseDateReport(const BasePeriod& period, const BooksFigures& 
   r.paid_issued_yen = e.paid_issued_yen - s.paid_issued_yen;
   r.paid_used_yen = e.paid_used_yen - s.paid_used_yen;
   r.paid_forfeited_yen = e.paid_forfeited_yen - s.paid_forfeited_yen;
-  r.paid_recovered_yen = r.paid_used_yen + r.paid_forfeited_yen;
+  r.paid_clawed_back_yen = e.paid_clawed_back_yen - s.paid_clawed_back_yen;
+  r.free_clawed_back_yen = e.free_clawed_back_yen - s.free_clawed_back_yen;
+  r.paid_recovered_yen = r.paid_used_yen + r.paid_forfeited_yen + r.paid_clawed_back_yen;
   r.paid_before_lots_yen = e.before_lots_yen - s.before_lots_yen;
   r.paid_unused_yen = e.paid_unused_yen();
   r.above_threshold = r.paid_unused_yen > kDepositThresholdYen;
@@ -327,7 +343,8 @@ absl::StatusOr<SellerBalanceAt> LoadSellerBalanceAt(PgConnection& conn,
   // The seller's entries are in time order (the batch time is read under the wallet's lock):
   // the last one at or before `at` carries the balances of that instant.
   auto last = conn.Exec(
-      "SELECT seq, available_after, held_after, qmoney_after, pending_after FROM journal "
+      "SELECT seq, available_after, held_after, qmoney_after, pending_after, debt_after "
+      "FROM journal "
       "WHERE seller_id = $1 AND created_at <= $2::timestamptz "
       "ORDER BY created_at DESC, seq DESC LIMIT 1",
       {seller_id, t});
@@ -338,15 +355,17 @@ absl::StatusOr<SellerBalanceAt> LoadSellerBalanceAt(PgConnection& conn,
   out.balance.held_yen = last->GetInt64(0, 2);
   out.balance.qmoney_yen = last->GetInt64(0, 3);
   out.balance.pending_yen = last->GetInt64(0, 4);
+  out.balance.debt_yen = last->GetInt64(0, 5);
   // Free Qcash left = free parts credited - free parts used or forfeited (holds and their
   // releases move lots between available and held, unused either way); the rest is paid.
-  auto free = conn.Exec(absl::StrCat("SELECT coalesce(sum(CASE WHEN entry_type IN ", kIssuing,
-                                     " THEN amount_yen - paid_yen WHEN entry_type IN ", kUsing,
-                                     " OR entry_type IN ", kForfeiting,
-                                     " THEN paid_yen - amount_yen ELSE 0 END), 0)::bigint "
-                                     "FROM journal WHERE seller_id = $1 AND created_at <= "
-                                     "$2::timestamptz AND cardinality(lot_ids) > 0"),
-                        {seller_id, t});
+  auto free =
+      conn.Exec(absl::StrCat("SELECT coalesce(sum(CASE WHEN entry_type IN ", kIssuing,
+                             " THEN amount_yen - paid_yen WHEN entry_type IN ", kUsing,
+                             " OR entry_type IN ", kForfeiting, " OR entry_type IN ", kClawingBack,
+                             " THEN paid_yen - amount_yen ELSE 0 END), 0)::bigint "
+                             "FROM journal WHERE seller_id = $1 AND created_at <= "
+                             "$2::timestamptz AND cardinality(lot_ids) > 0"),
+                {seller_id, t});
   if (!free.ok()) return free.status();
   out.free_unused_yen = free->GetInt64(0, 0);
   out.paid_unused_yen = out.balance.total_yen() - out.free_unused_yen;

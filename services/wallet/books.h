@@ -64,9 +64,17 @@ struct BooksFigures {
   int64_t free_forfeited_yen = 0;
   // Net available + held moved by entries written before lots existed (counted paid).
   int64_t before_lots_yen = 0;
+  // The sellers' receivable accounts (credits - debits: never positive; minus all debts).
+  int64_t seller_receivable_yen = 0;
+  // Cumulative: Qcash that left the sellers without paying for an ad because a payment was
+  // reversed (CLAWBACK) or a credit paid a debt (DEBT_RECOVERY); paid and free parts.
+  int64_t paid_clawed_back_yen = 0;
+  int64_t free_clawed_back_yen = 0;
 
   // Qcash unused (available + held) in free lots, and the rest: paid.
-  int64_t free_unused_yen() const { return free_issued_yen - free_used_yen - free_forfeited_yen; }
+  int64_t free_unused_yen() const {
+    return free_issued_yen - free_used_yen - free_forfeited_yen - free_clawed_back_yen;
+  }
   int64_t paid_unused_yen() const {
     return seller_available_yen + seller_held_yen - free_unused_yen();
   }
@@ -107,7 +115,7 @@ struct BaseDateReport {
   int64_t paid_issued_yen = 0;
   int64_t paid_used_yen = 0;
   int64_t paid_forfeited_yen = 0;
-  int64_t paid_recovered_yen = 0;  // used + forfeited
+  int64_t paid_recovered_yen = 0;  // used + forfeited + clawed back
   int64_t paid_before_lots_yen = 0;
   int64_t paid_unused_yen = 0;
   bool above_threshold = false;
@@ -117,6 +125,9 @@ struct BaseDateReport {
   int64_t free_used_yen = 0;
   int64_t free_forfeited_yen = 0;
   int64_t free_unused_yen = 0;
+  // CLAWBACK and DEBT_RECOVERY in the period (DESIGN.md section 9): the issue was undone.
+  int64_t paid_clawed_back_yen = 0;
+  int64_t free_clawed_back_yen = 0;
 };
 
 // Above this unused balance of paid Qcash at a base date a deposit is required.

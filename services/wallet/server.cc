@@ -490,6 +490,7 @@ grpc::ServerUnaryReactor* WalletServer::GetPlatformBalancesAt(
     add(response->mutable_sellers(), Account::kSellerHeld, f->seller_held_yen);
     add(response->mutable_sellers(), Account::kSellerQmoney, f->seller_qmoney_yen);
     add(response->mutable_sellers(), Account::kSellerPending, f->seller_pending_yen);
+    add(response->mutable_sellers(), Account::kSellerReceivable, f->seller_receivable_yen);
     response->set_paid_unused_yen(f->paid_unused_yen());
     response->set_free_unused_yen(f->free_unused_yen());
     response->set_paid_issued_yen(f->paid_issued_yen);
@@ -499,6 +500,8 @@ grpc::ServerUnaryReactor* WalletServer::GetPlatformBalancesAt(
     response->set_free_used_yen(f->free_used_yen);
     response->set_free_forfeited_yen(f->free_forfeited_yen);
     response->set_entries(f->entries);
+    response->set_paid_clawed_back_yen(f->paid_clawed_back_yen);
+    response->set_free_clawed_back_yen(f->free_clawed_back_yen);
     return absl::OkStatus();
   });
 }
@@ -527,6 +530,8 @@ grpc::ServerUnaryReactor* WalletServer::GetBaseDateReport(
     out->set_free_forfeited_yen(r->free_forfeited_yen);
     out->set_free_unused_yen(r->free_unused_yen);
     out->set_paid_before_lots_yen(r->paid_before_lots_yen);
+    out->set_paid_clawed_back_yen(r->paid_clawed_back_yen);
+    out->set_free_clawed_back_yen(r->free_clawed_back_yen);
     return absl::OkStatus();
   });
 }
@@ -613,6 +618,8 @@ grpc::ServerUnaryReactor* WalletServer::GetMonthlyActivity(
         p->set_amount_yen(yen);
       }
       out->set_forfeited_yen(a.forfeited_yen);
+      out->set_clawed_back_yen(a.clawed_back_yen);
+      out->set_debt_recovered_yen(a.debt_recovered_yen);
     }
     return absl::OkStatus();
   });

@@ -50,12 +50,13 @@ constexpr PgStatement kStatementTotals = {
 
 // Per JST month ("YYYY-MM" of the time shifted by nine hours: JST has no daylight saving), entry
 // type and product: charges (1, 9), conversions (2), ad spends and captures (3, 5), forfeitures
-// (11). One grouped scan of the seller's range of journal_seller_time.
+// (11), claw-backs (12) and debt recoveries (14). One grouped scan of the seller's range of
+// journal_seller_time.
 constexpr PgStatement kActivity = {
     "wallet_monthly_activity",
     "SELECT to_char((created_at AT TIME ZONE 'UTC') + interval '9 hours', 'YYYY-MM'), "
     "entry_type, product, sum(amount_yen)::bigint "
-    "FROM journal WHERE seller_id = $1 AND entry_type IN (1, 2, 3, 5, 9, 11) "
+    "FROM journal WHERE seller_id = $1 AND entry_type IN (1, 2, 3, 5, 9, 11, 12, 14) "
     "AND created_at >= 'epoch'::timestamptz + $2::bigint * interval '1 microsecond' "
     "AND created_at < 'epoch'::timestamptz + $3::bigint * interval '1 microsecond' "
     "GROUP BY 1, 2, 3"};
@@ -210,6 +211,12 @@ absl::StatusOr<std::vector<MonthActivity>> LoadMonthlyActivity(PgConnection& con
         break;
       case EntryType::kForfeit:
         a.forfeited_yen += yen;
+        break;
+      case EntryType::kClawBack:
+        a.clawed_back_yen += yen;
+        break;
+      case EntryType::kDebtRecovery:
+        a.debt_recovered_yen += yen;
         break;
       default:
         break;  // not selected by the statement

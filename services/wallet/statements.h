@@ -118,6 +118,8 @@ struct MonthActivity {
   int64_t charged_yen = 0;
   int64_t converted_yen = 0;
   int64_t forfeited_yen = 0;
+  int64_t clawed_back_yen = 0;                     // CLAWBACK: taken back by payment reversals
+  int64_t debt_recovered_yen = 0;                  // DEBT_RECOVERY: credits that paid a debt
   std::vector<std::pair<int16_t, int64_t>> spent;  // (product, yen) with yen != 0, by product
   int64_t spent_yen() const;
 };

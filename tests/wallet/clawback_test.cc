@@ -385,6 +385,147 @@ TEST_F(ClawBackTest, Refusals) {
   EXPECT_EQ(Balance(seller).available_yen(), 1'400);
 }
 
+// A charge from the seller's Qmoney pays a debt as a card charge does.
+TEST_F(ClawBackTest, AnInternalFundsChargePaysTheDebt) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 1'000, "order-q");
+  ASSERT_TRUE(Spend(seller, 1'000).ok());
+  pb::ClawBackResponse r;
+  ASSERT_TRUE(ClawBack(seller, 1'000, "order-q", "rv-q", &r).ok());
+  ASSERT_EQ(r.debt_yen(), 1'000);
+
+  pb::CreditInternalFundsRequest proceeds;
+  proceeds.set_seller_id(seller);
+  proceeds.set_idempotency_key(NewKey());
+  proceeds.set_amount_yen(5'000);
+  proceeds.set_account(pb::FUNDS_ACCOUNT_QMONEY);
+  proceeds.set_settlement_reference("settlement-1");
+  pb::CreditInternalFundsResponse credited;
+  ASSERT_TRUE(
+      Call("settlement", &pb::WalletService::Stub::CreditInternalFunds, proceeds, &credited).ok());
+  EXPECT_EQ(credited.result().debt_recovered_yen(), 0);  // Qmoney is not Qcash
+  EXPECT_EQ(credited.result().balance().debt_yen(), 1'000);
+
+  pb::ChargeFromInternalFundsRequest charge;
+  charge.set_seller_id(seller);
+  charge.set_idempotency_key(NewKey());
+  charge.set_amount_yen(500);
+  charge.set_source(pb::FUNDS_ACCOUNT_QMONEY);
+  charge.set_order_id("order-qm-1");
+  pb::ChargeFromInternalFundsResponse charged;
+  ASSERT_TRUE(
+      Call("payment", &pb::WalletService::Stub::ChargeFromInternalFunds, charge, &charged).ok());
+  EXPECT_EQ(charged.result().debt_recovered_yen(), 500);
+  EXPECT_EQ(charged.result().balance().available_yen(), 0);
+  EXPECT_EQ(charged.result().balance().debt_yen(), 500);
+  EXPECT_EQ(charged.result().balance().qmoney_yen(), 4'500);
+  // Replayed: the stored answer, debt and recovery included.
+  pb::ChargeFromInternalFundsResponse again;
+  ASSERT_TRUE(
+      Call("payment", &pb::WalletService::Stub::ChargeFromInternalFunds, charge, &again).ok());
+  EXPECT_TRUE(again.result().replayed());
+  EXPECT_EQ(again.result().balance().debt_yen(), 500);
+
+  // That Qmoney charge is an order too: its reversal takes back what is left of it (nothing
+  // available: all of it paid the debt) as more debt.
+  ASSERT_TRUE(ClawBack(seller, 500, "order-qm-1", "rv-qm", &r).ok());
+  EXPECT_EQ(r.clawed_back_yen(), 0);
+  EXPECT_EQ(r.debt_yen(), 500);
+  EXPECT_EQ(Balance(seller).debt_yen(), 1'000);
+}
+
+// Claw-backs and spends of one seller from several threads at once (each call its own
+// batch or sharing one with others): the available balance is never negative, the
+// idempotent retries apply once, and every yen is accounted for.
+TEST_F(ClawBackTest, ConcurrentClawBacksSpendsAndCredits) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  constexpr int kOrders = 8;
+  for (int i = 0; i < kOrders; ++i) Charge(seller, 10'000, absl::StrCat("order-", i));
+
+  std::atomic<int64_t> spent{0}, clawed{0}, debt{0}, recovered{0}, converted{0};
+  std::atomic<int> negative{0}, failures{0};
+  auto check = [&](const pb::Mutation& m) {
+    if (m.balance().available_yen() < 0 || m.balance().debt_yen() < 0) negative.fetch_add(1);
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {  // spenders: until the Qcash runs out, at most 40 each
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        pb::SpendRequest request;
+        request.set_seller_id(seller);
+        request.set_idempotency_key(absl::StrCat("spend-", t, "-", i));
+        request.set_amount_yen(1'500);
+        request.set_product(pb::AD_PRODUCT_TIME_SALE);
+        request.set_booking_reference("booking-c");
+        pb::SpendResponse response;
+        const grpc::Status s =
+            Call("adbooking", &pb::WalletService::Stub::Spend, request, &response);
+        if (s.ok()) {
+          spent.fetch_add(1'500);
+          check(response.result());
+        } else if (Reason(s) != "INSUFFICIENT_FUNDS") {
+          failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int t = 0; t < 2; ++t) {  // reversals: each order in four parts, each sent twice
+    threads.emplace_back([&, t] {
+      for (int order = t; order < kOrders; order += 2) {
+        for (int part = 0; part < 4; ++part) {
+          for (int attempt = 0; attempt < 2; ++attempt) {
+            pb::ClawBackResponse response;
+            const grpc::Status s = ClawBack(seller, 2'500, absl::StrCat("order-", order),
+                                            absl::StrCat("rv-", order, "-", part), &response);
+            if (!s.ok()) {
+              failures.fetch_add(1);
+              continue;
+            }
+            check(response.result());
+            if (!response.result().replayed()) {
+              clawed.fetch_add(response.clawed_back_yen());
+              debt.fetch_add(response.debt_yen());
+            }
+          }
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {  // conversions, which pay back whatever debt there is by then
+    for (int i = 0; i < 10; ++i) {
+      const pb::CreditResponse r = Convert(seller, 1'000);
+      check(r.result());
+      converted.fetch_add(1'000);
+      recovered.fetch_add(r.result().debt_recovered_yen());
+    }
+  });
+  for (std::thread& t : threads) t.join();
+
+  EXPECT_EQ(negative.load(), 0);
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(clawed.load() + debt.load(), kOrders * 10'000);  // every reversal once
+  const pb::Balance b = Balance(seller);
+  EXPECT_GE(b.available_yen(), 0);
+  EXPECT_EQ(b.held_yen(), 0);
+  // Every yen: what came in = what was spent + taken back + paid to the debt + what is left.
+  EXPECT_EQ(kOrders * 10'000 + converted.load(),
+            spent.load() + clawed.load() + recovered.load() + b.available_yen());
+  EXPECT_EQ(b.debt_yen(), debt.load() - recovered.load());
+
+  // The journal says the same.
+  int64_t journal_clawed = 0, journal_debt = 0, journal_recovered = 0;
+  for (const pb::HistoryEntry& e : History(seller)) {
+    if (e.type() == pb::ENTRY_TYPE_CLAWBACK) journal_clawed += e.amount_yen();
+    if (e.type() == pb::ENTRY_TYPE_DEBT) journal_debt += e.amount_yen();
+    if (e.type() == pb::ENTRY_TYPE_DEBT_RECOVERY) journal_recovered += e.amount_yen();
+  }
+  EXPECT_EQ(journal_clawed, clawed.load());
+  EXPECT_EQ(journal_debt, debt.load());
+  EXPECT_EQ(journal_recovered, recovered.load());
+}
+
 }  // namespace
 }  // namespace qcash::testing
 

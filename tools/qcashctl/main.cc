@@ -184,6 +184,21 @@ int Verify(const std::vector<std::string>& args) {
   return report->sound() && anchor_ok ? 0 : 1;
 }
 
+// What an entry of a payment reversal means, for the operator reading `qcashctl seller`
+// (DESIGN.md section 9); empty for every other type, whose name says it.
+const char* EntryWords(pb::EntryType type) {
+  switch (type) {
+    case pb::ENTRY_TYPE_CLAWBACK:
+      return "taken back: the provider reversed this order's payment";
+    case pb::ENTRY_TYPE_DEBT:
+      return "already spent: owed by the seller (未回収額)";
+    case pb::ENTRY_TYPE_DEBT_RECOVERY:
+      return "this credit paid the debt back";
+    default:
+      return "";
+  }
+}
+
 std::string Time(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S JST", absl::FromUnixSeconds(ts.seconds()),
                           absl::FixedTimeZone(9 * 3600));
@@ -203,6 +218,8 @@ int Seller(const std::string& seller) {
   std::printf("  Qmoney               %15lld yen\n", static_cast<long long>(b.qmoney_yen()));
   std::printf("  pending settlement   %15lld yen\n",
               static_cast<long long>(b.pending_settlement_yen()));
+  std::printf("  debt (未回収額)      %15lld yen%s\n", static_cast<long long>(b.debt_yen()),
+              b.debt_yen() > 0 ? "  (the next charges and conversions pay it back first)" : "");
   pb::ListHistoryRequest history;
   history.set_seller_id(seller);
   history.set_page_size(20);
@@ -210,13 +227,18 @@ int Seller(const std::string& seller) {
   if (!entries.ok()) return Fail(entries.status());
   std::printf("recent journal (newest first):\n");
   for (const pb::HistoryEntry& e : entries->entries()) {
-    std::printf("  %6lld  %s  %-32s %12lld  %-34s -> %-34s available %lld held %lld  %s\n",
+    std::printf("  %6lld  %s  %-32s %12lld  %-34s -> %-34s available %lld held %lld",
                 static_cast<long long>(e.seq()), Time(e.created_at()).c_str(),
                 pb::EntryType_Name(e.type()).c_str(), static_cast<long long>(e.amount_yen()),
                 pb::Account_Name(e.debit_account()).c_str(),
                 pb::Account_Name(e.credit_account()).c_str(),
                 static_cast<long long>(e.available_after_yen()),
-                static_cast<long long>(e.held_after_yen()), e.reference().c_str());
+                static_cast<long long>(e.held_after_yen()));
+    if (e.debt_after_yen() > 0)
+      std::printf(" debt %lld", static_cast<long long>(e.debt_after_yen()));
+    std::printf("  %s", e.reference().c_str());
+    if (*EntryWords(e.type()) != '\0') std::printf("  (%s)", EntryWords(e.type()));
+    std::printf("\n");
   }
   return 0;
 }
@@ -374,6 +396,7 @@ int BalanceAt(const std::string& at_text, const std::string& seller) {
     std::printf("  held                 %18s yen\n", Yen(b.held_yen()).c_str());
     std::printf("  Qmoney               %18s yen\n", Yen(b.qmoney_yen()).c_str());
     std::printf("  pending settlement   %18s yen\n", Yen(b.pending_settlement_yen()).c_str());
+    std::printf("  debt (未回収額)      %18s yen\n", Yen(b.debt_yen()).c_str());
     std::printf("  unused, paid lots    %18s yen\n", Yen(response.paid_unused_yen()).c_str());
     std::printf("  unused, free lots    %18s yen\n", Yen(response.free_unused_yen()).c_str());
     return 0;
@@ -400,6 +423,10 @@ int BalanceAt(const std::string& at_text, const std::string& seller) {
               Yen(response.paid_unused_yen()).c_str());
   std::printf("  %-38s %18s yen\n", "unused Qcash in free lots",
               Yen(response.free_unused_yen()).c_str());
+  std::printf("  %-38s %18s yen\n", "paid Qcash clawed back (reversals)",
+              Yen(response.paid_clawed_back_yen()).c_str());
+  std::printf("  %-38s %18s yen\n", "free Qcash clawed back (reversals)",
+              Yen(response.free_clawed_back_yen()).c_str());
   return 0;
 }
 
@@ -416,6 +443,7 @@ std::vector<ReportLine> ReportLines(const pb::BaseDateReport& r) {
       {"paid_issued_yen", "発行額", r.paid_issued_yen()},
       {"paid_used_yen", "回収額（広告利用）", r.paid_used_yen()},
       {"paid_forfeited_yen", "回収額（退店による失効）", r.paid_forfeited_yen()},
+      {"paid_clawed_back_yen", "回収額（決済の取消・未回収額の充当）", r.paid_clawed_back_yen()},
       {"paid_recovered_yen", "回収額", r.paid_recovered_yen()},
       {"paid_before_lots_yen", "ロット導入前の増減", r.paid_before_lots_yen()},
       {"paid_unused_yen", "基準日未使用残高", r.paid_unused_yen()},
@@ -424,6 +452,7 @@ std::vector<ReportLine> ReportLines(const pb::BaseDateReport& r) {
       {"free_issued_yen", "発行額（無償）", r.free_issued_yen()},
       {"free_used_yen", "利用額（無償）", r.free_used_yen()},
       {"free_forfeited_yen", "失効額（無償）", r.free_forfeited_yen()},
+      {"free_clawed_back_yen", "未回収額への充当（無償）", r.free_clawed_back_yen()},
       {"free_unused_yen", "基準日未使用残高（無償）", r.free_unused_yen()},
   };
 }

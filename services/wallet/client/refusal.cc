@@ -17,6 +17,10 @@ WalletErrorKind ErrorKindOf(const absl::Status& status) {
   if (ReasonIs(status, v1::HOLD_EXPIRED)) return WalletErrorKind::kHoldExpired;
   if (ReasonIs(status, v1::CAPTURE_EXCEEDS_HOLD)) return WalletErrorKind::kCaptureExceedsHold;
   if (ReasonIs(status, v1::BALANCE_LIMIT_EXCEEDED)) return WalletErrorKind::kBalanceLimit;
+  if (ReasonIs(status, v1::CHARGE_NOT_FOUND)) return WalletErrorKind::kChargeNotFound;
+  if (ReasonIs(status, v1::CLAWBACK_EXCEEDS_CHARGE)) {
+    return WalletErrorKind::kClawBackExceedsCharge;
+  }
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
       return WalletErrorKind::kInvalidRequest;

@@ -23,7 +23,9 @@ enum class WalletErrorKind {
   kHoldExpired,
   kCaptureExceedsHold,
   kBalanceLimit,
-  kNotAllowed,  // PERMISSION_DENIED: this caller may not do that
+  kChargeNotFound,         // ClawBack: no credited charge of the seller has that order id
+  kClawBackExceedsCharge,  // ClawBack: more than the charge left after earlier claw-backs
+  kNotAllowed,             // PERMISSION_DENIED: this caller may not do that
   kUnauthenticated,
   kUnavailable,  // still UNAVAILABLE, ABORTED or DEADLINE_EXCEEDED after every retry
   kOther,

@@ -108,6 +108,9 @@ absl::StatusOr<v1::CloseWalletResponse> WalletClient::CloseWallet(
     const v1::CloseWalletRequest& request) {
   return Invoke(&v1::WalletService::Stub::CloseWallet, request);
 }
+absl::StatusOr<v1::ClawBackResponse> WalletClient::ClawBack(const v1::ClawBackRequest& request) {
+  return Invoke(&v1::WalletService::Stub::ClawBack, request);
+}
 absl::StatusOr<v1::ListHistoryResponse> WalletClient::ListHistory(
     const v1::ListHistoryRequest& request) {
   return Invoke(&v1::WalletService::Stub::ListHistory, request);

@@ -58,6 +58,9 @@ class WalletClient {
   absl::StatusOr<v1::CreditInternalFundsResponse> CreditInternalFunds(
       const v1::CreditInternalFundsRequest& request);
   absl::StatusOr<v1::CloseWalletResponse> CloseWallet(const v1::CloseWalletRequest& request);
+  // Payment only, once per provider reversal: key "reversal:<provider>:<reversal_id>". The
+  // answer says what left available (clawed_back_yen) and what became the seller's debt.
+  absl::StatusOr<v1::ClawBackResponse> ClawBack(const v1::ClawBackRequest& request);
   absl::StatusOr<v1::ListHistoryResponse> ListHistory(const v1::ListHistoryRequest& request);
   // Provenance (DESIGN.md section 8): which lots an entry (a spend, a capture, ...) took, with
   // where each came from; and the seller's lots, newest first.

@@ -42,3 +42,11 @@ CREATE TABLE clawbacks (
 );
 CREATE TRIGGER clawbacks_no_change BEFORE UPDATE OR DELETE ON clawbacks
   FOR EACH ROW EXECUTE FUNCTION journal_append_only();
+
+-- The issuer's books (migration 0004) count the receivable and the claw-backs too. Every
+-- checkpoint written so far covers entries from before this migration, which had neither: 0 is
+-- their exact figure (adding a column with a default fires no row trigger).
+ALTER TABLE books_checkpoints
+  ADD COLUMN seller_receivable BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN paid_clawed_back  BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN free_clawed_back  BIGINT NOT NULL DEFAULT 0;
