@@ -13,9 +13,11 @@
 // after every batch the stored wallets, holds, the journal entry by entry (W6: type, accounts,
 // amount, product, reference, hold; gapless seqs; balances after each entry equal to the sum
 // of the entries) and the conservation of money (seller accounts + platform accounts = what
-// was there at the start) must agree too. A failing sequence is shrunk (whole batches, single
-// ops, batch splits, amounts, time steps) and printed as a readable reproduction with its
-// seed.
+// was there at the start) must agree too. Claw-backs (DESIGN.md section 9) are among the ops:
+// the model takes a reversed order's Qcash from available and owes the rest, and every later
+// credit of Qcash pays that debt first; the receivable account is replayed with the others. A
+// failing sequence is shrunk (whole batches, single ops, batch splits, amounts, time steps) and
+// printed as a readable reproduction with its seed.
 //
 // QCASH_MODEL_SEEDS=n runs n sequences (default 2,000); QCASH_MODEL_SEED=s runs only seed s
 // and prints its trace; QCASH_MODEL_OPS=n bounds the ops per sequence (default 60).
@@ -59,10 +61,11 @@ struct Request {
   int64_t amount_yen = 0;
   int16_t code = 0;
   std::string reference;
-  int hold_ref = -1;    // index of the hold request in the sequence, or -1
-  int64_t hold_id = 0;  // used when hold_ref is -1 or did not make a hold
-  int64_t ttl_s = 0;    // hold
-  int id = 0;           // index in the sequence, set when it is generated
+  int hold_ref = -1;     // index of the hold request in the sequence, or -1
+  int64_t hold_id = 0;   // used when hold_ref is -1 or did not make a hold
+  int64_t ttl_s = 0;     // hold
+  std::string reversal;  // claw-back: the provider's reversal id (code: its kind)
+  int id = 0;            // index in the sequence, set when it is generated
 };
 
 struct Batch {
@@ -94,13 +97,15 @@ struct Response {
   bool replayed = false;
   // On success:
   int64_t available_yen = 0, held_yen = 0, qmoney_yen = 0, pending_yen = 0, version = 0;
+  int64_t debt_yen = 0;
   bool closed = false;
   int64_t entry_seq = 0;
   bool created = false;                          // open
   int64_t hold_id = 0;                           // hold
   absl::Time expires_at = absl::InfinitePast();  // hold
-  int64_t amount_yen = 0;   // capture: captured; release/expiry: released; close: forfeited
-  int64_t amount2_yen = 0;  // capture: returned to available
+  int64_t amount_yen = 0;   // capture: captured; release/expiry: released; close: forfeited;
+                            // claw-back: taken from available; credits: debt recovered
+  int64_t amount2_yen = 0;  // capture: returned to available; claw-back: became debt
 };
 
 std::string Describe(const Response& r, OpType type) {
@@ -109,8 +114,8 @@ std::string Describe(const Response& r, OpType type) {
   }
   std::string s =
       absl::StrCat(r.replayed ? "REPLAYED" : "OK", " avail=", r.available_yen, " held=", r.held_yen,
-                   " qmoney=", r.qmoney_yen, " pending=", r.pending_yen, " v=", r.version,
-                   r.closed ? " closed" : "", " seq=", r.entry_seq);
+                   " qmoney=", r.qmoney_yen, " pending=", r.pending_yen, " debt=", r.debt_yen,
+                   " v=", r.version, r.closed ? " closed" : "", " seq=", r.entry_seq);
   switch (type) {
     case OpType::kOpen:
       absl::StrAppend(&s, " created=", r.created);
@@ -129,6 +134,13 @@ std::string Describe(const Response& r, OpType type) {
     case OpType::kClose:
       absl::StrAppend(&s, " forfeited=", r.amount_yen);
       break;
+    case OpType::kCredit:
+    case OpType::kChargeFromFunds:
+      absl::StrAppend(&s, " recovered=", r.amount_yen);
+      break;
+    case OpType::kClawBack:
+      absl::StrAppend(&s, " clawed_back=", r.amount_yen, " debt=", r.amount2_yen);
+      break;
     default:
       break;
   }
@@ -141,7 +153,7 @@ bool SameResponse(const Response& a, const Response& b, OpType type) {
   if (a.code != absl::StatusCode::kOk) return true;
   if (a.replayed != b.replayed || a.available_yen != b.available_yen || a.held_yen != b.held_yen ||
       a.qmoney_yen != b.qmoney_yen || a.pending_yen != b.pending_yen || a.version != b.version ||
-      a.closed != b.closed || a.entry_seq != b.entry_seq) {
+      a.debt_yen != b.debt_yen || a.closed != b.closed || a.entry_seq != b.entry_seq) {
     return false;
   }
   switch (type) {
@@ -154,7 +166,11 @@ bool SameResponse(const Response& a, const Response& b, OpType type) {
     case OpType::kRelease:
     case OpType::kExpire:
     case OpType::kClose:
+    case OpType::kCredit:  // Mutation.debt_recovered_yen
+    case OpType::kChargeFromFunds:
       return a.amount_yen == b.amount_yen;
+    case OpType::kClawBack:
+      return a.amount_yen == b.amount_yen && a.amount2_yen == b.amount2_yen;
     default:
       return true;
   }
@@ -193,6 +209,7 @@ class Model {
   struct Wallet {
     bool closed = false;
     int64_t available_yen = 0, held_yen = 0, qmoney_yen = 0, pending_yen = 0;
+    int64_t debt_yen = 0;  // DESIGN.md section 9: what a reversal took beyond what was there
     int64_t version = 0;
     int64_t entries = 0;  // journal entries so far: the next one gets seq entries + 1
     std::map<int64_t, Hold> holds;
@@ -215,7 +232,7 @@ class Model {
     const int64_t ttl_s = q.type == OpType::kHold && q.ttl_s == 0 ? 72 * 3600 : q.ttl_s;
     const std::string content =
         absl::StrCat(static_cast<int>(q.type), "|", q.seller, "|", q.amount_yen, "|", q.code, "|",
-                     q.reference, "|", hold_id, "|", ttl_s);
+                     q.reference, "|", hold_id, "|", ttl_s, "|", q.reversal);
     // Section 4: a key is scoped to its caller; same key and same request answers the
     // original response, a different request is refused. Only successes are recorded.
     if (!q.key.empty()) {
@@ -242,6 +259,11 @@ class Model {
   Int128 ad_revenue() const { return ad_revenue_; }
   Int128 forfeiture() const { return forfeiture_; }
   Int128 start_total() const { return start_total_; }
+  // What is left to take back of the seller's charge `order` (0 when none credited it).
+  int64_t ChargeLeft(const std::string& seller, const std::string& order) const {
+    auto it = charges_.find({seller, order});
+    return it == charges_.end() ? 0 : it->second.first - it->second.second;
+  }
 
  private:
   static bool IsVoucher(int64_t yen) {
@@ -290,6 +312,11 @@ class Model {
         if (!amount_ok) return invalid("INVALID_AMOUNT");
         if (q.reference.empty()) return invalid("MISSING_REFERENCE");
         return std::nullopt;
+      case OpType::kClawBack:
+        if (!amount_ok) return invalid("INVALID_AMOUNT");
+        if (q.code < 1 || q.code > 3) return invalid("UNKNOWN_REVERSAL_KIND");
+        if (q.reference.empty() || q.reversal.empty()) return invalid("MISSING_REFERENCE");
+        return std::nullopt;
       default:
         return std::nullopt;
     }
@@ -302,8 +329,26 @@ class Model {
     r.qmoney_yen = w.qmoney_yen;
     r.pending_yen = w.pending_yen;
     r.version = w.version;
+    r.debt_yen = w.debt_yen;
     r.closed = w.closed;
     return r;
+  }
+
+  // A credit of Qcash whose lot `reference` names: the first one is the order's charge (a
+  // claw-back finds it by its order id), whatever later ones name the same.
+  void RememberCharge(const std::string& seller, const std::string& reference, int64_t yen) {
+    charges_.try_emplace({seller, reference}, yen, 0);
+  }
+
+  // DESIGN.md section 9: while the seller owes, a credit of Qcash pays the debt first.
+  int64_t Recover(Wallet& w, int64_t credited, const std::string& reference) {
+    const int64_t recovered = std::min(credited, w.debt_yen);
+    if (recovered == 0) return 0;
+    w.available_yen -= recovered;
+    w.debt_yen -= recovered;
+    Add(w, EntryType::kDebtRecovery, Account::kSellerAvailable, Account::kSellerReceivable,
+        recovered, 0, reference, 0);
+    return recovered;
   }
 
   static int64_t Add(Wallet& w, EntryType type, Account debit, Account credit, int64_t amount_yen,
@@ -325,7 +370,9 @@ class Model {
     }
     if (found == wallets_.end()) return Error(absl::StatusCode::kNotFound, "WALLET_NOT_FOUND");
     Wallet& w = found->second;
-    if (w.closed) return Error(absl::StatusCode::kFailedPrecondition, "WALLET_CLOSED");  // W5
+    if (w.closed && q.type != OpType::kClawBack) {
+      return Error(absl::StatusCode::kFailedPrecondition, "WALLET_CLOSED");  // W5
+    }
     auto precondition = [](const char* reason) {
       return Error(absl::StatusCode::kFailedPrecondition, reason);
     };
@@ -340,6 +387,8 @@ class Model {
                                         Account::kSellerAvailable, q.amount_yen, 0, q.reference, 0)
                                   : Add(w, EntryType::kPointsConversion, Account::kPointsProgramme,
                                         Account::kSellerAvailable, q.amount_yen, 0, q.reference, 0);
+        if (q.code == 1) RememberCharge(q.seller, q.reference, q.amount_yen);
+        r.amount_yen = Recover(w, q.amount_yen, q.reference);
         break;
       case OpType::kSpend:
         if (w.available_yen < q.amount_yen) return precondition("INSUFFICIENT_FUNDS");
@@ -406,6 +455,38 @@ class Model {
         r.entry_seq = Add(w, EntryType::kInternalFundsCharge,
                           q.code == 1 ? Account::kSellerQmoney : Account::kSellerPending,
                           Account::kSellerAvailable, q.amount_yen, 0, q.reference, 0);
+        RememberCharge(q.seller, q.reference, q.amount_yen);
+        r.amount_yen = Recover(w, q.amount_yen, q.reference);
+        break;
+      }
+      case OpType::kClawBack: {
+        // DESIGN.md section 9: from available first, never from held; the rest is debt. A
+        // closed wallet has nothing: all of it is debt.
+        auto charge = charges_.find({q.seller, q.reference});
+        if (charge == charges_.end()) {
+          return Error(absl::StatusCode::kNotFound, "CHARGE_NOT_FOUND");
+        }
+        if (q.amount_yen > charge->second.first - charge->second.second) {
+          return precondition("CLAWBACK_EXCEEDS_CHARGE");
+        }
+        const int64_t take = w.closed ? 0 : std::min(q.amount_yen, w.available_yen);
+        const int64_t debt = q.amount_yen - take;
+        if (Int128{w.debt_yen} + debt > kMax) return precondition("BALANCE_LIMIT_EXCEEDED");
+        charge->second.second += q.amount_yen;
+        provider_ += q.amount_yen;
+        if (take > 0) {
+          w.available_yen -= take;
+          r.entry_seq = Add(w, EntryType::kClawBack, Account::kSellerAvailable,
+                            Account::kProviderClearing, take, 0, q.reference, 0);
+        }
+        if (debt > 0) {
+          w.debt_yen += debt;
+          const int64_t seq = Add(w, EntryType::kDebt, Account::kSellerReceivable,
+                                  Account::kProviderClearing, debt, 0, q.reference, 0);
+          if (r.entry_seq == 0) r.entry_seq = seq;
+        }
+        r.amount_yen = take;
+        r.amount2_yen = debt;
         break;
       }
       case OpType::kCreditFunds: {
@@ -459,6 +540,8 @@ class Model {
 
   std::map<std::string, Wallet> wallets_;
   std::map<std::pair<std::string, std::string>, std::pair<std::string, Response>> keys_;
+  // (seller, order) -> (credited, taken back so far)
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> charges_;
   Int128 provider_ = 0, points_ = 0, settlement_ = 0, ad_revenue_ = 0, forfeiture_ = 0;
   Int128 start_total_ = 0;
 };
@@ -545,6 +628,23 @@ class Tables {
       auto it = records_.find(key);
       if (it != records_.end()) s.records[key] = it->second;
     }
+    for (const ChargeKey& key : charges) {  // kLoadCharges: every named order, found or not
+      LedgerSnapshot::Charge& charge = s.charges[key];
+      for (const auto& [lot_key, lot] : lots_) {  // by lot_id: the first that matches
+        if (lot_key.first == key.first && lot.reference == key.second &&
+            lot.origin != LotOrigin::kPointsConversion && lot.origin != LotOrigin::kOpening) {
+          charge.lot_id = lot.lot_id;
+          charge.amount_yen = lot.amount_yen;
+          break;
+        }
+      }
+      for (const JournalEntry& e : journal_) {
+        if (e.seller_id == key.first && e.reference == key.second &&
+            (e.type == EntryType::kClawBack || e.type == EntryType::kDebt)) {
+          charge.clawed_back_yen += e.amount_yen;
+        }
+      }
+    }
     return s;
   }
 
@@ -557,7 +657,8 @@ class Tables {
                             change.wallet.seller_id);
       }
       const WalletRecord& w = change.wallet;
-      if (w.available_yen < 0 || w.held_yen < 0 || w.qmoney_yen < 0 || w.pending_yen < 0) {
+      if (w.available_yen < 0 || w.held_yen < 0 || w.qmoney_yen < 0 || w.pending_yen < 0 ||
+          w.debt_yen < 0) {
         return absl::StrCat("CHECK violated: negative balance in wallet ", w.seller_id);
       }
       if (change.closed !=
@@ -579,6 +680,7 @@ class Tables {
     }
     for (const JournalEntry& e : writes.journal) {
       if (e.amount_yen <= 0) return absl::StrCat("CHECK violated: journal amount ", e.amount_yen);
+      if (e.debt_after_yen < 0) return "CHECK violated: journal debt_after";
       if (e.debit == e.credit) return "CHECK violated: debit = credit";
       for (const JournalEntry& old : journal_) {
         if (old.seller_id == e.seller_id && old.seq == e.seq) {
@@ -620,6 +722,15 @@ class Tables {
       origin.available_yen = origin.held_yen = 0;
       if (!lots_.emplace(LotKey(lot.seller_id, lot.lot_id), origin).second) {
         return absl::StrCat("lots primary key (", lot.seller_id, ", ", lot.lot_id, ") taken");
+      }
+    }
+    for (const LedgerWrites::ClawBackRecord& c : writes.clawbacks) {  // table clawbacks
+      if (c.amount_yen <= 0 || c.clawed_back_yen < 0 || c.debt_yen < 0 ||
+          c.clawed_back_yen + c.debt_yen != c.amount_yen || c.kind == ReversalKind::kNone) {
+        return absl::StrCat("CHECK violated: clawback of ", c.seller_id, "/", c.entry_seq);
+      }
+      if (!clawbacks_.insert({c.seller_id, c.entry_seq}).second) {
+        return absl::StrCat("clawbacks primary key (", c.seller_id, ", ", c.entry_seq, ") taken");
       }
     }
     for (const IdempotencyRecord& k : writes.records) {
@@ -678,7 +789,8 @@ class Tables {
     std::map<std::string, std::string> heads;
     for (const JournalEntry& e : journal_) {
       const bool consumes = e.type == EntryType::kAdSpend || e.type == EntryType::kAdCapture ||
-                            e.type == EntryType::kForfeit;
+                            e.type == EntryType::kForfeit || e.type == EntryType::kClawBack ||
+                            e.type == EntryType::kDebtRecovery;
       int64_t sum = 0, paid = 0;
       for (const LotPart& part : e.lots) {
         sum += part.amount_yen;
@@ -687,7 +799,17 @@ class Tables {
         if (lot->second.paid()) paid += part.amount_yen;
         if (consumes) consumed[lot->first] += part.amount_yen;
       }
-      const bool moves_lots = e.type != EntryType::kInternalFundsCredit;
+      // A settlement credit moves no Qcash; a debt records Qcash that was spent already.
+      const bool moves_lots =
+          e.type != EntryType::kInternalFundsCredit && e.type != EntryType::kDebt;
+      if (!moves_lots && !e.lots.empty()) {
+        return absl::StrCat("entry ", e.seller_id, "/", e.seq, " names lots it cannot move");
+      }
+      if (e.type == EntryType::kDebtRecovery &&
+          (e.lots.size() != 1 || e.lots[0].lot_id != e.seq - 1)) {
+        return absl::StrCat("entry ", e.seller_id, "/", e.seq,
+                            " recovers a debt from another lot than its credit's");
+      }
       if ((moves_lots && sum != e.amount_yen) || paid != e.paid_yen) {
         return absl::StrCat("entry ", e.seller_id, "/", e.seq, " names lots of ", sum, " (paid ",
                             paid, ") for ", e.amount_yen, " (paid ", e.paid_yen, ")");
@@ -724,6 +846,7 @@ class Tables {
   using LotKey = std::pair<std::string, int64_t>;
   std::map<LotKey, LotRecord> lots_;                         // lot_origins
   std::map<std::string, std::vector<LotRecord>> open_lots_;  // wallets.open_lots
+  std::set<std::pair<std::string, int64_t>> clawbacks_;      // the table's primary key
 };
 
 Response FromLedger(const Op& op, const OpResult& r) {
@@ -736,6 +859,7 @@ Response FromLedger(const Op& op, const OpResult& r) {
   out.qmoney_yen = r.balance.qmoney_yen;
   out.pending_yen = r.balance.pending_yen;
   out.version = r.balance.version;
+  out.debt_yen = r.balance.debt_yen;
   out.closed = r.balance.state == WalletState::kClosed;
   out.entry_seq = r.entry_seq;
   out.created = r.created;
@@ -769,6 +893,9 @@ std::string Describe(const Request& q) {
     case OpType::kChargeFromFunds:
     case OpType::kCreditFunds:
       absl::StrAppend(&s, q.code == 1 ? " qmoney " : " pending ", q.amount_yen);
+      break;
+    case OpType::kClawBack:
+      absl::StrAppend(&s, " ", q.amount_yen, " kind=", q.code, " reversal=\"", q.reversal, "\"");
       break;
     default:
       break;
@@ -804,6 +931,10 @@ Op ToOp(const Request& q, int64_t hold_id) {
     case OpType::kChargeFromFunds:
     case OpType::kCreditFunds:
       op.funds = static_cast<FundsAccount>(q.code);
+      break;
+    case OpType::kClawBack:
+      op.kind = static_cast<ReversalKind>(q.code);
+      op.reversal_reference = q.reversal;
       break;
     default:
       break;
@@ -852,13 +983,15 @@ std::string CompareState(const Model& model, const Tables& tables,
     const WalletRecord& w = it->second;
     if (w.available_yen != m.available_yen || w.held_yen != m.held_yen ||
         w.qmoney_yen != m.qmoney_yen || w.pending_yen != m.pending_yen || w.version != m.version ||
-        (w.state == WalletState::kClosed) != m.closed || w.last_seq != m.entries) {
+        w.debt_yen != m.debt_yen || (w.state == WalletState::kClosed) != m.closed ||
+        w.last_seq != m.entries) {
       out << "wallet " << seller << ": stored avail=" << w.available_yen << " held=" << w.held_yen
-          << " qmoney=" << w.qmoney_yen << " pending=" << w.pending_yen << " v=" << w.version
-          << " closed=" << (w.state == WalletState::kClosed) << " last_seq=" << w.last_seq
-          << "; model avail=" << m.available_yen << " held=" << m.held_yen
-          << " qmoney=" << m.qmoney_yen << " pending=" << m.pending_yen << " v=" << m.version
-          << " closed=" << m.closed << " entries=" << m.entries << "\n";
+          << " qmoney=" << w.qmoney_yen << " pending=" << w.pending_yen << " debt=" << w.debt_yen
+          << " v=" << w.version << " closed=" << (w.state == WalletState::kClosed)
+          << " last_seq=" << w.last_seq << "; model avail=" << m.available_yen
+          << " held=" << m.held_yen << " qmoney=" << m.qmoney_yen << " pending=" << m.pending_yen
+          << " debt=" << m.debt_yen << " v=" << m.version << " closed=" << m.closed
+          << " entries=" << m.entries << "\n";
     }
     int64_t pending_holds = 0;
     for (const auto& [id, mh] : m.holds) {
@@ -922,10 +1055,11 @@ std::string CompareState(const Model& model, const Tables& tables,
   // balances-after and every stored balance; platform accounts are derived from it.
   struct Running {
     int64_t available = 0, held = 0, qmoney = 0, pending = 0, seq = 0;
+    int64_t receivable = 0;  // credits - debits: never positive; the debt is its negation
   };
   std::map<std::string, Running> running;
   for (const Preload& p : preloads) {
-    running[p.seller] = {p.available_yen, p.held_yen, p.qmoney_yen, p.pending_yen, 0};
+    running[p.seller] = {p.available_yen, p.held_yen, p.qmoney_yen, p.pending_yen, 0, 0};
   }
   std::map<Account, Int128> platform;
   for (const JournalEntry& e : tables.journal()) {
@@ -947,16 +1081,20 @@ std::string CompareState(const Model& model, const Tables& tables,
         case Account::kSellerPending:
           r.pending += sign * e.amount_yen;
           break;
+        case Account::kSellerReceivable:
+          r.receivable += sign * e.amount_yen;
+          break;
         default:
           platform[account] += sign * Int128{e.amount_yen};
       }
     }
     if (e.available_after_yen != r.available || e.held_after_yen != r.held ||
-        e.qmoney_after_yen != r.qmoney || e.pending_after_yen != r.pending) {
+        e.qmoney_after_yen != r.qmoney || e.pending_after_yen != r.pending ||
+        e.debt_after_yen != -r.receivable) {
       out << "journal " << e.seller_id << "/" << e.seq << ": balances after disagree with the sum "
           << "of the entries\n";
     }
-    if (r.available < 0 || r.held < 0 || r.qmoney < 0 || r.pending < 0) {
+    if (r.available < 0 || r.held < 0 || r.qmoney < 0 || r.pending < 0 || r.receivable > 0) {
       out << "journal " << e.seller_id << "/" << e.seq << ": a seller account went negative\n";
     }
   }
@@ -964,10 +1102,10 @@ std::string CompareState(const Model& model, const Tables& tables,
   for (const auto& [seller, w] : tables.wallets()) {
     const Running& r = running[seller];
     if (w.available_yen != r.available || w.held_yen != r.held || w.qmoney_yen != r.qmoney ||
-        w.pending_yen != r.pending || w.last_seq != r.seq) {
+        w.pending_yen != r.pending || w.debt_yen != -r.receivable || w.last_seq != r.seq) {
       out << "wallet " << seller << ": stored balances are not the sum of its journal\n";
     }
-    sellers += Int128{w.available_yen} + w.held_yen + w.qmoney_yen + w.pending_yen;
+    sellers += Int128{w.available_yen} + w.held_yen + w.qmoney_yen + w.pending_yen - w.debt_yen;
   }
   const std::pair<Account, Int128> expected[] = {
       {Account::kProviderClearing, model.provider()}, {Account::kPointsProgramme, model.points()},
@@ -985,7 +1123,7 @@ std::string CompareState(const Model& model, const Tables& tables,
   if (platform.size() != 5) out << "the journal names an unknown account\n";
   // Conservation: nothing is created or lost; what the sellers hold is what they started
   // with, plus what came in (charges, conversions, settlement), minus what left (ad revenue,
-  // forfeiture).
+  // forfeiture, claw-backs) and what they owe (the receivable).
   if (sellers + platform_sum != model.start_total()) {
     out << "money not conserved: sellers " << Money(sellers) << " + platform "
         << Money(platform_sum) << " != " << Money(model.start_total()) << "\n";
@@ -1123,6 +1261,9 @@ class Generator {
           holds_.push_back({q.id, q.seller, q.amount_yen});
         }
         if (!q.key.empty()) keyed_.push_back(q);
+        const bool charge =
+            (q.type == OpType::kCredit && q.code == 1) || q.type == OpType::kChargeFromFunds;
+        if (charge && r.code == absl::StatusCode::kOk) charged_.emplace_back(q.seller, q.reference);
         batch.requests.push_back(q);
       }
       seq_.batches.push_back(std::move(batch));
@@ -1174,7 +1315,8 @@ class Generator {
   void ChangeContent(Request& q) {
     const bool has_amount = q.type == OpType::kCredit || q.type == OpType::kSpend ||
                             q.type == OpType::kHold || q.type == OpType::kCapture ||
-                            q.type == OpType::kChargeFromFunds || q.type == OpType::kCreditFunds;
+                            q.type == OpType::kChargeFromFunds || q.type == OpType::kCreditFunds ||
+                            q.type == OpType::kClawBack;
     const bool has_reference = has_amount && q.type != OpType::kCapture;
     switch (Below(6)) {
       case 0:
@@ -1205,6 +1347,10 @@ class Generator {
         }
         break;
       case 4:
+        if (q.type == OpType::kClawBack) {
+          q.reversal += "x";  // another reversal of the same order under the same key
+          return;
+        }
         if (q.type == OpType::kHold) {
           q.ttl_s = q.ttl_s == 0 ? 72 * 3600 : 0;  // the same request: 0 means the default
           return;
@@ -1303,6 +1449,23 @@ class Generator {
       static constexpr int64_t kVouchers[] = {100, 500, 1'000, 3'000, 5'000};
       q.amount_yen = kVouchers[Below(5)];
       if (Below(30) == 0) q.amount_yen = 1'234;
+    } else if (roll < 950) {
+      // DESIGN.md section 9: a reversal of one of the seller's orders (the references charges
+      // use), for about what is left of it, or an order never charged.
+      q.type = OpType::kClawBack;
+      q.caller = "payment";
+      q.code = static_cast<int16_t>(1 + Below(3));
+      q.reversal = absl::StrCat("rv-", next_id_);
+      if (!charged_.empty() && Below(4) != 0) {  // mostly an order that was charged
+        const auto& [seller, order] = charged_[Below(static_cast<int>(charged_.size()))];
+        q.reference = order;
+        if (Below(8) != 0) q.seller = seller;
+      }
+      q.amount_yen = Around(model_->ChargeLeft(q.seller, q.reference));
+      if (Below(3) == 0) q.amount_yen = 1 + Below(500);
+      if (Below(40) == 0) q.code = 0;
+      if (Below(40) == 0) q.reversal.clear();
+      if (Below(40) == 0) q.amount_yen = 0;
     } else if (roll < 985) {
       q.type = OpType::kCreditFunds;
       q.caller = "settlement";
@@ -1328,6 +1491,7 @@ class Generator {
   absl::Time now_ = kStart;
   int next_id_ = 0;
   std::map<int, int64_t> hold_ids_;
+  std::vector<std::pair<std::string, std::string>> charged_;  // (seller, order) charged
   std::vector<MadeHold> holds_;
   std::vector<Request> keyed_;
   std::vector<std::string> used_keys_;
