@@ -17,8 +17,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/pg.h"
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "services/wallet/audit.h"
+#include "services/wallet/verify.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
 
@@ -524,6 +526,40 @@ TEST_F(ClawBackTest, ConcurrentClawBacksSpendsAndCredits) {
   EXPECT_EQ(journal_clawed, clawed.load());
   EXPECT_EQ(journal_debt, debt.load());
   EXPECT_EQ(journal_recovered, recovered.load());
+}
+
+// Entries with a debt are chained like every other: the journal verifies, and the SQL twin of
+// CanonicalEntry (migration 0006) gives the stored hash of each of them.
+TEST_F(ClawBackTest, TheJournalWithDebtsVerifies) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 5'000, "order-v");
+  ASSERT_TRUE(Spend(seller, 4'000).ok());
+  pb::ClawBackResponse r;
+  ASSERT_TRUE(ClawBack(seller, 5'000, "order-v", "rv-v", &r).ok());
+  ASSERT_EQ(r.debt_yen(), 4'000);
+  Convert(seller, 1'000);
+  Charge(seller, 10'000, "order-v2");
+
+  auto conn = PgConnection::Connect(env->db_url, "qcash-test-verify");
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  auto report = wallet::VerifyJournal(**conn);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->sound()) << report->ToString();
+  auto same = (*conn)->Exec(
+      "SELECT count(*) FILTER (WHERE qcash_journal_entry_hash(p.hash, j) = j.hash), count(*) "
+      "FROM journal j LEFT JOIN journal p ON p.seller_id = j.seller_id AND p.seq = j.seq - 1 "
+      "WHERE j.seller_id = $1",
+      {seller});
+  ASSERT_TRUE(same.ok()) << same.status();
+  // charge, spend, claw-back, debt, conversion, recovery, charge, recovery
+  EXPECT_EQ(same->GetInt64(0, 1), 8);
+  EXPECT_EQ(same->GetInt64(0, 0), same->GetInt64(0, 1));
+  auto debts = (*conn)->Exec("SELECT count(*) FROM journal WHERE seller_id = $1 AND debt_after > 0",
+                             {seller});
+  ASSERT_TRUE(debts.ok()) << debts.status();
+  EXPECT_EQ(debts->GetInt64(0, 0), 4);  // debt 4,000, conversion 4,000, recovery 3,000,
+                                        // charge 3,000
 }
 
 }  // namespace

@@ -17,6 +17,43 @@ ALTER TABLE journal ADD COLUMN debt_after BIGINT NOT NULL DEFAULT 0 CHECK (debt_
 -- What a replay of a mutation answers includes the debt of its balance.
 ALTER TABLE idempotency_keys ADD COLUMN debt_yen BIGINT NOT NULL DEFAULT 0;
 
+-- The canonical bytes of an entry (EntryHash, ledger.h CanonicalEntry) end with its debt after
+-- the lots, only when it is not 0: every entry written before keeps its bytes and its hash. The
+-- SQL twin of 0003, kept for checks from SQL, says the same.
+CREATE OR REPLACE FUNCTION qcash_journal_canonical(j journal) RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+  t text;
+  k integer;
+BEGIN
+  t := '16:qcash-journal-v1;'
+    || octet_length(convert_to(j.seller_id, 'UTF8')) || ':' || j.seller_id || ';'
+    || 'i' || j.seq || ';'
+    || 'i' || j.entry_type || ';'
+    || 'i' || j.debit_account || ';'
+    || 'i' || j.credit_account || ';'
+    || 'i' || j.amount_yen || ';'
+    || 'i' || j.available_after || ';'
+    || 'i' || j.held_after || ';'
+    || 'i' || j.qmoney_after || ';'
+    || 'i' || j.pending_after || ';'
+    || 'i' || j.product || ';'
+    || octet_length(convert_to(j.reference, 'UTF8')) || ':' || j.reference || ';'
+    || 'i' || j.hold_id || ';'
+    || octet_length(convert_to(j.caller, 'UTF8')) || ':' || j.caller || ';'
+    || 'i' || (extract(epoch FROM j.created_at) * 1000000)::bigint || ';'
+    || 'i' || j.paid_yen || ';'
+    || 'i' || cardinality(j.lot_ids) || ';';
+  FOR k IN 1 .. cardinality(j.lot_ids) LOOP
+    t := t || 'i' || j.lot_ids[array_lower(j.lot_ids, 1) + k - 1] || ';'
+           || 'i' || j.lot_amounts[array_lower(j.lot_amounts, 1) + k - 1] || ';';
+  END LOOP;
+  IF j.debt_after <> 0 THEN
+    t := t || 'i' || j.debt_after || ';';
+  END IF;
+  RETURN convert_to(t, 'UTF8');
+END $$;
+
 -- A claw-back finds its charge's lot by order id (lot_origins.reference of a voucher, Qmoney
 -- or pending-settlement lot) ...
 CREATE INDEX lot_origins_reference ON lot_origins (seller_id, reference);
