@@ -6,12 +6,16 @@
 // becomes available. Every test ends with the ledger audit.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -560,6 +564,41 @@ TEST_F(ClawBackTest, TheJournalWithDebtsVerifies) {
   ASSERT_TRUE(debts.ok()) << debts.status();
   EXPECT_EQ(debts->GetInt64(0, 0), 4);  // debt 4,000, conversion 4,000, recovery 3,000,
                                         // charge 3,000
+}
+
+// The operator's view: `qcashctl seller` shows the debt and says what the reversal entries are.
+TEST_F(ClawBackTest, QcashctlSellerShowsTheDebtInWords) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  Charge(seller, 3'000, "order-ctl");
+  ASSERT_TRUE(Spend(seller, 2'000).ok());
+  pb::ClawBackResponse r;
+  ASSERT_TRUE(ClawBack(seller, 3'000, "order-ctl", "rv-ctl", &r).ok());
+  Convert(seller, 500);
+
+  Process::Spec spec;
+  spec.argv = {QCASHCTL_BINARY, "seller", seller};
+  spec.env = {{"QCASHCTL_WALLET", env->wallet.address}};
+  spec.log_file = absl::StrCat(env->dir, "/qcashctl-seller.out");
+  auto process = Process::Start(spec);
+  ASSERT_TRUE(process.ok()) << process.status();
+  auto exit = (*process)->WaitExit(std::chrono::seconds(60));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  std::ifstream in(spec.log_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string out = text.str();
+  std::printf("%s", out.c_str());  // the closing note quotes it
+  EXPECT_EQ(WEXITSTATUS(*exit), 0) << out;
+  EXPECT_NE(out.find("debt (未回収額)"), std::string::npos) << out;
+  EXPECT_NE(out.find(" 1500 yen  (the next charges and conversions pay it back first)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("ENTRY_TYPE_DEBT_RECOVERY"), std::string::npos) << out;
+  EXPECT_NE(out.find("(this credit paid the debt back)"), std::string::npos) << out;
+  EXPECT_NE(out.find("(already spent: owed by the seller (未回収額))"), std::string::npos) << out;
+  EXPECT_NE(out.find("(taken back: the provider reversed this order's payment)"), std::string::npos)
+      << out;
 }
 
 }  // namespace
