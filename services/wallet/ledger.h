@@ -414,14 +414,17 @@ struct LedgerWrites {
 
 // Applies `ops` in order to `snapshot` by the rules of the ledger: a recorded idempotency key
 // replays (or is refused as reused); no seller account goes below zero or above int64; a hold
-// resolves once; a closed wallet refuses everything. Returns one result per op, and in
+// resolves once; a closed wallet refuses everything but a claw-back (whose whole amount then
+// becomes debt). A claw-back takes from available (its order's lot first), never from held,
+// and owes the rest on the receivable account; every later credit of Qcash pays that debt
+// first (DEBT_RECOVERY, from the credit's new lot). Returns one result per op, and in
 // `writes` everything to store. A refused op changes nothing. Pure: no I/O.
 // Every entry names the lots it took from (free before paid, oldest first: ConsumedBefore)
 // and carries its hash in the seller's chain; a debit whose seller's lots do not add up to
 // what it takes from is refused (kLotsDisagree).
 // REQUIRES: every op passed ValidateOp() and has its request_hash; `snapshot` holds the rows
 // of every wallet, hold and idempotency key the ops name, the open lots of every wallet and
-// the reservations of its holds.
+// the reservations of its holds, and for every claw-back its order's charge (`charges`).
 std::vector<OpResult> ApplyOps(const std::vector<const Op*>& ops, LedgerSnapshot& snapshot,
                                LedgerWrites* writes);
 
