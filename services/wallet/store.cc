@@ -120,11 +120,12 @@ constexpr PgStatement kLoadPendingReservations = {
 constexpr PgStatement kLoadCharges = {
     "wallet_load_charges",
     "SELECT k.s, k.o, coalesce(l.lot_id, 0), coalesce(l.amount_yen, 0), "
-    "coalesce((SELECT sum(j.amount_yen) FROM journal j WHERE j.seller_id = k.s "
-    "AND j.reference = k.o AND j.entry_type IN (12, 13)), 0)::bigint "
+    "coalesce((SELECT sum(j.amount_yen) FROM journal j WHERE j.seller_id = ANY($1::text[]) "
+    "AND j.seller_id = k.s AND j.reference = k.o AND j.entry_type IN (12, 13)), 0)::bigint "
     "FROM unnest($1::text[], $2::text[]) AS k(s, o) LEFT JOIN LATERAL "
-    "(SELECT lot_id, amount_yen FROM lot_origins WHERE seller_id = k.s AND reference = k.o "
-    " AND origin IN (1, 3, 4) ORDER BY lot_id LIMIT 1) l ON true"};
+    "(SELECT lot_id, amount_yen FROM lot_origins WHERE seller_id = ANY($1::text[]) "
+    " AND seller_id = k.s AND reference = k.o AND origin IN (1, 3, 4) ORDER BY lot_id LIMIT 1) l "
+    "ON true"};
 
 constexpr const char* kHoldColumns =
     "seller_id, hold_id, amount_yen, product, reference, state, captured_yen, "
