@@ -391,6 +391,21 @@ TEST_F(ClawBackTest, Refusals) {
   EXPECT_EQ(Balance(seller).available_yen(), 1'400);
 }
 
+// A reversal that arrives before its order was credited is refused as CHARGE_NOT_FOUND and
+// leaves nothing behind: the same call (same key) applies once the credit is there.
+TEST_F(ClawBackTest, AReversalBeforeItsCreditAppliesOnceTheCreditIsThere) {
+  const std::string seller = NewSeller();
+  Open(seller);
+  pb::ClawBackResponse r;
+  EXPECT_GRPC_ERROR(ClawBack(seller, 500, "order-early", "rv-early", &r), NOT_FOUND,
+                    "CHARGE_NOT_FOUND");
+  Charge(seller, 1'000, "order-early");
+  ASSERT_TRUE(ClawBack(seller, 500, "order-early", "rv-early", &r).ok());
+  EXPECT_FALSE(r.result().replayed());
+  EXPECT_EQ(r.clawed_back_yen(), 500);
+  EXPECT_EQ(r.result().balance().available_yen(), 500);
+}
+
 // A charge from the seller's Qmoney pays a debt as a card charge does.
 TEST_F(ClawBackTest, AnInternalFundsChargePaysTheDebt) {
   const std::string seller = NewSeller();
