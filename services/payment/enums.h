@@ -124,6 +124,24 @@ constexpr std::optional<OrderState> FromProto(v1::OrderState s) {
   }
 }
 
+constexpr v1::ReversalKind ToProto(ReversalKind k) {
+  switch (k) {
+    QCASH_ENUM_CASE(ReversalKind::kChargeback, v1::REVERSAL_KIND_CHARGEBACK);
+    QCASH_ENUM_CASE(ReversalKind::kDefault, v1::REVERSAL_KIND_DEFAULT);
+    QCASH_ENUM_CASE(ReversalKind::kRefund, v1::REVERSAL_KIND_REFUND);
+  }
+  return v1::REVERSAL_KIND_UNSPECIFIED;
+}
+
+constexpr v1::ReversalState ToProto(ReversalState s) {
+  switch (s) {
+    QCASH_ENUM_CASE(ReversalState::kWaitingForCredit, v1::REVERSAL_STATE_WAITING_FOR_CREDIT);
+    QCASH_ENUM_CASE(ReversalState::kApplying, v1::REVERSAL_STATE_APPLYING);
+    QCASH_ENUM_CASE(ReversalState::kApplied, v1::REVERSAL_STATE_APPLIED);
+  }
+  return v1::REVERSAL_STATE_UNSPECIFIED;
+}
+
 }  // namespace qcash::payment
 
 #endif  // QCASH_SERVICES_PAYMENT_ENUMS_H_

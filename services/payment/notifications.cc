@@ -65,6 +65,98 @@ absl::Status NotificationIntake::Reject(const std::string& provider, const absl:
   return why;
 }
 
+NotificationIntake::Intake NotificationIntake::Rejected(absl::Status why) {
+  Intake out;
+  out.rejected = std::move(why);
+  return out;
+}
+
+NotificationIntake::Intake NotificationIntake::Accepted(Disposition disposition,
+                                                        int64_t notification_id,
+                                                        const std::string& order_id) {
+  Intake out;
+  out.result.disposition = disposition;
+  out.result.notification_id = notification_id;
+  out.result.order_id = order_id;
+  return out;
+}
+
+absl::StatusOr<NotificationIntake::Intake> NotificationIntake::RecordReversal(
+    OrderStore::Session& session, const Order& order, const ProviderNotification& n,
+    const std::string& body, const std::map<std::string, std::string>& headers) {
+  const ProviderReversal& wire = *n.reversal;
+  auto known = session.FindReversal(order.provider, wire.reversal_id);
+  if (!known.ok()) return known.status();
+  const ReversalOutcome outcome = DecideOnReversal(order, known->has_value(), wire.amount_yen);
+  if (outcome == ReversalOutcome::kExceedsOrder) {
+    // More than was paid cannot be taken back: nothing is recorded, an operator looks (the
+    // note stays after the rejection, as an amount mismatch's does).
+    const std::string why =
+        absl::StrCat("reversal ", wire.reversal_id, " of ", wire.amount_yen,
+                     " JPY would take back more than the order's ", order.amount_yen, " JPY (",
+                     order.reversed_yen, " JPY reversed before)");
+    Log(LogLevel::kError, "reversal_exceeds_order",
+        {{"order_id", order.order_id}, {"reversal_id", wire.reversal_id}, {"why", why}});
+    if (absl::Status s =
+            session.SetAttention(order.order_id, absl::StrCat(kReversalExceedsNote, ": ", why));
+        !s.ok()) {
+      return s;
+    }
+    return Rejected(InvalidArgument(payment::v1::REVERSAL_EXCEEDS_ORDER, why));
+  }
+  NotificationRecord record;
+  record.provider = order.provider;
+  record.event_id = n.event_id;
+  record.order_id = order.order_id;
+  record.provider_status = "reversed";
+  record.amount_yen = wire.amount_yen;
+  record.outcome = outcome == ReversalOutcome::kKnown ? kOutcomeNoEffect : kOutcomeApplied;
+  record.body = body;
+  int64_t signed_s = 0;
+  if (absl::SimpleAtoi(HeaderValue(headers, kTimestampHeader), &signed_s)) {
+    record.signed_at = absl::FromUnixSeconds(signed_s);
+  }
+  auto id = session.InsertNotification(record);
+  if (!id.ok()) return id.status();
+  // The same reversal under another event id: applied once already (or on its way).
+  if (outcome == ReversalOutcome::kKnown)
+    return Accepted(Disposition::kNoEffect, *id, order.order_id);
+  Reversal reversal;
+  reversal.provider = order.provider;
+  reversal.reversal_id = wire.reversal_id;
+  reversal.order_id = order.order_id;
+  reversal.seller_id = order.seller_id;
+  reversal.kind = wire.kind;
+  reversal.amount_yen = wire.amount_yen;
+  reversal.reversed_at = wire.reversed_at;
+  const bool applying = outcome == ReversalOutcome::kRecordApplying;
+  reversal.state = applying ? ReversalState::kApplying : ReversalState::kWaitingForCredit;
+  auto inserted = session.InsertReversal(
+      reversal, *id, applying ? std::optional<absl::Time>(clock_->Now()) : std::nullopt);
+  if (!inserted.ok()) return inserted.status();
+  if (!*inserted) return Accepted(Disposition::kNoEffect, *id, order.order_id);
+  Log(LogLevel::kInfo, "reversal_recorded",
+      {{"order_id", order.order_id},
+       {"seller_id", order.seller_id},
+       {"reversal_id", reversal.reversal_id},
+       {"kind", std::string(ReversalKindName(reversal.kind))},
+       {"amount_yen", reversal.amount_yen},
+       {"state", std::string(ReversalStateName(reversal.state))}});
+  if (!applying && order.attention.empty()) {
+    // Not credited (yet): applied right after the credit. Until then operators see the order
+    // (ListStuckOrders), which matters most when it is never paid at all.
+    if (absl::Status s = session.SetAttention(
+            order.order_id,
+            absl::StrCat(kReversalNotCreditedNote, ": the provider reversed ", reversal.amount_yen,
+                         " JPY (reversal ", reversal.reversal_id, ") of an order that is ",
+                         StateName(order.state), "; it is taken back once the order is credited"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return Accepted(Disposition::kApplied, *id, order.order_id);
+}
+
 absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
     const std::string& provider, const std::string& body,
     const std::map<std::string, std::string>& headers) {
@@ -88,23 +180,9 @@ absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
   const ProviderNotification& n = *parsed;
   const std::string& order_id = n.payment.merchant_reference;
 
-  // What the transaction decided; `rejected` is returned after its commit (a mismatch may
-  // have flagged the order for an operator, which must stay).
-  struct Intake {
-    Result result;
-    absl::Status rejected;
-  };
-  auto rejected = [](absl::Status why) {
-    Intake out;
-    out.rejected = std::move(why);
-    return out;
-  };
+  auto rejected = [](absl::Status why) { return Rejected(std::move(why)); };
   auto accepted = [&](Disposition disposition, int64_t notification_id) {
-    Intake out;
-    out.result.disposition = disposition;
-    out.result.notification_id = notification_id;
-    out.result.order_id = order_id;
-    return out;
+    return Accepted(disposition, notification_id, order_id);
   };
   auto intake = store_->Transact([&](OrderStore::Session& session) -> absl::StatusOr<Intake> {
     std::optional<Order> order;
@@ -140,6 +218,7 @@ absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
       }
       return rejected(mismatch);
     }
+    if (n.reversal.has_value()) return RecordReversal(session, *order, n, body, headers);
     const Decision decision = DecideOnReport(*order, n.payment.status, ReportContext::kObserved,
                                              n.payment.decline_reason);
     NotificationRecord record;

@@ -48,6 +48,24 @@ class NotificationIntake {
   absl::StatusOr<int64_t> DeleteExpired();
 
  private:
+  // What the transaction decided; `rejected` is returned after its commit (a mismatch may
+  // have flagged the order for an operator, which must stay).
+  struct Intake {
+    Result result;
+    absl::Status rejected;
+  };
+  static Intake Rejected(absl::Status why);
+  static Intake Accepted(Disposition disposition, int64_t notification_id,
+                         const std::string& order_id);
+  // Issue 16: a verified, new "payment.reversed" event of `order` (locked FOR UPDATE by the
+  // caller's transaction): records the reversal once (by its id), adds it to the order's
+  // reversed total, and says whether the claw-back starts now (the order is credited) or
+  // waits for the credit. A reversal that would take back more than the order's amount is
+  // refused (REVERSAL_EXCEEDS_ORDER) and flags the order.
+  absl::StatusOr<Intake> RecordReversal(OrderStore::Session& session, const Order& order,
+                                        const ProviderNotification& n, const std::string& body,
+                                        const std::map<std::string, std::string>& headers);
+
   // Counts a rejected notification (metrics, a sample in the log) and returns `why`. It
   // writes nothing: an unauthenticated request costs no database write.
   absl::Status Reject(const std::string& provider, const absl::Status& why,

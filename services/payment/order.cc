@@ -230,6 +230,61 @@ Decision DecideOnReport(const Order& order, ProviderStatus status, ReportContext
   return d;
 }
 
+absl::string_view ReversalKindName(ReversalKind kind) {
+  switch (kind) {
+    case ReversalKind::kChargeback:
+      return "chargeback";
+    case ReversalKind::kDefault:
+      return "default";
+    case ReversalKind::kRefund:
+      return "refund";
+    default:
+      return "unknown";
+  }
+}
+
+std::optional<ReversalKind> ParseReversalKind(absl::string_view name) {
+  if (name == "chargeback") return ReversalKind::kChargeback;
+  if (name == "default") return ReversalKind::kDefault;
+  if (name == "refund") return ReversalKind::kRefund;
+  return std::nullopt;
+}
+
+absl::string_view ReversalStateName(ReversalState state) {
+  switch (state) {
+    case ReversalState::kWaitingForCredit:
+      return "WAITING_FOR_CREDIT";
+    case ReversalState::kApplying:
+      return "APPLYING";
+    case ReversalState::kApplied:
+      return "APPLIED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+bool IsValidReversalId(absl::string_view reversal_id) {
+  if (reversal_id.empty() || reversal_id.size() > kReversalIdLengthMax) return false;
+  return std::all_of(reversal_id.begin(), reversal_id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+std::string ReversalKey(absl::string_view provider, absl::string_view reversal_id) {
+  return absl::StrCat("reversal:", provider, ":", reversal_id);
+}
+
+ReversalOutcome DecideOnReversal(const Order& order, bool known, int64_t amount_yen) {
+  if (known) return ReversalOutcome::kKnown;
+  // Subtraction, not addition: amount_yen comes from outside and may be near the int64 limit.
+  if (amount_yen <= 0 || amount_yen > order.amount_yen - order.reversed_yen) {
+    return ReversalOutcome::kExceedsOrder;
+  }
+  return order.state == OrderState::kCredited ? ReversalOutcome::kRecordApplying
+                                              : ReversalOutcome::kRecordWaiting;
+}
+
 absl::Duration RetryBackoff(int64_t attempts, absl::Duration max) {
   absl::Duration wait = absl::Seconds(1);
   for (int64_t i = 1; i < attempts && wait < max; ++i) wait *= 2;

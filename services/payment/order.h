@@ -84,6 +84,8 @@ struct Order {
   std::string credit_error;
   // An accepted return link (return_link.h) when the order was made from an ad application.
   std::string return_url;
+  // What the provider took back after payment, the sum of the order's reversals (issue 16).
+  int64_t reversed_yen = 0;
 };
 
 // One recorded move of an order: who, when, why.
@@ -163,6 +165,55 @@ Decision DecideOnReport(const Order& order, ProviderStatus status, ReportContext
 // The wait before the reconciler's attempt number `attempts` + 1 at crediting or asking a
 // provider: 1 s, 2 s, 4 s, ... at most `max`.
 absl::Duration RetryBackoff(int64_t attempts, absl::Duration max);
+
+// ---------------------------------------------------------------------------- reversals
+
+// A payment taken back after it was paid (DESIGN.md section 9). Numbers as in the schema and
+// qcash.payment.v1.ReversalKind / ReversalState (checked in enums.h).
+enum class ReversalKind : int16_t { kChargeback = 1, kDefault = 2, kRefund = 3 };
+enum class ReversalState : int16_t { kWaitingForCredit = 1, kApplying = 2, kApplied = 3 };
+
+inline constexpr size_t kReversalIdLengthMax = 64;
+
+// The provider protocol's words: chargeback | default | refund.
+absl::string_view ReversalKindName(ReversalKind kind);
+std::optional<ReversalKind> ParseReversalKind(absl::string_view name);
+absl::string_view ReversalStateName(ReversalState state);
+// Reversal ids: 1..64 of [A-Za-z0-9_.-], so that the wallet key below stays within 128.
+bool IsValidReversalId(absl::string_view reversal_id);
+// The wallet's idempotency key of a reversal's claw-back: one reversal is applied once,
+// however often it is delivered or retried.
+std::string ReversalKey(absl::string_view provider, absl::string_view reversal_id);
+
+struct Reversal {
+  std::string provider;
+  std::string reversal_id;
+  std::string order_id;
+  std::string seller_id;
+  ReversalKind kind = ReversalKind::kChargeback;
+  int64_t amount_yen = 0;
+  ReversalState state = ReversalState::kWaitingForCredit;
+  absl::Time reversed_at = absl::InfinitePast();  // the provider's time
+  absl::Time received_at = absl::InfinitePast();
+  absl::Time applied_at = absl::InfinitePast();
+  int64_t clawed_back_yen = 0;  // the wallet's answer, once applied
+  int64_t debt_yen = 0;
+  int64_t wallet_entry_seq = 0;
+  int64_t attempts = 0;
+  std::string last_error;
+};
+
+// What a reversal notification does to its order, decided under the order's row lock.
+enum class ReversalOutcome {
+  kKnown,           // this reversal id was recorded before: nothing changes
+  kExceedsOrder,    // with the earlier reversals it would take back more than was paid
+  kRecordWaiting,   // recorded; applied once the order is credited
+  kRecordApplying,  // recorded; the wallet's claw-back starts now (the order is credited)
+};
+// `known`: the reversal id is recorded already. Only a CREDITED order gets its claw-back at
+// once; any other state waits for the credit (a reversal before the paid notification, or of
+// an order never paid, which operators see).
+ReversalOutcome DecideOnReversal(const Order& order, bool known, int64_t amount_yen);
 
 // ---------------------------------------------------------------------------- history pages
 

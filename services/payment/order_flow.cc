@@ -29,6 +29,15 @@ metrics::Counter* Credits() {
   return counter;
 }
 
+metrics::Counter* Reversals() {
+  static auto* const counter = metrics::Registry::Global().NewCounter(
+      "qcash_payment_reversals_total",
+      "Wallet claw-backs of reversed payments by result: applied, retry (wallet unavailable), "
+      "refused.",
+      {"result"});
+  return counter;
+}
+
 }  // namespace
 
 void Wakeup::Wake() {
@@ -263,14 +272,100 @@ absl::Status OrderFlow::Credit(const Order& order, const std::string& actor) {
   change.reason =
       absl::StrCat("the wallet credited ", order.amount_yen, " Qcash (journal entry ", *seq, ")");
   change.wallet_entry_seq = *seq;
-  return store_->Run([&](OrderStore::Session& session) -> absl::Status {
+  // The move and the start of the reversals that waited for this credit in one transaction
+  // (issue 16): a reversal recorded before the credit is never left waiting behind it.
+  auto started = store_->Transact([&](OrderStore::Session& session) -> absl::StatusOr<int64_t> {
     auto moved = Move(session, order, std::move(change));
     if (!moved.ok()) return moved.status();
+    if (!*moved) return int64_t{0};
     if (!order.attention.empty() && absl::StartsWith(order.attention, "CREDIT_REFUSED")) {
-      session.SetAttention(order.order_id, "").IgnoreError();  // best effort: a note only
+      if (absl::Status s = session.SetAttention(order.order_id, ""); !s.ok()) return s;
     }
-    return absl::OkStatus();
+    return session.StartWaitingReversals(order.order_id, clock_->Now());
   });
+  if (!started.ok()) return started.status();
+  if (*started > 0) {
+    // Right after the credit, holding no connection; what fails here the reconciler retries.
+    ApplyReversals(order.order_id).IgnoreError();  // logged and rescheduled inside
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OrderFlow::ApplyReversal(const Reversal& reversal) {
+  auto result = wallet_->ClawBack(
+      reversal.seller_id, ReversalKey(reversal.provider, reversal.reversal_id), reversal.order_id,
+      reversal.reversal_id, reversal.kind, reversal.amount_yen);
+  if (!result.ok()) {
+    const bool blocked = wallet::IsDefiniteRefusal(result.status());
+    Reversals()->Add({blocked ? "refused" : "retry"});
+    Log(blocked ? LogLevel::kError : LogLevel::kWarn, "reversal_failed",
+        {{"order_id", reversal.order_id},
+         {"seller_id", reversal.seller_id},
+         {"reversal_id", reversal.reversal_id},
+         {"blocked", blocked},
+         {"error", result.status().ToString()}});
+    const std::string error =
+        absl::StrCat(ReasonOf(result.status()), ": ", result.status().message());
+    absl::Status recorded = store_->Run([&](OrderStore::Session& session) -> absl::Status {
+      if (blocked) {
+        // The wallet says no for good (no such charge, more than it credited): an operator
+        // must look; the reversal leaves the queue until then.
+        if (absl::Status s = session.SetAttention(reversal.order_id,
+                                                  absl::StrCat(kReversalRefusedNote, ": reversal ",
+                                                               reversal.reversal_id, ": ", error));
+            !s.ok()) {
+          return s;
+        }
+      }
+      const std::optional<absl::Time> next =
+          blocked
+              ? std::nullopt
+              : std::optional<absl::Time>(
+                    clock_->Now() + RetryBackoff(reversal.attempts, options_.retry_backoff_max));
+      return session.RescheduleReversal(reversal, next, error);
+    });
+    if (!recorded.ok()) return recorded;
+    return result.status();
+  }
+  auto finished = store_->Run([&](OrderStore::Session& session) -> absl::StatusOr<bool> {
+    auto done = session.FinishReversal(reversal, result->clawed_back_yen, result->debt_yen,
+                                       result->entry_seq);
+    if (!done.ok() || !*done) return done;
+    for (absl::string_view note : {kReversalNotCreditedNote, kReversalRefusedNote}) {
+      if (absl::Status s = session.ClearAttentionIf(reversal.order_id, std::string(note));
+          !s.ok()) {
+        return s;
+      }
+    }
+    return true;
+  });
+  if (!finished.ok()) return finished.status();
+  if (*finished) {
+    Reversals()->Add({"applied"});
+    Log(LogLevel::kInfo, "reversal_applied",
+        {{"order_id", reversal.order_id},
+         {"seller_id", reversal.seller_id},
+         {"reversal_id", reversal.reversal_id},
+         {"kind", std::string(ReversalKindName(reversal.kind))},
+         {"amount_yen", reversal.amount_yen},
+         {"clawed_back_yen", result->clawed_back_yen},
+         {"debt_yen", result->debt_yen},
+         {"wallet_entry_seq", result->entry_seq}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OrderFlow::ApplyReversals(const std::string& order_id) {
+  auto reversals =
+      store_->Run([&](OrderStore::Session& session) { return session.LoadReversals(order_id); });
+  if (!reversals.ok()) return reversals.status();
+  absl::Status first;
+  for (const Reversal& reversal : *reversals) {
+    if (reversal.state != ReversalState::kApplying) continue;
+    absl::Status s = ApplyReversal(reversal);
+    if (first.ok()) first = s;
+  }
+  return first;
 }
 
 absl::Status OrderFlow::ChargeInternal(const Order& order, const std::string& actor) {

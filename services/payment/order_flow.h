@@ -45,6 +45,12 @@ class Wakeup {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// Notes on an order for operators (Order::attention) about its reversals (issue 16). The
+// first two clear themselves once the reversal is applied.
+inline constexpr absl::string_view kReversalNotCreditedNote = "REVERSAL_NOT_CREDITED";
+inline constexpr absl::string_view kReversalRefusedNote = "REVERSAL_REFUSED";
+inline constexpr absl::string_view kReversalExceedsNote = "REVERSAL_EXCEEDS_ORDER";
+
 // Shared wording of the service's errors.
 absl::Status OrderNotFound();
 absl::Status NotConfigured(const Order& order);
@@ -95,6 +101,15 @@ class OrderFlow {
   // Asks the wallet to credit a PAID order, then records the outcome. Errors: the wallet's
   // (the order stays PAID, rescheduled), the database's.
   absl::Status Credit(const Order& order, const std::string& actor);
+  // Issue 16: asks the wallet to claw back one APPLYING reversal (holding no connection), then
+  // records its answer guarded by state APPLYING: APPLIED with what was clawed back and what
+  // became debt. When the wallet could not be asked it stays APPLYING, rescheduled with
+  // back-off for the reconciler; a definite refusal blocks it and flags the order.
+  // Errors: the wallet's, the database's.
+  absl::Status ApplyReversal(const Reversal& reversal);
+  // Every APPLYING reversal of the order, one after the other. Errors: the first failure.
+  absl::Status ApplyReversals(const std::string& order_id);
+
   // Asks the wallet to move internal funds and credit (CREATED, internal-funds family).
   absl::Status ChargeInternal(const Order& order, const std::string& actor);
   // Continues a CREATED or PAID order as far as it goes now. `start_token`: only the call

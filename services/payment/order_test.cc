@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -201,6 +203,54 @@ TEST(OrderTest, RetryBackoffIsBounded) {
   EXPECT_EQ(RetryBackoff(1, absl::Seconds(60)), absl::Seconds(1));
   EXPECT_EQ(RetryBackoff(3, absl::Seconds(60)), absl::Seconds(4));
   EXPECT_EQ(RetryBackoff(1'000'000, absl::Seconds(60)), absl::Seconds(60));
+}
+
+}  // namespace
+}  // namespace qcash::payment
+
+namespace qcash::payment {
+namespace {
+
+// Issue 16 (DESIGN.md section 9): what a reversal notification does to its order.
+TEST(ReversalTest, DecideOnReversal) {
+  Order order;
+  order.amount_yen = 10'000;
+  order.state = OrderState::kCredited;
+  EXPECT_EQ(DecideOnReversal(order, /*known=*/true, 100), ReversalOutcome::kKnown);
+  EXPECT_EQ(DecideOnReversal(order, false, 10'000), ReversalOutcome::kRecordApplying);
+  EXPECT_EQ(DecideOnReversal(order, false, 10'001), ReversalOutcome::kExceedsOrder);
+  EXPECT_EQ(DecideOnReversal(order, false, 0), ReversalOutcome::kExceedsOrder);
+  EXPECT_EQ(DecideOnReversal(order, false, std::numeric_limits<int64_t>::max()),
+            ReversalOutcome::kExceedsOrder);
+  order.reversed_yen = 8'000;  // partial reversals add up to at most the amount
+  EXPECT_EQ(DecideOnReversal(order, false, 2'000), ReversalOutcome::kRecordApplying);
+  EXPECT_EQ(DecideOnReversal(order, false, 2'001), ReversalOutcome::kExceedsOrder);
+  EXPECT_EQ(DecideOnReversal(order, true, 5'000), ReversalOutcome::kKnown)
+      << "a known reversal changes nothing, whatever it says";
+  for (OrderState state : {OrderState::kCreated, OrderState::kAwaitingPayment, OrderState::kPaid,
+                           OrderState::kExpired, OrderState::kCancelled, OrderState::kFailed}) {
+    order.state = state;
+    EXPECT_EQ(DecideOnReversal(order, false, 1'000), ReversalOutcome::kRecordWaiting)
+        << StateName(state);
+  }
+}
+
+TEST(ReversalTest, KindsIdsAndTheWalletKey) {
+  for (ReversalKind kind :
+       {ReversalKind::kChargeback, ReversalKind::kDefault, ReversalKind::kRefund}) {
+    EXPECT_EQ(ParseReversalKind(ReversalKindName(kind)), kind);
+  }
+  EXPECT_FALSE(ParseReversalKind("CHARGEBACK").has_value());
+  EXPECT_FALSE(ParseReversalKind("").has_value());
+  EXPECT_TRUE(IsValidReversalId("rev_0a1b.c-D"));
+  EXPECT_FALSE(IsValidReversalId(""));
+  EXPECT_FALSE(IsValidReversalId(std::string(65, 'a')));
+  EXPECT_TRUE(IsValidReversalId(std::string(64, 'a')));
+  EXPECT_FALSE(IsValidReversalId("rev 1"));
+  EXPECT_FALSE(IsValidReversalId("rev:1"));
+  EXPECT_EQ(ReversalKey("paidy", "rev_1"), "reversal:paidy:rev_1");
+  // The longest key fits the wallet's 128 characters.
+  EXPECT_LE(ReversalKey("bank_transfer", std::string(kReversalIdLengthMax, 'a')).size(), 128u);
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ Orders::Orders(OrderStore* store, OrderFlow* flow, QsignVault* vault, WalletPort
       clock_(clock),
       return_origins_(std::move(return_origins)) {}
 
+bool IsPayLater(Method method) { return method == Method::kAtone || method == Method::kPaidy; }
+
 // ---------------------------------------------------------------------------- options (P4)
 
 absl::StatusOr<Orders::ChargeOptions> Orders::ListChargeOptions(const OptionsRequest& request) {
@@ -53,7 +55,10 @@ absl::StatusOr<Orders::ChargeOptions> Orders::ListChargeOptions(const OptionsReq
   auto qsign_problem = vault_->Problem(seller_id);
   if (!qsign_problem.ok()) return qsign_problem.status();
   ChargeOptions options;
-  if (balance.ok()) options.qcash_available_yen = balance->available_yen;
+  if (balance.ok()) {
+    options.qcash_available_yen = balance->available_yen;
+    options.debt_yen = balance->debt_yen;
+  }
   options.needed_yen = request.needed_yen;
   options.shortfall_yen = std::max<int64_t>(0, request.needed_yen - options.qcash_available_yen);
   options.suggested_denomination_yen = CoveringDenomination(options.shortfall_yen);
@@ -63,10 +68,13 @@ absl::StatusOr<Orders::ChargeOptions> Orders::ListChargeOptions(const OptionsReq
     m.info = &info;
     if (IsProviderFamily(info.family)) {
       m.available = connectors_->ForMethod(info.method) != nullptr;
-      if (m.available) {
-        m.denominations_yen.assign(kDenominationsYen.begin(), kDenominationsYen.end());
-      } else {
+      if (!m.available) {
         m.unavailable_reason = "PROVIDER_NOT_CONFIGURED";
+      } else if (options.debt_yen > 0 && IsPayLater(info.method)) {
+        m.available = false;  // DESIGN.md section 9
+        m.unavailable_reason = "DEBT_OUTSTANDING";
+      } else {
+        m.denominations_yen.assign(kDenominationsYen.begin(), kDenominationsYen.end());
       }
     } else if (!balance.ok()) {
       m.unavailable_reason = "BALANCE_UNKNOWN";
@@ -130,6 +138,12 @@ absl::StatusOr<Orders::OrderResult> Orders::CreateOrder(const CreateRequest& req
                               "the shop has closed; it charges nothing (W5)");
   }
   const MethodInfo& info = **method;
+  if (balance->debt_yen > 0 && IsPayLater(info.method)) {  // DESIGN.md section 9
+    return FailedPrecondition(
+        payment::v1::DEBT_OUTSTANDING,
+        absl::StrCat(info.label, " is not offered while ", balance->debt_yen,
+                     " yen taken back by a reversed payment are still owed (未回収額)"));
+  }
   if (info.family == Family::kInternalFunds) {
     // The refusal names what actually blocks (issue 15): too little money first, since a
     // password would not help, then the password (not set, locked, wrong). The balance is the
@@ -200,7 +214,9 @@ absl::StatusOr<Orders::OrderView> Orders::GetOrder(const std::string& seller_id,
     if (!order.ok()) return order.status();
     auto transitions = session.LoadTransitions(order_id);
     if (!transitions.ok()) return transitions.status();
-    return OrderView{std::move(*order), std::move(*transitions)};
+    auto reversals = session.LoadReversals(order_id);
+    if (!reversals.ok()) return reversals.status();
+    return OrderView{std::move(*order), std::move(*transitions), std::move(*reversals)};
   });
 }
 

@@ -26,6 +26,10 @@
 
 namespace qcash::payment {
 
+// DESIGN.md section 9: the methods not offered while the seller has a debt from a reversed
+// payment (a buyer of a pay-later method may never pay, which is how many debts start).
+bool IsPayLater(Method method);
+
 class Orders {
  public:
   // REQUIRES: every pointer outlives this object. `return_origins`: the ad-booking origins a
@@ -52,6 +56,9 @@ class Orders {
     int64_t shortfall_yen = 0;
     int64_t suggested_denomination_yen = 0;
     std::optional<ReturnLink> return_link;
+    // The seller's debt from reversed payments (issue 16); the pay-later methods are not
+    // offered while it is above 0.
+    int64_t debt_yen = 0;
   };
   struct OptionsRequest {
     std::string seller_id;
@@ -71,11 +78,14 @@ class Orders {
   };
   // Creates the order (or resumes the one this idempotency key made) and takes it as far as
   // it goes now: started at the provider, or charged from internal funds and credited.
+  // A pay-later method (atone, Paidy) while the seller has a debt from a reversed payment is
+  // refused FAILED_PRECONDITION (DEBT_OUTSTANDING) before anything is stored (DESIGN.md 9).
   absl::StatusOr<OrderResult> CreateOrder(const CreateRequest& request);
 
   struct OrderView {
     Order order;
     std::vector<Transition> transitions;
+    std::vector<Reversal> reversals;  // issue 16, oldest first
   };
   // Errors: NOT_FOUND (ORDER_NOT_FOUND) also for another seller's order.
   absl::StatusOr<OrderView> GetOrder(const std::string& seller_id, const std::string& order_id);

@@ -1,5 +1,6 @@
 #include "services/payment/reconciler.h"
 
+#include <algorithm>
 #include <string>
 
 #include "common/log.h"
@@ -121,7 +122,17 @@ absl::StatusOr<int> Reconciler::ReconcileOnce() {
   if (!due.ok()) return due.status();
   // The claim's lease is released: each order is worked holding no connection across calls.
   for (const Order& order : *due) Reconcile(order);
-  return static_cast<int>(due->size());
+  // Issue 16: the reversals whose claw-back the wallet has not confirmed yet (a crash, the
+  // wallet down), and those that waited for a credit that has happened since.
+  auto reversals = store_->Run([&](OrderStore::Session& session) {
+    return session.ClaimDueReversals(options_.reconcile_batch_max, options_.claim_lease,
+                                     clock_->Now());
+  });
+  if (!reversals.ok()) return reversals.status();
+  for (const Reversal& reversal : *reversals) {
+    flow_->ApplyReversal(reversal).IgnoreError();  // logged and rescheduled inside
+  }
+  return static_cast<int>(std::max(due->size(), reversals->size()));
 }
 
 // Publishes the backlog between payment and credit (P5): what operators alert on.

@@ -1,4 +1,5 @@
-// The reconciler: credits every PAID order exactly once (P5), charges internal-funds orders
+// The reconciler: credits every PAID order exactly once (P5), claws back every reversal
+// of a credited order until the wallet answers (issue 16), charges internal-funds orders
 // the creating call could not finish, asks providers about waiting orders (a lost
 // notification), expires unpaid orders once the provider confirms, and runs the notification
 // retention (P7). It claims due orders in one short session, then works each one holding no
@@ -37,7 +38,8 @@ class Reconciler {
   // Stops the loop and waits for it (in-flight RPCs finish on their own threads).
   void Stop();
 
-  // One pass over the orders that are due now; returns how many it looked at.
+  // One pass over the orders and the reversals that are due now; returns how many it looked
+  // at (the larger of the two batches).
   // Errors: the database's (claiming).
   absl::StatusOr<int> ReconcileOnce();
 

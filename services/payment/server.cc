@@ -113,6 +113,7 @@ void FillOrder(const Order& order, pb::ChargeOrder* out) {
   out->set_wallet_entry_seq(order.wallet_entry_seq);
   out->set_attention(order.attention);
   out->set_return_url(order.return_url);
+  out->set_reversed_yen(order.reversed_yen);
   pb::NextAction* next = out->mutable_next_action();
   next->set_kind(pb::NextAction::KIND_NONE);
   if (order.state == OrderState::kAwaitingPayment && order.family == Family::kRedirect) {
@@ -161,6 +162,7 @@ grpc::ServerUnaryReactor* PaymentServer::ListChargeOptions(
                  out->set_funds_balance_yen(m.funds_balance_yen);
                }
                response->set_qcash_available_yen(options->qcash_available_yen);
+               response->set_debt_yen(options->debt_yen);
                response->set_needed_yen(options->needed_yen);
                response->set_shortfall_yen(options->shortfall_yen);
                response->set_suggested_denomination(
@@ -223,6 +225,19 @@ grpc::ServerUnaryReactor* PaymentServer::GetChargeOrder(grpc::CallbackServerCont
                  tr->set_actor(t.actor);
                  tr->set_reason(t.reason);
                  SetTimestampIfAny(t.at, tr->mutable_at());
+               }
+               for (const Reversal& r : view->reversals) {
+                 pb::Reversal* rv = out->add_reversals();
+                 rv->set_reversal_id(r.reversal_id);
+                 rv->set_kind(ToProto(r.kind));
+                 rv->set_amount_yen(r.amount_yen);
+                 rv->set_state(ToProto(r.state));
+                 SetTimestampIfAny(r.reversed_at, rv->mutable_reversed_at());
+                 SetTimestampIfAny(r.received_at, rv->mutable_received_at());
+                 SetTimestampIfAny(r.applied_at, rv->mutable_applied_at());
+                 rv->set_clawed_back_yen(r.clawed_back_yen);
+                 rv->set_debt_yen(r.debt_yen);
+                 rv->set_wallet_entry_seq(r.wallet_entry_seq);
                }
                return absl::OkStatus();
              });

@@ -27,7 +27,7 @@ using store_sql::TimeAt;
   "coalesce((instructions->>'pay_by_us')::bigint, 0), failure_reason, attention, "             \
   QCASH_US("created_at") ", " QCASH_US("deadline") ", " QCASH_US("paid_at") ", "               \
   QCASH_US("credited_at") ", wallet_entry_seq, attempts, credit_blocked, credit_error, "         \
-  "return_url"
+  "return_url, reversed_yen"
 
 Order OrderAt(const PgResult& r, int row) {
   Order o;
@@ -60,6 +60,7 @@ Order OrderAt(const PgResult& r, int row) {
   o.credit_blocked = r.GetBool(row, 26);
   o.credit_error = std::string(r.Get(row, 27));
   o.return_url = std::string(r.Get(row, 28));
+  o.reversed_yen = r.GetInt64(row, 29);
   return o;
 }
 

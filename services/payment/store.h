@@ -39,6 +39,8 @@ struct OrderChange {
 // Stored notifications are accepted ones only (P7); outcome 3 (rejected) was stored before
 // issue 10 and is no longer written: rejected deliveries are counted in metrics instead.
 inline constexpr int kOutcomeApplied = 1;
+// A bound on one order's reversals: a provider takes a payment back in a few parts at most.
+inline constexpr int kReversalsPerOrderMax = 100;
 inline constexpr int kOutcomeNoEffect = 2;
 
 struct NotificationRecord {
@@ -139,6 +141,39 @@ class OrderStore {
     // REQUIRES: the order is the seller's and was paid (PAID or CREDITED).
     absl::StatusOr<ReceiptIssue> IssueReceipt(const std::string& seller_id,
                                               const std::string& order_id);
+
+    // ------------------------------------------------------------------ reversals (issue 16)
+    // Statements in store_reversals.cc.
+    absl::StatusOr<std::optional<Reversal>> FindReversal(const std::string& provider,
+                                                         const std::string& reversal_id);
+    // Records `reversal` (its state as given: waiting, or applying with `next_attempt_at`) and
+    // adds its amount to the order's reversed_yen, in one statement. Returns false, having
+    // written nothing, when (provider, reversal_id) is recorded already.
+    // REQUIRES: the order's row lock is held (the caller checked the order's amount against
+    // reversed_yen under it); the schema's CHECK is the second guard.
+    absl::StatusOr<bool> InsertReversal(const Reversal& reversal,
+                                        std::optional<int64_t> notification_id,
+                                        std::optional<absl::Time> next_attempt_at);
+    // Every reversal of the order, oldest first (at most kReversalsPerOrderMax).
+    absl::StatusOr<std::vector<Reversal>> LoadReversals(const std::string& order_id);
+    // The order's waiting reversals become applying, due at `now`, if the order is CREDITED.
+    // Returns how many.
+    absl::StatusOr<int64_t> StartWaitingReversals(const std::string& order_id, absl::Time now);
+    // The reconciler's share: up to `limit` applying reversals due at `now` (and waiting ones
+    // whose order has been credited meanwhile, which become applying), skipping those another
+    // replica holds; their next look moves `lease` past `now` and the attempt is counted.
+    absl::StatusOr<std::vector<Reversal>> ClaimDueReversals(int limit, absl::Duration lease,
+                                                            absl::Time now);
+    // Records the wallet's answer if the reversal is still applying. Returns whether it did.
+    absl::StatusOr<bool> FinishReversal(const Reversal& reversal, int64_t clawed_back_yen,
+                                        int64_t debt_yen, int64_t wallet_entry_seq);
+    // Reschedules an applying reversal after a failure (none: blocked until an operator).
+    absl::Status RescheduleReversal(const Reversal& reversal,
+                                    std::optional<absl::Time> next_attempt_at,
+                                    const std::string& error);
+    // Clears the order's attention note if it starts with `prefix` (a note that the event it
+    // was about has since been resolved).
+    absl::Status ClearAttentionIf(const std::string& order_id, const std::string& prefix);
 
     // ------------------------------------------------------------------ notifications (P7)
     absl::StatusOr<int64_t> InsertNotification(const NotificationRecord& record);

@@ -23,6 +23,11 @@ class WalletAdapter final : public WalletPort {
   absl::StatusOr<int64_t> ChargeFromInternalFunds(const std::string& seller_id,
                                                   const std::string& order_id, int64_t amount_yen,
                                                   FundsSource source) override;
+  absl::StatusOr<ClawBackResult> ClawBack(const std::string& seller_id,
+                                          const std::string& idempotency_key,
+                                          const std::string& order_id,
+                                          const std::string& reversal_id, ReversalKind kind,
+                                          int64_t amount_yen) override;
 
  private:
   const std::unique_ptr<wallet::WalletClient> client_;  // thread-safe

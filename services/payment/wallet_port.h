@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/payment/catalog.h"
+#include "services/payment/order.h"
 
 namespace qcash::payment {
 
@@ -21,6 +22,16 @@ struct WalletBalance {
   int64_t qmoney_yen = 0;
   int64_t pending_settlement_yen = 0;
   bool closed = false;  // W5
+  // 未回収額: what payment reversals took back after the seller had spent it (issue 16); the
+  // pay-later methods are not offered while it is above 0 (DESIGN.md section 9).
+  int64_t debt_yen = 0;
+};
+
+// The wallet's answer to a claw-back (issue 16).
+struct ClawBackResult {
+  int64_t clawed_back_yen = 0;  // taken from available
+  int64_t debt_yen = 0;         // the rest: added to the seller's debt
+  int64_t entry_seq = 0;        // the first journal entry written
 };
 
 enum class FundsSource { kQmoney, kPendingSettlement };
@@ -47,6 +58,17 @@ class WalletPort {
                                                           const std::string& order_id,
                                                           int64_t amount_yen,
                                                           FundsSource source) = 0;
+
+  // Takes back the Qcash of a reversed payment (DESIGN.md section 9): from available first,
+  // the rest becomes the seller's debt. Idempotency key "reversal:<provider>:<reversal_id>"
+  // (ReversalKey), so one reversal is applied once however often it is asked. Errors: the
+  // wallet's refusals (CHARGE_NOT_FOUND, CLAWBACK_EXCEEDS_CHARGE, WALLET_NOT_FOUND, ...) as
+  // definite refusals; WALLET_UNAVAILABLE when it could not be asked (retry).
+  virtual absl::StatusOr<ClawBackResult> ClawBack(const std::string& seller_id,
+                                                  const std::string& idempotency_key,
+                                                  const std::string& order_id,
+                                                  const std::string& reversal_id, ReversalKind kind,
+                                                  int64_t amount_yen) = 0;
 };
 
 }  // namespace qcash::payment

@@ -3,6 +3,7 @@
 // over the real OrderStore on the harness's PostgreSQL (the SQL is the point), with a
 // ManualClock (time moves by Advance, never by sleeping), and fakes for the far sides that are
 // not the point here: the wallet (WalletPort) and the provider (a Connector).
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -49,6 +51,7 @@ class FakeWallet final : public WalletPort {
     WalletBalance balance;
     balance.available_yen = credited_yen_[seller_id];
     balance.qmoney_yen = qmoney_yen_;
+    balance.debt_yen = debt_yen_[seller_id];
     return balance;
   }
   absl::StatusOr<int64_t> CreditCharge(const std::string& seller_id, const std::string& order_id,
@@ -81,6 +84,49 @@ class FakeWallet final : public WalletPort {
       credited_yen_[seller_id] += amount_yen;
     }
     return it->second;
+  }
+
+  // As the wallet's ClawBack (issue 16): from available first, the rest is debt; once per key.
+  absl::StatusOr<ClawBackResult> ClawBack(const std::string& seller_id,
+                                          const std::string& idempotency_key,
+                                          const std::string& /*order_id*/,
+                                          const std::string& /*reversal_id*/, ReversalKind /*kind*/,
+                                          int64_t amount_yen) override {
+    Hook("ClawBack");
+    MutexLock lock(&mu_);
+    ++clawback_calls_[idempotency_key];
+    if (!clawback_fail_with_.ok()) return clawback_fail_with_;
+    auto it = clawbacks_.find(idempotency_key);
+    if (it == clawbacks_.end()) {
+      ClawBackResult r;
+      r.clawed_back_yen = std::min(amount_yen, credited_yen_[seller_id]);
+      r.debt_yen = amount_yen - r.clawed_back_yen;
+      r.entry_seq = next_seq_++;
+      credited_yen_[seller_id] -= r.clawed_back_yen;
+      debt_yen_[seller_id] += r.debt_yen;
+      it = clawbacks_.emplace(idempotency_key, r).first;
+    }
+    return it->second;
+  }
+  void Spend(const std::string& seller_id, int64_t yen) {
+    MutexLock lock(&mu_);
+    credited_yen_[seller_id] -= yen;
+  }
+  void SetDebt(const std::string& seller_id, int64_t yen) {
+    MutexLock lock(&mu_);
+    debt_yen_[seller_id] = yen;
+  }
+  int64_t DebtYen(const std::string& seller_id) {
+    MutexLock lock(&mu_);
+    return debt_yen_[seller_id];
+  }
+  int ClawBackCalls(const std::string& key) {
+    MutexLock lock(&mu_);
+    return clawback_calls_[key];
+  }
+  void FailClawBackWith(absl::Status status) {
+    MutexLock lock(&mu_);
+    clawback_fail_with_ = std::move(status);
   }
 
   void set_hook(RemoteHook hook) { hook_ = std::move(hook); }
@@ -118,6 +164,10 @@ class FakeWallet final : public WalletPort {
   int64_t qmoney_yen_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
   bool lose_next_answer_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, ClawBackResult> clawbacks_ ABSL_GUARDED_BY(mu_);  // by key
+  std::map<std::string, int> clawback_calls_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> debt_yen_ ABSL_GUARDED_BY(mu_);
+  absl::Status clawback_fail_with_ ABSL_GUARDED_BY(mu_);
 };
 
 // A provider that answers from a table: Start by family (card: paid for "tok_visa", else
@@ -160,6 +210,19 @@ class FakeProvider final : public Connector {
       absl::string_view body, const std::map<std::string, std::string>& /*headers*/,
       absl::Time /*now*/) const override {
     std::vector<std::string> f = absl::StrSplit(body, '|');
+    // Issue 16: "event_id|order_id|reversed|amount_yen|reversal_id|kind|reversal_yen".
+    if (f.size() == 7 && f[2] == "reversed") {
+      ProviderNotification n;
+      n.event_id = f[0];
+      n.type = std::string(kReversedEventType);
+      n.payment = Payment(f[1], std::stoll(f[3]), ProviderStatus::kPaid);
+      ProviderReversal reversal;
+      reversal.reversal_id = f[4];
+      reversal.kind = *ParseReversalKind(f[5]);
+      reversal.amount_yen = std::stoll(f[6]);
+      n.reversal = reversal;
+      return n;
+    }
     if (f.size() != 4) return InvalidArgument(payment::v1::MALFORMED_NOTIFICATION, "fields");
     static const std::map<std::string, ProviderStatus> kStatuses = {
         {"pending", ProviderStatus::kPending},
@@ -230,7 +293,7 @@ class PaymentComponentsTest : public ::testing::Test {
     options_.password_hashes_max = 1;
     options_.password_hash_wait = absl::Seconds(30);
     std::vector<std::unique_ptr<Connector>> connectors;
-    for (Method m : {Method::kCard, Method::kPaypal, Method::kBankTransfer}) {
+    for (Method m : {Method::kCard, Method::kPaypal, Method::kBankTransfer, Method::kPaidy}) {
       auto provider = std::make_unique<FakeProvider>(m);
       providers_[m] = provider.get();
       connectors.push_back(std::move(provider));
@@ -285,6 +348,31 @@ class PaymentComponentsTest : public ::testing::Test {
                                                     const std::string& status, int64_t yen) {
     return intake_->Handle(std::string(InfoOf(method).provider),
                            absl::StrCat(event_id, "|", order_id, "|", status, "|", yen), {});
+  }
+
+  absl::StatusOr<NotificationIntake::Result> NotifyReversal(
+      Method method, const std::string& event_id, const Order& order,
+      const std::string& reversal_id, int64_t reversal_yen,
+      const std::string& kind = "chargeback") {
+    return intake_->Handle(
+        std::string(InfoOf(method).provider),
+        absl::StrCat(event_id, "|", order.order_id, "|reversed|", order.amount_yen, "|",
+                     reversal_id, "|", kind, "|", reversal_yen),
+        {});
+  }
+  std::vector<Reversal> ReversalsOf(const std::string& order_id) {
+    auto view = orders_->GetOrder(seller_, order_id);
+    EXPECT_TRUE(view.ok()) << view.status();
+    return view.ok() ? view->reversals : std::vector<Reversal>();
+  }
+  bool Stuck(const std::string& order_id) {
+    auto stuck = operators_->ListStuck(absl::Hours(1), std::nullopt, 100);
+    EXPECT_TRUE(stuck.ok()) << stuck.status();
+    if (!stuck.ok()) return false;
+    for (const Order& o : *stuck) {
+      if (o.order_id == order_id) return true;
+    }
+    return false;
   }
 
   static PostgresServer* server_;
@@ -552,6 +640,185 @@ TEST_F(PaymentComponentsTest, NoLeaseAcrossRemoteCall) {
        {"GetBalance", "CreditCharge", "ChargeFromInternalFunds", "Start", "Lookup", "Cancel"}) {
     EXPECT_GT(calls[call], 0) << call << " was never exercised";
   }
+}
+
+}  // namespace
+}  // namespace qcash::payment
+
+namespace qcash::payment {
+namespace {
+
+// ---------------------------------------------------------------------------- reversals (issue 16)
+
+// DESIGN.md section 9: a reversal of a credited order is recorded once, however often and
+// under whatever event id it comes, and the wallet claws it back once: from available first,
+// the rest as debt.
+TEST_F(PaymentComponentsTest, ReversalOfCreditedOrderClawsBackOnce) {
+  Build();
+  const Order order = Create(Method::kCard, 1'000, "tok_visa");
+  ASSERT_EQ(order.state, OrderState::kCredited);
+  wallet_.Spend(seller_, 600);
+
+  auto first = NotifyReversal(Method::kCard, "evt_r1", order, "rv_1", 1'000);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->disposition, NotificationIntake::Disposition::kApplied);
+  std::vector<Reversal> reversals = ReversalsOf(order.order_id);
+  ASSERT_EQ(reversals.size(), 1u);
+  EXPECT_EQ(reversals[0].state, ReversalState::kApplying);
+  EXPECT_EQ(Get(order.order_id).reversed_yen, 1'000);
+
+  auto again = NotifyReversal(Method::kCard, "evt_r1", order, "rv_1", 1'000);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->disposition, NotificationIntake::Disposition::kDuplicate);
+  auto other_event = NotifyReversal(Method::kCard, "evt_r1b", order, "rv_1", 1'000);
+  ASSERT_TRUE(other_event.ok()) << other_event.status();
+  EXPECT_EQ(other_event->disposition, NotificationIntake::Disposition::kNoEffect);
+
+  EXPECT_GE(Reconcile(), 1);
+  reversals = ReversalsOf(order.order_id);
+  ASSERT_EQ(reversals.size(), 1u);
+  EXPECT_EQ(reversals[0].state, ReversalState::kApplied);
+  EXPECT_EQ(reversals[0].clawed_back_yen, 400);
+  EXPECT_EQ(reversals[0].debt_yen, 600);
+  EXPECT_GT(reversals[0].wallet_entry_seq, 0);
+  EXPECT_EQ(Get(order.order_id).reversed_yen, 1'000);
+  EXPECT_EQ(wallet_.CreditedYen(seller_), 0);
+  EXPECT_EQ(wallet_.DebtYen(seller_), 600);
+  clock_.Advance(absl::Minutes(1));
+  Reconcile();
+  EXPECT_EQ(wallet_.ClawBackCalls(ReversalKey("card", "rv_1")), 1) << "applied twice";
+}
+
+// Partial reversals add up to at most the order's amount; one that would exceed it is refused
+// and flags the order, and nothing of it is recorded.
+TEST_F(PaymentComponentsTest, PartialReversalsAndOneThatExceeds) {
+  Build();
+  const Order order = Create(Method::kCard, 1'000, "tok_visa");
+  ASSERT_EQ(order.state, OrderState::kCredited);
+  ASSERT_TRUE(NotifyReversal(Method::kCard, "evt_p1", order, "rv_p1", 300).ok());
+  ASSERT_TRUE(NotifyReversal(Method::kCard, "evt_p2", order, "rv_p2", 500, "refund").ok());
+  auto exceeds = NotifyReversal(Method::kCard, "evt_p3", order, "rv_p3", 300);
+  EXPECT_EQ(ReasonOf(exceeds.status()), "REVERSAL_EXCEEDS_ORDER");
+  Reconcile();
+  const Order after = Get(order.order_id);
+  EXPECT_EQ(after.reversed_yen, 800);
+  EXPECT_TRUE(absl::StartsWith(after.attention, "REVERSAL_EXCEEDS_ORDER")) << after.attention;
+  const std::vector<Reversal> reversals = ReversalsOf(order.order_id);
+  ASSERT_EQ(reversals.size(), 2u);
+  for (const Reversal& r : reversals) EXPECT_EQ(r.state, ReversalState::kApplied);
+  EXPECT_EQ(wallet_.CreditedYen(seller_), 200);
+  EXPECT_TRUE(Stuck(order.order_id));
+}
+
+// A reversal before the paid notification waits (operators see the order meanwhile) and is
+// applied right after the credit.
+TEST_F(PaymentComponentsTest, ReversalBeforePaidIsAppliedAfterTheCredit) {
+  Build();
+  const Order order = Create(Method::kPaypal, 3'000);
+  ASSERT_EQ(order.state, OrderState::kAwaitingPayment);
+  auto reversed = NotifyReversal(Method::kPaypal, "evt_b1", order, "rv_b1", 3'000, "refund");
+  ASSERT_TRUE(reversed.ok()) << reversed.status();
+  std::vector<Reversal> reversals = ReversalsOf(order.order_id);
+  ASSERT_EQ(reversals.size(), 1u);
+  EXPECT_EQ(reversals[0].state, ReversalState::kWaitingForCredit);
+  EXPECT_TRUE(absl::StartsWith(Get(order.order_id).attention, "REVERSAL_NOT_CREDITED"));
+  EXPECT_TRUE(Stuck(order.order_id));
+
+  ASSERT_TRUE(Notify(Method::kPaypal, "evt_b0", order.order_id, "paid", 3'000).ok());
+  Reconcile();  // credits, then the waiting reversal at once
+  const Order after = Get(order.order_id);
+  EXPECT_EQ(after.state, OrderState::kCredited);
+  EXPECT_EQ(after.attention, "");
+  reversals = ReversalsOf(order.order_id);
+  ASSERT_EQ(reversals.size(), 1u);
+  EXPECT_EQ(reversals[0].state, ReversalState::kApplied);
+  EXPECT_EQ(reversals[0].clawed_back_yen, 3'000);
+  EXPECT_EQ(wallet_.CreditedYen(seller_), 0);
+  EXPECT_FALSE(Stuck(order.order_id));
+}
+
+// An order that is never paid keeps its reversal waiting, and operators see it.
+TEST_F(PaymentComponentsTest, ReversalOfAnOrderNeverPaidWaits) {
+  Build();
+  const Order order = Create(Method::kBankTransfer, 5'000);
+  ASSERT_EQ(order.state, OrderState::kAwaitingPayment);
+  ASSERT_TRUE(NotifyReversal(Method::kBankTransfer, "evt_n1", order, "rv_n1", 5'000).ok());
+  clock_.Advance(absl::Hours(24 * 8));  // past any deadline: the reconciler expires it
+  for (int i = 0; i < 3; ++i) Reconcile();
+  const Order after = Get(order.order_id);
+  EXPECT_EQ(after.state, OrderState::kExpired);
+  const std::vector<Reversal> reversals = ReversalsOf(order.order_id);
+  ASSERT_EQ(reversals.size(), 1u);
+  EXPECT_EQ(reversals[0].state, ReversalState::kWaitingForCredit);
+  EXPECT_TRUE(absl::StartsWith(after.attention, "REVERSAL_NOT_CREDITED")) << after.attention;
+  EXPECT_TRUE(Stuck(order.order_id));
+  EXPECT_EQ(wallet_.ClawBackCalls(ReversalKey("bank_transfer", "rv_n1")), 0);
+}
+
+// The wallet down: the reversal stays APPLYING and the reconciler applies it once the wallet
+// answers again (its back-off by the clock).
+TEST_F(PaymentComponentsTest, ReversalWhileTheWalletIsDownAppliedLater) {
+  Build();
+  const Order order = Create(Method::kCard, 1'000, "tok_visa");
+  ASSERT_EQ(order.state, OrderState::kCredited);
+  wallet_.FailClawBackWith(Unavailable(payment::v1::WALLET_UNAVAILABLE, "down"));
+  ASSERT_TRUE(NotifyReversal(Method::kCard, "evt_w1", order, "rv_w1", 1'000).ok());
+  Reconcile();
+  std::vector<Reversal> reversals = ReversalsOf(order.order_id);
+  ASSERT_EQ(reversals.size(), 1u);
+  EXPECT_EQ(reversals[0].state, ReversalState::kApplying);
+  EXPECT_TRUE(absl::StrContains(reversals[0].last_error, "WALLET_UNAVAILABLE"))
+      << reversals[0].last_error;
+  wallet_.FailClawBackWith(absl::OkStatus());
+  clock_.Advance(absl::Minutes(5));
+  Reconcile();
+  reversals = ReversalsOf(order.order_id);
+  EXPECT_EQ(reversals[0].state, ReversalState::kApplied);
+  EXPECT_EQ(wallet_.CreditedYen(seller_), 0);
+}
+
+// DESIGN.md section 9: while the seller owes a debt, the pay-later methods are neither offered
+// nor accepted (nothing stored); the others stay; paid back, they are offered again.
+TEST_F(PaymentComponentsTest, PayLaterHiddenWhileADebtIsOpen) {
+  Build();
+  wallet_.SetDebt(seller_, 700);
+  Orders::OptionsRequest query;
+  query.seller_id = seller_;
+  auto options = orders_->ListChargeOptions(query);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->debt_yen, 700);
+  for (const auto& m : options->methods) {
+    if (m.info->method == Method::kPaidy) {
+      EXPECT_FALSE(m.available);
+      EXPECT_EQ(m.unavailable_reason, "DEBT_OUTSTANDING");
+      EXPECT_TRUE(m.denominations_yen.empty());
+    }
+    if (m.info->method == Method::kCard) {
+      EXPECT_TRUE(m.available);
+    }
+  }
+  CreateRequest request;
+  request.seller_id = seller_;
+  request.caller = "gateway";
+  request.idempotency_key = "paidy-while-debt";
+  request.denomination_yen = 1'000;
+  request.method_code = static_cast<int64_t>(Method::kPaidy);
+  auto refused = orders_->CreateOrder(request);
+  EXPECT_EQ(ReasonOf(refused.status()), "DEBT_OUTSTANDING");
+  auto listed = orders_->ListOrders(seller_, std::nullopt, {}, 10);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty()) << "a refused order was stored";
+
+  wallet_.SetDebt(seller_, 0);
+  options = orders_->ListChargeOptions(query);
+  ASSERT_TRUE(options.ok()) << options.status();
+  for (const auto& m : options->methods) {
+    if (m.info->method == Method::kPaidy) {
+      EXPECT_TRUE(m.available);
+    }
+  }
+  auto created = orders_->CreateOrder(request);
+  EXPECT_TRUE(created.ok()) << created.status();
 }
 
 }  // namespace

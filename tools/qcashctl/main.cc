@@ -13,6 +13,9 @@
 //                                             credited, refused for good, or past deadline
 //   qcashctl orders retry <seller> <order>    credit a paid order now (idempotent: the order
 //                                             id stays the wallet's key)
+//   qcashctl orders show <seller> <order>     one order: its state, its moves and the
+//                                             provider's reversals with what the wallet took
+//                                             back and what became the seller's debt
 //   qcashctl balance --at <RFC3339> [seller]  balances at a past instant: the seller's
 //                                             (GetBalanceAt) or, without a seller, the
 //                                             platform's accounts (GetPlatformBalancesAt)
@@ -299,6 +302,48 @@ int StuckOrders(int64_t min_age_s) {
   return 0;
 }
 
+int ShowOrder(const std::string& seller, const std::string& order_id) {
+  namespace ppb = ::qcash::payment::v1;
+  auto stub = Payment();
+  ppb::GetChargeOrderRequest request;
+  request.set_seller_id(seller);
+  request.set_order_id(order_id);
+  grpc::ClientContext context;
+  qcash::PrepareContext(&context, qcash::RetryPolicy{});
+  ppb::GetChargeOrderResponse response;
+  const grpc::Status status = stub->GetChargeOrder(&context, request, &response);
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.error_message().c_str());
+    return 1;
+  }
+  const ppb::ChargeOrder& o = response.order();
+  PrintOrder(o);
+  std::printf("  credited %s (journal entry %lld)  reversed %lld yen\n",
+              o.has_credited_at() ? Time(o.credited_at()).c_str() : "-",
+              static_cast<long long>(o.wallet_entry_seq()),
+              static_cast<long long>(o.reversed_yen()));
+  std::printf("moves:\n");
+  for (const ppb::Transition& t : o.transitions()) {
+    std::printf(
+        "  %s  %-16s -> %-16s %-22s %s\n", Time(t.at()).c_str(),
+        t.from() == ppb::ORDER_STATE_UNSPECIFIED ? "-" : ppb::OrderState_Name(t.from()).c_str(),
+        ppb::OrderState_Name(t.to()).c_str(), t.actor().c_str(), t.reason().c_str());
+  }
+  std::printf("reversals:%s\n", o.reversals().empty() ? " none" : "");
+  for (const ppb::Reversal& r : o.reversals()) {
+    std::printf(
+        "  %-24s %-26s %9lld yen  %-34s clawed back %lld yen, debt %lld yen, "
+        "journal entry %lld, received %s, applied %s\n",
+        r.reversal_id().c_str(), ppb::ReversalKind_Name(r.kind()).c_str(),
+        static_cast<long long>(r.amount_yen()), ppb::ReversalState_Name(r.state()).c_str(),
+        static_cast<long long>(r.clawed_back_yen()), static_cast<long long>(r.debt_yen()),
+        static_cast<long long>(r.wallet_entry_seq()),
+        r.has_received_at() ? Time(r.received_at()).c_str() : "-",
+        r.has_applied_at() ? Time(r.applied_at()).c_str() : "-");
+  }
+  return 0;
+}
+
 int RetryCredit(const std::string& seller, const std::string& order_id) {
   auto stub = Payment();
   qcash::payment::v1::RetryCreditRequest request;
@@ -549,6 +594,7 @@ void Usage() {
       "  qcashctl holds release-expired\n"
       "  qcashctl orders stuck [min-age-seconds]\n"
       "  qcashctl orders retry <seller-id> <order-id>\n"
+      "  qcashctl orders show <seller-id> <order-id>\n"
       "  qcashctl balance --at <RFC3339> [seller-id]\n"
       "  qcashctl report base-date <YYYY-03-31|YYYY-09-30> [--format csv|json|html]\n"
       "  qcashctl config\n",
@@ -586,6 +632,9 @@ int main(int argc, char** argv) {
   }
   if (command == "orders" && argc == 5 && std::string(argv[2]) == "retry") {
     return RetryCredit(argv[3], argv[4]);
+  }
+  if (command == "orders" && argc == 5 && std::string(argv[2]) == "show") {
+    return ShowOrder(argv[3], argv[4]);
   }
   if (command == "settlements") {  // issue 16: tools/qcashctl/settlements.h
     return qcash::qcashctl::Settlements(

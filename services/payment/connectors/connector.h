@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -58,10 +59,21 @@ struct ProviderPayment {
   std::string decline_reason;
 };
 
+// A payment the provider took back after it was paid (event "payment.reversed", issue 16).
+struct ProviderReversal {
+  std::string reversal_id;  // IsValidReversalId
+  ReversalKind kind = ReversalKind::kChargeback;
+  int64_t amount_yen = 0;  // > 0; this part of the payment
+  absl::Time reversed_at = absl::InfinitePast();
+};
+
+inline constexpr absl::string_view kReversedEventType = "payment.reversed";
+
 struct ProviderNotification {
   std::string event_id;
   std::string type;
   ProviderPayment payment;
+  std::optional<ProviderReversal> reversal;  // set exactly for type kReversedEventType
 };
 
 class Connector {

@@ -84,6 +84,23 @@ absl::StatusOr<ProviderNotification> ParseQcashNotification(
   notification.type = event.type().substr(0, 64);
   notification.payment = FromWire(event.payment());
   notification.payment.status = *status;
+  if (event.type() == kReversedEventType) {
+    // Issue 16: the payment as it is, and what was taken back of it.
+    const wire::Reversal& r = event.reversal();
+    const std::optional<ReversalKind> kind = ParseReversalKind(r.kind());
+    if (!IsValidReversalId(r.reversal_id()) || !kind.has_value() || r.amount_yen() <= 0) {
+      return InvalidArgument(payment::v1::MALFORMED_NOTIFICATION,
+                             "a payment.reversed event needs a reversal with a reversal_id "
+                             "(1..64 of [A-Za-z0-9_.-]), a kind (chargeback, default, refund) "
+                             "and an amount_yen above 0");
+    }
+    ProviderReversal reversal;
+    reversal.reversal_id = r.reversal_id();
+    reversal.kind = *kind;
+    reversal.amount_yen = r.amount_yen();
+    if (r.created_unix() > 0) reversal.reversed_at = absl::FromUnixSeconds(r.created_unix());
+    notification.reversal = std::move(reversal);
+  }
   return notification;
 }
 

@@ -60,3 +60,52 @@ TEST(QcashProtocolTest, ProviderStatuses) {
 
 }  // namespace
 }  // namespace qcash::payment
+
+namespace qcash::payment {
+namespace {
+
+// Issue 16: a "payment.reversed" event carries the reversal; one without a usable reversal is
+// malformed.
+TEST(QcashProtocolTest, ParsesAReversal) {
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'010);
+  const std::string body =
+      R"({"event_id":"evt_9","type":"payment.reversed","created_unix":"1700000000","payment":)"
+      R"({"payment_id":"pay_1","merchant_reference":"co_00","amount_yen":"1000",)"
+      R"("currency":"JPY","status":"paid"},"reversal":{"reversal_id":"rev_1",)"
+      R"("kind":"default","amount_yen":"400","created_unix":"1700000000"}})";
+  auto n =
+      ParseQcashNotification(kSecret, kSkewDefault, body, SignedHeaders(body, 1'700'000'000), now);
+  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_TRUE(n->reversal.has_value());
+  EXPECT_EQ(n->reversal->reversal_id, "rev_1");
+  EXPECT_EQ(n->reversal->kind, ReversalKind::kDefault);
+  EXPECT_EQ(n->reversal->amount_yen, 400);
+  EXPECT_EQ(n->reversal->reversed_at, absl::FromUnixSeconds(1'700'000'000));
+  EXPECT_EQ(n->payment.status, ProviderStatus::kPaid);
+
+  const std::string paid =
+      R"({"event_id":"evt_1","type":"payment.paid","payment":{"merchant_reference":"co_00",)"
+      R"("status":"paid"},"reversal":{"reversal_id":"rev_1","kind":"default","amount_yen":"4"}})";
+  auto plain =
+      ParseQcashNotification(kSecret, kSkewDefault, paid, SignedHeaders(paid, 1'700'000'000), now);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->reversal.has_value()) << "only payment.reversed carries a reversal";
+
+  for (const std::string reversal :
+       {R"({"kind":"default","amount_yen":"4"})", R"({"reversal_id":"r","amount_yen":"4"})",
+        R"({"reversal_id":"r","kind":"loss","amount_yen":"4"})",
+        R"({"reversal_id":"r","kind":"refund","amount_yen":"0"})",
+        R"({"reversal_id":"r:1","kind":"refund","amount_yen":"4"})"}) {
+    const std::string bad = absl::StrCat(
+        R"({"event_id":"e","type":"payment.reversed","payment":)",
+        R"({"merchant_reference":"co_00","status":"paid"},"reversal":)", reversal, "}");
+    EXPECT_EQ(ReasonOf(ParseQcashNotification(kSecret, kSkewDefault, bad,
+                                              SignedHeaders(bad, 1'700'000'000), now)
+                           .status()),
+              "MALFORMED_NOTIFICATION")
+        << reversal;
+  }
+}
+
+}  // namespace
+}  // namespace qcash::payment

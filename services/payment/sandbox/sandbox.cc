@@ -133,6 +133,10 @@ void Sandbox::Register(httplib::Server& server) {
               [this](const httplib::Request& req, httplib::Response& res) {
                 Notify(req.matches[1], req, res);
               });
+  server.Post(R"(/sandbox/orders/(co_[0-9a-f]+)/reverse)",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                Reverse(req.matches[1], req, res);
+              });
 }
 
 bool Sandbox::Verify(const std::string& provider, const httplib::Request& req,
@@ -181,6 +185,24 @@ void Sandbox::AddEvent(Payment& p) {
   wire::Payment snapshot;
   (void)FromJson(PaymentJson(p), &snapshot);
   *event.mutable_payment() = snapshot;
+  p.events.push_back({event.event_id(), ToJson(event)});
+}
+
+void Sandbox::AddReversalEvent(Payment& p, const std::string& reversal_id, const std::string& kind,
+                               int64_t amount_yen) {
+  wire::Event event;
+  event.set_event_id(absl::StrCat("evt_", RandomHex(12)));
+  event.set_type("payment.reversed");
+  const int64_t now_s = absl::ToUnixSeconds(absl::Now());
+  event.set_created_unix(now_s);
+  wire::Payment snapshot;
+  (void)FromJson(PaymentJson(p), &snapshot);
+  *event.mutable_payment() = snapshot;
+  wire::Reversal* reversal = event.mutable_reversal();
+  reversal->set_reversal_id(reversal_id);
+  reversal->set_kind(kind);
+  reversal->set_amount_yen(amount_yen);
+  reversal->set_created_unix(now_s);
   p.events.push_back({event.event_id(), ToJson(event)});
 }
 
@@ -461,6 +483,77 @@ void Sandbox::Notify(const std::string& order_id, const httplib::Request& req,
   res.set_content(absl::StrCat("{\"attempted\":", report.attempted, ",\"succeeded\":",
                                report.succeeded, ",\"statuses\":{", statuses, "}}"),
                   "application/json");
+}
+
+void Sandbox::Reverse(const std::string& order_id, const httplib::Request& req,
+                      httplib::Response& res) {
+  const std::string mode = Param(req, "notify", "sync");
+  std::string kind = Param(req, "kind", "chargeback");
+  const std::string any_status = Param(req, "any_status", "0");
+  std::string reversal_id = Param(req, "reversal_id", absl::StrCat("rev_", RandomHex(8)));
+  int64_t amount_yen = 0;
+  const bool amount_given = req.has_param("amount");
+  const bool id_ok = !reversal_id.empty() && reversal_id.size() <= 64 &&
+                     std::all_of(reversal_id.begin(), reversal_id.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+                     });
+  if ((mode != "sync" && mode != "async" && mode != "none") ||
+      (kind != "chargeback" && kind != "default" && kind != "refund") ||
+      (any_status != "0" && any_status != "1") || !id_ok ||
+      (amount_given && (!absl::SimpleAtoi(Param(req, "amount", ""), &amount_yen) ||
+                        amount_yen < 1 || amount_yen > 1'000'000'000))) {
+    ReplyError(res, 400, "invalid_request",
+               "kind=chargeback|default|refund, amount=1..1000000000, reversal_id=1..64 of "
+               "[A-Za-z0-9_.-], notify=sync|async|none, any_status=0|1");
+    return;
+  }
+  std::string provider;
+  Event event;
+  int64_t reversed_yen = 0;
+  {
+    MutexLock lock(&mu_);
+    Payment* p = FindByReference(order_id);
+    if (p == nullptr) {
+      ReplyError(res, 404, "not_found", "no payment for this order");
+      return;
+    }
+    if (p->status != "paid" && any_status != "1") {
+      ReplyError(res, 409, "not_paid",
+                 absl::StrCat("the payment is ", p->status, "; only a paid one is reversed"));
+      return;
+    }
+    auto known = p->reversals.find(reversal_id);
+    if (known != p->reversals.end()) {
+      // The same reversal again: its own kind and amount, under a new event id.
+      kind = known->second.kind;
+      amount_yen = known->second.amount_yen;
+    } else {
+      if (!amount_given) amount_yen = p->amount_yen - p->reversed_yen;
+      if (amount_yen <= 0) {
+        ReplyError(res, 409, "nothing_left", "the whole payment was reversed already");
+        return;
+      }
+      p->reversals[reversal_id] = {kind, amount_yen};
+      p->reversed_yen += amount_yen;
+    }
+    AddReversalEvent(*p, reversal_id, kind, amount_yen);
+    provider = p->provider;
+    event = p->events.back();
+    reversed_yen = p->reversed_yen;
+  }
+  Log(LogLevel::kInfo, "sandbox_payment_reversed",
+      {{"provider", provider},
+       {"order_id", order_id},
+       {"reversal_id", reversal_id},
+       {"amount_yen", amount_yen}});
+  const std::string delivery = NotifyNewest(provider, event, mode);
+  res.set_header("X-Qcash-Sandbox-Delivery", delivery);
+  res.set_content(
+      absl::StrCat("{\"event_id\":\"", event.event_id, "\",\"reversal_id\":\"", reversal_id,
+                   "\",\"kind\":\"", kind, "\",\"amount_yen\":", amount_yen,
+                   ",\"reversed_yen\":", reversed_yen, ",\"delivery\":\"", delivery, "\"}"),
+      "application/json");
 }
 
 Sandbox::DeliveryReport Sandbox::Deliver(const std::string& provider,

@@ -13,6 +13,25 @@
 //   POST /sandbox/orders/<order>/complete   counter family: the seller paid at the counter
 //   POST /sandbox/orders/<order>/notify     (re)deliver signed notifications on request:
 //        count=N (1..1000) copies, events=latest|all, order=forward|reverse, parallel=K
+//   POST /sandbox/orders/<order>/reverse    the provider takes the payment back after it was
+//        paid (issue 16): a new signed event "payment.reversed" (the payment as it is, still
+//        "paid", and Event.reversal) with
+//          kind=chargeback|default|refund   (default chargeback)
+//          amount=<yen>                     (default: what is left of the payment; more than
+//                                            is left is sent as asked: a provider's mistake,
+//                                            which the payment service refuses)
+//          reversal_id=<1..64 of [A-Za-z0-9_.-]>  (default rev_<random>; a known id sends the
+//                                            same reversal again as a new event, with its
+//                                            kind and amount: a redelivery under a new event id)
+//          notify=sync|async|none           (default sync, as the other endpoints)
+//          any_status=1                     reverse a payment that is not paid (a misbehaving
+//                                            provider: a reversal of an order never paid)
+//        Answers JSON {"event_id","reversal_id","kind","amount_yen","reversed_yen","delivery"}.
+//        Redeliver it (duplicates) with .../notify?events=latest&count=N&parallel=K; deliver it
+//        before the paid event by paying and reversing with notify=none, then
+//        .../notify?events=all&order=reverse (newest first).
+//        Refused 409 when the payment is not paid (without any_status=1) or nothing is left.
+//        Card payments notify "paid" at once (async): reverse a card order only after that.
 //   POST /providers/<p>/v1/settlements   the provider API's settlement report of a day
 //                                       (signed request {"date":"YYYY-MM-DD"}; text/csv, or
 //                                       404 while the day is not over in JST nor closed)
@@ -89,6 +108,12 @@ class Sandbox {
     int64_t pay_by_unix = 0;
     std::string institution, payment_number, confirmation_number, payee_name, instructions_url;
     std::vector<Event> events;
+    int64_t reversed_yen = 0;  // the reversals sent so far (each id once)
+    struct SentReversal {
+      std::string kind;
+      int64_t amount_yen = 0;
+    };
+    std::map<std::string, SentReversal> reversals;  // by reversal id
   };
   struct DeliveryReport {
     int attempted = 0;
@@ -104,6 +129,7 @@ class Sandbox {
   void Decide(const std::string& payment_id, const httplib::Request& req, httplib::Response& res);
   void Complete(const std::string& order_id, const httplib::Request& req, httplib::Response& res);
   void Notify(const std::string& order_id, const httplib::Request& req, httplib::Response& res);
+  void Reverse(const std::string& order_id, const httplib::Request& req, httplib::Response& res);
 
   // Authenticates a provider API request. False (and `res` filled) when it does not verify.
   bool Verify(const std::string& provider, const httplib::Request& req, httplib::Response& res);
@@ -112,6 +138,9 @@ class Sandbox {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireIfDue(Payment& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AddEvent(Payment& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A "payment.reversed" event of `p` with this reversal.
+  void AddReversalEvent(Payment& p, const std::string& reversal_id, const std::string& kind,
+                        int64_t amount_yen) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string PaymentJson(const Payment& p) const;
   Payment* FindByReference(const std::string& order_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `events` (each `count` times, `parallel` at once) and reports the answers.
