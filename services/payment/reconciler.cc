@@ -29,6 +29,21 @@ metrics::Gauge* OldestUncreditedAge() {
   return gauge;
 }
 
+metrics::Gauge* ReversalBacklog() {
+  static auto* const gauge = metrics::Registry::Global().NewGauge(
+      "qcash_payment_reversals_unapplied",
+      "Provider reversals whose claw-back the wallet has not confirmed yet (waiting for the "
+      "order's credit, or applying).");
+  return gauge;
+}
+
+metrics::Gauge* OldestUnappliedReversalAge() {
+  static auto* const gauge = metrics::Registry::Global().NewGauge(
+      "qcash_payment_oldest_unapplied_reversal_age_seconds",
+      "How long ago the oldest reversal not applied yet was received (0 when none).");
+  return gauge;
+}
+
 }  // namespace
 
 Reconciler::Reconciler(OrderStore* store, OrderFlow* flow, NotificationIntake* notifications,
@@ -135,12 +150,18 @@ absl::StatusOr<int> Reconciler::ReconcileOnce() {
   return static_cast<int>(std::max(due->size(), reversals->size()));
 }
 
-// Publishes the backlog between payment and credit (P5): what operators alert on.
+// Publishes the backlog between payment and credit (P5), and the reversals not applied yet
+// (issue 16): what operators alert on.
 void Reconciler::PublishBacklog() {
   auto backlog = store_->Run([](OrderStore::Session& session) { return session.LoadBacklog(); });
   if (!backlog.ok()) return;
   ReconcilerBacklog()->Set({}, static_cast<double>(backlog->orders));
   OldestUncreditedAge()->Set({}, static_cast<double>(backlog->oldest_age_s));
+  auto reversals =
+      store_->Run([](OrderStore::Session& session) { return session.LoadReversalBacklog(); });
+  if (!reversals.ok()) return;
+  ReversalBacklog()->Set({}, static_cast<double>(reversals->orders));
+  OldestUnappliedReversalAge()->Set({}, static_cast<double>(reversals->oldest_age_s));
 }
 
 void Reconciler::Loop() {

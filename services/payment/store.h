@@ -171,6 +171,9 @@ class OrderStore {
     absl::Status RescheduleReversal(const Reversal& reversal,
                                     std::optional<absl::Time> next_attempt_at,
                                     const std::string& error);
+    // Reversals not applied yet (waiting for their credit, or applying), and the age in
+    // seconds of the oldest (operators alert on it).
+    absl::StatusOr<Backlog> LoadReversalBacklog();
     // Clears the order's attention note if it starts with `prefix` (a note that the event it
     // was about has since been resolved).
     absl::Status ClearAttentionIf(const std::string& order_id, const std::string& prefix);

@@ -107,6 +107,11 @@ constexpr PgStatement kRescheduleReversal = {
     "  last_error = $4"
     " WHERE provider = $1 AND reversal_id = $2 AND state = 2"};
 
+constexpr PgStatement kReversalBacklog = {
+    "payment_reversal_backlog",
+    "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(received_at)), 0)::bigint"
+    " FROM order_reversals WHERE state IN (1, 2)"};
+
 constexpr PgStatement kClearAttentionIf = {
     "payment_clear_attention_if",
     "UPDATE charge_orders SET attention = '', updated_at = clock_timestamp()"
@@ -180,6 +185,12 @@ absl::Status OrderStore::Session::RescheduleReversal(const Reversal& reversal,
       .Exec(kRescheduleReversal, {reversal.provider, reversal.reversal_id,
                                   MicrosOrNull(next_attempt_at), error.substr(0, 1000)})
       .status();
+}
+
+absl::StatusOr<OrderStore::Session::Backlog> OrderStore::Session::LoadReversalBacklog() {
+  auto r = conn_.Exec(kReversalBacklog, {});
+  if (!r.ok()) return r.status();
+  return Backlog{r->GetInt64(0, 0), r->GetInt64(0, 1)};
 }
 
 absl::Status OrderStore::Session::ClearAttentionIf(const std::string& order_id,
