@@ -109,10 +109,7 @@ absl::StatusOr<ClawBackResult> WalletAdapter::ClawBack(const std::string& seller
   request.set_order_id(order_id);
   request.set_reversal_reference(reversal_id);
   request.set_kind(WalletKind(kind));
-  // Until the wallet client has ClawBack (the wallet helper's milestone): not answered yet,
-  // so the reversal stays APPLYING and the reconciler retries.
-  absl::StatusOr<wpb::ClawBackResponse> response =
-      Unavailable(payment::v1::WALLET_UNAVAILABLE, "the wallet client has no ClawBack yet");
+  auto response = client_->ClawBack(request);
   if (!response.ok()) return Normalize(response.status());
   ClawBackResult result;
   result.clawed_back_yen = response->clawed_back_yen();
