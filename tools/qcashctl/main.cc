@@ -325,7 +325,7 @@ int ShowOrder(const std::string& seller, const std::string& order_id) {
   std::printf("moves:\n");
   for (const ppb::Transition& t : o.transitions()) {
     std::printf(
-        "  %s  %-16s -> %-16s %-22s %s\n", Time(t.at()).c_str(),
+        "  %s  %-20s -> %-20s %-22s %s\n", Time(t.at()).c_str(),
         t.from() == ppb::ORDER_STATE_UNSPECIFIED ? "-" : ppb::OrderState_Name(t.from()).c_str(),
         ppb::OrderState_Name(t.to()).c_str(), t.actor().c_str(), t.reason().c_str());
   }
