@@ -389,10 +389,11 @@ TEST_F(ReversalTest, ChargebackOnAHalfSpentChargeAndPayLaterWhileInDebt) {
 // the closing note (build/test-artifacts/reversals/).
 TEST_F(ReversalTest, ChargebackOnAFullySpentChargeRecoveredByAPointsConversion) {
   const std::string seller = NewSeller();
+  const std::string suffix = NewKey();  // reversal ids unique to this run
   OpenWallet(seller);
   const std::string order_id = ChargeByCard(seller, 3'000);
   ASSERT_TRUE(Spend(seller, 3'000).ok());
-  auto reversed = Reverse(order_id, "kind=default&reversal_id=rev_fully_spent");
+  auto reversed = Reverse(order_id, "kind=default&reversal_id=rev_fully_spent-" + suffix);
   ASSERT_TRUE(reversed);
   EXPECT_EQ(reversed->status, 200) << reversed->body;
   const pb::ChargeOrder order = WaitApplied(seller, order_id);
@@ -458,19 +459,20 @@ TEST_F(ReversalTest, ChargebackOnAFullySpentChargeRecoveredByAPointsConversion) 
 // refused (REVERSAL_EXCEEDS_ORDER), recorded nowhere, and the order is flagged for operators.
 TEST_F(ReversalTest, PartialReversalsAndAThirdThatWouldExceed) {
   const std::string seller = NewSeller();
+  const std::string suffix = NewKey();  // reversal ids unique to this run
   OpenWallet(seller);
   const std::string order_id = ChargeByCard(seller, 10'000);
-  auto first = Reverse(order_id, "kind=refund&amount=3000&reversal_id=part_1");
+  auto first = Reverse(order_id, "kind=refund&amount=3000&reversal_id=part_1-" + suffix);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->status, 200) << first->body;
-  auto second = Reverse(order_id, "kind=chargeback&amount=5000&reversal_id=part_2");
+  auto second = Reverse(order_id, "kind=chargeback&amount=5000&reversal_id=part_2-" + suffix);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->status, 200) << second->body;
   pb::ChargeOrder order = WaitApplied(seller, order_id, 2);
   EXPECT_EQ(order.reversed_yen(), 8'000);
   EXPECT_EQ(Balance(seller).available_yen(), 2'000);
 
-  auto third = Reverse(order_id, "kind=chargeback&amount=3000&reversal_id=part_3");
+  auto third = Reverse(order_id, "kind=chargeback&amount=3000&reversal_id=part_3-" + suffix);
   ASSERT_TRUE(third);
   EXPECT_EQ(third->get_header_value("X-Qcash-Sandbox-Delivery"), "failed")
       << "the webhook refused it";
@@ -490,9 +492,11 @@ TEST_F(ReversalTest, PartialReversalsAndAThirdThatWouldExceed) {
 // record, one claw-back.
 TEST_F(ReversalTest, TheSameReversalDeliveredManyTimesAndInParallel) {
   const std::string seller = NewSeller();
+  const std::string suffix = NewKey();  // reversal ids unique to this run
   OpenWallet(seller);
   const std::string order_id = ChargeByCard(seller, 5'000);
-  auto reversed = Reverse(order_id, "kind=chargeback&reversal_id=rev_many&notify=none");
+  auto reversed =
+      Reverse(order_id, "kind=chargeback&reversal_id=rev_many-" + suffix + "&notify=none");
   ASSERT_TRUE(reversed);
   EXPECT_EQ(reversed->status, 200) << reversed->body;
   auto copies = SandboxPost(
@@ -505,7 +509,7 @@ TEST_F(ReversalTest, TheSameReversalDeliveredManyTimesAndInParallel) {
   std::atomic<int> delivered{0};
   for (int i = 0; i < 2; ++i) {
     again.emplace_back([&] {
-      auto r = Reverse(order_id, "reversal_id=rev_many");
+      auto r = Reverse(order_id, "reversal_id=rev_many-" + suffix);
       if (r && r->get_header_value("X-Qcash-Sandbox-Delivery") == "delivered") ++delivered;
     });
   }
@@ -524,6 +528,7 @@ TEST_F(ReversalTest, TheSameReversalDeliveredManyTimesAndInParallel) {
 // newest first): it waits for the credit, then is applied right after it.
 TEST_F(ReversalTest, AReversalBeforeThePaidNotification) {
   const std::string seller = NewSeller();
+  const std::string suffix = NewKey();  // reversal ids unique to this run
   OpenWallet(seller);
   pb::CreateChargeOrderResponse created;
   ASSERT_TRUE(Create(seller, 5'000, pb::PAYMENT_METHOD_CONVENIENCE_STORE, &created).ok());
@@ -532,7 +537,7 @@ TEST_F(ReversalTest, AReversalBeforeThePaidNotification) {
   auto paid = SandboxPost(absl::StrCat("/sandbox/orders/", order_id, "/complete?notify=none"));
   ASSERT_TRUE(paid);
   ASSERT_EQ(paid->status, 200) << paid->body;
-  auto reversed = Reverse(order_id, "kind=refund&reversal_id=rev_early&notify=none");
+  auto reversed = Reverse(order_id, "kind=refund&reversal_id=rev_early-" + suffix + "&notify=none");
   ASSERT_TRUE(reversed);
   ASSERT_EQ(reversed->status, 200) << reversed->body;
   auto delivered =
@@ -552,12 +557,14 @@ TEST_F(ReversalTest, AReversalBeforeThePaidNotification) {
 // taken from the seller, and operators see the order.
 TEST_F(ReversalTest, AReversalOfAnOrderNeverCredited) {
   const std::string seller = NewSeller();
+  const std::string suffix = NewKey();  // reversal ids unique to this run
   OpenWallet(seller);
   ChargeByCard(seller, 1'000);  // something the seller has, which must stay
   pb::CreateChargeOrderResponse created;
   ASSERT_TRUE(Create(seller, 3'000, pb::PAYMENT_METHOD_BANK_TRANSFER, &created).ok());
   const std::string order_id = created.order().order_id();
-  auto reversed = Reverse(order_id, "kind=chargeback&any_status=1&reversal_id=rev_unpaid");
+  auto reversed =
+      Reverse(order_id, "kind=chargeback&any_status=1&reversal_id=rev_unpaid-" + suffix);
   ASSERT_TRUE(reversed);
   EXPECT_EQ(reversed->status, 200) << reversed->body;
   EXPECT_EQ(reversed->get_header_value("X-Qcash-Sandbox-Delivery"), "delivered");
@@ -579,11 +586,12 @@ TEST_F(ReversalTest, AReversalOfAnOrderNeverCredited) {
 // APPLYING, and the reconciler applies it once the wallet is back; nothing is lost or doubled.
 TEST_F(ReversalTest, AReversalWhileTheWalletIsDownIsAppliedByTheReconcilerAfter) {
   const std::string seller = NewSeller();
+  const std::string suffix = NewKey();  // reversal ids unique to this run
   OpenWallet(seller);
   const std::string order_id = ChargeByCard(seller, 10'000);
   ASSERT_TRUE(Spend(seller, 4'000).ok());
   env->stack->wallet.process->Stop(SIGKILL);
-  auto reversed = Reverse(order_id, "kind=chargeback&reversal_id=rev_wallet_down");
+  auto reversed = Reverse(order_id, "kind=chargeback&reversal_id=rev_wallet_down-" + suffix);
   ASSERT_TRUE(reversed);
   EXPECT_EQ(reversed->status, 200) << reversed->body;
   EXPECT_EQ(reversed->get_header_value("X-Qcash-Sandbox-Delivery"), "delivered");
@@ -611,6 +619,7 @@ TEST_F(ReversalTest, AReversalWhileTheWalletIsDownIsAppliedByTheReconcilerAfter)
 // or owed; the available balance never goes negative.
 TEST_F(ReversalTest, ConcurrentReversalAndSpendsOnTheSameSeller) {
   const std::string seller = NewSeller();
+  const std::string suffix = NewKey();  // reversal ids unique to this run
   OpenWallet(seller);
   const std::string order_id = ChargeByCard(seller, 10'000);
   std::atomic<int64_t> spent_yen{0};
@@ -627,7 +636,7 @@ TEST_F(ReversalTest, ConcurrentReversalAndSpendsOnTheSameSeller) {
     });
   }
   go = true;
-  auto reversed = Reverse(order_id, "kind=chargeback&reversal_id=rev_concurrent");
+  auto reversed = Reverse(order_id, "kind=chargeback&reversal_id=rev_concurrent-" + suffix);
   for (std::thread& t : spenders) t.join();
   ASSERT_TRUE(reversed);
   EXPECT_EQ(reversed->status, 200) << reversed->body;
