@@ -1,5 +1,6 @@
 // What operators ask of the payment service: the orders that need a person (paid but not
-// credited for a while, credit refused for good, past their deadline, flagged), and a retry
+// credited for a while, credit refused for good, past their deadline, flagged, a reversal the
+// wallet has not confirmed for a while), and a retry
 // of a refused credit once the cause is fixed (P5: the money is never lost, only parked).
 #ifndef QCASH_SERVICES_PAYMENT_OPERATOR_QUERIES_H_
 #define QCASH_SERVICES_PAYMENT_OPERATOR_QUERIES_H_

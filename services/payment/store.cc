@@ -177,7 +177,11 @@ constexpr PgStatement kListStuck = {
     "  OR (state IN (1, 2) AND deadline < clock_timestamp() - $1::bigint * interval '1 second')"
     "  OR (state = 1 AND family = 4 AND created_at < clock_timestamp() - $1::bigint * interval"
     "   '1 second')"
-    "  OR attention <> '')"
+    "  OR attention <> ''"
+    // Issue 16: a reversal whose claw-back the wallet has not confirmed for that long.
+    "  OR EXISTS (SELECT 1 FROM order_reversals r WHERE r.order_id = charge_orders.order_id"
+    "    AND r.state = 2 AND r.received_at < clock_timestamp() - $1::bigint * interval"
+    "    '1 second'))"
     " AND ($2::bigint IS NULL OR (created_at, order_id) > (" QCASH_TS("$2") ", $3::text))"
     " ORDER BY created_at, order_id LIMIT $4"};
 

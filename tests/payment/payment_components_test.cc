@@ -365,8 +365,8 @@ class PaymentComponentsTest : public ::testing::Test {
     EXPECT_TRUE(view.ok()) << view.status();
     return view.ok() ? view->reversals : std::vector<Reversal>();
   }
-  bool Stuck(const std::string& order_id) {
-    auto stuck = operators_->ListStuck(absl::Hours(1), std::nullopt, 100);
+  bool Stuck(const std::string& order_id, absl::Duration min_age = absl::Hours(1)) {
+    auto stuck = operators_->ListStuck(min_age, std::nullopt, 100);
     EXPECT_TRUE(stuck.ok()) << stuck.status();
     if (!stuck.ok()) return false;
     for (const Order& o : *stuck) {
@@ -769,12 +769,15 @@ TEST_F(PaymentComponentsTest, ReversalWhileTheWalletIsDownAppliedLater) {
   EXPECT_EQ(reversals[0].state, ReversalState::kApplying);
   EXPECT_TRUE(absl::StrContains(reversals[0].last_error, "WALLET_UNAVAILABLE"))
       << reversals[0].last_error;
+  EXPECT_FALSE(Stuck(order.order_id)) << "not for an hour yet";
+  EXPECT_TRUE(Stuck(order.order_id, absl::ZeroDuration())) << "operators see it";
   wallet_.FailClawBackWith(absl::OkStatus());
   clock_.Advance(absl::Minutes(5));
   Reconcile();
   reversals = ReversalsOf(order.order_id);
   EXPECT_EQ(reversals[0].state, ReversalState::kApplied);
   EXPECT_EQ(wallet_.CreditedYen(seller_), 0);
+  EXPECT_FALSE(Stuck(order.order_id, absl::ZeroDuration()));
 }
 
 // DESIGN.md section 9: while the seller owes a debt, the pay-later methods are neither offered
