@@ -31,7 +31,8 @@
 //        before the paid event by paying and reversing with notify=none, then
 //        .../notify?events=all&order=reverse (newest first).
 //        Refused 409 when the payment is not paid (without any_status=1) or nothing is left.
-//        Card payments notify "paid" at once (async): reverse a card order only after that.
+//        A card order is paid by the call that creates it (tok_visa), so it can be reversed at
+//        once; a counter order once /complete paid it; a redirect order once /pay/<id> did.
 //   POST /providers/<p>/v1/settlements   the provider API's settlement report of a day
 //                                       (signed request {"date":"YYYY-MM-DD"}; text/csv, or
 //                                       404 while the day is not over in JST nor closed)
