@@ -176,7 +176,8 @@ constexpr PgStatement kSummary = {
     "SELECT provider, count(*), coalesce(sum(amount_yen), 0)::bigint, count(settled_at),"
     "  coalesce(sum(settled_yen), 0)::bigint, coalesce(sum(fee_yen), 0)::bigint,"
     "  (SELECT count(*) FROM settlement_mismatches m WHERE m.provider = o.provider"
-    "     AND m.resolved_at IS NULL)"
+    "     AND m.resolved_at IS NULL),"
+    "  coalesce(sum(reversed_yen), 0)::bigint"  // migration 0006: the reversals' sum
     " FROM charge_orders o"
     " WHERE state IN (3, 4) AND provider <> '' AND paid_at >= " QCASH_TS(
         "$1") "   AND paid_at < " QCASH_TS("$2") " GROUP BY provider ORDER BY provider"};
@@ -381,6 +382,7 @@ absl::StatusOr<std::vector<ProviderSettlementRow>> Summary(PgConnection& conn, a
     row.settled_yen = r->GetInt64(i, 4);
     row.fee_yen = r->GetInt64(i, 5);
     row.open_mismatches = r->GetInt64(i, 6);
+    row.reversed_yen = r->GetInt64(i, 7);
     rows.push_back(std::move(row));
   }
   return rows;

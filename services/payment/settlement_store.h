@@ -71,7 +71,7 @@ struct ProviderSettlementRow {
   int64_t settled_orders = 0;
   int64_t settled_yen = 0;
   int64_t fee_yen = 0;
-  int64_t reversed_yen = 0;  // what providers took back (reversals; 0 until they are recorded)
+  int64_t reversed_yen = 0;  // what providers took back (charge_orders.reversed_yen)
   int64_t open_mismatches = 0;
 };
 

@@ -262,6 +262,24 @@ bool InStuckList(const std::string& order_id, std::string* attention) {
   return false;
 }
 
+// What the settlement summary (ops) says providers took back of `provider`'s orders paid
+// today (JST).
+int64_t SummaryReversedYen(const std::string& provider) {
+  const std::string today =
+      absl::FormatTime("%Y-%m-%d", absl::Now(), absl::FixedTimeZone(9 * 3600));
+  pb::GetSettlementSummaryRequest request;
+  request.set_from_date(today);
+  request.set_to_date(today);
+  pb::GetSettlementSummaryResponse response;
+  const grpc::Status s =
+      Pay("ops", &pb::PaymentService::Stub::GetSettlementSummary, request, &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  for (const pb::ProviderSettlement& p : response.providers()) {
+    if (p.provider() == provider) return p.reversed_yen();
+  }
+  return 0;
+}
+
 // Runs qcashctl with `args` against this test's services; returns what it printed.
 std::string Qcashctl(const std::vector<std::string>& args, const std::string& output_file) {
   Process::Spec spec;
@@ -302,6 +320,7 @@ TEST_F(ReversalTest, ChargebackOnAnUnspentCharge) {
   const std::string seller = NewSeller();
   OpenWallet(seller);
   const std::string order_id = ChargeByCard(seller, 10'000);
+  const int64_t summary_before = SummaryReversedYen("card");
   auto reversed = Reverse(order_id, "kind=chargeback");
   ASSERT_TRUE(reversed);
   EXPECT_EQ(reversed->status, 200) << reversed->body;
@@ -320,6 +339,8 @@ TEST_F(ReversalTest, ChargebackOnAnUnspentCharge) {
   EXPECT_EQ(balance.debt_yen(), 0);
   EXPECT_EQ(EntriesOf(seller, order_id, {wpb::ENTRY_TYPE_CLAWBACK}).size(), 1u);
   EXPECT_TRUE(EntriesOf(seller, order_id, {wpb::ENTRY_TYPE_DEBT}).empty());
+  EXPECT_EQ(SummaryReversedYen("card") - summary_before, 10'000)
+      << "the settlement summary counts what the provider took back";
   const pb::ListChargeOptionsResponse options = Options(seller);
   EXPECT_EQ(options.debt_yen(), 0);
   ASSERT_NE(FindMethod(options, pb::PAYMENT_METHOD_PAIDY), nullptr);
