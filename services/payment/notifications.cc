@@ -85,7 +85,7 @@ absl::StatusOr<NotificationIntake::Intake> NotificationIntake::RecordReversal(
     OrderStore::Session& session, const Order& order, const ProviderNotification& n,
     const std::string& body, const std::map<std::string, std::string>& headers) {
   const ProviderReversal& wire = *n.reversal;
-  auto known = session.FindReversal(order.provider, wire.reversal_id);
+  auto known = session.FindReversal(order.seller_id, order.provider, wire.reversal_id);
   if (!known.ok()) return known.status();
   const ReversalOutcome outcome = DecideOnReversal(order, known->has_value(), wire.amount_yen);
   if (outcome == ReversalOutcome::kExceedsOrder) {

@@ -281,12 +281,12 @@ absl::Status OrderFlow::Credit(const Order& order, const std::string& actor) {
     if (!order.attention.empty() && absl::StartsWith(order.attention, "CREDIT_REFUSED")) {
       if (absl::Status s = session.SetAttention(order.order_id, ""); !s.ok()) return s;
     }
-    return session.StartWaitingReversals(order.order_id, clock_->Now());
+    return session.StartWaitingReversals(order.seller_id, order.order_id, clock_->Now());
   });
   if (!started.ok()) return started.status();
   if (*started > 0) {
     // Right after the credit, holding no connection; what fails here the reconciler retries.
-    ApplyReversals(order.order_id).IgnoreError();  // logged and rescheduled inside
+    ApplyReversals(order.seller_id, order.order_id).IgnoreError();  // logged and rescheduled inside
   }
   return absl::OkStatus();
 }
@@ -332,7 +332,8 @@ absl::Status OrderFlow::ApplyReversal(const Reversal& reversal) {
                                        result->entry_seq);
     if (!done.ok() || !*done) return done;
     for (absl::string_view note : {kReversalNotCreditedNote, kReversalRefusedNote}) {
-      if (absl::Status s = session.ClearAttentionIf(reversal.order_id, std::string(note));
+      if (absl::Status s =
+              session.ClearAttentionIf(reversal.seller_id, reversal.order_id, std::string(note));
           !s.ok()) {
         return s;
       }
@@ -355,9 +356,9 @@ absl::Status OrderFlow::ApplyReversal(const Reversal& reversal) {
   return absl::OkStatus();
 }
 
-absl::Status OrderFlow::ApplyReversals(const std::string& order_id) {
-  auto reversals =
-      store_->Run([&](OrderStore::Session& session) { return session.LoadReversals(order_id); });
+absl::Status OrderFlow::ApplyReversals(const std::string& seller_id, const std::string& order_id) {
+  auto reversals = store_->Run(
+      [&](OrderStore::Session& session) { return session.LoadReversals(seller_id, order_id); });
   if (!reversals.ok()) return reversals.status();
   absl::Status first;
   for (const Reversal& reversal : *reversals) {

@@ -108,7 +108,7 @@ class OrderFlow {
   // Errors: the wallet's, the database's.
   absl::Status ApplyReversal(const Reversal& reversal);
   // Every APPLYING reversal of the order, one after the other. Errors: the first failure.
-  absl::Status ApplyReversals(const std::string& order_id);
+  absl::Status ApplyReversals(const std::string& seller_id, const std::string& order_id);
 
   // Asks the wallet to move internal funds and credit (CREATED, internal-funds family).
   absl::Status ChargeInternal(const Order& order, const std::string& actor);

@@ -214,7 +214,7 @@ absl::StatusOr<Orders::OrderView> Orders::GetOrder(const std::string& seller_id,
     if (!order.ok()) return order.status();
     auto transitions = session.LoadTransitions(order_id);
     if (!transitions.ok()) return transitions.status();
-    auto reversals = session.LoadReversals(order_id);
+    auto reversals = session.LoadReversals(seller_id, order_id);
     if (!reversals.ok()) return reversals.status();
     return OrderView{std::move(*order), std::move(*transitions), std::move(*reversals)};
   });

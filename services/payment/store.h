@@ -144,7 +144,8 @@ class OrderStore {
 
     // ------------------------------------------------------------------ reversals (issue 16)
     // Statements in store_reversals.cc.
-    absl::StatusOr<std::optional<Reversal>> FindReversal(const std::string& provider,
+    absl::StatusOr<std::optional<Reversal>> FindReversal(const std::string& seller_id,
+                                                         const std::string& provider,
                                                          const std::string& reversal_id);
     // Records `reversal` (its state as given: waiting, or applying with `next_attempt_at`) and
     // adds its amount to the order's reversed_yen, in one statement. Returns false, having
@@ -155,10 +156,12 @@ class OrderStore {
                                         std::optional<int64_t> notification_id,
                                         std::optional<absl::Time> next_attempt_at);
     // Every reversal of the order, oldest first (at most kReversalsPerOrderMax).
-    absl::StatusOr<std::vector<Reversal>> LoadReversals(const std::string& order_id);
+    absl::StatusOr<std::vector<Reversal>> LoadReversals(const std::string& seller_id,
+                                                        const std::string& order_id);
     // The order's waiting reversals become applying, due at `now`, if the order is CREDITED.
     // Returns how many.
-    absl::StatusOr<int64_t> StartWaitingReversals(const std::string& order_id, absl::Time now);
+    absl::StatusOr<int64_t> StartWaitingReversals(const std::string& seller_id,
+                                                  const std::string& order_id, absl::Time now);
     // The reconciler's share: up to `limit` applying reversals due at `now` (and waiting ones
     // whose order has been credited meanwhile, which become applying), skipping those another
     // replica holds; their next look moves `lease` past `now` and the attempt is counted.
@@ -176,7 +179,8 @@ class OrderStore {
     absl::StatusOr<Backlog> LoadReversalBacklog();
     // Clears the order's attention note if it starts with `prefix` (a note that the event it
     // was about has since been resolved).
-    absl::Status ClearAttentionIf(const std::string& order_id, const std::string& prefix);
+    absl::Status ClearAttentionIf(const std::string& seller_id, const std::string& order_id,
+                                  const std::string& prefix);
 
     // ------------------------------------------------------------------ notifications (P7)
     absl::StatusOr<int64_t> InsertNotification(const NotificationRecord& record);

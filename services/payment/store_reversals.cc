@@ -47,8 +47,9 @@ std::vector<Reversal> Reversals(const PgResult& r) {
 }
 
 constexpr PgStatement kFindReversal = {
-    "payment_find_reversal", "SELECT " QCASH_REVERSAL_COLUMNS
-                             " FROM order_reversals WHERE provider = $1 AND reversal_id = $2"};
+    "payment_find_reversal",
+    "SELECT " QCASH_REVERSAL_COLUMNS
+    " FROM order_reversals WHERE seller_id = $3 AND provider = $1 AND reversal_id = $2"};
 
 // The reversal and the order's total in one statement: the order's row lock (held by the
 // caller) makes the check before it and this write one step; the CHECK on reversed_yen is the
@@ -61,22 +62,24 @@ constexpr PgStatement kInsertReversal = {
     "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint,"
     "    CASE WHEN $9::bigint IS NULL THEN NULL ELSE " QCASH_TS("$9") " END,"
     "    CASE WHEN $10::bigint IS NULL THEN NULL ELSE " QCASH_TS("$10") " END)"
-    "  ON CONFLICT (provider, reversal_id) DO NOTHING"
+    "  ON CONFLICT (seller_id, provider, reversal_id) DO NOTHING"
     "  RETURNING order_id, amount_yen)"
     "UPDATE charge_orders o SET reversed_yen = o.reversed_yen + i.amount_yen,"
     "  updated_at = clock_timestamp()"
-    " FROM inserted i WHERE o.order_id = i.order_id RETURNING o.reversed_yen"};
+    " FROM inserted i WHERE o.order_id = i.order_id AND o.seller_id = $4"
+    " RETURNING o.reversed_yen"};
 
-constexpr PgStatement kLoadReversals = {"payment_load_reversals",
-                                        "SELECT " QCASH_REVERSAL_COLUMNS
-                                        " FROM order_reversals WHERE order_id = $1"
-                                        " ORDER BY received_at, reversal_id LIMIT $2"};
+constexpr PgStatement kLoadReversals = {
+    "payment_load_reversals", "SELECT " QCASH_REVERSAL_COLUMNS
+                              " FROM order_reversals WHERE seller_id = $3 AND order_id = $1"
+                              " ORDER BY received_at, reversal_id LIMIT $2"};
 
 constexpr PgStatement kStartWaitingReversals = {
     "payment_start_waiting_reversals",
     "UPDATE order_reversals r SET state = 2, next_attempt_at = " QCASH_TS("$2")
     " FROM charge_orders o"
-    " WHERE r.order_id = $1 AND r.state = 1 AND o.order_id = r.order_id AND o.state = 4"};
+    " WHERE r.seller_id = $3 AND r.order_id = $1 AND r.state = 1 AND o.order_id = r.order_id"
+    "   AND o.state = 4"};
 
 // Waiting reversals of credited orders are promoted here too: a crash between an order's
 // credit and the promotion that follows it (OrderFlow::Credit) only delays their claw-back.
@@ -85,8 +88,8 @@ constexpr PgStatement kClaimDueReversals = {
     "UPDATE order_reversals SET state = 2,"
     "  next_attempt_at = " QCASH_TS("$3") " + $2::bigint * interval '1 millisecond',"
     "  attempts = attempts + 1"
-    " WHERE (provider, reversal_id) IN ("
-    "   SELECT r.provider, r.reversal_id FROM order_reversals r"
+    " WHERE (seller_id, provider, reversal_id) IN ("
+    "   SELECT r.seller_id, r.provider, r.reversal_id FROM order_reversals r"
     "   WHERE (r.state = 2 AND r.next_attempt_at <= " QCASH_TS("$3") ")"
     "      OR (r.state = 1 AND EXISTS (SELECT 1 FROM charge_orders o"
     "                                  WHERE o.order_id = r.order_id AND o.state = 4))"
@@ -98,14 +101,14 @@ constexpr PgStatement kFinishReversal = {
     "UPDATE order_reversals SET state = 3, applied_at = clock_timestamp(),"
     "  clawed_back_yen = $3, debt_yen = $4, wallet_entry_seq = $5, next_attempt_at = NULL,"
     "  last_error = ''"
-    " WHERE provider = $1 AND reversal_id = $2 AND state = 2"};
+    " WHERE seller_id = $6 AND provider = $1 AND reversal_id = $2 AND state = 2"};
 
 constexpr PgStatement kRescheduleReversal = {
     "payment_reschedule_reversal",
     "UPDATE order_reversals SET"
     "  next_attempt_at = CASE WHEN $3::bigint IS NULL THEN NULL ELSE " QCASH_TS("$3") " END,"
     "  last_error = $4"
-    " WHERE provider = $1 AND reversal_id = $2 AND state = 2"};
+    " WHERE seller_id = $5 AND provider = $1 AND reversal_id = $2 AND state = 2"};
 
 constexpr PgStatement kReversalBacklog = {
     "payment_reversal_backlog",
@@ -115,13 +118,13 @@ constexpr PgStatement kReversalBacklog = {
 constexpr PgStatement kClearAttentionIf = {
     "payment_clear_attention_if",
     "UPDATE charge_orders SET attention = '', updated_at = clock_timestamp()"
-    " WHERE order_id = $1 AND starts_with(attention, $2)"};
+    " WHERE seller_id = $3 AND order_id = $1 AND starts_with(attention, $2)"};
 
 }  // namespace
 
 absl::StatusOr<std::optional<Reversal>> OrderStore::Session::FindReversal(
-    const std::string& provider, const std::string& reversal_id) {
-  auto r = conn_.Exec(kFindReversal, {provider, reversal_id});
+    const std::string& seller_id, const std::string& provider, const std::string& reversal_id) {
+  auto r = conn_.Exec(kFindReversal, {provider, reversal_id, seller_id});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<Reversal>();
   return std::optional<Reversal>(ReversalAt(*r, 0));
@@ -146,15 +149,16 @@ absl::StatusOr<bool> OrderStore::Session::InsertReversal(
 }
 
 absl::StatusOr<std::vector<Reversal>> OrderStore::Session::LoadReversals(
-    const std::string& order_id) {
-  auto r = conn_.Exec(kLoadReversals, {order_id, Int(kReversalsPerOrderMax)});
+    const std::string& seller_id, const std::string& order_id) {
+  auto r = conn_.Exec(kLoadReversals, {order_id, Int(kReversalsPerOrderMax), seller_id});
   if (!r.ok()) return r.status();
   return Reversals(*r);
 }
 
-absl::StatusOr<int64_t> OrderStore::Session::StartWaitingReversals(const std::string& order_id,
+absl::StatusOr<int64_t> OrderStore::Session::StartWaitingReversals(const std::string& seller_id,
+                                                                   const std::string& order_id,
                                                                    absl::Time now) {
-  auto r = conn_.Exec(kStartWaitingReversals, {order_id, Micros(now)});
+  auto r = conn_.Exec(kStartWaitingReversals, {order_id, Micros(now), seller_id});
   if (!r.ok()) return r.status();
   return r->affected();
 }
@@ -173,7 +177,7 @@ absl::StatusOr<bool> OrderStore::Session::FinishReversal(const Reversal& reversa
                                                          int64_t wallet_entry_seq) {
   auto r =
       conn_.Exec(kFinishReversal, {reversal.provider, reversal.reversal_id, Int(clawed_back_yen),
-                                   Int(debt_yen), Int(wallet_entry_seq)});
+                                   Int(debt_yen), Int(wallet_entry_seq), reversal.seller_id});
   if (!r.ok()) return r.status();
   return r->affected() == 1;
 }
@@ -182,8 +186,9 @@ absl::Status OrderStore::Session::RescheduleReversal(const Reversal& reversal,
                                                      std::optional<absl::Time> next_attempt_at,
                                                      const std::string& error) {
   return conn_
-      .Exec(kRescheduleReversal, {reversal.provider, reversal.reversal_id,
-                                  MicrosOrNull(next_attempt_at), error.substr(0, 1000)})
+      .Exec(kRescheduleReversal,
+            {reversal.provider, reversal.reversal_id, MicrosOrNull(next_attempt_at),
+             error.substr(0, 1000), reversal.seller_id})
       .status();
 }
 
@@ -193,9 +198,10 @@ absl::StatusOr<OrderStore::Session::Backlog> OrderStore::Session::LoadReversalBa
   return Backlog{r->GetInt64(0, 0), r->GetInt64(0, 1)};
 }
 
-absl::Status OrderStore::Session::ClearAttentionIf(const std::string& order_id,
+absl::Status OrderStore::Session::ClearAttentionIf(const std::string& seller_id,
+                                                   const std::string& order_id,
                                                    const std::string& prefix) {
-  return conn_.Exec(kClearAttentionIf, {order_id, prefix}).status();
+  return conn_.Exec(kClearAttentionIf, {order_id, prefix, seller_id}).status();
 }
 
 }  // namespace qcash::payment

@@ -163,6 +163,11 @@ const std::map<std::string, std::string>& StatementExceptions() {
        "the overdue check: every seller's paid orders not settled"},
       {"services/payment/settlement_store.cc:settlement_summary",
        "`qcashctl settlements summary`: per provider, operator-wide"},
+      // Reversals (issue 16): the reconciler's queue of claw-backs and its gauge.
+      {"services/payment/store_reversals.cc:payment_claim_due_reversals",
+       "the reconciler's queue of reversals to apply: every seller's"},
+      {"services/payment/store_reversals.cc:payment_reversal_backlog",
+       "the unapplied-reversals gauges: operator-wide"},
       {"services/payment/store_notifications_qsign.cc:payment_delete_old_notifications",
        "retention of provider notifications (not per-seller) looks up their orders by id"},
       // The points service.
@@ -431,8 +436,9 @@ TEST_F(SchemaTest, PerSellerTablesAreFound) {
             (std::set<std::string>{"clawbacks", "holds", "idempotency_keys", "journal",
                                    "lot_balances", "lot_origins", "lots", "wallets"}));
   EXPECT_EQ(PerSellerTables("payment"),
-            (std::set<std::string>{"charge_orders", "order_transitions", "qsign_credentials",
-                                   "qsign_throttle", "receipt_issues", "request_keys"}));
+            (std::set<std::string>{"charge_orders", "order_reversals", "order_transitions",
+                                   "qsign_credentials", "qsign_throttle", "receipt_issues",
+                                   "request_keys"}));
   EXPECT_EQ(PerSellerTables("points"), (std::set<std::string>{"conversions", "point_events"}));
 }
 
