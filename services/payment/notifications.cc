@@ -119,8 +119,9 @@ absl::StatusOr<NotificationIntake::Intake> NotificationIntake::RecordReversal(
   auto id = session.InsertNotification(record);
   if (!id.ok()) return id.status();
   // The same reversal under another event id: applied once already (or on its way).
-  if (outcome == ReversalOutcome::kKnown)
+  if (outcome == ReversalOutcome::kKnown) {
     return Accepted(Disposition::kNoEffect, *id, order.order_id);
+  }
   Reversal reversal;
   reversal.provider = order.provider;
   reversal.reversal_id = wire.reversal_id;
