@@ -780,6 +780,29 @@ TEST_F(PaymentComponentsTest, ReversalWhileTheWalletIsDownAppliedLater) {
   EXPECT_FALSE(Stuck(order.order_id, absl::ZeroDuration()));
 }
 
+// The wallet refuses a claw-back for good: the reversal leaves the queue (no retry on its
+// own), the order says why, and operators see it.
+TEST_F(PaymentComponentsTest, ARefusedClawBackIsBlockedAndFlagged) {
+  Build();
+  const Order order = Create(Method::kCard, 1'000, "tok_visa");
+  ASSERT_EQ(order.state, OrderState::kCredited);
+  wallet_.FailClawBackWith(FailedPrecondition(payment::v1::WALLET_REFUSED, "exceeds the charge"));
+  ASSERT_TRUE(NotifyReversal(Method::kCard, "evt_x1", order, "rv_x1", 1'000).ok());
+  Reconcile();
+  const std::string key = ReversalKey("card", "rv_x1");
+  EXPECT_EQ(wallet_.ClawBackCalls(key), 1);
+  std::vector<Reversal> reversals = ReversalsOf(order.order_id);
+  ASSERT_EQ(reversals.size(), 1u);
+  EXPECT_EQ(reversals[0].state, ReversalState::kApplying);
+  EXPECT_TRUE(absl::StartsWith(Get(order.order_id).attention, "REVERSAL_REFUSED"))
+      << Get(order.order_id).attention;
+  EXPECT_TRUE(Stuck(order.order_id));
+  clock_.Advance(absl::Hours(1));
+  Reconcile();
+  EXPECT_EQ(wallet_.ClawBackCalls(key), 1) << "retried on its own after a definite refusal";
+  EXPECT_EQ(wallet_.CreditedYen(seller_), 1'000);
+}
+
 // DESIGN.md section 9: while the seller owes a debt, the pay-later methods are neither offered
 // nor accepted (nothing stored); the others stay; paid back, they are offered again.
 TEST_F(PaymentComponentsTest, PayLaterHiddenWhileADebtIsOpen) {
