@@ -212,7 +212,7 @@ pb::ChargeOrder WaitApplied(const std::string& seller, const std::string& order_
 
 // The seller's journal entries of these types whose reference is `order_id`.
 std::vector<wpb::HistoryEntry> EntriesOf(const std::string& seller, const std::string& order_id,
-                                         std::vector<wpb::EntryType> types) {
+                                         const std::vector<wpb::EntryType>& types) {
   wpb::ListHistoryRequest request;
   request.set_seller_id(seller);
   request.set_page_size(500);
@@ -527,6 +527,7 @@ TEST_F(ReversalTest, TheSameReversalDeliveredManyTimesAndInParallel) {
   EXPECT_TRUE(absl::StrContains(copies->body, "\"succeeded\":40")) << copies->body;
   // The same reversal id as a new event, twice at once.
   std::vector<std::thread> again;
+  again.reserve(2);
   std::atomic<int> delivered{0};
   for (int i = 0; i < 2; ++i) {
     again.emplace_back([&] {
@@ -646,6 +647,7 @@ TEST_F(ReversalTest, ConcurrentReversalAndSpendsOnTheSameSeller) {
   std::atomic<int64_t> spent_yen{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> spenders;
+  spenders.reserve(4);
   for (int t = 0; t < 4; ++t) {
     spenders.emplace_back([&, t] {
       while (!go.load()) std::this_thread::yield();
