@@ -296,6 +296,9 @@ absl::Status Serve(const ServeOptions& options) {
   int bound_port = 0;
   builder.AddListeningPort(options.listen_address, options.credentials, &bound_port);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
+  if (options.max_receive_message_bytes > 0) {
+    builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  }
   // Authorization first: every call of every service, decided before its handler runs
   // (common/authorization.h); the development identity only if the transport was chosen so.
   AuthorizationOptions authorization;

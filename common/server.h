@@ -103,6 +103,10 @@ struct ServeOptions {
   // balancers stop sending new calls; then in-flight calls get `drain_timeout` to finish.
   std::chrono::milliseconds unready_delay{0};
   std::chrono::milliseconds drain_timeout{10000};
+  // The largest request message the server reads (0: gRPC's default, 4 MiB). A service whose
+  // own limit on a request is near 4 MiB raises it a little, so that its check, with its
+  // clear reason, is what the caller meets rather than the transport's RESOURCE_EXHAUSTED.
+  int max_receive_message_bytes = 0;
 };
 
 // The options every service process reads alike from the environment:

@@ -78,6 +78,7 @@
 #include "services/payment/secrets.h"
 #include "services/payment/server.h"
 #include "services/payment/settlement.h"
+#include "services/payment/settlement_report.h"
 #include "services/payment/settlement_scheduler.h"
 #include "services/payment/wallet_adapter.h"
 
@@ -196,6 +197,10 @@ absl::Status Run() {
   auto serve = qcash::ServeOptionsFromEnv("qcash.payment.v1.PaymentService", "QCASH_PAYMENT_LISTEN",
                                           "127.0.0.1:25052");
   if (!serve.ok()) return serve.status();
+  // A settlement report may be 4 MiB (ImportSettlementReport): its own check answers
+  // SETTLEMENT_REPORT_TOO_LARGE beyond that, so the transport admits a little more.
+  serve->max_receive_message_bytes =
+      static_cast<int>(qcash::payment::kSettlementReportBytesMax) + 64 * 1024;
   const qcash::TransportConfig& transport = serve->transport;
   qcash::wallet::WalletClient::Options wallet_options;
   wallet_options.target = EnvString("QCASH_WALLET_TARGET", "127.0.0.1:25051");

@@ -479,6 +479,11 @@ TEST_F(SettlementTest, AMalformedReportIsRefusedWholeWithItsLine) {
   for (int i = 0; i <= 100'001; ++i) many_lines += "x\n";
   EXPECT_GRPC_ERROR(Import("konbini", many_lines, &response), INVALID_ARGUMENT,
                     "SETTLEMENT_REPORT_TOO_LARGE");
+  // A file one byte over 4 MiB reaches the service's own check (the transport admits a little
+  // more than gRPC's default 4 MiB), so the operator reads the reason, not a transport error.
+  const std::string too_big(4 * 1024 * 1024 + 1, 'x');
+  EXPECT_GRPC_ERROR(Import("konbini", too_big, &response), INVALID_ARGUMENT,
+                    "SETTLEMENT_REPORT_TOO_LARGE");
   // Only operators import.
   EXPECT_GRPC_ERROR(
       CallOn(env->payment_stub.get(), "gateway", &pb::PaymentService::Stub::ImportSettlementReport,
