@@ -53,6 +53,12 @@ absl::string_view EntryKindLabel(wallet::v1::EntryType type) {
       return "サービスポイント交換";
     case wallet::v1::ENTRY_TYPE_FORFEIT:
       return "退店による失効";
+    case wallet::v1::ENTRY_TYPE_CLAWBACK:
+      return "お支払い取り消しによる回収";
+    case wallet::v1::ENTRY_TYPE_DEBT:
+      return "未回収額の発生";
+    case wallet::v1::ENTRY_TYPE_DEBT_RECOVERY:
+      return "未回収額への充当";
     default:
       return "";
   }
