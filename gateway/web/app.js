@@ -227,11 +227,11 @@ const REVERSAL_STATES = {
   REVERSAL_STATE_APPLYING: '処理中',
   REVERSAL_STATE_APPLIED: '反映済み',
 };
-// "チャージバック・返金" for an order's reversals, "お支払いの取り消し" when none is listed (the
-// purchase history lists the total only).
-function reversalKinds(order) {
+// "取り消し額 3,000円（チャージバック・返金）": the total and the kinds of an order's reversals
+// (the kinds only where the answer lists the reversals: GetChargeOrder).
+function reversalText(order) {
   const kinds = [...new Set((order.reversals || []).map((r) => REVERSAL_KINDS[r.kind]).filter(Boolean))];
-  return kinds.length ? kinds.join('・') : 'お支払いの取り消し';
+  return `${Q.yen(order.reversedYen)}${kinds.length ? `（${kinds.join('・')}）` : ''}`;
 }
 const reversed = (order) => BigInt(order.reversedYen || 0) > 0n;
 
@@ -540,10 +540,11 @@ PAGES.history = async () => {
         continue;
       }
       const sign = OUTGOING.has(e.type) ? '-' : '';
-      const amount = e.type === 'ENTRY_TYPE_DEBT' ? `未回収 ${Q.yen(e.amountYen)}` : sign + Q.yen(e.amountYen);
       const credit = e.type === 'ENTRY_TYPE_DEBT_RECOVERY'
         ? (data.entries || []).find((c) => BigInt(c.seq || 0) === BigInt(e.seq || 0) - 1n) : null;
       const words = Q.el('td', describeEntry(e, credit), 'words');
+      const amountCell = Q.el('td', sign + Q.yen(e.amountYen), 'yen');
+      if (e.type === 'ENTRY_TYPE_DEBT') amountCell.append(Q.el('span', '（未回収額）', 'sub'));
       // The debt after the line: shown while there is one, and when a line paid it off.
       const debtAfter = BigInt(e.debtAfterYen || 0);
       if (debtAfter > 0n) {
@@ -553,7 +554,7 @@ PAGES.history = async () => {
       }
       if (DEBT_TYPES.has(e.type) || debtAfter > 0n) document.getElementById('debt-notice').classList.remove('hidden');
       row.append(Q.whenCell(e.createdAt), Q.el('td', ENTRY_TYPES[e.type] || '—'),
-                 Q.el('td', amount, 'yen'),
+                 amountCell,
                  Q.el('td', Q.yen(e.availableAfterYen), 'yen optional'),
                  words);
       body.append(row);
@@ -881,7 +882,7 @@ PAGES.vouchers = async () => {
                      Q.el('span', `お支払い期限 ${Q.time(ins.payBy || order.deadline)}`, 'sub'));
       }
       if (reversed(order)) {
-        state.append(Q.el('span', `取り消し額 ${Q.yen(order.reversedYen)}（${reversalKinds(order)}）`, 'sub reversed'));
+        state.append(Q.el('span', `取り消し額 ${reversalText(order)}`, 'sub'));
       }
       row.append(Q.whenCell(order.createdAt), Q.el('td', voucherName(order)),
                  Q.el('td', methodLabel(order.method) || '—', 'optional'),
@@ -923,7 +924,7 @@ function showReversals(order) {
   const box = document.getElementById('reversal-box');
   box.classList.toggle('hidden', !reversed(order));
   if (!reversed(order)) return;
-  document.getElementById('o-reversed').textContent = `${Q.yen(order.reversedYen)}（${reversalKinds(order)}）`;
+  document.getElementById('o-reversed').textContent = reversalText(order);
   const body = document.getElementById('reversals');
   body.textContent = '';
   for (const r of order.reversals || []) {
