@@ -858,8 +858,11 @@ PAGES.charge_done = async () => {
   document.getElementById('detail').textContent = `注文番号 ${order.orderId}`;
   if (order.state === 'ORDER_STATE_CREDITED') {
     const { balance } = await Q.api('/api/v1/balance');
+    // A debt left by a reversed payment is paid first by this charge: what remains is said.
+    const debt = BigInt(balance.debtYen || 0);
     document.getElementById('balance-after').textContent =
-      `現在のQキャッシュ残高：${Q.qcash(balance.availableYen)}`;
+      `現在のQキャッシュ残高：${Q.qcash(balance.availableYen)}` +
+      (debt > 0n ? `（未回収額 ${Q.yen(debt)} が残っています。詳しくは残高のページをご覧ください）` : '');
     showReturnLink(order.returnUrl);
     Q.headerBalance();
   }
