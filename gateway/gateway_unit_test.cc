@@ -191,6 +191,34 @@ TEST(PaperworkTest, EveryMethodAndProductHasItsJapaneseName) {
   EXPECT_EQ(VoucherLabel(1000), "Qキャッシュ(1000Qキャッシュのチャージ)");
 }
 
+// A receipt of a payment the provider took back (issue 16) says how much and why, each kind
+// once; the amount received stays what was paid.
+TEST(PaperworkTest, ReceiptOfAReversedOrderNamesTheAmountAndTheKinds) {
+  payment::v1::IssueReceiptResponse issued;
+  payment::v1::ChargeOrder* order = issued.mutable_order();
+  order->set_order_id("co_1");
+  order->set_amount_yen(5'000);
+  order->set_reversed_yen(3'500);
+  for (const auto& [kind, yen] : std::vector<std::pair<payment::v1::ReversalKind, int64_t>>{
+           {payment::v1::REVERSAL_KIND_CHARGEBACK, 1'000},
+           {payment::v1::REVERSAL_KIND_REFUND, 500},
+           {payment::v1::REVERSAL_KIND_CHARGEBACK, 2'000}}) {
+    payment::v1::Reversal* r = order->add_reversals();
+    r->set_kind(kind);
+    r->set_amount_yen(yen);
+  }
+  const Receipt receipt = ReceiptOf(issued, Issuer{});
+  EXPECT_EQ(receipt.amount_yen, 5'000);
+  EXPECT_EQ(receipt.reversed_yen, 3'500);
+  EXPECT_EQ(receipt.reversal_kinds, "チャージバック・返金");
+  EXPECT_EQ(ReversalKindLabel(payment::v1::REVERSAL_KIND_DEFAULT), "後払い未払い");
+  EXPECT_EQ(ReversalKindLabel(payment::v1::REVERSAL_KIND_UNSPECIFIED), "");
+  order->clear_reversals();
+  order->set_reversed_yen(0);
+  EXPECT_EQ(ReceiptOf(issued, Issuer{}).reversed_yen, 0);
+  EXPECT_EQ(ReceiptOf(issued, Issuer{}).reversal_kinds, "");
+}
+
 // The entries of a reversed payment (issue 16) have the history page's words, and the page's
 // script and filter list use the same ones.
 TEST(PaperworkTest, ReversalEntriesHaveTheHistoryWords) {
