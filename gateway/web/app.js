@@ -267,7 +267,7 @@ const methodLabel = (method) =>
   METHOD_LABELS[String(method || '').replace(/^PAYMENT_METHOD_/, '').toLowerCase()] || '';
 
 // Movements that take Qcash away from "available" are shown as negative amounts. A DEBT entry
-// moves none (it records what could not be taken back): its amount says 未回収.
+// moves none (it records what could not be taken back): its amount is marked （未回収額）.
 const OUTGOING = new Set(['ENTRY_TYPE_AD_SPEND', 'ENTRY_TYPE_AD_HOLD', 'ENTRY_TYPE_FORFEIT',
                           'ENTRY_TYPE_CLAWBACK', 'ENTRY_TYPE_DEBT_RECOVERY']);
 
@@ -471,6 +471,13 @@ PAGES.index = async () => {
 
 const pointsMonthName = (ym) => (ym ? `${Q.monthName(ym)}分のサービスポイント` : 'サービスポイント');
 
+// The credits that pay a debt first, as a DEBT_RECOVERY line names them.
+const CREDIT_SOURCES = {
+  ENTRY_TYPE_CHARGE: 'チャージ',
+  ENTRY_TYPE_POINTS_CONVERSION: 'サービスポイント交換',
+  ENTRY_TYPE_INTERNAL_FUNDS_CHARGE: '精算金・精算予定金でのチャージ',
+};
+
 // What an entry was, in words: the voucher and method of a charge, which internal funds paid,
 // the product and booking of an ad entry, the month of a conversion.
 function describeEntry(e, credit) {
@@ -502,7 +509,7 @@ function describeEntry(e, credit) {
         '回収できなかった分が未回収額になりました';
     case 'ENTRY_TYPE_DEBT_RECOVERY': {
       // The credit that paid it is the entry just before (the wallet writes them together).
-      const source = credit ? ENTRY_TYPES[credit.type] : '';
+      const source = credit ? CREDIT_SOURCES[credit.type] : '';
       return `${source ? `${source}で` : ''}追加されたQキャッシュを、未回収額に充当しました`;
     }
     default:
