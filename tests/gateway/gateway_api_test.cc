@@ -224,8 +224,8 @@ TEST_F(GatewayApiTest, HistoryNamesTheLotsOfEachMovement) {
 
 // A charge reversed after it was partly spent (issue 16, DESIGN.md section 9), as the payment
 // service claws it back: the JSON API gives the seller the debt (未回収額) on the balance, the
-// clawback and the debt in the history with the debt after each line; the next credit (a
-// points conversion) pays the debt first.
+// clawback and the debt in the history with the debt after each line, the month's clawed-back
+// amount; the next credit (a points conversion) pays the debt first.
 TEST_F(GatewayApiTest, TheDebtOfAReversedChargeReachesTheSeller) {
   const std::string seller = NewSeller();
   Fund(seller, 3'000);  // charge order "order-<seller>"
@@ -277,6 +277,10 @@ TEST_F(GatewayApiTest, TheDebtOfAReversedChargeReachesTheSeller) {
   EXPECT_EQ(debts->status, 200) << debts->body;
   EXPECT_EQ(debts->body.find("ENTRY_TYPE_CLAWBACK"), std::string::npos) << debts->body;
   EXPECT_NE(debts->body.find("ENTRY_TYPE_DEBT"), std::string::npos) << debts->body;
+  auto activity = Get("/api/v1/activity", token);
+  ASSERT_TRUE(activity);
+  EXPECT_EQ(activity->status, 200) << activity->body;
+  EXPECT_NE(activity->body.find("\"clawedBackYen\":\"1000\""), std::string::npos) << activity->body;
   {
     grpc::ClientContext context;
     context.AddMetadata("x-qcash-caller", "points");
@@ -298,6 +302,10 @@ TEST_F(GatewayApiTest, TheDebtOfAReversedChargeReachesTheSeller) {
   ASSERT_TRUE(history);
   EXPECT_NE(history->body.find("\"amountYen\":\"2000\""), std::string::npos) << history->body;
   EXPECT_NE(history->body.find("\"debtAfterYen\":\"0\""), std::string::npos) << history->body;
+  activity = Get("/api/v1/activity", token);
+  ASSERT_TRUE(activity);
+  EXPECT_NE(activity->body.find("\"debtRecoveredYen\":\"2000\""), std::string::npos)
+      << activity->body;
 }
 
 // The seller's paperwork (issue 15): the receipt of a paid voucher as a PDF, the original then
