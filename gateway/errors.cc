@@ -159,6 +159,12 @@ constexpr ReasonMessage kReasonMessages[] = {
     {"INVALID_NEEDED_AMOUNT",
      "必要な金額の指定が正しくありません。広告申請画面のチャージボタンから、もう一度お進みくださ"
      "い。"},
+    // Pay-later while a reversed payment left a debt (DESIGN.md section 9). The provider-side
+    // refusals of reversals (REVERSAL_EXCEEDS_ORDER) answer a provider's notification, never
+    // a seller: they have no seller message.
+    {"DEBT_OUTSTANDING",
+     "未回収額があるため、後払い（Atone・ペイディ）はご利用いただけません。別のお支払い方法を"
+     "お選びください。未回収額は、次回以降のチャージやサービスポイントの交換で精算されます。"},
     {"PROVIDER_NOT_CONFIGURED",
      "このお支払い方法は現在ご利用いただけません。別の方法をお選びください。"},
     {"PROVIDER_UNAVAILABLE",

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -22,6 +23,7 @@
 #include "gateway/transcode.h"
 #include "qcash/gateway/v1/error_reason.pb.h"
 #include "qcash/payment/v1/error_reason.pb.h"
+#include "qcash/payment/v1/payment.pb.h"
 #include "qcash/points/v1/error_reason.pb.h"
 #include "qcash/points/v1/points.pb.h"
 #include "qcash/wallet/v1/error_reason.pb.h"
@@ -97,6 +99,7 @@ TEST(GatewayErrorsTest, ReasonsSellersMeetHaveTheirOwnMessage) {
         common::v1::ErrorReason_Name(common::v1::OVERLOADED),
         wallet::v1::ErrorReason_Name(wallet::v1::INSUFFICIENT_FUNDS),
         payment::v1::ErrorReason_Name(payment::v1::QSIGN_LOCKED),
+        payment::v1::ErrorReason_Name(payment::v1::DEBT_OUTSTANDING),
         points::v1::ErrorReason_Name(points::v1::OUTSIDE_CONVERSION_WINDOW)}) {
     EXPECT_NE(SellerMessage(reason, absl::StatusCode::kUnavailable),
               SellerMessage("", absl::StatusCode::kUnavailable))
@@ -132,6 +135,28 @@ TEST(GatewayErrorsTest, QsignMessagesCarryAttemptsLeftAndTheLockInJapanTime) {
   }
 }
 
+// Issue 16: a pay-later order while a reversed payment left a debt. The seller reads why (the
+// debt, 未回収額) and what to do (another method; the debt is paid by the next credits), in
+// Japanese only. A provider's over-large reversal is refused to the provider's notification,
+// never to a seller: it has no seller message of its own.
+TEST(GatewayErrorsTest, DebtOutstandingSaysWhyPayLaterIsRefusedAndWhatToDo) {
+  const std::string message(
+      SellerMessage("DEBT_OUTSTANDING", absl::StatusCode::kFailedPrecondition));
+  for (const char* words : {"未回収額", "後払い", "Atone", "ペイディ", "別のお支払い方法",
+                            "チャージやサービスポイントの交換"}) {
+    EXPECT_NE(message.find(words), std::string::npos) << words << ": " << message;
+  }
+  const std::string body =
+      ErrorBody(FailedPrecondition(payment::v1::DEBT_OUTSTANDING,
+                                   "seller s1 owes 1200 yen: pay-later refused"),
+                "gateway.qcash", "req-9");
+  EXPECT_NE(body.find("\"reason\":\"DEBT_OUTSTANDING\""), std::string::npos) << body;
+  EXPECT_NE(body.find(message), std::string::npos) << body;
+  EXPECT_EQ(body.find("owes"), std::string::npos) << "internal text leaked: " << body;
+  const std::vector<absl::string_view> reasons = ReasonsWithMessages();
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "REVERSAL_EXCEEDS_ORDER"), 0);
+}
+
 TEST(PaperworkTest, DocumentNamesAreStrict) {
   std::string name;
   std::string extension;
@@ -164,6 +189,54 @@ TEST(PaperworkTest, EveryMethodAndProductHasItsJapaneseName) {
     EXPECT_FALSE(AdProductLabel(static_cast<wallet::v1::AdProduct>(p)).empty()) << p;
   }
   EXPECT_EQ(VoucherLabel(1000), "Qキャッシュ(1000Qキャッシュのチャージ)");
+}
+
+// A receipt of a payment the provider took back (issue 16) says how much and why, each kind
+// once; the amount received stays what was paid.
+TEST(PaperworkTest, ReceiptOfAReversedOrderNamesTheAmountAndTheKinds) {
+  payment::v1::IssueReceiptResponse issued;
+  payment::v1::ChargeOrder* order = issued.mutable_order();
+  order->set_order_id("co_1");
+  order->set_amount_yen(5'000);
+  order->set_reversed_yen(3'500);
+  for (const auto& [kind, yen] : std::vector<std::pair<payment::v1::ReversalKind, int64_t>>{
+           {payment::v1::REVERSAL_KIND_CHARGEBACK, 1'000},
+           {payment::v1::REVERSAL_KIND_REFUND, 500},
+           {payment::v1::REVERSAL_KIND_CHARGEBACK, 2'000}}) {
+    payment::v1::Reversal* r = order->add_reversals();
+    r->set_kind(kind);
+    r->set_amount_yen(yen);
+  }
+  const Receipt receipt = ReceiptOf(issued, Issuer{});
+  EXPECT_EQ(receipt.amount_yen, 5'000);
+  EXPECT_EQ(receipt.reversed_yen, 3'500);
+  EXPECT_EQ(receipt.reversal_kinds, "チャージバック・返金");
+  EXPECT_EQ(ReversalKindLabel(payment::v1::REVERSAL_KIND_DEFAULT), "後払い未払い");
+  EXPECT_EQ(ReversalKindLabel(payment::v1::REVERSAL_KIND_UNSPECIFIED), "");
+  order->clear_reversals();
+  order->set_reversed_yen(0);
+  EXPECT_EQ(ReceiptOf(issued, Issuer{}).reversed_yen, 0);
+  EXPECT_EQ(ReceiptOf(issued, Issuer{}).reversal_kinds, "");
+}
+
+// The entries of a reversed payment (issue 16) have the history page's words, and the page's
+// script and filter list use the same ones.
+TEST(PaperworkTest, ReversalEntriesHaveTheHistoryWords) {
+  const Asset* script = FindAsset("app.js");
+  const Asset* history = FindAsset("history.html");
+  ASSERT_NE(script, nullptr);
+  ASSERT_NE(history, nullptr);
+  for (const auto& [type, words] : std::vector<std::pair<wallet::v1::EntryType, std::string>>{
+           {wallet::v1::ENTRY_TYPE_CLAWBACK, "お支払い取り消しによる回収"},
+           {wallet::v1::ENTRY_TYPE_DEBT, "未回収額の発生"},
+           {wallet::v1::ENTRY_TYPE_DEBT_RECOVERY, "未回収額への充当"}}) {
+    const std::string name = wallet::v1::EntryType_Name(type);
+    EXPECT_EQ(EntryKindLabel(type), words) << name;
+    EXPECT_NE(script->body.find(absl::StrCat(name, ": '", words, "'")), std::string::npos) << name;
+    EXPECT_NE(history->body.find(absl::StrCat("<option value=\"", name, "\">", words, "</option>")),
+              std::string::npos)
+        << name;
+  }
 }
 
 // Every page's lines in order, the totals of the first page, and a closed month issued at its
@@ -508,6 +581,41 @@ TEST(OpenApiTest, RepositoryCopyMatchesTheContracts) {
          "build/gateway/qcash-openapi > gateway/openapi.json";
 }
 
+// Issue 16's fields reach the JSON API as proto3 JSON: the debt on the balance, the history
+// and the charge options, the reversals of an order, the month's clawed-back amounts.
+TEST(OpenApiTest, ReversalAndDebtFieldsAreDescribedAndPassedAsJson) {
+  const std::string json = GenerateOpenApi(Routes());
+  for (const char* field :
+       {"\"debtYen\"", "\"debtAfterYen\"", "\"reversedYen\"", "\"reversals\"", "\"clawedBackYen\"",
+        "\"debtRecoveredYen\"", "\"ENTRY_TYPE_DEBT_RECOVERY\"", "\"REVERSAL_KIND_CHARGEBACK\""}) {
+    EXPECT_NE(json.find(field), std::string::npos) << field;
+  }
+  wallet::v1::GetBalanceResponse balance;
+  balance.mutable_balance()->set_debt_yen(1'200);
+  EXPECT_NE(ToJson(balance).find("\"debtYen\":\"1200\""), std::string::npos) << ToJson(balance);
+  payment::v1::ListChargeOptionsResponse options;
+  options.set_debt_yen(1'200);
+  payment::v1::MethodOption* atone = options.add_methods();
+  atone->set_method(payment::v1::PAYMENT_METHOD_ATONE);
+  atone->set_unavailable_reason("DEBT_OUTSTANDING");
+  const std::string options_json = ToJson(options);
+  EXPECT_NE(options_json.find("\"debtYen\":\"1200\""), std::string::npos) << options_json;
+  EXPECT_NE(options_json.find("\"unavailableReason\":\"DEBT_OUTSTANDING\""), std::string::npos)
+      << options_json;
+  payment::v1::GetChargeOrderResponse order;
+  order.mutable_order()->set_reversed_yen(3'000);
+  payment::v1::Reversal* reversal = order.mutable_order()->add_reversals();
+  reversal->set_kind(payment::v1::REVERSAL_KIND_CHARGEBACK);
+  reversal->set_amount_yen(3'000);
+  reversal->set_clawed_back_yen(1'000);
+  reversal->set_debt_yen(2'000);
+  const std::string order_json = ToJson(order);
+  for (const char* part : {"\"reversedYen\":\"3000\"", "\"kind\":\"REVERSAL_KIND_CHARGEBACK\"",
+                           "\"clawedBackYen\":\"1000\"", "\"debtYen\":\"2000\""}) {
+    EXPECT_NE(order_json.find(part), std::string::npos) << part << " in " << order_json;
+  }
+}
+
 TEST(OpenApiTest, DescribesEveryRouteAndHidesTheSeller) {
   const std::string json = GenerateOpenApi(Routes());
   for (const Route& r : Routes()) {
@@ -639,6 +747,35 @@ TEST(PagesTest, EverySignedInPageComesWholeInTheOneLayout) {
     EXPECT_EQ(Count(html, "<!--"), 0u);
     EXPECT_GT(html.size(), 1'000u);  // the page's own content is there
     EXPECT_TRUE(absl::EndsWith(html, "</section>\n</main>\n</body>\n</html>\n"));
+  }
+}
+
+// Issue 16: the balance page's debt box explains the debt in the seller's words, the charge
+// page says it next to the methods, and the order page lists what was taken back; each is
+// hidden until the seller has a debt (or the order a reversal).
+TEST(PagesTest, TheDebtIsExplainedOnTheBalanceChargeAndOrderPages) {
+  const Asset* index = FindAsset("index.html");
+  const Asset* charge = FindAsset("charge.html");
+  const Asset* order = FindAsset("order.html");
+  ASSERT_NE(index, nullptr);
+  ASSERT_NE(charge, nullptr);
+  ASSERT_NE(order, nullptr);
+  EXPECT_EQ(Count(index->body, "<section class=\"debt hidden\" id=\"debt-box\">"), 1u);
+  for (const char* words : {"未回収額", "チャージバック", "後払いの未払い", "返金",
+                            "次回以降のチャージやサービスポイントの交換",
+                            "後払い（Atone・ペイディ）", "マイナスになることはありません"}) {
+    EXPECT_GE(Count(index->body, words), 1u) << words;
+  }
+  EXPECT_EQ(Count(charge->body, "<div class=\"debt hidden\" id=\"debt-note\">"), 1u);
+  EXPECT_LT(charge->body.find("id=\"debt-note\""), charge->body.find("id=\"methods\""));
+  EXPECT_EQ(Count(order->body, "<section class=\"debt hidden\" id=\"reversal-box\">"), 1u);
+  EXPECT_EQ(Count(order->body, "<dt>取り消し額</dt>"), 1u);
+  const Asset* script = FindAsset("app.js");
+  ASSERT_NE(script, nullptr);
+  for (const char* words :
+       {"REVERSAL_KIND_CHARGEBACK: 'チャージバック'", "REVERSAL_KIND_DEFAULT: '後払い未払い'",
+        "REVERSAL_KIND_REFUND: '返金'", "DEBT_OUTSTANDING: '未回収額があるため"}) {
+    EXPECT_EQ(Count(script->body, words), 1u) << words;
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -53,6 +54,25 @@ absl::string_view EntryKindLabel(wallet::v1::EntryType type) {
       return "サービスポイント交換";
     case wallet::v1::ENTRY_TYPE_FORFEIT:
       return "退店による失効";
+    case wallet::v1::ENTRY_TYPE_CLAWBACK:
+      return "お支払い取り消しによる回収";
+    case wallet::v1::ENTRY_TYPE_DEBT:
+      return "未回収額の発生";
+    case wallet::v1::ENTRY_TYPE_DEBT_RECOVERY:
+      return "未回収額への充当";
+    default:
+      return "";
+  }
+}
+
+absl::string_view ReversalKindLabel(payment::v1::ReversalKind kind) {
+  switch (kind) {
+    case payment::v1::REVERSAL_KIND_CHARGEBACK:
+      return "チャージバック";
+    case payment::v1::REVERSAL_KIND_DEFAULT:
+      return "後払い未払い";
+    case payment::v1::REVERSAL_KIND_REFUND:
+      return "返金";
     default:
       return "";
   }
@@ -108,6 +128,13 @@ Receipt ReceiptOf(const payment::v1::IssueReceiptResponse& issued, const Issuer&
   receipt.amount_yen = order.amount_yen();
   receipt.voucher_label = VoucherLabel(order.amount_yen());
   receipt.method_label = std::string(PaymentMethodLabel(order.method()));
+  receipt.reversed_yen = order.reversed_yen();
+  // Each kind once, in the order the provider took them.
+  for (const payment::v1::Reversal& r : order.reversals()) {
+    const absl::string_view label = ReversalKindLabel(r.kind());
+    if (label.empty() || absl::StrContains(receipt.reversal_kinds, label)) continue;
+    absl::StrAppend(&receipt.reversal_kinds, receipt.reversal_kinds.empty() ? "" : "・", label);
+  }
   return receipt;
 }
 

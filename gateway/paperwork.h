@@ -23,6 +23,8 @@ namespace qcash::gateway {
 absl::string_view AdProductLabel(wallet::v1::AdProduct product);
 // "広告利用" (AD_SPEND), "広告承認（使用）" (AD_CAPTURE), the history page's words otherwise.
 absl::string_view EntryKindLabel(wallet::v1::EntryType type);
+// The pages' name of why a provider took a payment back: チャージバック, 後払い未払い, 返金.
+absl::string_view ReversalKindLabel(payment::v1::ReversalKind kind);
 // The seller guide's name of a payment method (the payment catalog's label).
 absl::string_view PaymentMethodLabel(payment::v1::PaymentMethod method);
 // "Qキャッシュ(1000Qキャッシュのチャージ)", as the purchase history names a voucher.

@@ -18,7 +18,9 @@ const std::vector<Route>& Routes() {
       // Qcash (W1, W6).
       {"GET", "/api/v1/balance", Upstream::kWallet, "/qcash.wallet.v1.WalletService/GetBalance",
        wallet::GetBalanceRequest::descriptor(), wallet::GetBalanceResponse::descriptor(),
-       "The seller's Qcash: available, held, total, Qmoney and pending settlement (W1).", "Qcash"},
+       "The seller's Qcash: available, held, total, Qmoney and pending settlement (W1), and the "
+       "debt (未回収額) a reversed payment left, which the next credits pay back first.",
+       "Qcash"},
       {"GET", "/api/v1/history", Upstream::kWallet, "/qcash.wallet.v1.WalletService/ListHistory",
        wallet::ListHistoryRequest::descriptor(), wallet::ListHistoryResponse::descriptor(),
        "Every movement, newest first, with the balance after it (W6, 詳細); filter by types and "
@@ -44,8 +46,9 @@ const std::vector<Route>& Routes() {
        "/qcash.wallet.v1.WalletService/GetMonthlyActivity",
        wallet::GetMonthlyActivityRequest::descriptor(),
        wallet::GetMonthlyActivityResponse::descriptor(),
-       "Per month (JST), charged, converted from points, spent per ad product and forfeited: "
-       "the last 12 months and the current one so far.",
+       "Per month (JST), charged, converted from points, spent per ad product, forfeited, "
+       "taken back by payment reversals and paid to a debt: the last 12 months and the current "
+       "one so far.",
        "Qcash"},
 
       // Charging (W2, P1-P7).
@@ -54,7 +57,8 @@ const std::vector<Route>& Routes() {
        payment::ListChargeOptionsRequest::descriptor(),
        payment::ListChargeOptionsResponse::descriptor(),
        "The twelve charge vouchers and the eleven payment methods, each with whether it is "
-       "available to the seller now (P4).",
+       "available to the seller now (P4; pay-later methods are not while the seller has a debt "
+       "from a reversed payment), and that debt.",
        "Charge"},
       {"POST", "/api/v1/charge/orders", Upstream::kPayment,
        "/qcash.payment.v1.PaymentService/CreateChargeOrder",
@@ -71,7 +75,9 @@ const std::vector<Route>& Routes() {
       {"GET", "/api/v1/charge/orders/{order_id}", Upstream::kPayment,
        "/qcash.payment.v1.PaymentService/GetChargeOrder",
        payment::GetChargeOrderRequest::descriptor(), payment::GetChargeOrderResponse::descriptor(),
-       "One charge order with its next action and every state transition.", "Charge"},
+       "One charge order with its next action, every state transition and what the provider "
+       "took back (reversals: chargeback, pay-later default, refund).",
+       "Charge"},
       {"POST", "/api/v1/charge/orders/{order_id}/complete", Upstream::kPayment,
        "/qcash.payment.v1.PaymentService/CompleteRedirect",
        payment::CompleteRedirectRequest::descriptor(),

@@ -445,6 +445,17 @@ absl::StatusOr<std::string> RenderReceiptPdf(const Receipt& receipt) {
   LabelValueRow(pdf, fonts, left, y, label_width, width, row_height, "領収金額",
                 absl::StrCat(Yen(receipt.amount_yen), "（消費税 非課税）"));
   y += row_height + 10;
+  if (receipt.reversed_yen > 0) {
+    y += pdf.Text(left, y, width,
+                  absl::StrCat("※ このお支払いのうち ", GroupDigits(receipt.reversed_yen), "円",
+                               "は、お支払い後に決済会社によって取り消されました",
+                               receipt.reversal_kinds.empty()
+                                   ? ""
+                                   : absl::StrCat("（", receipt.reversal_kinds, "）"),
+                               "。"),
+                  fonts.small, Align::kLeft, kMark) +
+         4;
+  }
   pdf.Text(left, y, width,
            "※ 前払式支払手段（Qキャッシュ）の購入は非課税取引のため、消費税は含まれません。",
            fonts.small, Align::kLeft, kGray);

@@ -46,6 +46,11 @@ struct Receipt {
   int64_t amount_yen = 0;     // the price paid = the voucher's Qcash
   std::string voucher_label;  // "Qキャッシュ(1000Qキャッシュのチャージ)"
   std::string method_label;   // the seller guide's name of the method, e.g. "銀行振込"
+  // What the provider took back after the payment (issue 16: chargeback, pay-later default,
+  // refund), noted under the amount received, which stays what was paid; 0: nothing. The
+  // kinds as the pages name them ("チャージバック・返金"); empty: not known.
+  int64_t reversed_yen = 0;
+  std::string reversal_kinds;
 };
 
 // One ad spend or capture (the wallet's StatementLine).

@@ -309,6 +309,7 @@ TEST(ReceiptPdfTest, OriginalHasEverythingAndNoReissueMark) {
     EXPECT_TRUE(absl::StrContains(text, want)) << "missing " << want << " in\n" << text;
   }
   EXPECT_FALSE(absl::StrContains(text, "再発行")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "取り消")) << text;
   // Not a qualified invoice (docs/INVOICES.md): no registration number, no tax rate, no 税込.
   EXPECT_FALSE(absl::StrContains(text, "T7000012050002"));
   EXPECT_FALSE(absl::StrContains(text, "登録番号"));
@@ -338,6 +339,24 @@ TEST(ReceiptPdfTest, ReissueIsMarkedWithItsCount) {
   // The mark's red frame in the top left corner.
   EXPECT_GT(g.Dark(40, 35, 160, 65), 60);
   RenderPngs(path, ArtifactsDir() + "/receipt-reissue");
+}
+
+// Issue 16: a payment the provider took back after the receipt's payment is noted under the
+// amount, which stays the amount received.
+TEST(ReceiptPdfTest, AReversedPaymentIsNotedUnderTheAmount) {
+  Receipt receipt = TestReceipt(1);
+  receipt.reversed_yen = 3'000;
+  receipt.reversal_kinds = "チャージバック";
+  absl::StatusOr<std::string> pdf = RenderReceiptPdf(receipt);
+  ASSERT_TRUE(pdf.ok()) << pdf.status();
+  const std::string path = WriteFile("receipt-reversed.pdf", *pdf);
+  EXPECT_EQ(Info(path).pages, 1);
+  const std::string text = Text(path);
+  EXPECT_TRUE(absl::StrContains(text, "このお支払いのうち 3,000円は、お支払い後に決済会社によって"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "取り消されました（チャージバック）。")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "¥1,234,567-")) << text;
+  RenderPngs(path, ArtifactsDir() + "/receipt-reversed");
 }
 
 TEST(ReceiptPdfTest, RefusesNonsense) {

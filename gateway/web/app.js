@@ -208,7 +208,32 @@ const ENTRY_TYPES = {
   ENTRY_TYPE_INTERNAL_FUNDS_CHARGE: '精算金・精算予定金でチャージ',
   ENTRY_TYPE_INTERNAL_FUNDS_CREDIT: '精算金の入金',
   ENTRY_TYPE_FORFEIT: '退店による失効',
+  // A payment the provider took back after the charge (DESIGN.md section 9).
+  ENTRY_TYPE_CLAWBACK: 'お支払い取り消しによる回収',
+  ENTRY_TYPE_DEBT: '未回収額の発生',
+  ENTRY_TYPE_DEBT_RECOVERY: '未回収額への充当',
 };
+// The entries of a reversed payment: the history explains them.
+const DEBT_TYPES = new Set(['ENTRY_TYPE_CLAWBACK', 'ENTRY_TYPE_DEBT', 'ENTRY_TYPE_DEBT_RECOVERY']);
+
+// Why the payment company took a payment back (ChargeOrder.reversals[].kind).
+const REVERSAL_KINDS = {
+  REVERSAL_KIND_CHARGEBACK: 'チャージバック',
+  REVERSAL_KIND_DEFAULT: '後払い未払い',
+  REVERSAL_KIND_REFUND: '返金',
+};
+const REVERSAL_STATES = {
+  REVERSAL_STATE_WAITING_FOR_CREDIT: 'チャージ後に反映',
+  REVERSAL_STATE_APPLYING: '処理中',
+  REVERSAL_STATE_APPLIED: '反映済み',
+};
+// "取り消し額 3,000円（チャージバック・返金）": the total and the kinds of an order's reversals
+// (the kinds only where the answer lists the reversals: GetChargeOrder).
+function reversalText(order) {
+  const kinds = [...new Set((order.reversals || []).map((r) => REVERSAL_KINDS[r.kind]).filter(Boolean))];
+  return `${Q.yen(order.reversedYen)}${kinds.length ? `（${kinds.join('・')}）` : ''}`;
+}
+const reversed = (order) => BigInt(order.reversedYen || 0) > 0n;
 
 // The eight paid ad products, in AdProduct order (the chart's and the statement's order).
 const AD_PRODUCTS = {
@@ -241,8 +266,10 @@ const METHOD_LABELS = {
 const methodLabel = (method) =>
   METHOD_LABELS[String(method || '').replace(/^PAYMENT_METHOD_/, '').toLowerCase()] || '';
 
-// Movements that take Qcash away from "available" are shown as negative amounts.
-const OUTGOING = new Set(['ENTRY_TYPE_AD_SPEND', 'ENTRY_TYPE_AD_HOLD', 'ENTRY_TYPE_FORFEIT']);
+// Movements that take Qcash away from "available" are shown as negative amounts. A DEBT entry
+// moves none (it records what could not be taken back): its amount is marked （未回収額）.
+const OUTGOING = new Set(['ENTRY_TYPE_AD_SPEND', 'ENTRY_TYPE_AD_HOLD', 'ENTRY_TYPE_FORFEIT',
+                          'ENTRY_TYPE_CLAWBACK', 'ENTRY_TYPE_DEBT_RECOVERY']);
 
 const PAGES = {};
 
@@ -280,6 +307,12 @@ const OUTGOING_SERIES = [
   ...Object.entries(AD_PRODUCTS).map(([product, label], i) => [product, label, `s-p${i + 1}`]),
   ['forfeited', '退店による失効', 's-forfeited'],
 ];
+// Shown only when some month has them: a payment taken back by the payment company, and the
+// credits that paid the debt it left.
+const REVERSAL_SERIES = [
+  ['clawedBack', 'お支払い取り消しによる回収', 's-clawedBack'],
+  ['debtRecovered', '未回収額への充当', 's-debtRecovered'],
+];
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function svg(tag, attributes, text) {
@@ -292,7 +325,8 @@ function svg(tag, attributes, text) {
 // One month's figures as plain numbers (yen amounts of a seller fit a double exactly).
 function monthFigures(m) {
   const figures = { charged: Number(m.chargedYen || 0), converted: Number(m.convertedYen || 0),
-                    forfeited: Number(m.forfeitedYen || 0), spent: Number(m.spentYen || 0) };
+                    forfeited: Number(m.forfeitedYen || 0), spent: Number(m.spentYen || 0),
+                    clawedBack: Number(m.clawedBackYen || 0), debtRecovered: Number(m.debtRecoveredYen || 0) };
   for (const p of Object.keys(AD_PRODUCTS)) figures[p] = 0;
   for (const s of m.spent || []) figures[s.product] = Number(s.amountYen || 0);
   return figures;
@@ -323,8 +357,9 @@ function drawChart(months) {
   const top = 12;
   const bottom = 52;
   const rows = months.map((m) => ({ month: m.month, partial: !!m.partial, f: monthFigures(m) }));
+  const outgoing = [...OUTGOING_SERIES, ...REVERSAL_SERIES.filter(([key]) => rows.some((r) => r.f[key] > 0))];
   const inTotal = (f) => f.charged + f.converted;
-  const outTotal = (f) => Object.keys(AD_PRODUCTS).reduce((sum, p) => sum + f[p], 0) + f.forfeited;
+  const outTotal = (f) => outgoing.reduce((sum, [key]) => sum + f[key], 0);
   const { top: max, step } = niceAxis(Math.max(0, ...rows.map((r) => Math.max(inTotal(r.f), outTotal(r.f)))));
   const plotHeight = height - top - bottom;
   const y = (value) => top + plotHeight - (value / max) * plotHeight;
@@ -355,7 +390,7 @@ function drawChart(months) {
       }
     };
     stack(INCOMING_SERIES, x0);
-    stack(OUTGOING_SERIES, x0 + bar + slot * 0.04);
+    stack(outgoing, x0 + bar + slot * 0.04);
     const cx = left + slot * i + slot / 2;
     chart.append(svg('text', { x: cx, y: height - bottom + 20, 'text-anchor': 'middle', class: 'axis' },
                      `${Number(r.month.slice(5, 7))}月`));
@@ -369,7 +404,7 @@ function drawChart(months) {
 
   const legend = document.getElementById('chart-legend');
   legend.textContent = '';
-  for (const [key, name, cls] of [...INCOMING_SERIES, ...OUTGOING_SERIES]) {
+  for (const [key, name, cls] of [...INCOMING_SERIES, ...outgoing]) {
     const item = Q.el('li');
     item.append(Q.el('span', '', `swatch ${cls || `s-${key}`}`), document.createTextNode(name));
     legend.append(item);
@@ -382,7 +417,7 @@ function drawChart(months) {
   body.textContent = '';
   const headRow = Q.el('tr');
   headRow.append(Q.el('th', '月'));
-  const columns = [...INCOMING_SERIES, ['spent', '広告利用（合計）'], ...OUTGOING_SERIES];
+  const columns = [...INCOMING_SERIES, ['spent', '広告利用（合計）'], ...outgoing];
   for (const [, name] of columns) headRow.append(Q.el('th', name, 'yen'));
   head.append(headRow);
   for (const r of rows) {
@@ -404,6 +439,10 @@ PAGES.index = async () => {
     }
     document.getElementById('qmoney').textContent = Q.yen(balance.qmoneyYen);
     document.getElementById('pending').textContent = Q.yen(balance.pendingSettlementYen);
+    // 未回収額 (DESIGN.md section 9): what a reversed payment took back after it was spent.
+    const debt = BigInt(balance.debtYen || 0);
+    document.getElementById('debt').textContent = Q.yen(debt);
+    document.getElementById('debt-box').classList.toggle('hidden', debt <= 0n);
   })());
   // The points and the chart come from other services: when one fails, its own part says so
   // and the balance still shows.
@@ -432,9 +471,16 @@ PAGES.index = async () => {
 
 const pointsMonthName = (ym) => (ym ? `${Q.monthName(ym)}分のサービスポイント` : 'サービスポイント');
 
+// The credits that pay a debt first, as a DEBT_RECOVERY line names them.
+const CREDIT_SOURCES = {
+  ENTRY_TYPE_CHARGE: 'チャージ',
+  ENTRY_TYPE_POINTS_CONVERSION: 'サービスポイント交換',
+  ENTRY_TYPE_INTERNAL_FUNDS_CHARGE: '精算金・精算予定金でのチャージ',
+};
+
 // What an entry was, in words: the voucher and method of a charge, which internal funds paid,
 // the product and booking of an ad entry, the month of a conversion.
-function describeEntry(e) {
+function describeEntry(e, credit) {
   const voucher = (yenAmount) => `Qキャッシュ(${BigInt(yenAmount || 0)}Qキャッシュのチャージ)`;
   const product = AD_PRODUCTS[e.product];
   const booking = e.reference ? `（申請番号 ${e.reference}）` : '';
@@ -455,6 +501,17 @@ function describeEntry(e) {
       return `${pointsMonthName(e.pointsMonth)}を交換`;
     case 'ENTRY_TYPE_FORFEIT':
       return '退店により、保有していたQキャッシュが失効しました';
+    case 'ENTRY_TYPE_CLAWBACK':
+      return `決済会社がお支払いを取り消したため、${e.reference ? `注文番号 ${e.reference} の` : ''}` +
+        'チャージ分のQキャッシュを残高から回収しました';
+    case 'ENTRY_TYPE_DEBT':
+      return `${e.reference ? `注文番号 ${e.reference} の` : ''}お支払いの取り消しで、すでに広告に使用されていて` +
+        '回収できなかった分が未回収額になりました';
+    case 'ENTRY_TYPE_DEBT_RECOVERY': {
+      // The credit that paid it is the entry just before (the wallet writes them together).
+      const source = credit ? CREDIT_SOURCES[credit.type] : '';
+      return `${source ? `${source}で` : ''}追加されたQキャッシュを、未回収額に充当しました`;
+    }
     default:
       return product ? `${product}${booking}` : (e.reference ? `申請番号 ${e.reference}` : '');
   }
@@ -490,10 +547,23 @@ PAGES.history = async () => {
         continue;
       }
       const sign = OUTGOING.has(e.type) ? '-' : '';
+      const credit = e.type === 'ENTRY_TYPE_DEBT_RECOVERY'
+        ? (data.entries || []).find((c) => BigInt(c.seq || 0) === BigInt(e.seq || 0) - 1n) : null;
+      const words = Q.el('td', describeEntry(e, credit), 'words');
+      const amountCell = Q.el('td', sign + Q.yen(e.amountYen), 'yen');
+      if (e.type === 'ENTRY_TYPE_DEBT') amountCell.append(Q.el('span', '（未回収額）', 'sub'));
+      // The debt after the line: shown while there is one, and when a line paid it off.
+      const debtAfter = BigInt(e.debtAfterYen || 0);
+      if (debtAfter > 0n) {
+        words.append(Q.el('span', `未回収額（この時点）：${Q.yen(debtAfter)}`, 'sub'));
+      } else if (e.type === 'ENTRY_TYPE_DEBT_RECOVERY') {
+        words.append(Q.el('span', '未回収額の精算が完了しました', 'sub'));
+      }
+      if (DEBT_TYPES.has(e.type) || debtAfter > 0n) document.getElementById('debt-notice').classList.remove('hidden');
       row.append(Q.whenCell(e.createdAt), Q.el('td', ENTRY_TYPES[e.type] || '—'),
-                 Q.el('td', sign + Q.yen(e.amountYen), 'yen'),
+                 amountCell,
                  Q.el('td', Q.yen(e.availableAfterYen), 'yen optional'),
-                 Q.el('td', describeEntry(e), 'words'));
+                 words);
       body.append(row);
     }
     document.getElementById('funds-box').classList.toggle('hidden', funds.children.length === 0);
@@ -522,6 +592,7 @@ const UNAVAILABLE_REASONS = {
   QSIGN_LOCKED: 'Qサインパスワードの誤入力により一時的に利用できません',
   BALANCE_UNKNOWN: '残高を確認できません',
   PROVIDER_NOT_CONFIGURED: '現在ご利用いただけません',
+  DEBT_OUTSTANDING: '未回収額があるため、精算されるまでご利用いただけません',
 };
 const yenOf = (denomination) => Number(String(denomination).replace('DENOMINATION_', ''));
 const voucherName = (order) => `Qキャッシュ(${yenOf(order.denomination)}Qキャッシュのチャージ)`;
@@ -596,6 +667,7 @@ PAGES.charge = async () => {
     need = '';
   }
   let key = Q.newKey();  // one order per confirmed form; a double click buys once
+  let debt = 0n;  // the seller's 未回収額 as the last options said
   async function fetchOptions(denomination) {
     for (;;) {
       try {
@@ -631,6 +703,9 @@ PAGES.charge = async () => {
     const data = await fetchOptions(denomination);
     acceptedReturn = Q.safeUrl((data.returnLink || {}).url);
     document.getElementById('current').textContent = Q.qcash(data.qcashAvailableYen);
+    debt = BigInt(data.debtYen || 0);
+    document.getElementById('debt-yen').textContent = Q.yen(debt);
+    document.getElementById('debt-note').classList.toggle('hidden', debt <= 0n);
     showNeed(data);
     document.getElementById('need-return').classList.toggle('hidden', !acceptedReturn);
     if (acceptedReturn) document.getElementById('need-return-link').href = acceptedReturn;
@@ -713,9 +788,12 @@ PAGES.charge = async () => {
       }
       document.getElementById('qsign-password').value = '';
       showOrderOutcome(order, document.getElementById('result'), document.getElementById('result-text'));
+      const debtBefore = debt;
       const after = await loadOptions(denomination);
       if (order.state === 'ORDER_STATE_CREDITED') {
+        const recovered = debtBefore > debt ? debtBefore - debt : 0n;
         document.getElementById('balance-after').textContent =
+          (recovered > 0n ? `このチャージのうち ${Q.qcash(recovered)} は未回収額に充当されました。` : '') +
           `チャージ後のQキャッシュ残高：${Q.qcash(after.qcashAvailableYen)}`;
         showReturnLink(order.returnUrl || acceptedReturn);
       }
@@ -787,8 +865,11 @@ PAGES.charge_done = async () => {
   document.getElementById('detail').textContent = `注文番号 ${order.orderId}`;
   if (order.state === 'ORDER_STATE_CREDITED') {
     const { balance } = await Q.api('/api/v1/balance');
+    // A debt left by a reversed payment is paid first by this charge: what remains is said.
+    const debt = BigInt(balance.debtYen || 0);
     document.getElementById('balance-after').textContent =
-      `現在のQキャッシュ残高：${Q.qcash(balance.availableYen)}`;
+      `現在のQキャッシュ残高：${Q.qcash(balance.availableYen)}` +
+      (debt > 0n ? `（未回収額 ${Q.yen(debt)} が残っています。詳しくは残高のページをご覧ください）` : '');
     showReturnLink(order.returnUrl);
     Q.headerBalance();
   }
@@ -810,11 +891,15 @@ PAGES.vouchers = async () => {
         state.append(Q.el('span', `お支払い番号 ${ins.paymentNumber || '—'}`, 'sub'),
                      Q.el('span', `お支払い期限 ${Q.time(ins.payBy || order.deadline)}`, 'sub'));
       }
+      if (reversed(order)) {
+        state.append(Q.el('span', `取り消し額 ${reversalText(order)}`, 'sub'));
+      }
       row.append(Q.whenCell(order.createdAt), Q.el('td', voucherName(order)),
                  Q.el('td', methodLabel(order.method) || '—', 'optional'),
                  Q.el('td', Q.yen(order.amountYen), 'yen'), state);
       const actions = Q.el('td', undefined, 'actions');
       if (awaiting) actions.append(Q.link(orderPageUrl(order), 'お支払い方法'));
+      if (reversed(order)) actions.append(Q.link(orderPageUrl(order), '取り消しの内容'));
       if (PAID_STATES.has(order.state)) {
         const receipt = Q.link(receiptUrl(order), '領収書（PDF）');
         receipt.setAttribute('download', `領収書_${order.orderId}.pdf`);
@@ -843,6 +928,25 @@ PAGES.vouchers = async () => {
   await load(true);
 };
 
+// What the payment company took back of an order: the total and each reversal with its kind,
+// what left the balance and what became 未回収額.
+function showReversals(order) {
+  const box = document.getElementById('reversal-box');
+  box.classList.toggle('hidden', !reversed(order));
+  if (!reversed(order)) return;
+  document.getElementById('o-reversed').textContent = reversalText(order);
+  const body = document.getElementById('reversals');
+  body.textContent = '';
+  for (const r of order.reversals || []) {
+    const row = Q.el('tr');
+    const kind = Q.el('td', REVERSAL_KINDS[r.kind] || 'お支払いの取り消し');
+    kind.append(Q.el('span', REVERSAL_STATES[r.state] || '', 'sub'));
+    row.append(Q.whenCell(r.reversedAt || r.receivedAt), kind, Q.el('td', Q.yen(r.amountYen), 'yen'),
+               Q.el('td', Q.yen(r.clawedBackYen), 'yen optional'), Q.el('td', Q.yen(r.debtYen), 'yen'));
+    body.append(row);
+  }
+}
+
 // One order, found again from the purchase history: how to pay it, or its receipt.
 PAGES.order = async () => {
   const orderId = new URLSearchParams(location.search).get('order_id') || '';
@@ -862,6 +966,7 @@ PAGES.order = async () => {
     document.getElementById('o-text').textContent = awaiting
       ? '以下の内容でお支払いください。お支払いが確認されると、Qキャッシュがチャージされます。期限を過ぎると注文は無効になります。'
       : (order.state === 'ORDER_STATE_CREDITED' ? 'この注文のチャージは完了しています。' : '');
+    showReversals(order);
     if (awaiting && (order.nextAction || {}).kind === 'KIND_PAY_AT_COUNTER') fillInstructions(order);
     else document.getElementById('instructions-box').classList.add('hidden');
     cancelRow.classList.toggle('hidden', !awaiting);
@@ -1016,11 +1121,16 @@ PAGES.points = async () => {
   document.getElementById('confirm-yes').addEventListener('click', async () => {
     dialog.close();
     try {
+      // The seller's 未回収額 before and after: a conversion pays it first (DESIGN.md section 9).
+      const debtNow = async () => BigInt((await Q.api('/api/v1/balance')).balance.debtYen || 0);
+      const debtBefore = await debtNow().catch(() => 0n);
       const result = await Q.api('/api/v1/points/conversions', {
         method: 'POST', key, body: { pointsMonth: summary.conversion.pointsMonth },
       });
+      const debtAfter = debtBefore > 0n ? await debtNow().catch(() => debtBefore) : 0n;
       const done = document.getElementById('converted');
-      done.textContent = `交換が完了しました。${Q.qcash(result.conversion.convertedPoints)} がチャージされました。`;
+      done.textContent = `交換が完了しました。${Q.qcash(result.conversion.convertedPoints)} がチャージされました。` +
+        (debtBefore > debtAfter ? `うち ${Q.qcash(debtBefore - debtAfter)} は未回収額に充当されました。` : '');
       done.classList.remove('hidden');
       Q.say(convertRow, '');
       Q.headerBalance();

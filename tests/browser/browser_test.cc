@@ -7,7 +7,9 @@
 // The journey asks this binary for what only the system's other clients can do, by writing a
 // request file into QCASH_CONTROL_DIR and waiting for its answer file: the ad-booking service's
 // spends (through the wallet's client library), and stopping and restarting the points service
-// while the seller uses the points pages.
+// while the seller uses the points pages. A second seller's card payment is then taken back
+// through the provider sandbox (a chargeback): the debt it leaves, on every page, until a points
+// conversion pays it back.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -160,6 +162,12 @@ TEST(BrowserTest, SellerJourney) {
   *events.add_events() = Event("e7", seller, "P-050", "旧モデル手帳", points::COMPONENT_SHIPPING,
                                points::SALE_TYPE_GENERAL, 700,
                                absl::FromCivil(absl::CivilSecond(2019, 6, 15, 12, 0, 0), tokyo));
+  // The second seller, whose card payment the provider takes back: last month's 5,000 points
+  // pay the debt after the chargeback.
+  const std::string debt_seller = "browser-debt-shop";
+  *events.add_events() =
+      Event("d1", debt_seller, "P-300", "手帳カバー", points::COMPONENT_SHIPPING,
+            points::SALE_TYPE_GENERAL, 5'000, last_month_start + absl::Hours(40));
   {
     auto stub = points::PointsService::NewStub(
         grpc::CreateChannel(points_service->address, grpc::InsecureChannelCredentials()));
@@ -198,6 +206,16 @@ TEST(BrowserTest, SellerJourney) {
       if (!spent.ok()) return spent.status();
     }
     return absl::OkStatus();
+  };
+  // The second seller spends 2,000 of its 3,000 card charge before the chargeback.
+  auto spend_debt = [&]() -> absl::Status {
+    wallet::SpendRequest request;
+    request.set_seller_id(debt_seller);
+    request.set_idempotency_key("browser-spend-AD-5001");
+    request.set_amount_yen(2'000);
+    request.set_product(wallet::AD_PRODUCT_GROUP_BUYING);
+    request.set_booking_reference("AD-5001");
+    return (*adbooking)->Spend(request).status();
   };
   // Proceeds of sales arriving in Qmoney and 精算予定金 (not Qcash; the history shows them
   // apart), once the journey's login has opened the wallet.
@@ -253,10 +271,13 @@ TEST(BrowserTest, SellerJourney) {
                                  {"QCASH_THIS_MONTH", absl::FormatCivilTime(this_month)},
                                  {"QCASH_AD_APP_PORT", absl::StrCat(ad_app_port)},
                                  {"QCASH_CHARGE_LINK", charge_link},
-                                 {"QCASH_CONTROL_DIR", control}},
+                                 {"QCASH_CONTROL_DIR", control},
+                                 {"QCASH_SANDBOX_URL", payment->sandbox_url},
+                                 {"QCASH_DEBT_SELLER", debt_seller}},
                                 control,
                                 {{"fund", fund},
                                  {"spend", spend},
+                                 {"spend-debt", spend_debt},
                                  {"stop-points", stop_points},
                                  {"start-points", start_points}});
   const std::string output = ReadAll(log);
@@ -269,10 +290,17 @@ TEST(BrowserTest, SellerJourney) {
       EXPECT_TRUE(fs::exists(absl::StrCat(screenshots, "/", page, width, ".png"))) << page << width;
     }
   }
-  for (const char* shot :
-       {"step-points", "step-points-confirm-375", "step-points-converted", "step-products-detail",
-        "step-charge-need", "step-charge-card-done", "step-sandbox-redirect", "step-vouchers",
-        "step-qsign-wrong", "step-qsign-locked", "step-points-down"}) {
+  for (const char* shot : {"step-points",           "step-points-confirm-375",
+                           "step-points-converted", "step-products-detail",
+                           "step-charge-need",      "step-charge-card-done",
+                           "step-sandbox-redirect", "step-vouchers",
+                           "step-qsign-wrong",      "step-qsign-locked",
+                           "step-points-down",      "step-debt-balance",
+                           "step-debt-balance-375", "step-debt-history",
+                           "step-debt-history-375", "step-debt-order",
+                           "step-debt-order-375",   "step-debt-charge",
+                           "step-debt-charge-375",  "step-debt-recovered-history",
+                           "step-debt-recovered"}) {
     EXPECT_TRUE(fs::exists(absl::StrCat(screenshots, "/", shot, ".png"))) << shot;
   }
   const absl::Status audit = AuditWalletLedger((*stack)->wallet_db_url);

@@ -10,13 +10,19 @@
 //   QCASH_CHARGE_LINK  the charge button's link, as the wallet client library's ChargeLink
 //                      makes it for 20,000 yen and QCASH_AD_APP_PORT's /apply/AD-3001?step=charged
 //   QCASH_CONTROL_DIR  requests to browser_test.cc: <name>.request, answered by <name>.done
-//                      (fund, spend, stop-points, start-points)
+//                      (fund, spend, stop-points, start-points, spend-debt)
+//   QCASH_SANDBOX_URL  the provider sandbox, whose POST /sandbox/orders/<order>/reverse plays a
+//                      provider taking a payment back (a card chargeback)
+//   QCASH_DEBT_SELLER  a second seller, for the reversed payment: last month's points 5,000
 // The journey: arrive from an ad application with a shortfall, charge, return to it, download
 // the receipt, charge by other methods, find a pending counter order again, meet the Q-sign
 // errors, have the ad-booking service spend on two products, use the points pages while the
 // points service is down, open the month's statement and check it against the history, see
 // the chart; then every page at 1200 px and 375 px wide, with no horizontal scrolling on a
-// phone. Exits 0 when every step saw what it should.
+// phone. Then a second seller charges by card, spends it, and the card company takes the
+// payment back (a chargeback, DESIGN.md section 9): the debt (未回収額) on the balance, history,
+// purchase history, order and charge pages, pay-later unavailable until a points conversion
+// pays the debt back. Exits 0 when every step saw what it should.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -31,6 +37,8 @@ const control = process.env.QCASH_CONTROL_DIR;
 const adOrigin = `http://127.0.0.1:${process.env.QCASH_AD_APP_PORT}`;
 const returnUrl = `${adOrigin}/apply/AD-3001?step=charged`;
 const chargeLink = process.env.QCASH_CHARGE_LINK;
+const sandboxUrl = process.env.QCASH_SANDBOX_URL;
+const debtSeller = process.env.QCASH_DEBT_SELLER;
 
 // ---------------------------------------------------------------- the ad-booking site
 
@@ -57,22 +65,27 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--lang=ja-JP', '--disable-gpu', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const context = await browser.newContext({ locale: 'ja-JP', timezoneId: 'Asia/Tokyo', acceptDownloads: true,
-                                           viewport: { width: 1200, height: 900 } });
-const page = await context.newPage();
+const contextOptions = { locale: 'ja-JP', timezoneId: 'Asia/Tokyo', acceptDownloads: true,
+                         viewport: { width: 1200, height: 900 } };
+const context = await browser.newContext(contextOptions);
 let problems = [];
 // Every failed response is a problem unless a step expects it (expect() removes it).
-page.on('response', (response) => {
-  if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) {
-    problems.push(`HTTP ${response.status()} ${response.request().method()} ${response.url()}`);
-  }
-});
-page.on('console', (message) => {
-  if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-    problems.push(`console: ${message.text()}`);
-  }
-});
-page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+function watch(p) {
+  p.on('response', (response) => {
+    if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) {
+      problems.push(`HTTP ${response.status()} ${response.request().method()} ${response.url()}`);
+    }
+  });
+  p.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      problems.push(`console: ${message.text()}`);
+    }
+  });
+  p.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  return p;
+}
+// The page every step uses: the first seller's, then the second seller's (its own context).
+let page = watch(await context.newPage());
 // The failures a step provoked on purpose: `status` and a part of the URL (and method).
 const expect = (status, urlPart, method = '') => {
   const before = problems.length;
@@ -125,6 +138,157 @@ async function chooseCharge(yenAmount, method) {
 
 let paypalOrder = '';
 let pendingOrder = '';
+
+// The page at phone width, no sideways scrolling, as a picture; back to desktop width.
+async function phoneShot(name) {
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.waitForLoadState('networkidle');
+  const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(scrollWidth <= 375, `${name} at 375 px scrolls sideways: ${scrollWidth}`);
+  await shot(`${name}-375`);
+  await page.setViewportSize({ width: 1200, height: 900 });
+}
+
+// A payment taken back after the credit (DESIGN.md section 9), for a seller of its own: a
+// 3,000 card charge of which 2,000 is spent, then the card company's chargeback. The 1,000
+// left is taken back, the 2,000 spent becomes the debt (未回収額); pay-later is not offered
+// until last month's points (5,000) are converted, which pay the debt first.
+async function debtJourney() {
+  step('a second seller: log in, charge 3,000 by card');
+  page = watch(await (await browser.newContext(contextOptions)).newPage());
+  await page.goto(`${base}/dev/login`);
+  await page.fill('#seller-id', debtSeller);
+  await Promise.all([page.waitForURL(`${base}/`), page.click('#login')]);
+  await loaded('#total');
+  assert.equal(await page.isHidden('#debt-box'), true);  // no debt: no box
+  await page.goto(`${base}/charge`);
+  await loaded('#current');
+  assert.equal(await page.isHidden('#debt-note'), true);
+  assert.equal(await page.isDisabled('#m-PAYMENT_METHOD_ATONE'), false);
+  await chooseCharge(3000, 'CARD');
+  await page.selectOption('#card-token', 'tok_visa');
+  await page.click('#buy');
+  await page.waitForSelector('#result:not(.hidden)');
+  await page.waitForFunction(() => document.getElementById('current').textContent === '3,000 Qキャッシュ');
+  const order = /注文番号 ([A-Za-z0-9_-]+)/.exec(await text('#result-text'))[1];
+
+  step('the ad-booking service spends 2,000 of it (共同購入)');
+  await request('spend-debt');
+
+  step('the card company takes the payment back (a chargeback of the whole 3,000)');
+  const reversal = await fetch(`${sandboxUrl}/sandbox/orders/${order}/reverse?kind=chargeback`, { method: 'POST' });
+  assert.ok(reversal.ok, `sandbox reverse: HTTP ${reversal.status} ${await reversal.text()}`);
+
+  step('balance: 未回収額 2,000 in a box of its own that says why and what happens next');
+  for (let attempt = 0; ; ++attempt) {
+    await page.goto(`${base}/`);
+    await loaded('#total');
+    if (await page.isVisible('#debt-box')) break;
+    assert.ok(attempt < 60, 'the reversal did not reach the balance page');
+    await page.waitForTimeout(500);  // the notification is on its way: the seller reloads
+  }
+  assert.equal(await text('#debt'), '2,000円');
+  assert.equal(await text('#available'), '0 Qキャッシュ');
+  assert.equal(await text('#total'), '0 Qキャッシュ');
+  assert.equal(await headerBalance(), '0');
+  const explanation = await text('#debt-box');
+  assertSellerMessage(explanation);
+  for (const words of [/チャージバック/, /後払いの未払い/, /返金/, /未回収額/, /次回以降のチャージやサービスポイントの交換/,
+                       /後払い（Atone・ペイディ）はご利用いただけません/]) {
+    assert.match(explanation, words);
+  }
+  await shot('step-debt-balance');
+  await phoneShot('step-debt-balance');
+
+  step('history: the clawback with its order, the debt, and the debt after each line');
+  await page.goto(`${base}/history`);
+  await page.waitForFunction(() => document.querySelectorAll('#entries tr').length >= 4);
+  const lines = await page.$$eval('#entries tr', (trs) => trs.map((tr) => tr.textContent));
+  assert.ok(lines.some((r) => r.includes('お支払い取り消しによる回収') && r.includes('-1,000円') &&
+                               r.includes(`注文番号 ${order}`)), lines.join('\n'));
+  assert.ok(lines.some((r) => r.includes('未回収額の発生') && r.includes('2,000円（未回収額）') &&
+                               r.includes('未回収額（この時点）：2,000円')), lines.join('\n'));
+  assert.equal(await page.isVisible('#debt-notice'), true);
+  await page.selectOption('#type', 'ENTRY_TYPE_DEBT');
+  await page.click('#filters button[type=submit]');
+  await page.waitForFunction(() => document.querySelectorAll('#entries tr').length === 1);
+  await page.selectOption('#type', '');
+  await page.click('#filters button[type=submit]');
+  await page.waitForFunction(() => document.querySelectorAll('#entries tr').length >= 4);
+  await shot('step-debt-history');
+  await phoneShot('step-debt-history');
+
+  step('purchase history and order: 取り消し額 and its kind');
+  await page.goto(`${base}/vouchers`);
+  const row = page.locator('#orders tr', { hasText: 'Qキャッシュ(3000Qキャッシュのチャージ)' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /取り消し額 3,000円/);
+  await Promise.all([page.waitForURL((url) => url.pathname === '/charge/order'),
+                     row.locator('a', { hasText: '取り消しの内容' }).click()]);
+  await page.waitForSelector('#reversal-box:not(.hidden)');
+  assert.equal(await text('#o-reversed'), '3,000円（チャージバック）');
+  const reversals = await page.$$eval('#reversals tr', (trs) => trs.map((tr) => tr.textContent));
+  assert.equal(reversals.length, 1, reversals.join('\n'));
+  assert.match(reversals[0], /チャージバック/);
+  assert.match(reversals[0], /1,000円/);
+  assert.match(reversals[0], /2,000円/);
+  await shot('step-debt-order');
+  await phoneShot('step-debt-order');
+
+  step('charge: the debt by the methods; atone and Paidy unavailable, saying why');
+  await page.goto(`${base}/charge`);
+  await loaded('#current');
+  await page.waitForSelector('#debt-note:not(.hidden)');
+  assert.equal(await text('#debt-yen'), '2,000円');
+  for (const method of ['ATONE', 'PAIDY']) {
+    assert.equal(await page.isDisabled(`#m-PAYMENT_METHOD_${method}`), true, method);
+    const label = await page.locator('#methods label', { has: page.locator(`#m-PAYMENT_METHOD_${method}`) }).textContent();
+    assert.match(label, /未回収額があるため/, label);
+    assertSellerMessage(label);
+  }
+  assert.equal(await page.isDisabled('#m-PAYMENT_METHOD_CARD'), false);
+  await shot('step-debt-charge');
+  await phoneShot('step-debt-charge');
+
+  step('GO: last month\'s 5,000 points pay the debt first, the rest is available');
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#points-go:not(.hidden)');
+  await Promise.all([page.waitForURL(`${base}/points?convert=1`), page.click('#points-go')]);
+  await page.waitForSelector('#confirm[open]');
+  await page.click('#confirm-yes');
+  await page.waitForSelector('#converted:not(.hidden)');
+  assert.match(await text('#converted'), /5,000 Qキャッシュ/);
+  assert.match(await text('#converted'), /2,000 Qキャッシュ は未回収額に充当されました/);
+  await page.goto(`${base}/`);
+  await loaded('#total');
+  assert.equal(await text('#available'), '3,000 Qキャッシュ');
+  assert.equal(await page.isHidden('#debt-box'), true);
+  await page.goto(`${base}/history`);
+  await page.waitForFunction(() => document.querySelectorAll('#entries tr').length >= 6);
+  const after = await page.$$eval('#entries tr', (trs) => trs.map((tr) => tr.textContent));
+  assert.ok(after.some((r) => r.includes('未回収額への充当') && r.includes('-2,000円') &&
+                               r.includes('サービスポイント交換で追加されたQキャッシュを、未回収額に充当しました') &&
+                               r.includes('未回収額の精算が完了しました')), after.join('\n'));
+  await shot('step-debt-recovered-history');
+
+  step('pay-later is offered again');
+  await page.goto(`${base}/charge`);
+  await loaded('#current');
+  await page.waitForSelector('#m-PAYMENT_METHOD_ATONE:not([disabled])');
+  assert.equal(await page.isDisabled('#m-PAYMENT_METHOD_PAIDY'), false);
+  assert.equal(await page.isHidden('#debt-note'), true);
+
+  step('the chart: this month\'s clawed-back and recovered amounts as outgoing series');
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#chart svg rect');
+  const legend = await page.$$eval('#chart-legend li', (lis) => lis.map((li) => li.textContent));
+  assert.ok(legend.includes('お支払い取り消しによる回収') && legend.includes('未回収額への充当'), legend.join(' '));
+  const head = await page.$$eval('#activity-head th', (ths) => ths.map((th) => th.textContent));
+  const cells = await page.$$eval('#activity tr:last-child td', (tds) => tds.map((td) => td.textContent));
+  assert.equal(yen(cells[head.indexOf('お支払い取り消しによる回収') - 1]), 1000);
+  assert.equal(yen(cells[head.indexOf('未回収額への充当') - 1]), 2000);
+  await shot('step-debt-recovered');
+}
 
 try {
   step('log in (development login)');
@@ -546,6 +710,8 @@ try {
     await login.screenshot({ path: `${shots}/login${suffix}.png`, fullPage: true });
   }
   await signedOut.close();
+
+  await debtJourney();
 
   assert.deepEqual(problems, []);
   console.log('seller journey: every step passed');

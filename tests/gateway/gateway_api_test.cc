@@ -222,6 +222,92 @@ TEST_F(GatewayApiTest, HistoryNamesTheLotsOfEachMovement) {
   EXPECT_EQ(Reason(invalid), "INVALID_ENTRY_SEQ");
 }
 
+// A charge reversed after it was partly spent (issue 16, DESIGN.md section 9), as the payment
+// service claws it back: the JSON API gives the seller the debt (未回収額) on the balance, the
+// clawback and the debt in the history with the debt after each line, the month's clawed-back
+// amount; the next credit (a points conversion) pays the debt first.
+TEST_F(GatewayApiTest, TheDebtOfAReversedChargeReachesTheSeller) {
+  const std::string seller = NewSeller();
+  Fund(seller, 3'000);  // charge order "order-<seller>"
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-qcash-caller", "adbooking");
+    pb::SpendRequest spend;
+    spend.set_seller_id(seller);
+    spend.set_idempotency_key("spend-" + seller);
+    spend.set_amount_yen(2'000);
+    spend.set_product(pb::AD_PRODUCT_GROUP_BUYING);
+    spend.set_booking_reference("AD-1");
+    pb::SpendResponse spent;
+    ASSERT_TRUE(env->wallet->Spend(&context, spend, &spent).ok());
+  }
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-qcash-caller", "payment");
+    pb::ClawBackRequest claw;
+    claw.set_seller_id(seller);
+    claw.set_idempotency_key("reversal:sandbox:rv-" + seller);
+    claw.set_amount_yen(3'000);
+    claw.set_order_id("order-" + seller);
+    claw.set_reversal_reference("rv-" + seller);
+    claw.set_kind(pb::REVERSAL_KIND_CHARGEBACK);
+    pb::ClawBackResponse clawed;
+    const grpc::Status s = env->wallet->ClawBack(&context, claw, &clawed);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(clawed.clawed_back_yen(), 1'000);
+    EXPECT_EQ(clawed.debt_yen(), 2'000);
+  }
+  const std::string token = Token(seller);
+  auto balance = Get("/api/v1/balance", token);
+  ASSERT_TRUE(balance);
+  EXPECT_EQ(balance->status, 200) << balance->body;
+  EXPECT_NE(balance->body.find("\"debtYen\":\"2000\""), std::string::npos) << balance->body;
+  EXPECT_NE(balance->body.find("\"availableYen\":\"0\""), std::string::npos) << balance->body;
+  auto history = Get("/api/v1/history", token);
+  ASSERT_TRUE(history);
+  EXPECT_EQ(history->status, 200) << history->body;
+  for (const std::string& part :
+       {std::string("\"type\":\"ENTRY_TYPE_CLAWBACK\""),
+        std::string("\"type\":\"ENTRY_TYPE_DEBT\""), std::string("\"debtAfterYen\":\"2000\""),
+        absl::StrCat("\"reference\":\"order-", seller, "\"")}) {
+    EXPECT_NE(history->body.find(part), std::string::npos) << part << " in " << history->body;
+  }
+  auto debts = Get("/api/v1/history?types=ENTRY_TYPE_DEBT", token);
+  ASSERT_TRUE(debts);
+  EXPECT_EQ(debts->status, 200) << debts->body;
+  EXPECT_EQ(debts->body.find("ENTRY_TYPE_CLAWBACK"), std::string::npos) << debts->body;
+  EXPECT_NE(debts->body.find("ENTRY_TYPE_DEBT"), std::string::npos) << debts->body;
+  auto activity = Get("/api/v1/activity", token);
+  ASSERT_TRUE(activity);
+  EXPECT_EQ(activity->status, 200) << activity->body;
+  EXPECT_NE(activity->body.find("\"clawedBackYen\":\"1000\""), std::string::npos) << activity->body;
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-qcash-caller", "points");
+    pb::CreditRequest conversion;
+    conversion.set_seller_id(seller);
+    conversion.set_idempotency_key("conversion-" + seller);
+    conversion.set_amount_yen(5'000);
+    conversion.set_source(pb::CREDIT_SOURCE_POINTS_CONVERSION);
+    conversion.set_reference("conv-" + seller);
+    pb::CreditResponse credited;
+    ASSERT_TRUE(env->wallet->Credit(&context, conversion, &credited).ok());
+    EXPECT_EQ(credited.result().debt_recovered_yen(), 2'000);
+  }
+  balance = Get("/api/v1/balance", token);
+  ASSERT_TRUE(balance);
+  EXPECT_NE(balance->body.find("\"debtYen\":\"0\""), std::string::npos) << balance->body;
+  EXPECT_NE(balance->body.find("\"availableYen\":\"3000\""), std::string::npos) << balance->body;
+  history = Get("/api/v1/history?types=ENTRY_TYPE_DEBT_RECOVERY", token);
+  ASSERT_TRUE(history);
+  EXPECT_NE(history->body.find("\"amountYen\":\"2000\""), std::string::npos) << history->body;
+  EXPECT_NE(history->body.find("\"debtAfterYen\":\"0\""), std::string::npos) << history->body;
+  activity = Get("/api/v1/activity", token);
+  ASSERT_TRUE(activity);
+  EXPECT_NE(activity->body.find("\"debtRecoveredYen\":\"2000\""), std::string::npos)
+      << activity->body;
+}
+
 // The seller's paperwork (issue 15): the receipt of a paid voucher as a PDF, the original then
 // reissues; nothing for an unpaid order or another seller's; the month's statement as PDF and
 // CSV; strict document names; and a failure a browser navigated to is a Japanese page.
