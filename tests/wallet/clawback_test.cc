@@ -34,11 +34,7 @@ namespace {
 namespace pb = ::qcash::wallet::v1;
 
 struct Env {
-  std::string dir;
-  std::unique_ptr<PostgresServer> pg;
-  std::unique_ptr<RedisServer> redis;
-  ServiceProcess wallet;
-  std::string db_url;
+  std::unique_ptr<Stack> stack;  // PostgreSQL, Redis and a real wallet process
   std::unique_ptr<pb::WalletService::Stub> stub;
 };
 Env* env = nullptr;
@@ -47,31 +43,16 @@ class ClawBackEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     env = new Env();
-    env->dir = MakeStateDir("wallet_clawback");
-    auto pg = PostgresServer::Start(env->dir + "/pg");
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    env->pg = std::move(*pg);
-    ASSERT_TRUE(env->pg->CreateDatabase("qcash_wallet").ok());
-    env->db_url = env->pg->Url("qcash_wallet");
-    auto redis = RedisServer::Start(env->dir + "/redis");
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    env->redis = std::move(*redis);
-    std::map<std::string, std::string> settings = {
-        {"QCASH_WALLET_DATABASE_URL", env->db_url},
-        {"QCASH_WALLET_REPLAY_KEY_FILE", NewSecretFile(env->dir + "/wallet-replay.key")}};
-    settings.merge(env->redis->ClientEnv("wallet"));
-    auto wallet = StartService(QCASH_WALLET_BINARY, settings, "QCASH_WALLET_LISTEN",
-                               env->dir + "/wallet.log");
-    ASSERT_TRUE(wallet.ok()) << wallet.status();
-    env->wallet = std::move(*wallet);
+    auto stack = StartStack("wallet_clawback");
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    env->stack = std::move(*stack);
     env->stub = pb::WalletService::NewStub(
-        grpc::CreateChannel(env->wallet.address, grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
-    const bool passed = ::testing::UnitTest::GetInstance()->Passed();
-    const std::string dir = env->dir;
+    // Keep the logs of a failure.
+    if (env->stack) env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
     delete env;
-    if (passed) std::filesystem::remove_all(dir);  // keep the logs of a failure
   }
 };
 
@@ -92,7 +73,7 @@ std::string Parts(const google::protobuf::RepeatedPtrField<pb::LotPart>& parts) 
 class ClawBackTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    absl::Status audit = AuditWalletLedger(env->db_url);
+    absl::Status audit = AuditWalletLedger(env->stack->wallet_db_url);
     EXPECT_TRUE(audit.ok()) << audit;
   }
 
@@ -560,7 +541,7 @@ TEST_F(ClawBackTest, TheJournalWithDebtsVerifies) {
   Convert(seller, 1'000);
   Charge(seller, 10'000, "order-v2");
 
-  auto conn = PgConnection::Connect(env->db_url, "qcash-test-verify");
+  auto conn = PgConnection::Connect(env->stack->wallet_db_url, "qcash-test-verify");
   ASSERT_TRUE(conn.ok()) << conn.status();
   auto report = wallet::VerifyJournal(**conn);
   ASSERT_TRUE(report.ok()) << report.status();
@@ -593,8 +574,8 @@ TEST_F(ClawBackTest, QcashctlSellerShowsTheDebtInWords) {
 
   Process::Spec spec;
   spec.argv = {QCASHCTL_BINARY, "seller", seller};
-  spec.env = {{"QCASHCTL_WALLET", env->wallet.address}};
-  spec.log_file = absl::StrCat(env->dir, "/qcashctl-seller.out");
+  spec.env = {{"QCASHCTL_WALLET", env->stack->wallet.address}};
+  spec.log_file = absl::StrCat(env->stack->dir, "/qcashctl-seller.out");
   auto process = Process::Start(spec);
   ASSERT_TRUE(process.ok()) << process.status();
   auto exit = (*process)->WaitExit(std::chrono::seconds(60));

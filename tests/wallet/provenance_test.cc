@@ -30,11 +30,7 @@ namespace {
 namespace pb = ::qcash::wallet::v1;
 
 struct Env {
-  std::string dir;
-  std::unique_ptr<PostgresServer> pg;
-  std::unique_ptr<RedisServer> redis;
-  ServiceProcess wallet;
-  std::string db_url;
+  std::unique_ptr<Stack> stack;  // PostgreSQL, Redis and a real wallet process
   std::unique_ptr<pb::WalletService::Stub> stub;
 };
 Env* env = nullptr;
@@ -43,32 +39,16 @@ class ProvenanceEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     env = new Env();
-    env->dir = MakeStateDir("wallet_provenance");
-    auto pg = PostgresServer::Start(env->dir + "/pg");
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    env->pg = std::move(*pg);
-    ASSERT_TRUE(env->pg->CreateDatabase("qcash_wallet").ok());
-    env->db_url = env->pg->Url("qcash_wallet");
-    auto redis = RedisServer::Start(env->dir + "/redis");
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    env->redis = std::move(*redis);
-    std::map<std::string, std::string> settings = {
-        {"QCASH_WALLET_DATABASE_URL", env->db_url},
-        {"QCASH_WALLET_SWEEP_INTERVAL_MS", "100"},
-        {"QCASH_WALLET_REPLAY_KEY_FILE", NewSecretFile(env->dir + "/wallet-replay.key")}};
-    settings.merge(env->redis->ClientEnv("wallet"));
-    auto wallet = StartService(QCASH_WALLET_BINARY, settings, "QCASH_WALLET_LISTEN",
-                               env->dir + "/wallet.log");
-    ASSERT_TRUE(wallet.ok()) << wallet.status();
-    env->wallet = std::move(*wallet);
+    auto stack = StartStack("wallet_provenance");
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    env->stack = std::move(*stack);
     env->stub = pb::WalletService::NewStub(
-        grpc::CreateChannel(env->wallet.address, grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
-    const bool passed = ::testing::UnitTest::GetInstance()->Passed();
-    const std::string dir = env->dir;
+    // Keep the logs of a failure.
+    if (env->stack) env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
     delete env;
-    if (passed) std::filesystem::remove_all(dir);  // keep the logs of a failure
   }
 };
 
@@ -85,7 +65,7 @@ std::pair<int, std::string> RunToEnd(std::vector<std::string> argv, const std::s
   Process::Spec spec;
   spec.argv = std::move(argv);
   spec.env = {{"QCASH_INSECURE_DEV", "1"}};
-  spec.log_file = absl::StrCat(env->dir, "/", name, ".out");
+  spec.log_file = absl::StrCat(env->stack->dir, "/", name, ".out");
   auto process = Process::Start(spec);
   EXPECT_TRUE(process.ok()) << process.status();
   if (!process.ok()) return {-1, ""};
@@ -118,7 +98,7 @@ std::string LotIds(const pb::ListLotsResponse& r) {
 class ProvenanceTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    absl::Status audit = AuditWalletLedger(env->db_url);
+    absl::Status audit = AuditWalletLedger(env->stack->wallet_db_url);
     EXPECT_TRUE(audit.ok()) << audit;
   }
 
@@ -312,7 +292,7 @@ TEST_F(ProvenanceTest, HoldCaptureReleaseAndExpiryNameTheirLots) {
   EXPECT_EQ(reserved.lots(1).lot().held_yen(), 500);
   EXPECT_EQ(reserved.lots(1).lot().available_yen(), 500);
   // The lots add up while the hold is pending too (lot 1 is all held, below lot 2).
-  absl::Status audit = AuditWalletLedger(env->db_url);
+  absl::Status audit = AuditWalletLedger(env->stack->wallet_db_url);
   EXPECT_TRUE(audit.ok()) << audit;
 
   pb::CaptureHoldRequest capture;
@@ -557,8 +537,9 @@ TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
   Open(seller);
   ASSERT_TRUE(Charge(seller, 1'000, "paidy", 0).ok());  // lot 1
   ASSERT_TRUE(Convert(seller, 300, "2026-04").ok());    // lot 2
-  const auto [status, out] = RunToEnd(
-      {QCASH_BOOK_AD_EXAMPLE, seller, env->wallet.address, "1000", "800"}, "book-ad-example");
+  const auto [status, out] =
+      RunToEnd({QCASH_BOOK_AD_EXAMPLE, seller, env->stack->wallet.address, "1000", "800"},
+               "book-ad-example");
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("800 yen, 500 of it paid Qcash"), std::string::npos) << out;
   EXPECT_NE(out.find("300 yen from lot 2: points conversion, free"), std::string::npos) << out;
@@ -576,7 +557,7 @@ TEST_F(ProvenanceTest, AuditFindsAPlantedLotMismatch) {
   ASSERT_TRUE(Convert(seller, 300, "2026-05").ok());
   Spend(seller, 400);  // 2:300 1:100
 
-  auto conn = PgConnection::Connect(env->db_url, "qcash-test-tamper");
+  auto conn = PgConnection::Connect(env->stack->wallet_db_url, "qcash-test-tamper");
   ASSERT_TRUE(conn.ok()) << conn.status();
   auto clean = wallet::AuditLedger(**conn);
   ASSERT_TRUE(clean.ok()) << clean.status();
@@ -599,7 +580,8 @@ TEST_F(ProvenanceTest, AuditFindsAPlantedLotMismatch) {
       << report;
 
   // `qcashctl audit` reports it and fails.
-  const auto [status, out] = RunToEnd({QCASHCTL_BINARY, "audit", env->db_url}, "qcashctl-audit");
+  const auto [status, out] =
+      RunToEnd({QCASHCTL_BINARY, "audit", env->stack->wallet_db_url}, "qcashctl-audit");
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("ledger audit: FAILED"), std::string::npos) << out;
   EXPECT_NE(out.find(absl::StrCat("PROBLEM: seller ", seller, ": available 900")),
