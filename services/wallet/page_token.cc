@@ -10,6 +10,7 @@ namespace {
 constexpr absl::string_view kKind = "seq";
 constexpr absl::string_view kLotsKind = "lot";
 constexpr absl::string_view kStatementKind = "stm";
+constexpr absl::string_view kHoldsKind = "hld";
 
 absl::Status NotIssued() {
   return InvalidArgument(wallet::v1::INVALID_PAGE_TOKEN,
@@ -40,6 +41,22 @@ std::string EncodeLotsPageToken(int64_t before_lot_id) {
 
 absl::StatusOr<int64_t> DecodeLotsPageToken(absl::string_view token) {
   return DecodeCursor(kLotsKind, token);
+}
+
+std::string EncodeHoldsPageToken(int64_t before_hold_id, absl::string_view filters) {
+  return PageTokenWriter(kHoldsKind).AddInt(before_hold_id).AddText(filters).Finish();
+}
+
+absl::StatusOr<int64_t> DecodeHoldsPageToken(absl::string_view token, absl::string_view filters) {
+  if (token.empty()) return 0;
+  std::optional<PageTokenReader> reader = PageTokenReader::Open(kHoldsKind, token, 2);
+  int64_t before_hold_id = 0;
+  std::string token_filters;
+  if (!reader || !reader->NextInt(&before_hold_id) || before_hold_id <= 0 ||
+      !reader->NextText(&token_filters) || token_filters != filters) {
+    return NotIssued();
+  }
+  return before_hold_id;
 }
 
 std::string EncodeStatementPageToken(absl::string_view month, int64_t after_seq) {

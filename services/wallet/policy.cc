@@ -39,6 +39,8 @@ const MethodRule kMethods[] = {
     {"/qcash.wallet.v1.WalletService/CaptureHold", P(Permission::kAdBooking), kSeller},
     {"/qcash.wallet.v1.WalletService/ReleaseHold", P(Permission::kAdBooking), kSeller},
     {"/qcash.wallet.v1.WalletService/GetHold", P(Permission::kRead), kSeller},
+    // The seller's holds, read like GetHold: the gateway only for its token's seller.
+    {"/qcash.wallet.v1.WalletService/ListHolds", P(Permission::kRead), kSeller},
     {"/qcash.wallet.v1.WalletService/ChargeFromInternalFunds", P(Permission::kChargeFromFunds),
      kSeller},
     {"/qcash.wallet.v1.WalletService/CreditInternalFunds", P(Permission::kCreditFunds), kSeller},

@@ -13,9 +13,9 @@
 namespace qcash::wallet {
 
 enum class Permission {
-  kRead,              // GetBalance, ListHistory, GetHold, GetEntryLots, ListLots, GetBalanceAt,
-                      // GetMonthlyStatement, GetMonthlyActivity
-  kOpen,              // OpenWallet
+  kRead,  // GetBalance, ListHistory, GetHold, ListHolds, GetEntryLots, ListLots, GetBalanceAt,
+          // GetMonthlyStatement, GetMonthlyActivity
+  kOpen,  // OpenWallet
   kCreditCharge,      // Credit(CHARGE)
   kCreditConversion,  // Credit(POINTS_CONVERSION)
   kAdBooking,         // Spend, Hold, CaptureHold, ReleaseHold

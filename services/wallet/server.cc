@@ -1,5 +1,7 @@
 #include "services/wallet/server.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +10,7 @@
 #include "common/proto_time.h"
 #include "common/service_call.h"
 #include "common/status.h"
+#include "common/text.h"
 #include "qcash/wallet/v1/error_reason.pb.h"
 #include "services/wallet/enums.h"
 #include "services/wallet/page_token.h"
@@ -33,6 +36,21 @@ void FillBalance(const Balance& b, pb::Balance* out) {
   out->set_version(b.version);
   out->set_state(ToProto(b.state));
   out->set_debt_yen(b.debt_yen);
+}
+
+void FillHold(const HoldRecord& hold, pb::HoldInfo* out) {
+  out->set_seller_id(hold.seller_id);
+  out->set_hold_id(hold.hold_id);
+  out->set_amount_yen(hold.amount_yen);
+  out->set_product(AdProductToProto(hold.product));
+  out->set_booking_reference(hold.reference);
+  out->set_state(ToProto(hold.state));
+  out->set_captured_yen(hold.captured_yen);
+  SetTimestamp(hold.created_at, out->mutable_created_at());
+  SetTimestamp(hold.expires_at, out->mutable_expires_at());
+  if (hold.resolved_at != absl::InfinitePast()) {
+    SetTimestamp(hold.resolved_at, out->mutable_resolved_at());
+  }
 }
 
 void FillHistoryEntry(const HistoryEntry& e, pb::HistoryEntry* out) {
@@ -262,18 +280,64 @@ grpc::ServerUnaryReactor* WalletServer::GetHold(grpc::CallbackServerContext* con
     }
     auto hold = wallet_->GetHold(request->seller_id(), request->hold_id());
     if (!hold.ok()) return hold.status();
-    pb::HoldInfo* out = response->mutable_hold();
-    out->set_seller_id(hold->seller_id);
-    out->set_hold_id(hold->hold_id);
-    out->set_amount_yen(hold->amount_yen);
-    out->set_product(AdProductToProto(hold->product));
-    out->set_booking_reference(hold->reference);
-    out->set_state(ToProto(hold->state));
-    out->set_captured_yen(hold->captured_yen);
-    SetTimestamp(hold->created_at, out->mutable_created_at());
-    SetTimestamp(hold->expires_at, out->mutable_expires_at());
-    if (hold->resolved_at != absl::InfinitePast()) {
-      SetTimestamp(hold->resolved_at, out->mutable_resolved_at());
+    FillHold(*hold, response->mutable_hold());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WalletServer::ListHolds(grpc::CallbackServerContext* context,
+                                                  const pb::ListHoldsRequest* request,
+                                                  pb::ListHoldsResponse* response) {
+  return Read(reads_, context, [this, request, response]() -> absl::Status {
+    HoldQuery query;
+    query.seller_id = request->seller_id();
+    if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
+      return InvalidArgument(pb::INVALID_PAGE_SIZE,
+                             absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
+    }
+    const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
+    query.page_size = page_size + 1;  // one more tells whether another page follows
+    for (int state : request->states()) {
+      const std::optional<HoldState> known = FromProto(static_cast<pb::HoldState>(state));
+      if (!known.has_value()) {
+        return InvalidArgument(pb::INVALID_HOLD_STATE, absl::StrCat("unknown hold state ", state));
+      }
+      query.states.push_back(*known);
+    }
+    // The same set in any order or repeated is the same filter, so its token stays valid.
+    std::sort(query.states.begin(), query.states.end());
+    query.states.erase(std::unique(query.states.begin(), query.states.end()), query.states.end());
+    if (request->product() != pb::AD_PRODUCT_UNSPECIFIED) {
+      const std::optional<AdProduct> product = FromProto(request->product());
+      if (!product.has_value()) {
+        return InvalidArgument(pb::UNKNOWN_AD_PRODUCT,
+                               absl::StrCat("unknown ad product ", request->product()));
+      }
+      query.product = static_cast<int16_t>(*product);
+    }
+    query.reference = request->booking_reference();
+    if (query.reference.size() > kReferenceLengthMax || !IsCleanText(query.reference)) {
+      return InvalidArgument(pb::INVALID_REFERENCE,
+                             absl::StrCat("booking_reference must be at most ", kReferenceLengthMax,
+                                          " bytes of UTF-8 text without control characters"));
+    }
+    // The filters a token is bound to: equal text exactly when the filters are equal (the
+    // reference is last, so whatever it holds cannot be mistaken for another field).
+    std::string filters;
+    for (HoldState state : query.states) {
+      absl::StrAppend(&filters, static_cast<int>(state), ",");
+    }
+    absl::StrAppend(&filters, ";", query.product, ";", query.reference);
+    auto before = DecodeHoldsPageToken(request->page_token(), filters);
+    if (!before.ok()) return before.status();
+    query.before_hold_id = *before;
+    auto holds = wallet_->ListHolds(query);
+    if (!holds.ok()) return holds.status();
+    const size_t shown = std::min(holds->size(), static_cast<size_t>(page_size));
+    for (size_t i = 0; i < shown; ++i) FillHold((*holds)[i], response->add_holds());
+    // Hold ids are journal seqs (positive), so the cursor is always a valid token.
+    if (holds->size() > shown) {
+      response->set_next_page_token(EncodeHoldsPageToken((*holds)[shown - 1].hold_id, filters));
     }
     return absl::OkStatus();
   });

@@ -47,6 +47,9 @@ class WalletServer final : public pb::WalletService::CallbackService {
   grpc::ServerUnaryReactor* GetHold(grpc::CallbackServerContext* context,
                                     const pb::GetHoldRequest* request,
                                     pb::GetHoldResponse* response) override;
+  grpc::ServerUnaryReactor* ListHolds(grpc::CallbackServerContext* context,
+                                      const pb::ListHoldsRequest* request,
+                                      pb::ListHoldsResponse* response) override;
   grpc::ServerUnaryReactor* ChargeFromInternalFunds(
       grpc::CallbackServerContext* context, const pb::ChargeFromInternalFundsRequest* request,
       pb::ChargeFromInternalFundsResponse* response) override;

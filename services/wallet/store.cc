@@ -151,6 +151,16 @@ const std::string kGetHoldSql =
     absl::StrCat("SELECT ", kHoldColumns, " FROM holds WHERE seller_id = $1 AND hold_id = $2");
 const PgStatement kGetHold = {"wallet_get_hold", kGetHoldSql.c_str()};
 
+// A page of the seller's holds, newest first, on the primary key (seller_id, hold_id): the
+// filters narrow the rows the key's walk returns, the seller always comes first.
+const std::string kListHoldsSql =
+    absl::StrCat("SELECT ", kHoldColumns,
+                 " FROM holds WHERE seller_id = $1 AND ($2::bigint = 0 OR hold_id < $2) "
+                 "AND (cardinality($3::smallint[]) = 0 OR state = ANY($3::smallint[])) "
+                 "AND ($4::smallint = 0 OR product = $4) AND ($5::text = '' OR reference = $5) "
+                 "ORDER BY hold_id DESC LIMIT $6");
+const PgStatement kListHolds = {"wallet_list_holds", kListHoldsSql.c_str()};
+
 constexpr PgStatement kReadRecords = {
     "wallet_read_records",
     "SELECT i.caller, i.idem_key, i.seller_id, i.op_type, i.request_hash, i.entry_seq, "
@@ -742,6 +752,21 @@ absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller
                     absl::StrCat("no hold ", hold_id, " for seller ", seller_id));
   }
   return ReadHold(*r, 0);
+}
+
+absl::StatusOr<std::vector<HoldRecord>> ListHolds(PgConnection& conn, const HoldQuery& q) {
+  PgArrayLiteral states;
+  for (HoldState state : q.states) states.AddInt(static_cast<int16_t>(state));
+  auto r = conn.Exec(kListHolds, {q.seller_id, absl::StrCat(q.before_hold_id), states.Finish(),
+                                  absl::StrCat(q.product), q.reference, absl::StrCat(q.page_size)});
+  if (!r.ok()) return r.status();
+  std::vector<HoldRecord> out;
+  out.reserve(static_cast<size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) out.push_back(ReadHold(*r, i));
+  if (out.empty()) {
+    if (absl::Status s = CheckWalletExists(conn, q.seller_id); !s.ok()) return s;
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<DueHold>> DueHolds(PgConnection& conn, int limit) {

@@ -63,6 +63,19 @@ absl::Status CheckWalletExists(PgConnection& conn, const std::string& seller_id)
 absl::StatusOr<HoldRecord> GetHold(PgConnection& conn, const std::string& seller_id,
                                    int64_t hold_id);
 
+struct HoldQuery {
+  std::string seller_id;
+  int page_size = 50;             // at most this many holds
+  int64_t before_hold_id = 0;     // 0: from the newest hold; else only smaller hold ids
+  std::vector<HoldState> states;  // empty: every state
+  int16_t product = 0;            // 0: every product
+  std::string reference;          // empty: every booking reference; else exactly this one
+};
+
+// The seller's holds, newest (highest hold_id) first. Errors: NOT_FOUND (WALLET_NOT_FOUND)
+// when the seller has no wallet; the database's.
+absl::StatusOr<std::vector<HoldRecord>> ListHolds(PgConnection& conn, const HoldQuery& q);
+
 struct DueHold {
   std::string seller_id;
   int64_t hold_id = 0;

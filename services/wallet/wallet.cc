@@ -163,6 +163,13 @@ absl::StatusOr<HoldRecord> Wallet::GetHold(const std::string& seller_id, int64_t
   return wallet::GetHold(**conn, seller_id, hold_id);
 }
 
+absl::StatusOr<std::vector<HoldRecord>> Wallet::ListHolds(const HoldQuery& query) {
+  if (absl::Status s = CheckSellerId(query.seller_id); !s.ok()) return s;
+  auto conn = read_pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  return wallet::ListHolds(**conn, query);
+}
+
 absl::StatusOr<int64_t> Wallet::SweepExpiredHolds() {
   std::vector<DueHold> due;
   {

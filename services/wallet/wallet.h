@@ -74,6 +74,8 @@ class Wallet {
   absl::StatusOr<EntryLots> GetEntryLots(const std::string& seller_id, int64_t entry_seq);
   absl::StatusOr<std::vector<LotRecord>> ListLots(const LotQuery& query);
   absl::StatusOr<HoldRecord> GetHold(const std::string& seller_id, int64_t hold_id);
+  // From PostgreSQL. Errors as store.h's ListHolds, and INVALID_SELLER_ID.
+  absl::StatusOr<std::vector<HoldRecord>> ListHolds(const HoldQuery& query);
   // The monthly statement and activity (statements.h), from PostgreSQL, "now" as the books
   // take it (the test clock once set). Errors as there, and INVALID_SELLER_ID.
   absl::StatusOr<MonthlyStatement> GetMonthlyStatement(const StatementQuery& query);

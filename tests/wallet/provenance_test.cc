@@ -530,8 +530,9 @@ TEST_F(ProvenanceTest, ListLotsPagesAndFiltersOpenLots) {
   EXPECT_EQ(page.lots_size(), 0);
 }
 
-// The ad-booking example (services/wallet/client) books an ad through the client library and
-// prints which lots paid for its capture: the free lot first, then the oldest paid one.
+// The ad-booking example (services/wallet/client) books an ad through the client library,
+// lists the open holds, and prints which lots paid for its capture: the free lot first, then the
+// oldest paid one.
 TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
   const std::string seller = NewSeller();
   Open(seller);
@@ -545,6 +546,9 @@ TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
   EXPECT_NE(out.find("300 yen from lot 2: points conversion, free"), std::string::npos) << out;
   EXPECT_NE(out.find("500 yen from lot 1: voucher, paid"), std::string::npos) << out;
   EXPECT_NE(out.find("paid by paidy (1000 yen)"), std::string::npos) << out;
+  // Before the capture it lists the seller's open holds (ListHolds): the one it just placed.
+  EXPECT_NE(out.find("open time-sale holds:\n  open hold "), std::string::npos) << out;
+  EXPECT_NE(out.find(": 1000 yen for example-"), std::string::npos) << out;
   EXPECT_EQ(Balance(seller), 500);
 }
 

@@ -1,8 +1,8 @@
 // How the ad-booking service books a paid ad with Qcash (W3): hold the price while the
 // application is reviewed, then capture what the approved ad costs (possibly less; the rest goes
 // back to the seller) — or release the hold if the application is rejected. Then it asks the
-// wallet which lots paid for the capture (DESIGN.md section 8): free Qcash from points
-// conversions first, then paid vouchers oldest first, each with where it came from.
+// wallet which holds are open and which lots paid for the capture (DESIGN.md section 8): free Qcash
+// from points conversions first, then paid vouchers oldest first, each with where it came from.
 //
 //   qcash-book-ad-example <seller_id> [wallet host:port] [price_yen] [approved_yen]
 //
@@ -72,6 +72,27 @@ bool PrintLots(qcash::wallet::WalletClient& wallet, const std::string& seller, i
   return true;
 }
 
+// Prints the seller's open time-sale holds (the first page): the wallet remembers them, so the
+// ad-booking service need not. Returns false when the wallet did not answer.
+bool PrintOpenHolds(qcash::wallet::WalletClient& wallet, const std::string& seller) {
+  pb::ListHoldsRequest request;
+  request.set_seller_id(seller);
+  request.add_states(pb::HOLD_STATE_PENDING);
+  request.set_product(pb::AD_PRODUCT_TIME_SALE);
+  auto holds = wallet.ListHolds(request);
+  if (!holds.ok()) {
+    std::fprintf(stderr, "open holds: %s\n", holds.status().ToString().c_str());
+    return false;
+  }
+  std::printf("open time-sale holds:%s\n", holds->holds().empty() ? " none" : "");
+  for (const pb::HoldInfo& hold : holds->holds()) {
+    std::printf("  open hold %lld: %lld yen for %s\n", static_cast<long long>(hold.hold_id()),
+                static_cast<long long>(hold.amount_yen()), hold.booking_reference().c_str());
+  }
+  if (!holds->next_page_token().empty()) std::printf("  (and more)\n");
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,6 +153,7 @@ int main(int argc, char** argv) {
               static_cast<long long>(price_yen), static_cast<long long>(held->hold_id()),
               static_cast<long long>(held->result().balance().available_yen()),
               static_cast<long long>(held->result().balance().held_yen()));
+  if (!PrintOpenHolds(**wallet, seller)) return 1;
 
   pb::CaptureHoldRequest capture;
   capture.set_seller_id(seller);

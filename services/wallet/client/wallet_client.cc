@@ -96,6 +96,9 @@ absl::StatusOr<v1::ReleaseHoldResponse> WalletClient::ReleaseHold(
 absl::StatusOr<v1::GetHoldResponse> WalletClient::GetHold(const v1::GetHoldRequest& request) {
   return Invoke(&v1::WalletService::Stub::GetHold, request);
 }
+absl::StatusOr<v1::ListHoldsResponse> WalletClient::ListHolds(const v1::ListHoldsRequest& request) {
+  return Invoke(&v1::WalletService::Stub::ListHolds, request);
+}
 absl::StatusOr<v1::ChargeFromInternalFundsResponse> WalletClient::ChargeFromInternalFunds(
     const v1::ChargeFromInternalFundsRequest& request) {
   return Invoke(&v1::WalletService::Stub::ChargeFromInternalFunds, request);

@@ -53,6 +53,10 @@ class WalletClient {
   absl::StatusOr<v1::CaptureHoldResponse> CaptureHold(const v1::CaptureHoldRequest& request);
   absl::StatusOr<v1::ReleaseHoldResponse> ReleaseHold(const v1::ReleaseHoldRequest& request);
   absl::StatusOr<v1::GetHoldResponse> GetHold(const v1::GetHoldRequest& request);
+  // The seller's holds, newest first, by state, product and booking reference: so that the
+  // caller need not remember which are still open. Pass next_page_token back with the same
+  // filters.
+  absl::StatusOr<v1::ListHoldsResponse> ListHolds(const v1::ListHoldsRequest& request);
   absl::StatusOr<v1::ChargeFromInternalFundsResponse> ChargeFromInternalFunds(
       const v1::ChargeFromInternalFundsRequest& request);
   absl::StatusOr<v1::CreditInternalFundsResponse> CreditInternalFunds(
