@@ -494,6 +494,42 @@ absl::StatusOr<DayRange> Points::ResolvePeriod(View view, const PeriodQuery& per
   return days;
 }
 
+absl::StatusOr<ConversionPage> Points::ListConversions(const ConversionListQuery& query) {
+  if (absl::Status s = CheckSellerId(query.seller_id); !s.ok()) return s;
+  if (query.page_size < 0 || query.page_size > kConversionPageSizeMax) {
+    return InvalidArgument(v1::INVALID_PAGE_SIZE,
+                           absl::StrCat("page_size must be 0 (default ", kConversionPageSizeDefault,
+                                        ") to ", kConversionPageSizeMax));
+  }
+  if (query.from_month.has_value() && query.to_month.has_value() &&
+      *query.from_month > *query.to_month) {
+    return InvalidArgument(v1::INVALID_PERIOD,
+                           absl::StrCat("from_month ", FormatMonth(*query.from_month),
+                                        " is after to_month ", FormatMonth(*query.to_month)));
+  }
+  const int page_size = query.page_size == 0 ? kConversionPageSizeDefault : query.page_size;
+  ConversionQuery rows;
+  rows.seller_id = query.seller_id;
+  rows.from_month = query.from_month.has_value() ? MonthNumber(*query.from_month) : 0;
+  rows.to_month = query.to_month.has_value() ? MonthNumber(*query.to_month) : 0;
+  auto before = DecodeConversionPageToken(query.page_token, rows.from_month, rows.to_month);
+  if (!before.ok()) return before.status();
+  rows.before_month = *before;
+  rows.limit = page_size + 1;  // one more tells whether another page follows
+  auto conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  auto found = points::ListConversions(**conn, rows);
+  if (!found.ok()) return found.status();
+  ConversionPage page;
+  page.conversions = std::move(*found);
+  if (page.conversions.size() > static_cast<size_t>(page_size)) {
+    page.conversions.resize(static_cast<size_t>(page_size));
+    page.next_page_token = EncodeConversionPageToken(
+        MonthNumber(page.conversions.back().points_month), rows.from_month, rows.to_month);
+  }
+  return page;
+}
+
 absl::StatusOr<ProductPage> Points::ListProducts(View view, const ProductQuery& query) {
   if (absl::Status s = CheckSellerId(query.seller_id); !s.ok()) return s;
   if (absl::Status s = CheckFilter(query.filter); !s.ok()) return s;

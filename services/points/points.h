@@ -91,6 +91,19 @@ struct ProductQuery {
   std::string page_token;  // empty: the first page
 };
 
+struct ConversionListQuery {
+  std::string seller_id;
+  absl::optional<absl::CivilMonth> from_month;  // inclusive; unset: no lower bound
+  absl::optional<absl::CivilMonth> to_month;    // inclusive; unset: no upper bound
+  int page_size = 0;                            // 0: kConversionPageSizeDefault
+  std::string page_token;                       // empty: the first page
+};
+
+struct ConversionPage {
+  std::vector<ConversionRecord> conversions;  // newest points month first
+  std::string next_page_token;                // empty on the last page
+};
+
 struct ProductPage {
   DayRange days;
   std::vector<ProductRow> products;
@@ -118,6 +131,9 @@ inline constexpr int kPageSizeDefault = 50;
 // The exit status of the TEST-ONLY failpoint exit_after_wallet_credit.
 inline constexpr int kFailpointExitCode = 86;
 inline constexpr int kPageSizeMax = 500;
+// ListConversions: a year of months by default, ten years at most.
+inline constexpr int kConversionPageSizeDefault = 12;
+inline constexpr int kConversionPageSizeMax = 120;
 
 class Points {
  public:
@@ -155,6 +171,10 @@ class Points {
 
   // S3: converts last month's points (the protocol above).
   absl::StatusOr<ConvertResult> Convert(const ConvertRequest& request);
+
+  // The seller's conversions (completed or in progress), newest points month first.
+  // Errors: see qcash.points.v1.PointsService.ListConversions.
+  absl::StatusOr<ConversionPage> ListConversions(const ConversionListQuery& query);
 
   // S4, S5: products of the current view (kCurrent) or the past view (kPast).
   absl::StatusOr<ProductPage> ListProducts(View view, const ProductQuery& query);

@@ -27,6 +27,8 @@ const MethodRule kMethods[] = {
      SellerScoped::kNo},
     {"/qcash.points.v1.PointsService/GetMonthSummary", P(Permission::kRead), kSeller},
     {"/qcash.points.v1.PointsService/ConvertPoints", P(Permission::kConvert), kSeller},
+    // The seller's past conversions: read, as GetMonthSummary shows the current one.
+    {"/qcash.points.v1.PointsService/ListConversions", P(Permission::kRead), kSeller},
     {"/qcash.points.v1.PointsService/ListProductPoints", P(Permission::kRead), kSeller},
     {"/qcash.points.v1.PointsService/GetProductShippingDetail", P(Permission::kRead), kSeller},
     {"/qcash.points.v1.PointsService/ListPastServicePoints", P(Permission::kRead), kSeller},

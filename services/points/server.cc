@@ -227,6 +227,34 @@ grpc::ServerUnaryReactor* PointsServer::ConvertPoints(grpc::CallbackServerContex
   });
 }
 
+grpc::ServerUnaryReactor* PointsServer::ListConversions(grpc::CallbackServerContext* context,
+                                                        const pb::ListConversionsRequest* request,
+                                                        pb::ListConversionsResponse* response) {
+  return Run(work_, context, [this, request, response](const std::string&) -> absl::Status {
+    ConversionListQuery query;
+    query.seller_id = request->seller_id();
+    query.page_size = request->page_size();
+    query.page_token = request->page_token();
+    if (request->has_from_month()) {
+      auto m = MonthFrom(request->from_month());
+      if (!m.ok()) return m.status();
+      query.from_month = *m;
+    }
+    if (request->has_to_month()) {
+      auto m = MonthFrom(request->to_month());
+      if (!m.ok()) return m.status();
+      query.to_month = *m;
+    }
+    auto page = points_->ListConversions(query);
+    if (!page.ok()) return page.status();
+    for (const ConversionRecord& c : page->conversions) {
+      SetConversion(c, response->add_conversions());
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* PointsServer::ListProductPoints(
     grpc::CallbackServerContext* context, const pb::ListProductPointsRequest* request,
     pb::ListProductPointsResponse* response) {

@@ -35,6 +35,9 @@ class PointsServer final : public pb::PointsService::CallbackService {
   grpc::ServerUnaryReactor* ConvertPoints(grpc::CallbackServerContext* context,
                                           const pb::ConvertPointsRequest* request,
                                           pb::ConvertPointsResponse* response) override;
+  grpc::ServerUnaryReactor* ListConversions(grpc::CallbackServerContext* context,
+                                            const pb::ListConversionsRequest* request,
+                                            pb::ListConversionsResponse* response) override;
   grpc::ServerUnaryReactor* ListProductPoints(grpc::CallbackServerContext* context,
                                               const pb::ListProductPointsRequest* request,
                                               pb::ListProductPointsResponse* response) override;

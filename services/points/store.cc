@@ -70,6 +70,18 @@ constexpr PgStatement kGetConversion = {
                              " FROM conversions "
                              "WHERE seller_id = $1::text AND points_month = $2::integer"};
 
+// A page of the seller's conversions that completed or are in progress (a refused one credited
+// nothing and may be requested again), newest points month first, on the primary key
+// (seller_id, points_month). 0 means no bound.
+constexpr PgStatement kListConversions = {"points_list_conversions",
+                                          "SELECT " QCASH_CONVERSION_COLUMNS
+                                          " FROM conversions "
+                                          "WHERE seller_id = $1::text AND state IN (1, 2)"
+                                          " AND ($2::integer = 0 OR points_month < $2::integer)"
+                                          " AND ($3::integer = 0 OR points_month >= $3::integer)"
+                                          " AND ($4::integer = 0 OR points_month <= $4::integer) "
+                                          "ORDER BY points_month DESC LIMIT $5::integer"};
+
 constexpr PgStatement kInsertIntent = {
     "points_insert_intent",
     "INSERT INTO conversions (seller_id, points_month, conversion_id, state, "
@@ -269,6 +281,18 @@ absl::StatusOr<absl::optional<ConversionRecord>> GetConversion(PgConnection& con
                                                                const std::string& seller_id,
                                                                absl::CivilMonth month) {
   return OneConversion(conn.Exec(kGetConversion, {seller_id, MonthParam(month)}));
+}
+
+absl::StatusOr<std::vector<ConversionRecord>> ListConversions(PgConnection& conn,
+                                                              const ConversionQuery& query) {
+  auto r = conn.Exec(kListConversions, {query.seller_id, absl::StrCat(query.before_month),
+                                        absl::StrCat(query.from_month),
+                                        absl::StrCat(query.to_month), absl::StrCat(query.limit)});
+  if (!r.ok()) return r.status();
+  std::vector<ConversionRecord> out;
+  out.reserve(static_cast<size_t>(r->rows()));
+  for (int row = 0; row < r->rows(); ++row) out.push_back(ReadConversion(*r, row));
+  return out;
 }
 
 absl::StatusOr<bool> InsertIntent(PgConnection& conn, const ConversionRecord& c,

@@ -52,6 +52,19 @@ absl::StatusOr<absl::optional<ConversionRecord>> LockConversion(PgConnection& co
                                                                 const std::string& seller_id,
                                                                 absl::CivilMonth month);
 
+struct ConversionQuery {
+  std::string seller_id;
+  int64_t before_month = 0;  // MonthNumber (202401); 0: from the newest
+  int64_t from_month = 0;    // MonthNumber, inclusive; 0: no lower bound
+  int64_t to_month = 0;      // MonthNumber, inclusive; 0: no upper bound
+  int limit = 13;            // at most this many rows
+};
+
+// The seller's completed and in-progress conversions (not the refused ones), newest points
+// month first. Errors: the database's.
+absl::StatusOr<std::vector<ConversionRecord>> ListConversions(PgConnection& conn,
+                                                              const ConversionQuery& query);
+
 // The row of (seller, month) without a lock.
 absl::StatusOr<absl::optional<ConversionRecord>> GetConversion(PgConnection& conn,
                                                                const std::string& seller_id,

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/grpc_status.h"
@@ -1111,6 +1112,137 @@ TEST_F(PointsTest, BadRequestsGetReasonsAndChangeNothing) {
 // DESIGN.md section 2: the gateway acts only for the seller of the token it forwards; with the
 // token key configured, a seller's points are out of reach with another seller's token. The
 // same process serves /metrics, whose labels name no seller.
+grpc::Status ListConversions(const pb::ListConversionsRequest& request,
+                             pb::ListConversionsResponse* out) {
+  out->Clear();
+  return Call("gateway", &pb::PointsService::Stub::ListConversions, request, out);
+}
+
+// "2023-05:500" per conversion, in order: one string compares a whole page and prints well.
+std::string MonthsOf(const pb::ListConversionsResponse& r) {
+  std::vector<std::string> out;
+  for (const pb::Conversion& c : r.conversions()) {
+    out.push_back(absl::StrCat(c.points_month().year(), "-",
+                               c.points_month().month() < 10 ? "0" : "", c.points_month().month(),
+                               ":", c.converted_points()));
+  }
+  return absl::StrJoin(out, " ");
+}
+
+// Issue 17: a seller's conversions over five months, newest points month first, page by page,
+// within a month range; a token of another range and bad requests are refused; another
+// seller's conversions are not listed.
+TEST_F(PointsTest, ListConversionsPagesNewestMonthFirstWithinARange) {
+  const std::string seller = NewSeller(), other = NewSeller();
+  OpenWallet(seller);
+  OpenWallet(other);
+  // Points month 2023-m earns m hundred points; it is converted in 2023-(m+1).
+  for (int m = 1; m <= 5; ++m) {
+    ASSERT_TRUE(SetClock(Utc(2023, m + 1, 10)).ok());
+    ASSERT_TRUE(Record({Shipping(seller, 100 * m, Utc(2023, m, 10))}).ok());
+    ASSERT_TRUE(Convert(seller, NewKey()).ok()) << m;
+  }
+  ASSERT_TRUE(Record({Shipping(other, 700, Utc(2023, 5, 12))}).ok());
+  ASSERT_TRUE(Convert(other, NewKey()).ok());
+
+  pb::ListConversionsRequest request;
+  request.set_seller_id(seller);
+  pb::ListConversionsResponse page;
+  ASSERT_TRUE(ListConversions(request, &page).ok());  // the default page (12) holds them all
+  EXPECT_EQ(MonthsOf(page), "2023-05:500 2023-04:400 2023-03:300 2023-02:200 2023-01:100");
+  EXPECT_TRUE(page.next_page_token().empty());
+  ASSERT_EQ(page.conversions_size(), 5);
+  EXPECT_EQ(page.conversions(0).seller_id(), seller);
+  EXPECT_TRUE(page.conversions(0).completed());
+  EXPECT_GT(page.conversions(0).wallet_entry_seq(), 0);
+
+  request.set_page_size(2);
+  ASSERT_TRUE(ListConversions(request, &page).ok());
+  EXPECT_EQ(MonthsOf(page), "2023-05:500 2023-04:400");
+  ASSERT_FALSE(page.next_page_token().empty());
+  request.set_page_token(page.next_page_token());
+  ASSERT_TRUE(ListConversions(request, &page).ok());
+  EXPECT_EQ(MonthsOf(page), "2023-03:300 2023-02:200");
+  ASSERT_FALSE(page.next_page_token().empty());
+  const std::string unbounded_token = page.next_page_token();
+  request.set_page_token(unbounded_token);
+  ASSERT_TRUE(ListConversions(request, &page).ok());
+  EXPECT_EQ(MonthsOf(page), "2023-01:100");
+  EXPECT_TRUE(page.next_page_token().empty());
+
+  // [2023-02, 2023-04], inclusive at both ends.
+  request.set_page_token("");
+  request.mutable_from_month()->set_year(2023);
+  request.mutable_from_month()->set_month(2);
+  request.mutable_to_month()->set_year(2023);
+  request.mutable_to_month()->set_month(4);
+  ASSERT_TRUE(ListConversions(request, &page).ok());
+  EXPECT_EQ(MonthsOf(page), "2023-04:400 2023-03:300");
+  ASSERT_FALSE(page.next_page_token().empty());
+  const std::string range_token = page.next_page_token();
+  request.set_page_token(range_token);
+  ASSERT_TRUE(ListConversions(request, &page).ok());
+  EXPECT_EQ(MonthsOf(page), "2023-02:200");
+  EXPECT_TRUE(page.next_page_token().empty());
+  // One bound only.
+  request.set_page_token("");
+  request.set_page_size(0);
+  request.clear_to_month();
+  request.mutable_from_month()->set_month(4);
+  ASSERT_TRUE(ListConversions(request, &page).ok());
+  EXPECT_EQ(MonthsOf(page), "2023-05:500 2023-04:400");
+  request.clear_from_month();
+  request.mutable_to_month()->set_year(2023);
+  request.mutable_to_month()->set_month(1);
+  ASSERT_TRUE(ListConversions(request, &page).ok());
+  EXPECT_EQ(MonthsOf(page), "2023-01:100");
+  request.mutable_to_month()->set_year(2022);
+  request.mutable_to_month()->set_month(12);
+  ASSERT_TRUE(ListConversions(request, &page).ok());
+  EXPECT_EQ(page.conversions_size(), 0);
+
+  // A token of another range (or of none) is refused; so is one of another kind.
+  request.mutable_to_month()->set_year(2023);
+  request.mutable_to_month()->set_month(4);
+  request.set_page_token(range_token);
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_PAGE_TOKEN");
+  request.clear_to_month();
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_PAGE_TOKEN");
+  request.mutable_from_month()->set_year(2023);
+  request.mutable_from_month()->set_month(2);
+  request.mutable_to_month()->set_year(2023);
+  request.mutable_to_month()->set_month(4);
+  request.set_page_token(unbounded_token);
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_PAGE_TOKEN");
+  request.set_page_token("garbage");
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_PAGE_TOKEN");
+  request.set_page_token("");
+
+  // Bad requests.
+  request.mutable_from_month()->set_month(5);
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_PERIOD");
+  request.mutable_from_month()->set_month(13);
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_MONTH");
+  request.clear_from_month();
+  request.set_page_size(121);
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_PAGE_SIZE");
+  request.set_page_size(-1);
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_PAGE_SIZE");
+  request.set_page_size(0);
+  request.set_seller_id("shop/1");
+  EXPECT_GRPC_ERROR(ListConversions(request, &page), INVALID_ARGUMENT, "INVALID_SELLER_ID");
+
+  // The other seller sees only its own conversion; a seller without any lists none.
+  pb::ListConversionsRequest theirs;
+  theirs.set_seller_id(other);
+  ASSERT_TRUE(ListConversions(theirs, &page).ok());
+  EXPECT_EQ(MonthsOf(page), "2023-05:700");
+  theirs.set_seller_id(NewSeller());
+  ASSERT_TRUE(ListConversions(theirs, &page).ok());
+  EXPECT_EQ(page.conversions_size(), 0);
+  EXPECT_TRUE(page.next_page_token().empty());
+}
+
 TEST_F(PointsTest, GatewayActsOnlyForTheSellerOfItsTokenAndMetricsNameNoSeller) {
   const std::string a = NewSeller(), b = NewSeller();
   OpenWallet(a);
@@ -1175,6 +1307,18 @@ TEST_F(PointsTest, GatewayActsOnlyForTheSellerOfItsTokenAndMetricsNameNoSeller) 
       call(&pb::PointsService::Stub::ConvertPoints, convert, &converted, token_for(a)).ok());
   EXPECT_EQ(converted.conversion().converted_points(), 600);
   EXPECT_EQ(WalletAvailable(a), 600);
+
+  // ListConversions (issue 17): the gateway reads only the conversions of its token's seller.
+  pb::ListConversionsRequest list;
+  list.set_seller_id(a);
+  pb::ListConversionsResponse listed;
+  ASSERT_TRUE(call(&pb::PointsService::Stub::ListConversions, list, &listed, token_for(a)).ok());
+  ASSERT_EQ(listed.conversions_size(), 1);
+  EXPECT_EQ(listed.conversions(0).converted_points(), 600);
+  EXPECT_GRPC_ERROR(call(&pb::PointsService::Stub::ListConversions, list, &listed, token_for(b)),
+                    PERMISSION_DENIED, "SELLER_MISMATCH");
+  EXPECT_GRPC_ERROR(call(&pb::PointsService::Stub::ListConversions, list, &listed, ""),
+                    PERMISSION_DENIED, "SELLER_TOKEN_MISSING");
 
   httplib::Client metrics("127.0.0.1", metrics_port);
   auto scraped = metrics.Get("/metrics");
