@@ -11,16 +11,21 @@ constexpr uint32_t Bit(Permission p) { return PermissionBit(p); }
 // (conversions); only the ad-booking service spends it; only settlement moves the seller's
 // proceeds in or closes a shop; operators read (and in test configurations set the test clock).
 // Only payment, which credited the charge, takes it back when its provider reverses it.
+// The services read many sellers at once (GetBalances); the gateway reads only the seller of
+// the token it forwards, so it may not.
 constexpr Grant kGrants[] = {
-    {"payment", Bit(Permission::kRead) | Bit(Permission::kCreditCharge) |
-                    Bit(Permission::kChargeFromFunds) | Bit(Permission::kClawBack)},
-    {"points", Bit(Permission::kRead) | Bit(Permission::kCreditConversion)},
-    {"adbooking", Bit(Permission::kRead) | Bit(Permission::kAdBooking)},
-    {"settlement", Bit(Permission::kRead) | Bit(Permission::kOpen) | Bit(Permission::kCreditFunds) |
-                       Bit(Permission::kClose)},
+    {"payment", Bit(Permission::kRead) | Bit(Permission::kReadMany) |
+                    Bit(Permission::kCreditCharge) | Bit(Permission::kChargeFromFunds) |
+                    Bit(Permission::kClawBack)},
+    {"points",
+     Bit(Permission::kRead) | Bit(Permission::kReadMany) | Bit(Permission::kCreditConversion)},
+    {"adbooking",
+     Bit(Permission::kRead) | Bit(Permission::kReadMany) | Bit(Permission::kAdBooking)},
+    {"settlement", Bit(Permission::kRead) | Bit(Permission::kReadMany) | Bit(Permission::kOpen) |
+                       Bit(Permission::kCreditFunds) | Bit(Permission::kClose)},
     {"gateway", Bit(Permission::kRead) | Bit(Permission::kOpen)},
-    {"ops", Bit(Permission::kRead) | Bit(Permission::kSweep) | Bit(Permission::kBooks) |
-                Bit(Permission::kSetTestClock)},
+    {"ops", Bit(Permission::kRead) | Bit(Permission::kReadMany) | Bit(Permission::kSweep) |
+                Bit(Permission::kBooks) | Bit(Permission::kSetTestClock)},
 };
 
 constexpr int P(Permission p) { return static_cast<int>(p); }
@@ -31,6 +36,8 @@ constexpr SellerScoped kSeller = SellerScoped::kRequestSeller;
 const MethodRule kMethods[] = {
     {"/qcash.wallet.v1.WalletService/OpenWallet", P(Permission::kOpen), kSeller},
     {"/qcash.wallet.v1.WalletService/GetBalance", P(Permission::kRead), kSeller},
+    // Many sellers at once: acts for no single seller, so not the gateway's (kReadMany).
+    {"/qcash.wallet.v1.WalletService/GetBalances", P(Permission::kReadMany), SellerScoped::kNo},
     // Money enters from a charge (payment) or a points conversion (points): one permission each.
     {"/qcash.wallet.v1.WalletService/Credit", P(Permission::kCreditCharge), kSeller, "source",
      kCreditSourcePointsConversion, P(Permission::kCreditConversion)},
@@ -38,6 +45,9 @@ const MethodRule kMethods[] = {
     {"/qcash.wallet.v1.WalletService/Hold", P(Permission::kAdBooking), kSeller},
     {"/qcash.wallet.v1.WalletService/CaptureHold", P(Permission::kAdBooking), kSeller},
     {"/qcash.wallet.v1.WalletService/ReleaseHold", P(Permission::kAdBooking), kSeller},
+    // Spends, holds, captures and releases of many sellers in one call: the ad-booking
+    // service's, and nobody acts for one seller's token here.
+    {"/qcash.wallet.v1.WalletService/ExecuteBatch", P(Permission::kAdBooking), SellerScoped::kNo},
     {"/qcash.wallet.v1.WalletService/GetHold", P(Permission::kRead), kSeller},
     // The seller's holds, read like GetHold: the gateway only for its token's seller.
     {"/qcash.wallet.v1.WalletService/ListHolds", P(Permission::kRead), kSeller},
@@ -95,6 +105,8 @@ absl::string_view PermissionName(Permission p) {
       return "set the test clock";
     case Permission::kClawBack:
       return "claw back reversed charges";
+    case Permission::kReadMany:
+      return "read many sellers at once";
     default:
       return "unknown";
   }

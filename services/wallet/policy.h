@@ -26,6 +26,7 @@ enum class Permission {
   kBooks,             // GetPlatformBalancesAt, GetBaseDateReport: the issuer's books
   kSetTestClock,      // WalletTestClock.SetTime (registered only in test configurations)
   kClawBack,          // ClawBack: a payment reversal after credit (DESIGN.md section 9)
+  kReadMany,          // GetBalances: many sellers' balances at once (not the gateway's)
 };
 
 // The wallet's one table: its grants and, for every method of qcash.wallet.v1.WalletService,

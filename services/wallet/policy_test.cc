@@ -60,5 +60,15 @@ TEST(PolicyTest, EveryKnownServiceReads) {
   EXPECT_FALSE(Authorize("", Permission::kRead).ok());
 }
 
+// GetBalances acts for no single seller, so the gateway (which reads only the seller of the
+// token it forwards) may not call it; every other service and operators may.
+TEST(PolicyTest, EveryServiceButTheGatewayReadsManySellers) {
+  for (const char* caller : {"payment", "points", "adbooking", "settlement", "ops"}) {
+    EXPECT_TRUE(Authorize(caller, Permission::kReadMany).ok()) << caller;
+  }
+  EXPECT_FALSE(Authorize("gateway", Permission::kReadMany).ok());
+  EXPECT_FALSE(Authorize("nobody", Permission::kReadMany).ok());
+}
+
 }  // namespace
 }  // namespace qcash::wallet
