@@ -30,15 +30,6 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 )lua";
 
-// KEYS[1] idempotency key; ARGV[1] our in-flight marker, ARGV[2] in-flight ttl ms.
-// Marks the key in flight if free; otherwise returns what is there.
-constexpr const char* kBeginLua = R"lua(
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.status_reply('OK')
-end
-return redis.call('GET', KEYS[1])
-)lua";
-
 // KEYS[1] idempotency key; ARGV[1] "P|<request hash>|". Removes an in-flight marker of this
 // request only (ours, or one its MAC made equally valid).
 constexpr const char* kAbandonLua = R"lua(
@@ -132,7 +123,6 @@ Cache::Cache(RedisClient* redis, Options options, const Clock* clock, std::strin
       instance_(std::move(instance)),
       clock_(clock),
       put_balance_sha_(redis->RegisterScript(kPutBalanceLua)),
-      begin_sha_(redis->RegisterScript(kBeginLua)),
       abandon_sha_(redis->RegisterScript(kAbandonLua)),
       delete_if_sha_(redis->RegisterScript(kDeleteIfLua)) {
   // Wallet::Start refuses a short key; an empty one here would make every MAC forgeable.
@@ -377,8 +367,10 @@ std::vector<Cache::ClaimResult> Cache::BeginBatch(const std::vector<const Op*>& 
   const absl::Time expires = now + absl::Milliseconds(options_.in_flight_ttl_ms);
   for (size_t i = 0; i < ops.size(); ++i) {
     if (ops[i]->idempotency_key.empty()) continue;
-    commands.push_back({"EVALSHA", begin_sha_, "1", IdempotencyKey(*ops[i]),
-                        InFlightRecord(*ops[i], expires), absl::StrCat(options_.in_flight_ttl_ms)});
+    // Marks the key in flight if it is free (then answers nil), otherwise answers what is there
+    // and changes nothing: one plain command (Redis >= 7.0), no script.
+    commands.push_back({"SET", IdempotencyKey(*ops[i]), InFlightRecord(*ops[i], expires), "NX",
+                        "PX", absl::StrCat(options_.in_flight_ttl_ms), "GET"});
     index.push_back(i);
   }
   if (commands.empty()) return out;
@@ -388,8 +380,8 @@ std::vector<Cache::ClaimResult> Cache::BeginBatch(const std::vector<const Op*>& 
     const RedisReply& reply = (*replies)[k];
     ClaimResult& claim = out[index[k]];
     const Op& op = *ops[index[k]];
-    if (reply.type == RedisReply::Type::kError || reply.is_nil()) continue;  // unavailable
-    if (reply.type == RedisReply::Type::kStatus && reply.str == "OK") {
+    if (reply.type == RedisReply::Type::kError) continue;  // unavailable: PostgreSQL decides
+    if (reply.is_nil()) {
       claim.claim = Claim::kClaimed;
       continue;
     }
@@ -398,7 +390,7 @@ std::vector<Cache::ClaimResult> Cache::BeginBatch(const std::vector<const Op*>& 
       ReportUnverified(reply.str.rfind("D|", 0) == 0   ? "done"
                        : reply.str.rfind("P|", 0) == 0 ? "in_flight"
                                                        : "malformed",
-                       commands[k][3], now);
+                       commands[k][1], now);
     }
   }
   return out;

@@ -154,7 +154,6 @@ class Cache {
   const std::string instance_;  // this process's id in its in-flight markers (hex, no '|')
   const Clock* const clock_;
   const std::string put_balance_sha_;
-  const std::string begin_sha_;
   const std::string abandon_sha_;
   const std::string delete_if_sha_;
 
