@@ -11,8 +11,9 @@
 
 namespace qcash {
 
-grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) {
-  if (status.ok()) return grpc::Status::OK;
+google::rpc::Status ToRpcStatus(const absl::Status& status, absl::string_view domain) {
+  google::rpc::Status details;
+  if (status.ok()) return details;  // code 0: OK
   const auto code = static_cast<grpc::StatusCode>(status.code());
   std::string reason = ReasonOf(status);
   if (reason.empty()) reason = common::v1::ErrorReason_Name(common::v1::UNSPECIFIED);
@@ -23,38 +24,53 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
     (*info.mutable_metadata())["retry_after_ms"] = absl::StrCat(absl::ToInt64Milliseconds(*delay));
   }
   for (const auto& [key, value] : MetadataOf(status)) (*info.mutable_metadata())[key] = value;
-  google::rpc::Status details;
   details.set_code(static_cast<int>(code));
   details.set_message(std::string(status.message()));
   details.add_details()->PackFrom(info);
-  return grpc::Status(code, std::string(status.message()), details.SerializeAsString());
+  return details;
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) {
+  if (status.ok()) return grpc::Status::OK;
+  const google::rpc::Status details = ToRpcStatus(status, domain);
+  return grpc::Status(static_cast<grpc::StatusCode>(details.code()), details.message(),
+                      details.SerializeAsString());
+}
+
+absl::Status FromRpcStatus(const google::rpc::Status& status) {
+  if (status.code() == 0) return absl::OkStatus();
+  const auto code = static_cast<absl::StatusCode>(status.code());
+  for (const auto& any : status.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) {
+      absl::Status out = ReceivedError(code, info.reason(), status.message());
+      out.SetPayload("type.qcash/domain", absl::Cord(info.domain()));
+      int64_t retry_after_ms = 0;
+      auto delay = info.metadata().find("retry_after_ms");
+      if (delay != info.metadata().end() && absl::SimpleAtoi(delay->second, &retry_after_ms) &&
+          retry_after_ms > 0) {
+        out = WithRetryAfter(std::move(out), absl::Milliseconds(retry_after_ms));
+      }
+      // The rest of the metadata, bounded by WithMetadata (a peer writes it): in key order.
+      const std::map<std::string, std::string> metadata(info.metadata().begin(),
+                                                        info.metadata().end());
+      for (const auto& [key, value] : metadata) out = WithMetadata(std::move(out), key, value);
+      return out;
+    }
+  }
+  return absl::Status(code, status.message());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  const auto code = static_cast<absl::StatusCode>(status.error_code());
   google::rpc::Status details;
   if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
-    for (const auto& any : details.details()) {
-      google::rpc::ErrorInfo info;
-      if (any.UnpackTo(&info)) {
-        absl::Status out = ReceivedError(code, info.reason(), status.error_message());
-        out.SetPayload("type.qcash/domain", absl::Cord(info.domain()));
-        int64_t retry_after_ms = 0;
-        auto delay = info.metadata().find("retry_after_ms");
-        if (delay != info.metadata().end() && absl::SimpleAtoi(delay->second, &retry_after_ms) &&
-            retry_after_ms > 0) {
-          out = WithRetryAfter(std::move(out), absl::Milliseconds(retry_after_ms));
-        }
-        // The rest of the metadata, bounded by WithMetadata (a peer writes it): in key order.
-        const std::map<std::string, std::string> metadata(info.metadata().begin(),
-                                                          info.metadata().end());
-        for (const auto& [key, value] : metadata) out = WithMetadata(std::move(out), key, value);
-        return out;
-      }
-    }
+    // The code and message of the call itself; the trailer's ErrorInfo for the reason.
+    details.set_code(static_cast<int>(status.error_code()));
+    details.set_message(status.error_message());
+    return FromRpcStatus(details);
   }
-  return absl::Status(code, status.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
 }  // namespace qcash

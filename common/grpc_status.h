@@ -11,14 +11,23 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "google/rpc/status.pb.h"
 
 namespace qcash {
 
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain);
 
+// The same as one google.rpc.Status (code 0 for OK), for a result inside a response: the
+// per-operation results of a batch (wallet ExecuteBatch, GetBalances).
+google::rpc::Status ToRpcStatus(const absl::Status& status, absl::string_view domain);
+
 // The absl::Status of a failed call, with the ErrorInfo reason restored (so that
 // qcash::ReasonOf works on it) and its domain kept as the payload "type.qcash/domain".
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// The absl::Status of a google.rpc.Status inside a response, as FromGrpcStatus does for a call's
+// status: OK for code 0.
+absl::Status FromRpcStatus(const google::rpc::Status& status);
 
 }  // namespace qcash
 

@@ -83,6 +83,14 @@ class Committer {
   // REQUIRES: ValidateOp(op) succeeded and op.request_hash is set (except kExpire).
   void Submit(Op op, Callback done, absl::Time deadline = absl::InfiniteFuture());
 
+  // Submit for many operations at once (ExecuteBatch): each lane's share is queued under one
+  // lock and its thread woken once, in the order given, so a seller's operations keep their
+  // order and a call's operations fill whole ledger batches instead of waking the lane once
+  // per operation. `done[i]` answers `ops[i]`, as Submit's `done` does.
+  // REQUIRES: ops.size() == done.size(); each op as for Submit.
+  void SubmitMany(std::vector<Op> ops, std::vector<Callback> done,
+                  absl::Time deadline = absl::InfiniteFuture());
+
   // Stops taking operations, finishes those queued, and joins the lanes.
   void Stop();
 

@@ -1,8 +1,11 @@
 #include "services/wallet/server.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/authorization.h"
@@ -23,6 +26,8 @@ namespace {
 constexpr absl::string_view kDomain = "wallet.qcash";
 constexpr int kPageSizeDefault = 50;
 constexpr int kPageSizeMax = 500;
+// ExecuteBatch: the most operations one call may carry (wallet.proto).
+constexpr int kBatchOperationsMax = 1000;
 
 grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
 
@@ -209,66 +214,190 @@ grpc::ServerUnaryReactor* WalletServer::Credit(grpc::CallbackServerContext* cont
   });
 }
 
+// The ad-booking service's four operations, as one RPC each and as ExecuteBatch's operations:
+// the request as a domain Op, and the answer into the response.
+static Op SpendOp(const pb::SpendRequest& request) {
+  Op op;
+  op.type = OpType::kSpend;
+  op.seller_id = request.seller_id();
+  op.idempotency_key = request.idempotency_key();
+  op.amount_yen = request.amount_yen();
+  op.product = DomainOf(request.product());
+  op.reference = request.booking_reference();
+  return op;
+}
+
+static void FillSpend(const OpResult& r, pb::SpendResponse* response) {
+  FillMutation(r, response->mutable_result());
+}
+
+static Op HoldOp(const pb::HoldRequest& request) {
+  Op op;
+  op.type = OpType::kHold;
+  op.seller_id = request.seller_id();
+  op.idempotency_key = request.idempotency_key();
+  op.amount_yen = request.amount_yen();
+  op.product = DomainOf(request.product());
+  op.reference = request.booking_reference();
+  op.hold_ttl_s = request.ttl_seconds();
+  return op;
+}
+
+static void FillHoldResponse(const OpResult& r, pb::HoldResponse* response) {
+  FillMutation(r, response->mutable_result());
+  response->set_hold_id(r.hold_id);
+  SetTimestamp(r.expires_at, response->mutable_expires_at());
+}
+
+static Op CaptureOp(const pb::CaptureHoldRequest& request) {
+  Op op;
+  op.type = OpType::kCapture;
+  op.seller_id = request.seller_id();
+  op.idempotency_key = request.idempotency_key();
+  op.hold_id = request.hold_id();
+  op.amount_yen = request.amount_yen();
+  return op;
+}
+
+static void FillCapture(const OpResult& r, pb::CaptureHoldResponse* response) {
+  FillMutation(r, response->mutable_result());
+  response->set_captured_yen(r.amount_yen);
+  response->set_returned_yen(r.amount2_yen);
+}
+
+static Op ReleaseOp(const pb::ReleaseHoldRequest& request) {
+  Op op;
+  op.type = OpType::kRelease;
+  op.seller_id = request.seller_id();
+  op.idempotency_key = request.idempotency_key();
+  op.hold_id = request.hold_id();
+  return op;
+}
+
+static void FillRelease(const OpResult& r, pb::ReleaseHoldResponse* response) {
+  FillMutation(r, response->mutable_result());
+  response->set_released_yen(r.amount_yen);
+}
+
 grpc::ServerUnaryReactor* WalletServer::Spend(grpc::CallbackServerContext* context,
                                               const pb::SpendRequest* request,
                                               pb::SpendResponse* response) {
-  Op op;
-  op.type = OpType::kSpend;
-  op.seller_id = request->seller_id();
-  op.idempotency_key = request->idempotency_key();
-  op.amount_yen = request->amount_yen();
-  op.product = DomainOf(request->product());
-  op.reference = request->booking_reference();
-  return Mutate(wallet_, context, std::move(op),
-                [response](const OpResult& r) { FillMutation(r, response->mutable_result()); });
+  return Mutate(wallet_, context, SpendOp(*request),
+                [response](const OpResult& r) { FillSpend(r, response); });
 }
 
 grpc::ServerUnaryReactor* WalletServer::Hold(grpc::CallbackServerContext* context,
                                              const pb::HoldRequest* request,
                                              pb::HoldResponse* response) {
-  Op op;
-  op.type = OpType::kHold;
-  op.seller_id = request->seller_id();
-  op.idempotency_key = request->idempotency_key();
-  op.amount_yen = request->amount_yen();
-  op.product = DomainOf(request->product());
-  op.reference = request->booking_reference();
-  op.hold_ttl_s = request->ttl_seconds();
-  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
-    FillMutation(r, response->mutable_result());
-    response->set_hold_id(r.hold_id);
-    SetTimestamp(r.expires_at, response->mutable_expires_at());
-  });
+  return Mutate(wallet_, context, HoldOp(*request),
+                [response](const OpResult& r) { FillHoldResponse(r, response); });
 }
 
 grpc::ServerUnaryReactor* WalletServer::CaptureHold(grpc::CallbackServerContext* context,
                                                     const pb::CaptureHoldRequest* request,
                                                     pb::CaptureHoldResponse* response) {
-  Op op;
-  op.type = OpType::kCapture;
-  op.seller_id = request->seller_id();
-  op.idempotency_key = request->idempotency_key();
-  op.hold_id = request->hold_id();
-  op.amount_yen = request->amount_yen();
-  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
-    FillMutation(r, response->mutable_result());
-    response->set_captured_yen(r.amount_yen);
-    response->set_returned_yen(r.amount2_yen);
-  });
+  return Mutate(wallet_, context, CaptureOp(*request),
+                [response](const OpResult& r) { FillCapture(r, response); });
 }
 
 grpc::ServerUnaryReactor* WalletServer::ReleaseHold(grpc::CallbackServerContext* context,
                                                     const pb::ReleaseHoldRequest* request,
                                                     pb::ReleaseHoldResponse* response) {
-  Op op;
-  op.type = OpType::kRelease;
-  op.seller_id = request->seller_id();
-  op.idempotency_key = request->idempotency_key();
-  op.hold_id = request->hold_id();
-  return Mutate(wallet_, context, std::move(op), [response](const OpResult& r) {
-    FillMutation(r, response->mutable_result());
-    response->set_released_yen(r.amount_yen);
-  });
+  return Mutate(wallet_, context, ReleaseOp(*request),
+                [response](const OpResult& r) { FillRelease(r, response); });
+}
+
+// One ExecuteBatch call in progress: answered when its last operation is.
+struct BatchCall {
+  BatchCall(grpc::ServerUnaryReactor* r, pb::ExecuteBatchResponse* out, size_t operations)
+      : reactor(r), response(out), remaining(operations) {}
+  grpc::ServerUnaryReactor* const reactor;
+  pb::ExecuteBatchResponse* const response;
+  std::atomic<size_t> remaining;
+};
+
+grpc::ServerUnaryReactor* WalletServer::ExecuteBatch(grpc::CallbackServerContext* context,
+                                                     const pb::ExecuteBatchRequest* request,
+                                                     pb::ExecuteBatchResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = AdmittedCaller(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  const int n = request->operations_size();
+  if (n == 0) {
+    reactor->Finish(ToGrpc(InvalidArgument(pb::EMPTY_BATCH, "the batch has no operations")));
+    return reactor;
+  }
+  if (n > kBatchOperationsMax) {
+    reactor->Finish(ToGrpc(InvalidArgument(
+        pb::BATCH_TOO_LARGE, absl::StrCat("a batch holds at most ", kBatchOperationsMax,
+                                          " operations; this one has ", n))));
+    return reactor;
+  }
+  // The whole call is refused, before anything is applied, when an operation is of no kind.
+  std::vector<Op> ops;
+  ops.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    const pb::BatchOperation& operation = request->operations(i);
+    switch (operation.operation_case()) {
+      case pb::BatchOperation::kSpend:
+        ops.push_back(SpendOp(operation.spend()));
+        break;
+      case pb::BatchOperation::kHold:
+        ops.push_back(HoldOp(operation.hold()));
+        break;
+      case pb::BatchOperation::kCapture:
+        ops.push_back(CaptureOp(operation.capture()));
+        break;
+      case pb::BatchOperation::kRelease:
+        ops.push_back(ReleaseOp(operation.release()));
+        break;
+      default:
+        reactor->Finish(ToGrpc(InvalidArgument(
+            pb::UNKNOWN_OPERATION,
+            absl::StrCat("operation ", i, " is none of spend, hold, capture and release"))));
+        return reactor;
+    }
+    ops.back().caller = *caller;
+  }
+  // Every result has its place before any operation can answer: each callback then writes
+  // only its own element, from whichever lane thread answers it.
+  for (int i = 0; i < n; ++i) response->add_results();
+  auto call = std::make_shared<BatchCall>(reactor, response, static_cast<size_t>(n));
+  std::vector<Committer::Callback> done;
+  done.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    const pb::BatchOperation::OperationCase kind = request->operations(i).operation_case();
+    done.emplace_back([call, i, kind](absl::StatusOr<OpResult> result) {
+      pb::BatchResult* out = call->response->mutable_results(i);
+      if (!result.ok()) {
+        *out->mutable_status() = ToRpcStatus(result.status(), kDomain);
+      } else {
+        switch (kind) {
+          case pb::BatchOperation::kSpend:
+            FillSpend(*result, out->mutable_spend());
+            break;
+          case pb::BatchOperation::kHold:
+            FillHoldResponse(*result, out->mutable_hold());
+            break;
+          case pb::BatchOperation::kCapture:
+            FillCapture(*result, out->mutable_capture());
+            break;
+          default:
+            FillRelease(*result, out->mutable_release());
+            break;
+        }
+      }
+      // The last answer finishes the call; acq_rel so that it sees every other's writes.
+      if (call->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        call->reactor->Finish(grpc::Status::OK);
+      }
+    });
+  }
+  wallet_->SubmitMany(std::move(ops), std::move(done), CallDeadline(*context));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WalletServer::GetHold(grpc::CallbackServerContext* context,

@@ -44,6 +44,9 @@ class WalletServer final : public pb::WalletService::CallbackService {
   grpc::ServerUnaryReactor* ReleaseHold(grpc::CallbackServerContext* context,
                                         const pb::ReleaseHoldRequest* request,
                                         pb::ReleaseHoldResponse* response) override;
+  grpc::ServerUnaryReactor* ExecuteBatch(grpc::CallbackServerContext* context,
+                                         const pb::ExecuteBatchRequest* request,
+                                         pb::ExecuteBatchResponse* response) override;
   grpc::ServerUnaryReactor* GetHold(grpc::CallbackServerContext* context,
                                     const pb::GetHoldRequest* request,
                                     pb::GetHoldResponse* response) override;

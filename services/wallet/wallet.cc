@@ -96,6 +96,24 @@ void Wallet::Submit(Op op, Committer::Callback done, absl::Time deadline) {
   committer_->Submit(std::move(op), std::move(done), deadline);
 }
 
+void Wallet::SubmitMany(std::vector<Op> ops, std::vector<Committer::Callback> done,
+                        absl::Time deadline) {
+  std::vector<Op> valid;
+  std::vector<Committer::Callback> valid_done;
+  valid.reserve(ops.size());
+  valid_done.reserve(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (absl::Status s = ValidateOp(ops[i]); !s.ok()) {
+      std::move(done[i])(s);
+      continue;
+    }
+    if (ops[i].type != OpType::kExpire) ops[i].request_hash = RequestHash(ops[i]);
+    valid.push_back(std::move(ops[i]));
+    valid_done.push_back(std::move(done[i]));
+  }
+  if (!valid.empty()) committer_->SubmitMany(std::move(valid), std::move(valid_done), deadline);
+}
+
 absl::StatusOr<Balance> Wallet::GetBalance(const std::string& seller_id) {
   if (std::optional<Balance> cached = CachedBalance(seller_id)) return *cached;
   return LoadBalance(seller_id);

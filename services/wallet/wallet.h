@@ -58,6 +58,12 @@ class Wallet {
   // (at once on a validation error, otherwise from a ledger lane).
   void Submit(Op op, Committer::Callback done, absl::Time deadline = absl::InfiniteFuture());
 
+  // Submit for a batch of operations (ExecuteBatch): each is validated on its own (an invalid
+  // one is answered at once and the others go on), and the valid ones reach the ledger lanes
+  // together, in the order given. `done[i]` answers `ops[i]`. REQUIRES: equal sizes.
+  void SubmitMany(std::vector<Op> ops, std::vector<Committer::Callback> done,
+                  absl::Time deadline = absl::InfiniteFuture());
+
   // The balance from the cache, or from PostgreSQL (then cached) on a miss or when Redis is
   // down. Errors: NOT_FOUND (WALLET_NOT_FOUND), UNAVAILABLE.
   absl::StatusOr<Balance> GetBalance(const std::string& seller_id);

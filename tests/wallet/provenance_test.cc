@@ -531,8 +531,8 @@ TEST_F(ProvenanceTest, ListLotsPagesAndFiltersOpenLots) {
 }
 
 // The ad-booking example (services/wallet/client) books an ad through the client library,
-// lists the open holds, and prints which lots paid for its capture: the free lot first, then the
-// oldest paid one.
+// lists the open holds, prints which lots paid for its capture (the free lot first, then the
+// oldest paid one), and charges clicks in a batch, twice.
 TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
   const std::string seller = NewSeller();
   Open(seller);
@@ -549,7 +549,16 @@ TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
   // Before the capture it lists the seller's open holds (ListHolds): the one it just placed.
   EXPECT_NE(out.find("open time-sale holds:\n  open hold "), std::string::npos) << out;
   EXPECT_NE(out.find(": 1000 yen for example-"), std::string::npos) << out;
-  EXPECT_EQ(Balance(seller), 500);
+  // Then three 10-yen clicks in one ExecuteBatch call, and the same batch again: charged once.
+  EXPECT_NE(out.find("3 keyword clicks in one batch, charged: 3 applied, 0 replayed, 0 refused: "
+                     "available 470"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("3 keyword clicks in one batch, sent again: 0 applied, 3 replayed, 0 "
+                     "refused: available 470"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(Balance(seller), 470);
 }
 
 // The audit checks the lots: an edit of a lot underneath the service (as a superuser would)

@@ -3,8 +3,13 @@
 // back to the seller) — or release the hold if the application is rejected. Then it asks the
 // wallet which holds are open and which lots paid for the capture (DESIGN.md section 8): free Qcash
 // from points conversions first, then paid vouchers oldest first, each with where it came from.
+// Last, it charges the day's clicks on the seller's keyword ads the way the ad-booking service
+// settles them: all in one ExecuteBatch call, each click its own spend with its own key, and
+// sends the same batch again, as after a lost answer, to show that nothing is charged twice.
 //
-//   qcash-book-ad-example <seller_id> [wallet host:port] [price_yen] [approved_yen]
+//   qcash-book-ad-example <seller_id> [wallet host:port] [price_yen] [approved_yen] [clicks]
+//
+// `clicks` (default 3) at 10 yen each; 0 leaves the batch out.
 //
 // Transport from the environment as for every service (QCASH_INSECURE_DEV=1 locally, or
 // QCASH_TLS_CERT/KEY/CA with the ad-booking certificate).
@@ -93,11 +98,56 @@ bool PrintOpenHolds(qcash::wallet::WalletClient& wallet, const std::string& sell
   return true;
 }
 
+// Charges `clicks` keyword-ad clicks of 10 yen on `seller` in one ExecuteBatch call, keys
+// derived from `day`, and prints what was charged and refused. Returns false when the wallet did
+// not answer the call.
+bool ChargeClicks(qcash::wallet::WalletClient& wallet, const std::string& seller,
+                  const std::string& day, int clicks) {
+  constexpr int64_t kClickYen = 10;
+  pb::ExecuteBatchRequest batch;
+  for (int i = 1; i <= clicks; ++i) {
+    pb::SpendRequest* click = batch.add_operations()->mutable_spend();
+    click->set_seller_id(seller);
+    click->set_idempotency_key(absl::StrCat(day, "/click/", i));
+    click->set_amount_yen(kClickYen);
+    click->set_product(pb::AD_PRODUCT_PLUS_KEYWORD);
+    click->set_booking_reference(absl::StrCat(day, "/keyword-clicks"));
+  }
+  // The second call is what a retry after a lost answer sends: the same keys, the same clicks.
+  for (const char* round : {"charged", "sent again"}) {
+    auto answered = wallet.ExecuteBatch(batch);
+    if (!answered.ok()) {
+      std::fprintf(stderr, "clicks: %s\n", answered.status().ToString().c_str());
+      return false;
+    }
+    int applied = 0;
+    int replayed = 0;
+    int refused = 0;
+    int64_t available = -1;
+    for (const pb::BatchResult& result : answered->results()) {
+      const absl::Status status = qcash::wallet::BatchResultStatus(result);
+      if (!status.ok()) {
+        ++refused;
+        std::fprintf(stderr, "  a click was refused: %s\n", status.ToString().c_str());
+        continue;
+      }
+      (result.spend().result().replayed() ? replayed : applied) += 1;
+      available = result.spend().result().balance().available_yen();
+    }
+    std::printf("%d keyword clicks in one batch, %s: %d applied, %d replayed, %d refused", clicks,
+                round, applied, replayed, refused);
+    if (available >= 0) std::printf(": available %lld", static_cast<long long>(available));
+    std::printf("\n");
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <seller_id> [wallet host:port] [price_yen] [approved_yen]\n",
+    std::fprintf(stderr,
+                 "usage: %s <seller_id> [wallet host:port] [price_yen] [approved_yen] [clicks]\n",
                  argv[0]);
     return 2;
   }
@@ -105,6 +155,7 @@ int main(int argc, char** argv) {
   const std::string target = argc > 2 ? argv[2] : "127.0.0.1:25051";
   const int64_t price_yen = argc > 3 ? std::atoll(argv[3]) : 1'000;
   const int64_t approved_yen = argc > 4 ? std::atoll(argv[4]) : 800;
+  const int clicks = argc > 5 ? std::atoi(argv[5]) : 3;
   auto transport = qcash::TransportConfigFromEnv();
   if (!transport.ok()) {
     std::fprintf(stderr, "%s\n", transport.status().ToString().c_str());
@@ -172,5 +223,6 @@ int main(int argc, char** argv) {
               static_cast<long long>(captured->result().balance().held_yen()));
   // The capture's own entry is the first the capture wrote (its remainder, if any, follows).
   if (!PrintLots(**wallet, seller, captured->result().entry_seq())) return 1;
+  if (clicks > 0 && !ChargeClicks(**wallet, seller, application, clicks)) return 1;
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "services/wallet/client/wallet_client.h"
 
 #include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -124,6 +125,41 @@ absl::StatusOr<v1::GetEntryLotsResponse> WalletClient::GetEntryLots(
 }
 absl::StatusOr<v1::ListLotsResponse> WalletClient::ListLots(const v1::ListLotsRequest& request) {
   return Invoke(&v1::WalletService::Stub::ListLots, request);
+}
+
+absl::Status BatchResultStatus(const v1::BatchResult& result) {
+  return FromRpcStatus(result.status());
+}
+
+absl::StatusOr<v1::ExecuteBatchResponse> WalletClient::ExecuteBatch(
+    const v1::ExecuteBatchRequest& request) {
+  auto answered = Invoke(&v1::WalletService::Stub::ExecuteBatch, request);
+  if (!answered.ok()) return answered;
+  v1::ExecuteBatchResponse response = std::move(*answered);
+  if (response.results_size() != request.operations_size()) {
+    return absl::InternalError("the wallet answered a batch with a different number of results");
+  }
+  // The operations to send again: those whose own answer says "retry with the same key".
+  for (int attempt = 1; attempt < options_.retry.attempts_max; ++attempt) {
+    std::vector<int> again;
+    for (int i = 0; i < response.results_size(); ++i) {
+      if (IsRetryable(BatchResultStatus(response.results(i)), /*idempotent=*/true)) {
+        again.push_back(i);
+      }
+    }
+    if (again.empty()) break;
+    std::this_thread::sleep_for(Backoff(options_.retry, attempt));
+    v1::ExecuteBatchRequest retry;
+    for (int i : again) *retry.add_operations() = request.operations(i);
+    auto retried = Invoke(&v1::WalletService::Stub::ExecuteBatch, retry);
+    // The call failed as a whole: the earlier answers stand, the retryable ones say "retry".
+    if (!retried.ok() || retried->results_size() != retry.operations_size()) break;
+    for (size_t k = 0; k < again.size(); ++k) {
+      *response.mutable_results(again[k]) =
+          std::move(*retried->mutable_results(static_cast<int>(k)));
+    }
+  }
+  return response;
 }
 
 }  // namespace qcash::wallet

@@ -71,6 +71,17 @@ class WalletClient {
   absl::StatusOr<v1::GetEntryLotsResponse> GetEntryLots(const v1::GetEntryLotsRequest& request);
   absl::StatusOr<v1::ListLotsResponse> ListLots(const v1::ListLotsRequest& request);
 
+  // The ad-booking service's operations in batches of up to 1,000 (spends, holds, captures,
+  // releases; one seller or many), each with its own idempotency key. The response has one
+  // result per operation, in order; BatchResultStatus(result) says whether it was applied and,
+  // if not, why (ErrorKindOf works on it). A whole call that fails retryably is retried as
+  // Invoke does, with the same keys; after it answers, the operations whose own result is
+  // retryable (IDEMPOTENCY_KEY_IN_FLIGHT, OVERLOADED, COMMIT_OUTCOME_UNKNOWN, ...) are sent
+  // again, alone, with the same keys, within the same bounded attempts: what was applied is
+  // answered as a replay and applied once. The final status is that of the call when it never
+  // answered.
+  absl::StatusOr<v1::ExecuteBatchResponse> ExecuteBatch(const v1::ExecuteBatchRequest& request);
+
  private:
   template <typename Request, typename Response>
   absl::StatusOr<Response> Invoke(grpc::Status (v1::WalletService::Stub::*method)(
@@ -80,6 +91,10 @@ class WalletClient {
   const Options options_;
   std::unique_ptr<v1::WalletService::Stub> stub_;
 };
+
+// The outcome of one operation of ExecuteBatch: OK when it was applied (or replayed), else its
+// error with the reason restored, as a call's status would be.
+absl::Status BatchResultStatus(const v1::BatchResult& result);
 
 // The charge link a paid-ad application page puts behind its Qcash charge button (issue 15,
 // seed 000 ワンポイントアドバイス): Qcash's charge page, told what the application needs and
