@@ -47,6 +47,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <regex>
@@ -354,8 +355,28 @@ double Percentile(const std::vector<uint32_t>& sorted_us, double q) {
   return sorted_us[i] / 1000.0;
 }
 
+// "UNIMPLEMENTED: message", as grpc/status.h names the codes.
 std::string StatusText(int code, const std::string& message) {
-  return absl::StrCat("code ", code, " ", message);
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
+  const std::string name =
+      code >= 0 && code < static_cast<int>(std::size(kNames)) ? kNames[code] : absl::StrCat(code);
+  return message.empty() ? name : absl::StrCat(name, ": ", message);
 }
 
 using Done = std::function<void(const grpc::Status&, const Tally&)>;
