@@ -35,6 +35,23 @@ std::string ProviderLabel(absl::string_view provider) {
   return FindProvider(provider) != nullptr ? std::string(provider) : "unknown";
 }
 
+// The stored row of notification `n` about `order_id` as it came (its body and when it was
+// signed); the caller adds what it reported and the outcome.
+NotificationRecord RecordOf(const std::string& provider, const std::string& order_id,
+                            const ProviderNotification& n, const std::string& body,
+                            const std::map<std::string, std::string>& headers) {
+  NotificationRecord record;
+  record.provider = provider;
+  record.event_id = n.event_id;
+  record.order_id = order_id;
+  record.body = body;
+  int64_t signed_s = 0;
+  if (absl::SimpleAtoi(HeaderValue(headers, kTimestampHeader), &signed_s)) {
+    record.signed_at = absl::FromUnixSeconds(signed_s);
+  }
+  return record;
+}
+
 }  // namespace
 
 NotificationIntake::NotificationIntake(OrderStore* store, OrderFlow* flow,
@@ -104,18 +121,10 @@ absl::StatusOr<NotificationIntake::Intake> NotificationIntake::RecordReversal(
     }
     return Rejected(InvalidArgument(payment::v1::REVERSAL_EXCEEDS_ORDER, why));
   }
-  NotificationRecord record;
-  record.provider = order.provider;
-  record.event_id = n.event_id;
-  record.order_id = order.order_id;
+  NotificationRecord record = RecordOf(order.provider, order.order_id, n, body, headers);
   record.provider_status = "reversed";
   record.amount_yen = wire.amount_yen;
   record.outcome = outcome == ReversalOutcome::kKnown ? kOutcomeNoEffect : kOutcomeApplied;
-  record.body = body;
-  int64_t signed_s = 0;
-  if (absl::SimpleAtoi(HeaderValue(headers, kTimestampHeader), &signed_s)) {
-    record.signed_at = absl::FromUnixSeconds(signed_s);
-  }
   auto id = session.InsertNotification(record);
   if (!id.ok()) return id.status();
   // The same reversal under another event id: applied once already (or on its way).
@@ -222,18 +231,10 @@ absl::StatusOr<NotificationIntake::Result> NotificationIntake::Handle(
     if (n.reversal.has_value()) return RecordReversal(session, *order, n, body, headers);
     const Decision decision = DecideOnReport(*order, n.payment.status, ReportContext::kObserved,
                                              n.payment.decline_reason);
-    NotificationRecord record;
-    record.provider = provider;
-    record.event_id = n.event_id;
-    record.order_id = order_id;
+    NotificationRecord record = RecordOf(provider, order_id, n, body, headers);
     record.provider_status = std::string(ProviderStatusName(n.payment.status));
     record.amount_yen = n.payment.amount_yen;
     record.outcome = decision.to.has_value() ? kOutcomeApplied : kOutcomeNoEffect;
-    record.body = body;
-    int64_t signed_s = 0;
-    if (absl::SimpleAtoi(HeaderValue(headers, kTimestampHeader), &signed_s)) {
-      record.signed_at = absl::FromUnixSeconds(signed_s);
-    }
     auto id = session.InsertNotification(record);
     if (!id.ok()) return id.status();
     auto moved = flow_->ApplyReport(session, *order, n.payment, ReportContext::kObserved,

@@ -29,6 +29,16 @@ constexpr int kPageSizeMax = 500;
 // ExecuteBatch: the most operations one call may carry (wallet.proto).
 constexpr int kBatchOperationsMax = 1000;
 
+// The page size a list call asked for: kPageSizeDefault for 0 (unset).
+// Errors: INVALID_ARGUMENT (INVALID_PAGE_SIZE) outside [0, kPageSizeMax].
+absl::StatusOr<int> PageSizeOf(int32_t requested) {
+  if (requested < 0 || requested > kPageSizeMax) {
+    return InvalidArgument(pb::INVALID_PAGE_SIZE,
+                           absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
+  }
+  return requested == 0 ? kPageSizeDefault : requested;
+}
+
 grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
 
 void FillBalance(const Balance& b, pb::Balance* out) {
@@ -420,12 +430,9 @@ grpc::ServerUnaryReactor* WalletServer::ListHolds(grpc::CallbackServerContext* c
   return Read(reads_, context, [this, request, response]() -> absl::Status {
     HoldQuery query;
     query.seller_id = request->seller_id();
-    if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
-      return InvalidArgument(pb::INVALID_PAGE_SIZE,
-                             absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
-    }
-    const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
-    query.page_size = page_size + 1;  // one more tells whether another page follows
+    const absl::StatusOr<int> page_size = PageSizeOf(request->page_size());
+    if (!page_size.ok()) return page_size.status();
+    query.page_size = *page_size + 1;  // one more tells whether another page follows
     for (int state : request->states()) {
       const std::optional<HoldState> known = FromProto(static_cast<pb::HoldState>(state));
       if (!known.has_value()) {
@@ -462,7 +469,7 @@ grpc::ServerUnaryReactor* WalletServer::ListHolds(grpc::CallbackServerContext* c
     query.before_hold_id = *before;
     auto holds = wallet_->ListHolds(query);
     if (!holds.ok()) return holds.status();
-    const size_t shown = std::min(holds->size(), static_cast<size_t>(page_size));
+    const size_t shown = std::min(holds->size(), static_cast<size_t>(*page_size));
     for (size_t i = 0; i < shown; ++i) FillHold((*holds)[i], response->add_holds());
     // Hold ids are journal seqs (positive), so the cursor is always a valid token.
     if (holds->size() > shown) {
@@ -539,12 +546,9 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
   return Read(reads_, context, [this, request, response]() -> absl::Status {
     HistoryQuery query;
     query.seller_id = request->seller_id();
-    if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
-      return InvalidArgument(pb::INVALID_PAGE_SIZE,
-                             absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
-    }
-    const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
-    query.page_size = page_size + 1;  // one more tells whether another page follows
+    const absl::StatusOr<int> page_size = PageSizeOf(request->page_size());
+    if (!page_size.ok()) return page_size.status();
+    query.page_size = *page_size + 1;  // one more tells whether another page follows
     auto before = DecodeHistoryPageToken(request->page_token());
     if (!before.ok()) return before.status();
     query.before_seq = *before;
@@ -570,7 +574,7 @@ grpc::ServerUnaryReactor* WalletServer::ListHistory(grpc::CallbackServerContext*
     }
     auto entries = wallet_->ListHistory(query);
     if (!entries.ok()) return entries.status();
-    const size_t shown = std::min(entries->size(), static_cast<size_t>(page_size));
+    const size_t shown = std::min(entries->size(), static_cast<size_t>(*page_size));
     for (size_t i = 0; i < shown; ++i) {
       FillHistoryEntry((*entries)[i], response->add_entries());
     }
@@ -607,18 +611,15 @@ grpc::ServerUnaryReactor* WalletServer::ListLots(grpc::CallbackServerContext* co
     LotQuery query;
     query.seller_id = request->seller_id();
     query.open_only = request->open_only();
-    if (request->page_size() < 0 || request->page_size() > kPageSizeMax) {
-      return InvalidArgument(pb::INVALID_PAGE_SIZE,
-                             absl::StrCat("page_size must be in [0, ", kPageSizeMax, "]"));
-    }
-    const int page_size = request->page_size() == 0 ? kPageSizeDefault : request->page_size();
-    query.page_size = page_size + 1;  // one more tells whether another page follows
+    const absl::StatusOr<int> page_size = PageSizeOf(request->page_size());
+    if (!page_size.ok()) return page_size.status();
+    query.page_size = *page_size + 1;  // one more tells whether another page follows
     auto before = DecodeLotsPageToken(request->page_token());
     if (!before.ok()) return before.status();
     query.before_lot_id = *before;
     auto lots = wallet_->ListLots(query);
     if (!lots.ok()) return lots.status();
-    const size_t shown = std::min(lots->size(), static_cast<size_t>(page_size));
+    const size_t shown = std::min(lots->size(), static_cast<size_t>(*page_size));
     for (size_t i = 0; i < shown; ++i) FillLot((*lots)[i], response->add_lots());
     // Lot ids are unique per seller and 0 is the smallest, so a lot follows the last shown
     // only when that one's id is positive: the cursor is always a valid token.

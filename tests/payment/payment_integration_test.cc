@@ -39,6 +39,7 @@
 #include "services/payment/signature.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/payment/calls.h"
 
 namespace qcash::testing {
 namespace {
@@ -65,8 +66,6 @@ struct Env {
   std::string sandbox_url;
   std::map<std::string, std::string> payment_env;
   ServiceProcess payment;
-  std::unique_ptr<pb::PaymentService::Stub> payment_stub;
-  std::unique_ptr<wpb::WalletService::Stub> wallet_stub;
   int payment_metrics_port = 0;
 };
 Env* env = nullptr;
@@ -157,10 +156,7 @@ class PaymentEnvironment : public ::testing::Environment {
                                  {"QCASH_PAYMENT_TARGET", payment_address}});
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     *env->gateway = std::move(*gateway);
-    env->payment_stub = pb::PaymentService::NewStub(
-        grpc::CreateChannel(env->payment.address, grpc::InsecureChannelCredentials()));
-    env->wallet_stub = wpb::WalletService::NewStub(
-        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
+    ConnectCalls(env->payment.address, env->stack->wallet.address);
   }
 
   void TearDown() override {
@@ -169,35 +165,12 @@ class PaymentEnvironment : public ::testing::Environment {
     env->payment.process.reset();
     env->sandbox.reset();
     env->gateway.reset();
+    DisconnectCalls();
     delete env;
   }
 };
 
 // ---------------------------------------------------------------------------- helpers
-
-template <typename Request, typename Response>
-grpc::Status Pay(const std::string& caller,
-                 Method<pb::PaymentService::Stub, Request, Response> method, const Request& request,
-                 Response* response) {
-  return CallOn(env->payment_stub.get(), caller, method, request, response);
-}
-
-template <typename Request, typename Response>
-grpc::Status Wallet(const std::string& caller,
-                    Method<wpb::WalletService::Stub, Request, Response> method,
-                    const Request& request, Response* response) {
-  return CallOn(env->wallet_stub.get(), caller, method, request, response);
-}
-
-void OpenWallet(const std::string& seller) {
-  wpb::OpenWalletRequest request;
-  request.set_seller_id(seller);
-  request.set_idempotency_key(NewKey());
-  wpb::OpenWalletResponse response;
-  const grpc::Status s =
-      Wallet("settlement", &wpb::WalletService::Stub::OpenWallet, request, &response);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-}
 
 void CreditFunds(const std::string& seller, wpb::FundsAccount account, int64_t yen) {
   wpb::CreditInternalFundsRequest request;
@@ -212,32 +185,10 @@ void CreditFunds(const std::string& seller, wpb::FundsAccount account, int64_t y
   ASSERT_TRUE(s.ok()) << s.error_message();
 }
 
-wpb::Balance Balance(const std::string& seller) {
-  wpb::GetBalanceRequest request;
-  request.set_seller_id(seller);
-  wpb::GetBalanceResponse response;
-  const grpc::Status s =
-      Wallet("gateway", &wpb::WalletService::Stub::GetBalance, request, &response);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  return response.balance();
-}
-
 // The seller's wallet entries that credit Qcash for `order_id` (P5: must be exactly one).
 std::vector<wpb::HistoryEntry> CreditsOf(const std::string& seller, const std::string& order_id) {
-  wpb::ListHistoryRequest request;
-  request.set_seller_id(seller);
-  request.set_page_size(500);
-  request.add_types(wpb::ENTRY_TYPE_CHARGE);
-  request.add_types(wpb::ENTRY_TYPE_INTERNAL_FUNDS_CHARGE);
-  wpb::ListHistoryResponse response;
-  const grpc::Status s =
-      Wallet("gateway", &wpb::WalletService::Stub::ListHistory, request, &response);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  std::vector<wpb::HistoryEntry> out;
-  for (const auto& e : response.entries()) {
-    if (e.reference() == order_id) out.push_back(e);
-  }
-  return out;
+  return EntriesOf(seller, order_id,
+                   {wpb::ENTRY_TYPE_CHARGE, wpb::ENTRY_TYPE_INTERNAL_FUNDS_CHARGE});
 }
 
 void SetPassword(const std::string& seller, absl::string_view password,
@@ -264,17 +215,6 @@ grpc::Status Create(const std::string& seller, int64_t denomination, pb::Payment
   request.set_payment_token(token);
   request.set_qsign_password(password);
   return Pay("gateway", &pb::PaymentService::Stub::CreateChargeOrder, request, out);
-}
-
-pb::ChargeOrder GetOrder(const std::string& seller, const std::string& order_id) {
-  pb::GetChargeOrderRequest request;
-  request.set_seller_id(seller);
-  request.set_order_id(order_id);
-  pb::GetChargeOrderResponse response;
-  const grpc::Status s =
-      Pay("gateway", &pb::PaymentService::Stub::GetChargeOrder, request, &response);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  return response.order();
 }
 
 pb::ChargeOrder WaitForState(const std::string& seller, const std::string& order_id,

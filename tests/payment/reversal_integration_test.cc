@@ -29,6 +29,7 @@
 #include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/payment/calls.h"
 
 namespace qcash::testing {
 namespace {
@@ -42,15 +43,9 @@ struct Env {
   GatewayProcess gateway;
   PaymentProcesses payment;
   ServiceProcess points;
-  std::unique_ptr<pb::PaymentService::Stub> payment_stub;
   std::unique_ptr<ptpb::PointsService::Stub> points_stub;
 };
 Env* env = nullptr;
-
-std::unique_ptr<wpb::WalletService::Stub> WalletStub() {
-  return wpb::WalletService::NewStub(
-      grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
-}
 
 class ReversalEnvironment : public ::testing::Environment {
  public:
@@ -77,8 +72,7 @@ class ReversalEnvironment : public ::testing::Environment {
                                  {"QCASH_POINTS_TARGET", env->points.address}});
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     env->gateway = std::move(*gateway);
-    env->payment_stub = pb::PaymentService::NewStub(
-        grpc::CreateChannel(env->payment.payment.address, grpc::InsecureChannelCredentials()));
+    ConnectCalls(env->payment.payment.address, env->stack->wallet.address);
     env->points_stub = ptpb::PointsService::NewStub(
         grpc::CreateChannel(env->points.address, grpc::InsecureChannelCredentials()));
   }
@@ -90,26 +84,12 @@ class ReversalEnvironment : public ::testing::Environment {
     env->payment.payment.process.reset();
     env->payment.sandbox.reset();
     env->points.process.reset();
+    DisconnectCalls();
     delete env;
   }
 };
 
 // ---------------------------------------------------------------------------- helpers
-
-template <typename Request, typename Response>
-grpc::Status Pay(const std::string& caller,
-                 Method<pb::PaymentService::Stub, Request, Response> method, const Request& request,
-                 Response* response) {
-  return CallOn(env->payment_stub.get(), caller, method, request, response);
-}
-
-template <typename Request, typename Response>
-grpc::Status Wallet(const std::string& caller,
-                    Method<wpb::WalletService::Stub, Request, Response> method,
-                    const Request& request, Response* response) {
-  auto stub = WalletStub();
-  return CallOn(stub.get(), caller, method, request, response);
-}
 
 // Waits for `done` (polled), at most 60 s (scaled). Returns whether it came true.
 bool WaitFor(const std::function<bool()>& done) {
@@ -119,26 +99,6 @@ bool WaitFor(const std::function<bool()>& done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return done();
-}
-
-void OpenWallet(const std::string& seller) {
-  wpb::OpenWalletRequest request;
-  request.set_seller_id(seller);
-  request.set_idempotency_key(NewKey());
-  wpb::OpenWalletResponse response;
-  const grpc::Status s =
-      Wallet("settlement", &wpb::WalletService::Stub::OpenWallet, request, &response);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-}
-
-wpb::Balance Balance(const std::string& seller) {
-  wpb::GetBalanceRequest request;
-  request.set_seller_id(seller);
-  wpb::GetBalanceResponse response;
-  const grpc::Status s =
-      Wallet("gateway", &wpb::WalletService::Stub::GetBalance, request, &response);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  return response.balance();
 }
 
 grpc::Status Spend(const std::string& seller, int64_t yen, const std::string& key = NewKey()) {
@@ -161,17 +121,6 @@ grpc::Status Create(const std::string& seller, int64_t yen, pb::PaymentMethod me
   request.set_method(method);
   request.set_payment_token(token);
   return Pay("gateway", &pb::PaymentService::Stub::CreateChargeOrder, request, out);
-}
-
-pb::ChargeOrder Get(const std::string& seller, const std::string& order_id) {
-  pb::GetChargeOrderRequest request;
-  request.set_seller_id(seller);
-  request.set_order_id(order_id);
-  pb::GetChargeOrderResponse response;
-  const grpc::Status s =
-      Pay("gateway", &pb::PaymentService::Stub::GetChargeOrder, request, &response);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  return response.order();
 }
 
 // A card charge of `yen`, credited (the card provider decides at once).
@@ -199,7 +148,7 @@ httplib::Result Reverse(const std::string& order_id, const std::string& query) {
 pb::ChargeOrder WaitApplied(const std::string& seller, const std::string& order_id, int count = 1) {
   pb::ChargeOrder order;
   const bool applied = WaitFor([&] {
-    order = Get(seller, order_id);
+    order = GetOrder(seller, order_id);
     if (order.reversals_size() != count) return false;
     for (const pb::Reversal& r : order.reversals()) {
       if (r.state() != pb::REVERSAL_STATE_APPLIED) return false;
@@ -208,24 +157,6 @@ pb::ChargeOrder WaitApplied(const std::string& seller, const std::string& order_
   });
   EXPECT_TRUE(applied) << order.DebugString();
   return order;
-}
-
-// The seller's journal entries of these types whose reference is `order_id`.
-std::vector<wpb::HistoryEntry> EntriesOf(const std::string& seller, const std::string& order_id,
-                                         const std::vector<wpb::EntryType>& types) {
-  wpb::ListHistoryRequest request;
-  request.set_seller_id(seller);
-  request.set_page_size(500);
-  for (wpb::EntryType t : types) request.add_types(t);
-  wpb::ListHistoryResponse response;
-  const grpc::Status s =
-      Wallet("gateway", &wpb::WalletService::Stub::ListHistory, request, &response);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  std::vector<wpb::HistoryEntry> out;
-  for (const auto& e : response.entries()) {
-    if (e.reference() == order_id) out.push_back(e);
-  }
-  return out;
 }
 
 const pb::MethodOption* FindMethod(const pb::ListChargeOptionsResponse& options,
@@ -497,7 +428,7 @@ TEST_F(ReversalTest, PartialReversalsAndAThirdThatWouldExceed) {
   ASSERT_TRUE(third);
   EXPECT_EQ(third->get_header_value("X-Qcash-Sandbox-Delivery"), "failed")
       << "the webhook refused it";
-  order = Get(seller, order_id);
+  order = GetOrder(seller, order_id);
   EXPECT_EQ(order.reversed_yen(), 8'000);
   EXPECT_EQ(order.reversals_size(), 2);
   EXPECT_TRUE(absl::StartsWith(order.attention(), "REVERSAL_EXCEEDS_ORDER")) << order.attention();
@@ -590,7 +521,7 @@ TEST_F(ReversalTest, AReversalOfAnOrderNeverCredited) {
   ASSERT_TRUE(reversed);
   EXPECT_EQ(reversed->status, 200) << reversed->body;
   EXPECT_EQ(reversed->get_header_value("X-Qcash-Sandbox-Delivery"), "delivered");
-  const pb::ChargeOrder order = Get(seller, order_id);
+  const pb::ChargeOrder order = GetOrder(seller, order_id);
   EXPECT_EQ(order.state(), pb::ORDER_STATE_AWAITING_PAYMENT);
   ASSERT_EQ(order.reversals_size(), 1);
   EXPECT_EQ(order.reversals(0).state(), pb::REVERSAL_STATE_WAITING_FOR_CREDIT);
@@ -619,7 +550,7 @@ TEST_F(ReversalTest, AReversalWhileTheWalletIsDownIsAppliedByTheReconcilerAfter)
   EXPECT_EQ(reversed->get_header_value("X-Qcash-Sandbox-Delivery"), "delivered");
   pb::ChargeOrder order;
   ASSERT_TRUE(WaitFor([&] {
-    order = Get(seller, order_id);
+    order = GetOrder(seller, order_id);
     return order.reversals_size() == 1;
   }));
   EXPECT_EQ(order.reversals(0).state(), pb::REVERSAL_STATE_APPLYING);

@@ -30,23 +30,20 @@
 #include "common/pg.h"
 #include "common/status.h"
 #include "qcash/payment/v1/payment.grpc.pb.h"
-#include "qcash/wallet/v1/wallet.grpc.pb.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/payment/calls.h"
 
 namespace qcash::testing {
 namespace {
 
 namespace pb = ::qcash::payment::v1;
-namespace wpb = ::qcash::wallet::v1;
 
 struct Env {
   std::unique_ptr<Stack> stack;
   std::unique_ptr<GatewayProcess> gateway;
   PaymentProcesses payment;
   std::string payment_db_url;
-  std::unique_ptr<pb::PaymentService::Stub> payment_stub;
-  std::unique_ptr<wpb::WalletService::Stub> wallet_stub;
   int metrics_port = 0;
 };
 Env* env = nullptr;
@@ -76,10 +73,7 @@ class SettlementEnvironment : public ::testing::Environment {
                                  {"QCASH_PAYMENT_TARGET", payment_address}});
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     env->gateway = std::make_unique<GatewayProcess>(std::move(*gateway));
-    env->payment_stub = pb::PaymentService::NewStub(
-        grpc::CreateChannel(env->payment.payment.address, grpc::InsecureChannelCredentials()));
-    env->wallet_stub = wpb::WalletService::NewStub(
-        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
+    ConnectCalls(env->payment.payment.address, env->stack->wallet.address);
   }
 
   void TearDown() override {
@@ -88,39 +82,12 @@ class SettlementEnvironment : public ::testing::Environment {
     env->payment.payment.process.reset();
     env->payment.sandbox.reset();
     env->gateway.reset();
+    DisconnectCalls();
     delete env;
   }
 };
 
 // ---------------------------------------------------------------------------- helpers
-
-template <typename Request, typename Response>
-grpc::Status Pay(const std::string& caller,
-                 Method<pb::PaymentService::Stub, Request, Response> method, const Request& request,
-                 Response* response) {
-  return CallOn(env->payment_stub.get(), caller, method, request, response);
-}
-
-void OpenWallet(const std::string& seller) {
-  wpb::OpenWalletRequest request;
-  request.set_seller_id(seller);
-  request.set_idempotency_key(NewKey());
-  wpb::OpenWalletResponse response;
-  const grpc::Status s = CallOn(env->wallet_stub.get(), "settlement",
-                                &wpb::WalletService::Stub::OpenWallet, request, &response);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-}
-
-pb::ChargeOrder GetOrder(const std::string& seller, const std::string& order_id) {
-  pb::GetChargeOrderRequest request;
-  request.set_seller_id(seller);
-  request.set_order_id(order_id);
-  pb::GetChargeOrderResponse response;
-  const grpc::Status s =
-      Pay("gateway", &pb::PaymentService::Stub::GetChargeOrder, request, &response);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  return response.order();
-}
 
 // Waits (bounded) until `done(order)` holds.
 template <typename Done>
@@ -485,10 +452,9 @@ TEST_F(SettlementTest, AMalformedReportIsRefusedWholeWithItsLine) {
   EXPECT_GRPC_ERROR(Import("konbini", too_big, &response), INVALID_ARGUMENT,
                     "SETTLEMENT_REPORT_TOO_LARGE");
   // Only operators import.
-  EXPECT_GRPC_ERROR(
-      CallOn(env->payment_stub.get(), "gateway", &pb::PaymentService::Stub::ImportSettlementReport,
-             pb::ImportSettlementReportRequest(), &response),
-      PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
+  EXPECT_GRPC_ERROR(Pay("gateway", &pb::PaymentService::Stub::ImportSettlementReport,
+                        pb::ImportSettlementReportRequest(), &response),
+                    PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
   // The good report still imports afterwards.
   ASSERT_TRUE(Import("konbini", day, &response).ok());
   EXPECT_EQ(GetOrder(order.seller, order.order_id).fee_yen(), 190);

@@ -27,42 +27,14 @@
 #include "services/wallet/verify.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/wallet_environment.h"
 
 namespace qcash::testing {
 namespace {
 
 namespace pb = ::qcash::wallet::v1;
 
-struct Env {
-  std::unique_ptr<Stack> stack;  // PostgreSQL, Redis and a real wallet process
-  std::unique_ptr<pb::WalletService::Stub> stub;
-};
-Env* env = nullptr;
-
-class ClawBackEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    env = new Env();
-    auto stack = StartStack("wallet_clawback");
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    env->stack = std::move(*stack);
-    env->stub = pb::WalletService::NewStub(
-        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    // Keep the logs of a failure.
-    if (env->stack) env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
-    delete env;
-  }
-};
-
-template <typename Request, typename Response>
-grpc::Status Call(const std::string& caller,
-                  Method<pb::WalletService::Stub, Request, Response> method, const Request& request,
-                  Response* response) {
-  return CallOn(env->stub.get(), caller, method, request, response, /*seller_token=*/"",
-                std::chrono::seconds(20));
-}
+WalletOnlyEnvironment* env = nullptr;  // PostgreSQL, Redis and a real wallet process
 
 std::string Parts(const google::protobuf::RepeatedPtrField<pb::LotPart>& parts) {
   std::vector<std::string> out;
@@ -77,14 +49,6 @@ class ClawBackTest : public ::testing::Test {
     EXPECT_TRUE(audit.ok()) << audit;
   }
 
-  void Open(const std::string& seller) {
-    pb::OpenWalletRequest request;
-    request.set_seller_id(seller);
-    request.set_idempotency_key(NewKey());
-    pb::OpenWalletResponse response;
-    ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::OpenWallet, request, &response).ok());
-  }
-
   // A card charge of `yen` for order `order`; its answer.
   pb::CreditResponse Charge(const std::string& seller, int64_t yen, const std::string& order) {
     pb::CreditRequest request;
@@ -95,7 +59,8 @@ class ClawBackTest : public ::testing::Test {
     request.set_reference(order);
     request.set_payment_method("card");
     pb::CreditResponse response;
-    const grpc::Status s = Call("payment", &pb::WalletService::Stub::Credit, request, &response);
+    const grpc::Status s =
+        env->Call("payment", &pb::WalletService::Stub::Credit, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response;
   }
@@ -109,7 +74,8 @@ class ClawBackTest : public ::testing::Test {
     request.set_reference(absl::StrCat("conversion-", request.idempotency_key()));
     request.set_points_month("2026-10");
     pb::CreditResponse response;
-    const grpc::Status s = Call("points", &pb::WalletService::Stub::Credit, request, &response);
+    const grpc::Status s =
+        env->Call("points", &pb::WalletService::Stub::Credit, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response;
   }
@@ -122,7 +88,7 @@ class ClawBackTest : public ::testing::Test {
     request.set_product(pb::AD_PRODUCT_TIME_SALE);
     request.set_booking_reference("booking-1");
     pb::SpendResponse response;
-    return Call("adbooking", &pb::WalletService::Stub::Spend, request, &response);
+    return env->Call("adbooking", &pb::WalletService::Stub::Spend, request, &response);
   }
 
   // The payment service's call: key "reversal:<provider>:<reversal_id>".
@@ -136,14 +102,15 @@ class ClawBackTest : public ::testing::Test {
     request.set_order_id(order);
     request.set_reversal_reference(reversal_id);
     request.set_kind(pb::REVERSAL_KIND_CHARGEBACK);
-    return Call(caller, &pb::WalletService::Stub::ClawBack, request, response);
+    return env->Call(caller, &pb::WalletService::Stub::ClawBack, request, response);
   }
 
   pb::Balance Balance(const std::string& seller) {
     pb::GetBalanceRequest request;
     request.set_seller_id(seller);
     pb::GetBalanceResponse response;
-    const grpc::Status s = Call("ops", &pb::WalletService::Stub::GetBalance, request, &response);
+    const grpc::Status s =
+        env->Call("ops", &pb::WalletService::Stub::GetBalance, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.balance();
   }
@@ -153,7 +120,8 @@ class ClawBackTest : public ::testing::Test {
     request.set_seller_id(seller);
     request.set_page_size(500);
     pb::ListHistoryResponse response;
-    const grpc::Status s = Call("ops", &pb::WalletService::Stub::ListHistory, request, &response);
+    const grpc::Status s =
+        env->Call("ops", &pb::WalletService::Stub::ListHistory, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return {response.entries().rbegin(), response.entries().rend()};  // oldest first
   }
@@ -162,7 +130,7 @@ class ClawBackTest : public ::testing::Test {
 // Nothing spent: the whole charge leaves available, from its own lot; no debt.
 TEST_F(ClawBackTest, ChargebackOnAnUnspentCharge) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 1'000, "order-a");  // lot 1
   Charge(seller, 5'000, "order-b");  // lot 2
   pb::ClawBackResponse r;
@@ -201,7 +169,7 @@ TEST_F(ClawBackTest, ChargebackOnAnUnspentCharge) {
 // debt. A later charge pays the debt first, then becomes available.
 TEST_F(ClawBackTest, ChargebackOnAHalfSpentChargeThenAChargePaysTheDebt) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 10'000, "order-h");  // lot 1
   ASSERT_TRUE(Spend(seller, 6'000).ok());
   pb::ClawBackResponse r;
@@ -257,7 +225,7 @@ TEST_F(ClawBackTest, ChargebackOnAHalfSpentChargeThenAChargePaysTheDebt) {
 // Fully spent: all of it is debt; the seller's next points conversion pays it back.
 TEST_F(ClawBackTest, ChargebackOnAFullySpentChargeThenAConversionPaysTheDebt) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 3'000, "order-f");
   ASSERT_TRUE(Spend(seller, 3'000).ok());
   pb::ClawBackResponse r;
@@ -285,7 +253,7 @@ TEST_F(ClawBackTest, ChargebackOnAFullySpentChargeThenAConversionPaysTheDebt) {
 // Held Qcash is never taken: a hold already granted stays valid and can be captured.
 TEST_F(ClawBackTest, PartialReversalsAndHeldQcashStaysHeld) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 10'000, "order-p");
   pb::HoldRequest hold;
   hold.set_seller_id(seller);
@@ -294,7 +262,7 @@ TEST_F(ClawBackTest, PartialReversalsAndHeldQcashStaysHeld) {
   hold.set_product(pb::AD_PRODUCT_GROUP_BUYING);
   hold.set_booking_reference("application-1");
   pb::HoldResponse held;
-  ASSERT_TRUE(Call("adbooking", &pb::WalletService::Stub::Hold, hold, &held).ok());
+  ASSERT_TRUE(env->Call("adbooking", &pb::WalletService::Stub::Hold, hold, &held).ok());
 
   pb::ClawBackResponse r;
   ASSERT_TRUE(ClawBack(seller, 4'000, "order-p", "rv-p1", &r).ok());
@@ -314,21 +282,22 @@ TEST_F(ClawBackTest, PartialReversalsAndHeldQcashStaysHeld) {
   capture.set_hold_id(held.hold_id());
   capture.set_amount_yen(7'000);
   pb::CaptureHoldResponse captured;
-  ASSERT_TRUE(Call("adbooking", &pb::WalletService::Stub::CaptureHold, capture, &captured).ok());
+  ASSERT_TRUE(
+      env->Call("adbooking", &pb::WalletService::Stub::CaptureHold, capture, &captured).ok());
   EXPECT_EQ(captured.result().balance().debt_yen(), 7'000);
 }
 
 // A closed wallet has no Qcash: the whole amount becomes its debt.
 TEST_F(ClawBackTest, ClawBackOnAClosedWalletIsAllDebt) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 1'000, "order-c");
   pb::CloseWalletRequest close;
   close.set_seller_id(seller);
   close.set_idempotency_key(NewKey());
   close.set_reason("shop exit");
   pb::CloseWalletResponse closed;
-  ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::CloseWallet, close, &closed).ok());
+  ASSERT_TRUE(env->Call("settlement", &pb::WalletService::Stub::CloseWallet, close, &closed).ok());
   pb::ClawBackResponse r;
   ASSERT_TRUE(ClawBack(seller, 1'000, "order-c", "rv-c", &r).ok());
   EXPECT_EQ(r.clawed_back_yen(), 0);
@@ -340,7 +309,7 @@ TEST_F(ClawBackTest, ClawBackOnAClosedWalletIsAllDebt) {
 // What a claw-back refuses, and who may call it.
 TEST_F(ClawBackTest, Refusals) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 1'000, "order-r");
   Convert(seller, 500);
   pb::ClawBackResponse r;
@@ -359,11 +328,11 @@ TEST_F(ClawBackTest, Refusals) {
   request.set_amount_yen(100);
   request.set_order_id("order-r");
   request.set_reversal_reference("rv-kind");
-  EXPECT_GRPC_ERROR(Call("payment", &pb::WalletService::Stub::ClawBack, request, &r),
+  EXPECT_GRPC_ERROR(env->Call("payment", &pb::WalletService::Stub::ClawBack, request, &r),
                     INVALID_ARGUMENT, "UNKNOWN_REVERSAL_KIND");
   request.set_kind(pb::REVERSAL_KIND_DEFAULT);
   request.set_reversal_reference("");
-  EXPECT_GRPC_ERROR(Call("payment", &pb::WalletService::Stub::ClawBack, request, &r),
+  EXPECT_GRPC_ERROR(env->Call("payment", &pb::WalletService::Stub::ClawBack, request, &r),
                     INVALID_ARGUMENT, "MISSING_REFERENCE");
   // The same key for a different request.
   ASSERT_TRUE(ClawBack(seller, 100, "order-r", "rv-ok", &r).ok());
@@ -376,7 +345,7 @@ TEST_F(ClawBackTest, Refusals) {
 // leaves nothing behind: the same call (same key) applies once the credit is there.
 TEST_F(ClawBackTest, AReversalBeforeItsCreditAppliesOnceTheCreditIsThere) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   pb::ClawBackResponse r;
   EXPECT_GRPC_ERROR(ClawBack(seller, 500, "order-early", "rv-early", &r), NOT_FOUND,
                     "CHARGE_NOT_FOUND");
@@ -390,7 +359,7 @@ TEST_F(ClawBackTest, AReversalBeforeItsCreditAppliesOnceTheCreditIsThere) {
 // A charge from the seller's Qmoney pays a debt as a card charge does.
 TEST_F(ClawBackTest, AnInternalFundsChargePaysTheDebt) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 1'000, "order-q");
   ASSERT_TRUE(Spend(seller, 1'000).ok());
   pb::ClawBackResponse r;
@@ -405,7 +374,8 @@ TEST_F(ClawBackTest, AnInternalFundsChargePaysTheDebt) {
   proceeds.set_settlement_reference("settlement-1");
   pb::CreditInternalFundsResponse credited;
   ASSERT_TRUE(
-      Call("settlement", &pb::WalletService::Stub::CreditInternalFunds, proceeds, &credited).ok());
+      env->Call("settlement", &pb::WalletService::Stub::CreditInternalFunds, proceeds, &credited)
+          .ok());
   EXPECT_EQ(credited.result().debt_recovered_yen(), 0);  // Qmoney is not Qcash
   EXPECT_EQ(credited.result().balance().debt_yen(), 1'000);
 
@@ -417,7 +387,8 @@ TEST_F(ClawBackTest, AnInternalFundsChargePaysTheDebt) {
   charge.set_order_id("order-qm-1");
   pb::ChargeFromInternalFundsResponse charged;
   ASSERT_TRUE(
-      Call("payment", &pb::WalletService::Stub::ChargeFromInternalFunds, charge, &charged).ok());
+      env->Call("payment", &pb::WalletService::Stub::ChargeFromInternalFunds, charge, &charged)
+          .ok());
   EXPECT_EQ(charged.result().debt_recovered_yen(), 500);
   EXPECT_EQ(charged.result().balance().available_yen(), 0);
   EXPECT_EQ(charged.result().balance().debt_yen(), 500);
@@ -425,7 +396,7 @@ TEST_F(ClawBackTest, AnInternalFundsChargePaysTheDebt) {
   // Replayed: the stored answer, debt and recovery included.
   pb::ChargeFromInternalFundsResponse again;
   ASSERT_TRUE(
-      Call("payment", &pb::WalletService::Stub::ChargeFromInternalFunds, charge, &again).ok());
+      env->Call("payment", &pb::WalletService::Stub::ChargeFromInternalFunds, charge, &again).ok());
   EXPECT_TRUE(again.result().replayed());
   EXPECT_EQ(again.result().balance().debt_yen(), 500);
 
@@ -442,7 +413,7 @@ TEST_F(ClawBackTest, AnInternalFundsChargePaysTheDebt) {
 // idempotent retries apply once, and every yen is accounted for.
 TEST_F(ClawBackTest, ConcurrentClawBacksSpendsAndCredits) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   constexpr int kOrders = 8;
   for (int i = 0; i < kOrders; ++i) Charge(seller, 10'000, absl::StrCat("order-", i));
 
@@ -463,7 +434,7 @@ TEST_F(ClawBackTest, ConcurrentClawBacksSpendsAndCredits) {
         request.set_booking_reference("booking-c");
         pb::SpendResponse response;
         const grpc::Status s =
-            Call("adbooking", &pb::WalletService::Stub::Spend, request, &response);
+            env->Call("adbooking", &pb::WalletService::Stub::Spend, request, &response);
         if (s.ok()) {
           spent.fetch_add(1'500);
           check(response.result());
@@ -532,7 +503,7 @@ TEST_F(ClawBackTest, ConcurrentClawBacksSpendsAndCredits) {
 // CanonicalEntry (migration 0006) gives the stored hash of each of them.
 TEST_F(ClawBackTest, TheJournalWithDebtsVerifies) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 5'000, "order-v");
   ASSERT_TRUE(Spend(seller, 4'000).ok());
   pb::ClawBackResponse r;
@@ -565,7 +536,7 @@ TEST_F(ClawBackTest, TheJournalWithDebtsVerifies) {
 // The operator's view: `qcashctl seller` shows the debt and says what the reversal entries are.
 TEST_F(ClawBackTest, QcashctlSellerShowsTheDebtInWords) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   Charge(seller, 3'000, "order-ctl");
   ASSERT_TRUE(Spend(seller, 2'000).ok());
   pb::ClawBackResponse r;
@@ -602,6 +573,7 @@ TEST_F(ClawBackTest, QcashctlSellerShowsTheDebtInWords) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new qcash::testing::ClawBackEnvironment());
+  qcash::testing::env = new qcash::testing::WalletOnlyEnvironment("wallet_clawback");
+  ::testing::AddGlobalTestEnvironment(qcash::testing::env);
   return RUN_ALL_TESTS();
 }

@@ -16,42 +16,14 @@
 #include "services/wallet/audit.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/wallet_environment.h"
 
 namespace qcash::testing {
 namespace {
 
 namespace pb = ::qcash::wallet::v1;
 
-struct Env {
-  std::unique_ptr<Stack> stack;  // PostgreSQL, Redis and a real wallet process
-  std::unique_ptr<pb::WalletService::Stub> stub;
-};
-Env* env = nullptr;
-
-class HoldsEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    env = new Env();
-    auto stack = StartStack("wallet_holds");
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    env->stack = std::move(*stack);
-    env->stub = pb::WalletService::NewStub(
-        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    // Keep the logs of a failure.
-    if (env->stack) env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
-    delete env;
-  }
-};
-
-template <typename Request, typename Response>
-grpc::Status Call(const std::string& caller,
-                  Method<pb::WalletService::Stub, Request, Response> method, const Request& request,
-                  Response* response) {
-  return CallOn(env->stub.get(), caller, method, request, response, /*seller_token=*/"",
-                std::chrono::seconds(20));
-}
+WalletOnlyEnvironment* env = nullptr;  // PostgreSQL, Redis and a real wallet process
 
 // The hold ids of a page, in order: one string compares a whole list and prints well.
 std::string HoldIds(const pb::ListHoldsResponse& r) {
@@ -73,7 +45,7 @@ class HoldsTest : public ::testing::Test {
     open.set_seller_id(seller);
     open.set_idempotency_key(NewKey());
     pb::OpenWalletResponse opened;
-    ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::OpenWallet, open, &opened).ok());
+    ASSERT_TRUE(env->Call("settlement", &pb::WalletService::Stub::OpenWallet, open, &opened).ok());
     pb::CreditRequest credit;
     credit.set_seller_id(seller);
     credit.set_idempotency_key(NewKey());
@@ -82,7 +54,8 @@ class HoldsTest : public ::testing::Test {
     credit.set_reference(absl::StrCat("order-", credit.idempotency_key()));
     credit.set_payment_method("card");
     pb::CreditResponse credited;
-    const grpc::Status s = Call("payment", &pb::WalletService::Stub::Credit, credit, &credited);
+    const grpc::Status s =
+        env->Call("payment", &pb::WalletService::Stub::Credit, credit, &credited);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
@@ -96,7 +69,8 @@ class HoldsTest : public ::testing::Test {
     request.set_product(product);
     request.set_booking_reference(reference);
     pb::HoldResponse response;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::Hold, request, &response);
+    const grpc::Status s =
+        env->Call("adbooking", &pb::WalletService::Stub::Hold, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.hold_id();
   }
@@ -109,7 +83,7 @@ class HoldsTest : public ::testing::Test {
     request.set_amount_yen(yen);
     pb::CaptureHoldResponse response;
     const grpc::Status s =
-        Call("adbooking", &pb::WalletService::Stub::CaptureHold, request, &response);
+        env->Call("adbooking", &pb::WalletService::Stub::CaptureHold, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
 
@@ -120,14 +94,14 @@ class HoldsTest : public ::testing::Test {
     request.set_hold_id(hold_id);
     pb::ReleaseHoldResponse response;
     const grpc::Status s =
-        Call("adbooking", &pb::WalletService::Stub::ReleaseHold, request, &response);
+        env->Call("adbooking", &pb::WalletService::Stub::ReleaseHold, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
 
   grpc::Status List(const pb::ListHoldsRequest& request, pb::ListHoldsResponse* out,
                     const std::string& caller = "adbooking") {
     out->Clear();
-    return Call(caller, &pb::WalletService::Stub::ListHolds, request, out);
+    return env->Call(caller, &pb::WalletService::Stub::ListHolds, request, out);
   }
 };
 
@@ -168,7 +142,7 @@ TEST_F(HoldsTest, FiltersByStateProductAndReference) {
   get.set_seller_id(seller);
   get.set_hold_id(h2);
   pb::GetHoldResponse got;
-  ASSERT_TRUE(Call("adbooking", &pb::WalletService::Stub::GetHold, get, &got).ok());
+  ASSERT_TRUE(env->Call("adbooking", &pb::WalletService::Stub::GetHold, get, &got).ok());
   EXPECT_EQ(got.hold().SerializeAsString(), captured.SerializeAsString());
 
   // The open holds.
@@ -274,7 +248,7 @@ TEST_F(HoldsTest, PagesAndRefusesATokenOfOtherFilters) {
   history.set_seller_id(seller);
   history.set_page_size(1);
   pb::ListHistoryResponse entries;
-  ASSERT_TRUE(Call("ops", &pb::WalletService::Stub::ListHistory, history, &entries).ok());
+  ASSERT_TRUE(env->Call("ops", &pb::WalletService::Stub::ListHistory, history, &entries).ok());
   ASSERT_FALSE(entries.next_page_token().empty());
   request.set_page_token(entries.next_page_token());
   EXPECT_GRPC_ERROR(List(request, &page), INVALID_ARGUMENT, "INVALID_PAGE_TOKEN");
@@ -314,6 +288,7 @@ TEST_F(HoldsTest, PagesAndRefusesATokenOfOtherFilters) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new qcash::testing::HoldsEnvironment());
+  qcash::testing::env = new qcash::testing::WalletOnlyEnvironment("wallet_holds");
+  ::testing::AddGlobalTestEnvironment(qcash::testing::env);
   return RUN_ALL_TESTS();
 }

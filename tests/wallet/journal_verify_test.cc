@@ -27,6 +27,7 @@
 #include "services/wallet/verify.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/wallet_environment.h"
 
 namespace qcash::wallet {
 const std::vector<Migration>& Migrations();
@@ -39,42 +40,8 @@ namespace pb = ::qcash::wallet::v1;
 using wallet::ChainFault;
 using wallet::VerifyReport;
 
-struct Env {
-  int metrics_port = 0;
-  std::unique_ptr<Stack> stack;
-  std::unique_ptr<pb::WalletService::Stub> stub;
-};
-Env* env = nullptr;
-
-class VerifyEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    env = new Env();
-    // Anchors every second, of the database's clock itself (nothing is in flight when a test
-    // looks at one).
-    env->metrics_port = FreePort();
-    auto stack =
-        StartStack("journal_verify", {},
-                   {{"QCASH_WALLET_ANCHOR_INTERVAL_S", "1"},
-                    {"QCASH_WALLET_ANCHOR_SETTLE_S", "0"},
-                    {"QCASH_METRICS_LISTEN", absl::StrCat("127.0.0.1:", env->metrics_port)}});
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    env->stack = std::move(*stack);
-    env->stub = pb::WalletService::NewStub(
-        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    if (env->stack) env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
-    delete env;
-  }
-};
-
-template <typename Request, typename Response>
-grpc::Status Call(const std::string& caller,
-                  Method<pb::WalletService::Stub, Request, Response> method, const Request& request,
-                  Response* response) {
-  return CallOn(env->stub.get(), caller, method, request, response, "", std::chrono::seconds(20));
-}
+WalletOnlyEnvironment* env = nullptr;  // PostgreSQL, Redis and a real wallet process
+int metrics_port = 0;                  // the wallet's /metrics
 
 // Runs qcashctl with `args`; returns its exit status and output.
 std::pair<int, std::string> Qcashctl(const std::vector<std::string>& args) {
@@ -136,7 +103,7 @@ class JournalVerifyTest : public ::testing::Test {
     open.set_seller_id(seller);
     open.set_idempotency_key(NewKey());
     pb::OpenWalletResponse opened;
-    EXPECT_TRUE(Call("settlement", &pb::WalletService::Stub::OpenWallet, open, &opened).ok());
+    EXPECT_TRUE(env->Call("settlement", &pb::WalletService::Stub::OpenWallet, open, &opened).ok());
     Credit(seller, 10'000, pb::CREDIT_SOURCE_CHARGE, "payment");
     Credit(seller, 300, pb::CREDIT_SOURCE_POINTS_CONVERSION, "points");
     pb::SpendRequest spend;
@@ -146,7 +113,7 @@ class JournalVerifyTest : public ::testing::Test {
     spend.set_product(pb::AD_PRODUCT_TIME_SALE);
     spend.set_booking_reference("予約 \"A\", 1;2:3");
     pb::SpendResponse spent;
-    EXPECT_TRUE(Call("adbooking", &pb::WalletService::Stub::Spend, spend, &spent).ok());
+    EXPECT_TRUE(env->Call("adbooking", &pb::WalletService::Stub::Spend, spend, &spent).ok());
     const int64_t first_hold = Hold(seller, 3'000);
     pb::CaptureHoldRequest capture;
     capture.set_seller_id(seller);
@@ -154,14 +121,16 @@ class JournalVerifyTest : public ::testing::Test {
     capture.set_hold_id(first_hold);
     capture.set_amount_yen(2'000);
     pb::CaptureHoldResponse captured;
-    EXPECT_TRUE(Call("adbooking", &pb::WalletService::Stub::CaptureHold, capture, &captured).ok());
+    EXPECT_TRUE(
+        env->Call("adbooking", &pb::WalletService::Stub::CaptureHold, capture, &captured).ok());
     const int64_t second_hold = Hold(seller, 500);
     pb::ReleaseHoldRequest release;
     release.set_seller_id(seller);
     release.set_idempotency_key(NewKey());
     release.set_hold_id(second_hold);
     pb::ReleaseHoldResponse released;
-    EXPECT_TRUE(Call("adbooking", &pb::WalletService::Stub::ReleaseHold, release, &released).ok());
+    EXPECT_TRUE(
+        env->Call("adbooking", &pb::WalletService::Stub::ReleaseHold, release, &released).ok());
     if (close) {
       Hold(seller, 100);  // forfeited with the rest
       pb::CloseWalletRequest close_request;
@@ -170,7 +139,8 @@ class JournalVerifyTest : public ::testing::Test {
       close_request.set_reason("退店, \"closed\"");
       pb::CloseWalletResponse closed;
       EXPECT_TRUE(
-          Call("settlement", &pb::WalletService::Stub::CloseWallet, close_request, &closed).ok());
+          env->Call("settlement", &pb::WalletService::Stub::CloseWallet, close_request, &closed)
+              .ok());
     }
     return LastSeq(seller);
   }
@@ -184,7 +154,7 @@ class JournalVerifyTest : public ::testing::Test {
     credit.set_source(source);
     credit.set_reference(absl::StrCat("ref-", NewKey()));
     pb::CreditResponse credited;
-    const grpc::Status s = Call(caller, &pb::WalletService::Stub::Credit, credit, &credited);
+    const grpc::Status s = env->Call(caller, &pb::WalletService::Stub::Credit, credit, &credited);
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
 
@@ -196,7 +166,7 @@ class JournalVerifyTest : public ::testing::Test {
     hold.set_product(pb::AD_PRODUCT_GROUP_BUYING);
     hold.set_booking_reference("application-7");
     pb::HoldResponse held;
-    EXPECT_TRUE(Call("adbooking", &pb::WalletService::Stub::Hold, hold, &held).ok());
+    EXPECT_TRUE(env->Call("adbooking", &pb::WalletService::Stub::Hold, hold, &held).ok());
     return held.hold_id();
   }
 
@@ -444,7 +414,7 @@ TEST_F(JournalVerifyTest, TheWalletsAnchorsAreCheckable) {
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("anchor: matches"), std::string::npos) << out;
 
-  httplib::Client client("127.0.0.1", env->metrics_port);
+  httplib::Client client("127.0.0.1", metrics_port);
   auto response = client.Get("/metrics");
   ASSERT_TRUE(response);
   ASSERT_EQ(response->status, 200);
@@ -580,6 +550,14 @@ TEST_F(JournalVerifyTest, MigrationBackfillsEntriesWrittenBeforeTheChain) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new qcash::testing::VerifyEnvironment());
+  // Anchors every second, of the database's clock itself (nothing is in flight when a test
+  // looks at one).
+  qcash::testing::metrics_port = qcash::testing::FreePort();
+  qcash::testing::env = new qcash::testing::WalletOnlyEnvironment(
+      "journal_verify",
+      {{"QCASH_WALLET_ANCHOR_INTERVAL_S", "1"},
+       {"QCASH_WALLET_ANCHOR_SETTLE_S", "0"},
+       {"QCASH_METRICS_LISTEN", absl::StrCat("127.0.0.1:", qcash::testing::metrics_port)}});
+  ::testing::AddGlobalTestEnvironment(qcash::testing::env);
   return RUN_ALL_TESTS();
 }

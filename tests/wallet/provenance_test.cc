@@ -23,42 +23,14 @@
 #include "services/wallet/audit.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/wallet_environment.h"
 
 namespace qcash::testing {
 namespace {
 
 namespace pb = ::qcash::wallet::v1;
 
-struct Env {
-  std::unique_ptr<Stack> stack;  // PostgreSQL, Redis and a real wallet process
-  std::unique_ptr<pb::WalletService::Stub> stub;
-};
-Env* env = nullptr;
-
-class ProvenanceEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    env = new Env();
-    auto stack = StartStack("wallet_provenance");
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    env->stack = std::move(*stack);
-    env->stub = pb::WalletService::NewStub(
-        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    // Keep the logs of a failure.
-    if (env->stack) env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
-    delete env;
-  }
-};
-
-template <typename Request, typename Response>
-grpc::Status Call(const std::string& caller,
-                  Method<pb::WalletService::Stub, Request, Response> method, const Request& request,
-                  Response* response) {
-  return CallOn(env->stub.get(), caller, method, request, response, /*seller_token=*/"",
-                std::chrono::seconds(20));
-}
+WalletOnlyEnvironment* env = nullptr;  // PostgreSQL, Redis and a real wallet process
 
 // Runs `argv` to its end (at most 60 s); its exit code (-1 if it did not end) and output.
 std::pair<int, std::string> RunToEnd(std::vector<std::string> argv, const std::string& name) {
@@ -102,14 +74,6 @@ class ProvenanceTest : public ::testing::Test {
     EXPECT_TRUE(audit.ok()) << audit;
   }
 
-  void Open(const std::string& seller) {
-    pb::OpenWalletRequest request;
-    request.set_seller_id(seller);
-    request.set_idempotency_key(NewKey());
-    pb::OpenWalletResponse response;
-    ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::OpenWallet, request, &response).ok());
-  }
-
   // A paid charge voucher; `seq` gets its entry seq (= its lot id), 0 on failure.
   grpc::Status Charge(const std::string& seller, int64_t yen, const std::string& method,
                       int64_t price_yen, int64_t* seq = nullptr) {
@@ -122,7 +86,7 @@ class ProvenanceTest : public ::testing::Test {
     request.set_payment_method(method);
     request.set_price_paid_yen(price_yen);
     pb::CreditResponse response;
-    grpc::Status s = Call("payment", &pb::WalletService::Stub::Credit, request, &response);
+    grpc::Status s = env->Call("payment", &pb::WalletService::Stub::Credit, request, &response);
     if (seq != nullptr) *seq = response.result().entry_seq();
     return s;
   }
@@ -137,7 +101,7 @@ class ProvenanceTest : public ::testing::Test {
     request.set_reference(absl::StrCat("conversion-", request.idempotency_key()));
     request.set_points_month(month);
     pb::CreditResponse response;
-    grpc::Status s = Call("points", &pb::WalletService::Stub::Credit, request, &response);
+    grpc::Status s = env->Call("points", &pb::WalletService::Stub::Credit, request, &response);
     if (seq != nullptr) *seq = response.result().entry_seq();
     return s;
   }
@@ -150,7 +114,8 @@ class ProvenanceTest : public ::testing::Test {
     request.set_product(pb::AD_PRODUCT_TIME_SALE);
     request.set_booking_reference("booking-1");
     pb::SpendResponse response;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::Spend, request, &response);
+    const grpc::Status s =
+        env->Call("adbooking", &pb::WalletService::Stub::Spend, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.result().entry_seq();
   }
@@ -164,7 +129,8 @@ class ProvenanceTest : public ::testing::Test {
     request.set_booking_reference("application-7");
     request.set_ttl_seconds(ttl_s);
     pb::HoldResponse response;
-    const grpc::Status s = Call("adbooking", &pb::WalletService::Stub::Hold, request, &response);
+    const grpc::Status s =
+        env->Call("adbooking", &pb::WalletService::Stub::Hold, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response;
   }
@@ -174,7 +140,7 @@ class ProvenanceTest : public ::testing::Test {
     request.set_seller_id(seller);
     request.set_entry_seq(seq);
     out->Clear();
-    return Call("adbooking", &pb::WalletService::Stub::GetEntryLots, request, out);
+    return env->Call("adbooking", &pb::WalletService::Stub::GetEntryLots, request, out);
   }
 
   pb::GetEntryLotsResponse EntryLotsOk(const std::string& seller, int64_t seq) {
@@ -192,14 +158,15 @@ class ProvenanceTest : public ::testing::Test {
     request.set_page_token(token);
     request.set_open_only(open_only);
     out->Clear();
-    return Call("ops", &pb::WalletService::Stub::ListLots, request, out);
+    return env->Call("ops", &pb::WalletService::Stub::ListLots, request, out);
   }
 
   int64_t Balance(const std::string& seller) {
     pb::GetBalanceRequest request;
     request.set_seller_id(seller);
     pb::GetBalanceResponse response;
-    const grpc::Status s = Call("ops", &pb::WalletService::Stub::GetBalance, request, &response);
+    const grpc::Status s =
+        env->Call("ops", &pb::WalletService::Stub::GetBalance, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.balance().available_yen();
   }
@@ -209,7 +176,8 @@ class ProvenanceTest : public ::testing::Test {
     request.set_seller_id(seller);
     request.set_page_size(500);
     pb::ListHistoryResponse response;
-    const grpc::Status s = Call("ops", &pb::WalletService::Stub::ListHistory, request, &response);
+    const grpc::Status s =
+        env->Call("ops", &pb::WalletService::Stub::ListHistory, request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return {response.entries().begin(), response.entries().end()};
   }
@@ -219,7 +187,7 @@ class ProvenanceTest : public ::testing::Test {
 // GetEntryLots names them with their origins and amounts.
 TEST_F(ProvenanceTest, SpendTakesFreeFirstThenOldestPaid) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   int64_t card = 0, free = 0, konbini = 0;
   ASSERT_TRUE(Charge(seller, 1'000, "card", 1'000, &card).ok());
   ASSERT_TRUE(Convert(seller, 500, "2026-09", &free).ok());
@@ -279,7 +247,7 @@ TEST_F(ProvenanceTest, SpendTakesFreeFirstThenOldestPaid) {
 // a release and an expiry return what the hold reserved.
 TEST_F(ProvenanceTest, HoldCaptureReleaseAndExpiryNameTheirLots) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   ASSERT_TRUE(Convert(seller, 300, "2026-08").ok());     // lot 1, free
   ASSERT_TRUE(Charge(seller, 1'000, "paypal", 0).ok());  // lot 2, paid
 
@@ -301,7 +269,8 @@ TEST_F(ProvenanceTest, HoldCaptureReleaseAndExpiryNameTheirLots) {
   capture.set_hold_id(held.hold_id());
   capture.set_amount_yen(600);
   pb::CaptureHoldResponse captured;
-  ASSERT_TRUE(Call("adbooking", &pb::WalletService::Stub::CaptureHold, capture, &captured).ok());
+  ASSERT_TRUE(
+      env->Call("adbooking", &pb::WalletService::Stub::CaptureHold, capture, &captured).ok());
   const int64_t capture_seq = captured.result().entry_seq();
   ASSERT_EQ(capture_seq, 4);
   const pb::GetEntryLotsResponse consumed = EntryLotsOk(seller, capture_seq);
@@ -325,7 +294,8 @@ TEST_F(ProvenanceTest, HoldCaptureReleaseAndExpiryNameTheirLots) {
   release.set_idempotency_key(NewKey());
   release.set_hold_id(second.hold_id());
   pb::ReleaseHoldResponse released;
-  ASSERT_TRUE(Call("adbooking", &pb::WalletService::Stub::ReleaseHold, release, &released).ok());
+  ASSERT_TRUE(
+      env->Call("adbooking", &pb::WalletService::Stub::ReleaseHold, release, &released).ok());
   const pb::GetEntryLotsResponse returned = EntryLotsOk(seller, released.result().entry_seq());
   EXPECT_EQ(returned.entry().type(), pb::ENTRY_TYPE_AD_RELEASE);
   EXPECT_EQ(Uses(returned), "2:500");
@@ -353,7 +323,7 @@ TEST_F(ProvenanceTest, HoldCaptureReleaseAndExpiryNameTheirLots) {
 // Closing the shop forfeits every lot, available and held (W5).
 TEST_F(ProvenanceTest, CloseForfeitsHeldAndAvailableLots) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   ASSERT_TRUE(Charge(seller, 1'000, "card", 0).ok());  // lot 1, paid
   ASSERT_TRUE(Convert(seller, 200, "2026-07").ok());   // lot 2, free
   const pb::HoldResponse held = Hold(seller, 500);     // reserves 2:200 1:300
@@ -364,7 +334,7 @@ TEST_F(ProvenanceTest, CloseForfeitsHeldAndAvailableLots) {
   close.set_idempotency_key(NewKey());
   close.set_reason("shop exit");
   pb::CloseWalletResponse closed;
-  ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::CloseWallet, close, &closed).ok());
+  ASSERT_TRUE(env->Call("settlement", &pb::WalletService::Stub::CloseWallet, close, &closed).ok());
   EXPECT_EQ(closed.forfeited_yen(), 1'200);
 
   // Every forfeiture names its lots; together they take each lot whole, 1,000 yen of it paid.
@@ -396,7 +366,7 @@ TEST_F(ProvenanceTest, CloseForfeitsHeldAndAvailableLots) {
 // The provenance of a credit is stored with its lot, and refused when malformed.
 TEST_F(ProvenanceTest, CreditProvenanceIsStoredAndValidated) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   ASSERT_TRUE(Charge(seller, 5'000, "bank_transfer", 5'000).ok());  // lot 1
   ASSERT_TRUE(Charge(seller, 1'000, "", 0).ok());                   // lot 2: not told
   ASSERT_TRUE(Convert(seller, 700, "2026-06").ok());                // lot 3
@@ -419,12 +389,12 @@ TEST_F(ProvenanceTest, CreditProvenanceIsStoredAndValidated) {
     request.set_reference("conversion-x");
     request.set_payment_method("card");
     pb::CreditResponse response;
-    EXPECT_GRPC_ERROR(Call("points", &pb::WalletService::Stub::Credit, request, &response),
+    EXPECT_GRPC_ERROR(env->Call("points", &pb::WalletService::Stub::Credit, request, &response),
                       INVALID_ARGUMENT, "INVALID_PAYMENT_METHOD");
     request.clear_payment_method();
     request.set_source(pb::CREDIT_SOURCE_CHARGE);
     request.set_points_month("2026-06");
-    EXPECT_GRPC_ERROR(Call("payment", &pb::WalletService::Stub::Credit, request, &response),
+    EXPECT_GRPC_ERROR(env->Call("payment", &pb::WalletService::Stub::Credit, request, &response),
                       INVALID_ARGUMENT, "INVALID_POINTS_MONTH");
   }
 
@@ -463,7 +433,7 @@ TEST_F(ProvenanceTest, CreditProvenanceIsStoredAndValidated) {
   fund.set_settlement_reference("settlement-1");
   pb::CreditInternalFundsResponse funded;
   ASSERT_TRUE(
-      Call("settlement", &pb::WalletService::Stub::CreditInternalFunds, fund, &funded).ok());
+      env->Call("settlement", &pb::WalletService::Stub::CreditInternalFunds, fund, &funded).ok());
   EXPECT_EQ(EntryLotsOk(seller, funded.result().entry_seq()).lots_size(), 0);  // not Qcash
   pb::ChargeFromInternalFundsRequest buy;
   buy.set_seller_id(seller);
@@ -473,7 +443,7 @@ TEST_F(ProvenanceTest, CreditProvenanceIsStoredAndValidated) {
   buy.set_order_id("co_qmoney");
   pb::ChargeFromInternalFundsResponse bought;
   ASSERT_TRUE(
-      Call("payment", &pb::WalletService::Stub::ChargeFromInternalFunds, buy, &bought).ok());
+      env->Call("payment", &pb::WalletService::Stub::ChargeFromInternalFunds, buy, &bought).ok());
   const pb::GetEntryLotsResponse qmoney = EntryLotsOk(seller, bought.result().entry_seq());
   ASSERT_EQ(qmoney.lots_size(), 1);
   EXPECT_EQ(qmoney.lots(0).lot().origin(), pb::LOT_ORIGIN_QMONEY);
@@ -484,7 +454,7 @@ TEST_F(ProvenanceTest, CreditProvenanceIsStoredAndValidated) {
 // ListLots pages newest first; open_only keeps the lots with Qcash left.
 TEST_F(ProvenanceTest, ListLotsPagesAndFiltersOpenLots) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Charge(seller, 100, "card", 0).ok());  // lots 1..5
   EXPECT_EQ(Uses(EntryLotsOk(seller, Spend(seller, 250))), "1:100 2:100 3:50");
 
@@ -515,7 +485,7 @@ TEST_F(ProvenanceTest, ListLotsPagesAndFiltersOpenLots) {
   history.set_seller_id(seller);
   history.set_page_size(1);
   pb::ListHistoryResponse entries;
-  ASSERT_TRUE(Call("ops", &pb::WalletService::Stub::ListHistory, history, &entries).ok());
+  ASSERT_TRUE(env->Call("ops", &pb::WalletService::Stub::ListHistory, history, &entries).ok());
   ASSERT_FALSE(entries.next_page_token().empty());
   EXPECT_GRPC_ERROR(Lots(seller, 2, entries.next_page_token(), false, &page), INVALID_ARGUMENT,
                     "INVALID_PAGE_TOKEN");
@@ -525,7 +495,7 @@ TEST_F(ProvenanceTest, ListLotsPagesAndFiltersOpenLots) {
   EXPECT_GRPC_ERROR(Lots(seller, -1, "", false, &page), INVALID_ARGUMENT, "INVALID_PAGE_SIZE");
   EXPECT_GRPC_ERROR(Lots("nobody-here", 2, "", false, &page), NOT_FOUND, "WALLET_NOT_FOUND");
   const std::string empty = NewSeller();
-  Open(empty);
+  env->OpenWallet(empty);
   ASSERT_TRUE(Lots(empty, 0, "", false, &page).ok());
   EXPECT_EQ(page.lots_size(), 0);
 }
@@ -535,7 +505,7 @@ TEST_F(ProvenanceTest, ListLotsPagesAndFiltersOpenLots) {
 // oldest paid one), and charges clicks in a batch, twice.
 TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   ASSERT_TRUE(Charge(seller, 1'000, "paidy", 0).ok());  // lot 1
   ASSERT_TRUE(Convert(seller, 300, "2026-04").ok());    // lot 2
   const auto [status, out] =
@@ -565,7 +535,7 @@ TEST_F(ProvenanceTest, BookAdExampleShowsWhichLotsPaid) {
 // is found, and the ledger is clean again once it is undone.
 TEST_F(ProvenanceTest, AuditFindsAPlantedLotMismatch) {
   const std::string seller = NewSeller();
-  Open(seller);
+  env->OpenWallet(seller);
   ASSERT_TRUE(Charge(seller, 1'000, "card", 0).ok());
   ASSERT_TRUE(Convert(seller, 300, "2026-05").ok());
   Spend(seller, 400);  // 2:300 1:100
@@ -641,6 +611,7 @@ TEST_F(ProvenanceTest, AuditFindsAPlantedLotMismatch) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new qcash::testing::ProvenanceEnvironment());
+  qcash::testing::env = new qcash::testing::WalletOnlyEnvironment("wallet_provenance");
+  ::testing::AddGlobalTestEnvironment(qcash::testing::env);
   return RUN_ALL_TESTS();
 }
