@@ -11,9 +11,9 @@
 
 namespace qcash {
 
-grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) {
-  if (status.ok()) return grpc::Status::OK;
-  const auto code = static_cast<grpc::StatusCode>(status.code());
+google::rpc::Status ToRpcStatus(const absl::Status& status, absl::string_view domain) {
+  google::rpc::Status details;
+  if (status.ok()) return details;
   std::string reason = ReasonOf(status);
   if (reason.empty()) reason = common::v1::ErrorReason_Name(common::v1::UNSPECIFIED);
   google::rpc::ErrorInfo info;
@@ -23,11 +23,16 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
     (*info.mutable_metadata())["retry_after_ms"] = absl::StrCat(absl::ToInt64Milliseconds(*delay));
   }
   for (const auto& [key, value] : MetadataOf(status)) (*info.mutable_metadata())[key] = value;
-  google::rpc::Status details;
-  details.set_code(static_cast<int>(code));
+  details.set_code(static_cast<int>(status.code()));
   details.set_message(std::string(status.message()));
   details.add_details()->PackFrom(info);
-  return grpc::Status(code, std::string(status.message()), details.SerializeAsString());
+  return details;
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+                      ToRpcStatus(status, domain).SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

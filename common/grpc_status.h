@@ -11,10 +11,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "google/rpc/status.pb.h"
 
 namespace qcash {
 
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain);
+
+// The google.rpc.Status that ToGrpcStatus sends in the trailer: code, message and the
+// ErrorInfo (reason, `domain`, metadata). For the per-item results of a batch call, whose
+// items fail one by one inside a call that succeeds. An OK `status` gives code 0 and nothing
+// else.
+google::rpc::Status ToRpcStatus(const absl::Status& status, absl::string_view domain);
 
 // The absl::Status of a failed call, with the ErrorInfo reason restored (so that
 // qcash::ReasonOf works on it) and its domain kept as the payload "type.qcash/domain".
