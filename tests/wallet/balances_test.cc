@@ -82,7 +82,7 @@ class BalancesTest : public ::testing::Test {
     EXPECT_TRUE(audit.ok()) << audit;
   }
 
-  // An open wallet with `yen` available (none: 0).
+  // An open wallet with `yen` available (none: 0), charged as one voucher of a denomination.
   static void OpenWith(const std::string& seller, int64_t yen) {
     pb::OpenWalletRequest open;
     open.set_seller_id(seller);
@@ -278,7 +278,7 @@ TEST_F(BalancesTest, SameAsGetBalanceAfterSpendsFromCacheAndFromDatabase) {
   const std::string seller = NewSeller();
   const std::string other = NewSeller();
   OpenWith(seller, 10'000);
-  OpenWith(other, 2'000);
+  OpenWith(other, 3'000);
   for (int64_t yen : {300, 1'200, 4'500}) {
     Spend(seller, yen);
     Spend(other, yen / 3);
@@ -320,7 +320,7 @@ TEST_F(BalancesTest, ForgedCachedBalanceIsNotShown) {
 // The client library's GetBalances, as another service calls it.
 TEST_F(BalancesTest, ClientLibraryReadsMany) {
   const std::string seller = NewSeller();
-  OpenWith(seller, 700);
+  OpenWith(seller, 500);
   wallet::WalletClient::Options options;
   options.target = env->stack->wallet.address;
   options.transport.insecure_dev = true;  // the harness's wallet runs in development mode
@@ -333,7 +333,7 @@ TEST_F(BalancesTest, ClientLibraryReadsMany) {
   auto response = (*client)->GetBalances(request);
   ASSERT_TRUE(response.ok()) << response.status();
   ASSERT_EQ(response->results_size(), 2);
-  EXPECT_EQ(response->results(0).balance().available_yen(), 700);
+  EXPECT_EQ(response->results(0).balance().available_yen(), 500);
   ExpectError(response->results(1), grpc::StatusCode::NOT_FOUND, "WALLET_NOT_FOUND");
   request.clear_seller_ids();
   auto refused = (*client)->GetBalances(request);
