@@ -17,8 +17,10 @@ namespace qcash {
 
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain);
 
-// The same as one google.rpc.Status (code 0 for OK), for a result inside a response: the
-// per-operation results of a batch (wallet ExecuteBatch, GetBalances).
+// The google.rpc.Status that ToGrpcStatus sends in the trailer: code, message and the
+// ErrorInfo (reason, `domain`, metadata). For the per-item results of a batch call, whose
+// items fail one by one inside a call that succeeds. An OK `status` gives code 0 and nothing
+// else.
 google::rpc::Status ToRpcStatus(const absl::Status& status, absl::string_view domain);
 
 // The absl::Status of a failed call, with the ErrorInfo reason restored (so that

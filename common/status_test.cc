@@ -135,6 +135,24 @@ TEST(GrpcStatusTest, MetadataIsBounded) {
   EXPECT_EQ(MetadataOf(back), (std::map<std::string, std::string>{{"good_key", "1"}}));
 }
 
+// A batch item's google.rpc.Status is exactly the trailer's details of the same failure.
+TEST(GrpcStatusTest, RpcStatusIsTheTrailersDetails) {
+  const absl::Status invalid = InvalidArgument(common::v1::INVALID_SELLER_ID, "bad seller id");
+  const google::rpc::Status item = ToRpcStatus(invalid, "wallet.qcash");
+  EXPECT_EQ(item.code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(item.message(), "bad seller id");
+  ASSERT_EQ(item.details_size(), 1);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(item.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "INVALID_SELLER_ID");
+  EXPECT_EQ(info.domain(), "wallet.qcash");
+  EXPECT_EQ(item.SerializeAsString(), ToGrpcStatus(invalid, "wallet.qcash").error_details());
+  const google::rpc::Status ok = ToRpcStatus(absl::OkStatus(), "wallet.qcash");
+  EXPECT_EQ(ok.code(), 0);
+  EXPECT_TRUE(ok.message().empty());
+  EXPECT_EQ(ok.details_size(), 0);
+}
+
 TEST(GrpcStatusTest, StatusWithoutReasonGetsUnspecified) {
   const grpc::Status wire = ToGrpcStatus(absl::InternalError("boom"), "wallet.qcash");
   EXPECT_EQ(ReasonOf(FromGrpcStatus(wire)), "UNSPECIFIED");

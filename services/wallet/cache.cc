@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <memory>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
@@ -54,6 +56,18 @@ metrics::Counter* CacheLookups() {
   return counter;
 }
 
+// Keys per reader round trip: 1 when reads come one at a time, more as they coalesce.
+metrics::Histogram* ReadBatchKeys() {
+  static const std::vector<double> kBounds = {1,   2,   4,     8,     16,    32,     64,    128,
+                                              256, 512, 1'000, 2'000, 5'000, 10'000, 20'000};
+  static auto* const histogram = metrics::Registry::Global().NewHistogram(
+      "qcash_wallet_cache_read_batch_keys",
+      "Distinct balance keys per Redis round trip of the wallet's cache reader (one or more "
+      "MGETs in one pipeline): how many concurrent balance reads were coalesced.",
+      {}, kBounds);
+  return histogram;
+}
+
 metrics::Counter* Unverified() {
   static auto* const counter = metrics::Registry::Global().NewCounter(
       "qcash_wallet_cache_unverified_total",
@@ -81,6 +95,19 @@ void ReportUnverified(absl::string_view record, absl::string_view key, absl::Tim
        {"key", std::string(key)},
        {"unlogged_since_last", unlogged.exchange(0)},
        {"note", "ignored; PostgreSQL decides. Forged Redis data, or a replay key rotation"}});
+}
+
+// A Redis that answers the reader's MGET with an error (an ACL without +mget: a deployment
+// older than the reader) makes every balance read go to PostgreSQL: slower, never wrong, and
+// said in the log at most once per 10 s per process.
+void ReportReadRefused(absl::string_view error, absl::Time now) {
+  static std::atomic<int64_t> last_logged_s{0};
+  const int64_t now_s = absl::ToUnixSeconds(now);
+  int64_t last = last_logged_s.load();
+  if (now_s - last < 10 || !last_logged_s.compare_exchange_strong(last, now_s)) return;
+  Log(LogLevel::kWarn, "redis_balance_read_refused",
+      {{"error", std::string(error)},
+       {"note", "balance reads go to PostgreSQL; the wallet's Redis user needs +mget"}});
 }
 
 std::string EncodeBalanceValue(const Balance& b) {
@@ -130,7 +157,10 @@ Cache::Cache(RedisClient* redis, Options options, const Clock* clock, std::strin
     Log(LogLevel::kError, "replay_key_too_short", {});
     std::abort();
   }
+  reader_ = std::thread([this] { ReadLoop(); });
 }
+
+Cache::~Cache() { StopReads(); }
 
 std::string Cache::Mac(absl::string_view kind,
                        std::initializer_list<absl::string_view> fields) const {
@@ -265,38 +295,182 @@ std::string Cache::IdempotencyKey(const Op& op) const {
 }
 
 std::optional<Balance> Cache::GetBalance(const std::string& seller_id) {
+  auto answered = std::make_shared<Notification>();
+  auto balance = std::make_shared<std::optional<Balance>>();
+  ReadBalances({seller_id}, [answered, balance](CachedBalances cached) {
+    *balance = std::move(cached[0]);
+    answered->Notify();
+  });
+  answered->WaitForNotification();
+  return std::move(*balance);
+}
+
+void Cache::ReadBalances(std::vector<std::string> seller_ids, BalancesCallback done) {
+  const size_t count = seller_ids.size();
+  {
+    MutexLock lock(&read_mu_);
+    if (!read_stopping_ && read_queue_keys_ + count <= kReadQueueKeysMax) {
+      read_queue_keys_ += count;
+      read_queue_.push_back({std::move(seller_ids), std::move(done)});
+      read_cv_.Signal();
+      return;
+    }
+  }
+  CacheLookups()->Add({"unavailable"}, static_cast<double>(count));
+  std::move(done)(CachedBalances(count));
+}
+
+void Cache::StopReads() {
+  {
+    MutexLock lock(&read_mu_);
+    if (read_stopping_) return;
+    read_stopping_ = true;
+  }
+  read_cv_.SignalAll();
+  reader_.join();
+}
+
+Cache::ReadStats Cache::read_stats() const {
+  ReadStats stats;
+  stats.round_trips = read_round_trips_.load();
+  stats.keys = read_keys_.load();
+  return stats;
+}
+
+void Cache::ReadLoop() {
+  for (;;) {
+    std::vector<ReadRequest> requests;
+    {
+      MutexLock lock(&read_mu_);
+      read_cv_.Wait(&read_mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_) {
+        return !read_queue_.empty() || read_stopping_;
+      });
+      // Stopping: what was queued before is still answered (the queue drains first).
+      if (read_queue_.empty()) return;
+      size_t keys = 0;
+      while (!read_queue_.empty() &&
+             (requests.empty() ||
+              keys + read_queue_.front().seller_ids.size() <= kReadRoundTripKeysMax)) {
+        keys += read_queue_.front().seller_ids.size();
+        requests.push_back(std::move(read_queue_.front()));
+        read_queue_.pop_front();
+      }
+      read_queue_keys_ -= keys;
+    }
+    ServeReads(std::move(requests));
+  }
+}
+
+void Cache::ServeReads(std::vector<ReadRequest> requests) {
+  // Each distinct seller once, however many lookups name it (a hot seller's readers share
+  // its key).
+  enum class Found { kMiss, kHit, kUnavailable };
+  struct Answer {
+    Found found = Found::kMiss;
+    std::optional<Balance> balance;
+    bool ask = true;  // sent to Redis (not held back by a pending write)
+  };
+  absl::flat_hash_map<std::string, size_t> index;
+  std::vector<std::string> sellers;
+  for (const ReadRequest& request : requests) {
+    for (const std::string& id : request.seller_ids) {
+      if (index.try_emplace(id, sellers.size()).second) sellers.push_back(id);
+    }
+  }
+  std::vector<Answer> answers(sellers.size());
   // A balance whose cache write failed is older in Redis than in PostgreSQL until
   // FlushPending writes it: after a Sentinel failover the new master serves its copy from
   // before the outage (docs/REDIS-HA.md). Not read from the cache meanwhile.
   if (has_pending_.load()) {
     MutexLock lock(&mu_);
-    if (pending_.contains(seller_id)) {
-      CacheLookups()->Add({"miss"});
-      return std::nullopt;
+    for (size_t i = 0; i < sellers.size(); ++i) answers[i].ask = !pending_.contains(sellers[i]);
+  }
+  std::vector<size_t> asked;  // into `sellers`, in the order of the MGETs' keys
+  std::vector<RedisCommand> commands;
+  for (size_t i = 0; i < sellers.size(); ++i) {
+    if (!answers[i].ask) continue;
+    if (asked.size() % kReadMgetKeysMax == 0) commands.push_back({"MGET"});
+    commands.back().push_back(BalanceKey(sellers[i]));
+    asked.push_back(i);
+  }
+  // Records that did not verify, to remove once the callbacks have run: key, value.
+  std::vector<std::pair<std::string, std::string>> unverified;
+  if (!commands.empty()) {
+    read_round_trips_.fetch_add(1);
+    read_keys_.fetch_add(static_cast<int64_t>(asked.size()));
+    ReadBatchKeys()->Observe({}, static_cast<double>(asked.size()));
+    auto replies = redis_->Pipeline(commands);
+    for (size_t k = 0; k < asked.size(); ++k) {
+      Answer& answer = answers[asked[k]];
+      const std::string& seller = sellers[asked[k]];
+      // An error reply (e.g. NOPERM from an ACL without MGET) or a short array: as Redis down.
+      const RedisReply* mget = replies.ok() ? &(*replies)[k / kReadMgetKeysMax] : nullptr;
+      const size_t at = k % kReadMgetKeysMax;
+      if (mget == nullptr || mget->type != RedisReply::Type::kArray ||
+          at >= mget->elements.size()) {
+        answer.found = Found::kUnavailable;
+        continue;
+      }
+      const RedisReply& value = mget->elements[at];
+      if (value.type != RedisReply::Type::kString) continue;  // no record: a miss
+      bool from_another_master = false;
+      answer.balance = ReadBalance(seller, value.str, &from_another_master);
+      if (answer.balance.has_value()) {
+        answer.found = Found::kHit;
+        continue;
+      }
+      // Not ours, or from before a failover: removed below (unless it changed meanwhile), or
+      // its version would keep our compare-and-set from caching the real balance until it
+      // expires.
+      std::string key = BalanceKey(seller);
+      if (!from_another_master) ReportUnverified("balance", key, clock_->Now());
+      unverified.emplace_back(std::move(key), value.str);
+    }
+    if (replies.ok()) {
+      for (const RedisReply& reply : *replies) {
+        if (reply.is_error()) ReportReadRefused(reply.str, clock_->Now());
+      }
     }
   }
-  const std::string key = BalanceKey(seller_id);
-  auto reply = redis_->Command({"GET", key});
-  if (!reply.ok()) {
-    CacheLookups()->Add({"unavailable"});
-    return std::nullopt;
+  // Every lookup's answers, counted per id asked (as one GET per read counted them) before
+  // any caller sees its answer.
+  std::vector<CachedBalances> cached(requests.size());
+  double hits = 0;
+  double misses = 0;
+  double unavailable = 0;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    cached[r].reserve(requests[r].seller_ids.size());
+    for (const std::string& id : requests[r].seller_ids) {
+      const Answer& answer = answers[index.at(id)];
+      switch (answer.found) {
+        case Found::kHit:
+          hits += 1;
+          break;
+        case Found::kUnavailable:
+          unavailable += 1;
+          break;
+        case Found::kMiss:
+        default:
+          misses += 1;
+          break;
+      }
+      cached[r].push_back(answer.balance);
+    }
   }
-  if (reply->type != RedisReply::Type::kString) {
-    CacheLookups()->Add({"miss"});
-    return std::nullopt;
+  if (hits > 0) CacheLookups()->Add({"hit"}, hits);
+  if (misses > 0) CacheLookups()->Add({"miss"}, misses);
+  if (unavailable > 0) CacheLookups()->Add({"unavailable"}, unavailable);
+  for (size_t r = 0; r < requests.size(); ++r) std::move(requests[r].done)(std::move(cached[r]));
+  if (unverified.empty()) return;
+  // After the callbacks, so that no answer waits for it. A miss's refill racing this delete
+  // is refused by the compare-and-set while the record stands, and the record is gone after:
+  // the next read misses once more, never shows it.
+  std::vector<RedisCommand> deletes;
+  deletes.reserve(unverified.size());
+  for (auto& [key, value] : unverified) {
+    deletes.push_back({"EVALSHA", delete_if_sha_, "1", std::move(key), std::move(value)});
   }
-  bool from_another_master = false;
-  std::optional<Balance> balance = ReadBalance(seller_id, reply->str, &from_another_master);
-  if (!balance.has_value()) {
-    // Not ours, or from before a failover: remove it (unless it changed meanwhile), or its
-    // version would keep our compare-and-set from caching the real balance until it expires.
-    if (!from_another_master) ReportUnverified("balance", key, clock_->Now());
-    CacheLookups()->Add({"miss"});
-    (void)redis_->Command({"EVALSHA", delete_if_sha_, "1", key, reply->str});
-    return std::nullopt;
-  }
-  CacheLookups()->Add({"hit"});
-  return balance;
+  (void)redis_->Pipeline(deletes);
 }
 
 RedisCommand Cache::PutBalanceCommand(const Balance& b) const {

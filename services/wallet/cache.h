@@ -37,6 +37,13 @@
 // only a trip to PostgreSQL. Within one process a seller's operations run on one lane in
 // order, so a marker of our own instance is in flight here: the same key twice in one batch.
 //
+// Balance reads (issue 17): a gRPC callback thread never waits on Redis. ReadBalances hands the
+// seller ids and a callback to the cache's one reader thread, which takes every lookup queued
+// since its last round trip and sends their distinct keys as one MGET (several in one pipeline
+// beyond kReadMgetKeysMax), verifies each record as ReadBalance does, and runs the callbacks.
+// Under load many concurrent reads share a round trip (qcash_wallet_cache_read_batch_keys
+// shows how many keys each carried); alone, a read costs what one GET did.
+//
 // What the MAC does not stop, and need not: an attacker can delete records (calls then go to
 // PostgreSQL: slower, never wrong) or write back an older authentic balance of the same seller
 // (a balance read may then be stale until the next change or the TTL, as any cached read may;
@@ -46,13 +53,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "common/clock.h"
 #include "common/mutex.h"
@@ -91,17 +101,59 @@ class Cache {
     OpResult stored;  // kDone
   };
 
+  // One answer per seller id of a lookup, in order: the cached balance, or nullopt on a miss,
+  // when Redis is unavailable, or while a cache write of that seller's balance waits for
+  // FlushPending (Redis may hold an older one).
+  using CachedBalances = std::vector<std::optional<Balance>>;
+  using BalancesCallback = absl::AnyInvocable<void(CachedBalances) &&>;
+
+  // The reader's bounds: keys per MGET; keys per round trip (the lookups queued beyond it wait
+  // for the next one; a lookup is never split); keys waiting in the queue (a lookup beyond it
+  // is answered at once as unavailable: PostgreSQL answers, and the read pool's own bound
+  // holds there).
+  static constexpr size_t kReadMgetKeysMax = 1'000;
+  static constexpr size_t kReadRoundTripKeysMax = 10'000;
+  static constexpr size_t kReadQueueKeysMax = 100'000;
+
+  // What the reader has done since the cache was made.
+  struct ReadStats {
+    int64_t round_trips = 0;  // pipelines sent to Redis (each of one or more MGETs)
+    int64_t keys = 0;         // distinct keys asked in them
+  };
+
   // `clock` dates in-flight markers and judges their expiry; it outlives the cache.
+  // Starts the reader thread (ReadBalances).
   // REQUIRES: options.replay_key.size() >= kReplayKeyBytesMin.
   Cache(RedisClient* redis, Options options, const Clock* clock);
   // As above with a given instance id (tests: two "processes" on one Redis).
   Cache(RedisClient* redis, Options options, const Clock* clock, std::string instance);
+  ~Cache();  // StopReads()
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
-  // The cached balance, or nullopt on a miss, when Redis is unavailable, or while a cache
-  // write of this seller's balance waits for FlushPending (Redis may hold an older one).
+  // Hands the lookup of `seller_ids` to the reader thread and returns at once. The reader
+  // sends the keys of every lookup queued since its last round trip together (one MGET per
+  // kReadMgetKeysMax distinct keys, all in one pipeline), then runs `done` on the reader
+  // thread with one answer per id (CachedBalances). A record that does not verify (forged, or
+  // written to another master) is a miss and is deleted (DESIGN.md section 7); Redis down is
+  // a miss for every id, bounded by the client's timeout and breaker (section 4). When the
+  // queue is full or the reader has stopped, `done` runs at once on the calling thread with
+  // every answer nullopt. Each answer is counted in qcash_wallet_cache_lookups_total.
+  // REQUIRES: `done` returns quickly and never waits on I/O or on another lookup: it runs on
+  // the one thread that serves every lookup. Ids are valid seller ids (IsValidSellerId).
+  void ReadBalances(std::vector<std::string> seller_ids, BalancesCallback done)
+      ABSL_LOCKS_EXCLUDED(read_mu_);
+
+  // The cached balance (as ReadBalances answers it), waiting for the reader: for callers
+  // that may block. REQUIRES: not called from a ReadBalances callback (it would wait on
+  // itself).
   std::optional<Balance> GetBalance(const std::string& seller_id);
+
+  // Answers the lookups already queued, then stops the reader thread; later lookups are
+  // answered at once as unavailable. Idempotent.
+  void StopReads() ABSL_LOCKS_EXCLUDED(read_mu_);
+
+  ReadStats read_stats() const;
 
   // Stores balances unless Redis holds a newer version of them (a Lua compare-and-set on the
   // version, so a slow writer can never overwrite a newer balance with an older one). Writes
@@ -149,6 +201,16 @@ class Cache {
                   std::initializer_list<absl::string_view> fields) const;
   void RememberPending(const std::vector<Balance>& balances) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // A lookup waiting for the reader.
+  struct ReadRequest {
+    std::vector<std::string> seller_ids;
+    BalancesCallback done;
+  };
+  void ReadLoop() ABSL_LOCKS_EXCLUDED(read_mu_);
+  // One round trip for `requests`, then their callbacks, then the removal of records that
+  // did not verify.
+  void ServeReads(std::vector<ReadRequest> requests) ABSL_LOCKS_EXCLUDED(mu_);
+
   RedisClient* const redis_;
   const Options options_;
   const std::string instance_;  // this process's id in its in-flight markers (hex, no '|')
@@ -160,6 +222,15 @@ class Cache {
   Mutex mu_;
   absl::flat_hash_map<std::string, Balance> pending_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> has_pending_{false};
+
+  Mutex read_mu_;
+  CondVar read_cv_;
+  std::deque<ReadRequest> read_queue_ ABSL_GUARDED_BY(read_mu_);
+  size_t read_queue_keys_ ABSL_GUARDED_BY(read_mu_) = 0;
+  bool read_stopping_ ABSL_GUARDED_BY(read_mu_) = false;
+  std::atomic<int64_t> read_round_trips_{0};
+  std::atomic<int64_t> read_keys_{0};
+  std::thread reader_;  // ReadLoop; started by the constructor, joined by StopReads
 };
 
 }  // namespace qcash::wallet

@@ -38,6 +38,7 @@ absl::StatusOr<int> PageSizeOf(int32_t requested) {
   }
   return requested == 0 ? kPageSizeDefault : requested;
 }
+constexpr int kBalancesMax = 1'000;  // seller ids per GetBalances call (wallet.proto)
 
 grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, kDomain); }
 
@@ -51,6 +52,13 @@ void FillBalance(const Balance& b, pb::Balance* out) {
   out->set_version(b.version);
   out->set_state(ToProto(b.state));
   out->set_debt_yen(b.debt_yen);
+}
+
+// One seller's answer of GetBalances: OK with the balance, or the error GetBalance gives.
+void FillBalanceResult(const absl::StatusOr<Balance>& balance, pb::GetBalancesResponse* out) {
+  pb::BalanceResult* result = out->add_results();
+  *result->mutable_status() = ToRpcStatus(balance.status(), kDomain);
+  if (balance.ok()) FillBalance(*balance, result->mutable_balance());
 }
 
 void FillHold(const HoldRecord& hold, pb::HoldInfo* out) {
@@ -190,19 +198,74 @@ grpc::ServerUnaryReactor* WalletServer::GetBalance(grpc::CallbackServerContext* 
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }
-  // A cache hit is answered right here: one Redis round trip, bounded by the client's timeout
-  // and breaker. A miss goes to PostgreSQL on the read pool.
-  if (std::optional<Balance> cached = wallet_->CachedBalance(request->seller_id())) {
-    FillBalance(*cached, response->mutable_balance());
-    reactor->Finish(grpc::Status::OK);
+  // The cache's reader answers a hit and finishes the call from its own thread; a miss goes
+  // to PostgreSQL on the read pool. This thread never waits on Redis.
+  wallet_->CachedBalances(
+      {request->seller_id()}, [this, reactor, request, response](Cache::CachedBalances cached) {
+        if (cached[0].has_value()) {
+          FillBalance(*cached[0], response->mutable_balance());
+          reactor->Finish(grpc::Status::OK);
+          return;
+        }
+        FinishOnPool(reads_, reactor, kDomain, [this, request, response]() -> absl::Status {
+          auto balance = wallet_->LoadBalance(request->seller_id());
+          if (!balance.ok()) return balance.status();
+          FillBalance(*balance, response->mutable_balance());
+          return absl::OkStatus();
+        });
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WalletServer::GetBalances(grpc::CallbackServerContext* context,
+                                                    const pb::GetBalancesRequest* request,
+                                                    pb::GetBalancesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = AdmittedCaller(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }
-  FinishOnPool(reads_, reactor, kDomain, [this, request, response]() -> absl::Status {
-    auto balance = wallet_->LoadBalance(request->seller_id());
-    if (!balance.ok()) return balance.status();
-    FillBalance(*balance, response->mutable_balance());
-    return absl::OkStatus();
-  });
+  if (request->seller_ids().empty()) {
+    reactor->Finish(ToGrpc(InvalidArgument(pb::EMPTY_BATCH, "seller_ids is empty")));
+    return reactor;
+  }
+  if (request->seller_ids_size() > kBalancesMax) {
+    reactor->Finish(ToGrpc(InvalidArgument(
+        pb::BATCH_TOO_LARGE, absl::StrCat("at most ", kBalancesMax, " seller_ids per call"))));
+    return reactor;
+  }
+  // The hits of every id from the cache's reader (one MGET with whatever other reads are
+  // queued), then the misses from PostgreSQL in one query on the read pool.
+  wallet_->CachedBalances(
+      {request->seller_ids().begin(), request->seller_ids().end()},
+      [this, reactor, request, response](Cache::CachedBalances cached) mutable {
+        const bool all_hits =
+            std::all_of(cached.begin(), cached.end(), [](const auto& b) { return b.has_value(); });
+        if (all_hits) {
+          for (const std::optional<Balance>& b : cached) FillBalanceResult(*b, response);
+          reactor->Finish(grpc::Status::OK);
+          return;
+        }
+        FinishOnPool(reads_, reactor, kDomain,
+                     [this, request, response, cached = std::move(cached)]() -> absl::Status {
+                       std::vector<std::string> missed;
+                       for (int i = 0; i < request->seller_ids_size(); ++i) {
+                         if (!cached[i].has_value()) missed.push_back(request->seller_ids(i));
+                       }
+                       auto loaded = wallet_->LoadBalances(missed);
+                       if (!loaded.ok()) return loaded.status();
+                       size_t next = 0;  // into `loaded`, in the order of `missed`
+                       for (const std::optional<Balance>& b : cached) {
+                         if (b.has_value()) {
+                           FillBalanceResult(*b, response);
+                         } else {
+                           FillBalanceResult((*loaded)[next++], response);
+                         }
+                       }
+                       return absl::OkStatus();
+                     });
+      });
   return reactor;
 }
 

@@ -29,6 +29,11 @@ class WalletServer final : public pb::WalletService::CallbackService {
   grpc::ServerUnaryReactor* GetBalance(grpc::CallbackServerContext* context,
                                        const pb::GetBalanceRequest* request,
                                        pb::GetBalanceResponse* response) override;
+  // Many sellers' balances: the hits from one trip of the cache's reader, the misses from
+  // PostgreSQL in one query. Besides the contract's errors, UNAVAILABLE when the database is.
+  grpc::ServerUnaryReactor* GetBalances(grpc::CallbackServerContext* context,
+                                        const pb::GetBalancesRequest* request,
+                                        pb::GetBalancesResponse* response) override;
   grpc::ServerUnaryReactor* Credit(grpc::CallbackServerContext* context,
                                    const pb::CreditRequest* request,
                                    pb::CreditResponse* response) override;

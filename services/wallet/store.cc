@@ -28,6 +28,12 @@ constexpr PgStatement kLoadBalance = {
     "SELECT available_yen, held_yen, qmoney_yen, pending_yen, version, state, debt_yen "
     "FROM wallets WHERE seller_id = $1"};
 
+// LoadBalance for many sellers at once (GetBalances' misses): one index probe per seller.
+constexpr PgStatement kLoadBalances = {
+    "wallet_load_balances",
+    "SELECT seller_id, available_yen, held_yen, qmoney_yen, pending_yen, version, state, "
+    "debt_yen FROM wallets WHERE seller_id = ANY($1::text[])"};
+
 // A credit's own lot (lot_id = its seq; credits are entry types 1, 2 and 9) joined on the
 // primary key of lot_origins: still one statement, one index probe per credit shown.
 constexpr PgStatement kListHistory = {
@@ -687,6 +693,30 @@ absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& selle
   b.state = static_cast<WalletState>(r->GetInt64(0, 5));
   b.debt_yen = r->GetInt64(0, 6);
   return b;
+}
+
+absl::StatusOr<std::vector<Balance>> LoadBalances(PgConnection& conn,
+                                                  const std::vector<std::string>& seller_ids) {
+  std::vector<Balance> out;
+  if (seller_ids.empty()) return out;
+  PgArrayLiteral ids;
+  for (const std::string& id : seller_ids) ids.AddText(id);
+  auto r = conn.Exec(kLoadBalances, {ids.Finish()});
+  if (!r.ok()) return r.status();
+  out.reserve(r->rows());
+  for (int i = 0; i < r->rows(); ++i) {
+    Balance b;
+    b.seller_id = std::string(r->Get(i, 0));
+    b.available_yen = r->GetInt64(i, 1);
+    b.held_yen = r->GetInt64(i, 2);
+    b.qmoney_yen = r->GetInt64(i, 3);
+    b.pending_yen = r->GetInt64(i, 4);
+    b.version = r->GetInt64(i, 5);
+    b.state = static_cast<WalletState>(r->GetInt64(i, 6));
+    b.debt_yen = r->GetInt64(i, 7);
+    out.push_back(std::move(b));
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<HistoryEntry>> ListHistory(PgConnection& conn, const HistoryQuery& q) {

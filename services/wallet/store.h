@@ -31,6 +31,12 @@ absl::StatusOr<std::vector<OpResult>> ApplyBatch(
 // The wallet's balances as stored. Errors: NOT_FOUND (WALLET_NOT_FOUND), the database's.
 absl::StatusOr<Balance> LoadBalance(PgConnection& conn, const std::string& seller_id);
 
+// The balances of those of `seller_ids` that have a wallet, in one statement, in no particular
+// order; a seller without a wallet has no entry, a seller named twice one. Errors: the
+// database's.
+absl::StatusOr<std::vector<Balance>> LoadBalances(PgConnection& conn,
+                                                  const std::vector<std::string>& seller_ids);
+
 struct HistoryQuery {
   std::string seller_id;
   int page_size = 50;

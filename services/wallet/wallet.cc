@@ -1,11 +1,16 @@
 #include "services/wallet/wallet.h"
 
+#include <algorithm>
 #include <future>
+#include <iterator>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/migrate.h"
 #include "common/status.h"
+#include "qcash/wallet/v1/error_reason.pb.h"
 #include "services/wallet/audit.h"
 
 namespace qcash::wallet {
@@ -85,6 +90,8 @@ void Wallet::Stop() {
   if (sweeper_.joinable()) sweeper_.join();
   if (books_ != nullptr) books_->Stop();
   if (committer_ != nullptr) committer_->Stop();
+  // Last: the server has stopped taking calls, and the lookups it queued are answered.
+  if (cache_ != nullptr) cache_->StopReads();
 }
 
 void Wallet::Submit(Op op, Committer::Callback done, absl::Time deadline) {
@@ -122,6 +129,65 @@ absl::StatusOr<Balance> Wallet::GetBalance(const std::string& seller_id) {
 std::optional<Balance> Wallet::CachedBalance(const std::string& seller_id) {
   if (!IsValidSellerId(seller_id)) return std::nullopt;
   return cache_->GetBalance(seller_id);
+}
+
+void Wallet::CachedBalances(std::vector<std::string> seller_ids, Cache::BalancesCallback done) {
+  std::vector<size_t> valid;  // positions of the valid ids
+  valid.reserve(seller_ids.size());
+  for (size_t i = 0; i < seller_ids.size(); ++i) {
+    if (IsValidSellerId(seller_ids[i])) valid.push_back(i);
+  }
+  if (valid.size() == seller_ids.size()) {
+    cache_->ReadBalances(std::move(seller_ids), std::move(done));
+    return;
+  }
+  if (valid.empty()) {
+    std::move(done)(Cache::CachedBalances(seller_ids.size()));
+    return;
+  }
+  std::vector<std::string> asked;
+  asked.reserve(valid.size());
+  for (size_t i : valid) asked.push_back(std::move(seller_ids[i]));
+  cache_->ReadBalances(std::move(asked),
+                       [count = seller_ids.size(), valid = std::move(valid),
+                        done = std::move(done)](Cache::CachedBalances cached) mutable {
+                         Cache::CachedBalances all(count);
+                         for (size_t k = 0; k < valid.size(); ++k)
+                           all[valid[k]] = std::move(cached[k]);
+                         std::move(done)(std::move(all));
+                       });
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Balance>>> Wallet::LoadBalances(
+    const std::vector<std::string>& seller_ids) {
+  std::vector<std::string> asked;
+  asked.reserve(seller_ids.size());
+  std::copy_if(seller_ids.begin(), seller_ids.end(), std::back_inserter(asked),
+               [](const std::string& id) { return IsValidSellerId(id); });
+  std::vector<Balance> found;
+  if (!asked.empty()) {
+    auto conn = read_pool_->Acquire();
+    if (!conn.ok()) return conn.status();
+    auto loaded = wallet::LoadBalances(**conn, asked);
+    if (!loaded.ok()) return loaded.status();
+    found = std::move(*loaded);
+  }
+  absl::flat_hash_map<absl::string_view, const Balance*> by_seller;
+  for (const Balance& b : found) by_seller.emplace(b.seller_id, &b);
+  std::vector<absl::StatusOr<Balance>> out;
+  out.reserve(seller_ids.size());
+  for (const std::string& id : seller_ids) {
+    if (absl::Status s = CheckSellerId(id); !s.ok()) {
+      out.emplace_back(std::move(s));
+    } else if (auto it = by_seller.find(id); it != by_seller.end()) {
+      out.emplace_back(*it->second);
+    } else {
+      out.emplace_back(
+          NotFound(wallet::v1::WALLET_NOT_FOUND, absl::StrCat("no wallet for seller ", id)));
+    }
+  }
+  cache_->PutBalances(found);
+  return out;
 }
 
 absl::StatusOr<Balance> Wallet::LoadBalance(const std::string& seller_id) {

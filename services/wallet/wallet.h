@@ -69,11 +69,24 @@ class Wallet {
   absl::StatusOr<Balance> GetBalance(const std::string& seller_id);
 
   // The cached balance only: nullopt on a miss, when Redis is down, or for an invalid id.
-  // One Redis round trip at most, bounded by the client's timeout and breaker.
+  // Waits for the cache's reader (one round trip at most, bounded by the client's timeout
+  // and breaker): not for a gRPC thread, which uses CachedBalances.
   std::optional<Balance> CachedBalance(const std::string& seller_id);
+
+  // The cached balances of `seller_ids` without waiting (Cache::ReadBalances): `done` runs on
+  // the cache's reader thread, or at once when no id is valid, with one answer per id in
+  // order: nullopt on a miss, when Redis is down, or for an invalid id (never sent to Redis).
+  // REQUIRES: as Cache::ReadBalances: `done` is quick and never waits.
+  void CachedBalances(std::vector<std::string> seller_ids, Cache::BalancesCallback done);
 
   // The balance from PostgreSQL, then cached. Errors as GetBalance.
   absl::StatusOr<Balance> LoadBalance(const std::string& seller_id);
+
+  // The balances of `seller_ids` from PostgreSQL in one query, then cached: one answer per
+  // id, in order: the balance, or its own error: INVALID_ARGUMENT (INVALID_SELLER_ID), NOT_FOUND
+  // (WALLET_NOT_FOUND). Errors of the whole (nothing read): UNAVAILABLE, the database's.
+  absl::StatusOr<std::vector<absl::StatusOr<Balance>>> LoadBalances(
+      const std::vector<std::string>& seller_ids);
 
   absl::StatusOr<std::vector<HistoryEntry>> ListHistory(const HistoryQuery& query);
   // Provenance (provenance.h), from PostgreSQL. Errors as there, and INVALID_SELLER_ID.
@@ -92,7 +105,8 @@ class Wallet {
   // Returns how many were released.
   absl::StatusOr<int64_t> SweepExpiredHolds();
 
-  // Stops the sweeper and the ledger lanes after finishing queued operations.
+  // Stops the sweeper, the ledger lanes and the cache's reader after finishing queued operations
+  // and lookups.
   void Stop();
 
   Committer::Stats committer_stats() const { return committer_->stats(); }

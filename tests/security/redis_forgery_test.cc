@@ -329,6 +329,12 @@ TEST(RedisAclTest, EachServiceReachesOnlyItsOwnKeys) {
   EXPECT_TRUE(IsErrorStarting(wallet.Command({"GET", "qcash:payment:qsign:{s}"}), "NOPERM"));
   EXPECT_TRUE(IsErrorStarting(wallet.Command({"SET", "qcash:gateway:rl:{s}", "0"}), "NOPERM"));
   EXPECT_TRUE(IsErrorStarting(wallet.Command({"GET", "other"}), "NOPERM"));
+  // The balance reader's MGET (issue 17) too: one foreign key refuses the whole command.
+  EXPECT_TRUE(IsErrorStarting(
+      wallet.Command({"MGET", "qcash:wallet:acl-test", "qcash:payment:qsign:{s}"}), "NOPERM"));
+  auto mget = wallet.Command({"MGET", "qcash:wallet:acl-test", "qcash:wallet:absent"});
+  ASSERT_TRUE(mget.ok()) << mget.status();
+  ASSERT_EQ(mget->type, RedisReply::Type::kArray) << mget->str;
   EXPECT_TRUE(IsErrorStarting(
       wallet.Command({"EVAL", "return redis.call('GET', KEYS[1])", "1", "qcash:payment:x"}),
       "NOPERM"));

@@ -77,6 +77,10 @@ absl::StatusOr<v1::GetBalanceResponse> WalletClient::GetBalance(
     const v1::GetBalanceRequest& request) {
   return Invoke(&v1::WalletService::Stub::GetBalance, request);
 }
+absl::StatusOr<v1::GetBalancesResponse> WalletClient::GetBalances(
+    const v1::GetBalancesRequest& request) {
+  return Invoke(&v1::WalletService::Stub::GetBalances, request);
+}
 absl::StatusOr<v1::CreditResponse> WalletClient::Credit(const v1::CreditRequest& request) {
   return Invoke(&v1::WalletService::Stub::Credit, request);
 }

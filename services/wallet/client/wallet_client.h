@@ -47,6 +47,9 @@ class WalletClient {
   // Each call returns the response, or the final status after retries (see ErrorKindOf).
   absl::StatusOr<v1::OpenWalletResponse> OpenWallet(const v1::OpenWalletRequest& request);
   absl::StatusOr<v1::GetBalanceResponse> GetBalance(const v1::GetBalanceRequest& request);
+  // Up to 1,000 sellers' balances in one call, each with its own status in the order asked
+  // (WALLET_NOT_FOUND, INVALID_SELLER_ID for that seller alone): not for the gateway.
+  absl::StatusOr<v1::GetBalancesResponse> GetBalances(const v1::GetBalancesRequest& request);
   absl::StatusOr<v1::CreditResponse> Credit(const v1::CreditRequest& request);
   absl::StatusOr<v1::SpendResponse> Spend(const v1::SpendRequest& request);
   absl::StatusOr<v1::HoldResponse> Hold(const v1::HoldRequest& request);
