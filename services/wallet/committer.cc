@@ -17,6 +17,9 @@ namespace qcash::wallet {
 namespace {
 
 constexpr int kSingleOpAttemptsMax = 3;
+// Applied batches that may wait for the finisher: the ledger runs at most this far ahead of
+// Redis and the callers.
+constexpr size_t kFinishingMax = 2;
 
 metrics::Counter* Idempotency() {
   static auto* const counter = metrics::Registry::Global().NewCounter(
@@ -100,6 +103,7 @@ Committer::Committer(Options options, Cache* cache) : options_(std::move(options
   for (auto& lane : lanes_) {
     Lane* l = lane.get();
     l->thread = std::thread([this, l] { Run(l); });
+    l->finisher = std::thread([this, l] { RunFinisher(l); });
   }
 }
 
@@ -158,6 +162,13 @@ void Committer::Stop() {
   for (auto& lane : lanes_) {
     lane->cv.SignalAll();
     if (lane->thread.joinable()) lane->thread.join();
+    // The lane has handed over its last batch: the finisher answers it, then stops.
+    {
+      MutexLock lock(&lane->finish_mu);
+      lane->finisher_stopping = true;
+    }
+    lane->finish_cv.SignalAll();
+    if (lane->finisher.joinable()) lane->finisher.join();
   }
 }
 
@@ -181,8 +192,27 @@ void Committer::Run(Lane* lane) {
         lane->queue.pop_front();
       }
     }
-    Process(lane, batch);
-    batch.clear();
+    Process(lane, std::move(batch));
+    batch.clear();  // moved from: valid, emptied here
+    batch.reserve(options_.batch_max);
+  }
+}
+
+void Committer::RunFinisher(Lane* lane) {
+  for (;;) {
+    Applied applied;
+    {
+      MutexLock lock(&lane->finish_mu);
+      lane->finish_cv.Wait(&lane->finish_mu,
+                           [lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane->finish_mu) {
+                             return !lane->finishing.empty() || lane->finisher_stopping;
+                           });
+      if (lane->finishing.empty()) return;  // stopping and drained
+      applied = std::move(lane->finishing.front());
+      lane->finishing.pop_front();
+    }
+    lane->finish_cv.SignalAll();  // room for the lane's next batch
+    Finish(applied);
   }
 }
 
@@ -253,7 +283,7 @@ absl::StatusOr<std::vector<OpResult>> Committer::Apply(Lane* lane,
                                   "idempotency key to learn the outcome"));
 }
 
-void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
+void Committer::Process(Lane* lane, std::vector<Pending> batch) {
   const size_t n = batch.size();
   std::vector<const Op*> ops(n);
   for (size_t i = 0; i < n; ++i) ops[i] = &batch[i].op;
@@ -353,19 +383,50 @@ void Committer::Process(Lane* lane, std::vector<Pending>& batch) {
     }
   }
 
+  // The ledger has answered: the finisher records the answers in Redis and answers the callers
+  // while this lane claims and applies its next batch. A caller's answer still waits for its
+  // record in Redis, so a retry after the answer finds it; a duplicate sent before the answer
+  // finds the in-flight marker (IDEMPOTENCY_KEY_IN_FLIGHT: retry), as before.
+  Applied applied;
+  applied.claims.reserve(n);
+  for (const Cache::ClaimResult& claim : claims) applied.claims.push_back(claim.claim);
+  applied.answers = std::move(answers);
+  applied.claimed = std::move(claimed);
+  applied.todo = std::move(todo);
+  applied.batch = std::move(batch);
+  {
+    MutexLock lock(&lane->finish_mu);
+    lane->finish_cv.Wait(&lane->finish_mu, [lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane->finish_mu) {
+      return lane->finishing.size() < kFinishingMax;
+    });
+    lane->finishing.push_back(std::move(applied));
+  }
+  lane->finish_cv.SignalAll();
+}
+
+void Committer::Finish(Applied& applied) {
+  using Steady = std::chrono::steady_clock;
+  std::vector<Pending>& batch = applied.batch;
+  std::vector<absl::StatusOr<OpResult>>& answers = applied.answers;
+  const size_t n = batch.size();
+  std::vector<const Op*> ops(n);
+  for (size_t i = 0; i < n; ++i) ops[i] = &batch[i].op;
+
   // Answers for Redis: committed results become replayable; refusals free their keys.
   std::vector<const OpResult*> finished(n, nullptr);
-  for (size_t i : todo) {
+  for (size_t i : applied.todo) {
     if (answers[i].ok()) finished[i] = &*answers[i];
   }
-  t0 = Steady::now();
-  cache_->FinishBatch(ops, finished, claimed);
-  RecordStage("finish", since(t0), &finish_us_);
+  const Steady::time_point t0 = Steady::now();
+  cache_->FinishBatch(ops, finished, applied.claimed);
+  RecordStage("finish",
+              std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - t0).count(),
+              &finish_us_);
 
   for (size_t i = 0; i < n; ++i) {
     Outcomes()->Add({std::string(OpTypeName(ops[i]->type)), OutcomeName(answers[i])});
     if (answers[i].ok() && answers[i]->outcome == Outcome::kReplayed &&
-        claims[i].claim != Cache::Claim::kDone) {
+        applied.claims[i] != Cache::Claim::kDone) {
       Idempotency()->Add({"replayed_db"});
     }
     if (answers[i].ok() && answers[i]->outcome == Outcome::kKeyReused) {

@@ -53,7 +53,9 @@ class Committer {
     std::string database_url;
     int lanes = 4;
     int batch_max = 128;
-    int queue_max = 20'000;  // per lane; beyond it Submit answers UNAVAILABLE (OVERLOADED)
+    // Per lane; beyond it Submit answers UNAVAILABLE (OVERLOADED). Room for 64 ad-booking
+    // clients each with a full ExecuteBatch call (1,000 operations) in flight on one lane.
+    int queue_max = 65'536;
     // How long a lane keeps trying to resolve a batch in doubt (see above) when its calls have
     // no earlier deadline: about the longest failover.
     absl::Duration in_doubt_max = absl::Seconds(30);
@@ -102,6 +104,14 @@ class Committer {
     Callback done;
     absl::Time deadline;
   };
+  // A batch the ledger has answered, on its way to Redis and its callers.
+  struct Applied {
+    std::vector<Pending> batch;
+    std::vector<absl::StatusOr<OpResult>> answers;
+    std::vector<Cache::Claim> claims;  // what Redis said of each key before the ledger
+    std::vector<bool> claimed;         // whether we marked it in flight
+    std::vector<size_t> todo;          // the ops the ledger was asked about
+  };
   struct Lane {
     Mutex mu;
     CondVar cv;
@@ -109,10 +119,21 @@ class Committer {
     bool stopping ABSL_GUARDED_BY(mu) = false;
     std::unique_ptr<PgConnection> conn;  // only the lane's thread touches it
     std::thread thread;
+    // The lane's second stage: recording answers in Redis and answering callers, while the
+    // lane's thread claims and applies the next batch. At most kFinishingMax batches wait.
+    Mutex finish_mu;
+    CondVar finish_cv;
+    std::deque<Applied> finishing ABSL_GUARDED_BY(finish_mu);
+    bool finisher_stopping ABSL_GUARDED_BY(finish_mu) = false;
+    std::thread finisher;
   };
 
   void Run(Lane* lane);
-  void Process(Lane* lane, std::vector<Pending>& batch);
+  void RunFinisher(Lane* lane);
+  // Claims the batch's keys and applies it; hands the answers to the lane's finisher.
+  void Process(Lane* lane, std::vector<Pending> batch);
+  // Records the answers in Redis, counts them, and answers every caller.
+  void Finish(Applied& applied);
   // Applies ops on the lane's connection. When the connection is lost mid-batch, reconnects
   // and applies them again (same keys) until `resolve_by`; then COMMIT_OUTCOME_UNKNOWN.
   absl::StatusOr<std::vector<OpResult>> Apply(Lane* lane, const std::vector<const Op*>& ops,

@@ -86,7 +86,9 @@ absl::Status Run() {
   for (const auto* v : {&lanes, &batch_max, &read_threads, &sweep_ms, &audit_s, &checkpoint_s}) {
     if (!v->ok()) return v->status();
   }
-  options.redis.pool_size_max = static_cast<int>(*read_threads + *lanes + 2);
+  // A connection for each read thread, each lane's claims and each lane's finisher, the
+  // cache's reader, and the sweeper.
+  options.redis.pool_size_max = static_cast<int>(*read_threads + 2 * *lanes + 2);
   options.committer.lanes = static_cast<int>(*lanes);
   options.committer.batch_max = static_cast<int>(*batch_max);
   options.read_pool_size = static_cast<int>(*read_threads + 1);  // + the sweeper
