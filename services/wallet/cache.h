@@ -51,10 +51,13 @@
 #ifndef QCASH_SERVICES_WALLET_CACHE_H_
 #define QCASH_SERVICES_WALLET_CACHE_H_
 
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -215,6 +218,12 @@ class Cache {
   const Options options_;
   const std::string instance_;  // this process's id in its in-flight markers (hex, no '|')
   const Clock* const clock_;
+  // The HMAC-SHA256 context keyed with the replay key (Mac() copies it; never changed after
+  // construction, so copies may be made from any thread).
+  struct MacCtxFree {
+    void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> mac_template_;
   const std::string put_balance_sha_;
   const std::string abandon_sha_;
   const std::string delete_if_sha_;
