@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -61,6 +62,24 @@ class WalletOnlyEnvironment : public ::testing::Environment {
     wallet::v1::OpenWalletResponse response;
     ASSERT_TRUE(
         Call("settlement", &wallet::v1::WalletService::Stub::OpenWallet, request, &response).ok());
+  }
+
+  // Opens `seller`'s wallet and, unless `yen` is 0, credits it as one card charge of `yen` (a
+  // voucher denomination), as the payment service does.
+  void OpenWith(const std::string& seller, int64_t yen) const {
+    OpenWallet(seller);
+    if (yen == 0) return;
+    wallet::v1::CreditRequest credit;
+    credit.set_seller_id(seller);
+    credit.set_idempotency_key(NewKey());
+    credit.set_amount_yen(yen);
+    credit.set_source(wallet::v1::CREDIT_SOURCE_CHARGE);
+    credit.set_reference("order-" + credit.idempotency_key());
+    credit.set_payment_method("card");
+    wallet::v1::CreditResponse credited;
+    const grpc::Status s =
+        Call("payment", &wallet::v1::WalletService::Stub::Credit, credit, &credited);
+    ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
   std::unique_ptr<Stack> stack;  // between SetUp and TearDown

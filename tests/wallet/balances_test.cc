@@ -20,6 +20,7 @@
 #include "services/wallet/client/wallet_client.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/wallet_environment.h"
 
 namespace qcash::testing {
 namespace {
@@ -28,31 +29,14 @@ namespace pb = ::qcash::wallet::v1;
 
 constexpr int kBalancesMax = 1'000;  // seller ids per call (wallet.proto)
 
-struct Env {
-  std::unique_ptr<Stack> stack;  // PostgreSQL, Redis and a real wallet process
-  std::unique_ptr<pb::WalletService::Stub> stub;
-  std::unique_ptr<RedisClient> admin;  // the wallet's Redis as its admin: removes cached keys
-};
-Env* env = nullptr;
+WalletOnlyEnvironment* env = nullptr;  // PostgreSQL, Redis and a real wallet process
 
-class BalancesEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    env = new Env();
-    auto stack = StartStack("wallet_balances");
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    env->stack = std::move(*stack);
-    env->stub = pb::WalletService::NewStub(
-        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
-    env->admin =
-        std::make_unique<RedisClient>(env->stack->redis->ClientOptions(RedisServer::kAdmin));
-  }
-  void TearDown() override {
-    // Keep the logs of a failure.
-    if (env->stack) env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
-    delete env;
-  }
-};
+// The wallet's Redis as its admin: removes and plants cached keys.
+RedisClient& Admin() {
+  static RedisClient* const admin =
+      new RedisClient(env->stack->redis->ClientOptions(RedisServer::kAdmin));
+  return *admin;
+}
 
 template <typename Request, typename Response>
 grpc::Status Call(const std::string& caller,
@@ -83,25 +67,7 @@ class BalancesTest : public ::testing::Test {
   }
 
   // An open wallet with `yen` available (none: 0), charged as one voucher of a denomination.
-  static void OpenWith(const std::string& seller, int64_t yen) {
-    pb::OpenWalletRequest open;
-    open.set_seller_id(seller);
-    open.set_idempotency_key(NewKey());
-    pb::OpenWalletResponse opened;
-    const grpc::Status o = Call("settlement", &pb::WalletService::Stub::OpenWallet, open, &opened);
-    ASSERT_TRUE(o.ok()) << o.error_message();
-    if (yen == 0) return;
-    pb::CreditRequest credit;
-    credit.set_seller_id(seller);
-    credit.set_idempotency_key(NewKey());
-    credit.set_amount_yen(yen);
-    credit.set_source(pb::CREDIT_SOURCE_CHARGE);
-    credit.set_reference(absl::StrCat("order-", credit.idempotency_key()));
-    credit.set_payment_method("card");
-    pb::CreditResponse credited;
-    const grpc::Status s = Call("payment", &pb::WalletService::Stub::Credit, credit, &credited);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  static void OpenWith(const std::string& seller, int64_t yen) { env->OpenWith(seller, yen); }
 
   static void Spend(const std::string& seller, int64_t yen) {
     pb::SpendRequest request;
@@ -135,11 +101,11 @@ class BalancesTest : public ::testing::Test {
   }
 
   static void Uncache(const std::string& seller) {
-    auto deleted = env->admin->Command({"DEL", CacheKey(seller)});
+    auto deleted = Admin().Command({"DEL", CacheKey(seller)});
     ASSERT_TRUE(deleted.ok()) << deleted.status();
   }
   static bool Cached(const std::string& seller) {
-    auto value = env->admin->Command({"GET", CacheKey(seller)});
+    auto value = Admin().Command({"GET", CacheKey(seller)});
     EXPECT_TRUE(value.ok()) << value.status();
     return value.ok() && value->type == RedisReply::Type::kString;
   }
@@ -307,7 +273,7 @@ TEST_F(BalancesTest, SameAsGetBalanceAfterSpendsFromCacheAndFromDatabase) {
 TEST_F(BalancesTest, ForgedCachedBalanceIsNotShown) {
   const std::string seller = NewSeller();
   OpenWith(seller, 1'000);
-  ASSERT_TRUE(env->admin->Command({"SET", CacheKey(seller), "999999|1|1000000|0|0|0|0||00"}).ok());
+  ASSERT_TRUE(Admin().Command({"SET", CacheKey(seller), "999999|1|1000000|0|0|0|0||00"}).ok());
   for (int round = 0; round < 2; ++round) {
     pb::GetBalancesResponse response;
     ASSERT_TRUE(GetBalances({seller}, &response).ok());
@@ -346,6 +312,7 @@ TEST_F(BalancesTest, ClientLibraryReadsMany) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new qcash::testing::BalancesEnvironment());
+  qcash::testing::env = new qcash::testing::WalletOnlyEnvironment("wallet_balances");
+  ::testing::AddGlobalTestEnvironment(qcash::testing::env);
   return RUN_ALL_TESTS();
 }

@@ -21,34 +21,14 @@
 #include "services/wallet/client/wallet_client.h"
 #include "tests/harness/grpc_calls.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/wallet_environment.h"
 
 namespace qcash::testing {
 namespace {
 
 namespace pb = ::qcash::wallet::v1;
 
-struct Env {
-  std::unique_ptr<Stack> stack;  // PostgreSQL, Redis and a real wallet process
-  std::unique_ptr<pb::WalletService::Stub> stub;
-};
-Env* env = nullptr;
-
-class BatchEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    env = new Env();
-    auto stack = StartStack("wallet_batch");
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    env->stack = std::move(*stack);
-    env->stub = pb::WalletService::NewStub(
-        grpc::CreateChannel(env->stack->wallet.address, grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    // Keep the logs of a failure.
-    if (env->stack) env->stack->keep = !::testing::UnitTest::GetInstance()->Passed();
-    delete env;
-  }
-};
+WalletOnlyEnvironment* env = nullptr;  // PostgreSQL, Redis and a real wallet process
 
 template <typename Request, typename Response>
 grpc::Status Call(const std::string& caller,
@@ -91,24 +71,7 @@ class BatchTest : public ::testing::Test {
   }
 
   // An open wallet with `yen` available (none when 0).
-  static void OpenWith(const std::string& seller, int64_t yen) {
-    pb::OpenWalletRequest open;
-    open.set_seller_id(seller);
-    open.set_idempotency_key(NewKey());
-    pb::OpenWalletResponse opened;
-    ASSERT_TRUE(Call("settlement", &pb::WalletService::Stub::OpenWallet, open, &opened).ok());
-    if (yen == 0) return;
-    pb::CreditRequest credit;
-    credit.set_seller_id(seller);
-    credit.set_idempotency_key(NewKey());
-    credit.set_amount_yen(yen);
-    credit.set_source(pb::CREDIT_SOURCE_CHARGE);
-    credit.set_reference(absl::StrCat("order-", credit.idempotency_key()));
-    credit.set_payment_method("card");
-    pb::CreditResponse credited;
-    const grpc::Status s = Call("payment", &pb::WalletService::Stub::Credit, credit, &credited);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  static void OpenWith(const std::string& seller, int64_t yen) { env->OpenWith(seller, yen); }
 
   // Opens `sellers` with the denomination `yen` each (a points conversion: any multiple of
   // 100), many at a time.
@@ -432,6 +395,7 @@ TEST_F(BatchTest, BatchesAndSingleCallsOnTheSameSellers) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new qcash::testing::BatchEnvironment());
+  qcash::testing::env = new qcash::testing::WalletOnlyEnvironment("wallet_batch");
+  ::testing::AddGlobalTestEnvironment(qcash::testing::env);
   return RUN_ALL_TESTS();
 }

@@ -40,24 +40,7 @@ class HoldsTest : public ::testing::Test {
   }
 
   // An open wallet with `yen` available.
-  void OpenWith(const std::string& seller, int64_t yen) {
-    pb::OpenWalletRequest open;
-    open.set_seller_id(seller);
-    open.set_idempotency_key(NewKey());
-    pb::OpenWalletResponse opened;
-    ASSERT_TRUE(env->Call("settlement", &pb::WalletService::Stub::OpenWallet, open, &opened).ok());
-    pb::CreditRequest credit;
-    credit.set_seller_id(seller);
-    credit.set_idempotency_key(NewKey());
-    credit.set_amount_yen(yen);
-    credit.set_source(pb::CREDIT_SOURCE_CHARGE);
-    credit.set_reference(absl::StrCat("order-", credit.idempotency_key()));
-    credit.set_payment_method("card");
-    pb::CreditResponse credited;
-    const grpc::Status s =
-        env->Call("payment", &pb::WalletService::Stub::Credit, credit, &credited);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
+  static void OpenWith(const std::string& seller, int64_t yen) { env->OpenWith(seller, yen); }
 
   // A pending hold; its id (0 on failure).
   int64_t Hold(const std::string& seller, int64_t yen, pb::AdProduct product,
