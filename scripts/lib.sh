@@ -25,7 +25,7 @@ QCASH_PACKAGES=(
   libcpp-httplib-dev libjwt-dev libboost1.74-dev libcairo2-dev libpango1.0-dev liburiparser-dev
   postgresql-15 postgresql-15-auto-failover redis-server redis-sentinel tzdata openssl ca-certificates curl
   chromium fonts-ipafont-gothic fonts-ipafont-mincho poppler-utils
-  clang-16 libclang-rt-16-dev libfuzzer-16-dev clang-format-16 clang-tidy-16
+  clang-16 libclang-rt-16-dev libfuzzer-16-dev clang-format-16 clang-tidy-16 llvm-16
 )
 
 qcash_log() { printf '\033[1m[qcash]\033[0m %s\n' "$*" >&2; }
